@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Install the Debian packages vmrun's build, tests and demo need; skip those present.
+# Run as root on Debian 12.  VMRUN_DEPS_EXTRA adds packages.
+set -euo pipefail
+pkgs=(
+	# build
+	build-essential pkg-config clang
+	libyaml-dev libjansson-dev libnl-3-dev libnl-route-3-dev libmnl-dev
+	libseccomp-dev libcap-dev libiniparser-dev libpci-dev libisofs-dev
+	# runtime
+	qemu-system-x86 qemu-utils iproute2 kmod
+	# test guest (kernel is downloaded as a .deb, not installed)
+	busybox-static cpio
+	# tests
+	valgrind genisoimage shellcheck python3 python3-yaml procps util-linux
+	# container tests (compose)
+	docker.io docker-compose debootstrap
+)
+[ -n "${VMRUN_DEPS_EXTRA:-}" ] && read -ra extra <<<"$VMRUN_DEPS_EXTRA" && pkgs+=("${extra[@]}")
+missing=()
+for p in "${pkgs[@]}"; do
+	case $p in \#*) continue ;; esac
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+		missing+=("$p")
+	fi
+done
+if [ ${#missing[@]} -eq 0 ]; then
+	echo "deps: all ${#pkgs[@]} packages present"
+	exit 0
+fi
+echo "deps: installing ${missing[*]}"
+if [ "$(id -u)" -ne 0 ]; then
+	echo "deps: error: installing packages needs root (apt-get)" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -1,0 +1,123 @@
+# vmrun — one Makefile.  `make help` lists the targets.
+#
+# Layout: each of lib/ qmp/ net/ images/ compose/ builds into its own
+# archive under $(BUILD)/; cmd/ links them into $(BUILD)/vmrun.
+# Unit tests tests/unit/<module>_*.c link <module>'s archive and lib's.
+
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+BUILD    ?= build
+CC       ?= cc
+PKG_CONFIG ?= pkg-config
+VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
+
+PKGS := yaml-0.1 jansson libnl-3.0 libnl-route-3.0 libmnl libseccomp libcap libpci libisofs-1
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+# iniparser ships no .pc file on Debian 12: fall back to its known layout.
+INI_CFLAGS := $(shell $(PKG_CONFIG) --cflags iniparser 2>/dev/null || echo -I/usr/include/iniparser)
+INI_LIBS   := $(shell $(PKG_CONFIG) --libs iniparser 2>/dev/null || echo -liniparser)
+
+WARN := -Wall -Wextra -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
+	-Wshadow -Wno-unused-parameter -Wvla -Wpointer-arith
+ifeq ($(WERROR),1)
+WARN += -Werror
+endif
+OPT ?= -O2 -g
+HARDEN := -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
+ifeq ($(SAN),1)
+OPT := -O1 -g -fno-omit-frame-pointer
+HARDEN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+endif
+CFLAGS ?=
+CPPFLAGS += -D_GNU_SOURCE -DVMR_VERSION='"$(VERSION)"' -I. $(PKG_CFLAGS) $(INI_CFLAGS)
+ALL_CFLAGS = -std=gnu11 $(OPT) $(WARN) $(HARDEN) -MMD -MP $(CPPFLAGS) $(CFLAGS)
+LDFLAGS ?=
+ALL_LDFLAGS = $(HARDEN) -pie -Wl,-z,relro,-z,now $(LDFLAGS)
+LIBS = $(PKG_LIBS) $(INI_LIBS)
+
+MODULES := compose images net qmp lib
+define module_objs
+$(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard $(1)/*.c))
+endef
+ARCHIVES := $(foreach m,$(MODULES),$(BUILD)/lib$(m).a)
+CMD_OBJS := $(call module_objs,cmd)
+
+UNIT_SRCS := $(wildcard tests/unit/*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+TESTLIB_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/lib/*.c))
+
+.PHONY: all check unit asan fuzz deps demo install uninstall clean help testguest format
+
+all: $(BUILD)/vmrun
+
+help:
+	@echo "make            build $(BUILD)/vmrun"
+	@echo "make check      build and run every test (final line: N passed, N failed)"
+	@echo "make demo       install what is missing, build, boot the example guests"
+	@echo "make deps       install the Debian packages the build and tests need"
+	@echo "make asan       ASan+UBSan build and test run (in build/asan)"
+	@echo "make fuzz       run each fuzz target for FUZZ_SECONDS (clang, libFuzzer)"
+	@echo "make testguest  build the small test/demo guest (kernel + initramfs)"
+	@echo "make install    PREFIX=$(PREFIX) DESTDIR="
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(foreach m,$(MODULES),$(eval $(BUILD)/lib$(m).a: $(call module_objs,$(m)) ; @mkdir -p $$(dir $$@); rm -f $$@; $$(AR) rcs $$@ $$^))
+
+$(BUILD)/vmrun: $(CMD_OBJS) $(ARCHIVES)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(CMD_OBJS) $(ARCHIVES) $(LIBS)
+
+# tests/unit/<module>_name.c -> links <module> (if it is one) and lib
+unit_module = $(firstword $(subst _, ,$(1)))
+unit_archives = $(if $(filter $(call unit_module,$(1)),$(MODULES)),$(BUILD)/lib$(call unit_module,$(1)).a) $(BUILD)/liblib.a
+.SECONDEXPANSION:
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(TESTLIB_OBJS) $$(call unit_archives,%)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+unit: $(UNIT_BINS)
+
+testguest:
+	@images/testguest/build.sh $(BUILD)/testguest
+
+check: all unit
+	@BUILD=$(BUILD) tests/run.sh
+
+asan:
+	$(MAKE) BUILD=build/asan SAN=1 check
+
+FUZZ_SECONDS ?= 30
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
+fuzz:
+	$(MAKE) BUILD=build/fuzz CC=clang SAN=1 CFLAGS="-fsanitize=fuzzer-no-link" fuzz-bins
+	@BUILD=build/fuzz FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh
+fuzz-bins: $(FUZZ_BINS)
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(ARCHIVES)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $< $(ARCHIVES) $(LIBS)
+
+deps:
+	@.ci/deps.sh
+
+demo: deps all testguest
+	@BUILD=$(BUILD) examples/demo.sh
+
+install: $(BUILD)/vmrun
+	install -D -m 0755 $(BUILD)/vmrun $(DESTDIR)$(PREFIX)/bin/vmrun
+	install -D -m 0644 docs/vmrun.conf.example $(DESTDIR)$(PREFIX)/share/doc/vmrun/vmrun.conf.example
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/vmrun
+	rm -rf $(DESTDIR)$(PREFIX)/share/doc/vmrun
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
