@@ -23,8 +23,9 @@
 struct vmr_journal;
 
 /*
- * Undo one entry.  ctx is what vmr_journal_replay() was given (e.g. the
- * sysfs root and netlink socket holder).  Return 0 when the change is undone
+ * Undo one entry.  ctx is what vmr_journal_replay() was given: by
+ * convention the host configuration, `const struct vmr_config *` (sysfs and
+ * dev roots, state dir).  Return 0 when the change is undone
  * or was never made; negative with *err on failure (replay continues with
  * the other entries and reports the first failure).
  */
