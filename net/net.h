@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef VMR_NET_H
+#define VMR_NET_H
+
+/*
+ * Host networking and device passthrough for one guest (docs/networking.md):
+ * macvtap, bridge + tap, existing taps, VLAN sub-interfaces and MTU over
+ * netlink (libnl-route-3; libmnl only to read the kernel's extended ack),
+ * tap device nodes, vhost-net, PCI devices and SR-IOV VFs handed to
+ * vfio-pci through sysfs, and the host-level setup of `vmrun host up`.
+ *
+ * Every host change is recorded in the undo journal (lib/journal.h) *before*
+ * it is made; the undo handlers registered by vmr_net_register_undo() take
+ * the host configuration (`const struct vmr_config *`) as ctx.
+ *
+ * Interfaces vmrun creates carry the owner mark `vmrun:<guest>:<nic>` as
+ * their ifalias; nothing without our mark (and, for links with a guest MAC,
+ * the MAC we gave it) is ever deleted.
+ *
+ * All sysfs access goes through cfg->sysfs_root, device nodes through
+ * cfg->dev_root, so tests drive fake trees.
+ */
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "lib/config.h"
+#include "lib/error.h"
+#include "lib/journal.h"
+#include "lib/plan.h"
+#include "lib/topology.h"
+
+#define VMR_NET_OWNER_PREFIX "vmrun:"
+
+/*
+ * Register the journal undo handlers of net/ (types "net.link", "net.vlan",
+ * "net.bridge", "pci.driver", "sriov.numvfs", "sriov.vf").  Call once at
+ * startup, before any journal replay.
+ */
+void vmr_net_register_undo(void);
+
+/*
+ * The host interface name vmrun uses for a tap-like NIC it creates
+ * (macvtap, or the tap of a bridge NIC): "vm-" and the guest MAC without
+ * colons, as 5gdeploy names them.  buf gets at most 15 chars + NUL.
+ * Returns buf.
+ */
+char *vmr_net_ifname(const struct vmr_nic *nic, char buf[static 16]);
+
+/*
+ * The owner mark of a NIC: "vmrun:<guest>:<nic>" (caller frees).
+ */
+char *vmr_net_owner(const char *guest, const char *nic);
+
+/*
+ * Reclaim before setup: for every NIC of g that vmrun would create a link
+ * for, a link already holding the name is deleted when it is a leftover of
+ * ours (owner mark vmrun:<guest>:<nic> and the MAC we give it); any other
+ * holder makes this fail ("interface 'vm-52deac19a003' exists and is not
+ * ours") without touching anything.  Also sweeps links anywhere on the host
+ * whose owner mark is vmrun:<guest>:* and whose MAC is one of g's.  Call it
+ * after replaying the guest's journal from a dead run.
+ */
+int vmr_net_reclaim(const struct vmr_config *cfg, const struct vmr_guest *g,
+		    struct vmr_error **err);
+
+/*
+ * Set up every NIC of plan->guest: create the links, open tap and vhost-net
+ * fds, bind PCI devices and VFs to vfio-pci.  Each host change is journaled
+ * in j before it is made.  Fills plan->nics[i].ifname and .vfio_host (the
+ * plan owns the strings) and stores the opened fds (O_CLOEXEC, the caller
+ * owns them) in fds[child_fd - 3]; fds has plan->nfds entries, and the QMP
+ * and console slots are left alone.  On failure closes the fds it opened,
+ * undoes what it did as far as it can and returns negative with *err (the
+ * caller replays the journal anyway).
+ */
+int vmr_net_setup_guest(const struct vmr_config *cfg, struct vmr_journal *j,
+			struct vmr_plan *plan, int *fds, struct vmr_error **err);
+
+/*
+ * `vmrun host up` for host `host` (NULL: the primary host): the ctrlif
+ * interface `vmctrl` with its address and permanent neighbour entries for
+ * every guest's vmctrl NIC (on the primary host only), and SR-IOV for every
+ * PF that guests placed on this host use (sriov_numvfs, VF MAC/VLAN/trust/
+ * spoofchk via netlink, VFs bound to vfio-pci).  Every change is journaled
+ * in j (STATE/host-<NAME>/journal.jsonl) so `host down`, which is a replay
+ * of that journal, restores the host.  Invalid requests (more VFs than
+ * sriov_totalvfs, missing PF) fail before anything is changed.
+ */
+int vmr_net_host_up(const struct vmr_config *cfg, const struct vmr_topology *t,
+		    const char *host, struct vmr_journal *j, struct vmr_error **err);
+
+/*
+ * Discover what a topology can use (`vmrun devices`): network interfaces,
+ * SR-IOV PFs, other PCI devices with IOMMU group and passthrough viability,
+ * USB devices.  Through libpci and sysfs under cfg->sysfs_root.  Returns a
+ * new JSON object in *ret:
+ *   {"nics":[{"name","mac","driver","pci","state","sriov":{...}?}],
+ *    "sriov":[{"pci","ifname","driver","totalvfs","numvfs"}],
+ *    "pci":[{"pci","class","vendor","device","name","driver","iommu_group",
+ *            "passthrough":bool,"why":str?}],
+ *    "usb":[{"bus","dev","id","name"}]}
+ */
+int vmr_net_devices(const struct vmr_config *cfg, json_t **ret, struct vmr_error **err);
+
+#endif
