@@ -1,0 +1,375 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Process spawning: fd hygiene, clean environment and signal state, exec
+ * failure reported, privilege drop order, PDEATHSIG.  The test re-executes
+ * itself (/proc/self/exe) as the spawned program, which reports what it
+ * sees as "key=value" lines on stdout.
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+
+#include "lib/buf.h"
+#include "lib/spawn.h"
+#include "lib/util.h"
+#include "tests/lib/tap.h"
+
+extern char **environ;
+
+static char *status_field(const char *name)
+{
+	_cleanup_free_ char *s = NULL;
+	char *p, *nl;
+	size_t len = strlen(name);
+
+	if (read_file("/proc/self/status", 1 << 16, &s, NULL) < 0)
+		return xstrdup("?");
+	for (p = s; p && *p; p = nl ? nl + 1 : NULL) {
+		nl = strchr(p, '\n');
+		if (strncmp(p, name, len) == 0 && p[len] == ':') {
+			p += len + 1;
+			while (*p == ' ' || *p == '\t')
+				p++;
+			return xstrndup(p, nl ? (size_t)(nl - p) : strlen(p));
+		}
+	}
+	return xstrdup("?");
+}
+
+/* The spawned side: report, then write a marker into fds 3 and 4 if open. */
+static int child_report(void)
+{
+	struct vmr_buf b = VMR_BUF_INIT;
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+	int pdeath = -1, nenv = 0;
+	char *f;
+
+	vmr_buf_adds(&b, "fds=");
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] == '.' || atoi(de->d_name) == dirfd(d))
+			continue;
+		vmr_buf_addf(&b, "%s ", de->d_name);
+	}
+	if (d)
+		closedir(d);
+	vmr_buf_addc(&b, '\n');
+	for (char **e = environ; *e; e++) {
+		vmr_buf_addf(&b, "env=%s\n", *e);
+		nenv++;
+	}
+	vmr_buf_addf(&b, "nenv=%d\n", nenv);
+	prctl(PR_GET_PDEATHSIG, &pdeath, 0, 0, 0);
+	vmr_buf_addf(&b, "pdeathsig=%d\n", pdeath);
+	vmr_buf_addf(&b, "session_leader=%d\n", getsid(0) == getpid());
+	vmr_buf_addf(&b, "uid=%d\ngid=%d\n", (int)getuid(), (int)getgid());
+	vmr_buf_addf(&b, "ngroups=%d\n", getgroups(0, NULL));
+	static const char *const fields[] = { "NoNewPrivs", "SigBlk", "SigIgn", "CapBnd",
+					      "CapEff", "Cpus_allowed_list" };
+	for (size_t i = 0; i < ARRAY_SIZE(fields); i++) {
+		f = status_field(fields[i]);
+		vmr_buf_addf(&b, "%s=%s\n", fields[i], f);
+		free(f);
+	}
+	write_all(1, b.s, b.len);
+	vmr_buf_free(&b);
+	if (fcntl(3, F_GETFD) >= 0)
+		write_all(3, "three", 5);
+	if (fcntl(4, F_GETFD) >= 0)
+		write_all(4, "four", 4);
+	return 0;
+}
+
+static char *read_all_fd(int fd)
+{
+	struct vmr_buf b = VMR_BUF_INIT;
+	char tmp[4096];
+	ssize_t n;
+
+	while ((n = read(fd, tmp, sizeof(tmp))) > 0)
+		vmr_buf_add(&b, tmp, (size_t)n);
+	vmr_buf_addc(&b, '\0');
+	return vmr_buf_detach(&b);
+}
+
+static char *field(const char *report, const char *key)
+{
+	_cleanup_free_ char *k = xasprintf("%s=", key);
+	const char *p = report;
+
+	while (p) {
+		if (startswith(p, k)) {
+			const char *v = p + strlen(k), *nl = strchr(v, '\n');
+
+			return xstrndup(v, nl ? (size_t)(nl - v) : strlen(v));
+		}
+		p = strchr(p, '\n');
+		if (p)
+			p++;
+	}
+	return xstrdup("<missing>");
+}
+
+/* Spawn ourselves in report mode with s (argv/stdout filled in here). */
+static char *spawn_report(struct vmr_spawn *s, pid_t *ret_pid, int *ret_status)
+{
+	static char *const argv[] = { "/proc/self/exe", "report", NULL };
+	struct vmr_error *err = NULL;
+	int out[2], r;
+	pid_t pid = -1;
+	char *rep;
+
+	if (pipe2(out, O_CLOEXEC) < 0)
+		abort();
+	s->argv = argv;
+	s->stdout_fd = out[1];
+	r = vmr_spawn(s, &pid, &err);
+	close(out[1]);
+	if (r < 0) {
+		tap_diag("spawn failed: %s", err ? err->msg : "?");
+		vmr_error_free(err);
+		close(out[0]);
+		return NULL;
+	}
+	rep = read_all_fd(out[0]);
+	close(out[0]);
+	while (waitpid(pid, ret_status, 0) < 0 && errno == EINTR)
+		;
+	if (ret_pid)
+		*ret_pid = pid;
+	return rep;
+}
+
+static void check_field(const char *rep, const char *key, const char *want, const char *what)
+{
+	_cleanup_free_ char *got = rep ? field(rep, key) : xstrdup("<no report>");
+
+	is_str(got, want, "%s", what);
+}
+
+static void test_fds_env_signals(void)
+{
+	struct vmr_spawn s = { .stdin_fd = -1, .stderr_fd = -1 };
+	int a[2], b[2], fds[2], leak, status = -1;
+	_cleanup_free_ char *rep = NULL, *ra = NULL, *rb = NULL;
+	sigset_t block;
+	char *env[] = { "PATH=/usr/sbin:/usr/bin", NULL };
+
+	/* sources sit on the target numbers, crossed: 4 -> 3 and 3 -> 4 */
+	if (pipe(a) < 0 || pipe(b) < 0)
+		abort();
+	if (dup2(a[1], 200) < 0 || dup2(b[1], 201) < 0)
+		abort();
+	close(a[1]);
+	close(b[1]);
+	fcntl(a[0], F_SETFD, FD_CLOEXEC);
+	fcntl(b[0], F_SETFD, FD_CLOEXEC);
+	/* the read ends may occupy 3 and 4: move them out of the way */
+	a[0] = fcntl(a[0], F_DUPFD_CLOEXEC, 300);
+	b[0] = fcntl(b[0], F_DUPFD_CLOEXEC, 300);
+	close(3);
+	close(4);
+	if (dup2(200, 4) < 0 || dup2(201, 3) < 0)
+		abort();
+	close(200);
+	close(201);
+	fds[0] = 4; /* a */
+	fds[1] = 3; /* b */
+	/* a leaked fd without CLOEXEC must not reach the child */
+	leak = open("/dev/null", O_RDONLY);
+	s.fds = fds;
+	s.nfds = 2;
+	s.envp = env;
+	s.no_new_privs = true;
+	s.pdeathsig = SIGKILL;
+	/* a blocked and an ignored signal in the parent */
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigprocmask(SIG_BLOCK, &block, NULL);
+	signal(SIGUSR1, SIG_IGN);
+
+	rep = spawn_report(&s, NULL, &status);
+	close(3);
+	close(4);
+	ok(rep != NULL && WIFEXITED(status) && WEXITSTATUS(status) == 0, "spawned child ran");
+	ra = read_all_fd(a[0]);
+	rb = read_all_fd(b[0]);
+	check_field(rep, "fds", "0 1 2 3 4 ", "child holds exactly fds 0-2 and the 2 passed");
+	is_str(ra, "three", "fds[0] became fd 3 although the numbers crossed");
+	is_str(rb, "four", "fds[1] became fd 4");
+	check_field(rep, "nenv", "1", "environment is exactly what was given");
+	check_field(rep, "env", "PATH=/usr/sbin:/usr/bin", "PATH passed");
+	check_field(rep, "SigBlk", "0000000000000000", "signal mask cleared");
+	check_field(rep, "SigIgn", "0000000000000000", "ignored signals reset");
+	check_field(rep, "NoNewPrivs", "1", "NoNewPrivs set");
+	check_field(rep, "pdeathsig", "9", "PDEATHSIG is SIGKILL");
+	check_field(rep, "session_leader", "1", "child leads a new session");
+	sigprocmask(SIG_UNBLOCK, &block, NULL);
+	signal(SIGUSR1, SIG_DFL);
+	close(leak);
+	close(a[0]);
+	close(b[0]);
+
+	/* envp NULL: empty environment */
+	free(rep);
+	s = (struct vmr_spawn){ .stdin_fd = -1, .stderr_fd = -1 };
+	rep = spawn_report(&s, NULL, &status);
+	check_field(rep, "nenv", "0", "NULL envp gives an empty environment");
+	check_field(rep, "pdeathsig", "0", "no PDEATHSIG unless asked");
+	check_field(rep, "NoNewPrivs", "0", "no NoNewPrivs unless asked");
+}
+
+static void test_exec_failure(void)
+{
+	static char *const argv[] = { "/nonexistent/qemu-system-x86_64", NULL };
+	struct vmr_spawn s = { .argv = argv, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1 };
+	struct vmr_error *err = NULL;
+	pid_t pid = -1;
+	int r;
+
+	r = vmr_spawn(&s, &pid, &err);
+	ok(r < 0 && err && err->errnum == ENOENT, "exec failure reported to the parent");
+	is_str(err ? err->msg : NULL, "exec '/nonexistent/qemu-system-x86_64'", "message names the program");
+	ok(waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD, "failed child already reaped");
+	vmr_error_free(err);
+}
+
+static void test_setup_failure(void)
+{
+	static char *const argv[] = { "/proc/self/exe", "report", NULL };
+	unsigned cpu = 4000;
+	struct vmr_cpuset cs = { &cpu, 1 };
+	struct vmr_spawn s = { .argv = argv, .stdin_fd = -1, .stdout_fd = -1,
+			       .stderr_fd = -1, .affinity = &cs };
+	struct vmr_error *err = NULL;
+	pid_t pid = -1;
+
+	ok(vmr_spawn(&s, &pid, &err) < 0 && err && err->errnum == EINVAL,
+	   "a failing setup step is reported");
+	is_str(err ? err->msg : NULL, "start '/proc/self/exe': sched_setaffinity",
+	       "message names the step");
+	vmr_error_free(err);
+}
+
+static void test_affinity(void)
+{
+	unsigned cpu = 1;
+	struct vmr_cpuset cs = { &cpu, 1 };
+	struct vmr_spawn s = { .stdin_fd = -1, .stderr_fd = -1, .affinity = &cs };
+	_cleanup_free_ char *rep = NULL;
+	cpu_set_t mine;
+
+	if (sched_getaffinity(0, sizeof(mine), &mine) < 0 || !CPU_ISSET(1, &mine)) {
+		tap_skip("CPU 1 is not available to this process", "affinity set before exec");
+		return;
+	}
+	rep = spawn_report(&s, NULL, NULL);
+	check_field(rep, "Cpus_allowed_list", "1", "affinity set before exec");
+}
+
+static void test_user_drop(void)
+{
+	struct vmr_spawn_user u = { 0 };
+	struct vmr_error *err = NULL;
+	struct vmr_spawn s = { .stdin_fd = -1, .stderr_fd = -1, .no_new_privs = true,
+			       .pdeathsig = SIGKILL };
+	int p[2], fds[1];
+	_cleanup_free_ char *rep = NULL, *marker = NULL;
+
+	if (geteuid() != 0) {
+		tap_skip("needs root to change uid", "drop to uid 65534");
+		return;
+	}
+	ok(vmr_spawn_user_lookup("65534:65534", &u, &err) == 0, "numeric user parsed");
+	is_int(u.uid, 65534, "uid");
+	ok(vmr_spawn_user_lookup("no-such-user-vmrt", &(struct vmr_spawn_user){ 0 }, &err) < 0 &&
+	   err && err->status == VMR_EXIT_USAGE, "unknown user is invalid input");
+	vmr_error_clear(&err);
+	if (pipe2(p, O_CLOEXEC) < 0)
+		abort();
+	fds[0] = p[1];
+	s.fds = fds;
+	s.nfds = 1;
+	s.user = &u;
+	rep = spawn_report(&s, NULL, NULL);
+	close(p[1]);
+	marker = read_all_fd(p[0]);
+	close(p[0]);
+	check_field(rep, "uid", "65534", "runs as uid 65534");
+	check_field(rep, "gid", "65534", "runs as gid 65534");
+	check_field(rep, "ngroups", "0", "no supplementary groups");
+	check_field(rep, "CapBnd", "0000000000000000", "bounding set dropped");
+	check_field(rep, "CapEff", "0000000000000000", "no effective capabilities");
+	check_field(rep, "pdeathsig", "9", "PDEATHSIG survives the uid change (set after it)");
+	check_field(rep, "NoNewPrivs", "1", "NoNewPrivs after the drop");
+	is_str(marker, "three", "passed fd still usable after the drop");
+	vmr_spawn_user_free(&u);
+}
+
+static void test_pdeathsig(void)
+{
+	static char *const argv[] = { "/proc/self/exe", "sleep", NULL };
+	int p[2], status = 0;
+	pid_t mid, grandchild = -1;
+	bool died = false;
+
+	/* orphans come back to us, so we can see how the grandchild died */
+	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+	if (pipe2(p, O_CLOEXEC) < 0)
+		abort();
+	mid = fork();
+	if (mid == 0) {
+		struct vmr_spawn s = { .argv = argv, .stdin_fd = -1, .stdout_fd = -1,
+				       .stderr_fd = -1, .pdeathsig = SIGKILL };
+		pid_t pid = -1;
+
+		if (vmr_spawn(&s, &pid, NULL) < 0)
+			_exit(1);
+		write_all(p[1], &pid, sizeof(pid));
+		pause();
+		_exit(0);
+	}
+	close(p[1]);
+	ok(read(p[0], &grandchild, sizeof(grandchild)) == sizeof(grandchild),
+	   "intermediate parent spawned a child");
+	close(p[0]);
+	kill(mid, SIGKILL);
+	waitpid(mid, NULL, 0);
+	/* generous bound, not a timing check: a missing PDEATHSIG would hang */
+	for (int i = 0; i < 1000 && grandchild > 0; i++) {
+		pid_t r = waitpid(grandchild, &status, WNOHANG);
+
+		if (r == grandchild) {
+			died = true;
+			break;
+		}
+		usleep(10000);
+	}
+	ok(died && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
+	   "child got SIGKILL when its parent was killed");
+	if (!died && grandchild > 0) {
+		kill(grandchild, SIGKILL);
+		waitpid(grandchild, NULL, 0);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 1 && streq(argv[1], "report"))
+		return child_report();
+	if (argc > 1 && streq(argv[1], "sleep")) {
+		for (;;)
+			pause();
+	}
+	test_fds_env_signals();
+	test_exec_failure();
+	test_setup_failure();
+	test_affinity();
+	test_user_drop();
+	test_pdeathsig();
+	return tap_done();
+}
