@@ -62,8 +62,10 @@ struct child_ctx {
 	int ntargets;
 	int errfd;
 	pid_t parent;
-	cpu_set_t *cpus;
+	cpu_set_t *cpus;        /* NULL or cpus_buf */
 	size_t cpus_size;
+	/* in the context, not malloc'ed: a failing child leaks nothing */
+	unsigned long cpus_buf[(VMR_CPU_MAX + 1) / (8 * sizeof(unsigned long)) + 1];
 	int cap_last;
 	int maxfd; /* fallback when close_range is missing */
 };
@@ -194,9 +196,10 @@ static int ctx_prepare(struct child_ctx *c, const struct vmr_spawn *s, struct vm
 	if (s->affinity && s->affinity->n > 0) {
 		unsigned max = s->affinity->cpus[s->affinity->n - 1];
 
-		c->cpus = CPU_ALLOC(max + 1);
-		if (!c->cpus)
-			abort();
+		if (max > VMR_CPU_MAX)
+			return vmr_error_set(err, EINVAL, "start '%s': CPU %u out of range",
+					     s->argv[0], max);
+		c->cpus = (cpu_set_t *)c->cpus_buf;
 		c->cpus_size = CPU_ALLOC_SIZE(max + 1);
 		CPU_ZERO_S(c->cpus_size, c->cpus);
 		for (size_t i = 0; i < s->affinity->n; i++)
@@ -217,17 +220,15 @@ int vmr_spawn(const struct vmr_spawn *s, pid_t *ret_pid, struct vmr_error **err)
 	r = ctx_prepare(&c, s, err);
 	if (r < 0)
 		return r;
-	if (pipe2(pipefd, O_CLOEXEC) < 0) {
-		r = vmr_error_set(err, errno, "start '%s': pipe", s->argv[0]);
-		goto out;
-	}
+	if (pipe2(pipefd, O_CLOEXEC) < 0)
+		return vmr_error_set(err, errno, "start '%s': pipe", s->argv[0]);
 	c.errfd = pipefd[1];
 	pid = fork();
 	if (pid < 0) {
 		r = vmr_error_set(err, errno, "start '%s': fork", s->argv[0]);
 		close(pipefd[0]);
 		close(pipefd[1]);
-		goto out;
+		return r;
 	}
 	if (pid == 0)
 		child_run(&c);
@@ -239,8 +240,7 @@ int vmr_spawn(const struct vmr_spawn *s, pid_t *ret_pid, struct vmr_error **err)
 	close(pipefd[0]);
 	if (n == 0) {
 		*ret_pid = pid;
-		r = 0;
-		goto out;
+		return 0;
 	}
 	/* the child failed (or the read did): reap it before reporting */
 	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
@@ -254,9 +254,6 @@ int vmr_spawn(const struct vmr_spawn *s, pid_t *ret_pid, struct vmr_error **err)
 		r = vmr_error_set(err, rep.errnum, "start '%s': %s", s->argv[0],
 				  rep.step >= 0 && rep.step < (int)ARRAY_SIZE(step_names)
 					  ? step_names[rep.step] : "child setup");
-out:
-	if (c.cpus)
-		CPU_FREE(c.cpus);
 	return r;
 }
 
