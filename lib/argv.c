@@ -298,6 +298,19 @@ static int push_disk(struct builder *b, size_t idx, const struct vmr_disk *d,
 	return 0;
 }
 
+/* `image: BASE`: the overlay images/ made on BASE, first, as a virtio disk. */
+static void push_root_disk(struct builder *b)
+{
+	json_t *dev = json_object();
+
+	push_blockdev(b, "root", b->p->root_disk, "qcow2", false, NULL, VMR_AIO_DEFAULT);
+	json_object_set_new(dev, "driver", json_string("virtio-blk-pci"));
+	json_object_set_new(dev, "drive", json_string("root"));
+	json_object_set_new(dev, "id", json_string("root"));
+	set_boot(b, dev);
+	push_json(b, "-device", dev);
+}
+
 static void fd_list(struct vmr_buf *buf, const int *fds, unsigned n)
 {
 	for (unsigned i = 0; i < n; i++)
@@ -461,6 +474,15 @@ int vmr_argv_build(const struct vmr_plan *p, struct vmr_strvec *ret, struct vmr_
 	if (g->append)
 		push2(&b, "-append", g->append);
 
+	if (g->image) {
+		if (!p->root_disk) {
+			r = vmr_error_usage(err, "guest '%s': the root disk overlay on image '%s' is "
+						 "not in the plan",
+					    g->name, g->image);
+			goto fail;
+		}
+		push_root_disk(&b);
+	}
 	for (size_t i = 0; i < g->ndisks; i++) {
 		r = push_disk(&b, i, &g->disks[i], err);
 		if (r < 0)

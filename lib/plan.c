@@ -79,6 +79,7 @@ void vmr_plan_free(struct vmr_plan *p)
 	free(p->qemu);
 	free(p->topo_dir);
 	free(p->seed_iso);
+	free(p->root_disk);
 	*p = (struct vmr_plan){ .qmp_fd = -1, .console_fd = -1 };
 }
 
