@@ -85,10 +85,12 @@ struct vmr_nic {
 	char *name;                 /* guest-side name, [a-z][a-z0-9]{0,14} */
 	struct vmr_mac mac;         /* always set after loading (derived if omitted) */
 	bool mac_given;             /* written in the file (or by define) */
+	struct vmr_pos mac_pos;     /* the mac key, else the nic */
 	bool has_ip;
 	struct vmr_cidr ip;         /* guest address for cloud-init */
 	char *gateway;              /* optional default route via this NIC */
 	enum vmr_nic_kind kind;
+	struct vmr_pos attach_pos;  /* the attachment key (macvtap:, pci: ...) */
 	/* VMR_NIC_MACVTAP */
 	char *parent;               /* host netif name or MAC text */
 	bool parent_is_mac;
@@ -124,7 +126,9 @@ struct vmr_guest {
 	struct vmr_pos pos;
 	char *name;
 	char *host;                 /* placement; NULL = the primary host */
+	struct vmr_pos host_pos;
 	bool has_cpuset;
+	struct vmr_pos cpuset_pos;
 	struct vmr_cpuset cpuset;   /* vCPU i runs on cpuset.cpus[i] */
 	unsigned vcpus;             /* == cpuset.n when has_cpuset */
 	uint64_t memory;            /* bytes */
