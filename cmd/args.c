@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "cmd/cmd.h"
+#include "images/images.h"
 #include "lib/accel.h"
 #include "lib/netaddr.h"
 #include "lib/plan.h"
@@ -210,11 +211,11 @@ VERB(args)
 	plan.vhost = vhost >= 0 ? vhost : vhost_available(&cfg);
 	plan.sandbox = sandbox;
 	vmr_plan_assign_fds(&plan);
-	/* the paths run uses; images/ creates these files in the guest's state dir */
+	/* the paths run uses; images/ creates the files there (docs/images.md) */
 	if (g->cloud_init.enabled)
-		plan.seed_iso = xasprintf("%s/%s/seed.iso", cfg.state_dir, g->name);
+		plan.seed_iso = xasprintf("%s/%s/" VMR_SEED_FILE, cfg.state_dir, g->name);
 	if (g->image)
-		plan.root_disk = xasprintf("%s/%s/root.qcow2", cfg.state_dir, g->name);
+		plan.root_disk = xasprintf("%s/%s/" VMR_IMAGE_ROOT_FILE, cfg.image_dir, g->name);
 	if (fill_vfs(&plan, vfs, nvfs, &err) < 0 || vmr_argv_build(&plan, &out, &err) < 0) {
 		status = vmr_cli_fail(err);
 		goto out;

@@ -210,15 +210,18 @@ static void set_boot(struct builder *b, json_t *dev)
 	b->boot_set = true;
 }
 
-/* A read-only CD-ROM: ide-cd where the machine has IDE, else scsi-cd. */
-static int push_cdrom(struct builder *b, const char *id, const char *path, const char *what,
-		      struct vmr_error **err)
+/*
+ * A read-only CD-ROM: ide-cd where the machine has IDE (installer ISOs
+ * need no virtio driver), else, or when scsi is set, scsi-cd.
+ */
+static int push_cdrom(struct builder *b, const char *id, const char *path, bool scsi,
+		      const char *what, struct vmr_error **err)
 {
 	json_t *dev;
 
 	push_blockdev(b, id, path, "raw", true, NULL, VMR_AIO_DEFAULT);
 	dev = json_object();
-	if (b->ide != IDE_NONE) {
+	if (b->ide != IDE_NONE && !scsi) {
 		json_object_set_new(dev, "driver", json_string("ide-cd"));
 		if (ide_attach(b, dev, what, err) < 0) {
 			json_decref(dev);
@@ -249,7 +252,7 @@ static int push_disk(struct builder *b, size_t idx, const struct vmr_disk *d,
 
 	snprintf(id, sizeof(id), "disk%zu", idx);
 	if (d->cdrom)
-		return push_cdrom(b, id, path, what, err);
+		return push_cdrom(b, id, path, false, what, err);
 
 	if (d->aio == VMR_AIO_NATIVE && !(has_cache && cache.direct))
 		return vmr_error_usage(err, "%s of guest '%s': aio 'native' needs cache 'none' "
@@ -489,7 +492,8 @@ int vmr_argv_build(const struct vmr_plan *p, struct vmr_strvec *ret, struct vmr_
 			goto fail;
 	}
 	if (p->seed_iso) {
-		r = push_cdrom(&b, "seed", p->seed_iso, "the cloud-init seed", err);
+		/* cloud kernels (Debian's among them) have virtio-scsi but no AHCI driver */
+		r = push_cdrom(&b, "seed", p->seed_iso, true, "the cloud-init seed", err);
 		if (r < 0)
 			goto fail;
 	}

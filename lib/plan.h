@@ -46,7 +46,7 @@ struct vmr_plan {
 	int console_fd;              /* child fd of the console listening socket */
 	int nfds;                    /* child fds 3 .. 3+nfds-1 are passed */
 	char *seed_iso;              /* cloud-init seed, attached as a CD-ROM, or NULL */
-	char *root_disk;             /* qcow2 overlay on guest->image (STATE/GUEST/root.qcow2), or NULL */
+	char *root_disk;             /* overlay on guest->image (IMAGE_DIR/GUEST/root.qcow2), or NULL */
 	struct vmr_plan_nic *nics;   /* guest->nnics entries */
 	size_t nnics;
 };

@@ -445,8 +445,9 @@ static void test_disks(void)
 	       "{\"driver\":\"file\",\"filename\":\"/srv/topo/x,y.img\",\"node-name\":\"disk7-file\"}",
 	       "commas in paths need no escaping in JSON");
 
-	iseed = index_of(&sv, "{\"driver\":\"ide-cd\",\"bus\":\"ide.2\",\"drive\":\"seed\",\"id\":\"seed\"}");
-	ok(iseed > 0, "seed: ide-cd on the next port");
+	iseed = index_of(&sv, "{\"driver\":\"scsi-cd\",\"bus\":\"scsi0.0\",\"channel\":0,"
+			      "\"scsi-id\":2,\"lun\":0,\"drive\":\"seed\",\"id\":\"seed\"}");
+	ok(iseed > 0, "seed: scsi-cd on the virtio-scsi controller, also on q35");
 	i0 = index_of(&sv, "{\"driver\":\"virtio-blk-pci\",\"drive\":\"disk7\",\"id\":\"disk7\"}");
 	ok(i0 > 0 && iseed > i0, "seed: after every disk");
 	is_str(opt_value(&sv, "-blockdev", 16),
