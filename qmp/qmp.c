@@ -47,6 +47,7 @@ struct vmr_qmp {
 	void *diag_data;
 
 	unsigned dispatching;      /* > 0 while handlers may run */
+	bool feeding;              /* inside vmr_qmp_lines_feed(): keep its buffer */
 	unsigned bad_messages;     /* consecutive protocol errors */
 	int write_errno;           /* a send failed: close once reads are drained */
 	char *error_class;         /* of the last failed vmr_qmp_execute() */
@@ -158,6 +159,8 @@ static void qmp_close(struct vmr_qmp *q, int errnum, const char *reason, bool re
 		close(q->fd);
 	q->fd = -1;
 	vmr_buf_free(&q->out);
+	if (!q->feeding)
+		vmr_qmp_lines_free(&q->lines);
 
 	list = TAKE_PTR(q->pending);
 	while (list) {
@@ -350,7 +353,9 @@ static void qmp_feed_bytes(struct vmr_qmp *q, const void *data, size_t n)
 	int r;
 
 	q->dispatching++;
+	q->feeding = true;
 	r = vmr_qmp_lines_feed(&q->lines, data, n, qmp_on_line, q);
+	q->feeding = false;
 	q->dispatching--;
 	if (r == -EMSGSIZE) {
 		char what[64];
