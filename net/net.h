@@ -34,7 +34,8 @@
 
 /*
  * Register the journal undo handlers of net/ (types "net.link", "net.vlan",
- * "net.bridge", "pci.driver", "sriov.numvfs", "sriov.vf").  Call once at
+ * "net.bridge", "net.updown", "net.node", "pci.driver", "sriov.numvfs",
+ * "sriov.vf"; net/undo.c describes each).  Call once at
  * startup, before any journal replay.
  */
 void vmr_net_register_undo(void);
@@ -51,6 +52,13 @@ char *vmr_net_ifname(const struct vmr_nic *nic, char buf[static 16]);
  * The owner mark of a NIC: "vmrun:<guest>:<nic>" (caller frees).
  */
 char *vmr_net_owner(const char *guest, const char *nic);
+
+/*
+ * Whether DEV/vhost-net opens.  The supervisor asks before vmr_plan_init()
+ * numbers the child fds (plan->vhost); vmr_net_setup_guest() fails when the
+ * plan wants vhost-net fds and the device cannot be opened.
+ */
+bool vmr_net_vhost_available(const struct vmr_config *cfg);
 
 /*
  * Reclaim before setup: for every NIC of g that vmrun would create a link

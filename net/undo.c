@@ -1,0 +1,282 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Journal entries of net/ and their undo handlers.  An entry is written
+ * before its change is made, so every handler first checks that the
+ * change happened and that what it is about to undo is still ours.
+ *
+ *   net.link      {ifname, kind, mac, owner}   a link vmrun created
+ *   net.vlan      {ifname, owner}              a VLAN sub-interface we use
+ *   net.bridge    {ifname, owner}              a bridge we use
+ *   net.updown    {ifname, up}                 a link's old IFF_UP state
+ *   net.node      {path, major, minor}         a device node we made
+ *   pci.driver    {bdf, driver|null}           the driver before vfio-pci
+ *   sriov.numvfs  {pf, numvfs, autoprobe}      the PF's old VF count
+ *   sriov.vf      {pf, pfname, index, mac, vlan, trust, spoofchk}
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "lib/util.h"
+#include "net/internal.h"
+
+static void nl_closep(struct vmr_nl *nl)
+{
+	net_nl_close(nl);
+}
+#define _cleanup_nl_ _cleanup_(nl_closep)
+
+int net_record(struct net_rec *rec, json_t *entry, struct vmr_error **err)
+{
+	int r = 0;
+
+	if (!entry)
+		return vmr_error_set(err, ENOMEM, "build journal entry");
+	if (rec && rec->j)
+		r = vmr_journal_record(rec->j, entry, err);
+	if (r == 0 && rec && json_is_array(rec->done))
+		json_array_append(rec->done, entry);
+	json_decref(entry);
+	return r;
+}
+
+static const char *str(const json_t *e, const char *key)
+{
+	return json_string_value(json_object_get(e, key));
+}
+
+int net_undo_link(const json_t *e, void *ctx, struct vmr_error **err)
+{
+	_cleanup_nl_ struct vmr_nl nl = { 0 };
+	const char *ifname = str(e, "ifname"), *owner = str(e, "owner"), *kind = str(e, "kind");
+	const char *macs = str(e, "mac");
+	struct net_link l;
+	struct vmr_mac mac;
+	bool ours;
+	int r;
+
+	(void)ctx;
+	if (!ifname || !owner || !macs || vmr_mac_parse(macs, &mac) < 0)
+		return vmr_error_set(err, EINVAL, "bad net.link journal entry");
+	r = net_nl_open(&nl, err);
+	if (r < 0)
+		return r;
+	r = net_link_lookup(&nl, ifname, 0, &l, err);
+	if (r <= 0)
+		return r;
+	/*
+	 * The mark is set right after creation, so a link of ours may lack it;
+	 * then its MAC and kind (both ours to choose) must match.
+	 */
+	ours = streq(l.alias, owner) ||
+	       (!l.alias[0] && l.has_mac && vmr_mac_equal(&l.mac, &mac) && kind && streq(l.kind, kind));
+	if (!ours)
+		return 0;
+	r = net_link_delete_raw(&nl, l.ifindex);
+	if (r < 0)
+		return net_nl_fail(&nl, r, err, "delete %s '%s'", l.kind[0] ? l.kind : "link", ifname);
+	return 0;
+}
+
+int net_undo_shared(const json_t *e, void *ctx, struct vmr_error **err)
+{
+	_cleanup_nl_ struct vmr_nl nl = { 0 };
+	const char *ifname = str(e, "ifname");
+	struct net_link l;
+	size_t uppers;
+	int r;
+
+	(void)ctx;
+	if (!ifname)
+		return vmr_error_set(err, EINVAL, "bad %s journal entry", str(e, "type"));
+	r = net_nl_open(&nl, err);
+	if (r < 0)
+		return r;
+	r = net_link_lookup(&nl, ifname, 0, &l, err);
+	if (r <= 0)
+		return r;
+	/* made by vmrun (any guest); others may still use it */
+	if (!startswith(l.alias, VMR_NET_OWNER_PREFIX))
+		return 0;
+	r = net_link_count_uppers(&nl, l.ifindex, &uppers, err);
+	if (r < 0)
+		return r;
+	if (uppers)
+		return 0;
+	r = net_link_delete_raw(&nl, l.ifindex);
+	if (r < 0)
+		return net_nl_fail(&nl, r, err, "delete %s '%s'", l.kind, ifname);
+	return 0;
+}
+
+static int undo_updown(const json_t *e, void *ctx, struct vmr_error **err)
+{
+	_cleanup_nl_ struct vmr_nl nl = { 0 };
+	const char *ifname = str(e, "ifname");
+	struct net_link l;
+	int r;
+
+	(void)ctx;
+	if (!ifname)
+		return vmr_error_set(err, EINVAL, "bad net.updown journal entry");
+	r = net_nl_open(&nl, err);
+	if (r < 0)
+		return r;
+	r = net_link_lookup(&nl, ifname, 0, &l, err);
+	if (r <= 0)
+		return r;
+	r = net_link_change_raw(&nl, l.ifindex, NULL, 0, -1,
+				json_is_true(json_object_get(e, "up")) ? 1 : 0, NULL);
+	if (r < 0)
+		return net_nl_fail(&nl, r, err, "restore the state of '%s'", ifname);
+	return 0;
+}
+
+int net_undo_node(const json_t *e, void *ctx, struct vmr_error **err)
+{
+	const char *path = str(e, "path");
+	json_int_t maj = json_integer_value(json_object_get(e, "major"));
+	json_int_t min = json_integer_value(json_object_get(e, "minor"));
+	struct stat st;
+
+	(void)ctx;
+	if (!path)
+		return vmr_error_set(err, EINVAL, "bad net.node journal entry");
+	if (lstat(path, &st) < 0 || !S_ISCHR(st.st_mode) ||
+	    st.st_rdev != makedev((unsigned)maj, (unsigned)min))
+		return 0;
+	if (unlink(path) < 0 && errno != ENOENT)
+		return vmr_error_set(err, errno, "remove '%s'", path);
+	return 0;
+}
+
+int net_undo_pci(const json_t *e, void *ctx, struct vmr_error **err)
+{
+	const struct vmr_config *cfg = ctx;
+	const char *bdf = str(e, "bdf");
+
+	if (!bdf)
+		return vmr_error_set(err, EINVAL, "bad pci.driver journal entry");
+	return net_pci_restore(cfg, bdf, str(e, "driver"), err);
+}
+
+int net_undo_numvfs(const json_t *e, void *ctx, struct vmr_error **err)
+{
+	const struct vmr_config *cfg = ctx;
+	const char *pf = str(e, "pf");
+	json_int_t old = json_integer_value(json_object_get(e, "numvfs"));
+	bool autoprobe = json_is_true(json_object_get(e, "autoprobe"));
+	unsigned long cur;
+	char num[32];
+	int r;
+
+	if (!pf)
+		return vmr_error_set(err, EINVAL, "bad sriov.numvfs journal entry");
+	if (!net_sysfs_exists(cfg, "bus/pci/devices/%s", pf))
+		return 0;
+	r = net_sysfs_read_uint(cfg, &cur, err, "bus/pci/devices/%s/sriov_numvfs", pf);
+	if (r < 0)
+		return r;
+	if (cur != (unsigned long)old) {
+		if (cur) {
+			r = net_sysfs_write(cfg, "0", err, "bus/pci/devices/%s/sriov_numvfs", pf);
+			if (r < 0)
+				return vmr_error_wrap(err, "remove the VFs of '%s'", pf);
+		}
+		r = net_sysfs_write(cfg, autoprobe ? "1" : "0", err,
+				    "bus/pci/devices/%s/sriov_drivers_autoprobe", pf);
+		if (r < 0)
+			return r;
+		if (old > 0) {
+			snprintf(num, sizeof(num), "%lld", (long long)old);
+			r = net_sysfs_write(cfg, num, err, "bus/pci/devices/%s/sriov_numvfs", pf);
+			if (r < 0)
+				return vmr_error_wrap(err, "restore %s VFs on '%s'", num, pf);
+		}
+		return 0;
+	}
+	return net_sysfs_write(cfg, autoprobe ? "1" : "0", err,
+			       "bus/pci/devices/%s/sriov_drivers_autoprobe", pf);
+}
+
+int net_undo_vf(const json_t *e, void *ctx, struct vmr_error **err)
+{
+	const struct vmr_config *cfg = ctx;
+	_cleanup_nl_ struct vmr_nl nl = { 0 };
+	const char *pf = str(e, "pf"), *pfname = str(e, "pfname"), *macs = str(e, "mac");
+	struct net_vf vf = { 0 };
+	struct net_link l;
+	int r;
+
+	if (!pf || !pfname || !macs || vmr_mac_parse(macs, &vf.mac) < 0)
+		return vmr_error_set(err, EINVAL, "bad sriov.vf journal entry");
+	vf.index = (unsigned)json_integer_value(json_object_get(e, "index"));
+	vf.vlan = (unsigned)json_integer_value(json_object_get(e, "vlan"));
+	vf.trust = json_is_true(json_object_get(e, "trust"));
+	vf.spoofchk = json_is_true(json_object_get(e, "spoofchk"));
+	/* the VF is gone when its count was restored first */
+	if (!net_sysfs_exists(cfg, "bus/pci/devices/%s/virtfn%u", pf, vf.index))
+		return 0;
+	r = net_nl_open(&nl, err);
+	if (r < 0)
+		return r;
+	r = net_link_lookup(&nl, pfname, 0, &l, err);
+	if (r <= 0)
+		return r;
+	return net_vf_set(&nl, l.ifindex, pfname, &vf, err);
+}
+
+static vmr_undo_fn handler_of(const char *type)
+{
+	static const struct {
+		const char *type;
+		vmr_undo_fn fn;
+	} handlers[] = {
+		{ "net.link", net_undo_link },	      { "net.vlan", net_undo_shared },
+		{ "net.bridge", net_undo_shared },    { "net.updown", undo_updown },
+		{ "net.node", net_undo_node },	      { "pci.driver", net_undo_pci },
+		{ "sriov.numvfs", net_undo_numvfs }, { "sriov.vf", net_undo_vf },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(handlers); i++)
+		if (streq(type, handlers[i].type))
+			return handlers[i].fn;
+	return NULL;
+}
+
+void vmr_net_register_undo(void)
+{
+	static const char *const types[] = { "net.link",   "net.vlan",	 "net.bridge",
+					     "net.updown", "net.node",	 "pci.driver",
+					     "sriov.numvfs", "sriov.vf" };
+
+	for (size_t i = 0; i < ARRAY_SIZE(types); i++)
+		vmr_journal_register(types[i], handler_of(types[i]));
+}
+
+int net_undo_entries(const json_t *done, const struct vmr_config *cfg, struct vmr_error **err)
+{
+	size_t n = json_array_size(done);
+	int first = 0;
+
+	while (n-- > 0) {
+		const json_t *entry = json_array_get(done, n);
+		vmr_undo_fn fn = handler_of(str(entry, "type"));
+		struct vmr_error *e = NULL;
+
+		if (!fn || fn(entry, (void *)cfg, &e) >= 0)
+			continue;
+		if (!first) {
+			first = vmr_error_ret(e);
+			if (err && !*err) {
+				*err = e;
+				continue;
+			}
+		}
+		vmr_error_free(e);
+	}
+	return first;
+}
