@@ -699,20 +699,25 @@ static void nic_load(struct loader *L, struct vmr_nic *nic, const struct vmr_yno
 	check_keys(L, map, keynames, ARRAY_SIZE(nic_keys), ctx);
 	free(keynames);
 
-	/* exactly one attachment */
-	for (size_t k = 0; k < ARRAY_SIZE(kind_names); k++) {
-		n = vmr_ymap_get(map, kind_names[k]);
-		if (!n)
+	/* exactly one attachment; a second one is reported where it is written */
+	for (size_t i = 0; i < map->n; i++) {
+		const struct vmr_ypair *p = &map->pairs[i];
+
+		if (p->skip)
 			continue;
-		if (attach) {
-			ERR(L, n->pos, "a nic has exactly one attachment; use a second nic",
-			    "%s: two attachments '%s' and '%s'", ctx, attach_key, kind_names[k]);
-			continue;
+		for (size_t k = 0; k < ARRAY_SIZE(kind_names); k++) {
+			if (!streq(p->key->value, kind_names[k]))
+				continue;
+			if (attach) {
+				ERR(L, p->key->pos, "a nic has exactly one attachment; use a second nic",
+				    "%s: two attachments '%s' and '%s'", ctx, attach_key, kind_names[k]);
+				continue;
+			}
+			attach = p->value;
+			attach_key = kind_names[k];
+			nic->kind = (enum vmr_nic_kind)k;
+			nic->attach_pos = p->value->pos;
 		}
-		attach = n;
-		attach_key = kind_names[k];
-		nic->kind = (enum vmr_nic_kind)k;
-		nic->attach_pos = n->pos;
 	}
 	if (!attach) {
 		ERR(L, map->pos, NULL,
@@ -1188,6 +1193,10 @@ static void check_macs_and_pci(struct loader *L)
 		const struct nicref *first = &macs[i - 1], *dup = &macs[i];
 
 		if (!vmr_mac_equal(&first->nic->mac, &dup->nic->mac))
+			continue;
+		/* a nic name used twice in a guest is reported already */
+		if (first->g == dup->g && !dup->nic->mac_given && !first->nic->mac_given &&
+		    streq(first->nic->name, dup->nic->name))
 			continue;
 		/* report at the later one in the file, naming the earlier */
 		while (first > macs && vmr_mac_equal(&(first - 1)->nic->mac, &dup->nic->mac))

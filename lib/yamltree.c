@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <yaml.h>
 
+#include "strvec.h"
 #include "util.h"
 #include "yamltree.h"
 
@@ -164,6 +165,7 @@ struct yparse {
 	struct frame stack[VMR_TOPOLOGY_MAX_DEPTH + 1];
 	size_t depth;
 	struct vmr_ynode *root;
+	struct vmr_strvec aliases; /* anchor names already reported as aliased */
 };
 
 static bool key_check(struct yparse *y, struct frame *f, struct vmr_ynode *key)
@@ -253,15 +255,27 @@ static int on_event(struct yparse *y, const yaml_event_t *ev, unsigned *docs)
 			return -EINVAL;
 		}
 		return 0;
-	case YAML_ALIAS_EVENT:
-		vmr_yreport_add(y->r, pos, "repeat the value instead", "aliases are not allowed ('*%s')",
-				(const char *)ev->data.alias.anchor);
+	case YAML_ALIAS_EVENT: {
+		const char *name = (const char *)ev->data.alias.anchor;
+		bool seen = false;
+
+		/* once per anchor: a billion-laughs file would otherwise flood the output */
+		for (size_t i = 0; i < y->aliases.n && !seen; i++)
+			seen = streq(y->aliases.v[i], name);
+		if (seen) {
+			y->r->errors++;
+		} else {
+			vmr_strvec_push(&y->aliases, name);
+			vmr_yreport_add(y->r, pos, "repeat the value instead",
+					"aliases are not allowed ('*%s')", name);
+		}
 		/* a null stands in, so the structure around it stays intact */
 		n = node_new(VMR_YNODE_SCALAR, ev->start_mark);
 		n->value = xstrdup("");
 		n->plain = true;
 		attach(y, n);
 		return 0;
+	}
 	case YAML_SCALAR_EVENT:
 		check_props(y, pos, ev->data.scalar.anchor, ev->data.scalar.tag,
 			    ev->data.scalar.plain_implicit || ev->data.scalar.quoted_implicit);
@@ -335,6 +349,7 @@ int vmr_ytree_parse(const char *data, size_t len, struct vmr_yreport *r, struct 
 			break;
 	}
 	yaml_parser_delete(&parser);
+	vmr_strvec_clear(&y.aliases);
 	if (ret_r < 0) {
 		/* a key waiting for its value is owned by no node yet */
 		for (size_t i = 0; i < y.depth; i++)

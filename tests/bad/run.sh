@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Bad-input corpus: every tests/bad/*.yaml must make `vmrun validate` exit 2
+# and print, for each directive at the top of the file,
+#   # expect: LINE:COL: TEXT   ->  a line "FILE:LINE:COL: error: ...TEXT..."
+#   # hint: TEXT               ->  a line "  hint: ...TEXT..."
+# and no other error line unless the file also says "# expect-more".
+# A case without any expect line fails.  Cases that would be awkward to
+# commit (a NUL byte, an oversized file) are generated into a temp dir.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/lib/tap.sh
+. "$here/../lib/tap.sh"
+VMRUN=${VMRUN:-$here/../../build/vmrun}
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# NUL byte in the middle of a key
+{
+	printf '# expect: 4:4: NUL byte in file\n'
+	printf 'version: 1\nguests:\n  a\0b: {}\n'
+} >"$tmp/nul-byte.yaml"
+# one byte over the 256 KiB cap: refused before parsing
+{
+	printf '# expect: 1:1: file is larger than 262144 bytes\n'
+	printf 'version: 1\n'
+	head -c 262144 /dev/zero | tr '\0' '#'
+	printf '\n'
+} >"$tmp/oversize.yaml"
+
+check_case() { # FILE
+	local f=$1 out rc=0 want n_expect=0 n_err line text bad=""
+	out=$("$VMRUN" validate "$f" 2>&1 >/dev/null) || rc=$?
+	if [ "$rc" -ne 2 ]; then
+		bad="exit status $rc, want 2"
+	fi
+	while IFS= read -r line; do
+		case $line in
+		'# expect: '*)
+			want=${line#'# expect: '}
+			n_expect=$((n_expect + 1))
+			text=${want#*:*: }
+			if ! grep -qF -- "$f:${want%%: *}: error: " <<<"$out" ||
+				! grep -F -- "$f:${want%%: *}: error: " <<<"$out" | grep -qF -- "$text"; then
+				bad="${bad:+$bad; }missing '$f:$want'"
+			fi
+			;;
+		'# hint: '*)
+			want=${line#'# hint: '}
+			if ! grep -E '^  hint: ' <<<"$out" | grep -qF -- "$want"; then
+				bad="${bad:+$bad; }missing hint '$want'"
+			fi
+			;;
+		esac
+	done < <(grep -a -E '^# (expect|hint): ' "$f")
+	[ "$n_expect" -gt 0 ] || bad="${bad:+$bad; }no '# expect:' line"
+	n_err=$(grep -c -E '^[^ ]+:[0-9]+:[0-9]+: error: ' <<<"$out" || true)
+	if ! grep -qa '^# expect-more' "$f" && [ "$n_err" -ne "$n_expect" ]; then
+		bad="${bad:+$bad; }$n_err error lines, want $n_expect"
+	fi
+	if [ -n "$bad" ]; then
+		ok 1 "$(basename "$f"): $bad"
+		sed 's/^/#   /' <<<"$out" | head -20
+	else
+		ok 0 "$(basename "$f")"
+	fi
+}
+
+if [ ! -x "$VMRUN" ]; then
+	skip "no vmrun binary at $VMRUN (run make first)" "bad-input corpus"
+	done_testing
+	exit
+fi
+ncases=0
+for f in "$here"/*.yaml "$tmp"/*.yaml; do
+	[ -f "$f" ] || continue
+	ncases=$((ncases + 1))
+	check_case "$f"
+done
+[ "$ncases" -ge 40 ]
+ok $? "corpus has at least 40 cases ($ncases)"
+done_testing
