@@ -137,7 +137,7 @@ static int srv_expect(struct fserver *s, const char *command)
 
 static int srv_run(int fd, const struct fstep *script)
 {
-	struct fserver *s = xcalloc(1, sizeof(*s));
+	_cleanup_free_ struct fserver *s = xcalloc(1, sizeof(*s));
 
 	s->fd = fd;
 	snprintf(s->id, sizeof(s->id), "null");
@@ -188,7 +188,7 @@ static int srv_run(int fd, const struct fstep *script)
 				r = -1;
 			break;
 		case F_DRAIN:
-			while (srv_readline(s))
+			for (char *line; (line = srv_readline(s)); free(line))
 				;
 			break;
 		case F_END:
@@ -886,7 +886,8 @@ static void test_connect_path(void)
 		{ F_END, NULL, 0 },
 	};
 	char dir[] = "/tmp/vmrt-qmp-XXXXXX";
-	_cleanup_free_ char *path = NULL, *msg = NULL;
+	/* on the stack: the forked server must not inherit heap it never frees */
+	char path[sizeof(dir) + 16], *msg;
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct vmr_qmp *q = NULL;
 	struct vmr_error *err = NULL;
@@ -895,10 +896,11 @@ static void test_connect_path(void)
 
 	if (!mkdtemp(dir))
 		abort();
-	path = xasprintf("%s/qmp.sock", dir);
+	snprintf(path, sizeof(path), "%s/qmp.sock", dir);
 	is_int(vmr_qmp_connect_path(path, 50, &q, &err), -ENOENT, "no socket: fails after the timeout");
 	msg = err_text(err);
 	ok(has(msg, path) && has(msg, "No such file or directory"), "names the path: %s", msg);
+	free(msg);
 	vmr_error_clear(&err);
 
 	memcpy(sa.sun_path, path, strlen(path) + 1);

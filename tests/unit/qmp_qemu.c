@@ -172,6 +172,7 @@ static void test_qemu(const char *qemu)
 
 	rec.done = 3;
 	r = vmr_qmp_execute(q, "quit", NULL, T, NULL, &err);
+	free(msg);
 	msg = err_text(err);
 	/* QEMU may close before its return reaches us: that is success for quit */
 	ok(r == 0 || r == -EPIPE, "quit (%d: %s)", r, r ? msg : "ok");
