@@ -13,7 +13,7 @@ static void usage(FILE *f)
 	fputs("usage: vmrun define --vm='NAME | HOST(CPUSET) | NETIFS' [--vm=...]\n"
 	      "                    --ctrlif=MAC|IFNAME [--ip-space=" VMR_DEFINE_IP_SPACE "]\n"
 	      "                    [--image=PATH] [--memory=SIZE] [--cpu=MODEL]\n"
-	      "                    [--accel=auto|kvm|tcg] [-o FILE]\n\n"
+	      "                    [--accel=auto|kvm|tcg] [--ssh-key=FILE] [-o FILE]\n\n"
 	      "Print a topology for guests written in 5gdeploy's virt syntax, with the\n"
 	      "addresses 5gdeploy gives them.\n\n"
 	      "  --vm VALUE         one guest; repeat for each guest, all on one command line\n"
@@ -30,9 +30,28 @@ static void usage(FILE *f)
 	      "  --memory SIZE      guest memory (default 4G)\n"
 	      "  --cpu MODEL        QEMU CPU model (default host,-vmx,-svm; max,-vmx,-svm with tcg)\n"
 	      "  --accel ACCEL      auto, kvm or tcg (default auto)\n"
+	      "  --ssh-key FILE     public keys every guest accepts (e.g. ~/.ssh/id_ed25519.pub)\n"
 	      "  -o, --output FILE  write the topology to FILE instead of standard output\n\n"
 	      "See docs/5gdeploy.md for the migration guide.\n",
 	      f);
+}
+
+/* Read a public key file for --ssh-key; prints the error itself. */
+static int ssh_key_read(const char *path, struct vmr_strvec *keys)
+{
+	_cleanup_free_ char *text = NULL, *source = NULL;
+	struct vmr_error *err = NULL;
+	int r;
+
+	r = read_file(path, 64 * 1024, &text, NULL);
+	if (r < 0) {
+		vmr_error_usage(&err, "--ssh-key '%s': %s", path, strerror(-r));
+		return -vmr_cli_fail(err);
+	}
+	source = xasprintf("--ssh-key '%s'", path);
+	if (vmr_define_ssh_keys_parse(text, source, keys, &err) < 0)
+		return -vmr_cli_fail(err);
+	return 0;
 }
 
 VERB(define)
@@ -45,12 +64,13 @@ VERB(define)
 		{ "memory", required_argument, NULL, 'm' },
 		{ "cpu", required_argument, NULL, 'C' },
 		{ "accel", required_argument, NULL, 'a' },
+		{ "ssh-key", required_argument, NULL, 'k' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct vmr_define_opts o = { 0 };
-	struct vmr_strvec vms = VMR_STRVEC_INIT;
+	struct vmr_strvec vms = VMR_STRVEC_INIT, keys = VMR_STRVEC_INIT;
 	struct vmr_buf out = VMR_BUF_INIT;
 	struct vmr_config cfg = { 0 };
 	struct vmr_define *d = NULL;
@@ -83,6 +103,12 @@ VERB(define)
 		case 'a':
 			o.defaults.accel = optarg;
 			break;
+		case 'k':
+			if (ssh_key_read(optarg, &keys) < 0) {
+				status = VMR_EXIT_USAGE;
+				goto out;
+			}
+			break;
 		case 'o':
 			output = optarg;
 			break;
@@ -109,6 +135,8 @@ VERB(define)
 	}
 	o.vms = (const char *const *)vms.v;
 	o.nvms = vms.n;
+	o.ssh_keys = (const char *const *)keys.v;
+	o.nssh_keys = keys.n;
 	if (vmr_define_build(&o, &d, &err) < 0 || vmr_define_emit(d, &out, &err) < 0) {
 		status = vmr_cli_fail(TAKE_PTR(err));
 		goto out;
@@ -128,6 +156,7 @@ out:
 	vmr_define_free(d);
 	vmr_buf_free(&out);
 	vmr_strvec_clear(&vms);
+	vmr_strvec_clear(&keys);
 	vmr_config_free(&cfg); /* zeroed when not loaded */
 	return status;
 }

@@ -142,6 +142,46 @@ static struct in_addr net_address(const struct vmr_define *d, size_t net, unsign
 	return a;
 }
 
+int vmr_define_ssh_keys_parse(const char *text, const char *source, struct vmr_strvec *keys,
+			      struct vmr_error **err)
+{
+	static const char *const types[] = { "ssh-", "ecdsa-", "sk-" };
+	struct vmr_strvec found = VMR_STRVEC_INIT;
+	const char *p = text;
+	unsigned lineno = 0;
+	int added;
+
+	while (*p) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		_cleanup_free_ char *line = strip(p, len);
+		bool typed = false;
+
+		lineno++;
+		p += len + (nl ? 1 : 0);
+		if (!*line || line[0] == '#')
+			continue;
+		for (size_t i = 0; i < ARRAY_SIZE(types); i++)
+			typed = typed || startswith(line, types[i]);
+		for (const char *c = line; *c && typed; c++)
+			if ((unsigned char)*c < 0x20 && *c != '\t')
+				typed = false;
+		if (!typed || !strpbrk(line, " \t")) {
+			vmr_strvec_clear(&found);
+			return vmr_error_usage(err, "%s line %u: not an OpenSSH public key (expected "
+					       "'ssh-ed25519 AAAA... comment')", source, lineno);
+		}
+		vmr_strvec_push_take(&found, TAKE_PTR(line));
+	}
+	if (found.n == 0)
+		return vmr_error_usage(err, "%s: no public key found", source);
+	/* keys changes only on success */
+	vmr_strvec_pushv(keys, (const char *const *)found.v);
+	added = (int)found.n;
+	vmr_strvec_clear(&found);
+	return added;
+}
+
 /* --- building ----------------------------------------------------------- */
 
 static void nic_clear(struct vmr_define_nic *n)
@@ -174,6 +214,7 @@ void vmr_define_free(struct vmr_define *d)
 	free(d->cpu);
 	free(d->accel);
 	free(d->image);
+	vmr_strvec_clear(&d->ssh_keys);
 	free(d);
 }
 
@@ -548,6 +589,8 @@ int vmr_define_build(const struct vmr_define_opts *opts, struct vmr_define **ret
 		return r;
 	if (opts->nvms == 0)
 		return vmr_error_usage(err, "at least one --vm is required");
+	for (size_t i = 0; i < opts->nssh_keys; i++)
+		vmr_strvec_push(&d->ssh_keys, opts->ssh_keys[i]);
 
 	vmr_strvec_push(&d->networks, VMR_DEFINE_CTRL_NET);
 	vmr_strvec_push(&d->networks, VMR_DEFINE_RESERVED_NET);
@@ -747,6 +790,17 @@ int vmr_define_emit(const struct vmr_define *d, struct vmr_buf *out, struct vmr_
 	key_str(&em, "cpu_isolation", d->cpu_isolation ? "true" : "false", RAW);
 	if (d->image)
 		key_str(&em, "image", d->image, STR);
+	if (d->ssh_keys.n > 0) {
+		scalar(&em, "cloud_init", STR);
+		map_start(&em);
+		scalar(&em, "ssh_authorized_keys", STR);
+		emit(&em, &ev, yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1,
+								    YAML_BLOCK_SEQUENCE_STYLE));
+		for (size_t i = 0; i < d->ssh_keys.n; i++)
+			scalar(&em, d->ssh_keys.v[i], STR);
+		emit(&em, &ev, yaml_sequence_end_event_initialize(&ev));
+		map_end(&em);
+	}
 	map_end(&em);
 
 	if (d->hosts.n > 0) {

@@ -55,6 +55,8 @@ struct vmr_define_opts {
 	const char *ctrlif;       /* --ctrlif: MAC or ifname (required) */
 	const char *ip_space;     /* --ip-space; NULL = VMR_DEFINE_IP_SPACE */
 	struct vmr_define_defaults defaults;
+	const char *const *ssh_keys; /* authorized_keys lines for every guest */
+	size_t nssh_keys;
 };
 
 /* One guest netif: `name@MAC`, `name@IFNAME`, `name@MAC+pci=PCI`, `name@VF+pci=PF`. */
@@ -90,6 +92,7 @@ struct vmr_define {
 	/* the checked defaults, owned; cpu resolved, image may be NULL */
 	char *memory, *cpu, *accel, *image;
 	bool cpu_isolation;
+	struct vmr_strvec ssh_keys; /* defaults.cloud_init.ssh_authorized_keys */
 };
 
 /*
@@ -97,6 +100,17 @@ struct vmr_define {
  * auto, cpu isolation on, cpu and image NULL.
  */
 void vmr_define_defaults_init(struct vmr_define_defaults *d);
+
+/*
+ * Append the public keys of an authorized_keys-style text (what
+ * ~/.ssh/id_ed25519.pub holds, the key 5gdeploy puts in its guests) to
+ * keys, skipping blank and '#' lines.  source names the text in errors
+ * ("--ssh-key '~/.ssh/id_ed25519.pub'").  Returns the number of keys
+ * added, or -EINVAL with a usage error when a line is not an OpenSSH
+ * public key or there is none.
+ */
+int vmr_define_ssh_keys_parse(const char *text, const char *source, struct vmr_strvec *keys,
+			      struct vmr_error **err);
 
 /*
  * Parse and check every flag and allocate addresses.  On success returns 0

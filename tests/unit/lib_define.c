@@ -119,6 +119,22 @@ static void test_attachments(void)
 	vmr_define_free(d);
 }
 
+static void test_pci_per_host(void)
+{
+	const char *vms[] = {
+		"a | h1(1) | vmctrl@eth1,n3@02:00:00:00:00:09+pci=0000:1a:00.1",
+		"b | h2(1) | vmctrl@eth1,n3@02:00:00:00:00:0a+pci=0000:1a:00.1",
+	};
+	struct vmr_error *err = NULL;
+	struct vmr_define *d = build(vms, 2, NULL, &err);
+
+	/* identical servers have identical PCI addresses; so do their CPU numbers */
+	ok(d != NULL, "the same PCI address and cpuset on two hosts%s%s", err ? ": " : "",
+	   err ? err->msg : "");
+	vmr_define_free(d);
+	vmr_error_free(err);
+}
+
 static void test_order_and_splitting(void)
 {
 	const char *vms[] = {
@@ -313,6 +329,28 @@ static void test_global_errors(void)
 	vmr_define_free(d);
 }
 
+static void test_ssh_keys(void)
+{
+	struct vmr_strvec keys = VMR_STRVEC_INIT;
+	struct vmr_error *err = NULL;
+	int r;
+
+	r = vmr_define_ssh_keys_parse("# comment\n\nssh-ed25519 AAAAC3Nz me@host\r\n"
+				      "  sk-ssh-ed25519@openssh.com AAAA x\n", "k", &keys, &err);
+	is_int(r, 2, "two keys, comments and blank lines skipped");
+	is_str(keys.n > 0 ? keys.v[0] : NULL, "ssh-ed25519 AAAAC3Nz me@host", "CR and blanks stripped");
+	r = vmr_define_ssh_keys_parse("ssh-ed25519 A x\n-----BEGIN OPENSSH PRIVATE KEY-----\n",
+				      "--ssh-key 'f'", &keys, &err);
+	ok(r < 0 && err && strstr(err->msg, "--ssh-key 'f' line 2: not an OpenSSH public key"),
+	   "a private key is refused: %s", err ? err->msg : "(accepted)");
+	is_int((long long)keys.n, 2, "nothing added on failure");
+	vmr_error_clear(&err);
+	r = vmr_define_ssh_keys_parse("\n# nothing\n", "--ssh-key 'e'", &keys, &err);
+	ok(r < 0 && err && strstr(err->msg, "no public key found"), "an empty key file is refused");
+	vmr_error_clear(&err);
+	vmr_strvec_clear(&keys);
+}
+
 /* Parse the emitted YAML back with libyaml and collect "path=value" lines. */
 static void flatten(const char *yaml, struct vmr_buf *out)
 {
@@ -423,11 +461,13 @@ int main(void)
 {
 	test_readme();
 	test_attachments();
+	test_pci_per_host();
 	test_order_and_splitting();
 	test_limits();
 	test_many_guests();
 	test_errors();
 	test_global_errors();
+	test_ssh_keys();
 	test_emit();
 	return tap_done();
 }
