@@ -10,30 +10,32 @@
 
 static void usage(FILE *f)
 {
-	fputs("usage: vmrun define --vm='NAME | HOST(CPUSET) | NETIFS' [--vm=...]\n"
-	      "                    --ctrlif=MAC|IFNAME [--ip-space=" VMR_DEFINE_IP_SPACE "]\n"
-	      "                    [--image=PATH] [--memory=SIZE] [--cpu=MODEL]\n"
-	      "                    [--accel=auto|kvm|tcg] [--ssh-key=FILE] [-o FILE]\n\n"
-	      "Print a topology for guests written in 5gdeploy's virt syntax, with the\n"
-	      "addresses 5gdeploy gives them.\n\n"
-	      "  --vm VALUE         one guest; repeat for each guest, all on one command line\n"
-	      "                     NAME      [a-z][a-z0-9]{0,30}\n"
-	      "                     HOST      physical host IP or name, empty = primary host\n"
-	      "                     CPUSET    host CPUs, e.g. 10-19; one vCPU per CPU\n"
-	      "                     NETIFS    comma separated: guestif@HOSTMAC, guestif@IFNAME\n"
-	      "                               (macvtap), guestif@HOSTMAC+pci=DDDD:BB:SS.F\n"
-	      "                               (passthrough), guestif@VF+pci=PF (SR-IOV);\n"
-	      "                               every guest needs vmctrl\n"
-	      "  --ctrlif MAC|IFNAME  primary host netif that reaches the guests' vmctrl\n"
-	      "  --ip-space CIDR    /20 or larger; one /24 per guest netif name\n"
-	      "  --image PATH       base image of the guests (default IMAGE_DIR/" VMR_DEFINE_IMAGE_NAME ")\n"
-	      "  --memory SIZE      guest memory (default 4G)\n"
-	      "  --cpu MODEL        QEMU CPU model (default host,-vmx,-svm; max,-vmx,-svm with tcg)\n"
-	      "  --accel ACCEL      auto, kvm or tcg (default auto)\n"
-	      "  --ssh-key FILE     public keys every guest accepts (e.g. ~/.ssh/id_ed25519.pub)\n"
-	      "  -o, --output FILE  write the topology to FILE instead of standard output\n\n"
-	      "See docs/5gdeploy.md for the migration guide.\n",
-	      f);
+	fputs(
+	    "usage: vmrun define --vm='NAME | HOST(CPUSET) | NETIFS' [--vm=...]\n"
+	    "                    --ctrlif=MAC|IFNAME [--ip-space=" VMR_DEFINE_IP_SPACE "]\n"
+	    "                    [--image=PATH] [--memory=SIZE] [--cpu=MODEL]\n"
+	    "                    [--accel=auto|kvm|tcg] [--ssh-key=FILE] [-o FILE]\n\n"
+	    "Print a topology for guests written in 5gdeploy's virt syntax, with the\n"
+	    "addresses 5gdeploy gives them.\n\n"
+	    "  --vm VALUE         one guest; repeat for each guest, all on one command line\n"
+	    "                     NAME      [a-z][a-z0-9]{0,30}\n"
+	    "                     HOST      physical host IP or name, empty = primary host\n"
+	    "                     CPUSET    host CPUs, e.g. 10-19; one vCPU per CPU\n"
+	    "                     NETIFS    comma separated: guestif@HOSTMAC, guestif@IFNAME\n"
+	    "                               (macvtap), guestif@HOSTMAC+pci=DDDD:BB:SS.F\n"
+	    "                               (passthrough), guestif@VF+pci=PF (SR-IOV);\n"
+	    "                               every guest needs vmctrl\n"
+	    "  --ctrlif MAC|IFNAME  primary host netif that reaches the guests' vmctrl\n"
+	    "  --ip-space CIDR    /20 or larger; one /24 per guest netif name\n"
+	    "  --image PATH       base image of the guests (default "
+	    "IMAGE_DIR/" VMR_DEFINE_IMAGE_NAME ")\n"
+	    "  --memory SIZE      guest memory (default 4G)\n"
+	    "  --cpu MODEL        QEMU CPU model (default host,-vmx,-svm; max,-vmx,-svm with tcg)\n"
+	    "  --accel ACCEL      auto, kvm or tcg (default auto)\n"
+	    "  --ssh-key FILE     public keys every guest accepts (e.g. ~/.ssh/id_ed25519.pub)\n"
+	    "  -o, --output FILE  write the topology to FILE instead of standard output\n\n"
+	    "See docs/5gdeploy.md for the migration guide.\n",
+	    f);
 }
 
 /* Read a public key file for --ssh-key; prints the error itself. */
@@ -57,22 +59,22 @@ static int ssh_key_read(const char *path, struct vmr_strvec *keys)
 VERB(define)
 {
 	static const struct option opts[] = {
-		{ "vm", required_argument, NULL, 'v' },
-		{ "ctrlif", required_argument, NULL, 'c' },
-		{ "ip-space", required_argument, NULL, 'i' },
-		{ "image", required_argument, NULL, 'I' },
-		{ "memory", required_argument, NULL, 'm' },
-		{ "cpu", required_argument, NULL, 'C' },
-		{ "accel", required_argument, NULL, 'a' },
-		{ "ssh-key", required_argument, NULL, 'k' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"vm", required_argument, NULL, 'v'},
+	    {"ctrlif", required_argument, NULL, 'c'},
+	    {"ip-space", required_argument, NULL, 'i'},
+	    {"image", required_argument, NULL, 'I'},
+	    {"memory", required_argument, NULL, 'm'},
+	    {"cpu", required_argument, NULL, 'C'},
+	    {"accel", required_argument, NULL, 'a'},
+	    {"ssh-key", required_argument, NULL, 'k'},
+	    {"output", required_argument, NULL, 'o'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
-	struct vmr_define_opts o = { 0 };
+	struct vmr_define_opts o = {0};
 	struct vmr_strvec vms = VMR_STRVEC_INIT, keys = VMR_STRVEC_INIT;
 	struct vmr_buf out = VMR_BUF_INIT;
-	struct vmr_config cfg = { 0 };
+	struct vmr_config cfg = {0};
 	struct vmr_define *d = NULL;
 	struct vmr_error *err = NULL;
 	_cleanup_free_ char *image = NULL;
@@ -148,7 +150,8 @@ VERB(define)
 			vmr_error_set(&err, r, "write '%s'", output);
 			status = vmr_cli_fail(TAKE_PTR(err));
 		}
-	} else if (fwrite(vmr_buf_str(&out), 1, out.len, stdout) != out.len || fflush(stdout) != 0) {
+	} else if (fwrite(vmr_buf_str(&out), 1, out.len, stdout) != out.len ||
+		   fflush(stdout) != 0) {
 		vmr_error_set(&err, errno, "write the topology to standard output");
 		status = vmr_cli_fail(TAKE_PTR(err));
 	}

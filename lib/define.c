@@ -19,17 +19,17 @@
 void vmr_define_defaults_init(struct vmr_define_defaults *d)
 {
 	*d = (struct vmr_define_defaults){
-		.memory = "4G",
-		.accel = "auto",
-		.cpu_isolation = true,
+	    .memory = "4G",
+	    .accel = "auto",
+	    .cpu_isolation = true,
 	};
 }
 
 /* --- errors ------------------------------------------------------------- */
 
 /* "--vm #N 'VALUE': MSG" with a usage status. */
-static int _printf_(4, 5) flag_fail(struct vmr_error **err, size_t idx, const char *value,
-				    const char *fmt, ...)
+static int _printf_(4, 5)
+    flag_fail(struct vmr_error **err, size_t idx, const char *value, const char *fmt, ...)
 {
 	_cleanup_free_ char *msg = NULL;
 	va_list ap;
@@ -145,7 +145,7 @@ static struct in_addr net_address(const struct vmr_define *d, size_t net, unsign
 int vmr_define_ssh_keys_parse(const char *text, const char *source, struct vmr_strvec *keys,
 			      struct vmr_error **err)
 {
-	static const char *const types[] = { "ssh-", "ecdsa-", "sk-" };
+	static const char *const types[] = {"ssh-", "ecdsa-", "sk-"};
 	struct vmr_strvec found = VMR_STRVEC_INIT;
 	const char *p = text;
 	unsigned lineno = 0;
@@ -168,8 +168,10 @@ int vmr_define_ssh_keys_parse(const char *text, const char *source, struct vmr_s
 				typed = false;
 		if (!typed || !strpbrk(line, " \t")) {
 			vmr_strvec_clear(&found);
-			return vmr_error_usage(err, "%s line %u: not an OpenSSH public key (expected "
-					       "'ssh-ed25519 AAAA... comment')", source, lineno);
+			return vmr_error_usage(err,
+					       "%s line %u: not an OpenSSH public key (expected "
+					       "'ssh-ed25519 AAAA... comment')",
+					       source, lineno);
 		}
 		vmr_strvec_push_take(&found, TAKE_PTR(line));
 	}
@@ -247,23 +249,25 @@ static int defaults_check(struct vmr_define *d, const struct vmr_define_defaults
 	uint64_t bytes;
 
 	if (!o->memory || vmr_size_parse(o->memory, 1u << 20, &bytes) < 0 || bytes == 0)
-		return vmr_error_usage(err, "--memory '%s': expected a size like '4G' or '4096' (MiB)",
+		return vmr_error_usage(err,
+				       "--memory '%s': expected a size like '4G' or '4096' (MiB)",
 				       o->memory ? o->memory : "");
-	if (!o->accel || (!streq(o->accel, "auto") && !streq(o->accel, "kvm") &&
-			  !streq(o->accel, "tcg")))
+	if (!o->accel ||
+	    (!streq(o->accel, "auto") && !streq(o->accel, "kvm") && !streq(o->accel, "tcg")))
 		return vmr_error_usage(err, "--accel '%s': expected 'auto', 'kvm' or 'tcg'",
 				       o->accel ? o->accel : "");
 	if (o->cpu) {
 		if (!*o->cpu || strpbrk(o->cpu, " \t\n"))
-			return vmr_error_usage(err, "--cpu '%s': expected a QEMU CPU model like 'host'",
-					       o->cpu);
+			return vmr_error_usage(
+			    err, "--cpu '%s': expected a QEMU CPU model like 'host'", o->cpu);
 		d->cpu = xstrdup(o->cpu);
 	} else {
 		/* 5gdeploy turns nested virtualization off; TCG has no "host" model */
 		d->cpu = xstrdup(streq(o->accel, "tcg") ? "max,-vmx,-svm" : "host,-vmx,-svm");
 	}
 	if (o->image && (!*o->image || strchr(o->image, '\n')))
-		return vmr_error_usage(err, "--image '%s': expected the path of a disk image", o->image);
+		return vmr_error_usage(err, "--image '%s': expected the path of a disk image",
+				       o->image);
 	d->memory = xstrdup(o->memory);
 	d->accel = xstrdup(o->accel);
 	d->image = xstrdup(o->image);
@@ -272,8 +276,8 @@ static int defaults_check(struct vmr_define *d, const struct vmr_define_defaults
 }
 
 /* "HOST(CPUSET)"; HOST may be empty (the primary host), the cpuset is required. */
-static int placement_parse(struct vmr_define_guest *g, const char *s, size_t idx,
-			   const char *vm, struct vmr_error **err)
+static int placement_parse(struct vmr_define_guest *g, const char *s, size_t idx, const char *vm,
+			   struct vmr_error **err)
 {
 	_cleanup_free_ char *host = NULL, *set = NULL, *bad = NULL;
 	const char *open = strchr(s, '('), *why = NULL;
@@ -295,8 +299,10 @@ static int placement_parse(struct vmr_define_guest *g, const char *s, size_t idx
 				 "lowercase host name",
 				 host, s);
 	if (!*set)
-		return flag_fail(err, idx, vm, "guest '%s' must have a cpuset: placement '%s' has "
-				 "an empty '()'", g->name, s);
+		return flag_fail(err, idx, vm,
+				 "guest '%s' must have a cpuset: placement '%s' has "
+				 "an empty '()'",
+				 g->name, s);
 	if (vmr_cpuset_parse(set, &g->cpuset, &bad, &why) < 0)
 		return flag_fail(err, idx, vm, "invalid cpuset '%s': %s%s%s%s", set,
 				 why ? why : "bad syntax", bad ? " '" : "", bad ? bad : "",
@@ -314,29 +320,38 @@ static int nic_parse(struct vmr_define_nic *n, const char *item, size_t idx, con
 	_cleanup_free_ char *name = NULL, *left = NULL;
 
 	if (!at || strchr(at + 1, '@'))
-		return flag_fail(err, idx, vm, "invalid netif '%s': expected GUESTIF@HOSTIF with "
-				 "exactly one '@'", item);
+		return flag_fail(err, idx, vm,
+				 "invalid netif '%s': expected GUESTIF@HOSTIF with "
+				 "exactly one '@'",
+				 item);
 	name = xstrndup(item, (size_t)(at - item));
 	for (char *p = name; *p; p++)
 		*p = (char)tolower((unsigned char)*p); /* 5gdeploy lowercases it */
 	if (!name_valid(name, VMR_NIC_NAME_MAX))
-		return flag_fail(err, idx, vm, "invalid netif name '%s' in '%s': expected a letter "
-				 "followed by up to 14 letters or digits", name, item);
+		return flag_fail(err, idx, vm,
+				 "invalid netif name '%s' in '%s': expected a letter "
+				 "followed by up to 14 letters or digits",
+				 name, item);
 	if (streq(name, VMR_DEFINE_RESERVED_NET))
-		return flag_fail(err, idx, vm, "netif name '%s' in '%s' is reserved (5gdeploy's "
-				 "image build network)", name, item);
+		return flag_fail(err, idx, vm,
+				 "netif name '%s' in '%s' is reserved (5gdeploy's "
+				 "image build network)",
+				 name, item);
 	hostif = at + 1;
 	plus = strcasestr(hostif, "+pci=");
 	if (!plus) {
 		if (is_vf(hostif)) {
-			flag_fail(err, idx, vm, "netif '%s' of guest '%s': '%s' needs '+pci=PF' (the "
-				  "PCI address of the SR-IOV physical function)", item, guest, hostif);
+			flag_fail(err, idx, vm,
+				  "netif '%s' of guest '%s': '%s' needs '+pci=PF' (the "
+				  "PCI address of the SR-IOV physical function)",
+				  item, guest, hostif);
 			vmr_error_hint(err, "write '%s@VF+pci=0000:1a:00.0'", name);
 			return -EINVAL;
 		}
 		n->kind = VMR_NIC_MACVTAP;
 		if (host_netif_parse(hostif, &n->parent, NULL, NULL) < 0)
-			return flag_fail(err, idx, vm, "invalid host netif '%s' in netif '%s': "
+			return flag_fail(err, idx, vm,
+					 "invalid host netif '%s' in netif '%s': "
 					 "expected a unicast MAC address or an interface name",
 					 hostif, item);
 		n->name = TAKE_PTR(name);
@@ -344,18 +359,24 @@ static int nic_parse(struct vmr_define_nic *n, const char *item, size_t idx, con
 	}
 	left = xstrndup(hostif, (size_t)(plus - hostif));
 	if (vmr_pci_parse(plus + 5, &n->pci) < 0)
-		return flag_fail(err, idx, vm, "invalid PCI address '%s' in netif '%s': expected "
-				 "the full form DDDD:BB:SS.F (like 0000:1a:00.1)", plus + 5, item);
+		return flag_fail(err, idx, vm,
+				 "invalid PCI address '%s' in netif '%s': expected "
+				 "the full form DDDD:BB:SS.F (like 0000:1a:00.1)",
+				 plus + 5, item);
 	if (is_vf(left)) {
 		n->kind = VMR_NIC_VF;
 	} else if (vmr_mac_parse(left, &n->mac) == 0) {
 		if (vmr_mac_is_multicast(&n->mac) || vmr_mac_is_zero(&n->mac))
-			return flag_fail(err, idx, vm, "host MAC '%s' in netif '%s' is not a unicast "
-					 "address", left, item);
+			return flag_fail(err, idx, vm,
+					 "host MAC '%s' in netif '%s' is not a unicast "
+					 "address",
+					 left, item);
 		n->kind = VMR_NIC_PCI;
 	} else {
-		return flag_fail(err, idx, vm, "invalid netif '%s': '+pci=' must follow the host "
-				 "MAC address (passthrough) or 'VF' (SR-IOV), not '%s'", item, left);
+		return flag_fail(err, idx, vm,
+				 "invalid netif '%s': '+pci=' must follow the host "
+				 "MAC address (passthrough) or 'VF' (SR-IOV), not '%s'",
+				 item, left);
 	}
 	n->name = TAKE_PTR(name);
 	return 0;
@@ -379,7 +400,7 @@ static int nics_parse(struct vmr_define_guest *g, const char *s, size_t idx, con
 			return flag_fail(err, idx, vm, "empty netif in '%s'", s);
 		XGROW(g->nics, alloc, g->nnics + 1);
 		n = &g->nics[g->nnics];
-		*n = (struct vmr_define_nic){ 0 };
+		*n = (struct vmr_define_nic){0};
 		r = nic_parse(n, item, idx, vm, g->name, err);
 		if (r < 0) {
 			nic_clear(n);
@@ -397,8 +418,10 @@ static int nics_parse(struct vmr_define_guest *g, const char *s, size_t idx, con
 		p = comma + 1;
 	}
 	if (!ctrl)
-		return flag_fail(err, idx, vm, "guest '%s' has no '%s' netif (every guest needs one "
-				 "for the control network)", g->name, VMR_DEFINE_CTRL_NET);
+		return flag_fail(err, idx, vm,
+				 "guest '%s' has no '%s' netif (every guest needs one "
+				 "for the control network)",
+				 g->name, VMR_DEFINE_CTRL_NET);
 	return 0;
 }
 
@@ -425,10 +448,11 @@ static int guest_check_others(const struct vmr_define *d, const struct vmr_defin
 			_cleanup_free_ char *a = vmr_cpuset_format(&g->cpuset);
 			_cleanup_free_ char *b = vmr_cpuset_format(&o->cpuset);
 
-			_cleanup_free_ char *where = g->host ? xasprintf("host '%s'", g->host)
-							      : xstrdup("the primary host");
+			_cleanup_free_ char *where =
+			    g->host ? xasprintf("host '%s'", g->host) : xstrdup("the primary host");
 
-			return flag_fail(err, idx, vm, "cpuset '%s' of guest '%s' overlaps cpuset '%s' "
+			return flag_fail(err, idx, vm,
+					 "cpuset '%s' of guest '%s' overlaps cpuset '%s' "
 					 "of guest '%s' (--vm #%zu) on %s: CPU %ld is in both",
 					 a, g->name, b, o->name, o->flag, where, cpu);
 		}
@@ -442,15 +466,19 @@ static int guest_check_others(const struct vmr_define *d, const struct vmr_defin
 				const struct vmr_define_nic *m = &o->nics[k];
 				char buf[13];
 
-				if (m->kind == VMR_NIC_MACVTAP || !vmr_pci_equal(&n->pci, &m->pci) ||
+				if (m->kind == VMR_NIC_MACVTAP ||
+				    !vmr_pci_equal(&n->pci, &m->pci) ||
 				    (n->kind == VMR_NIC_VF && m->kind == VMR_NIC_VF))
 					continue;
-				return flag_fail(err, idx, vm, "PCI device '%s' of netif '%s' is already "
+				return flag_fail(err, idx, vm,
+						 "PCI device '%s' of netif '%s' is already "
 						 "used by netif '%s' of guest '%s' (--vm #%zu)%s",
 						 vmr_pci_format(&n->pci, buf), n->name, m->name,
 						 o->name, o->flag,
-						 n->kind != m->kind ? ": a passed-through device cannot "
-								      "also provide VFs" : "");
+						 n->kind != m->kind
+						     ? ": a passed-through device cannot "
+						       "also provide VFs"
+						     : "");
 			}
 		}
 	}
@@ -464,9 +492,10 @@ static int guest_check_others(const struct vmr_define *d, const struct vmr_defin
 			    !vmr_pci_equal(&n->pci, &m->pci) ||
 			    (n->kind == VMR_NIC_VF && m->kind == VMR_NIC_VF))
 				continue;
-			return flag_fail(err, idx, vm, "PCI device '%s' of netif '%s' is already used "
-					 "by netif '%s' of guest '%s'", vmr_pci_format(&n->pci, buf),
-					 n->name, m->name, g->name);
+			return flag_fail(err, idx, vm,
+					 "PCI device '%s' of netif '%s' is already used "
+					 "by netif '%s' of guest '%s'",
+					 vmr_pci_format(&n->pci, buf), n->name, m->name, g->name);
 		}
 	return 0;
 }
@@ -487,8 +516,10 @@ static int guest_addresses(struct vmr_define *d, struct vmr_define_guest *g, siz
 
 	g->octet = VMR_DEFINE_FIRST_GUEST_OCTET + (unsigned)d->nguests;
 	if (g->octet > VMR_DEFINE_LAST_GUEST_OCTET)
-		return flag_fail(err, idx, vm, "too many guests: guest '%s' would be number %zu, at "
-				 "most %u fit in a /24", g->name, d->nguests + 1,
+		return flag_fail(err, idx, vm,
+				 "too many guests: guest '%s' would be number %zu, at "
+				 "most %u fit in a /24",
+				 g->name, d->nguests + 1,
 				 VMR_DEFINE_LAST_GUEST_OCTET - VMR_DEFINE_FIRST_GUEST_OCTET + 1);
 	for (size_t i = 0; i < g->nnics; i++) {
 		struct vmr_define_nic *n = &g->nics[i];
@@ -496,7 +527,8 @@ static int guest_addresses(struct vmr_define *d, struct vmr_define_guest *g, siz
 
 		if (net == (size_t)-1) {
 			if (d->networks.n >= max)
-				return flag_fail(err, idx, vm, "too many networks: netif '%s' would need "
+				return flag_fail(err, idx, vm,
+						 "too many networks: netif '%s' would need "
 						 "/24 number %zu of --ip-space '%s', which has %zu "
 						 "(at most %zu netif names, '%s' is reserved)",
 						 n->name, d->networks.n + 1, ip_space, max, max - 1,
@@ -522,7 +554,8 @@ static int guest_addresses(struct vmr_define *d, struct vmr_define_guest *g, siz
 
 				if (!vmr_mac_equal(&n->mac, &o->nics[k].mac))
 					continue;
-				return flag_fail(err, idx, vm, "guest MAC '%s' of netif '%s' is already "
+				return flag_fail(err, idx, vm,
+						 "guest MAC '%s' of netif '%s' is already "
 						 "used by netif '%s' of guest '%s'",
 						 vmr_mac_format(&n->mac, buf), n->name,
 						 o->nics[k].name, o->name);
@@ -541,14 +574,18 @@ static int vm_parse(struct vmr_define *d, struct vmr_define_guest *g, size_t idx
 	g->flag = idx;
 	split_vbar(vm, &parts);
 	if (parts.n != 3) {
-		r = flag_fail(err, idx, vm, "expected 3 parts 'NAME | HOST(CPUSET) | NETIFS' "
-			      "separated by '|', got %zu", parts.n);
+		r = flag_fail(err, idx, vm,
+			      "expected 3 parts 'NAME | HOST(CPUSET) | NETIFS' "
+			      "separated by '|', got %zu",
+			      parts.n);
 		goto out;
 	}
 	g->name = xstrdup(parts.v[0]);
 	if (!name_valid(g->name, VMR_GUEST_NAME_MAX)) {
-		r = flag_fail(err, idx, vm, "invalid guest name '%s': expected a lowercase letter "
-			      "followed by up to 30 lowercase letters or digits", g->name);
+		r = flag_fail(err, idx, vm,
+			      "invalid guest name '%s': expected a lowercase letter "
+			      "followed by up to 30 lowercase letters or digits",
+			      g->name);
 		goto out;
 	}
 	r = placement_parse(g, parts.v[1], idx, vm, err);
@@ -579,10 +616,12 @@ int vmr_define_build(const struct vmr_define_opts *opts, struct vmr_define **ret
 		return r;
 	if (!opts->ctrlif)
 		return vmr_error_usage(err, "--ctrlif is required (the MAC address or name of the "
-				       "primary host's netif that reaches the guests)");
+					    "primary host's netif that reaches the guests)");
 	if (host_netif_parse(opts->ctrlif, &d->ctrlif, NULL, NULL) < 0)
-		return vmr_error_usage(err, "--ctrlif '%s': expected a unicast MAC address or an "
-				       "interface name", opts->ctrlif);
+		return vmr_error_usage(err,
+				       "--ctrlif '%s': expected a unicast MAC address or an "
+				       "interface name",
+				       opts->ctrlif);
 	d->ctrlif_ip = net_address(d, 0, VMR_DEFINE_CTRLIF_OCTET);
 	r = defaults_check(d, &opts->defaults, err);
 	if (r < 0)
@@ -595,7 +634,7 @@ int vmr_define_build(const struct vmr_define_opts *opts, struct vmr_define **ret
 	vmr_strvec_push(&d->networks, VMR_DEFINE_CTRL_NET);
 	vmr_strvec_push(&d->networks, VMR_DEFINE_RESERVED_NET);
 	for (size_t i = 0; i < opts->nvms; i++) {
-		struct vmr_define_guest g = { 0 };
+		struct vmr_define_guest g = {0};
 
 		r = vm_parse(d, &g, i + 1, opts->vms[i], ip_space, err);
 		if (r < 0) {
@@ -663,7 +702,7 @@ static void emit(struct emitter *em, yaml_event_t *ev, int ok)
 static bool looks_typed(const char *s)
 {
 	static const char *const words[] = {
-		"y", "n", "yes", "no", "true", "false", "on", "off", "null", "~", "",
+	    "y", "n", "yes", "no", "true", "false", "on", "off", "null", "~", "",
 	};
 	char *end;
 
@@ -688,16 +727,17 @@ static void scalar(struct emitter *em, const char *s, enum scalar_style st)
 		style = YAML_DOUBLE_QUOTED_SCALAR_STYLE;
 	else if (st == RAW)
 		style = YAML_PLAIN_SCALAR_STYLE;
-	emit(em, &ev, yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)s,
-						   (int)strlen(s), 1, 1, style));
+	emit(em, &ev,
+	     yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)s, (int)strlen(s), 1, 1,
+					  style));
 }
 
 static void map_start(struct emitter *em)
 {
 	yaml_event_t ev;
 
-	emit(em, &ev, yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1,
-							  YAML_BLOCK_MAPPING_STYLE));
+	emit(em, &ev,
+	     yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_MAPPING_STYLE));
 }
 
 static void map_end(struct emitter *em)
@@ -749,8 +789,8 @@ static void emit_guest(struct emitter *em, const struct vmr_define_guest *g)
 		key_str(em, "host", g->host, STR);
 	key_str(em, "cpuset", cpus, QUOTED);
 	scalar(em, "nics", STR);
-	emit(em, &ev, yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1,
-							   YAML_BLOCK_SEQUENCE_STYLE));
+	emit(em, &ev,
+	     yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_SEQUENCE_STYLE));
 	for (size_t i = 0; i < g->nnics; i++)
 		emit_nic(em, &g->nics[i]);
 	emit(em, &ev, yaml_sequence_end_event_initialize(&ev));
@@ -765,7 +805,7 @@ static int write_buf(void *data, unsigned char *buffer, size_t size)
 
 int vmr_define_emit(const struct vmr_define *d, struct vmr_buf *out, struct vmr_error **err)
 {
-	struct emitter em = { 0 };
+	struct emitter em = {0};
 	char ip[INET_ADDRSTRLEN];
 	_cleanup_free_ char *ctrl = NULL;
 	yaml_event_t ev;
@@ -794,8 +834,9 @@ int vmr_define_emit(const struct vmr_define *d, struct vmr_buf *out, struct vmr_
 		scalar(&em, "cloud_init", STR);
 		map_start(&em);
 		scalar(&em, "ssh_authorized_keys", STR);
-		emit(&em, &ev, yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1,
-								    YAML_BLOCK_SEQUENCE_STYLE));
+		emit(&em, &ev,
+		     yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1,
+							  YAML_BLOCK_SEQUENCE_STYLE));
 		for (size_t i = 0; i < d->ssh_keys.n; i++)
 			scalar(&em, d->ssh_keys.v[i], STR);
 		emit(&em, &ev, yaml_sequence_end_event_initialize(&ev));

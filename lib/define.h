@@ -30,30 +30,30 @@
 #include "lib/topology.h"
 
 #define VMR_DEFINE_IP_SPACE "172.25.160.0/20"
-#define VMR_DEFINE_MIN_SPACE_PREFIX 20  /* 5gdeploy: "/20 or larger" */
-#define VMR_DEFINE_CTRLIF_OCTET 1       /* virt_ctrlif */
-#define VMR_DEFINE_FIRST_GUEST_OCTET 3  /* .2 is 5gdeploy's virt_base */
+#define VMR_DEFINE_MIN_SPACE_PREFIX 20 /* 5gdeploy: "/20 or larger" */
+#define VMR_DEFINE_CTRLIF_OCTET 1      /* virt_ctrlif */
+#define VMR_DEFINE_FIRST_GUEST_OCTET 3 /* .2 is 5gdeploy's virt_base */
 #define VMR_DEFINE_LAST_GUEST_OCTET 254
 #define VMR_DEFINE_RESERVED_NET "vmbuild" /* the second /24 */
-#define VMR_DEFINE_CTRL_NET "vmctrl"      /* the first /24, required in every guest */
+#define VMR_DEFINE_CTRL_NET "vmctrl"	  /* the first /24, required in every guest */
 
 #define VMR_DEFINE_IMAGE_NAME "debian-12.qcow2" /* under the configured image_dir */
 
 /* Guest settings written under `defaults:` (borrowed strings). */
 struct vmr_define_defaults {
-	const char *memory;  /* "4G" (5gdeploy's fixed 4096 MiB) */
-	const char *cpu;     /* NULL: "host,-vmx,-svm", or "max,-vmx,-svm" with accel tcg */
-	const char *accel;   /* "auto", "kvm" or "tcg" */
-	const char *image;   /* base image of every guest's root disk; NULL = omitted */
-	bool cpu_isolation;  /* 5gdeploy's guest CPU isolation (true) */
+	const char *memory; /* "4G" (5gdeploy's fixed 4096 MiB) */
+	const char *cpu;    /* NULL: "host,-vmx,-svm", or "max,-vmx,-svm" with accel tcg */
+	const char *accel;  /* "auto", "kvm" or "tcg" */
+	const char *image;  /* base image of every guest's root disk; NULL = omitted */
+	bool cpu_isolation; /* 5gdeploy's guest CPU isolation (true) */
 };
 
 /* The command line, as given.  Strings are borrowed. */
 struct vmr_define_opts {
-	const char *const *vms;   /* each --vm value, in order */
+	const char *const *vms; /* each --vm value, in order */
 	size_t nvms;
-	const char *ctrlif;       /* --ctrlif: MAC or ifname (required) */
-	const char *ip_space;     /* --ip-space; NULL = VMR_DEFINE_IP_SPACE */
+	const char *ctrlif;   /* --ctrlif: MAC or ifname (required) */
+	const char *ip_space; /* --ip-space; NULL = VMR_DEFINE_IP_SPACE */
 	struct vmr_define_defaults defaults;
 	const char *const *ssh_keys; /* authorized_keys lines for every guest */
 	size_t nssh_keys;
@@ -61,29 +61,29 @@ struct vmr_define_opts {
 
 /* One guest netif: `name@MAC`, `name@IFNAME`, `name@MAC+pci=PCI`, `name@VF+pci=PF`. */
 struct vmr_define_nic {
-	char *name;               /* lowercased guest netif name */
-	enum vmr_nic_kind kind;   /* VMR_NIC_MACVTAP, VMR_NIC_PCI or VMR_NIC_VF */
-	char *parent;             /* MACVTAP: ifname, or MAC in lowercase canonical form */
-	struct vmr_pci_addr pci;  /* PCI: the device; VF: the PF */
-	struct vmr_mac mac;       /* guest MAC: ip2mac, or the host MAC for PCI */
-	struct in_addr ip;        /* guest address, prefix /24 */
-	size_t net;               /* index into vmr_define.networks */
+	char *name;		 /* lowercased guest netif name */
+	enum vmr_nic_kind kind;	 /* VMR_NIC_MACVTAP, VMR_NIC_PCI or VMR_NIC_VF */
+	char *parent;		 /* MACVTAP: ifname, or MAC in lowercase canonical form */
+	struct vmr_pci_addr pci; /* PCI: the device; VF: the PF */
+	struct vmr_mac mac;	 /* guest MAC: ip2mac, or the host MAC for PCI */
+	struct in_addr ip;	 /* guest address, prefix /24 */
+	size_t net;		 /* index into vmr_define.networks */
 };
 
 struct vmr_define_guest {
-	size_t flag;              /* 1-based index of its --vm flag */
+	size_t flag; /* 1-based index of its --vm flag */
 	char *name;
-	char *host;               /* NULL = the primary host */
+	char *host; /* NULL = the primary host */
 	struct vmr_cpuset cpuset;
-	unsigned octet;           /* host part of every address of this guest */
+	unsigned octet; /* host part of every address of this guest */
 	struct vmr_define_nic *nics;
 	size_t nnics;
 };
 
 struct vmr_define {
-	struct in_addr space;       /* network address of the ip-space */
+	struct in_addr space; /* network address of the ip-space */
 	unsigned space_prefix;
-	char *ctrlif;               /* ifname, or MAC in lowercase canonical form */
+	char *ctrlif;		    /* ifname, or MAC in lowercase canonical form */
 	struct in_addr ctrlif_ip;   /* .1 of the vmctrl /24 */
 	struct vmr_strvec networks; /* networks.v[i] owns the /24 at space + i*256 */
 	struct vmr_strvec hosts;    /* distinct placement hosts, first appearance */

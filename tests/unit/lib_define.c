@@ -16,8 +16,8 @@
 static struct vmr_define *build(const char *const *vms, size_t n, const char *ip_space,
 				struct vmr_error **err)
 {
-	struct vmr_define_opts o = { .vms = vms, .nvms = n, .ctrlif = "02:00:00:00:00:01",
-				     .ip_space = ip_space };
+	struct vmr_define_opts o = {
+	    .vms = vms, .nvms = n, .ctrlif = "02:00:00:00:00:01", .ip_space = ip_space};
 	struct vmr_define *d = NULL;
 
 	vmr_define_defaults_init(&o.defaults);
@@ -50,7 +50,7 @@ static const struct vmr_define_nic *nic(const struct vmr_define *d, const char *
 
 static void test_readme(void)
 {
-	const char *vms[] = { README_A, README_B, README_C };
+	const char *vms[] = {README_A, README_B, README_C};
 	struct vmr_error *err = NULL;
 	struct vmr_define *d = build(vms, 3, NULL, &err);
 	char ip[INET_ADDRSTRLEN], mac[18];
@@ -79,7 +79,8 @@ static void test_readme(void)
 	a = vmr_define_guest(d, "a");
 	is_int(a ? (long long)a->cpuset.n : -1, 10, "a has 10 CPUs");
 	is_str(a ? a->host : NULL, "192.168.60.2", "a placed on 192.168.60.2");
-	is_int(nic(d, "a", "n6") ? (long long)nic(d, "a", "n6")->kind : -1, VMR_NIC_MACVTAP, "n6 is macvtap");
+	is_int(nic(d, "a", "n6") ? (long long)nic(d, "a", "n6")->kind : -1, VMR_NIC_MACVTAP,
+	       "n6 is macvtap");
 	is_str(nic(d, "b", "n6") ? nic(d, "b", "n6")->parent : NULL, "02:00:00:00:06:03",
 	       "macvtap parent by MAC");
 	is_str(d->cpu, "host,-vmx,-svm", "nested virtualization off by default");
@@ -90,9 +91,9 @@ static void test_readme(void)
 static void test_attachments(void)
 {
 	const char *vms[] = {
-		"a | (0-1) | vmctrl@enp26s0f1,n3@A4:BF:01:CC:75:97+PCI=0000:1A:00.1,"
-		"n4@vf+pci=0000:1b:00.0,N5@VF+pci=0000:1b:00.0",
-		"b | (2) | vmctrl@enp26s0f1,n4@VF+pci=0000:1b:00.0",
+	    "a | (0-1) | vmctrl@enp26s0f1,n3@A4:BF:01:CC:75:97+PCI=0000:1A:00.1,"
+	    "n4@vf+pci=0000:1b:00.0,N5@VF+pci=0000:1b:00.0",
+	    "b | (2) | vmctrl@enp26s0f1,n4@VF+pci=0000:1b:00.0",
 	};
 	struct vmr_error *err = NULL;
 	struct vmr_define *d = build(vms, 2, NULL, &err);
@@ -109,11 +110,13 @@ static void test_attachments(void)
 	is_str(n ? n->parent : NULL, "enp26s0f1", "macvtap parent by ifname");
 	n = nic(d, "a", "n3");
 	is_int(n ? (long long)n->kind : -1, VMR_NIC_PCI, "MAC+pci is passthrough");
-	is_str(mac_of(n, buf), "a4:bf:01:cc:75:97", "passthrough guest MAC is the host MAC lowercased");
+	is_str(mac_of(n, buf), "a4:bf:01:cc:75:97",
+	       "passthrough guest MAC is the host MAC lowercased");
 	is_str(n ? vmr_pci_format(&n->pci, pci) : NULL, "0000:1a:00.1", "PCI address lowercased");
 	is_str(ip_of(n, ip), "172.25.162.3", "passthrough still gets its address");
 	n = nic(d, "a", "n5");
-	is_int(n ? (long long)n->kind : -1, VMR_NIC_VF, "VF+pci is SR-IOV; name lowercased like 5gdeploy");
+	is_int(n ? (long long)n->kind : -1, VMR_NIC_VF,
+	       "VF+pci is SR-IOV; name lowercased like 5gdeploy");
 	is_str(mac_of(n, buf), "52:de:ac:19:a4:03", "VF guest MAC is ip2mac");
 	is_str(mac_of(nic(d, "b", "n4"), buf), "52:de:ac:19:a3:04", "b's VF on the same PF");
 	vmr_define_free(d);
@@ -122,8 +125,8 @@ static void test_attachments(void)
 static void test_pci_per_host(void)
 {
 	const char *vms[] = {
-		"a | h1(1) | vmctrl@eth1,n3@02:00:00:00:00:09+pci=0000:1a:00.1",
-		"b | h2(1) | vmctrl@eth1,n3@02:00:00:00:00:0a+pci=0000:1a:00.1",
+	    "a | h1(1) | vmctrl@eth1,n3@02:00:00:00:00:09+pci=0000:1a:00.1",
+	    "b | h2(1) | vmctrl@eth1,n3@02:00:00:00:00:0a+pci=0000:1a:00.1",
 	};
 	struct vmr_error *err = NULL;
 	struct vmr_define *d = build(vms, 2, NULL, &err);
@@ -138,9 +141,9 @@ static void test_pci_per_host(void)
 static void test_order_and_splitting(void)
 {
 	const char *vms[] = {
-		"a|(0)|vmctrl@eth1",
-		"b |(1)|  n6@eth2 , vmctrl@eth1,n3@eth3",
-		"c\t|  10.0.0.9(1)|n3@eth3,vmctrl@eth1",
+	    "a|(0)|vmctrl@eth1",
+	    "b |(1)|  n6@eth2 , vmctrl@eth1,n3@eth3",
+	    "c\t|  10.0.0.9(1)|n3@eth3,vmctrl@eth1",
 	};
 	struct vmr_error *err = NULL;
 	struct vmr_define *d = build(vms, 3, "10.1.37.5/16", &err);
@@ -234,50 +237,57 @@ struct bad {
 };
 
 static const struct bad bad[] = {
-	{ "a | (1)", NULL, "--vm #1 'a | (1)': expected 3 parts" },
-	{ "a | (1) | vmctrl@eth1 | x", NULL, "got 4" },
-	{ "A | (1) | vmctrl@eth1", NULL, "invalid guest name 'A'" },
-	{ "a* | (1) | vmctrl@eth1", NULL, "invalid guest name 'a*'" },
-	{ "1a | (1) | vmctrl@eth1", NULL, "invalid guest name '1a'" },
-	{ "a | (1) | vmctrl@eth1", "a | (2) | vmctrl@eth1", "--vm #2 'a | (2) | vmctrl@eth1': duplicate guest name 'a' (also --vm #1)" },
-	{ "a | h(1-4) | vmctrl@eth1", "b | h(4-6) | vmctrl@eth1", "overlaps cpuset '1-4' of guest 'a' (--vm #1) on host 'h': CPU 4" },
-	{ "a | (1-4) | vmctrl@eth1", "b | (3) | vmctrl@eth1", "on the primary host: CPU 3" },
-	{ "a | (1) | vmctrl@eth1,n6@eth2,n6@eth3", NULL, "duplicate netif 'n6' in guest 'a'" },
-	{ "a | (1) | vmctrl@eth1,N6@eth2,n6@eth3", NULL, "duplicate netif 'n6' in guest 'a'" },
-	{ "a | (1) | vmctrl@VF", NULL, "'VF' needs '+pci=PF'" },
-	{ "a | (1) | vmctrl@eth1,n3@02:00:00:00:00:09+pci=1a:00.1", NULL, "invalid PCI address '1a:00.1'" },
-	{ "a | (1) | vmctrl@eth1,n3@VF+pci=0000:1a:00", NULL, "invalid PCI address '0000:1a:00'" },
-	{ "a | (1) | vmctrl@eth1,n3@eth2+pci=0000:1a:00.1", NULL, "not 'eth2'" },
-	{ "a | (1) | vmctrl@eth1,n3@02:00:00:00:00:09+pci=0000:1a:00.1",
-	  "b | (2) | vmctrl@eth1,n3@02:00:00:00:00:0a+pci=0000:1A:00.1",
-	  "PCI device '0000:1a:00.1' of netif 'n3' is already used by netif 'n3' of guest 'a' (--vm #1)" },
-	{ "a | (1) | vmctrl@eth1,n3@02:00:00:00:00:09+pci=0000:1a:00.1",
-	  "b | (2) | vmctrl@eth1,n4@VF+pci=0000:1a:00.1", "cannot also provide VFs" },
-	{ "a | (1) | vmctrl@eth1,n3@02:00:00:00:00:09+pci=0000:1a:00.1,n4@02:00:00:00:00:0a+pci=0000:1a:00.1",
-	  NULL, "already used by netif 'n3' of guest 'a'" },
-	{ "a | (1) | vmctrl@eth1,n3@02:00:00:00:00:09+pci=0000:1a:00.1",
-	  "b | (2) | vmctrl@eth1,n3@02:00:00:00:00:09+pci=0000:1a:00.2", "guest MAC '02:00:00:00:00:09'" },
-	{ "a | (1) | n6@eth1", NULL, "guest 'a' has no 'vmctrl' netif" },
-	{ "a | 10.0.0.2@x(1-3) | vmctrl@eth1", NULL, "invalid placement '10.0.0.2@x(1-3)'" },
-	{ "a | (x) | vmctrl@eth1", NULL, "invalid placement '(x)'" },
-	{ "a | 10.0.0.2 | vmctrl@eth1", NULL, "guest 'a' must have a cpuset" },
-	{ "a | h() | vmctrl@eth1", NULL, "must have a cpuset" },
-	{ "a | (5-3) | vmctrl@eth1", NULL, "invalid cpuset '5-3': reversed range '5-3'" },
-	{ "a | Host(1) | vmctrl@eth1", NULL, "invalid host 'Host'" },
-	{ "a | (1) | vmctrl", NULL, "invalid netif 'vmctrl': expected GUESTIF@HOSTIF" },
-	{ "a | (1) | vmctrl@eth1@eth2", NULL, "invalid netif 'vmctrl@eth1@eth2'" },
-	{ "a | (1) | vmctrl@eth1,", NULL, "empty netif" },
-	{ "a | (1) | vmctrl@eth1,n_6@eth2", NULL, "invalid netif name 'n_6'" },
-	{ "a | (1) | vmctrl@eth1,vmbuild@eth2", NULL, "netif name 'vmbuild'" },
-	{ "a | (1) | vmctrl@02:00:00", NULL, "invalid host netif '02:00:00'" },
-	{ "a | (1) | vmctrl@01:00:5e:00:00:01", NULL, "invalid host netif '01:00:5e:00:00:01'" },
-	{ "a | (1) | vmctrl@eth1,n3@01:00:5e:00:00:01+pci=0000:1a:00.1", NULL, "is not a unicast address" },
+    {"a | (1)", NULL, "--vm #1 'a | (1)': expected 3 parts"},
+    {"a | (1) | vmctrl@eth1 | x", NULL, "got 4"},
+    {"A | (1) | vmctrl@eth1", NULL, "invalid guest name 'A'"},
+    {"a* | (1) | vmctrl@eth1", NULL, "invalid guest name 'a*'"},
+    {"1a | (1) | vmctrl@eth1", NULL, "invalid guest name '1a'"},
+    {"a | (1) | vmctrl@eth1", "a | (2) | vmctrl@eth1",
+     "--vm #2 'a | (2) | vmctrl@eth1': duplicate guest name 'a' (also --vm #1)"},
+    {"a | h(1-4) | vmctrl@eth1", "b | h(4-6) | vmctrl@eth1",
+     "overlaps cpuset '1-4' of guest 'a' (--vm #1) on host 'h': CPU 4"},
+    {"a | (1-4) | vmctrl@eth1", "b | (3) | vmctrl@eth1", "on the primary host: CPU 3"},
+    {"a | (1) | vmctrl@eth1,n6@eth2,n6@eth3", NULL, "duplicate netif 'n6' in guest 'a'"},
+    {"a | (1) | vmctrl@eth1,N6@eth2,n6@eth3", NULL, "duplicate netif 'n6' in guest 'a'"},
+    {"a | (1) | vmctrl@VF", NULL, "'VF' needs '+pci=PF'"},
+    {"a | (1) | vmctrl@eth1,n3@02:00:00:00:00:09+pci=1a:00.1", NULL,
+     "invalid PCI address '1a:00.1'"},
+    {"a | (1) | vmctrl@eth1,n3@VF+pci=0000:1a:00", NULL, "invalid PCI address '0000:1a:00'"},
+    {"a | (1) | vmctrl@eth1,n3@eth2+pci=0000:1a:00.1", NULL, "not 'eth2'"},
+    {"a | (1) | vmctrl@eth1,n3@02:00:00:00:00:09+pci=0000:1a:00.1",
+     "b | (2) | vmctrl@eth1,n3@02:00:00:00:00:0a+pci=0000:1A:00.1",
+     "PCI device '0000:1a:00.1' of netif 'n3' is already used by netif 'n3' of guest 'a' (--vm "
+     "#1)"},
+    {"a | (1) | vmctrl@eth1,n3@02:00:00:00:00:09+pci=0000:1a:00.1",
+     "b | (2) | vmctrl@eth1,n4@VF+pci=0000:1a:00.1", "cannot also provide VFs"},
+    {"a | (1) | "
+     "vmctrl@eth1,n3@02:00:00:00:00:09+pci=0000:1a:00.1,n4@02:00:00:00:00:0a+pci=0000:1a:00.1",
+     NULL, "already used by netif 'n3' of guest 'a'"},
+    {"a | (1) | vmctrl@eth1,n3@02:00:00:00:00:09+pci=0000:1a:00.1",
+     "b | (2) | vmctrl@eth1,n3@02:00:00:00:00:09+pci=0000:1a:00.2",
+     "guest MAC '02:00:00:00:00:09'"},
+    {"a | (1) | n6@eth1", NULL, "guest 'a' has no 'vmctrl' netif"},
+    {"a | 10.0.0.2@x(1-3) | vmctrl@eth1", NULL, "invalid placement '10.0.0.2@x(1-3)'"},
+    {"a | (x) | vmctrl@eth1", NULL, "invalid placement '(x)'"},
+    {"a | 10.0.0.2 | vmctrl@eth1", NULL, "guest 'a' must have a cpuset"},
+    {"a | h() | vmctrl@eth1", NULL, "must have a cpuset"},
+    {"a | (5-3) | vmctrl@eth1", NULL, "invalid cpuset '5-3': reversed range '5-3'"},
+    {"a | Host(1) | vmctrl@eth1", NULL, "invalid host 'Host'"},
+    {"a | (1) | vmctrl", NULL, "invalid netif 'vmctrl': expected GUESTIF@HOSTIF"},
+    {"a | (1) | vmctrl@eth1@eth2", NULL, "invalid netif 'vmctrl@eth1@eth2'"},
+    {"a | (1) | vmctrl@eth1,", NULL, "empty netif"},
+    {"a | (1) | vmctrl@eth1,n_6@eth2", NULL, "invalid netif name 'n_6'"},
+    {"a | (1) | vmctrl@eth1,vmbuild@eth2", NULL, "netif name 'vmbuild'"},
+    {"a | (1) | vmctrl@02:00:00", NULL, "invalid host netif '02:00:00'"},
+    {"a | (1) | vmctrl@01:00:5e:00:00:01", NULL, "invalid host netif '01:00:5e:00:00:01'"},
+    {"a | (1) | vmctrl@eth1,n3@01:00:5e:00:00:01+pci=0000:1a:00.1", NULL,
+     "is not a unicast address"},
 };
 
 static void test_errors(void)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
-		const char *vms[] = { bad[i].vm1, bad[i].vm2 };
+		const char *vms[] = {bad[i].vm1, bad[i].vm2};
 		struct vmr_error *err = NULL;
 		struct vmr_define *d = build(vms, bad[i].vm2 ? 2 : 1, NULL, &err);
 
@@ -292,7 +302,7 @@ static void test_errors(void)
 static void test_global_errors(void)
 {
 	const char *vm = "a | (1) | vmctrl@eth1";
-	struct vmr_define_opts o = { .vms = &vm, .nvms = 1, .ctrlif = "eth9" };
+	struct vmr_define_opts o = {.vms = &vm, .nvms = 1, .ctrlif = "eth9"};
 	struct vmr_error *err = NULL;
 	struct vmr_define *d = NULL;
 
@@ -312,8 +322,7 @@ static void test_global_errors(void)
 	vmr_error_clear(&err);
 	o.ip_space = NULL;
 	o.nvms = 0;
-	ok(vmr_define_build(&o, &d, &err) < 0 && strstr(err->msg, "at least one --vm"),
-	   "no --vm");
+	ok(vmr_define_build(&o, &d, &err) < 0 && strstr(err->msg, "at least one --vm"), "no --vm");
 	vmr_error_clear(&err);
 	o.nvms = 1;
 	o.defaults.memory = "4Q";
@@ -336,9 +345,11 @@ static void test_ssh_keys(void)
 	int r;
 
 	r = vmr_define_ssh_keys_parse("# comment\n\nssh-ed25519 AAAAC3Nz me@host\r\n"
-				      "  sk-ssh-ed25519@openssh.com AAAA x\n", "k", &keys, &err);
+				      "  sk-ssh-ed25519@openssh.com AAAA x\n",
+				      "k", &keys, &err);
 	is_int(r, 2, "two keys, comments and blank lines skipped");
-	is_str(keys.n > 0 ? keys.v[0] : NULL, "ssh-ed25519 AAAAC3Nz me@host", "CR and blanks stripped");
+	is_str(keys.n > 0 ? keys.v[0] : NULL, "ssh-ed25519 AAAAC3Nz me@host",
+	       "CR and blanks stripped");
 	r = vmr_define_ssh_keys_parse("ssh-ed25519 A x\n-----BEGIN OPENSSH PRIVATE KEY-----\n",
 				      "--ssh-key 'f'", &keys, &err);
 	ok(r < 0 && err && strstr(err->msg, "--ssh-key 'f' line 2: not an OpenSSH public key"),
@@ -356,9 +367,9 @@ static void flatten(const char *yaml, struct vmr_buf *out)
 {
 	yaml_parser_t p;
 	yaml_event_t ev;
-	char stack[16][64] = { { 0 } };
-	int depth = 0, kind[16] = { 0 }; /* 1 map expecting key, 2 map expecting value, 3 seq */
-	unsigned seqi[16] = { 0 };
+	char stack[16][64] = {{0}};
+	int depth = 0, kind[16] = {0}; /* 1 map expecting key, 2 map expecting value, 3 seq */
+	unsigned seqi[16] = {0};
 
 	yaml_parser_initialize(&p);
 	yaml_parser_set_input_string(&p, (const unsigned char *)yaml, strlen(yaml));
@@ -388,11 +399,13 @@ static void flatten(const char *yaml, struct vmr_buf *out)
 			break;
 		case YAML_SCALAR_EVENT:
 			if (kind[depth] == 1) {
-				snprintf(stack[depth], sizeof(stack[0]), "%s", ev.data.scalar.value);
+				snprintf(stack[depth], sizeof(stack[0]), "%s",
+					 ev.data.scalar.value);
 				kind[depth] = 2;
 			} else {
 				if (kind[depth] == 3)
-					snprintf(stack[depth], sizeof(stack[0]), "%u", seqi[depth]++);
+					snprintf(stack[depth], sizeof(stack[0]), "%u",
+						 seqi[depth]++);
 				for (int i = 1; i <= depth; i++)
 					vmr_buf_addf(out, "%s%s", i > 1 ? "." : "", stack[i]);
 				vmr_buf_addf(out, "=%s\n", ev.data.scalar.value);
@@ -410,9 +423,9 @@ static void flatten(const char *yaml, struct vmr_buf *out)
 
 static void test_emit(void)
 {
-	const char *vms[] = { README_A,
-			      "d | (3) | vmctrl@eth1,n3@A4:BF:01:CC:75:97+pci=0000:1a:00.1,"
-			      "no@VF+pci=0000:1b:00.0" };
+	const char *vms[] = {README_A,
+			     "d | (3) | vmctrl@eth1,n3@A4:BF:01:CC:75:97+pci=0000:1a:00.1,"
+			     "no@VF+pci=0000:1b:00.0"};
 	struct vmr_error *err = NULL;
 	struct vmr_define *d = build(vms, 2, NULL, &err);
 	struct vmr_buf y = VMR_BUF_INIT, flat = VMR_BUF_INIT;
@@ -421,24 +434,24 @@ static void test_emit(void)
 	flatten(vmr_buf_str(&y), &flat);
 	ok(strstr(vmr_buf_str(&flat), "PARSE ERROR") == NULL, "emitted YAML parses back");
 	static const char *const want[] = {
-		"version=1\n",
-		"defaults.memory=4G\n",
-		"defaults.cpu=host,-vmx,-svm\n",
-		"defaults.cpu_isolation=true\n",
-		"hosts.192.168.60.2.address=192.168.60.2\n",
-		"ctrlif.parent=02:00:00:00:00:01\n",
-		"ctrlif.address=172.25.160.1/24\n",
-		"guests.a.host=192.168.60.2\n",
-		"guests.a.cpuset=10-19\n",
-		"guests.a.nics.0.name=vmctrl\n",
-		"guests.a.nics.0.mac=52:de:ac:19:a0:03\n",
-		"guests.a.nics.0.ip=172.25.160.3/24\n",
-		"guests.a.nics.0.macvtap=02:00:00:00:00:02\n",
-		"guests.a.nics.1.mac=52:de:ac:19:a2:03\n",
-		"guests.d.nics.1.pci=0000:1a:00.1\n",
-		"guests.d.nics.1.mac=a4:bf:01:cc:75:97\n",
-		"guests.d.nics.2.name=no\n",
-		"guests.d.nics.2.vf=0000:1b:00.0\n",
+	    "version=1\n",
+	    "defaults.memory=4G\n",
+	    "defaults.cpu=host,-vmx,-svm\n",
+	    "defaults.cpu_isolation=true\n",
+	    "hosts.192.168.60.2.address=192.168.60.2\n",
+	    "ctrlif.parent=02:00:00:00:00:01\n",
+	    "ctrlif.address=172.25.160.1/24\n",
+	    "guests.a.host=192.168.60.2\n",
+	    "guests.a.cpuset=10-19\n",
+	    "guests.a.nics.0.name=vmctrl\n",
+	    "guests.a.nics.0.mac=52:de:ac:19:a0:03\n",
+	    "guests.a.nics.0.ip=172.25.160.3/24\n",
+	    "guests.a.nics.0.macvtap=02:00:00:00:00:02\n",
+	    "guests.a.nics.1.mac=52:de:ac:19:a2:03\n",
+	    "guests.d.nics.1.pci=0000:1a:00.1\n",
+	    "guests.d.nics.1.mac=a4:bf:01:cc:75:97\n",
+	    "guests.d.nics.2.name=no\n",
+	    "guests.d.nics.2.vf=0000:1b:00.0\n",
 	};
 	bool all = true;
 
