@@ -356,6 +356,10 @@ static int push_nic(struct builder *b, const struct vmr_plan_nic *pn, struct vmr
 		if (n->queues > VMR_MAX_QUEUES)
 			return vmr_error_usage(err, "nic '%s' of guest '%s': %u queues, at most %d",
 					       n->name, guest, n->queues, VMR_MAX_QUEUES);
+		if (pn->ntapfds > 1 && n->model && !startswith(n->model, "virtio-net"))
+			return vmr_error_usage(err, "nic '%s' of guest '%s': %u queues need a "
+						    "virtio-net model, not '%s'",
+					       n->name, guest, pn->ntapfds, n->model);
 		if (pn->ntapfds == 0)
 			return vmr_error_usage(err, "nic '%s' of guest '%s': no tap fd in the plan",
 					       n->name, guest);

@@ -9,6 +9,12 @@ static bool nic_is_tap_like(const struct vmr_nic *n)
 	return n->kind == VMR_NIC_MACVTAP || n->kind == VMR_NIC_BRIDGE || n->kind == VMR_NIC_TAP;
 }
 
+/* vhost-net only serves virtio-net devices: other models would hold idle fds */
+static bool nic_is_virtio(const struct vmr_nic *n)
+{
+	return !n->model || startswith(n->model, "virtio-net");
+}
+
 void vmr_plan_init(struct vmr_plan *p, const struct vmr_topology *t, const struct vmr_guest *g,
 		   const char *qemu, const char *topo_dir, enum vmr_accel accel)
 {
@@ -58,7 +64,7 @@ void vmr_plan_assign_fds(struct vmr_plan *p)
 	for (size_t i = 0; i < p->nnics; i++) {
 		struct vmr_plan_nic *pn = &p->nics[i];
 
-		pn->nvhostfds = p->vhost ? pn->ntapfds : 0;
+		pn->nvhostfds = p->vhost && nic_is_virtio(pn->nic) ? pn->ntapfds : 0;
 		for (unsigned q = 0; q < pn->nvhostfds; q++)
 			pn->vhostfd[q] = fd++;
 	}

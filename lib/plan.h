@@ -11,8 +11,8 @@
  *
  * Child fd numbering (vmr_plan_assign_fds): tap fds of all tap-like NICs
  * (macvtap, bridge, tap) in NIC order starting at 3, `queues` per NIC; then
- * one vhost-net fd per tap fd when vhost is on; then the QMP listening
- * socket; then the console listening socket.
+ * one vhost-net fd per tap fd of each virtio-net NIC when vhost is on; then
+ * the QMP listening socket; then the console listening socket.
  */
 
 #include <stdbool.h>

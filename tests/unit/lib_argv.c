@@ -271,13 +271,13 @@ static void test_nic_options(void)
 	nics[2] = nic_make("legacy", VMR_NIC_TAP, 3);
 	nics[2].model = (char *)"e1000";
 	nics[2].mtu = 1400;
-	nics[2].queues = 2;
 	guest_init(&g, "o");
 	g.nics = nics;
 	g.nnics = ARRAY_SIZE(nics);
 	vmr_plan_init(&p, &topo, &g, "qemu", "/t", VMR_ACCEL_TCG);
-	p.vhost = false;
-	vmr_plan_assign_fds(&p);
+	is_int(p.nics[1].nvhostfds, 1, "vhost: virtio-net NIC gets a vhost fd");
+	is_int(p.nics[2].nvhostfds, 0, "vhost: e1000 NIC gets none");
+	is_int(p.qmp_fd, 6, "vhost: only one vhost fd numbered");
 	is_int(build(&p, &sv, &err), 0, "nic options: builds");
 	ok(has_pair(&sv, "-netdev",
 		    "user,id=net-mgmt,hostfwd=tcp::2222-:22,hostfwd=udp:127.0.0.1:5353-10.0.2.15:53"),
@@ -290,8 +290,20 @@ static void test_nic_options(void)
 		    "{\"driver\":\"e1000\",\"netdev\":\"net-legacy\",\"mac\":\"52:de:ac:19:a0:03\","
 		    "\"id\":\"nic-legacy\"}"),
 	   "model override: no virtio-only properties");
-	ok(has_pair(&sv, "-netdev", "tap,id=net-legacy,fds=4:5"), "model override keeps queues");
+	ok(has_pair(&sv, "-netdev", "tap,id=net-legacy,fd=4"), "model override: tap without vhost");
+	ok(has_pair(&sv, "-netdev", "tap,id=net-jumbo,fd=3,vhost=on,vhostfd=5"),
+	   "virtio-net: tap with vhost");
 	vmr_plan_free(&p);
+
+	nics[2].queues = 2;
+	vmr_plan_init(&p, &topo, &g, "qemu", "/t", VMR_ACCEL_TCG);
+	ok(build(&p, &sv, &err) < 0 &&
+		   err_has(err, "nic 'legacy' of guest 'o': 2 queues need a virtio-net model, not "
+				"'e1000'"),
+	   "multiqueue with a non-virtio model: error");
+	vmr_error_clear(&err);
+	vmr_plan_free(&p);
+	nics[2].queues = 1;
 
 	nics[1].queues = VMR_MAX_QUEUES + 1;
 	vmr_plan_init(&p, &topo, &g, "qemu", "/t", VMR_ACCEL_TCG);
