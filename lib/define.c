@@ -108,8 +108,8 @@ static bool is_vf(const char *s)
 	return strcasecmp(s, "vf") == 0;
 }
 
-/* A host netif given as MAC (canonical lowercase) or as interface name. */
-static int host_netif_parse(const char *s, char **ret, struct vmr_mac *ret_mac, bool *ret_is_mac)
+/* A host netif given as MAC (kept in canonical lowercase) or as interface name. */
+static int host_netif_parse(const char *s, char **ret)
 {
 	struct vmr_mac mac;
 
@@ -119,18 +119,12 @@ static int host_netif_parse(const char *s, char **ret, struct vmr_mac *ret_mac, 
 		if (vmr_mac_is_multicast(&mac) || vmr_mac_is_zero(&mac))
 			return -EINVAL;
 		*ret = xstrdup(vmr_mac_format(&mac, buf));
-		if (ret_mac)
-			*ret_mac = mac;
-		if (ret_is_mac)
-			*ret_is_mac = true;
 		return 0;
 	}
-	/* a MAC-looking typo must not silently become an interface name */
-	if (!vmr_ifname_valid(s) || strchr(s, ':'))
+	/* no ':' in interface names, so a MAC typo cannot pass for one */
+	if (!vmr_ifname_valid(s))
 		return -EINVAL;
 	*ret = xstrdup(s);
-	if (ret_is_mac)
-		*ret_is_mac = false;
 	return 0;
 }
 
@@ -349,7 +343,7 @@ static int nic_parse(struct vmr_define_nic *n, const char *item, size_t idx, con
 			return -EINVAL;
 		}
 		n->kind = VMR_NIC_MACVTAP;
-		if (host_netif_parse(hostif, &n->parent, NULL, NULL) < 0)
+		if (host_netif_parse(hostif, &n->parent) < 0)
 			return flag_fail(err, idx, vm,
 					 "invalid host netif '%s' in netif '%s': "
 					 "expected a unicast MAC address or an interface name",
@@ -617,7 +611,7 @@ int vmr_define_build(const struct vmr_define_opts *opts, struct vmr_define **ret
 	if (!opts->ctrlif)
 		return vmr_error_usage(err, "--ctrlif is required (the MAC address or name of the "
 					    "primary host's netif that reaches the guests)");
-	if (host_netif_parse(opts->ctrlif, &d->ctrlif, NULL, NULL) < 0)
+	if (host_netif_parse(opts->ctrlif, &d->ctrlif) < 0)
 		return vmr_error_usage(err,
 				       "--ctrlif '%s': expected a unicast MAC address or an "
 				       "interface name",
