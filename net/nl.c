@@ -210,7 +210,9 @@ int net_link_lookup(struct vmr_nl *nl, const char *name, int ifindex,
 	nl_reset(nl);
 	r = rtnl_link_get_kernel(nl->sk, ifindex, ifindex ? NULL : name, &l);
 	if (r < 0) {
-		if (nl->errnum == ENODEV || (!nl->errnum && r == -NLE_OBJ_NOTFOUND))
+		/* rtnl_link_get_kernel() reads the answer with its own error callback */
+		if (nl->errnum == ENODEV ||
+		    (!nl->errnum && (r == -NLE_OBJ_NOTFOUND || r == -NLE_NODEV)))
 			return 0;
 		if (ifindex)
 			return net_nl_fail(nl, r, err, "look up interface %d", ifindex);
