@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Host configuration: iniparser file, environment overrides, errors. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include "lib/config.h"
+#include "lib/util.h"
+#include "tests/lib/tap.h"
+
+static char dir[] = "/tmp/vmrt-config-XXXXXX";
+
+static char *conf(const char *name, const char *text)
+{
+	char *path = xasprintf("%s/%s", dir, name);
+
+	if (write_file_atomic(path, text, strlen(text), 0644) < 0)
+		tap_diag("cannot write %s", path);
+	return path;
+}
+
+/* Load path; on failure return the error text (caller frees), else NULL. */
+static char *load_err(const char *path, struct vmr_config *c, int *status)
+{
+	struct vmr_error *err = NULL;
+	char *text;
+
+	if (vmr_config_load(path, c, &err) == 0)
+		return NULL;
+	text = vmr_error_text(err);
+	*status = err->status;
+	vmr_error_free(err);
+	return text;
+}
+
+static void check_err(const char *name, const char *text, const char *want, int want_status)
+{
+	_cleanup_free_ char *path = conf(name, text);
+	_cleanup_free_ char *got = NULL, *full = NULL;
+	struct vmr_config c = { 0 };
+	int status = -1;
+
+	got = load_err(path, &c, &status);
+	/* want has one '@' standing for the config path */
+	full = xasprintf("%.*s%s%s", (int)(strchr(want, '@') - want), want, path, strchr(want, '@') + 1);
+	is_str(got, full, "%s: error text", name);
+	is_int(status, want_status, "%s: exit status", name);
+	if (!got)
+		vmr_config_free(&c);
+}
+
+int main(void)
+{
+	struct vmr_config c = { 0 };
+	_cleanup_free_ char *good = NULL, *missing = NULL, *err = NULL;
+	int status = 0;
+
+	static const char *const envs[] = { "VMRUN_QEMU", "VMRUN_STATE_DIR", "VMRUN_SYSFS_ROOT",
+					     "VMRUN_DEV_ROOT" };
+	for (size_t i = 0; i < ARRAY_SIZE(envs); i++)
+		unsetenv(envs[i]);
+	if (!mkdtemp(dir))
+		return tap_diag("mkdtemp failed"), 1;
+
+	good = conf("good.conf", "; host settings\n"
+				 "[vmrun]\n"
+				 "qemu = /opt/qemu/bin/qemu-system-x86_64\n"
+				 "state_dir = /var/run/vmrun-test\n"
+				 "accel = tcg\n"
+				 "image_dir = \"/srv/images\"\n"
+				 "qemu_user = kvm-user\n"
+				 "sysfs_root = /tmp/fake-sys\n"
+				 "dev_root = /tmp/fake-dev\n");
+	ok(vmr_config_load(good, &c, NULL) == 0, "good config loads");
+	is_str(c.path, good, "path recorded");
+	is_str(c.qemu, "/opt/qemu/bin/qemu-system-x86_64", "qemu");
+	is_str(c.state_dir, "/var/run/vmrun-test", "state_dir");
+	ok(c.accel == VMR_ACCEL_TCG, "accel");
+	is_str(c.image_dir, "/srv/images", "image_dir (quotes stripped)");
+	is_str(c.qemu_user, "kvm-user", "qemu_user");
+	is_str(c.sysfs_root, "/tmp/fake-sys", "sysfs_root");
+	is_str(c.dev_root, "/tmp/fake-dev", "dev_root");
+	vmr_config_free(&c);
+
+	setenv("VMRUN_STATE_DIR", "/tmp/env-state", 1);
+	setenv("VMRUN_QEMU", "/tmp/fake-qemu", 1);
+	setenv("VMRUN_SYSFS_ROOT", "/tmp/env-sys", 1);
+	setenv("VMRUN_DEV_ROOT", "/tmp/env-dev", 1);
+	ok(vmr_config_load(good, &c, NULL) == 0, "config with environment");
+	ok(streq(c.state_dir, "/tmp/env-state") && streq(c.qemu, "/tmp/fake-qemu") &&
+	   streq(c.sysfs_root, "/tmp/env-sys") && streq(c.dev_root, "/tmp/env-dev"),
+	   "environment overrides the file");
+	vmr_config_free(&c);
+	setenv("VMRUN_STATE_DIR", "relative", 1);
+	err = load_err(good, &c, &status);
+	is_str(err, "environment variable VMRUN_STATE_DIR: invalid value 'relative' for 'state_dir' (expected an absolute path)",
+	       "bad environment value named");
+	for (size_t i = 0; i < ARRAY_SIZE(envs); i++)
+		unsetenv(envs[i]);
+
+	{
+		_cleanup_free_ char *empty = conf("empty.conf", "");
+
+		ok(vmr_config_load(empty, &c, NULL) == 0, "empty file: all defaults");
+		ok(streq(c.qemu, "/usr/bin/qemu-system-x86_64") && streq(c.state_dir, "/run/vmrun") &&
+		   c.accel == VMR_ACCEL_AUTO && streq(c.image_dir, "/var/lib/vmrun/images") &&
+		   c.qemu_user == NULL && streq(c.sysfs_root, "/sys") && streq(c.dev_root, "/dev"),
+		   "documented defaults");
+		vmr_config_free(&c);
+	}
+	{
+		_cleanup_free_ char *p = conf("user.conf", "[vmrun]\nqemu_user =\n");
+
+		ok(vmr_config_load(p, &c, NULL) == 0 && c.qemu_user == NULL, "empty qemu_user is root");
+		vmr_config_free(&c);
+	}
+
+	check_err("unknown-key.conf", "[vmrun]\nqmeu = /usr/bin/qemu\n",
+		  "config '@': unknown key 'qmeu' in [vmrun]", 2);
+	check_err("bad-accel.conf", "[vmrun]\naccel = fast\n",
+		  "config '@': invalid value 'fast' for 'accel' (expected auto, kvm or tcg)", 2);
+	check_err("relative.conf", "[vmrun]\nimage_dir = images\n",
+		  "config '@': invalid value 'images' for 'image_dir' (expected an absolute path)", 2);
+	check_err("section.conf", "[qemu]\nbinary = x\n",
+		  "config '@': unknown section or key 'qemu' (expected [vmrun])", 2);
+	check_err("bad-user.conf", "[vmrun]\nqemu_user = ../root\n",
+		  "config '@': invalid value '../root' for 'qemu_user'", 2);
+
+	missing = xasprintf("%s/none.conf", dir);
+	err = (free(err), load_err(missing, &c, &status));
+	ok(err && strstr(err, "does not exist") && strstr(err, missing), "explicit missing path is an error");
+	is_int(status, 2, "missing explicit config is bad usage");
+
+	{
+		_cleanup_free_ char *p = conf("syntax.conf", "[vmrun\nqemu = /x\n");
+		_cleanup_free_ char *e = load_err(p, &c, &status);
+
+		ok(e && strstr(e, p) && strstr(e, "syntax error"), "syntax error names the file (%s)", e ? e : "none");
+	}
+	{
+		/* nothing may reach stderr from the library: iniparser's callback is ours */
+		_cleanup_free_ char *p = conf("syntax2.conf", "[vmrun\n");
+		_cleanup_free_ char *errpath = xasprintf("%s/stderr", dir);
+		int saved = dup(STDERR_FILENO);
+		int fd = open(errpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		struct stat st;
+
+		dup2(fd, STDERR_FILENO);
+		free(load_err(p, &c, &status));
+		free(load_err("/nonexistent-dir/x.conf", &c, &status));
+		fflush(stderr);
+		dup2(saved, STDERR_FILENO);
+		close(saved);
+		close(fd);
+		ok(stat(errpath, &st) == 0 && st.st_size == 0, "the library printed nothing on stderr");
+		unlink(errpath);
+	}
+
+	/* leave /tmp as found */
+	{
+		static const char *const names[] = { "good.conf", "empty.conf", "user.conf",
+						     "unknown-key.conf", "bad-accel.conf",
+						     "relative.conf", "section.conf", "bad-user.conf",
+						     "syntax.conf", "syntax2.conf" };
+
+		for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+			_cleanup_free_ char *f = xasprintf("%s/%s", dir, names[i]);
+
+			unlink(f);
+		}
+		ok(rmdir(dir) == 0, "temp dir removed");
+	}
+	return tap_done();
+}

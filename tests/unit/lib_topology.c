@@ -1,0 +1,278 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Topology loading of good files: defaults, derived values, positions. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <sys/socket.h>
+
+#include "lib/topology.h"
+#include "lib/util.h"
+#include "tests/lib/tap.h"
+
+static struct vmr_topology *load(const char *text, struct vmr_diags *d)
+{
+	struct vmr_topology *t = NULL;
+
+	if (vmr_topology_load_buffer("t.yaml", text, strlen(text), &t, d) < 0) {
+		for (size_t i = 0; i < d->n; i++)
+			tap_diag("%u:%u: %s", d->v[i].line, d->v[i].col, d->v[i].msg);
+		return NULL;
+	}
+	return t;
+}
+
+static const char full[] =
+	"version: 1\n"                                         /* 1 */
+	"defaults:\n"                                          /* 2 */
+	"  memory: 1G\n"                                       /* 3 */
+	"  accel: tcg\n"                                       /* 4 */
+	"  vcpus: 2\n"                                         /* 5 */
+	"  nics:\n"                                            /* 6 */
+	"    - {name: vmctrl, bridge: br0}\n"                  /* 7 */
+	"hosts:\n"                                             /* 8 */
+	"  h1: {address: 10.0.0.1, primary: true, reserved_cpus: \"0-1\"}\n" /* 9 */
+	"  192.168.1.2: {}\n"                                  /* 10 */
+	"ctrlif: {parent: \"02:00:00:00:00:01\", address: 172.25.160.1/24}\n" /* 11 */
+	"guests:\n"                                            /* 12 */
+	"  a:\n"                                               /* 13 */
+	"    cpuset: \"2-5\"\n"                                /* 14 */
+	"    memory: 512\n"                                    /* 15 */
+	"    nics:\n"                                          /* 16 */
+	"      - name: vmctrl\n"                               /* 17 */
+	"        macvtap: eth1\n"                              /* 18 */
+	"        mode: passthru\n"                             /* 19 */
+	"        ip: 172.25.160.3/24\n"                        /* 20 */
+	"        gateway: 172.25.160.1\n"                      /* 21 */
+	"        vlan: 100\n"                                  /* 22 */
+	"        mtu: 9000\n"                                  /* 23 */
+	"        queues: 4\n"                                  /* 24 */
+	"      - {name: n3, vf: \"0000:1a:00.0\", trust: true, spoofchk: false, vlan: 7}\n" /* 25 */
+	"      - {name: n6, pci: \"0000:1b:00.1\", mac: \"02:AA:bb:cc:dd:ee\", force: true}\n" /* 26 */
+	"      - {name: u, user: {forward: [\"tcp:2222:22\", \"udp:127.0.0.1:5353:10.0.2.15:53\"]}}\n" /* 27 */
+	"      - {name: u2, user: true}\n"                     /* 28 */
+	"      - {name: t, macvtap: \"02:00:00:00:00:09\"}\n"  /* 29 */
+	"    disks:\n"                                         /* 30 */
+	"      - {file: a.qcow2, backing: base.qcow2, size: 20G, bus: nvme, cache: none, aio: io_uring}\n" /* 31 */
+	"      - {file: data.img, readonly: true}\n"           /* 32 */
+	"      - {cdrom: seed.iso}\n"                          /* 33 */
+	"    cloud_init:\n"                                    /* 34 */
+	"      ssh_authorized_keys: [\"ssh-ed25519 AAAA x\"]\n" /* 35 */
+	"      password: null\n"                               /* 36 */
+	"      hostname: web-1.lab\n"                          /* 37 */
+	"    qemu_args: [\"-device\", \"virtio-rng-pci\"]\n"   /* 38 */
+	"  b:\n"                                               /* 39 */
+	"    host: 192.168.1.2\n"                              /* 40 */
+	"    cpuset: \"2-5\"\n"                                /* 41 */
+	"    kernel: /boot/vmlinuz\n"                          /* 42 */
+	"    initrd: /boot/initrd\n"                           /* 43 */
+	"    append: console=ttyS0\n"                          /* 44 */
+	"    stop_timeout: 30\n"                               /* 45 */
+	"    cpu_isolation: true\n"                            /* 46 */
+	"    machine: pc\n"                                    /* 47 */
+	"    cpu: max\n"                                       /* 48 */
+	"  c: ~\n";                                            /* 49 */
+
+static void test_full(void)
+{
+	struct vmr_diags d = { 0 };
+	struct vmr_topology *t = load(full, &d);
+	const struct vmr_guest *a, *b, *c;
+	const struct vmr_nic *n;
+	struct vmr_mac m;
+	char buf[64];
+
+	ok(t != NULL && d.n == 0, "full example loads without diagnostics");
+	if (!t)
+		return;
+	is_int(t->version, 1, "version");
+	is_int(t->nhosts, 2, "two hosts");
+	ok(vmr_topology_primary(t) == vmr_topology_host(t, "h1"), "h1 is primary");
+	is_str(t->hosts[0].address, "10.0.0.1", "host address");
+	ok(t->hosts[0].has_reserved && t->hosts[0].reserved.n == 2, "reserved cpus");
+	ok(vmr_topology_host(t, "192.168.1.2") && !t->hosts[1].address, "an IP as host name");
+	ok(t->ctrlif.present && t->ctrlif.parent_is_mac, "ctrlif parent by MAC");
+	is_str(vmr_mac_format(&t->ctrlif.mac, buf), "52:de:ac:19:a0:01", "ctrlif mac = ip2mac");
+	is_int(t->ctrlif.pos.line, 11, "ctrlif position");
+
+	is_int(t->nguests, 3, "three guests");
+	a = vmr_topology_guest(t, "a");
+	b = vmr_topology_guest(t, "b");
+	c = vmr_topology_guest(t, "c");
+	ok(a && b && c && !vmr_topology_guest(t, "d"), "guest lookup");
+	if (!a || !b || !c)
+		goto out;
+	is_int(a->pos.line, 13, "guest a position line");
+	is_int(a->pos.col, 3, "guest a position column");
+	ok(a->has_cpuset && a->vcpus == 4, "own cpuset wins over vcpus from defaults");
+	is_int(a->cpuset.cpus[0], 2, "vCPU 0 -> CPU 2");
+	is_int(a->cpuset_pos.line, 14, "cpuset position");
+	ok(a->memory == 512ull << 20, "bare memory is MiB, own value wins");
+	ok(a->accel == VMR_ACCEL_TCG, "accel from defaults");
+	is_str(a->machine, "q35", "machine default");
+	ok(a->cpu == NULL, "cpu default NULL");
+	ok(a->stop_timeout == VMR_DEFAULT_STOP_TIMEOUT, "stop_timeout default");
+	is_int(a->nnics, 6, "own nics replace the default list");
+
+	n = &a->nics[0];
+	ok(n->kind == VMR_NIC_MACVTAP && streq(n->parent, "eth1") && !n->parent_is_mac,
+	   "macvtap by name");
+	ok(n->mode == VMR_MACVTAP_PASSTHRU && n->vlan == 100 && n->mtu == 9000 && n->queues == 4,
+	   "macvtap mode, vlan, mtu, queues");
+	ok(n->has_ip && n->ip.prefix == 24 && streq(n->gateway, "172.25.160.1"), "ip and gateway");
+	vmr_mac_derive("a", "vmctrl", &m);
+	ok(!n->mac_given && vmr_mac_equal(&n->mac, &m), "derived MAC from guest and nic");
+	is_int(n->pos.line, 17, "nic position");
+	is_int(n->attach_pos.line, 18, "attachment position");
+	is_int(n->mac_pos.line, 17, "derived mac points at the nic");
+
+	n = &a->nics[1];
+	ok(n->kind == VMR_NIC_VF && n->pci.bus == 0x1a && n->trust && !n->spoofchk && n->vlan == 7,
+	   "vf with trust, spoofchk, vlan");
+	ok(a->nics[0].spoofchk && !a->nics[0].trust, "spoofchk defaults to true, trust to false");
+	n = &a->nics[2];
+	ok(n->kind == VMR_NIC_PCI && n->force && n->mac_given, "pci with force and mac");
+	is_str(vmr_mac_format(&n->mac, buf), "02:aa:bb:cc:dd:ee", "given mac kept");
+	is_int(n->mac_pos.col, 46, "given mac position");
+	n = &a->nics[3];
+	ok(n->kind == VMR_NIC_USER && n->nforwards == 2, "user with two forwards");
+	if (n->nforwards == 2) {
+		ok(!n->forwards[0].udp && n->forwards[0].host_port == 2222 &&
+		   n->forwards[0].guest_port == 22 && !n->forwards[0].host_addr &&
+		   !n->forwards[0].guest_addr, "tcp:2222:22");
+		ok(n->forwards[1].udp && streq(n->forwards[1].host_addr, "127.0.0.1") &&
+		   n->forwards[1].host_port == 5353 && streq(n->forwards[1].guest_addr, "10.0.2.15") &&
+		   n->forwards[1].guest_port == 53, "udp with both addresses");
+	}
+	ok(a->nics[4].kind == VMR_NIC_USER && a->nics[4].nforwards == 0, "user: true");
+	ok(a->nics[5].parent_is_mac && a->nics[5].parent_mac.b[5] == 9, "macvtap parent by MAC");
+
+	is_int(a->ndisks, 3, "three disks");
+	ok(a->disks[0].size == 20ull << 30 && a->disks[0].bus == VMR_BUS_NVME &&
+	   a->disks[0].cache == VMR_CACHE_NONE && a->disks[0].aio == VMR_AIO_IO_URING,
+	   "disk size, bus, cache, aio");
+	ok(vmr_disk_effective_format(&a->disks[0]) == VMR_FORMAT_QCOW2, "backing implies qcow2");
+	ok(vmr_disk_effective_format(&a->disks[1]) == VMR_FORMAT_RAW && a->disks[1].readonly,
+	   ".img is raw, readonly");
+	ok(a->disks[2].cdrom && a->disks[2].readonly && streq(a->disks[2].file, "seed.iso"),
+	   "cdrom");
+	ok(a->cloud_init.enabled && a->cloud_init.ssh_keys_given &&
+	   a->cloud_init.ssh_authorized_keys.n == 1 && !a->cloud_init.password,
+	   "cloud_init keys, null password");
+	is_str(a->cloud_init.hostname, "web-1.lab", "cloud_init hostname");
+	ok(a->qemu_args.n == 2 && streq(a->qemu_args.v[1], "virtio-rng-pci"), "qemu_args");
+
+	ok(streq(b->host, "192.168.1.2") && b->has_cpuset, "b placed on the other host");
+	ok(b->vcpus == 4 && b->memory == 1ull << 30, "b: cpuset size, memory from defaults");
+	ok(streq(b->kernel, "/boot/vmlinuz") && streq(b->initrd, "/boot/initrd") &&
+	   streq(b->append, "console=ttyS0"), "kernel, initrd, append");
+	ok(b->stop_timeout == 30 && b->cpu_isolation && streq(b->machine, "pc") &&
+	   streq(b->cpu, "max"), "stop_timeout, cpu_isolation, machine, cpu");
+	ok(b->cloud_init.enabled, "cpu_isolation turns the seed on");
+	is_str(b->cloud_init.hostname, "b", "hostname defaults to the guest name");
+	is_int(b->nnics, 1, "b inherits the default nic list");
+	vmr_mac_derive("b", "vmctrl", &m);
+	ok(b->nnics == 1 && b->nics[0].kind == VMR_NIC_BRIDGE && vmr_mac_equal(&b->nics[0].mac, &m),
+	   "inherited nic gets the guest's own derived MAC");
+
+	ok(c->vcpus == 2 && !c->has_cpuset && c->memory == 1ull << 30, "null guest: all defaults");
+	ok(!c->cloud_init.enabled, "no seed without cloud_init, ip or cpu_isolation");
+out:
+	vmr_topology_free(t);
+	vmr_diags_clear(&d);
+}
+
+static void test_minimal(void)
+{
+	struct vmr_diags d = { 0 };
+	struct vmr_topology *t = load("version: 1\nguests:\n  a: {}\n", &d);
+
+	ok(t && t->nguests == 1, "minimal topology");
+	if (t) {
+		const struct vmr_guest *g = &t->guests[0];
+
+		ok(g->vcpus == 1 && g->memory == 512ull << 20 && g->accel == VMR_ACCEL_AUTO &&
+		   !g->host && g->nnics == 0, "guest defaults: 1 vCPU, 512M, auto");
+		ok(!vmr_topology_primary(t), "no primary host");
+	}
+	vmr_topology_free(t);
+	t = load("version: 1\n", &d);
+	ok(t && t->nguests == 0, "no guests is valid");
+	vmr_topology_free(t);
+	vmr_diags_clear(&d);
+}
+
+static void test_two_hosts_same_cpus(void)
+{
+	struct vmr_diags d = { 0 };
+	struct vmr_topology *t = load("version: 1\n"
+				      "hosts: {h1: {primary: true}, h2: {}}\n"
+				      "guests:\n"
+				      "  a: {cpuset: \"2-5\"}\n"
+				      "  b: {host: h2, cpuset: \"2-5\"}\n"
+				      "  c: {host: h1, cpuset: \"6-7\"}\n",
+				      &d);
+
+	ok(t != NULL, "same CPUs on two different hosts is fine");
+	vmr_topology_free(t);
+	vmr_diags_clear(&d);
+}
+
+static void test_errors_api(void)
+{
+	struct vmr_diags d = { 0 };
+	struct vmr_topology *t = NULL;
+	static const char bad[] = "version: 1\n"
+				  "defaults: {accel: kvn}\n"
+				  "guests:\n"
+				  "  b: {memory: 1Q}\n"
+				  "  a: {vcpus: 0}\n"
+				  "  c: {}\n";
+	_cleanup_free_ char *big = xmalloc(VMR_TOPOLOGY_MAX_BYTES + 2);
+	int r;
+
+	r = vmr_topology_load_buffer("x.yaml", bad, strlen(bad), &t, &d);
+	ok(r == -EINVAL && t == NULL, "invalid input is -EINVAL, no model");
+	is_int(d.n, 3, "every error reported, the defaults one once");
+	if (d.n == 3) {
+		ok(d.v[0].line == 2 && d.v[1].line == 4 && d.v[2].line == 5, "sorted by position");
+		is_str(d.v[0].file, "x.yaml", "diag names the file");
+		is_int(d.v[1].col, 15, "diag column");
+		is_str(d.v[0].hint, "did you mean 'kvm'?", "enum hint");
+	}
+	vmr_diags_clear(&d);
+	ok(d.n == 0 && d.v == NULL, "diags cleared");
+
+	memset(big, ' ', VMR_TOPOLOGY_MAX_BYTES + 1);
+	r = vmr_topology_load_buffer("big.yaml", big, VMR_TOPOLOGY_MAX_BYTES + 1, &t, &d);
+	ok(r == -EINVAL && d.n == 1 && d.v[0].line == 1, "oversize buffer refused");
+	vmr_diags_clear(&d);
+
+	r = vmr_topology_load("/nonexistent/vmrun.yaml", &t, &d);
+	ok(r == -ENOENT && d.n == 1 && d.v[0].line == 0, "missing file: -ENOENT, one diag");
+	vmr_diags_clear(&d);
+
+	vmr_diags_add(&d, "f", 1, 2, NULL, "m %d", 1);
+	vmr_diags_add(&d, "f", 1, 2, NULL, "m %d", 1);
+	is_int(d.n, 1, "identical diagnostics kept once");
+	vmr_diags_clear(&d);
+}
+
+static void test_names(void)
+{
+	ok(streq(vmr_accel_name(VMR_ACCEL_TCG), "tcg") && streq(vmr_nic_kind_name(VMR_NIC_VF), "vf") &&
+	   streq(vmr_macvtap_mode_name(VMR_MACVTAP_VEPA), "vepa") &&
+	   streq(vmr_disk_bus_name(VMR_BUS_SCSI), "scsi") &&
+	   streq(vmr_disk_cache_name(VMR_CACHE_DIRECTSYNC), "directsync") &&
+	   streq(vmr_disk_aio_name(VMR_AIO_NATIVE), "native"),
+	   "enum names as written in the file");
+}
+
+int main(void)
+{
+	test_full();
+	test_minimal();
+	test_two_hosts_same_cpus();
+	test_errors_api();
+	test_names();
+	return tap_done();
+}
