@@ -43,6 +43,7 @@
 #include <stdint.h>
 
 #include "lib/error.h"
+#include "qmp/line.h" /* VMR_QMP_MAX_LINE */
 
 struct vmr_qmp;
 
