@@ -37,17 +37,31 @@
 /*
  * Prepare guest g before its argv is built: create or grow every overlay
  * (disks with `backing:` and the `image:` root overlay) and, when the guest
- * has `cloud_init:`, (re)write GUEST_STATE_DIR/seed.iso.  Files that are
- * already right are left untouched.  The path of every file written is
- * appended to written (may be NULL).  *ret_seed_iso receives the seed's
- * path (caller frees), or NULL when the guest has no seed.  Invalid input
- * (missing base, unknown format, a size smaller than the base, an unreadable
- * user_data file) fails with usage status and writes nothing.
+ * has `cloud_init:`, (re)write GUEST_STATE_DIR/seed.iso (guest_state_dir
+ * NULL: STATE_DIR/GUEST).  Files that are already right are left untouched.
+ * *ret_seed_iso (may be NULL) receives the seed's path (caller frees), or
+ * NULL when the guest has no seed.  Invalid input (missing base, unknown
+ * format, a size smaller than the base, an unreadable user_data file) fails
+ * with usage status and writes nothing.
  */
 int vmr_image_prepare(const struct vmr_config *cfg, const struct vmr_topology *t,
 		      const struct vmr_guest *g, const char *guest_state_dir,
-		      char **ret_seed_iso, struct vmr_strvec *written,
-		      struct vmr_error **err);
+		      char **ret_seed_iso, struct vmr_error **err);
+
+/* Same, and appends the path of every file written (created, grown, rewritten) to written. */
+int vmr_image_prepare_list(const struct vmr_config *cfg, const struct vmr_topology *t,
+			   const struct vmr_guest *g, const char *guest_state_dir,
+			   char **ret_seed_iso, struct vmr_strvec *written,
+			   struct vmr_error **err);
+
+/*
+ * Prepare several guests (`vmrun image prep`): every guest is checked before
+ * anything is written, so invalid input for one guest changes nothing.
+ * written as for vmr_image_prepare_list().
+ */
+int vmr_image_prepare_guests(const struct vmr_config *cfg, const struct vmr_topology *t,
+			     const struct vmr_guest *const *guests, size_t n,
+			     struct vmr_strvec *written, struct vmr_error **err);
 
 /* IMAGE_DIR/GUEST/root.qcow2 for a guest with `image:`, else NULL; caller frees. */
 char *vmr_image_root_path(const struct vmr_config *cfg, const struct vmr_guest *g);

@@ -1,0 +1,652 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The cloud-init NoCloud seed files: meta-data, user-data (#cloud-config,
+ * merged with the user's own) and network-config v2, written with libyaml's
+ * emitter.  Pure: the caller reads files and keys.
+ */
+#include <jansson.h>
+#include <stdint.h> /* libisofs.h needs it first */
+#include <libisofs/libisofs.h>
+#include <stdio.h>
+#include <yaml.h>
+
+#include "images/images.h"
+#include "lib/netaddr.h"
+#include "lib/util.h"
+
+/* Bounds on the user's user-data so an alias bomb cannot blow up the merge. */
+#define USER_DATA_MAX_NODES 100000
+#define USER_DATA_MAX_DEPTH 64
+
+/* 5gdeploy's guest CPU isolation (util/cpuset.ts): systemd on vCPU 0, containers on the rest. */
+static const struct {
+	const char *unit, *section, *cpus;
+} isolation[] = {
+	{ "init.scope", "Scope", "0" },
+	{ "service", "Service", "0" },
+	{ "user.slice", "Slice", "0" },
+	{ "docker-.scope", "Scope", "1-127" },
+};
+
+struct emitter {
+	yaml_emitter_t e;
+	struct vmr_buf *out;
+	bool failed;
+	const char *problem;
+	size_t nodes;   /* user nodes copied, against USER_DATA_MAX_NODES */
+};
+
+static int write_buf(void *data, unsigned char *buf, size_t size)
+{
+	vmr_buf_add(data, buf, size);
+	return 1;
+}
+
+static void emit(struct emitter *em, yaml_event_t *ev, int init_ok)
+{
+	if (em->failed) {
+		if (init_ok)
+			yaml_event_delete(ev);
+		return;
+	}
+	if (!init_ok) {
+		em->failed = true;
+		em->problem = "cannot build a YAML event";
+		return;
+	}
+	if (!yaml_emitter_emit(&em->e, ev)) {
+		em->failed = true;
+		em->problem = em->e.problem ? em->e.problem : "YAML emitter error";
+	}
+}
+
+static void emitter_open(struct emitter *em, struct vmr_buf *out)
+{
+	yaml_event_t ev;
+
+	*em = (struct emitter){ .out = out };
+	if (!yaml_emitter_initialize(&em->e))
+		abort(); /* only on allocation failure */
+	yaml_emitter_set_output(&em->e, write_buf, out);
+	yaml_emitter_set_unicode(&em->e, 1);
+	yaml_emitter_set_indent(&em->e, 2);
+	yaml_emitter_set_width(&em->e, -1);
+	emit(em, &ev, yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING));
+	emit(em, &ev, yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1));
+}
+
+static int emitter_close(struct emitter *em, const char *what, struct vmr_error **err)
+{
+	yaml_event_t ev;
+	int r = 0;
+
+	emit(em, &ev, yaml_document_end_event_initialize(&ev, 1));
+	emit(em, &ev, yaml_stream_end_event_initialize(&ev));
+	if (!em->failed && !yaml_emitter_flush(&em->e)) {
+		em->failed = true;
+		em->problem = "YAML emitter flush failed";
+	}
+	if (em->failed)
+		r = vmr_error_set(err, EINVAL, "write %s: %s", what, em->problem);
+	yaml_emitter_delete(&em->e);
+	return r;
+}
+
+/*
+ * Plain only where no YAML 1.1 reader (cloud-init uses PyYAML) could take
+ * the text for anything but that string: "on", "0000" and MAC addresses
+ * (sexagesimal numbers!) would change type.
+ */
+static bool plain_safe(const char *s)
+{
+	static const char *const words[] = { "y", "n", "yes", "no", "true", "false", "on",
+					     "off", "null", "nan", "inf" };
+
+	if (!(*s >= 'a' && *s <= 'z'))
+		return false;
+	for (const char *p = s; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' ||
+		      *p == '_' || *p == '.' || *p == '/'))
+			return false;
+	for (size_t i = 0; i < ARRAY_SIZE(words); i++)
+		if (strcasecmp(s, words[i]) == 0)
+			return false;
+	return true;
+}
+
+/* A string scalar: plain when safe, else double-quoted. */
+static void str(struct emitter *em, const char *s)
+{
+	yaml_event_t ev;
+	bool plain = plain_safe(s);
+
+	emit(em, &ev, yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)s, (int)strlen(s),
+						   plain, !plain, plain ? YAML_PLAIN_SCALAR_STYLE :
+						   YAML_DOUBLE_QUOTED_SCALAR_STYLE));
+}
+
+/* A non-string scalar written plain on purpose: true, false, 2. */
+static void raw(struct emitter *em, const char *s)
+{
+	yaml_event_t ev;
+
+	emit(em, &ev, yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)s, (int)strlen(s),
+						   1, 0, YAML_PLAIN_SCALAR_STYLE));
+}
+
+static void literal(struct emitter *em, const char *s)
+{
+	yaml_event_t ev;
+
+	emit(em, &ev, yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)s, (int)strlen(s),
+						   0, 1, YAML_LITERAL_SCALAR_STYLE));
+}
+
+static void map_start(struct emitter *em)
+{
+	yaml_event_t ev;
+
+	emit(em, &ev, yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_MAPPING_STYLE));
+}
+
+static void map_end(struct emitter *em)
+{
+	yaml_event_t ev;
+
+	emit(em, &ev, yaml_mapping_end_event_initialize(&ev));
+}
+
+static void seq_start(struct emitter *em)
+{
+	yaml_event_t ev;
+
+	emit(em, &ev, yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_SEQUENCE_STYLE));
+}
+
+static void seq_end(struct emitter *em)
+{
+	yaml_event_t ev;
+
+	emit(em, &ev, yaml_sequence_end_event_initialize(&ev));
+}
+
+static void kv(struct emitter *em, const char *k, const char *v)
+{
+	str(em, k);
+	str(em, v);
+}
+
+/* ---- the user's #cloud-config ---------------------------------------- */
+
+static bool default_tag(const yaml_node_t *n)
+{
+	const char *tag = (const char *)n->tag;
+
+	switch (n->type) {
+	case YAML_SCALAR_NODE:
+		return streq(tag, YAML_DEFAULT_SCALAR_TAG);
+	case YAML_SEQUENCE_NODE:
+		return streq(tag, YAML_DEFAULT_SEQUENCE_TAG);
+	case YAML_MAPPING_NODE:
+		return streq(tag, YAML_DEFAULT_MAPPING_TAG);
+	default:
+		return true;
+	}
+}
+
+/* Copy node n of the user's document, aliases expanded (within bounds). */
+static void copy_node(struct emitter *em, yaml_document_t *doc, yaml_node_t *n, int depth)
+{
+	yaml_char_t *tag;
+	int implicit;
+	yaml_event_t ev;
+
+	if (em->failed)
+		return;
+	if (++em->nodes > USER_DATA_MAX_NODES || depth > USER_DATA_MAX_DEPTH) {
+		em->failed = true;
+		em->problem = "too many nodes or too deep (aliases?)";
+		return;
+	}
+	implicit = default_tag(n);
+	tag = implicit ? NULL : n->tag;
+	switch (n->type) {
+	case YAML_SCALAR_NODE:
+		emit(em, &ev, yaml_scalar_event_initialize(&ev, NULL, tag, n->data.scalar.value,
+							   (int)n->data.scalar.length, implicit,
+							   implicit, n->data.scalar.style));
+		break;
+	case YAML_SEQUENCE_NODE:
+		emit(em, &ev, yaml_sequence_start_event_initialize(&ev, NULL, tag, implicit,
+								   n->data.sequence.style));
+		for (yaml_node_item_t *i = n->data.sequence.items.start; i < n->data.sequence.items.top; i++)
+			copy_node(em, doc, yaml_document_get_node(doc, *i), depth + 1);
+		seq_end(em);
+		break;
+	case YAML_MAPPING_NODE:
+		emit(em, &ev, yaml_mapping_start_event_initialize(&ev, NULL, tag, implicit,
+								  n->data.mapping.style));
+		for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+			copy_node(em, doc, yaml_document_get_node(doc, p->key), depth + 1);
+			copy_node(em, doc, yaml_document_get_node(doc, p->value), depth + 1);
+		}
+		map_end(em);
+		break;
+	default:
+		em->failed = true;
+		em->problem = "empty node";
+	}
+}
+
+static const char *scalar_text(const yaml_node_t *n)
+{
+	return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
+}
+
+/* Parse the user's file: a #cloud-config whose document is a mapping (or empty). */
+static int user_data_load(const struct vmr_seed_input *in, yaml_document_t *doc, bool *loaded,
+			  struct vmr_error **err)
+{
+	const char *name = in->user_data_path ? in->user_data_path : "user_data";
+	yaml_parser_t parser;
+	yaml_node_t *root;
+	int r = 0;
+
+	*loaded = false;
+	if (!in->user_data)
+		return 0;
+	if (!startswith(in->user_data, "#cloud-config") ||
+	    !strchr(" \t\r\n", in->user_data[strlen("#cloud-config")] ?: '\n'))
+		return vmr_error_usage(err, "user_data '%s': not a #cloud-config file "
+					    "(its first line must be '#cloud-config')", name);
+	if (!yaml_parser_initialize(&parser))
+		abort();
+	yaml_parser_set_input_string(&parser, (const unsigned char *)in->user_data,
+				     strlen(in->user_data));
+	if (!yaml_parser_load(&parser, doc)) {
+		r = vmr_error_usage(err, "user_data '%s':%zu:%zu: %s", name,
+				    parser.problem_mark.line + 1, parser.problem_mark.column + 1,
+				    parser.problem ? parser.problem : "invalid YAML");
+		yaml_parser_delete(&parser);
+		return r;
+	}
+	yaml_parser_delete(&parser);
+	*loaded = true;
+	root = yaml_document_get_root_node(doc);
+	if (root && root->type != YAML_MAPPING_NODE) {
+		yaml_document_delete(doc);
+		*loaded = false;
+		return vmr_error_usage(err, "user_data '%s': expected a mapping of cloud-config keys",
+				       name);
+	}
+	return 0;
+}
+
+/* Keys vmr writes; the user's value wins for the scalar and mapping ones. */
+enum our_key { K_DISABLE_ROOT, K_SSH_KEYS, K_CHPASSWD, K_SSH_PWAUTH, K_WRITE_FILES, K_N };
+static const char *const our_keys[K_N] = {
+	[K_DISABLE_ROOT] = "disable_root",
+	[K_SSH_KEYS] = "ssh_authorized_keys",
+	[K_CHPASSWD] = "chpasswd",
+	[K_SSH_PWAUTH] = "ssh_pwauth",
+	[K_WRITE_FILES] = "write_files",
+};
+
+struct user_data_ctx {
+	const struct vmr_guest *g;
+	const struct vmr_strvec *keys;
+};
+
+/* Our items of a list key (appended after the user's). */
+static void our_items(struct emitter *em, const struct user_data_ctx *c, enum our_key k)
+{
+	if (k == K_SSH_KEYS) {
+		for (size_t i = 0; i < c->keys->n; i++)
+			str(em, c->keys->v[i]);
+	} else if (k == K_WRITE_FILES) {
+		for (size_t i = 0; i < ARRAY_SIZE(isolation); i++) {
+			_cleanup_free_ char *path = xasprintf("/etc/systemd/system/%s.d/cpuset.conf",
+							      isolation[i].unit);
+			_cleanup_free_ char *content = xasprintf("[%s]\nAllowedCPUs=%s\n",
+								 isolation[i].section, isolation[i].cpus);
+			map_start(em);
+			kv(em, "path", path);
+			str(em, "content");
+			literal(em, content);
+			map_end(em);
+		}
+	}
+}
+
+static bool our_has(const struct user_data_ctx *c, enum our_key k)
+{
+	switch (k) {
+	case K_DISABLE_ROOT:
+		return c->keys->n > 0 || c->g->cloud_init.password;
+	case K_SSH_KEYS:
+		return c->keys->n > 0;
+	case K_CHPASSWD:
+	case K_SSH_PWAUTH:
+		return c->g->cloud_init.password != NULL;
+	case K_WRITE_FILES:
+		return c->g->cpu_isolation;
+	default:
+		return false;
+	}
+}
+
+static void our_value(struct emitter *em, const struct user_data_ctx *c, enum our_key k)
+{
+	switch (k) {
+	case K_DISABLE_ROOT:
+		/* 5gdeploy logs in as root: keys and password are for root too */
+		raw(em, "false");
+		break;
+	case K_SSH_PWAUTH:
+		raw(em, "true");
+		break;
+	case K_CHPASSWD:
+		map_start(em);
+		str(em, "expire");
+		raw(em, "false");
+		str(em, "users");
+		seq_start(em);
+		map_start(em);
+		kv(em, "name", "root");
+		kv(em, "password", c->g->cloud_init.password);
+		kv(em, "type", "text");
+		map_end(em);
+		seq_end(em);
+		map_end(em);
+		break;
+	case K_SSH_KEYS:
+	case K_WRITE_FILES:
+		seq_start(em);
+		our_items(em, c, k);
+		seq_end(em);
+		break;
+	default:
+		break;
+	}
+}
+
+static int user_data_build(const struct vmr_guest *g, const struct vmr_seed_input *in,
+			   const struct vmr_strvec *keys, char **ret, struct vmr_error **err)
+{
+	struct user_data_ctx c = { .g = g, .keys = keys };
+	struct vmr_buf out = VMR_BUF_INIT;
+	yaml_document_t doc;
+	bool loaded, done[K_N] = { false };
+	struct emitter em;
+	int r;
+
+	r = user_data_load(in, &doc, &loaded, err);
+	if (r < 0)
+		return r;
+
+	vmr_buf_adds(&out, "#cloud-config\n");
+	emitter_open(&em, &out);
+	map_start(&em);
+	yaml_node_t *root = loaded ? yaml_document_get_root_node(&doc) : NULL;
+	if (root) {
+		for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
+			yaml_node_t *key = yaml_document_get_node(&doc, p->key);
+			yaml_node_t *val = yaml_document_get_node(&doc, p->value);
+			const char *name = scalar_text(key);
+			enum our_key k = K_N;
+
+			for (int i = 0; name && i < K_N; i++)
+				if (streq(name, our_keys[i]))
+					k = (enum our_key)i;
+			copy_node(&em, &doc, key, 1);
+			if (k != K_N)
+				done[k] = true;
+			if (k != K_N && our_has(&c, k) && val->type == YAML_SEQUENCE_NODE &&
+			    (k == K_SSH_KEYS || k == K_WRITE_FILES)) {
+				/* lists are merged: the user's items, then ours */
+				seq_start(&em);
+				for (yaml_node_item_t *i = val->data.sequence.items.start;
+				     i < val->data.sequence.items.top; i++)
+					copy_node(&em, &doc, yaml_document_get_node(&doc, *i), 2);
+				our_items(&em, &c, k);
+				seq_end(&em);
+			} else {
+				copy_node(&em, &doc, val, 1);
+			}
+		}
+	}
+	for (int k = 0; k < K_N; k++) {
+		if (done[k] || !our_has(&c, (enum our_key)k))
+			continue;
+		str(&em, our_keys[k]);
+		our_value(&em, &c, (enum our_key)k);
+	}
+	map_end(&em);
+	if (loaded)
+		yaml_document_delete(&doc);
+	r = emitter_close(&em, "user-data", err);
+	if (r < 0) {
+		vmr_buf_free(&out);
+		return r;
+	}
+	*ret = vmr_buf_detach(&out);
+	return 0;
+}
+
+/* ---- network-config ---------------------------------------------------- */
+
+/* A passthrough NIC keeps the device's own MAC: without `mac:` it is unknown. */
+static bool nic_matchable(const struct vmr_nic *n)
+{
+	return n->kind != VMR_NIC_PCI || n->mac_given;
+}
+
+static int network_config_build(const struct vmr_guest *g, char **ret, struct vmr_error **err)
+{
+	struct vmr_buf out = VMR_BUF_INIT;
+	struct emitter em;
+	char mac[18], cidr[64], mtu[16];
+
+	emitter_open(&em, &out);
+	map_start(&em);
+	str(&em, "version");
+	raw(&em, "2");
+	str(&em, "ethernets");
+	map_start(&em);
+	for (size_t i = 0; i < g->nnics; i++) {
+		const struct vmr_nic *n = &g->nics[i];
+
+		if (!nic_matchable(n))
+			continue;
+		str(&em, n->name);
+		map_start(&em);
+		str(&em, "match");
+		map_start(&em);
+		kv(&em, "macaddress", vmr_mac_format(&n->mac, mac));
+		map_end(&em);
+		kv(&em, "set-name", n->name);
+		if (n->mtu) {
+			snprintf(mtu, sizeof(mtu), "%u", n->mtu);
+			str(&em, "mtu");
+			raw(&em, mtu);
+		}
+		/* a static address means no DHCP at all: 5gdeploy's netplan did the same */
+		str(&em, "dhcp4");
+		raw(&em, n->has_ip ? "false" : "true");
+		str(&em, "dhcp6");
+		raw(&em, "false");
+		if (n->has_ip) {
+			str(&em, "addresses");
+			seq_start(&em);
+			str(&em, vmr_cidr_format(&n->ip, cidr));
+			seq_end(&em);
+		}
+		if (n->gateway) {
+			str(&em, "routes");
+			seq_start(&em);
+			map_start(&em);
+			kv(&em, "to", strchr(n->gateway, ':') ? "::/0" : "0.0.0.0/0");
+			kv(&em, "via", n->gateway);
+			map_end(&em);
+			seq_end(&em);
+		}
+		map_end(&em);
+	}
+	map_end(&em);
+	map_end(&em);
+	if (emitter_close(&em, "network-config", err) < 0) {
+		vmr_buf_free(&out);
+		return -1;
+	}
+	*ret = vmr_buf_detach(&out);
+	return 0;
+}
+
+static int meta_data_build(const char *iid, const char *hostname, char **ret, struct vmr_error **err)
+{
+	struct vmr_buf out = VMR_BUF_INIT;
+	struct emitter em;
+
+	emitter_open(&em, &out);
+	map_start(&em);
+	kv(&em, "instance-id", iid);
+	kv(&em, "local-hostname", hostname);
+	map_end(&em);
+	if (emitter_close(&em, "meta-data", err) < 0) {
+		vmr_buf_free(&out);
+		return -1;
+	}
+	*ret = vmr_buf_detach(&out);
+	return 0;
+}
+
+/* ---- instance id --------------------------------------------------------- */
+
+static json_t *jstr(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+/* The virtual hardware as the guest sees it (host-side details left out). */
+static json_t *guest_hardware(const struct vmr_guest *g)
+{
+	json_t *o = json_object(), *disks = json_array(), *nics = json_array(), *args = json_array();
+	char mac[18], cidr[64];
+
+	json_object_set_new(o, "name", json_string(g->name));
+	json_object_set_new(o, "vcpus", json_integer(g->vcpus));
+	json_object_set_new(o, "memory", json_integer((json_int_t)g->memory));
+	json_object_set_new(o, "accel", json_string(vmr_accel_name(g->accel)));
+	json_object_set_new(o, "machine", jstr(g->machine));
+	json_object_set_new(o, "cpu", jstr(g->cpu));
+	json_object_set_new(o, "kernel", jstr(g->kernel));
+	json_object_set_new(o, "initrd", jstr(g->initrd));
+	json_object_set_new(o, "append", jstr(g->append));
+	json_object_set_new(o, "image", jstr(g->image));
+	for (size_t i = 0; i < g->ndisks; i++) {
+		const struct vmr_disk *d = &g->disks[i];
+		json_t *j = json_object();
+
+		json_object_set_new(j, "file", jstr(d->file));
+		json_object_set_new(j, "backing", jstr(d->backing));
+		json_object_set_new(j, "cdrom", json_boolean(d->cdrom));
+		json_object_set_new(j, "size", json_integer((json_int_t)d->size));
+		json_object_set_new(j, "format", json_integer(vmr_disk_effective_format(d)));
+		json_object_set_new(j, "bus", json_string(vmr_disk_bus_name(d->bus)));
+		json_object_set_new(j, "readonly", json_boolean(d->readonly));
+		json_array_append_new(disks, j);
+	}
+	for (size_t i = 0; i < g->nnics; i++) {
+		const struct vmr_nic *n = &g->nics[i];
+		json_t *j = json_object();
+
+		json_object_set_new(j, "name", json_string(n->name));
+		json_object_set_new(j, "mac", json_string(vmr_mac_format(&n->mac, mac)));
+		json_object_set_new(j, "kind", json_string(vmr_nic_kind_name(n->kind)));
+		json_object_set_new(j, "ip", n->has_ip ? json_string(vmr_cidr_format(&n->ip, cidr)) : json_null());
+		json_object_set_new(j, "gateway", jstr(n->gateway));
+		json_object_set_new(j, "model", jstr(n->model));
+		json_object_set_new(j, "mtu", json_integer(n->mtu));
+		json_object_set_new(j, "queues", json_integer(n->queues));
+		json_array_append_new(nics, j);
+	}
+	for (size_t i = 0; i < g->qemu_args.n; i++)
+		json_array_append_new(args, json_string(g->qemu_args.v[i]));
+	json_object_set_new(o, "disks", disks);
+	json_object_set_new(o, "nics", nics);
+	json_object_set_new(o, "qemu_args", args);
+	return o;
+}
+
+static void md5_add(void *ctx, const char *s, size_t n)
+{
+	while (n > 0) {
+		int chunk = n > 65536 ? 65536 : (int)n;
+
+		iso_md5_compute(ctx, (char *)s, chunk);
+		s += chunk;
+		n -= (size_t)chunk;
+	}
+}
+
+static int instance_id(const struct vmr_guest *g, const char *hostname, const char *user_data,
+		       const char *network_config, char **ret, struct vmr_error **err)
+{
+	json_t *hw = guest_hardware(g);
+	_cleanup_free_ char *hwtext = json_dumps(hw, JSON_COMPACT | JSON_SORT_KEYS);
+	void *ctx = NULL;
+	char digest[16];
+	struct vmr_buf id = VMR_BUF_INIT;
+
+	json_decref(hw);
+	if (!hwtext)
+		abort();
+	if (iso_md5_start(&ctx) < 0)
+		return vmr_error_set(err, ENOMEM, "hash the configuration of guest '%s'", g->name);
+	/* NUL-separated so no field can run into the next */
+	md5_add(ctx, "vmrun-seed-1", sizeof("vmrun-seed-1"));
+	md5_add(ctx, hwtext, strlen(hwtext) + 1);
+	md5_add(ctx, hostname, strlen(hostname) + 1);
+	md5_add(ctx, user_data, strlen(user_data) + 1);
+	md5_add(ctx, network_config, strlen(network_config) + 1);
+	iso_md5_end(&ctx, digest);
+	vmr_buf_adds(&id, "iid-");
+	for (size_t i = 0; i < sizeof(digest); i++)
+		vmr_buf_addf(&id, "%02x", (unsigned char)digest[i]);
+	*ret = vmr_buf_detach(&id);
+	return 0;
+}
+
+int vmr_seed_build(const struct vmr_guest *g, const struct vmr_seed_input *in,
+		   struct vmr_seed *ret, struct vmr_error **err)
+{
+	static const struct vmr_strvec none = VMR_STRVEC_INIT;
+	const struct vmr_strvec *keys;
+	const char *hostname = g->cloud_init.hostname ? g->cloud_init.hostname : g->name;
+	struct vmr_seed s = { 0 };
+
+	if (g->cloud_init.ssh_keys_given)
+		keys = &g->cloud_init.ssh_authorized_keys;
+	else
+		keys = in->keys ? in->keys : &none;
+	if (user_data_build(g, in, keys, &s.user_data, err) < 0 ||
+	    network_config_build(g, &s.network_config, err) < 0 ||
+	    instance_id(g, hostname, s.user_data, s.network_config, &s.instance_id, err) < 0 ||
+	    meta_data_build(s.instance_id, hostname, &s.meta_data, err) < 0) {
+		vmr_seed_free(&s);
+		return vmr_error_wrap(err, "cloud-init seed of guest '%s'", g->name);
+	}
+	*ret = s;
+	return 0;
+}
+
+void vmr_seed_free(struct vmr_seed *s)
+{
+	if (!s)
+		return;
+	free(s->instance_id);
+	free(s->meta_data);
+	free(s->user_data);
+	free(s->network_config);
+	*s = (struct vmr_seed){ 0 };
+}
