@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* vmrun compose: a Docker Compose context for a topology (docs/compose.md). */
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <sys/stat.h>
+
+#include "cmd/cmd.h"
+#include "cmd/compose.h"
+#include "compose/compose.h"
+#include "lib/util.h"
+
+static void usage(FILE *f)
+{
+	fputs("usage: vmrun compose TOPOLOGY -o DIR [--image NAME] [--host-binary | --source "
+	      "SRCDIR]\n\n"
+	      "Write a Docker Compose context for the topology's guests: DIR/compose.yml,\n"
+	      "DIR/compose.sh (up, down, ps, logs, build, upload, ssh GUEST across the\n"
+	      "physical hosts), DIR/Dockerfile and DIR/topology.yaml (a copy of TOPOLOGY).\n"
+	      "Nothing is written unless the topology is valid for it.\n\n"
+	      "  -o, --output DIR   the directory to write (created if missing)\n"
+	      "  --image NAME       the container image (default " VMR_COMPOSE_DEFAULT_IMAGE ")\n"
+	      "  --host-binary      copy this vmrun into DIR and build the image around it\n"
+	      "                     (the host must run Debian 12) instead of from source\n"
+	      "  --source SRCDIR    the vmrun source tree `compose.sh build` uses\n\n"
+	      "See docs/compose.md.\n",
+	      f);
+}
+
+/* Load, check and read the topology; prints problems.  0 or an exit status. */
+int vmr_cli_compose_input(const char *path, struct vmr_topology **ret_topo, char **ret_text,
+			  size_t *ret_len)
+{
+	struct vmr_topology *t = NULL;
+	struct vmr_diags diags = {0};
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
+	int status, r;
+
+	status = vmr_cli_topology(path, &t);
+	if (status)
+		return status;
+	if (compose_topology_check(t, &diags) < 0) {
+		vmr_diags_print(&diags, stderr);
+		vmr_diags_clear(&diags);
+		vmr_topology_free(t);
+		return VMR_EXIT_USAGE;
+	}
+	/* the containers get these bytes, not a re-serialisation of the model */
+	r = read_file(path, VMR_TOPOLOGY_MAX_BYTES, &text, &len);
+	if (r < 0) {
+		struct vmr_error *err = NULL;
+
+		vmr_topology_free(t);
+		vmr_error_set(&err, -r, "read '%s'", path);
+		return vmr_cli_fail(err);
+	}
+	*ret_topo = t;
+	*ret_text = TAKE_PTR(text);
+	*ret_len = len;
+	return 0;
+}
+
+VERB(compose)
+{
+	static const struct option opts[] = {
+	    {"output", required_argument, NULL, 'o'}, {"image", required_argument, NULL, 'i'},
+	    {"host-binary", no_argument, NULL, 'b'},  {"source", required_argument, NULL, 's'},
+	    {"help", no_argument, NULL, 'h'},	      {NULL, 0, NULL, 0},
+	};
+	struct vmr_compose_opts o = {0};
+	struct vmr_compose_files files = {0};
+	struct vmr_topology *t = NULL;
+	struct vmr_error *err = NULL;
+	_cleanup_free_ char *text = NULL, *source = NULL;
+	const char *output = NULL, *base;
+	size_t len = 0;
+	int c, status = VMR_EXIT_OK;
+
+	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			output = optarg;
+			break;
+		case 'i':
+			o.image = optarg;
+			break;
+		case 'b':
+			o.host_binary = true;
+			break;
+		case 's':
+			source = realpath(optarg, NULL);
+			if (!source) {
+				fprintf(stderr, "vmrun: error: --source '%s': %s\n", optarg,
+					strerror(errno));
+				return VMR_EXIT_USAGE;
+			}
+			break;
+		case 'h':
+			usage(stdout);
+			return VMR_EXIT_OK;
+		default:
+			usage(stderr);
+			return VMR_EXIT_USAGE;
+		}
+	}
+	if (optind + 1 != argc || !output) {
+		fprintf(stderr, "vmrun: error: compose: %s\n",
+			optind >= argc	    ? "missing TOPOLOGY"
+			: optind + 1 < argc ? "more than one TOPOLOGY"
+					    : "missing -o DIR");
+		usage(stderr);
+		return VMR_EXIT_USAGE;
+	}
+	if (o.host_binary && source) {
+		fputs("vmrun: error: compose: --host-binary and --source exclude each other\n",
+		      stderr);
+		return VMR_EXIT_USAGE;
+	}
+	if (o.image && !*o.image) {
+		fputs("vmrun: error: compose: --image: empty name\n", stderr);
+		return VMR_EXIT_USAGE;
+	}
+	o.source = source;
+	base = strrchr(argv[optind], '/');
+	o.topology_name = base ? base + 1 : argv[optind];
+
+	status = vmr_cli_compose_input(argv[optind], &t, &text, &len);
+	if (status)
+		return status;
+	if (compose_context_build(t, &o, text, len, &files, &err) < 0 ||
+	    compose_dir_write(output, &files, o.host_binary ? "/proc/self/exe" : NULL, &err) < 0) {
+		status = vmr_cli_fail(err);
+		goto out;
+	}
+	printf("wrote %s: compose.yml compose.sh Dockerfile topology.yaml%s (%zu guest%s)\n",
+	       output, o.host_binary ? " vmrun" : "", t->nguests, t->nguests == 1 ? "" : "s");
+out:
+	compose_files_free(&files);
+	vmr_topology_free(t);
+	return status;
+}

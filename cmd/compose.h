@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef VMR_CMD_COMPOSE_H
+#define VMR_CMD_COMPOSE_H
+
+/* Shared by `vmrun compose` and `vmrun kube`. */
+
+#include <stddef.h>
+
+#include "lib/topology.h"
+
+/*
+ * Load and validate the topology at path for an orchestrator (the loader's
+ * checks, then compose_topology_check()) and read its bytes.  Prints every
+ * problem.  Returns 0 with *ret_topo and *ret_text (NUL-terminated, length
+ * *ret_len; caller frees both), or the exit status.
+ */
+int vmr_cli_compose_input(const char *path, struct vmr_topology **ret_topo, char **ret_text,
+			  size_t *ret_len);
+
+#endif

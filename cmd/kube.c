@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* vmrun kube: Kubernetes manifests for a topology (docs/compose.md). */
+#include <getopt.h>
+#include <stdio.h>
+
+#include "cmd/cmd.h"
+#include "cmd/compose.h"
+#include "compose/compose.h"
+#include "lib/util.h"
+
+static void usage(FILE *f)
+{
+	fputs("usage: vmrun kube TOPOLOGY -o DIR [--image NAME]\n\n"
+	      "Write Kubernetes manifests for the topology's guests into DIR:\n"
+	      "topology-configmap.yaml, host-HOST.yaml (a DaemonSet running the host\n"
+	      "setup on that node) and pod-GUEST.yaml per guest.  Apply them with\n"
+	      "kubectl apply -f DIR.  Nothing is written unless the topology is valid.\n\n"
+	      "  -o, --output DIR   the directory to write (created if missing)\n"
+	      "  --image NAME       the container image (default " VMR_COMPOSE_DEFAULT_IMAGE ")\n\n"
+	      "See docs/compose.md.\n",
+	      f);
+}
+
+VERB(kube)
+{
+	static const struct option opts[] = {
+	    {"output", required_argument, NULL, 'o'},
+	    {"image", required_argument, NULL, 'i'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct vmr_compose_opts o = {0};
+	struct vmr_compose_files files = {0};
+	struct vmr_topology *t = NULL;
+	struct vmr_error *err = NULL;
+	_cleanup_free_ char *text = NULL;
+	const char *output = NULL;
+	size_t len = 0;
+	int c, status = VMR_EXIT_OK;
+
+	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			output = optarg;
+			break;
+		case 'i':
+			o.image = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return VMR_EXIT_OK;
+		default:
+			usage(stderr);
+			return VMR_EXIT_USAGE;
+		}
+	}
+	if (optind + 1 != argc || !output) {
+		fprintf(stderr, "vmrun: error: kube: %s\n",
+			optind >= argc	    ? "missing TOPOLOGY"
+			: optind + 1 < argc ? "more than one TOPOLOGY"
+					    : "missing -o DIR");
+		usage(stderr);
+		return VMR_EXIT_USAGE;
+	}
+	if (o.image && !*o.image) {
+		fputs("vmrun: error: kube: --image: empty name\n", stderr);
+		return VMR_EXIT_USAGE;
+	}
+	status = vmr_cli_compose_input(argv[optind], &t, &text, &len);
+	if (status)
+		return status;
+	if (compose_kube_build(t, &o, text, len, &files, &err) < 0 ||
+	    compose_dir_write(output, &files, NULL, &err) < 0) {
+		status = vmr_cli_fail(err);
+		goto out;
+	}
+	printf("wrote %s: %zu manifests\n", output, files.n);
+out:
+	compose_files_free(&files);
+	vmr_topology_free(t);
+	return status;
+}

@@ -1,0 +1,289 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * compose.yml: per guest a vm_NAME service (vmrun run as PID 1) and a
+ * vmprep_NAME job, per physical host a host_HOST service (vmrun host up in
+ * the foreground).  docs/compose.md explains every grant.
+ */
+#include <stdio.h>
+
+#include "compose/compose.h"
+#include "compose/internal.h"
+#include "compose/yaml_out.h"
+#include "lib/netaddr.h"
+#include "lib/util.h"
+
+static void kv_duration(struct vmr_yaml_out *y, const char *key, unsigned seconds)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%us", seconds);
+	compose_yaml_kv_str(y, key, buf);
+}
+
+static void str_list(struct vmr_yaml_out *y, const char *key, const struct vmr_strvec *sv,
+		     bool flow)
+{
+	if (!sv->n)
+		return;
+	compose_yaml_str(y, key);
+	compose_yaml_seq_start(y, flow);
+	for (size_t i = 0; i < sv->n; i++)
+		compose_yaml_str(y, sv->v[i]);
+	compose_yaml_seq_end(y);
+}
+
+static void argv_list(struct vmr_yaml_out *y, const char *key, const struct vmr_strvec *argv)
+{
+	compose_yaml_str(y, key);
+	compose_yaml_seq_start(y, true);
+	for (size_t i = 0; i < argv->n; i++)
+		compose_yaml_quoted(y, argv->v[i]);
+	compose_yaml_seq_end(y);
+}
+
+static void healthcheck(struct vmr_yaml_out *y, const struct vmr_strvec *test,
+			const struct compose_health *h)
+{
+	struct vmr_strvec cmd = VMR_STRVEC_INIT;
+
+	/* exec form ("CMD"): the check runs without a shell, like the service */
+	vmr_strvec_push(&cmd, "CMD");
+	for (size_t i = 0; i < test->n; i++)
+		vmr_strvec_push(&cmd, test->v[i]);
+	compose_yaml_str(y, "healthcheck");
+	compose_yaml_map_start(y);
+	argv_list(y, "test", &cmd);
+	kv_duration(y, "interval", h->interval);
+	kv_duration(y, "timeout", h->timeout);
+	compose_yaml_kv_int(y, "retries", h->retries);
+	kv_duration(y, "start_period", h->start_period);
+	compose_yaml_map_end(y);
+	vmr_strvec_clear(&cmd);
+}
+
+/* The settings every service starts with. */
+static void service_head(struct vmr_yaml_out *y, const struct vmr_compose_opts *o,
+			 const struct vmr_strvec *command, const char *network_mode)
+{
+	compose_yaml_kv_str(y, "image", o->image ? o->image : VMR_COMPOSE_DEFAULT_IMAGE);
+	argv_list(y, "command", command);
+	/* vmrun is PID 1: it reaps QEMU and turns SIGTERM into an ACPI shutdown */
+	compose_yaml_kv_bool(y, "init", false);
+	compose_yaml_kv_str(y, "network_mode", network_mode);
+}
+
+static void security(struct vmr_yaml_out *y, const struct compose_grants *g)
+{
+	struct vmr_strvec all = VMR_STRVEC_INIT;
+
+	vmr_strvec_push(&all, "ALL");
+	str_list(y, "cap_drop", &all, true);
+	str_list(y, "cap_add", &g->caps, true);
+	str_list(y, "security_opt", &g->security_opt, false);
+	str_list(y, "devices", &g->devices, false);
+	str_list(y, "device_cgroup_rules", &g->cgroup_rules, false);
+	if (g->memlock) {
+		compose_yaml_str(y, "ulimits");
+		compose_yaml_map_start(y);
+		compose_yaml_str(y, "memlock");
+		compose_yaml_map_start(y);
+		compose_yaml_kv_int(y, "soft", -1);
+		compose_yaml_kv_int(y, "hard", -1);
+		compose_yaml_map_end(y);
+		compose_yaml_map_end(y);
+	}
+	vmr_strvec_clear(&all);
+}
+
+static void volumes(struct vmr_yaml_out *y, const struct compose_grants *g)
+{
+	if (!g->nmounts)
+		return;
+	compose_yaml_str(y, "volumes");
+	compose_yaml_seq_start(y, false);
+	for (size_t i = 0; i < g->nmounts; i++) {
+		const struct compose_mount *m = &g->mounts[i];
+
+		if (m->type == COMPOSE_MOUNT_FILE) {
+			/*
+			 * Long syntax: a missing file is an error instead of
+			 * an empty directory Docker would create in its place.
+			 */
+			compose_yaml_map_start(y);
+			compose_yaml_kv_str(y, "type", "bind");
+			compose_yaml_kv_str(y, "source", m->source);
+			compose_yaml_kv_str(y, "target", m->target);
+			if (m->read_only)
+				compose_yaml_kv_bool(y, "read_only", true);
+			compose_yaml_map_end(y);
+		} else {
+			/* "./" makes Compose bind the file next to compose.yml */
+			_cleanup_free_ char *s =
+			    xasprintf("%s%s:%s%s", m->type == COMPOSE_MOUNT_TOPOLOGY ? "./" : "",
+				      m->source, m->target, m->read_only ? ":ro" : "");
+
+			compose_yaml_str(y, s);
+		}
+	}
+	compose_yaml_seq_end(y);
+}
+
+static void labels(struct vmr_yaml_out *y, const struct vmr_strvec *kv)
+{
+	compose_yaml_str(y, "labels");
+	compose_yaml_map_start(y);
+	for (size_t i = 0; i + 1 < kv->n; i += 2)
+		compose_yaml_kv_str(y, kv->v[i], kv->v[i + 1]);
+	compose_yaml_map_end(y);
+}
+
+static void host_service(struct vmr_yaml_out *y, const struct vmr_topology *t,
+			 const struct vmr_compose_opts *o, const struct vmr_compose_host *h)
+{
+	struct vmr_strvec cmd = VMR_STRVEC_INIT, test = VMR_STRVEC_INIT, lab = VMR_STRVEC_INIT;
+	struct compose_grants g = {0};
+
+	compose_host_argv(h, &cmd);
+	compose_host_health_argv(h, &test);
+	compose_host_grants(h, COMPOSE_TARGET_COMPOSE, &g);
+	compose_host_labels(h, &lab);
+
+	compose_yaml_str(y, h->service);
+	compose_yaml_map_start(y);
+	service_head(y, o, &cmd, "host");
+	security(y, &g);
+	volumes(y, &g);
+	kv_duration(y, "stop_grace_period", compose_host_grace());
+	healthcheck(y, &test, &compose_host_health);
+	labels(y, &lab);
+	compose_yaml_map_end(y);
+
+	compose_grants_free(&g);
+	vmr_strvec_clear(&cmd);
+	vmr_strvec_clear(&test);
+	vmr_strvec_clear(&lab);
+}
+
+static void prep_service(struct vmr_yaml_out *y, const struct vmr_topology *t,
+			 const struct vmr_compose_opts *o, const struct vmr_compose_host *h,
+			 const struct vmr_guest *guest)
+{
+	struct vmr_strvec cmd = VMR_STRVEC_INIT, lab = VMR_STRVEC_INIT;
+	struct compose_grants g = {0};
+	_cleanup_free_ char *name = xasprintf("vmprep_%s", guest->name);
+
+	compose_prep_argv(guest, &cmd);
+	compose_prep_grants(guest, COMPOSE_TARGET_COMPOSE, &g);
+	compose_guest_labels(h, guest, "prep", &lab);
+
+	compose_yaml_str(y, name);
+	compose_yaml_map_start(y);
+	/* image preparation needs no network: base images are on the host */
+	service_head(y, o, &cmd, "none");
+	security(y, &g);
+	if (guest->has_cpuset) {
+		_cleanup_free_ char *cs = vmr_cpuset_format(&guest->cpuset);
+
+		/* stay off the CPUs of guests that already run */
+		compose_yaml_kv_str(y, "cpuset", cs);
+	}
+	volumes(y, &g);
+	labels(y, &lab);
+	compose_yaml_map_end(y);
+
+	compose_grants_free(&g);
+	vmr_strvec_clear(&cmd);
+	vmr_strvec_clear(&lab);
+}
+
+static void depends(struct vmr_yaml_out *y, const char *service, const char *condition)
+{
+	compose_yaml_str(y, service);
+	compose_yaml_map_start(y);
+	compose_yaml_kv_str(y, "condition", condition);
+	compose_yaml_map_end(y);
+}
+
+static void guest_service(struct vmr_yaml_out *y, const struct vmr_topology *t,
+			  const struct vmr_compose_opts *o, const struct vmr_compose_host *h,
+			  const struct vmr_guest *guest)
+{
+	struct vmr_strvec cmd = VMR_STRVEC_INIT, test = VMR_STRVEC_INIT, lab = VMR_STRVEC_INIT;
+	struct compose_grants g = {0};
+	_cleanup_free_ char *name = xasprintf("vm_%s", guest->name);
+	_cleanup_free_ char *prep = xasprintf("vmprep_%s", guest->name);
+
+	compose_guest_argv(guest, &cmd);
+	compose_guest_health_argv(guest, &test);
+	compose_guest_grants(guest, COMPOSE_TARGET_COMPOSE, &g);
+	compose_guest_labels(h, guest, "guest", &lab);
+
+	compose_yaml_str(y, name);
+	compose_yaml_map_start(y);
+	service_head(y, o, &cmd, "host");
+	security(y, &g);
+	if (guest->has_cpuset) {
+		_cleanup_free_ char *cs = vmr_cpuset_format(&guest->cpuset);
+
+		compose_yaml_kv_str(y, "cpuset", cs);
+	}
+	volumes(y, &g);
+	compose_yaml_str(y, "depends_on");
+	compose_yaml_map_start(y);
+	depends(y, h->service, "service_healthy");
+	depends(y, prep, "service_completed_successfully");
+	compose_yaml_map_end(y);
+	kv_duration(y, "stop_grace_period", compose_guest_grace(guest));
+	healthcheck(y, &test, &compose_guest_health);
+	labels(y, &lab);
+	compose_yaml_map_end(y);
+
+	compose_grants_free(&g);
+	vmr_strvec_clear(&cmd);
+	vmr_strvec_clear(&test);
+	vmr_strvec_clear(&lab);
+}
+
+int compose_file_build(const struct vmr_topology *t, const struct vmr_compose_opts *o,
+		       struct vmr_buf *out, struct vmr_error **err)
+{
+	struct vmr_compose_layout l;
+	struct vmr_yaml_out y;
+
+	compose_layout_build(t, &l);
+	vmr_buf_addf(out, "# Generated by vmrun compose%s%s; do not edit.\n",
+		     o->topology_name ? " from " : "", o->topology_name ? o->topology_name : "");
+	vmr_buf_adds(out, "# Run it with ./compose.sh (up, down, ps, logs, upload, ssh GUEST).\n");
+	compose_yaml_init(&y, out);
+	compose_yaml_map_start(&y);
+	compose_yaml_str(&y, "services");
+	compose_yaml_map_start(&y);
+	/* per host: its setup service, then each guest's prep job and guest */
+	for (size_t i = 0; i < l.nhosts; i++) {
+		const struct vmr_compose_host *h = &l.hosts[i];
+
+		host_service(&y, t, o, h);
+		for (size_t j = 0; j < h->nguests; j++) {
+			const struct vmr_guest *g = &t->guests[h->guests[j]];
+
+			prep_service(&y, t, o, h, g);
+			guest_service(&y, t, o, h, g);
+		}
+	}
+	compose_yaml_map_end(&y);
+	if (t->nguests) {
+		compose_yaml_str(&y, "volumes");
+		compose_yaml_map_start(&y);
+		for (size_t i = 0; i < t->nguests; i++) {
+			_cleanup_free_ char *v = compose_volume_name(&t->guests[i]);
+
+			compose_yaml_str(&y, v);
+			compose_yaml_map_start(&y);
+			compose_yaml_map_end(&y);
+		}
+		compose_yaml_map_end(&y);
+	}
+	compose_yaml_map_end(&y);
+	compose_layout_free(&l);
+	return compose_yaml_finish(&y, "compose.yml", err);
+}

@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef VMR_COMPOSE_INTERNAL_H
+#define VMR_COMPOSE_INTERNAL_H
+
+/*
+ * What a guest, prep or host container runs and is granted, shared by the
+ * compose.yml and Kubernetes generators so both describe the same
+ * containers.  Private to compose/.
+ */
+
+#include <stdbool.h>
+
+#include "compose/compose.h"
+#include "lib/strvec.h"
+
+enum compose_target { COMPOSE_TARGET_COMPOSE, COMPOSE_TARGET_KUBE };
+
+enum compose_mount_type {
+	COMPOSE_MOUNT_VOLUME,	/* the guest's disk volume at /vmrun */
+	COMPOSE_MOUNT_TOPOLOGY, /* the topology, read-only, at VMR_COMPOSE_TOPOLOGY_PATH */
+	COMPOSE_MOUNT_DIR,	/* a host directory; created when missing unless must_exist */
+	COMPOSE_MOUNT_FILE,	/* a host file that must exist */
+};
+
+struct compose_mount {
+	enum compose_mount_type type;
+	char *source; /* host path, or the volume name */
+	char *target;
+	bool read_only;
+	bool must_exist;
+	const char *kube_volume; /* kube volume name (static); NULL = derived from the position */
+};
+
+struct compose_grants {
+	struct vmr_strvec caps;		/* added to an empty set (cap_drop ALL) */
+	struct vmr_strvec security_opt; /* compose only */
+	struct vmr_strvec devices;	/* device nodes passed in */
+	struct vmr_strvec cgroup_rules; /* compose device_cgroup_rules */
+	bool memlock;			/* unlimited RLIMIT_MEMLOCK (VFIO pins guest RAM) */
+	bool sysfs_rw;			/* writes sysfs (vfio-pci binding, SR-IOV) */
+	bool privileged;		/* kube: a device needs it (no device cgroup rules there) */
+	struct compose_mount *mounts;
+	size_t nmounts;
+};
+
+struct compose_health {
+	unsigned interval, timeout, retries, start_period; /* seconds */
+};
+
+extern const struct compose_health compose_guest_health;
+extern const struct compose_health compose_host_health;
+
+/* argv of each container (exec form, argv[0] = "vmrun") */
+void compose_guest_argv(const struct vmr_guest *g, struct vmr_strvec *ret);
+void compose_prep_argv(const struct vmr_guest *g, struct vmr_strvec *ret);
+void compose_host_argv(const struct vmr_compose_host *h, struct vmr_strvec *ret);
+/* argv of the health/readiness checks */
+void compose_guest_health_argv(const struct vmr_guest *g, struct vmr_strvec *ret);
+void compose_host_health_argv(const struct vmr_compose_host *h, struct vmr_strvec *ret);
+
+void compose_guest_grants(const struct vmr_guest *g, enum compose_target target,
+			  struct compose_grants *ret);
+void compose_prep_grants(const struct vmr_guest *g, enum compose_target target,
+			 struct compose_grants *ret);
+void compose_host_grants(const struct vmr_compose_host *h, enum compose_target target,
+			 struct compose_grants *ret);
+void compose_grants_free(struct compose_grants *g);
+
+/* Label key/value pairs (flattened: key, value, key, value ...) */
+void compose_guest_labels(const struct vmr_compose_host *h, const struct vmr_guest *g,
+			  const char *role, struct vmr_strvec *ret);
+void compose_host_labels(const struct vmr_compose_host *h, struct vmr_strvec *ret);
+
+/* Seconds a container may take to stop before it is killed. */
+unsigned compose_guest_grace(const struct vmr_guest *g);
+unsigned compose_host_grace(void);
+
+/* "vm_NAME": the guest's disk volume (caller frees). */
+char *compose_volume_name(const struct vmr_guest *g);
+
+/* Single-quote s for bash (caller frees). */
+char *compose_sh_quote(const char *s);
+
+#endif

@@ -1,0 +1,452 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Kubernetes manifests: the topology as a ConfigMap, per physical host a
+ * DaemonSet pinned to that node running `vmrun host up` in the foreground,
+ * and per guest a Pod on its node (init containers wait for the host setup
+ * and prepare the images; the container is `vmrun run`).  The same grants
+ * as compose.yml, translated; docs/compose.md says where they differ.
+ */
+#include <stdio.h>
+
+#include "compose/compose.h"
+#include "compose/internal.h"
+#include "compose/yaml_out.h"
+#include "lib/netaddr.h"
+#include "lib/util.h"
+
+#define KUBE_CONFIGMAP "vmrun-topology"
+#define KUBE_LABEL_APP "app.kubernetes.io/name"
+
+static void labels_map(struct vmr_yaml_out *y, const char *key, const struct vmr_strvec *kv)
+{
+	compose_yaml_str(y, key);
+	compose_yaml_map_start(y);
+	for (size_t i = 0; i + 1 < kv->n; i += 2)
+		compose_yaml_kv_str(y, kv->v[i], kv->v[i + 1]);
+	compose_yaml_map_end(y);
+}
+
+static void argv_seq(struct vmr_yaml_out *y, const char *key, const struct vmr_strvec *argv)
+{
+	compose_yaml_str(y, key);
+	compose_yaml_seq_start(y, true);
+	for (size_t i = 0; i < argv->n; i++)
+		compose_yaml_quoted(y, argv->v[i]);
+	compose_yaml_seq_end(y);
+}
+
+/* The volume name of mount i: DNS-1123 labels, stable per position. */
+static char *mount_volume_name(const struct compose_mount *m, size_t i)
+{
+	if (m->kube_volume)
+		return xstrdup(m->kube_volume);
+	switch (m->type) {
+	case COMPOSE_MOUNT_VOLUME:
+		return xstrdup("disks");
+	case COMPOSE_MOUNT_TOPOLOGY:
+		return xstrdup("topology");
+	case COMPOSE_MOUNT_DIR:
+	case COMPOSE_MOUNT_FILE:
+		break;
+	}
+	return xasprintf("host-%zu", i);
+}
+
+static void security_context(struct vmr_yaml_out *y, const struct compose_grants *g)
+{
+	compose_yaml_str(y, "securityContext");
+	compose_yaml_map_start(y);
+	if (g->privileged) {
+		compose_yaml_kv_bool(y, "privileged", true);
+	} else {
+		compose_yaml_kv_bool(y, "allowPrivilegeEscalation", false);
+		compose_yaml_str(y, "capabilities");
+		compose_yaml_map_start(y);
+		compose_yaml_str(y, "drop");
+		compose_yaml_seq_start(y, true);
+		compose_yaml_str(y, "ALL");
+		compose_yaml_seq_end(y);
+		if (g->caps.n) {
+			compose_yaml_str(y, "add");
+			compose_yaml_seq_start(y, true);
+			for (size_t i = 0; i < g->caps.n; i++)
+				compose_yaml_str(y, g->caps.v[i]);
+			compose_yaml_seq_end(y);
+		}
+		compose_yaml_map_end(y);
+		if (g->sysfs_rw) {
+			/* AppArmor's default profile denies sysfs writes */
+			compose_yaml_str(y, "appArmorProfile");
+			compose_yaml_map_start(y);
+			compose_yaml_kv_str(y, "type", "Unconfined");
+			compose_yaml_map_end(y);
+		}
+	}
+	compose_yaml_map_end(y);
+}
+
+static void volume_mounts(struct vmr_yaml_out *y, const struct compose_grants *g)
+{
+	compose_yaml_str(y, "volumeMounts");
+	compose_yaml_seq_start(y, false);
+	for (size_t i = 0; i < g->nmounts; i++) {
+		const struct compose_mount *m = &g->mounts[i];
+		_cleanup_free_ char *name = mount_volume_name(m, i);
+
+		compose_yaml_map_start(y);
+		compose_yaml_kv_str(y, "name", name);
+		compose_yaml_kv_str(y, "mountPath", m->target);
+		if (m->type == COMPOSE_MOUNT_TOPOLOGY)
+			compose_yaml_kv_str(y, "subPath", "topology.yaml");
+		if (m->read_only)
+			compose_yaml_kv_bool(y, "readOnly", true);
+		compose_yaml_map_end(y);
+	}
+	for (size_t i = 0; i < g->devices.n; i++) {
+		_cleanup_free_ char *name = xasprintf("dev-%zu", i);
+
+		compose_yaml_map_start(y);
+		compose_yaml_kv_str(y, "name", name);
+		compose_yaml_kv_str(y, "mountPath", g->devices.v[i]);
+		compose_yaml_map_end(y);
+	}
+	compose_yaml_seq_end(y);
+}
+
+static void host_path(struct vmr_yaml_out *y, const char *path, const char *type)
+{
+	compose_yaml_str(y, "hostPath");
+	compose_yaml_map_start(y);
+	compose_yaml_kv_str(y, "path", path);
+	compose_yaml_kv_str(y, "type", type);
+	compose_yaml_map_end(y);
+}
+
+/* Volume entries for the mounts and devices of g (names as volume_mounts()). */
+static void volume_entries(struct vmr_yaml_out *y, const struct compose_grants *g,
+			   const struct vmr_guest *guest)
+{
+	for (size_t i = 0; i < g->nmounts; i++) {
+		const struct compose_mount *m = &g->mounts[i];
+		_cleanup_free_ char *name = mount_volume_name(m, i);
+
+		compose_yaml_map_start(y);
+		compose_yaml_kv_str(y, "name", name);
+		switch (m->type) {
+		case COMPOSE_MOUNT_VOLUME: {
+			/* the pod is bound to its node, so a node directory holds the disks */
+			_cleanup_free_ char *dir =
+			    xasprintf("%s/%s", VMR_COMPOSE_KUBE_VOLUME_DIR, guest->name);
+
+			host_path(y, dir, "DirectoryOrCreate");
+			break;
+		}
+		case COMPOSE_MOUNT_TOPOLOGY:
+			compose_yaml_str(y, "configMap");
+			compose_yaml_map_start(y);
+			compose_yaml_kv_str(y, "name", KUBE_CONFIGMAP);
+			compose_yaml_map_end(y);
+			break;
+		case COMPOSE_MOUNT_DIR:
+			host_path(y, m->source, m->must_exist ? "Directory" : "DirectoryOrCreate");
+			break;
+		case COMPOSE_MOUNT_FILE:
+			host_path(y, m->source, "File");
+			break;
+		}
+		compose_yaml_map_end(y);
+	}
+	for (size_t i = 0; i < g->devices.n; i++) {
+		_cleanup_free_ char *name = xasprintf("dev-%zu", i);
+
+		compose_yaml_map_start(y);
+		compose_yaml_kv_str(y, "name", name);
+		host_path(y, g->devices.v[i], "CharDevice");
+		compose_yaml_map_end(y);
+	}
+}
+
+static void probe(struct vmr_yaml_out *y, const char *key, const struct vmr_strvec *argv,
+		  const struct compose_health *h)
+{
+	compose_yaml_str(y, key);
+	compose_yaml_map_start(y);
+	compose_yaml_str(y, "exec");
+	compose_yaml_map_start(y);
+	argv_seq(y, "command", argv);
+	compose_yaml_map_end(y);
+	compose_yaml_kv_int(y, "periodSeconds", h->interval);
+	compose_yaml_kv_int(y, "timeoutSeconds", h->timeout);
+	compose_yaml_kv_int(y, "failureThreshold", h->retries);
+	compose_yaml_map_end(y);
+}
+
+static void metadata(struct vmr_yaml_out *y, const char *name, const struct vmr_strvec *labels,
+		     const struct vmr_strvec *annotations)
+{
+	compose_yaml_str(y, "metadata");
+	compose_yaml_map_start(y);
+	compose_yaml_kv_str(y, "name", name);
+	labels_map(y, "labels", labels);
+	if (annotations && annotations->n)
+		labels_map(y, "annotations", annotations);
+	compose_yaml_map_end(y);
+}
+
+static void node_selector(struct vmr_yaml_out *y, const struct vmr_compose_host *h)
+{
+	/* the implicit local host: any node (a one-node cluster) */
+	if (!h->host)
+		return;
+	compose_yaml_str(y, "nodeSelector");
+	compose_yaml_map_start(y);
+	compose_yaml_kv_str(y, "kubernetes.io/hostname", h->name);
+	compose_yaml_map_end(y);
+}
+
+static void container(struct vmr_yaml_out *y, const char *name, const char *image,
+		      const struct vmr_strvec *argv, const struct compose_grants *g)
+{
+	compose_yaml_map_start(y);
+	compose_yaml_kv_str(y, "name", name);
+	compose_yaml_kv_str(y, "image", image);
+	compose_yaml_kv_str(y, "imagePullPolicy", "IfNotPresent");
+	argv_seq(y, "command", argv);
+	security_context(y, g);
+	volume_mounts(y, g);
+}
+
+static void host_labels(const struct vmr_compose_host *h, struct vmr_strvec *ret)
+{
+	vmr_strvec_push(ret, KUBE_LABEL_APP);
+	vmr_strvec_push(ret, "vmrun");
+	vmr_strvec_push(ret, "vmrun/role");
+	vmr_strvec_push(ret, "host");
+	vmr_strvec_push(ret, "vmrun/host");
+	vmr_strvec_push(ret, h->name);
+}
+
+static int host_daemonset(const struct vmr_compose_host *h, const char *image, struct vmr_buf *out,
+			  struct vmr_error **err)
+{
+	struct vmr_strvec lab = VMR_STRVEC_INIT, cmd = VMR_STRVEC_INIT, test = VMR_STRVEC_INIT;
+	struct compose_grants g = {0};
+	_cleanup_free_ char *name = xasprintf("vmrun-host-%s", h->name);
+	struct vmr_yaml_out y;
+
+	host_labels(h, &lab);
+	compose_host_argv(h, &cmd);
+	compose_host_health_argv(h, &test);
+	compose_host_grants(h, COMPOSE_TARGET_KUBE, &g);
+
+	vmr_buf_addf(out,
+		     "# Generated by vmrun kube; do not edit.\n"
+		     "# Host setup of '%s': `vmrun host up` until the pod is deleted.\n",
+		     h->name);
+	compose_yaml_init(&y, out);
+	compose_yaml_map_start(&y);
+	compose_yaml_kv_str(&y, "apiVersion", "apps/v1");
+	compose_yaml_kv_str(&y, "kind", "DaemonSet");
+	metadata(&y, name, &lab, NULL);
+	compose_yaml_str(&y, "spec");
+	compose_yaml_map_start(&y);
+	compose_yaml_str(&y, "selector");
+	compose_yaml_map_start(&y);
+	labels_map(&y, "matchLabels", &lab);
+	compose_yaml_map_end(&y);
+	compose_yaml_str(&y, "template");
+	compose_yaml_map_start(&y);
+	compose_yaml_str(&y, "metadata");
+	compose_yaml_map_start(&y);
+	labels_map(&y, "labels", &lab);
+	compose_yaml_map_end(&y);
+	compose_yaml_str(&y, "spec");
+	compose_yaml_map_start(&y);
+	node_selector(&y, h);
+	compose_yaml_kv_bool(&y, "hostNetwork", true);
+	compose_yaml_kv_int(&y, "terminationGracePeriodSeconds", compose_host_grace());
+	compose_yaml_str(&y, "containers");
+	compose_yaml_seq_start(&y, false);
+	container(&y, "host", image, &cmd, &g);
+	probe(&y, "readinessProbe", &test, &compose_host_health);
+	compose_yaml_map_end(&y);
+	compose_yaml_seq_end(&y);
+	compose_yaml_str(&y, "volumes");
+	compose_yaml_seq_start(&y, false);
+	volume_entries(&y, &g, NULL);
+	compose_yaml_seq_end(&y);
+	compose_yaml_map_end(&y); /* template spec */
+	compose_yaml_map_end(&y); /* template */
+	compose_yaml_map_end(&y); /* spec */
+	compose_yaml_map_end(&y);
+
+	compose_grants_free(&g);
+	vmr_strvec_clear(&lab);
+	vmr_strvec_clear(&cmd);
+	vmr_strvec_clear(&test);
+	return compose_yaml_finish(&y, name, err);
+}
+
+static int guest_pod(const struct vmr_compose_host *h, const struct vmr_guest *guest,
+		     const char *image, struct vmr_buf *out, struct vmr_error **err)
+{
+	struct vmr_strvec lab = VMR_STRVEC_INIT, ann = VMR_STRVEC_INIT, flat = VMR_STRVEC_INIT;
+	struct vmr_strvec cmd = VMR_STRVEC_INIT, prep = VMR_STRVEC_INIT, wait = VMR_STRVEC_INIT;
+	struct vmr_strvec test = VMR_STRVEC_INIT;
+	struct compose_grants g = {0}, pg = {0}, wg = {0};
+	_cleanup_free_ char *name = xasprintf("vm-%s", guest->name);
+	struct vmr_yaml_out y;
+
+	vmr_strvec_pushv(&lab,
+			 (const char *[]){KUBE_LABEL_APP, "vmrun", "vmrun/role", "guest",
+					  "vmrun/guest", guest->name, "vmrun/host", h->name, NULL});
+	/* addresses, MACs and CPU lists are not valid label values: annotations */
+	compose_guest_labels(h, guest, "guest", &flat);
+	for (size_t i = 0; i + 1 < flat.n; i += 2) {
+		if (!startswith(flat.v[i], "vmrun.cpuset") && !startswith(flat.v[i], "vmrun.ip.") &&
+		    !startswith(flat.v[i], "vmrun.mac."))
+			continue;
+		vmr_strvec_pushf(&ann, "vmrun/%s", flat.v[i] + strlen("vmrun."));
+		vmr_strvec_push(&ann, flat.v[i + 1]);
+	}
+	compose_guest_argv(guest, &cmd);
+	compose_prep_argv(guest, &prep);
+	compose_host_health_argv(h, &wait);
+	compose_guest_health_argv(guest, &test);
+	compose_guest_grants(guest, COMPOSE_TARGET_KUBE, &g);
+	compose_prep_grants(guest, COMPOSE_TARGET_KUBE, &pg);
+
+	/* waiting for the host setup reads its state directory, nothing else */
+	wg.mounts = xcalloc(1, sizeof(*wg.mounts));
+	wg.mounts[0] = (struct compose_mount){
+	    .type = COMPOSE_MOUNT_DIR,
+	    .source = xstrdup(VMR_COMPOSE_STATE_DIR),
+	    .target = xstrdup(VMR_COMPOSE_STATE_DIR),
+	    .read_only = true,
+	    .must_exist = false,
+	    .kube_volume = "host-state",
+	};
+	wg.nmounts = 1;
+
+	vmr_buf_addf(out,
+		     "# Generated by vmrun kube; do not edit.\n"
+		     "# Guest '%s' on host '%s'.\n",
+		     guest->name, h->name);
+	compose_yaml_init(&y, out);
+	compose_yaml_map_start(&y);
+	compose_yaml_kv_str(&y, "apiVersion", "v1");
+	compose_yaml_kv_str(&y, "kind", "Pod");
+	metadata(&y, name, &lab, &ann);
+	compose_yaml_str(&y, "spec");
+	compose_yaml_map_start(&y);
+	node_selector(&y, h);
+	compose_yaml_kv_bool(&y, "hostNetwork", true);
+	/* a guest that powers off completes the pod; a failure is retried */
+	compose_yaml_kv_str(&y, "restartPolicy", "OnFailure");
+	compose_yaml_kv_int(&y, "terminationGracePeriodSeconds", compose_guest_grace(guest));
+	compose_yaml_str(&y, "initContainers");
+	compose_yaml_seq_start(&y, false);
+	container(&y, "wait-host", image, &wait, &wg);
+	compose_yaml_map_end(&y);
+	container(&y, "prep", image, &prep, &pg);
+	compose_yaml_map_end(&y);
+	compose_yaml_seq_end(&y);
+	compose_yaml_str(&y, "containers");
+	compose_yaml_seq_start(&y, false);
+	container(&y, "vm", image, &cmd, &g);
+	probe(&y, "readinessProbe", &test, &compose_guest_health);
+	compose_yaml_map_end(&y);
+	compose_yaml_seq_end(&y);
+	/* prep's mounts are the first of g's, in the same order, so g's volumes serve both */
+	compose_yaml_str(&y, "volumes");
+	compose_yaml_seq_start(&y, false);
+	volume_entries(&y, &g, guest);
+	volume_entries(&y, &wg, guest);
+	compose_yaml_seq_end(&y);
+	compose_yaml_map_end(&y); /* spec */
+	compose_yaml_map_end(&y);
+
+	compose_grants_free(&g);
+	compose_grants_free(&pg);
+	compose_grants_free(&wg);
+	vmr_strvec_clear(&lab);
+	vmr_strvec_clear(&ann);
+	vmr_strvec_clear(&flat);
+	vmr_strvec_clear(&cmd);
+	vmr_strvec_clear(&prep);
+	vmr_strvec_clear(&wait);
+	vmr_strvec_clear(&test);
+	return compose_yaml_finish(&y, name, err);
+}
+
+static int configmap(const char *text, size_t len, struct vmr_buf *out, struct vmr_error **err)
+{
+	struct vmr_strvec lab = VMR_STRVEC_INIT;
+	_cleanup_free_ char *copy = xstrndup(text, len);
+	struct vmr_yaml_out y;
+	yaml_event_t ev;
+
+	vmr_strvec_push(&lab, KUBE_LABEL_APP);
+	vmr_strvec_push(&lab, "vmrun");
+	vmr_buf_adds(out, "# Generated by vmrun kube; do not edit.\n");
+	compose_yaml_init(&y, out);
+	compose_yaml_map_start(&y);
+	compose_yaml_kv_str(&y, "apiVersion", "v1");
+	compose_yaml_kv_str(&y, "kind", "ConfigMap");
+	metadata(&y, KUBE_CONFIGMAP, &lab, NULL);
+	compose_yaml_str(&y, "data");
+	compose_yaml_map_start(&y);
+	compose_yaml_str(&y, "topology.yaml");
+	/* a literal block keeps the file readable; libyaml quotes it if it cannot */
+	if (!y.problem) {
+		if (!yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)copy, (int)len, 1,
+						  1, YAML_LITERAL_SCALAR_STYLE) ||
+		    !yaml_emitter_emit(&y.emitter, &ev))
+			y.problem = xstrdup("emit the topology");
+	}
+	compose_yaml_map_end(&y);
+	compose_yaml_map_end(&y);
+	vmr_strvec_clear(&lab);
+	return compose_yaml_finish(&y, KUBE_CONFIGMAP, err);
+}
+
+int compose_kube_build(const struct vmr_topology *t, const struct vmr_compose_opts *o,
+		       const char *topology_text, size_t topology_len,
+		       struct vmr_compose_files *ret, struct vmr_error **err)
+{
+	const char *image = o->image ? o->image : VMR_COMPOSE_DEFAULT_IMAGE;
+	struct vmr_compose_files files = {0};
+	struct vmr_compose_layout l;
+	struct vmr_buf b = VMR_BUF_INIT;
+	int r;
+
+	compose_layout_build(t, &l);
+	r = configmap(topology_text, topology_len, &b, err);
+	if (r < 0)
+		goto out;
+	compose_files_add(&files, "topology-configmap.yaml", &b, 0644);
+	for (size_t i = 0; i < l.nhosts; i++) {
+		const struct vmr_compose_host *h = &l.hosts[i];
+		_cleanup_free_ char *fn = xasprintf("host-%s.yaml", h->name);
+
+		r = host_daemonset(h, image, &b, err);
+		if (r < 0)
+			goto out;
+		compose_files_add(&files, fn, &b, 0644);
+	}
+	for (size_t i = 0; i < t->nguests; i++) {
+		_cleanup_free_ char *fn = xasprintf("pod-%s.yaml", t->guests[i].name);
+
+		r = guest_pod(&l.hosts[l.guest_host[i]], &t->guests[i], image, &b, err);
+		if (r < 0)
+			goto out;
+		compose_files_add(&files, fn, &b, 0644);
+	}
+	*ret = files;
+	files = (struct vmr_compose_files){0};
+out:
+	vmr_buf_free(&b);
+	compose_files_free(&files);
+	compose_layout_free(&l);
+	return r;
+}

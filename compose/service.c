@@ -1,0 +1,275 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The containers of a compose context or a set of pods: what each runs,
+ * what it is granted and how it is labelled.  The grants are the least
+ * that works; docs/compose.md gives the reason for each.
+ */
+#include <stdio.h>
+
+#include "compose/internal.h"
+#include "lib/netaddr.h"
+#include "lib/util.h"
+
+const struct compose_health compose_guest_health = {
+    .interval = 5,
+    .timeout = 5,
+    .retries = 3,
+    .start_period = 60,
+};
+const struct compose_health compose_host_health = {
+    .interval = 3,
+    .timeout = 5,
+    .retries = 3,
+    .start_period = 30,
+};
+
+char *compose_volume_name(const struct vmr_guest *g)
+{
+	return xasprintf("vm_%s", g->name);
+}
+
+unsigned compose_guest_grace(const struct vmr_guest *g)
+{
+	unsigned stop = g->stop_timeout ? g->stop_timeout : VMR_DEFAULT_STOP_TIMEOUT;
+
+	return stop + VMR_COMPOSE_TEARDOWN_SECONDS;
+}
+
+unsigned compose_host_grace(void)
+{
+	/* host down only replays a journal: links, sysfs writes */
+	return 10;
+}
+
+void compose_guest_argv(const struct vmr_guest *g, struct vmr_strvec *ret)
+{
+	const char *argv[] = {"vmrun", "run", VMR_COMPOSE_TOPOLOGY_PATH, g->name, NULL};
+
+	vmr_strvec_pushv(ret, argv);
+}
+
+void compose_prep_argv(const struct vmr_guest *g, struct vmr_strvec *ret)
+{
+	const char *argv[] = {"vmrun", "image", "prep", VMR_COMPOSE_TOPOLOGY_PATH, g->name, NULL};
+
+	vmr_strvec_pushv(ret, argv);
+}
+
+void compose_host_argv(const struct vmr_compose_host *h, struct vmr_strvec *ret)
+{
+	const char *argv[] = {"vmrun", "host", "up", "--foreground", VMR_COMPOSE_TOPOLOGY_PATH,
+			      NULL};
+
+	vmr_strvec_pushv(ret, argv);
+	/* the implicit local host is `host up`'s default (no name) */
+	if (h->host)
+		vmr_strvec_push(ret, h->name);
+}
+
+void compose_guest_health_argv(const struct vmr_guest *g, struct vmr_strvec *ret)
+{
+	const char *argv[] = {"vmrun", "health", g->name, NULL};
+
+	vmr_strvec_pushv(ret, argv);
+}
+
+void compose_host_health_argv(const struct vmr_compose_host *h, struct vmr_strvec *ret)
+{
+	const char *argv[] = {"vmrun", "health", "--host", NULL};
+
+	vmr_strvec_pushv(ret, argv);
+	if (h->host)
+		vmr_strvec_push(ret, h->name);
+}
+
+static void mount_add(struct compose_grants *g, enum compose_mount_type type, const char *source,
+		      const char *target, bool read_only, bool must_exist)
+{
+	g->mounts = xrealloc(g->mounts, (g->nmounts + 1) * sizeof(*g->mounts));
+	g->mounts[g->nmounts++] = (struct compose_mount){
+	    .type = type,
+	    .source = xstrdup(source),
+	    .target = xstrdup(target),
+	    .read_only = read_only,
+	    .must_exist = must_exist,
+	};
+}
+
+/* The volume, the topology, the guest's state directory and the files it names. */
+static void guest_mounts(const struct vmr_guest *g, const struct vmr_compose_needs *n,
+			 struct compose_grants *ret)
+{
+	_cleanup_free_ char *vol = compose_volume_name(g);
+	_cleanup_free_ char *state = xasprintf("%s/%s", VMR_COMPOSE_STATE_DIR, g->name);
+
+	mount_add(ret, COMPOSE_MOUNT_VOLUME, vol, VMR_COMPOSE_VOLUME_PATH, false, false);
+	mount_add(ret, COMPOSE_MOUNT_TOPOLOGY, "topology.yaml", VMR_COMPOSE_TOPOLOGY_PATH, true,
+		  true);
+	/*
+	 * The host's state directory, so the undo journal outlives the
+	 * container (a macvtap outlives a SIGKILLed container too) and
+	 * `vmrun console` / `vmrun ps` work from the host.
+	 */
+	mount_add(ret, COMPOSE_MOUNT_DIR, state, state, false, false);
+	if (n->image_dir)
+		mount_add(ret, COMPOSE_MOUNT_DIR, VMR_COMPOSE_IMAGE_DIR, VMR_COMPOSE_IMAGE_DIR,
+			  true, true);
+	for (size_t i = 0; i < n->ro_paths.n; i++)
+		mount_add(ret, COMPOSE_MOUNT_FILE, n->ro_paths.v[i], n->ro_paths.v[i], true, true);
+	for (size_t i = 0; i < n->rw_paths.n; i++)
+		mount_add(ret, COMPOSE_MOUNT_FILE, n->rw_paths.v[i], n->rw_paths.v[i], false, true);
+}
+
+void compose_guest_grants(const struct vmr_guest *g, enum compose_target target,
+			  struct compose_grants *ret)
+{
+	struct vmr_compose_needs n;
+	struct compose_grants r = {0};
+
+	compose_guest_needs(g, &n);
+	if (n.net_admin)
+		vmr_strvec_push(&r.caps, "NET_ADMIN");
+	if (n.macvtap)
+		vmr_strvec_push(&r.caps, "MKNOD");
+	vmr_strvec_push(&r.security_opt, "no-new-privileges:true");
+	if (n.vfio)
+		vmr_strvec_push(&r.security_opt, "apparmor:unconfined");
+	if (n.kvm)
+		vmr_strvec_push(&r.devices, "/dev/kvm");
+	if (n.tun)
+		vmr_strvec_push(&r.devices, "/dev/net/tun");
+	if (n.vhost_net)
+		vmr_strvec_push(&r.devices, "/dev/vhost-net");
+	/*
+	 * The macvtap and VFIO group character devices get their major
+	 * number when the module loads, so no fixed rule can name them.
+	 */
+	if (n.macvtap || n.vfio)
+		vmr_strvec_push(&r.cgroup_rules, "c *:* rwm");
+	r.memlock = n.vfio;
+	r.sysfs_rw = n.vfio;
+	if (target == COMPOSE_TARGET_KUBE) {
+		/* pods have no ulimits: the capability lifts the memlock limit instead */
+		if (n.vfio)
+			vmr_strvec_push(&r.caps, "IPC_LOCK");
+		/*
+		 * Kubernetes has no device cgroup rules: a hostPath device
+		 * node other than /dev/net/tun (in the runtime's default
+		 * allow-list) cannot be opened unless the pod is privileged.
+		 */
+		r.privileged = n.kvm || n.vhost_net || n.macvtap || n.vfio;
+	}
+	guest_mounts(g, &n, &r);
+	if (n.vfio) {
+		mount_add(&r, COMPOSE_MOUNT_DIR, "/dev/vfio", "/dev/vfio", false, true);
+		mount_add(&r, COMPOSE_MOUNT_DIR, "/sys", "/sys", false, true);
+	}
+	compose_needs_free(&n);
+	*ret = r;
+}
+
+void compose_prep_grants(const struct vmr_guest *g, enum compose_target target,
+			 struct compose_grants *ret)
+{
+	struct vmr_compose_needs n;
+	struct compose_grants r = {0};
+
+	compose_guest_needs(g, &n);
+	vmr_strvec_push(&r.security_opt, "no-new-privileges:true");
+	guest_mounts(g, &n, &r);
+	compose_needs_free(&n);
+	(void)target;
+	*ret = r;
+}
+
+void compose_host_grants(const struct vmr_compose_host *h, enum compose_target target,
+			 struct compose_grants *ret)
+{
+	struct compose_grants r = {0};
+
+	vmr_strvec_push(&r.caps, "NET_ADMIN");
+	vmr_strvec_push(&r.security_opt, "no-new-privileges:true");
+	if (h->sriov)
+		vmr_strvec_push(&r.security_opt, "apparmor:unconfined");
+	r.sysfs_rw = h->sriov;
+	mount_add(&r, COMPOSE_MOUNT_TOPOLOGY, "topology.yaml", VMR_COMPOSE_TOPOLOGY_PATH, true,
+		  true);
+	/* the journal of `host up` must outlive the container, like a guest's */
+	mount_add(&r, COMPOSE_MOUNT_DIR, VMR_COMPOSE_STATE_DIR, VMR_COMPOSE_STATE_DIR, false,
+		  false);
+	if (h->sriov)
+		mount_add(&r, COMPOSE_MOUNT_DIR, "/sys", "/sys", false, true);
+	(void)target;
+	*ret = r;
+}
+
+void compose_grants_free(struct compose_grants *g)
+{
+	if (!g)
+		return;
+	vmr_strvec_clear(&g->caps);
+	vmr_strvec_clear(&g->security_opt);
+	vmr_strvec_clear(&g->devices);
+	vmr_strvec_clear(&g->cgroup_rules);
+	for (size_t i = 0; i < g->nmounts; i++) {
+		free(g->mounts[i].source);
+		free(g->mounts[i].target);
+	}
+	free(g->mounts);
+	*g = (struct compose_grants){0};
+}
+
+static void label(struct vmr_strvec *kv, const char *key, const char *value)
+{
+	vmr_strvec_push(kv, key);
+	vmr_strvec_push(kv, value);
+}
+
+void compose_guest_labels(const struct vmr_compose_host *h, const struct vmr_guest *g,
+			  const char *role, struct vmr_strvec *ret)
+{
+	label(ret, "vmrun.role", role);
+	label(ret, "vmrun.host", h->name);
+	label(ret, "vmrun.guest", g->name);
+	if (g->has_cpuset) {
+		_cleanup_free_ char *cs = vmr_cpuset_format(&g->cpuset);
+
+		label(ret, "vmrun.cpuset", cs);
+	}
+	for (size_t i = 0; i < g->nnics; i++) {
+		const struct vmr_nic *nic = &g->nics[i];
+		char mac[18], ip[64];
+
+		vmr_strvec_pushf(ret, "vmrun.mac.%s", nic->name);
+		vmr_strvec_push(ret, vmr_mac_format(&nic->mac, mac));
+		if (nic->has_ip) {
+			vmr_strvec_pushf(ret, "vmrun.ip.%s", nic->name);
+			vmr_strvec_push(ret, vmr_cidr_format(&nic->ip, ip));
+		}
+	}
+}
+
+void compose_host_labels(const struct vmr_compose_host *h, struct vmr_strvec *ret)
+{
+	label(ret, "vmrun.role", "host");
+	label(ret, "vmrun.host", h->name);
+	if (h->ctrlif)
+		label(ret, "vmrun.ctrlif", "true");
+	if (h->sriov)
+		label(ret, "vmrun.sriov", "true");
+}
+
+char *compose_sh_quote(const char *s)
+{
+	struct vmr_buf b = VMR_BUF_INIT;
+
+	vmr_buf_addc(&b, '\'');
+	for (; *s; s++) {
+		if (*s == '\'')
+			vmr_buf_adds(&b, "'\\''");
+		else
+			vmr_buf_addc(&b, *s);
+	}
+	vmr_buf_addc(&b, '\'');
+	return vmr_buf_detach(&b);
+}
