@@ -328,7 +328,7 @@ static int qmp_on_line(const char *line, size_t len, void *userdata)
 			/* a late reply after a timeout lands here: not a protocol error */
 			_cleanup_free_ char *s = json_dumps(id, JSON_COMPACT | JSON_ENCODE_ANY);
 
-			qmp_diag(q, "qmp '%s': dropped reply with unknown id %s", q->name,
+			qmp_diag(q, "qmp '%s': dropped reply with unknown id %.64s", q->name,
 				 s ? s : "?");
 		}
 	} else if (json_is_object(error) && q->pending) {
@@ -338,7 +338,7 @@ static int qmp_on_line(const char *line, size_t len, void *userdata)
 	} else if (json_is_object(error)) {
 		const char *desc = json_string_value(json_object_get(error, "desc"));
 
-		qmp_diag(q, "qmp '%s': protocol error: error without id: %s", q->name,
+		qmp_diag(q, "qmp '%s': protocol error: error without id: %.200s", q->name,
 			 desc ? desc : "?");
 		r = qmp_protocol_error(q);
 	} else {
@@ -546,6 +546,8 @@ int vmr_qmp_send(struct vmr_qmp *q, const char *command, json_t *args, int timeo
 	struct qmp_pending *p, **tail;
 	json_t *msg;
 
+	if (!command)
+		return vmr_error_set(err, EINVAL, "qmp '%s': no command", q->name);
 	if (q->closed)
 		return qmp_closed_error(q, command, err);
 
