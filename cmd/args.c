@@ -10,6 +10,7 @@
 #include "cmd/cmd.h"
 #include "images/images.h"
 #include "lib/accel.h"
+#include "lib/buf.h"
 #include "lib/netaddr.h"
 #include "lib/plan.h"
 #include "lib/util.h"
@@ -187,8 +188,14 @@ VERB(args)
 		goto out;
 	g = vmr_topology_guest(topo, argv[optind + 1]);
 	if (!g) {
+		struct vmr_buf names = VMR_BUF_INIT;
+
+		for (size_t i = 0; i < topo->nguests; i++)
+			vmr_buf_addf(&names, "%s'%s'", i ? ", " : "", topo->guests[i].name);
 		vmr_error_usage(&err, "guest '%s' not found in '%s'", argv[optind + 1],
 				argv[optind]);
+		vmr_error_hint(&err, "its guests: %s", vmr_buf_str(&names));
+		vmr_buf_free(&names);
 		status = vmr_cli_fail(err);
 		goto out;
 	}
@@ -214,8 +221,7 @@ VERB(args)
 	/* the paths run uses; images/ creates the files there (docs/images.md) */
 	if (g->cloud_init.enabled)
 		plan.seed_iso = xasprintf("%s/%s/" VMR_SEED_FILE, cfg.state_dir, g->name);
-	if (g->image)
-		plan.root_disk = xasprintf("%s/%s/" VMR_IMAGE_ROOT_FILE, cfg.image_dir, g->name);
+	plan.root_disk = vmr_image_root_path(&cfg, g);
 	if (fill_vfs(&plan, vfs, nvfs, &err) < 0 || vmr_argv_build(&plan, &out, &err) < 0) {
 		status = vmr_cli_fail(err);
 		goto out;
