@@ -32,6 +32,7 @@ struct emitter {
 	yaml_emitter_t e;
 	struct vmr_buf *out;
 	bool failed;
+	bool too_big;   /* the user's document hit the node or depth bound */
 	const char *problem;
 	size_t nodes;   /* user nodes copied, against USER_DATA_MAX_NODES */
 };
@@ -87,7 +88,7 @@ static int emitter_close(struct emitter *em, const char *what, struct vmr_error 
 		em->problem = "YAML emitter flush failed";
 	}
 	if (em->failed)
-		r = vmr_error_set(err, EINVAL, "write %s: %s", what, em->problem);
+		r = vmr_error_set(err, 0, "write %s: %s", what, em->problem);
 	yaml_emitter_delete(&em->e);
 	return r;
 }
@@ -205,7 +206,8 @@ static void copy_node(struct emitter *em, yaml_document_t *doc, yaml_node_t *n, 
 		return;
 	if (++em->nodes > USER_DATA_MAX_NODES || depth > USER_DATA_MAX_DEPTH) {
 		em->failed = true;
-		em->problem = "too many nodes or too deep (aliases?)";
+		em->too_big = true;
+		em->problem = "too many nodes or too deep";
 		return;
 	}
 	implicit = default_tag(n);
@@ -424,6 +426,14 @@ static int user_data_build(const struct vmr_guest *g, const struct vmr_seed_inpu
 	map_end(&em);
 	if (loaded)
 		yaml_document_delete(&doc);
+	if (em.too_big) {
+		yaml_emitter_delete(&em.e);
+		vmr_buf_free(&out);
+		return vmr_error_usage(err, "user_data '%s': more than %d nodes or %d levels once "
+					    "aliases are expanded",
+				       in->user_data_path ? in->user_data_path : "user_data",
+				       USER_DATA_MAX_NODES, USER_DATA_MAX_DEPTH);
+	}
 	r = emitter_close(&em, "user-data", err);
 	if (r < 0) {
 		vmr_buf_free(&out);
