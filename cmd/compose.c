@@ -29,11 +29,12 @@ static void usage(FILE *f)
 
 /* Load, check and read the topology; prints problems.  0 or an exit status. */
 int vmr_cli_compose_input(const char *path, struct vmr_topology **ret_topo, char **ret_text,
-			  size_t *ret_len)
+			  size_t *ret_len, char **ret_dir)
 {
 	struct vmr_topology *t = NULL;
 	struct vmr_diags diags = {0};
-	_cleanup_free_ char *text = NULL;
+	_cleanup_free_ char *text = NULL, *dir = NULL, *real = NULL;
+	char *slash;
 	size_t len = 0;
 	int status, r;
 
@@ -55,7 +56,20 @@ int vmr_cli_compose_input(const char *path, struct vmr_topology **ret_topo, char
 		vmr_error_set(&err, -r, "read '%s'", path);
 		return vmr_cli_fail(err);
 	}
+	dir = xstrdup(path);
+	slash = strrchr(dir, '/');
+	if (slash)
+		*(slash == dir ? slash + 1 : slash) = '\0';
+	real = realpath(slash ? dir : ".", NULL);
+	if (!real) {
+		struct vmr_error *err = NULL;
+
+		vmr_topology_free(t);
+		vmr_error_set(&err, errno, "directory of '%s'", path);
+		return vmr_cli_fail(err);
+	}
 	*ret_topo = t;
+	*ret_dir = TAKE_PTR(real);
 	*ret_text = TAKE_PTR(text);
 	*ret_len = len;
 	return 0;
@@ -72,7 +86,7 @@ VERB(compose)
 	struct vmr_compose_files files = {0};
 	struct vmr_topology *t = NULL;
 	struct vmr_error *err = NULL;
-	_cleanup_free_ char *text = NULL, *source = NULL;
+	_cleanup_free_ char *text = NULL, *source = NULL, *dir = NULL;
 	const char *output = NULL, *base;
 	size_t len = 0;
 	int c, status = VMR_EXIT_OK;
@@ -125,9 +139,10 @@ VERB(compose)
 	base = strrchr(argv[optind], '/');
 	o.topology_name = base ? base + 1 : argv[optind];
 
-	status = vmr_cli_compose_input(argv[optind], &t, &text, &len);
+	status = vmr_cli_compose_input(argv[optind], &t, &text, &len, &dir);
 	if (status)
 		return status;
+	o.topology_dir = dir;
 	if (compose_context_build(t, &o, text, len, &files, &err) < 0 ||
 	    compose_dir_write(output, &files, o.host_binary ? "/proc/self/exe" : NULL, &err) < 0) {
 		status = vmr_cli_fail(err);

@@ -11,10 +11,12 @@
 /*
  * Load and validate the topology at path for an orchestrator (the loader's
  * checks, then compose_topology_check()) and read its bytes.  Prints every
- * problem.  Returns 0 with *ret_topo and *ret_text (NUL-terminated, length
- * *ret_len; caller frees both), or the exit status.
+ * problem.  Returns 0 with *ret_topo, *ret_text (NUL-terminated, length
+ * *ret_len) and *ret_dir (the canonical directory of the file, where its
+ * relative paths resolve); the caller frees all three.  Else the exit
+ * status.
  */
 int vmr_cli_compose_input(const char *path, struct vmr_topology **ret_topo, char **ret_text,
-			  size_t *ret_len);
+			  size_t *ret_len, char **ret_dir);
 
 #endif

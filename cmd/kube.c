@@ -33,7 +33,7 @@ VERB(kube)
 	struct vmr_compose_files files = {0};
 	struct vmr_topology *t = NULL;
 	struct vmr_error *err = NULL;
-	_cleanup_free_ char *text = NULL;
+	_cleanup_free_ char *text = NULL, *dir = NULL;
 	const char *output = NULL;
 	size_t len = 0;
 	int c, status = VMR_EXIT_OK;
@@ -66,9 +66,10 @@ VERB(kube)
 		fputs("vmrun: error: kube: --image: empty name\n", stderr);
 		return VMR_EXIT_USAGE;
 	}
-	status = vmr_cli_compose_input(argv[optind], &t, &text, &len);
+	status = vmr_cli_compose_input(argv[optind], &t, &text, &len, &dir);
 	if (status)
 		return status;
+	o.topology_dir = dir;
 	if (compose_kube_build(t, &o, text, len, &files, &err) < 0 ||
 	    compose_dir_write(output, &files, NULL, &err) < 0) {
 		status = vmr_cli_fail(err);

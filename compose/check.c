@@ -2,8 +2,7 @@
 /*
  * What compose and kube need beyond the loader's validation (which already
  * checks placement on known hosts, cpuset overlaps per host, reserved CPUs
- * and PCI devices used twice): names that become service names, and paths
- * the containers cannot see.
+ * and PCI devices used twice): names that become service names.
  */
 #include <stdio.h>
 
@@ -23,26 +22,6 @@ static struct vmr_pos pos_or(struct vmr_pos p, struct vmr_pos fallback)
 	return p.line ? p : fallback;
 }
 
-/*
- * In a container the topology is /vmrun/topology.yaml inside the guest's
- * volume, so a relative path names a file in that volume: right for disks
- * `vmrun image prep` creates there, wrong for inputs that come from the
- * host.  A bare base-image name is looked up in the image directory.
- */
-static void check_path(const struct vmr_topology *t, const struct vmr_guest *g, const char *key,
-		       const char *path, bool bare_ok, struct vmr_diags *d)
-{
-	if (!path || path[0] == '/')
-		return;
-	if (bare_ok && !strchr(path, '/'))
-		return;
-	vmr_diags_add(d, t->file, g->pos.line, g->pos.col,
-		      "compose mounts host files at the same absolute path; relative paths name "
-		      "files in the guest's volume",
-		      "guest '%s' %s: relative path '%s' is not visible in the container", g->name,
-		      key, path);
-}
-
 int compose_topology_check(const struct vmr_topology *t, struct vmr_diags *d)
 {
 	size_t before = d->n;
@@ -55,17 +34,6 @@ int compose_topology_check(const struct vmr_topology *t, struct vmr_diags *d)
 			vmr_diags_add(d, t->file, p.line, p.col, NULL,
 				      "guest '%s' host: '%s' is not defined under hosts", g->name,
 				      g->host);
-		check_path(t, g, "kernel", g->kernel, false, d);
-		check_path(t, g, "initrd", g->initrd, false, d);
-		check_path(t, g, "image", g->image, true, d);
-		check_path(t, g, "cloud_init user_data", g->cloud_init.user_data, false, d);
-		for (size_t j = 0; j < g->ndisks; j++) {
-			const struct vmr_disk *disk = &g->disks[j];
-
-			check_path(t, g, "disks backing", disk->backing, true, d);
-			if (disk->cdrom)
-				check_path(t, g, "disks cdrom", disk->file, false, d);
-		}
 	}
 	for (size_t i = 0; i < t->nhosts; i++) {
 		const struct vmr_host *h = &t->hosts[i];

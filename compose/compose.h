@@ -28,7 +28,7 @@
 #define VMR_COMPOSE_VOLUME_PATH "/vmrun"
 /* the host's state directory, bind-mounted per guest (docs/state-dir.md) */
 #define VMR_COMPOSE_STATE_DIR "/run/vmrun"
-/* base images named without a path live here on every host (config image_dir) */
+/* the container's image_dir (vmrun's default): `image:` root overlays go to IMAGE_DIR/GUEST */
 #define VMR_COMPOSE_IMAGE_DIR "/var/lib/vmrun/images"
 /* kube: the guests' disk directories on each node (compose uses named volumes) */
 #define VMR_COMPOSE_KUBE_VOLUME_DIR "/var/lib/vmrun/volumes"
@@ -42,6 +42,7 @@ struct vmr_compose_opts {
 	bool host_binary;	   /* the Dockerfile copies DIR/vmrun instead of building it */
 	const char *source;	   /* vmrun source tree for `compose.sh build`; NULL = ask */
 	const char *topology_name; /* the input file name shown in headers; NULL = none */
+	const char *topology_dir; /* canonical directory of the input: relative paths; NULL = "." */
 };
 
 /* One physical host and the guests placed on it. */
@@ -71,20 +72,36 @@ struct vmr_compose_layout {
 void compose_layout_build(const struct vmr_topology *t, struct vmr_compose_layout *ret);
 void compose_layout_free(struct vmr_compose_layout *l);
 
-/* What a guest's container needs from its host; see docs/compose.md for why. */
-struct vmr_compose_needs {
-	bool kvm;		    /* accel kvm or auto: /dev/kvm */
-	bool tun;		    /* bridge or tap NICs: /dev/net/tun */
-	bool vhost_net;		    /* tap-like NICs: /dev/vhost-net */
-	bool macvtap;		    /* MKNOD and a char device cgroup rule for the tap node */
-	bool net_admin;		    /* creating, attaching or configuring links */
-	bool vfio;		    /* PCI or VF NICs: /dev/vfio, memlock, writable /sys */
-	struct vmr_strvec ro_paths; /* absolute host files the guest reads (sorted, unique) */
-	struct vmr_strvec rw_paths; /* absolute host files the guest writes (sorted, unique) */
-	bool image_dir; /* a base image is named without a path: mount VMR_COMPOSE_IMAGE_DIR */
+/* A host file or directory a container sees. */
+struct vmr_compose_path {
+	char *host;	 /* absolute path on the physical host */
+	char *container; /* where the container sees it */
+	bool dir;	 /* a directory (created if missing), else a file that must exist */
+	bool rw;	 /* written: disks, and directories overlays are created in */
 };
 
-void compose_guest_needs(const struct vmr_guest *g, struct vmr_compose_needs *ret);
+/* What a guest's container needs from its host; see docs/compose.md for why. */
+struct vmr_compose_needs {
+	bool kvm;	   /* accel kvm or auto: /dev/kvm */
+	bool tun;	   /* bridge or tap NICs: /dev/net/tun */
+	bool vhost_net;	   /* tap-like NICs: /dev/vhost-net */
+	bool macvtap;	   /* MKNOD and a char device cgroup rule for the tap node */
+	bool net_admin;	   /* creating, attaching or configuring links */
+	bool vfio;	   /* PCI or VF NICs: /dev/vfio, memlock, writable /sys */
+	bool root_overlay; /* `image:`: the root overlay goes to IMAGE_DIR/GUEST (the volume) */
+	struct vmr_compose_path *paths; /* sorted by container path, unique */
+	size_t npaths;
+};
+
+/*
+ * What guest g needs.  topology_dir is the canonical directory of the
+ * topology file on this machine: relative inputs (kernel, initrd, bases,
+ * user_data, read-only disks) are read from there on the host and seen in
+ * the container where vmrun resolves them, under VMR_COMPOSE_VOLUME_PATH.
+ * Relative writable disks live in the guest's volume and need no mount.
+ */
+void compose_guest_needs(const struct vmr_guest *g, const char *topology_dir,
+			 struct vmr_compose_needs *ret);
 void compose_needs_free(struct vmr_compose_needs *n);
 
 /*
@@ -92,8 +109,7 @@ void compose_needs_free(struct vmr_compose_needs *n);
  * that placed hosts exist, per-host cpuset overlaps, reserved CPUs and PCI
  * devices used twice): every placed host exists (again: the layout relies
  * on it), host names give distinct service names and do not take the local
- * machine's name, and files the containers read from the host are named by
- * absolute paths.  Every problem is appended to diags (FILE:LINE:COL,
+ * machine's name.  Every problem is appended to diags (FILE:LINE:COL,
  * naming the guest or host and the key).  Returns 0 or -EINVAL.
  */
 int compose_topology_check(const struct vmr_topology *t, struct vmr_diags *diags);

@@ -173,7 +173,7 @@ static void prep_service(struct vmr_yaml_out *y, const struct vmr_topology *t,
 	_cleanup_free_ char *name = xasprintf("vmprep_%s", guest->name);
 
 	compose_prep_argv(guest, &cmd);
-	compose_prep_grants(guest, COMPOSE_TARGET_COMPOSE, &g);
+	compose_prep_grants(guest, COMPOSE_TARGET_COMPOSE, o->topology_dir, &g);
 	compose_guest_labels(h, guest, "prep", &lab);
 
 	compose_yaml_str(y, name);
@@ -215,7 +215,7 @@ static void guest_service(struct vmr_yaml_out *y, const struct vmr_topology *t,
 
 	compose_guest_argv(guest, &cmd);
 	compose_guest_health_argv(guest, &test);
-	compose_guest_grants(guest, COMPOSE_TARGET_COMPOSE, &g);
+	compose_guest_grants(guest, COMPOSE_TARGET_COMPOSE, o->topology_dir, &g);
 	compose_guest_labels(h, guest, "guest", &lab);
 
 	compose_yaml_str(y, name);

@@ -58,10 +58,11 @@ void compose_host_argv(const struct vmr_compose_host *h, struct vmr_strvec *ret)
 void compose_guest_health_argv(const struct vmr_guest *g, struct vmr_strvec *ret);
 void compose_host_health_argv(const struct vmr_compose_host *h, struct vmr_strvec *ret);
 
+/* topology_dir: as for compose_guest_needs() */
 void compose_guest_grants(const struct vmr_guest *g, enum compose_target target,
-			  struct compose_grants *ret);
+			  const char *topology_dir, struct compose_grants *ret);
 void compose_prep_grants(const struct vmr_guest *g, enum compose_target target,
-			 struct compose_grants *ret);
+			 const char *topology_dir, struct compose_grants *ret);
 void compose_host_grants(const struct vmr_compose_host *h, enum compose_target target,
 			 struct compose_grants *ret);
 void compose_grants_free(struct compose_grants *g);

@@ -126,10 +126,18 @@ static void host_path(struct vmr_yaml_out *y, const char *path, const char *type
 static void volume_entries(struct vmr_yaml_out *y, const struct compose_grants *g,
 			   const struct vmr_guest *guest)
 {
+	bool disks = false;
+
 	for (size_t i = 0; i < g->nmounts; i++) {
 		const struct compose_mount *m = &g->mounts[i];
 		_cleanup_free_ char *name = mount_volume_name(m, i);
 
+		/* the disk volume may be mounted twice (root overlay), declared once */
+		if (m->type == COMPOSE_MOUNT_VOLUME) {
+			if (disks)
+				continue;
+			disks = true;
+		}
 		compose_yaml_map_start(y);
 		compose_yaml_kv_str(y, "name", name);
 		switch (m->type) {
@@ -288,8 +296,9 @@ static int host_daemonset(const struct vmr_compose_host *h, const char *image, s
 }
 
 static int guest_pod(const struct vmr_compose_host *h, const struct vmr_guest *guest,
-		     const char *image, struct vmr_buf *out, struct vmr_error **err)
+		     const struct vmr_compose_opts *o, struct vmr_buf *out, struct vmr_error **err)
 {
+	const char *image = o->image ? o->image : VMR_COMPOSE_DEFAULT_IMAGE;
 	struct vmr_strvec lab = VMR_STRVEC_INIT, ann = VMR_STRVEC_INIT, flat = VMR_STRVEC_INIT;
 	struct vmr_strvec cmd = VMR_STRVEC_INIT, prep = VMR_STRVEC_INIT, wait = VMR_STRVEC_INIT;
 	struct vmr_strvec test = VMR_STRVEC_INIT;
@@ -313,8 +322,8 @@ static int guest_pod(const struct vmr_compose_host *h, const struct vmr_guest *g
 	compose_prep_argv(guest, &prep);
 	compose_host_health_argv(h, &wait);
 	compose_guest_health_argv(guest, &test);
-	compose_guest_grants(guest, COMPOSE_TARGET_KUBE, &g);
-	compose_prep_grants(guest, COMPOSE_TARGET_KUBE, &pg);
+	compose_guest_grants(guest, COMPOSE_TARGET_KUBE, o->topology_dir, &g);
+	compose_prep_grants(guest, COMPOSE_TARGET_KUBE, o->topology_dir, &pg);
 
 	/* waiting for the host setup reads its state directory, nothing else */
 	wg.mounts = xcalloc(1, sizeof(*wg.mounts));
@@ -437,7 +446,7 @@ int compose_kube_build(const struct vmr_topology *t, const struct vmr_compose_op
 	for (size_t i = 0; i < t->nguests; i++) {
 		_cleanup_free_ char *fn = xasprintf("pod-%s.yaml", t->guests[i].name);
 
-		r = guest_pod(&l.hosts[l.guest_host[i]], &t->guests[i], image, &b, err);
+		r = guest_pod(&l.hosts[l.guest_host[i]], &t->guests[i], o, &b, err);
 		if (r < 0)
 			goto out;
 		compose_files_add(&files, fn, &b, 0644);

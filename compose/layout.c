@@ -118,31 +118,79 @@ void compose_layout_free(struct vmr_compose_layout *l)
 	*l = (struct vmr_compose_layout){0};
 }
 
-static void add_path(struct vmr_strvec *sv, const char *p)
+/*
+ * base joined with rel, with "." and ".." folded lexically: the files need
+ * not exist yet, and the container resolves its path the same way (the
+ * topology's directory there is VMR_COMPOSE_VOLUME_PATH, which is real).
+ */
+static char *path_join(const char *base, const char *rel)
 {
-	if (!p || p[0] != '/')
-		return;
-	for (size_t i = 0; i < sv->n; i++)
-		if (streq(sv->v[i], p))
+	struct vmr_buf b = VMR_BUF_INIT;
+	_cleanup_free_ char *tmp = rel[0] == '/' ? xstrdup(rel) : xasprintf("%s/%s", base, rel);
+	char *save = NULL;
+
+	for (char *c = strtok_r(tmp, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+		if (streq(c, "."))
+			continue;
+		if (streq(c, "..")) {
+			char *slash = b.len ? strrchr(b.s, '/') : NULL;
+
+			b.len = slash ? (size_t)(slash - b.s) : 0;
+			if (b.s)
+				b.s[b.len] = '\0';
+			continue;
+		}
+		vmr_buf_addc(&b, '/');
+		vmr_buf_adds(&b, c);
+	}
+	if (!b.len)
+		vmr_buf_addc(&b, '/');
+	return vmr_buf_detach(&b);
+}
+
+static void add_path(struct vmr_compose_needs *n, const char *topology_dir, const char *path,
+		     bool dir, bool rw)
+{
+	_cleanup_free_ char *host = path_join(topology_dir, path);
+	_cleanup_free_ char *container = path_join(VMR_COMPOSE_VOLUME_PATH, path);
+
+	for (size_t i = 0; i < n->npaths; i++) {
+		if (streq(n->paths[i].container, container)) {
+			/* read by one key, written by another: mount it once, writable */
+			n->paths[i].rw |= rw;
+			n->paths[i].dir |= dir;
 			return;
-	vmr_strvec_push(sv, p);
+		}
+	}
+	n->paths = xrealloc(n->paths, (n->npaths + 1) * sizeof(*n->paths));
+	n->paths[n->npaths++] = (struct vmr_compose_path){
+	    .host = TAKE_PTR(host),
+	    .container = TAKE_PTR(container),
+	    .dir = dir,
+	    .rw = rw,
+	};
 }
 
-static int cmp_str(const void *a, const void *b)
+static void add_input(struct vmr_compose_needs *n, const char *topology_dir, const char *path)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	if (path)
+		add_path(n, topology_dir, path, false, false);
 }
 
-static void sort_paths(struct vmr_strvec *sv)
+static int cmp_path(const void *a, const void *b)
 {
-	if (sv->n > 1)
-		qsort(sv->v, sv->n, sizeof(char *), cmp_str);
+	const struct vmr_compose_path *x = a, *y = b;
+
+	return strcmp(x->container, y->container);
 }
 
-void compose_guest_needs(const struct vmr_guest *g, struct vmr_compose_needs *ret)
+void compose_guest_needs(const struct vmr_guest *g, const char *topology_dir,
+			 struct vmr_compose_needs *ret)
 {
 	struct vmr_compose_needs n = {0};
 
+	if (!topology_dir)
+		topology_dir = ".";
 	n.kvm = g->accel != VMR_ACCEL_TCG;
 	for (size_t i = 0; i < g->nnics; i++) {
 		switch (g->nics[i].kind) {
@@ -164,37 +212,35 @@ void compose_guest_needs(const struct vmr_guest *g, struct vmr_compose_needs *re
 		}
 	}
 
-	add_path(&n.ro_paths, g->kernel);
-	add_path(&n.ro_paths, g->initrd);
+	add_input(&n, topology_dir, g->kernel);
+	add_input(&n, topology_dir, g->initrd);
+	add_input(&n, topology_dir, g->cloud_init.user_data);
 	if (g->image) {
-		if (g->image[0] == '/')
-			add_path(&n.ro_paths, g->image);
-		else if (!strchr(g->image, '/'))
-			n.image_dir = true;
+		add_input(&n, topology_dir, g->image);
+		n.root_overlay = true;
 	}
 	for (size_t i = 0; i < g->ndisks; i++) {
 		const struct vmr_disk *d = &g->disks[i];
 
-		add_path(d->cdrom || d->readonly ? &n.ro_paths : &n.rw_paths, d->file);
-		add_path(&n.ro_paths, d->backing);
-		if (d->backing && d->backing[0] != '/' && !strchr(d->backing, '/'))
-			n.image_dir = true;
-	}
-	add_path(&n.ro_paths, g->cloud_init.user_data);
-	/* a file both read and written is mounted once, writable */
-	for (size_t i = 0; i < n.rw_paths.n; i++) {
-		for (size_t j = 0; j < n.ro_paths.n; j++) {
-			if (streq(n.rw_paths.v[i], n.ro_paths.v[j])) {
-				free(n.ro_paths.v[j]);
-				memmove(&n.ro_paths.v[j], &n.ro_paths.v[j + 1],
-					(n.ro_paths.n - j) * sizeof(char *));
-				n.ro_paths.n--;
-				break;
+		add_input(&n, topology_dir, d->backing);
+		if (d->cdrom || d->readonly) {
+			add_input(&n, topology_dir, d->file);
+		} else if (d->file[0] == '/') {
+			/* an overlay `image prep` creates needs its directory (written atomically)
+			 */
+			if (d->backing) {
+				_cleanup_free_ char *dir = xstrdup(d->file);
+
+				*strrchr(dir, '/') = '\0';
+				add_path(&n, topology_dir, *dir ? dir : "/", true, true);
+			} else {
+				add_path(&n, topology_dir, d->file, false, true);
 			}
 		}
+		/* a relative writable disk lives in the guest's volume */
 	}
-	sort_paths(&n.ro_paths);
-	sort_paths(&n.rw_paths);
+	if (n.npaths > 1)
+		qsort(n.paths, n.npaths, sizeof(*n.paths), cmp_path);
 	*ret = n;
 }
 
@@ -202,8 +248,12 @@ void compose_needs_free(struct vmr_compose_needs *n)
 {
 	if (!n)
 		return;
-	vmr_strvec_clear(&n->ro_paths);
-	vmr_strvec_clear(&n->rw_paths);
+	for (size_t i = 0; i < n->npaths; i++) {
+		free(n->paths[i].host);
+		free(n->paths[i].container);
+	}
+	free(n->paths);
+	*n = (struct vmr_compose_needs){0};
 }
 
 const struct vmr_nic *compose_guest_ssh_nic(const struct vmr_guest *g)

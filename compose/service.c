@@ -103,6 +103,12 @@ static void guest_mounts(const struct vmr_guest *g, const struct vmr_compose_nee
 	_cleanup_free_ char *state = xasprintf("%s/%s", VMR_COMPOSE_STATE_DIR, g->name);
 
 	mount_add(ret, COMPOSE_MOUNT_VOLUME, vol, VMR_COMPOSE_VOLUME_PATH, false, false);
+	if (n->root_overlay) {
+		_cleanup_free_ char *root = xasprintf("%s/%s", VMR_COMPOSE_IMAGE_DIR, g->name);
+
+		/* `image:` puts the root overlay in IMAGE_DIR/GUEST: keep it in the volume too */
+		mount_add(ret, COMPOSE_MOUNT_VOLUME, vol, root, false, false);
+	}
 	mount_add(ret, COMPOSE_MOUNT_TOPOLOGY, "topology.yaml", VMR_COMPOSE_TOPOLOGY_PATH, true,
 		  true);
 	/*
@@ -111,22 +117,21 @@ static void guest_mounts(const struct vmr_guest *g, const struct vmr_compose_nee
 	 * `vmrun console` / `vmrun ps` work from the host.
 	 */
 	mount_add(ret, COMPOSE_MOUNT_DIR, state, state, false, false);
-	if (n->image_dir)
-		mount_add(ret, COMPOSE_MOUNT_DIR, VMR_COMPOSE_IMAGE_DIR, VMR_COMPOSE_IMAGE_DIR,
-			  true, true);
-	for (size_t i = 0; i < n->ro_paths.n; i++)
-		mount_add(ret, COMPOSE_MOUNT_FILE, n->ro_paths.v[i], n->ro_paths.v[i], true, true);
-	for (size_t i = 0; i < n->rw_paths.n; i++)
-		mount_add(ret, COMPOSE_MOUNT_FILE, n->rw_paths.v[i], n->rw_paths.v[i], false, true);
+	for (size_t i = 0; i < n->npaths; i++) {
+		const struct vmr_compose_path *p = &n->paths[i];
+
+		mount_add(ret, p->dir ? COMPOSE_MOUNT_DIR : COMPOSE_MOUNT_FILE, p->host,
+			  p->container, !p->rw, !p->dir);
+	}
 }
 
 void compose_guest_grants(const struct vmr_guest *g, enum compose_target target,
-			  struct compose_grants *ret)
+			  const char *topology_dir, struct compose_grants *ret)
 {
 	struct vmr_compose_needs n;
 	struct compose_grants r = {0};
 
-	compose_guest_needs(g, &n);
+	compose_guest_needs(g, topology_dir, &n);
 	if (n.net_admin)
 		vmr_strvec_push(&r.caps, "NET_ADMIN");
 	if (n.macvtap)
@@ -169,12 +174,12 @@ void compose_guest_grants(const struct vmr_guest *g, enum compose_target target,
 }
 
 void compose_prep_grants(const struct vmr_guest *g, enum compose_target target,
-			 struct compose_grants *ret)
+			 const char *topology_dir, struct compose_grants *ret)
 {
 	struct vmr_compose_needs n;
 	struct compose_grants r = {0};
 
-	compose_guest_needs(g, &n);
+	compose_guest_needs(g, topology_dir, &n);
 	vmr_strvec_push(&r.security_opt, "no-new-privileges:true");
 	guest_mounts(g, &n, &r);
 	compose_needs_free(&n);
