@@ -79,4 +79,23 @@ for f in "$here"/*.yaml "$tmp"/*.yaml; do
 done
 [ "$ncases" -ge 40 ]
 ok $? "corpus has at least 40 cases ($ncases)"
+
+# every complete example (a yaml block starting with "version: 1") in the
+# topology reference must validate: the docs stay true
+doc="$here/../../docs/topology.md"
+if [ -f "$doc" ]; then
+	awk -v dir="$tmp" '
+		/^```yaml$/ { inblk = 1; n++; first = 1; next }
+		/^```$/ { inblk = 0; next }
+		inblk && first { first = 0; keep = ($0 == "version: 1") }
+		inblk && keep { print > (dir "/doc-example-" n ".yml") }
+	' "$doc"
+	for f in "$tmp"/doc-example-*.yml; do
+		[ -f "$f" ] || continue
+		rc=0
+		out=$("$VMRUN" validate "$f" 2>&1) || rc=$?
+		ok "$rc" "docs/topology.md example $(basename "$f" .yml | sed 's/doc-example-//') validates"
+		if [ "$rc" -ne 0 ]; then grep 'error:' <<<"$out" | sed 's/^/#   /'; fi
+	done
+fi
 done_testing

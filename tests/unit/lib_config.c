@@ -117,6 +117,16 @@ int main(void)
 		vmr_config_free(&c);
 	}
 
+	/* the shipped example must load and say what the defaults are */
+	if (access("docs/vmrun.conf.example", R_OK) == 0) {
+		ok(vmr_config_load("docs/vmrun.conf.example", &c, NULL) == 0 &&
+		   streq(c.qemu, "/usr/bin/qemu-system-x86_64") && streq(c.state_dir, "/run/vmrun") &&
+		   c.accel == VMR_ACCEL_AUTO && !c.qemu_user, "docs/vmrun.conf.example loads with the defaults");
+		vmr_config_free(&c);
+	} else {
+		tap_skip("not run from the repository top", "docs/vmrun.conf.example");
+	}
+
 	check_err("unknown-key.conf", "[vmrun]\nqmeu = /usr/bin/qemu\n",
 		  "config '@': unknown key 'qmeu' in [vmrun]", 2);
 	check_err("bad-accel.conf", "[vmrun]\naccel = fast\n",
