@@ -17,7 +17,7 @@ trap 'rm -rf "$tmp"' EXIT
 
 found=0
 for bin in "$BUILD"/fuzz/fuzz_*; do
-	[ -x "$bin" ] && [ -f "$bin" ] || continue
+	if [ ! -f "$bin" ] || [ ! -x "$bin" ]; then continue; fi
 	case $bin in *.d) continue ;; esac
 	found=1
 	name=$(basename "$bin")
