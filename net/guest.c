@@ -153,8 +153,7 @@ again:
 	return 0;
 }
 
-/* a link holding the name of one of ours: our leftover (deleted) or foreign */
-static int check_name(struct vmr_nl *nl, const char *ifname, const char *owner,
+int net_name_check(struct vmr_nl *nl, const char *ifname, const char *owner,
 		      const struct vmr_mac *mac, bool delete_ours, struct vmr_error **err)
 {
 	struct net_link l;
@@ -200,7 +199,7 @@ static int setup_macvtap(struct setup *s, struct vmr_plan_nic *pn, int *tapfds,
 		if (r < 0)
 			return r;
 	}
-	r = check_name(&s->nl, name, owner, &nic->mac, false, err);
+	r = net_name_check(&s->nl, name, owner, &nic->mac, true, err);
 	if (r < 0)
 		return r;
 	r = record(s, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "type", "net.link", "ifname", name,
@@ -224,6 +223,7 @@ static int setup_macvtap(struct setup *s, struct vmr_plan_nic *pn, int *tapfds,
 	r = net_link_change_raw(&s->nl, l.ifindex, owner, 0, -1, -1, NULL);
 	if (r < 0)
 		return net_nl_fail(&s->nl, r, err, "mark macvtap '%s'", name);
+	free(pn->ifname);
 	pn->ifname = xstrdup(name);
 	return net_macvtap_open(s->cfg, s->guest, name, l.ifindex, pn->ntapfds, tapfds, err);
 }
@@ -283,7 +283,7 @@ static int setup_bridge(struct setup *s, struct vmr_plan_nic *pn, int *tapfds,
 	r = ensure_bridge(s, nic->bridge, owner, &br, err);
 	if (r < 0)
 		return r;
-	r = check_name(&s->nl, name, owner, &mac, false, err);
+	r = net_name_check(&s->nl, name, owner, &mac, true, err);
 	if (r < 0)
 		return r;
 	r = record(s, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "type", "net.link", "ifname", name,
@@ -295,6 +295,7 @@ static int setup_bridge(struct setup *s, struct vmr_plan_nic *pn, int *tapfds,
 	r = net_tun_open(s->cfg, name, pn->ntapfds, tapfds, err);
 	if (r < 0)
 		return r;
+	free(pn->ifname);
 	pn->ifname = xstrdup(name);
 	r = net_link_lookup(&s->nl, name, 0, &l, err);
 	if (r <= 0)
@@ -322,6 +323,7 @@ static int setup_tap(struct setup *s, struct vmr_plan_nic *pn, int *tapfds, stru
 	r = net_tun_open(s->cfg, nic->tap, pn->ntapfds, tapfds, err);
 	if (r < 0)
 		return r;
+	free(pn->ifname);
 	pn->ifname = xstrdup(nic->tap);
 	return 0;
 }
@@ -368,6 +370,7 @@ static int passthrough(struct setup *s, struct vmr_plan_nic *pn, const char *bdf
 	r = net_pci_bind_vfio(s->cfg, &s->rec, bdf, err);
 	if (r < 0)
 		return r;
+	free(pn->vfio_host);
 	pn->vfio_host = xstrdup(bdf);
 	return 0;
 }
@@ -559,7 +562,7 @@ int vmr_net_reclaim(const struct vmr_config *cfg, const struct vmr_guest *g,
 			continue;
 		owner = vmr_net_owner(g->name, nic->name);
 		link_mac(nic, &mac);
-		r = check_name(&nl, vmr_net_ifname(nic, name), owner, &mac, false, err);
+		r = net_name_check(&nl, vmr_net_ifname(nic, name), owner, &mac, false, err);
 		if (r < 0)
 			return r;
 	}

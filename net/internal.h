@@ -112,6 +112,14 @@ int net_link_delete_raw(struct vmr_nl *nl, int ifindex);
 /* Number of links whose master or lower device is ifindex. */
 int net_link_count_uppers(struct vmr_nl *nl, int ifindex, size_t *ret, struct vmr_error **err);
 
+/*
+ * A link holding ifname, a name vmrun wants: nothing (0), our leftover
+ * (owner mark and MAC match: deleted when delete_ours, else 0), or a
+ * foreign link ("interface 'vm-52deac19a003' exists and is not ours").
+ */
+int net_name_check(struct vmr_nl *nl, const char *ifname, const char *owner,
+		   const struct vmr_mac *mac, bool delete_ours, struct vmr_error **err);
+
 /* Add an address to a link (kept if it is there already). */
 int net_addr_add(struct vmr_nl *nl, int ifindex, const struct vmr_cidr *a,
 		 const char *ifname, struct vmr_error **err);

@@ -220,6 +220,21 @@ int net_pci_bind_vfio(const struct vmr_config *cfg, struct net_rec *rec, const c
 	return ensure_vfio_node(cfg, rec, gdir, group, err);
 }
 
+/* "\n" clears the override (libvirt's virPCIDeviceUnbindFromStub) */
+static int override_clear(const struct vmr_config *cfg, const char *bdf, struct vmr_error **err)
+{
+	_cleanup_free_ char *cur = NULL;
+	int r;
+
+	r = net_sysfs_read(cfg, &cur, err, "bus/pci/devices/%s/driver_override", bdf);
+	if (r < 0)
+		return r;
+	/* the kernel shows an unset override as "(null)" */
+	if (!cur[0] || streq(cur, "(null)"))
+		return 0;
+	return net_sysfs_write(cfg, "\n", err, "bus/pci/devices/%s/driver_override", bdf);
+}
+
 int net_pci_restore(const struct vmr_config *cfg, const char *bdf, const char *driver,
 		    struct vmr_error **err)
 {
@@ -242,8 +257,7 @@ int net_pci_restore(const struct vmr_config *cfg, const char *bdf, const char *d
 			return vmr_error_wrap(err, "unbind '%s' from vfio-pci", bdf);
 	}
 clear:
-	/* "\n" clears the override (libvirt's virPCIDeviceUnbindFromStub) */
-	r = net_sysfs_write(cfg, "\n", err, "bus/pci/devices/%s/driver_override", bdf);
+	r = override_clear(cfg, bdf, err);
 	if (r < 0)
 		return vmr_error_wrap(err, "give '%s' back to '%s'", bdf, driver ?: "no driver");
 	if (!driver || (cur && streq(cur, driver)))
