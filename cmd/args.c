@@ -45,8 +45,8 @@ static int parse_vf(const char *arg, struct vf_opt *ret, struct vmr_error **err)
 	if (!eq || eq == arg)
 		return vmr_error_usage(err, "--vf '%s': expected NIC=DDDD:BB:SS.F", arg);
 	if (vmr_pci_parse(eq + 1, &a) < 0)
-		return vmr_error_usage(err, "--vf '%s': invalid PCI address '%s' (want DDDD:BB:SS.F)",
-				       arg, eq + 1);
+		return vmr_error_usage(
+		    err, "--vf '%s': invalid PCI address '%s' (want DDDD:BB:SS.F)", arg, eq + 1);
 	ret->nic = xstrndup(arg, eq - arg);
 	ret->vf = xstrdup(vmr_pci_format(&a, buf));
 	return 0;
@@ -66,7 +66,8 @@ static int topology_dir(const char *path, char **ret, struct vmr_error **err)
 /* vhost as run decides it: on when the vhost-net device opens. */
 static bool vhost_available(const struct vmr_config *cfg)
 {
-	_cleanup_free_ char *dev = xasprintf("%s/vhost-net", cfg->dev_root ? cfg->dev_root : "/dev");
+	_cleanup_free_ char *dev =
+	    xasprintf("%s/vhost-net", cfg->dev_root ? cfg->dev_root : "/dev");
 	_cleanup_close_ int fd = open(dev, O_RDWR | O_CLOEXEC);
 
 	return fd >= 0;
@@ -95,10 +96,12 @@ static int fill_vfs(struct vmr_plan *plan, const struct vf_opt *vfs, size_t nvfs
 
 		if (n->kind != VMR_NIC_VF || plan->nics[k].vfio_host)
 			continue;
-		vmr_error_usage(err, "nic '%s' of guest '%s' is a vf of '%s': run picks the vf when "
-				     "the guest starts",
+		vmr_error_usage(err,
+				"nic '%s' of guest '%s' is a vf of '%s': run picks the vf when "
+				"the guest starts",
 				n->name, g->name, vmr_pci_format(&n->pci, pf));
-		vmr_error_hint(err, "pass --vf %s=DDDD:BB:SS.F to print the command line with that vf",
+		vmr_error_hint(err,
+			       "pass --vf %s=DDDD:BB:SS.F to print the command line with that vf",
 			       n->name);
 		return -EINVAL;
 	}
@@ -108,16 +111,13 @@ static int fill_vfs(struct vmr_plan *plan, const struct vf_opt *vfs, size_t nvfs
 VERB(args)
 {
 	static const struct option opts[] = {
-		{ "accel", required_argument, NULL, 'a' },
-		{ "vhost", required_argument, NULL, 'v' },
-		{ "no-sandbox", no_argument, NULL, 'S' },
-		{ "vf", required_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"accel", required_argument, NULL, 'a'}, {"vhost", required_argument, NULL, 'v'},
+	    {"no-sandbox", no_argument, NULL, 'S'},  {"vf", required_argument, NULL, 'f'},
+	    {"help", no_argument, NULL, 'h'},	     {NULL, 0, NULL, 0},
 	};
-	struct vmr_config cfg = { 0 };
+	struct vmr_config cfg = {0};
 	struct vmr_topology *topo = NULL;
-	struct vmr_plan plan = { 0 };
+	struct vmr_plan plan = {0};
 	struct vmr_strvec out = VMR_STRVEC_INIT;
 	struct vmr_error *err = NULL;
 	struct vf_opt *vfs = NULL;
@@ -135,7 +135,8 @@ VERB(args)
 			else if (streq(optarg, "tcg"))
 				accel = VMR_ACCEL_TCG;
 			else if (!streq(optarg, "auto")) {
-				fprintf(stderr, "vmrun: error: --accel '%s': expected kvm, tcg or auto\n",
+				fprintf(stderr,
+					"vmrun: error: --accel '%s': expected kvm, tcg or auto\n",
 					optarg);
 				status = VMR_EXIT_USAGE;
 				goto out;

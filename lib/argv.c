@@ -27,10 +27,10 @@ struct builder {
 	const struct vmr_plan *p;
 	struct vmr_strvec *out;
 	enum ide_kind ide;
-	unsigned ide_next;   /* next free IDE slot */
-	bool scsi_added;     /* the virtio-scsi controller is on the command line */
-	unsigned scsi_next;  /* next free scsi-id on it */
-	bool boot_set;       /* a device carries bootindex 1 */
+	unsigned ide_next;  /* next free IDE slot */
+	bool scsi_added;    /* the virtio-scsi controller is on the command line */
+	unsigned scsi_next; /* next free scsi-id on it */
+	bool boot_set;	    /* a device carries bootindex 1 */
 };
 
 static void push_json(struct builder *b, const char *opt, json_t *obj)
@@ -78,24 +78,27 @@ static int ide_attach(struct builder *b, json_t *dev, const char *what, struct v
 	switch (b->ide) {
 	case IDE_AHCI:
 		if (slot >= Q35_AHCI_PORTS)
-			return vmr_error_usage(err, "%s of guest '%s': more than %d ide devices "
-						    "(disks with bus ide, cdroms, the seed)",
+			return vmr_error_usage(err,
+					       "%s of guest '%s': more than %d ide devices "
+					       "(disks with bus ide, cdroms, the seed)",
 					       what, guest, Q35_AHCI_PORTS);
 		snprintf(bus, sizeof(bus), "ide.%u", slot);
 		json_object_set_new(dev, "bus", json_string(bus));
 		break;
 	case IDE_PIIX:
 		if (slot >= PIIX_IDE_SLOTS)
-			return vmr_error_usage(err, "%s of guest '%s': more than %d ide devices "
-						    "(disks with bus ide, cdroms, the seed)",
+			return vmr_error_usage(err,
+					       "%s of guest '%s': more than %d ide devices "
+					       "(disks with bus ide, cdroms, the seed)",
 					       what, guest, PIIX_IDE_SLOTS);
 		snprintf(bus, sizeof(bus), "ide.%u", slot / 2);
 		json_object_set_new(dev, "bus", json_string(bus));
 		json_object_set_new(dev, "unit", json_integer(slot % 2));
 		break;
 	case IDE_NONE:
-		return vmr_error_usage(err, "%s of guest '%s': bus 'ide' needs a q35 or pc "
-					    "machine, not '%s'",
+		return vmr_error_usage(err,
+				       "%s of guest '%s': bus 'ide' needs a q35 or pc "
+				       "machine, not '%s'",
 				       what, guest, guest_machine(b->p->guest));
 	}
 	b->ide_next++;
@@ -133,19 +136,19 @@ static bool cache_flags(enum vmr_disk_cache c, struct cache_flags *ret)
 	case VMR_CACHE_DEFAULT:
 		return false;
 	case VMR_CACHE_NONE:
-		*ret = (struct cache_flags){ .direct = true, .writeback = true };
+		*ret = (struct cache_flags){.direct = true, .writeback = true};
 		return true;
 	case VMR_CACHE_WRITEBACK:
-		*ret = (struct cache_flags){ .writeback = true };
+		*ret = (struct cache_flags){.writeback = true};
 		return true;
 	case VMR_CACHE_WRITETHROUGH:
-		*ret = (struct cache_flags){ 0 };
+		*ret = (struct cache_flags){0};
 		return true;
 	case VMR_CACHE_DIRECTSYNC:
-		*ret = (struct cache_flags){ .direct = true };
+		*ret = (struct cache_flags){.direct = true};
 		return true;
 	case VMR_CACHE_UNSAFE:
-		*ret = (struct cache_flags){ .writeback = true, .no_flush = true };
+		*ret = (struct cache_flags){.writeback = true, .no_flush = true};
 		return true;
 	}
 	return false;
@@ -255,12 +258,14 @@ static int push_disk(struct builder *b, size_t idx, const struct vmr_disk *d,
 		return push_cdrom(b, id, path, false, what, err);
 
 	if (d->aio == VMR_AIO_NATIVE && !(has_cache && cache.direct))
-		return vmr_error_usage(err, "%s of guest '%s': aio 'native' needs cache 'none' "
-					    "or 'directsync' (O_DIRECT)",
+		return vmr_error_usage(err,
+				       "%s of guest '%s': aio 'native' needs cache 'none' "
+				       "or 'directsync' (O_DIRECT)",
 				       what, g->name);
 	if (d->readonly && d->bus == VMR_BUS_IDE)
-		return vmr_error_usage(err, "%s of guest '%s': an ide disk cannot be read-only "
-					    "(qemu's ide-hd refuses it); use bus virtio or scsi",
+		return vmr_error_usage(err,
+				       "%s of guest '%s': an ide disk cannot be read-only "
+				       "(qemu's ide-hd refuses it); use bus virtio or scsi",
 				       what, g->name);
 
 	push_blockdev(b, id, path,
@@ -295,7 +300,8 @@ static int push_disk(struct builder *b, size_t idx, const struct vmr_disk *d,
 		json_object_set_new(dev, "serial", json_string(id));
 	json_object_set_new(dev, "id", json_string(id));
 	if (has_cache)
-		json_object_set_new(dev, "write-cache", json_string(cache.writeback ? "on" : "off"));
+		json_object_set_new(dev, "write-cache",
+				    json_string(cache.writeback ? "on" : "off"));
 	set_boot(b, dev);
 	push_json(b, "-device", dev);
 	return 0;
@@ -357,8 +363,9 @@ static int push_nic(struct builder *b, const struct vmr_plan_nic *pn, struct vmr
 			return vmr_error_usage(err, "nic '%s' of guest '%s': %u queues, at most %d",
 					       n->name, guest, n->queues, VMR_MAX_QUEUES);
 		if (pn->ntapfds > 1 && n->model && !startswith(n->model, "virtio-net"))
-			return vmr_error_usage(err, "nic '%s' of guest '%s': %u queues need a "
-						    "virtio-net model, not '%s'",
+			return vmr_error_usage(err,
+					       "nic '%s' of guest '%s': %u queues need a "
+					       "virtio-net model, not '%s'",
 					       n->name, guest, pn->ntapfds, n->model);
 		if (pn->ntapfds == 0)
 			return vmr_error_usage(err, "nic '%s' of guest '%s': no tap fd in the plan",
@@ -367,7 +374,8 @@ static int push_nic(struct builder *b, const struct vmr_plan_nic *pn, struct vmr
 		vmr_buf_adds(&buf, pn->ntapfds > 1 ? ",fds=" : ",fd=");
 		fd_list(&buf, pn->tapfd, pn->ntapfds);
 		if (pn->nvhostfds) {
-			vmr_buf_adds(&buf, pn->nvhostfds > 1 ? ",vhost=on,vhostfds=" : ",vhost=on,vhostfd=");
+			vmr_buf_adds(&buf, pn->nvhostfds > 1 ? ",vhost=on,vhostfds="
+							     : ",vhost=on,vhostfd=");
 			fd_list(&buf, pn->vhostfd, pn->nvhostfds);
 		}
 		vmr_strvec_push(b->out, "-netdev");
@@ -395,8 +403,9 @@ static int push_nic(struct builder *b, const struct vmr_plan_nic *pn, struct vmr
 		if (!pn->vfio_host) {
 			char pf[13];
 
-			return vmr_error_usage(err, "nic '%s' of guest '%s': the vf of pf '%s' is "
-						    "not resolved in the plan",
+			return vmr_error_usage(err,
+					       "nic '%s' of guest '%s': the vf of pf '%s' is "
+					       "not resolved in the plan",
 					       n->name, guest, vmr_pci_format(&n->pci, pf));
 		}
 		dev = json_object();
@@ -425,7 +434,7 @@ int vmr_argv_build(const struct vmr_plan *p, struct vmr_strvec *ret, struct vmr_
 {
 	const struct vmr_guest *g = p->guest;
 	struct vmr_strvec out = VMR_STRVEC_INIT;
-	struct builder b = { .p = p, .out = &out, .ide = machine_ide(guest_machine(g)) };
+	struct builder b = {.p = p, .out = &out, .ide = machine_ide(guest_machine(g))};
 	bool kvm = p->accel == VMR_ACCEL_KVM;
 	int r;
 
@@ -437,8 +446,8 @@ int vmr_argv_build(const struct vmr_plan *p, struct vmr_strvec *ret, struct vmr_
 	if (g->memory < (1u << 20))
 		return vmr_error_usage(err, "guest '%s': memory below 1M", g->name);
 	if (p->qmp_fd < 3 || p->console_fd < 3)
-		return vmr_error_usage(err, "guest '%s': qmp and console fds not assigned in the plan",
-				       g->name);
+		return vmr_error_usage(
+		    err, "guest '%s': qmp and console fds not assigned in the plan", g->name);
 
 	vmr_strvec_push(&out, p->qemu ? p->qemu : "qemu-system-x86_64");
 	/* thread names "CPU n/KVM" make the vCPU threads recognisable when pinning */
@@ -483,8 +492,9 @@ int vmr_argv_build(const struct vmr_plan *p, struct vmr_strvec *ret, struct vmr_
 
 	if (g->image) {
 		if (!p->root_disk) {
-			r = vmr_error_usage(err, "guest '%s': the root disk overlay on image '%s' is "
-						 "not in the plan",
+			r = vmr_error_usage(err,
+					    "guest '%s': the root disk overlay on image '%s' is "
+					    "not in the plan",
 					    g->name, g->image);
 			goto fail;
 		}

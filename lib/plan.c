@@ -19,17 +19,17 @@ void vmr_plan_init(struct vmr_plan *p, const struct vmr_topology *t, const struc
 		   const char *qemu, const char *topo_dir, enum vmr_accel accel)
 {
 	*p = (struct vmr_plan){
-		.topo = t,
-		.guest = g,
-		.qemu = xstrdup(qemu),
-		.topo_dir = xstrdup(topo_dir),
-		.accel = accel,
-		.vhost = true,
-		.sandbox = true,
-		.qmp_fd = -1,
-		.console_fd = -1,
-		.nnics = g->nnics,
-		.nics = xcalloc(g->nnics, sizeof(struct vmr_plan_nic)),
+	    .topo = t,
+	    .guest = g,
+	    .qemu = xstrdup(qemu),
+	    .topo_dir = xstrdup(topo_dir),
+	    .accel = accel,
+	    .vhost = true,
+	    .sandbox = true,
+	    .qmp_fd = -1,
+	    .console_fd = -1,
+	    .nnics = g->nnics,
+	    .nics = xcalloc(g->nnics, sizeof(struct vmr_plan_nic)),
 	};
 	for (size_t i = 0; i < g->nnics; i++) {
 		const struct vmr_nic *n = &g->nics[i];
@@ -86,7 +86,7 @@ void vmr_plan_free(struct vmr_plan *p)
 	free(p->topo_dir);
 	free(p->seed_iso);
 	free(p->root_disk);
-	*p = (struct vmr_plan){ .qmp_fd = -1, .console_fd = -1 };
+	*p = (struct vmr_plan){.qmp_fd = -1, .console_fd = -1};
 }
 
 char *vmr_plan_path(const struct vmr_plan *p, const char *path)

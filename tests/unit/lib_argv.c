@@ -12,26 +12,26 @@
 
 /* ---- helpers ---------------------------------------------------------- */
 
-static struct vmr_topology topo = { .file = (char *)"/t/topology.yaml", .version = 1 };
+static struct vmr_topology topo = {.file = (char *)"/t/topology.yaml", .version = 1};
 
 static void guest_init(struct vmr_guest *g, const char *name)
 {
-	*g = (struct vmr_guest){ .name = (char *)name, .vcpus = 2, .memory = 1024ull << 20 };
+	*g = (struct vmr_guest){.name = (char *)name, .vcpus = 2, .memory = 1024ull << 20};
 }
 
 static struct vmr_nic nic_make(const char *name, enum vmr_nic_kind kind, unsigned last)
 {
 	return (struct vmr_nic){
-		.name = (char *)name,
-		.kind = kind,
-		.queues = 1,
-		.mac = { { 0x52, 0xde, 0xac, 0x19, 0xa0, (uint8_t)last } },
+	    .name = (char *)name,
+	    .kind = kind,
+	    .queues = 1,
+	    .mac = {{0x52, 0xde, 0xac, 0x19, 0xa0, (uint8_t)last}},
 	};
 }
 
 static struct vmr_disk disk_make(const char *file, enum vmr_disk_bus bus)
 {
-	return (struct vmr_disk){ .file = (char *)file, .bus = bus };
+	return (struct vmr_disk){.file = (char *)file, .bus = bus};
 }
 
 /* Build argv for g; returns the status of vmr_argv_build. */
@@ -92,21 +92,36 @@ static bool err_has(const struct vmr_error *e, const char *needle)
 static void test_minimal(void)
 {
 	static const char *const want[] = {
-		"/usr/bin/qemu-system-x86_64",
-		"-name", "m,debug-threads=on",
-		"-S", "-nodefaults", "-no-user-config",
-		"-display", "none",
-		"-msg", "timestamp=on",
-		"-machine", "q35",
-		"-accel", "tcg,thread=multi",
-		"-cpu", "max",
-		"-smp", "2,sockets=1,cores=2,threads=1",
-		"-m", "1024M",
-		"-chardev", "socket,id=qmp,fd=3,server=on,wait=off",
-		"-mon", "chardev=qmp,mode=control",
-		"-chardev", "socket,id=console,fd=4,server=on,wait=off",
-		"-serial", "chardev:console",
-		"-sandbox", "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny",
+	    "/usr/bin/qemu-system-x86_64",
+	    "-name",
+	    "m,debug-threads=on",
+	    "-S",
+	    "-nodefaults",
+	    "-no-user-config",
+	    "-display",
+	    "none",
+	    "-msg",
+	    "timestamp=on",
+	    "-machine",
+	    "q35",
+	    "-accel",
+	    "tcg,thread=multi",
+	    "-cpu",
+	    "max",
+	    "-smp",
+	    "2,sockets=1,cores=2,threads=1",
+	    "-m",
+	    "1024M",
+	    "-chardev",
+	    "socket,id=qmp,fd=3,server=on,wait=off",
+	    "-mon",
+	    "chardev=qmp,mode=control",
+	    "-chardev",
+	    "socket,id=console,fd=4,server=on,wait=off",
+	    "-serial",
+	    "chardev:console",
+	    "-sandbox",
+	    "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny",
 	};
 	struct vmr_guest g;
 	struct vmr_plan p;
@@ -196,7 +211,7 @@ static void test_fds(void)
 	nics[2] = nic_make("n3", VMR_NIC_BRIDGE, 5);
 	nics[2].queues = 2;
 	nics[3] = nic_make("n6", VMR_NIC_PCI, 6);
-	nics[3].pci = (struct vmr_pci_addr){ 0, 0x1a, 0, 1 };
+	nics[3].pci = (struct vmr_pci_addr){0, 0x1a, 0, 1};
 	nics[4] = nic_make("n9", VMR_NIC_TAP, 7);
 	guest_init(&g, "f");
 	g.nics = nics;
@@ -224,15 +239,16 @@ static void test_fds(void)
 	   "netdev: single queue with vhost");
 	ok(has_pair(&sv, "-netdev", "tap,id=net-n3,fds=4:5,vhost=on,vhostfds=8:9"),
 	   "netdev: multiqueue with vhost");
-	ok(has_pair(&sv, "-device",
-		    "{\"driver\":\"virtio-net-pci\",\"netdev\":\"net-n3\",\"mac\":\"52:de:ac:19:a0:05\","
-		    "\"id\":\"nic-n3\",\"mq\":true,\"vectors\":6}"),
+	ok(has_pair(
+	       &sv, "-device",
+	       "{\"driver\":\"virtio-net-pci\",\"netdev\":\"net-n3\",\"mac\":\"52:de:ac:19:a0:05\","
+	       "\"id\":\"nic-n3\",\"mq\":true,\"vectors\":6}"),
 	   "device: multiqueue virtio-net with vectors 2*q+2");
 	ok(has_pair(&sv, "-device",
 		    "{\"driver\":\"vfio-pci\",\"host\":\"0000:1a:00.1\",\"id\":\"hostdev-n6\"}"),
 	   "device: pci passthrough");
 	ok(find_opt(&sv, "-netdev", 0) < find_opt(&sv, "-netdev", 1) &&
-		   strstr(opt_value(&sv, "-netdev", 1), "net-user0"),
+	       strstr(opt_value(&sv, "-netdev", 1), "net-user0"),
 	   "NICs appear in NIC order");
 	ok(has_pair(&sv, "-chardev", "socket,id=qmp,fd=11,server=on,wait=off"),
 	   "chardev qmp uses the plan's fd");
@@ -253,9 +269,12 @@ static void test_fds(void)
 static void test_nic_options(void)
 {
 	struct vmr_hostfwd fwd[2] = {
-		{ .host_port = 2222, .guest_port = 22 },
-		{ .udp = true, .host_addr = (char *)"127.0.0.1", .host_port = 5353,
-		  .guest_addr = (char *)"10.0.2.15", .guest_port = 53 },
+	    {.host_port = 2222, .guest_port = 22},
+	    {.udp = true,
+	     .host_addr = (char *)"127.0.0.1",
+	     .host_port = 5353,
+	     .guest_addr = (char *)"10.0.2.15",
+	     .guest_port = 53},
 	};
 	struct vmr_nic nics[3];
 	struct vmr_guest g;
@@ -279,11 +298,13 @@ static void test_nic_options(void)
 	is_int(p.nics[2].nvhostfds, 0, "vhost: e1000 NIC gets none");
 	is_int(p.qmp_fd, 6, "vhost: only one vhost fd numbered");
 	is_int(build(&p, &sv, &err), 0, "nic options: builds");
-	ok(has_pair(&sv, "-netdev",
-		    "user,id=net-mgmt,hostfwd=tcp::2222-:22,hostfwd=udp:127.0.0.1:5353-10.0.2.15:53"),
+	ok(has_pair(
+	       &sv, "-netdev",
+	       "user,id=net-mgmt,hostfwd=tcp::2222-:22,hostfwd=udp:127.0.0.1:5353-10.0.2.15:53"),
 	   "user: forwards with and without addresses");
 	ok(has_pair(&sv, "-device",
-		    "{\"driver\":\"virtio-net-pci\",\"netdev\":\"net-jumbo\",\"mac\":\"52:de:ac:19:a0:02\","
+		    "{\"driver\":\"virtio-net-pci\",\"netdev\":\"net-jumbo\",\"mac\":\"52:de:ac:19:"
+		    "a0:02\","
 		    "\"id\":\"nic-jumbo\",\"host_mtu\":9000}"),
 	   "mtu: host_mtu on virtio-net");
 	ok(has_pair(&sv, "-device",
@@ -298,8 +319,8 @@ static void test_nic_options(void)
 	nics[2].queues = 2;
 	vmr_plan_init(&p, &topo, &g, "qemu", "/t", VMR_ACCEL_TCG);
 	ok(build(&p, &sv, &err) < 0 &&
-		   err_has(err, "nic 'legacy' of guest 'o': 2 queues need a virtio-net model, not "
-				"'e1000'"),
+	       err_has(err, "nic 'legacy' of guest 'o': 2 queues need a virtio-net model, not "
+			    "'e1000'"),
 	   "multiqueue with a non-virtio model: error");
 	vmr_error_clear(&err);
 	vmr_plan_free(&p);
@@ -309,7 +330,7 @@ static void test_nic_options(void)
 	vmr_plan_init(&p, &topo, &g, "qemu", "/t", VMR_ACCEL_TCG);
 	is_int(p.nics[1].ntapfds, VMR_MAX_QUEUES, "queues above the limit are clamped in the plan");
 	ok(build(&p, &sv, &err) < 0 && err && err->status == VMR_EXIT_USAGE &&
-		   err_has(err, "nic 'jumbo' of guest 'o': 17 queues, at most 16"),
+	       err_has(err, "nic 'jumbo' of guest 'o': 17 queues, at most 16"),
 	   "queues above the limit: builder error");
 	vmr_error_clear(&err);
 	vmr_strvec_clear(&sv);
@@ -325,7 +346,7 @@ static void test_vf(void)
 	struct vmr_error *err = NULL;
 
 	nics[0] = nic_make("n3", VMR_NIC_VF, 9);
-	nics[0].pci = (struct vmr_pci_addr){ 0, 0x1a, 0, 0 };
+	nics[0].pci = (struct vmr_pci_addr){0, 0x1a, 0, 0};
 	guest_init(&g, "v");
 	g.nics = nics;
 	g.nnics = 1;
@@ -370,7 +391,7 @@ static void test_disks(void)
 	d[3] = disk_make("ide.img", VMR_BUS_IDE);
 	d[3].cache = VMR_CACHE_DIRECTSYNC;
 	d[3].aio = VMR_AIO_THREADS;
-	d[4] = (struct vmr_disk){ .cdrom = true, .file = (char *)"install.iso" };
+	d[4] = (struct vmr_disk){.cdrom = true, .file = (char *)"install.iso"};
 	d[5] = disk_make("wb.img", VMR_BUS_SCSI);
 	d[5].cache = VMR_CACHE_WRITEBACK;
 	d[6] = disk_make("base-overlay.img", VMR_BUS_VIRTIO);
@@ -384,7 +405,8 @@ static void test_disks(void)
 	is_int(build(&p, &sv, &err), 0, "disks: builds");
 
 	is_str(opt_value(&sv, "-blockdev", 0),
-	       "{\"driver\":\"file\",\"filename\":\"/srv/topo/root.qcow2\",\"node-name\":\"disk0-file\","
+	       "{\"driver\":\"file\",\"filename\":\"/srv/topo/"
+	       "root.qcow2\",\"node-name\":\"disk0-file\","
 	       "\"aio\":\"native\",\"cache\":{\"direct\":true,\"no-flush\":false}}",
 	       "virtio: file node with aio native and cache none");
 	is_str(opt_value(&sv, "-blockdev", 1),
@@ -396,19 +418,23 @@ static void test_disks(void)
 		    "\"write-cache\":\"on\",\"bootindex\":1}"),
 	   "virtio: virtio-blk-pci, write cache on, boots first");
 
-	is_str(opt_value(&sv, "-blockdev", 2),
-	       "{\"driver\":\"file\",\"filename\":\"/data/scratch.img\",\"node-name\":\"disk1-file\","
-	       "\"aio\":\"io_uring\",\"read-only\":true,\"cache\":{\"direct\":false,\"no-flush\":false}}",
-	       "scsi: absolute path kept, read-only, io_uring, writethrough");
+	is_str(
+	    opt_value(&sv, "-blockdev", 2),
+	    "{\"driver\":\"file\",\"filename\":\"/data/scratch.img\",\"node-name\":\"disk1-file\","
+	    "\"aio\":\"io_uring\",\"read-only\":true,\"cache\":{\"direct\":false,\"no-flush\":"
+	    "false}}",
+	    "scsi: absolute path kept, read-only, io_uring, writethrough");
 	is_str(opt_value(&sv, "-blockdev", 3),
-	       "{\"driver\":\"raw\",\"file\":\"disk1-file\",\"node-name\":\"disk1\",\"read-only\":true,"
+	       "{\"driver\":\"raw\",\"file\":\"disk1-file\",\"node-name\":\"disk1\",\"read-only\":"
+	       "true,"
 	       "\"cache\":{\"direct\":false,\"no-flush\":false}}",
 	       "scsi: raw format node read-only");
 	iscsi = index_of(&sv, "{\"driver\":\"virtio-scsi-pci\",\"id\":\"scsi0\"}");
 	ok(iscsi > 0, "scsi: one virtio-scsi controller");
-	ok(has_pair(&sv, "-device",
-		    "{\"driver\":\"scsi-hd\",\"bus\":\"scsi0.0\",\"channel\":0,\"scsi-id\":0,\"lun\":0,"
-		    "\"drive\":\"disk1\",\"id\":\"disk1\",\"write-cache\":\"off\"}"),
+	ok(has_pair(
+	       &sv, "-device",
+	       "{\"driver\":\"scsi-hd\",\"bus\":\"scsi0.0\",\"channel\":0,\"scsi-id\":0,\"lun\":0,"
+	       "\"drive\":\"disk1\",\"id\":\"disk1\",\"write-cache\":\"off\"}"),
 	   "scsi: scsi-hd on the controller, write cache off");
 	ok(iscsi < index_of(&sv, "{\"driver\":\"scsi-hd\",\"bus\":\"scsi0.0\",\"channel\":0,"
 				 "\"scsi-id\":0,\"lun\":0,\"drive\":\"disk1\",\"id\":\"disk1\","
@@ -419,43 +445,50 @@ static void test_disks(void)
 	       "{\"driver\":\"file\",\"filename\":\"/srv/nv.raw\",\"node-name\":\"disk2-file\","
 	       "\"cache\":{\"direct\":false,\"no-flush\":true}}",
 	       "nvme: ../ folded into topo_dir, unsafe = no-flush");
-	ok(has_pair(&sv, "-device",
-		    "{\"driver\":\"nvme\",\"drive\":\"disk2\",\"serial\":\"disk2\",\"id\":\"disk2\","
-		    "\"write-cache\":\"on\"}"),
+	ok(has_pair(
+	       &sv, "-device",
+	       "{\"driver\":\"nvme\",\"drive\":\"disk2\",\"serial\":\"disk2\",\"id\":\"disk2\","
+	       "\"write-cache\":\"on\"}"),
 	   "nvme: with a serial");
 
-	is_str(opt_value(&sv, "-blockdev", 6),
-	       "{\"driver\":\"file\",\"filename\":\"/srv/topo/ide.img\",\"node-name\":\"disk3-file\","
-	       "\"aio\":\"threads\",\"cache\":{\"direct\":true,\"no-flush\":false}}",
-	       "ide: directsync = direct, aio threads");
+	is_str(
+	    opt_value(&sv, "-blockdev", 6),
+	    "{\"driver\":\"file\",\"filename\":\"/srv/topo/ide.img\",\"node-name\":\"disk3-file\","
+	    "\"aio\":\"threads\",\"cache\":{\"direct\":true,\"no-flush\":false}}",
+	    "ide: directsync = direct, aio threads");
 	ok(has_pair(&sv, "-device",
 		    "{\"driver\":\"ide-hd\",\"bus\":\"ide.0\",\"drive\":\"disk3\",\"id\":\"disk3\","
 		    "\"write-cache\":\"off\"}"),
 	   "ide: ide-hd on the first ahci port");
 
 	is_str(opt_value(&sv, "-blockdev", 8),
-	       "{\"driver\":\"file\",\"filename\":\"/srv/topo/install.iso\",\"node-name\":\"disk4-file\","
+	       "{\"driver\":\"file\",\"filename\":\"/srv/topo/"
+	       "install.iso\",\"node-name\":\"disk4-file\","
 	       "\"read-only\":true}",
 	       "cdrom: read-only file node");
 	is_str(opt_value(&sv, "-blockdev", 9),
-	       "{\"driver\":\"raw\",\"file\":\"disk4-file\",\"node-name\":\"disk4\",\"read-only\":true}",
+	       "{\"driver\":\"raw\",\"file\":\"disk4-file\",\"node-name\":\"disk4\",\"read-only\":"
+	       "true}",
 	       "cdrom: raw read-only");
-	ok(has_pair(&sv, "-device",
-		    "{\"driver\":\"ide-cd\",\"bus\":\"ide.1\",\"drive\":\"disk4\",\"id\":\"disk4\"}"),
+	ok(has_pair(
+	       &sv, "-device",
+	       "{\"driver\":\"ide-cd\",\"bus\":\"ide.1\",\"drive\":\"disk4\",\"id\":\"disk4\"}"),
 	   "cdrom: ide-cd on the next ahci port");
 
-	ok(has_pair(&sv, "-device",
-		    "{\"driver\":\"scsi-hd\",\"bus\":\"scsi0.0\",\"channel\":0,\"scsi-id\":1,\"lun\":0,"
-		    "\"drive\":\"disk5\",\"id\":\"disk5\",\"write-cache\":\"on\"}"),
+	ok(has_pair(
+	       &sv, "-device",
+	       "{\"driver\":\"scsi-hd\",\"bus\":\"scsi0.0\",\"channel\":0,\"scsi-id\":1,\"lun\":0,"
+	       "\"drive\":\"disk5\",\"id\":\"disk5\",\"write-cache\":\"on\"}"),
 	   "scsi: second disk on the same controller, next scsi-id");
 	is_int((long long)count_opt(&sv, "-device"), 10,
 	       "one -device per disk, the seed and the scsi controller");
 	is_str(opt_value(&sv, "-blockdev", 13),
 	       "{\"driver\":\"qcow2\",\"file\":\"disk6-file\",\"node-name\":\"disk6\"}",
 	       "backing: overlay is qcow2, backing chain from its header");
-	is_str(opt_value(&sv, "-blockdev", 14),
-	       "{\"driver\":\"file\",\"filename\":\"/srv/topo/x,y.img\",\"node-name\":\"disk7-file\"}",
-	       "commas in paths need no escaping in JSON");
+	is_str(
+	    opt_value(&sv, "-blockdev", 14),
+	    "{\"driver\":\"file\",\"filename\":\"/srv/topo/x,y.img\",\"node-name\":\"disk7-file\"}",
+	    "commas in paths need no escaping in JSON");
 
 	iseed = index_of(&sv, "{\"driver\":\"scsi-cd\",\"bus\":\"scsi0.0\",\"channel\":0,"
 			      "\"scsi-id\":2,\"lun\":0,\"drive\":\"seed\",\"id\":\"seed\"}");
@@ -463,7 +496,8 @@ static void test_disks(void)
 	i0 = index_of(&sv, "{\"driver\":\"virtio-blk-pci\",\"drive\":\"disk7\",\"id\":\"disk7\"}");
 	ok(i0 > 0 && iseed > i0, "seed: after every disk");
 	is_str(opt_value(&sv, "-blockdev", 16),
-	       "{\"driver\":\"file\",\"filename\":\"/run/vmrun/d/seed.iso\",\"node-name\":\"seed-file\","
+	       "{\"driver\":\"file\",\"filename\":\"/run/vmrun/d/"
+	       "seed.iso\",\"node-name\":\"seed-file\","
 	       "\"read-only\":true}",
 	       "seed: absolute path read-only");
 	vmr_strvec_clear(&sv);
@@ -486,8 +520,8 @@ static void test_disk_errors_and_machines(void)
 	d[0].aio = VMR_AIO_NATIVE;
 	vmr_plan_init(&p, &topo, &g, "qemu", "/t", VMR_ACCEL_TCG);
 	ok(build(&p, &sv, &err) < 0 && err->status == VMR_EXIT_USAGE &&
-		   err_has(err, "disk 'a.img' of guest 'e': aio 'native' needs cache 'none' or "
-				"'directsync'"),
+	       err_has(err, "disk 'a.img' of guest 'e': aio 'native' needs cache 'none' or "
+			    "'directsync'"),
 	   "aio native without cache none: error");
 	vmr_error_clear(&err);
 	d[0].cache = VMR_CACHE_WRITEBACK;
@@ -505,7 +539,7 @@ static void test_disk_errors_and_machines(void)
 
 	/* seven IDE devices on q35's six AHCI ports */
 	for (size_t i = 0; i < 7; i++)
-		d[i] = (struct vmr_disk){ .cdrom = true, .file = (char *)"c.iso" };
+		d[i] = (struct vmr_disk){.cdrom = true, .file = (char *)"c.iso"};
 	g.ndisks = 7;
 	vmr_plan_init(&p, &topo, &g, "qemu", "/t", VMR_ACCEL_TCG);
 	ok(build(&p, &sv, &err) < 0 && err_has(err, "more than 6 ide devices"),
@@ -540,7 +574,7 @@ static void test_disk_errors_and_machines(void)
 	/* a machine without IDE: cdroms go to virtio-scsi, ide disks are refused */
 	g.machine = (char *)"microvm";
 	g.ndisks = 1;
-	d[0] = (struct vmr_disk){ .cdrom = true, .file = (char *)"c.iso" };
+	d[0] = (struct vmr_disk){.cdrom = true, .file = (char *)"c.iso"};
 	vmr_plan_init(&p, &topo, &g, "qemu", "/t", VMR_ACCEL_TCG);
 	is_int(build(&p, &sv, &err), 0, "microvm: cdrom builds");
 	ok(has_pair(&sv, "-device",
@@ -549,7 +583,7 @@ static void test_disk_errors_and_machines(void)
 	   "microvm: cdrom becomes scsi-cd");
 	d[0] = disk_make("a.img", VMR_BUS_IDE);
 	ok(build(&p, &sv, &err) < 0 &&
-		   err_has(err, "bus 'ide' needs a q35 or pc machine, not 'microvm'"),
+	       err_has(err, "bus 'ide' needs a q35 or pc machine, not 'microvm'"),
 	   "microvm: ide disk is an error");
 	vmr_error_clear(&err);
 	vmr_plan_free(&p);
@@ -564,8 +598,10 @@ static void test_disk_errors_and_machines(void)
 	is_int(build(&p, &sv, &err), 0, "kernel: builds");
 	is_str(opt_value(&sv, "-kernel", 0), "/t/x/vmlinuz", "kernel: resolved path");
 	is_str(opt_value(&sv, "-initrd", 0), "/t/x/boot/initrd.img", "initrd: ./ folded");
-	is_str(opt_value(&sv, "-append", 0), "console=ttyS0 quiet", "append: verbatim, one argument");
-	ok(has_pair(&sv, "-device", "{\"driver\":\"virtio-blk-pci\",\"drive\":\"disk0\",\"id\":\"disk0\"}"),
+	is_str(opt_value(&sv, "-append", 0), "console=ttyS0 quiet",
+	       "append: verbatim, one argument");
+	ok(has_pair(&sv, "-device",
+		    "{\"driver\":\"virtio-blk-pci\",\"drive\":\"disk0\",\"id\":\"disk0\"}"),
 	   "kernel: disk without bootindex");
 	vmr_strvec_clear(&sv);
 	vmr_plan_free(&p);
@@ -585,8 +621,9 @@ static void test_sandbox_and_qemu_args(void)
 	vmr_strvec_push(&g.qemu_args, "off");
 	vmr_plan_init(&p, &topo, &g, "qemu", "/t", VMR_ACCEL_TCG);
 	is_int(build(&p, &sv, &err), 0, "qemu_args: builds");
-	ok(sv.n >= 4 && streq(sv.v[sv.n - 4], "-device") && streq(sv.v[sv.n - 3], "virtio-rng-pci") &&
-		   streq(sv.v[sv.n - 2], "-sandbox") && streq(sv.v[sv.n - 1], "off"),
+	ok(sv.n >= 4 && streq(sv.v[sv.n - 4], "-device") &&
+	       streq(sv.v[sv.n - 3], "virtio-rng-pci") && streq(sv.v[sv.n - 2], "-sandbox") &&
+	       streq(sv.v[sv.n - 1], "off"),
 	   "qemu_args: verbatim and last");
 	ok(find_opt(&sv, "-sandbox", 0) < (long)sv.n - 4, "sandbox: before qemu_args");
 	p.sandbox = false;
@@ -618,8 +655,8 @@ static void test_image(void)
 	g.ndisks = 1;
 	vmr_plan_init(&p, &topo, &g, "qemu", "/t", VMR_ACCEL_TCG);
 	ok(build(&p, &sv, &err) < 0 && err->status == VMR_EXIT_USAGE &&
-		   err_has(err, "guest 'i': the root disk overlay on image 'debian-12.qcow2' is not "
-				"in the plan"),
+	       err_has(err, "guest 'i': the root disk overlay on image 'debian-12.qcow2' is not "
+			    "in the plan"),
 	   "image without root_disk in the plan: error");
 	vmr_error_clear(&err);
 	p.root_disk = xstrdup("/run/vmrun/i/root.qcow2");
@@ -646,16 +683,17 @@ static void test_plan_path(void)
 	static const struct {
 		const char *dir, *path, *want;
 	} cases[] = {
-		{ "/work/main/examples", "../build/testguest/vmlinuz", "/work/main/build/testguest/vmlinuz" },
-		{ "/work/main/examples", "disk.qcow2", "/work/main/examples/disk.qcow2" },
-		{ "/work/main/examples", "./a/./b", "/work/main/examples/a/./b" },
-		{ "/work/main/examples", "/abs/x", "/abs/x" },
-		{ "/work/main/examples", "../../../../x", "/x" },
-		{ "/work/main/examples", "a/../b", "/work/main/examples/a/../b" },
-		{ "/work/main/examples", "..", "/work/main" },
-		{ "/work/main/examples/", "..//x", "/work/main/x" },
-		{ "/", "x", "/x" },
-		{ "/", "../x", "/x" },
+	    {"/work/main/examples", "../build/testguest/vmlinuz",
+	     "/work/main/build/testguest/vmlinuz"},
+	    {"/work/main/examples", "disk.qcow2", "/work/main/examples/disk.qcow2"},
+	    {"/work/main/examples", "./a/./b", "/work/main/examples/a/./b"},
+	    {"/work/main/examples", "/abs/x", "/abs/x"},
+	    {"/work/main/examples", "../../../../x", "/x"},
+	    {"/work/main/examples", "a/../b", "/work/main/examples/a/../b"},
+	    {"/work/main/examples", "..", "/work/main"},
+	    {"/work/main/examples/", "..//x", "/work/main/x"},
+	    {"/", "x", "/x"},
+	    {"/", "../x", "/x"},
 	};
 	struct vmr_guest g;
 

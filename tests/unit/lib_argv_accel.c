@@ -107,7 +107,7 @@ int main(void)
 	vmr_error_clear(&err);
 	r = vmr_accel_resolve(VMR_ACCEL_AUTO, VMR_ACCEL_KVM, "/dev", sys_pvm, &a, &warn, &err);
 	ok(r < 0 && err && has(err->msg, "(set by the host configuration)") &&
-		   has(err->msg, "kvm_pvm"),
+	       has(err->msg, "kvm_pvm"),
 	   "configuration kvm, kvm_pvm loaded: error naming the configuration");
 	vmr_error_clear(&err);
 
@@ -115,7 +115,8 @@ int main(void)
 	if (vmr_accel_kvm_usable("/dev", sys_plain, &why)) {
 		r = vmr_accel_resolve(VMR_ACCEL_AUTO, VMR_ACCEL_AUTO, "/dev", sys_plain, &a, &warn,
 				      &err);
-		ok(r == 0 && a == VMR_ACCEL_KVM && warn == NULL, "auto with a working /dev/kvm: kvm");
+		ok(r == 0 && a == VMR_ACCEL_KVM && warn == NULL,
+		   "auto with a working /dev/kvm: kvm");
 		r = vmr_accel_resolve(VMR_ACCEL_KVM, VMR_ACCEL_AUTO, "/dev", sys_plain, &a, &warn,
 				      &err);
 		ok(r == 0 && a == VMR_ACCEL_KVM, "kvm with a working /dev/kvm: kvm");
@@ -127,8 +128,15 @@ int main(void)
 
 	{
 		static const char *const made[] = {
-			"filedev/kvm", "filedev", "nodev", "sys-pvm/module/kvm_pvm", "sys-pvm/module",
-			"sys-pvm", "sys-plain/module/kvm", "sys-plain/module", "sys-plain",
+		    "filedev/kvm",
+		    "filedev",
+		    "nodev",
+		    "sys-pvm/module/kvm_pvm",
+		    "sys-pvm/module",
+		    "sys-pvm",
+		    "sys-plain/module/kvm",
+		    "sys-plain/module",
+		    "sys-plain",
 		};
 
 		for (size_t i = 0; i < ARRAY_SIZE(made); i++) {
