@@ -431,6 +431,14 @@ static int setup_vf(struct setup *s, struct vmr_plan_nic *pn, const char *const 
 	return passthrough(s, pn, bdf, ours, err);
 }
 
+static bool plan_wants_vhost(const struct vmr_plan *plan)
+{
+	for (size_t i = 0; i < plan->nnics; i++)
+		if (plan->nics[i].nvhostfds)
+			return true;
+	return false;
+}
+
 static void close_fds(int *fds, int n, int *opened, size_t nopened)
 {
 	for (size_t i = 0; i < nopened; i++) {
@@ -455,6 +463,11 @@ int vmr_net_setup_guest(const struct vmr_config *cfg, struct vmr_journal *j,
 
 	if (!s.rec.done)
 		return vmr_error_set(err, ENOMEM, "allocate rollback list");
+	/* like libvirt: vhost-net when the host has it, plain tap otherwise */
+	if (plan->vhost && plan_wants_vhost(plan) && !vmr_net_vhost_available(cfg)) {
+		plan->vhost = false;
+		vmr_plan_assign_fds(plan);
+	}
 	opened = xcalloc((size_t)plan->nfds + 1, sizeof(int));
 	r = net_nl_open(&s.nl, err);
 	if (r < 0) {
@@ -516,8 +529,6 @@ int vmr_net_setup_guest(const struct vmr_config *cfg, struct vmr_journal *j,
 			r = net_vhost_open(cfg, &fd, err);
 			if (r < 0) {
 				vmr_error_wrap(err, "NIC '%s'", pn->nic->name);
-				vmr_error_hint(err, "vhost-net is unavailable: modprobe vhost_net, or run "
-						    "without vhost");
 				break;
 			}
 			if (slot < 0 || slot >= plan->nfds) {

@@ -54,9 +54,8 @@ char *vmr_net_ifname(const struct vmr_nic *nic, char buf[static 16]);
 char *vmr_net_owner(const char *guest, const char *nic);
 
 /*
- * Whether DEV/vhost-net opens.  The supervisor asks before vmr_plan_init()
- * numbers the child fds (plan->vhost); vmr_net_setup_guest() fails when the
- * plan wants vhost-net fds and the device cannot be opened.
+ * Whether DEV/vhost-net opens (a caller may set plan->vhost from it before
+ * numbering the child fds; vmr_net_setup_guest() falls back by itself).
  */
 bool vmr_net_vhost_available(const struct vmr_config *cfg);
 
@@ -74,7 +73,11 @@ int vmr_net_reclaim(const struct vmr_config *cfg, const struct vmr_guest *g,
 
 /*
  * Set up every NIC of plan->guest: create the links, open tap and vhost-net
- * fds, bind PCI devices and VFs to vfio-pci.  Each host change is journaled
+ * fds, bind PCI devices and VFs to vfio-pci.  When the plan asks for
+ * vhost-net and DEV/vhost-net does not open, the plan falls back to plain
+ * taps (plan->vhost = false) and its child fds are renumbered with
+ * vmr_plan_assign_fds(), so read plan->nfds, qmp_fd and console_fd after
+ * this call (fds needs only the old, larger, plan->nfds entries).  Each host change is journaled
  * in j before it is made.  Fills plan->nics[i].ifname and .vfio_host (the
  * plan owns the strings) and stores the opened fds (O_CLOEXEC, the caller
  * owns them) in fds[child_fd - 3]; fds has plan->nfds entries, and the QMP
