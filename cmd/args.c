@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* vmrun args: print the QEMU command line `run` would exec for a guest. */
-#include <fcntl.h>
 #include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
@@ -14,6 +13,7 @@
 #include "lib/netaddr.h"
 #include "lib/plan.h"
 #include "lib/util.h"
+#include "net/net.h"
 
 static void usage(FILE *f)
 {
@@ -63,16 +63,6 @@ static int topology_dir(const char *path, char **ret, struct vmr_error **err)
 	return 0;
 }
 
-/* vhost as run decides it: on when the vhost-net device opens. */
-static bool vhost_available(const struct vmr_config *cfg)
-{
-	_cleanup_free_ char *dev =
-	    xasprintf("%s/vhost-net", cfg->dev_root ? cfg->dev_root : "/dev");
-	_cleanup_close_ int fd = open(dev, O_RDWR | O_CLOEXEC);
-
-	return fd >= 0;
-}
-
 static int fill_vfs(struct vmr_plan *plan, const struct vf_opt *vfs, size_t nvfs,
 		    struct vmr_error **err)
 {
@@ -111,9 +101,12 @@ static int fill_vfs(struct vmr_plan *plan, const struct vf_opt *vfs, size_t nvfs
 VERB(args)
 {
 	static const struct option opts[] = {
-	    {"accel", required_argument, NULL, 'a'}, {"vhost", required_argument, NULL, 'v'},
-	    {"no-sandbox", no_argument, NULL, 'S'},  {"vf", required_argument, NULL, 'f'},
-	    {"help", no_argument, NULL, 'h'},	     {NULL, 0, NULL, 0},
+	    {"accel", required_argument, NULL, 'a'},
+	    {"vhost", required_argument, NULL, 'v'},
+	    {"no-sandbox", no_argument, NULL, 'S'},
+	    {"vf", required_argument, NULL, 'f'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct vmr_config cfg = {0};
 	struct vmr_topology *topo = NULL;
@@ -216,7 +209,8 @@ VERB(args)
 		goto out;
 	}
 	vmr_plan_init(&plan, topo, g, cfg.qemu, dir, accel);
-	plan.vhost = vhost >= 0 ? vhost : vhost_available(&cfg);
+	/* run's choice: vhost-net when the device opens (net/ falls back the same way) */
+	plan.vhost = vhost >= 0 ? vhost : vmr_net_vhost_available(&cfg);
 	plan.sandbox = sandbox;
 	vmr_plan_assign_fds(&plan);
 	/* the paths run uses; images/ creates the files there (docs/images.md) */
