@@ -106,6 +106,8 @@ int vmr_seed_iso_render(const struct vmr_seed *s, struct vmr_buf *out, struct vm
 	iso_write_opts_set_joliet(opts, 1);
 	/* "cidata" as cloud-localds (genisoimage -V) writes it, not upper-cased */
 	iso_write_opts_set_relaxed_vol_atts(opts, 1);
+	/* Joliet names exactly "meta-data", without the dot ECMA-119 forces */
+	iso_write_opts_set_no_force_dots(opts, 2);
 	iso_write_opts_set_always_gmt(opts, 1);
 	iso_write_opts_set_replace_timestamps(opts, 2);
 	iso_write_opts_set_default_timestamp(opts, SEED_TIME);
