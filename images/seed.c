@@ -285,10 +285,19 @@ static int user_data_load(const struct vmr_seed_input *in, yaml_document_t *doc,
 }
 
 /* Keys vmr writes; the user's value wins for the scalar and mapping ones. */
-enum our_key { K_DISABLE_ROOT, K_SSH_KEYS, K_CHPASSWD, K_SSH_PWAUTH, K_WRITE_FILES, K_N };
+enum our_key {
+	K_DISABLE_ROOT,
+	K_SSH_KEYS,
+	K_PASSWORD,
+	K_CHPASSWD,
+	K_SSH_PWAUTH,
+	K_WRITE_FILES,
+	K_N
+};
 static const char *const our_keys[K_N] = {
 	[K_DISABLE_ROOT] = "disable_root",
 	[K_SSH_KEYS] = "ssh_authorized_keys",
+	[K_PASSWORD] = "password",
 	[K_CHPASSWD] = "chpasswd",
 	[K_SSH_PWAUTH] = "ssh_pwauth",
 	[K_WRITE_FILES] = "write_files",
@@ -327,6 +336,7 @@ static bool our_has(const struct user_data_ctx *c, enum our_key k)
 		return c->keys->n > 0 || c->g->cloud_init.password;
 	case K_SSH_KEYS:
 		return c->keys->n > 0;
+	case K_PASSWORD:
 	case K_CHPASSWD:
 	case K_SSH_PWAUTH:
 		return c->g->cloud_init.password != NULL;
@@ -347,7 +357,12 @@ static void our_value(struct emitter *em, const struct user_data_ctx *c, enum ou
 	case K_SSH_PWAUTH:
 		raw(em, "true");
 		break;
+	case K_PASSWORD:
+		/* the distribution's default user (debian, ubuntu...) */
+		str(em, c->g->cloud_init.password);
+		break;
 	case K_CHPASSWD:
+		/* and root, whom 5gdeploy's guests are logged into */
 		map_start(em);
 		str(em, "expire");
 		raw(em, "false");

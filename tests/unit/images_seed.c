@@ -245,6 +245,7 @@ static void test_user_data(void)
 	is_str(scalar(get(&d, u, "name", NULL)), "root", "password for root");
 	is_str(scalar(get(&d, u, "password", NULL)), "0000", "password kept a string");
 	is_str(scalar(get(&d, NULL, "chpasswd", "expire", NULL)), "false", "password does not expire");
+	is_str(scalar(get(&d, NULL, "password", NULL)), "0000", "password for the default user too");
 	is_str(scalar(get(&d, NULL, "disable_root", NULL)), "false", "root may log in (5gdeploy)");
 	doc_free(&d);
 	ok(strstr(s.user_data, "password: \"0000\"") != NULL, "password quoted (not the number 0)");
