@@ -463,7 +463,18 @@ int vmr_argv_build(const struct vmr_plan *p, struct vmr_strvec *ret, struct vmr_
 	push2(&b, "-machine", guest_machine(g));
 	/* TCG: one host thread per vCPU, or there is nothing to pin */
 	push2(&b, "-accel", kvm ? "kvm" : "tcg,thread=multi");
-	push2(&b, "-cpu", g->cpu ? g->cpu : kvm ? "host" : "max");
+	if (g->cpu && !kvm && (streq(g->cpu, "host") || startswith(g->cpu, "host,"))) {
+		/*
+		 * "host" needs KVM.  A topology written for KVM labs (5gdeploy's
+		 * `host,-vmx,-svm`) that falls back to TCG keeps its feature flags
+		 * on "max", the closest TCG model, instead of failing in QEMU.
+		 */
+		_cleanup_free_ char *cpu = xasprintf("max%s", g->cpu + strlen("host"));
+
+		push2(&b, "-cpu", cpu);
+	} else {
+		push2(&b, "-cpu", g->cpu ? g->cpu : kvm ? "host" : "max");
+	}
 	vmr_strvec_push(&out, "-smp");
 	vmr_strvec_pushf(&out, "%u,sockets=1,cores=%u,threads=1", g->vcpus, g->vcpus);
 	vmr_strvec_push(&out, "-m");

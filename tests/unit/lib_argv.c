@@ -185,10 +185,21 @@ static void test_accel_cpu_memory(void)
 	g.memory = (1ull << 20) + 4096;
 	vmr_plan_init(&p, &topo, &g, "qemu", "/t", VMR_ACCEL_TCG);
 	is_int(build(&p, &sv, &err), 0, "cpu override: builds");
-	is_str(opt_value(&sv, "-cpu", 0), "host,-vmx,-svm", "cpu override: verbatim under tcg");
+	is_str(opt_value(&sv, "-cpu", 0), "max,-vmx,-svm",
+	       "cpu host under tcg: max with the same feature flags");
 	is_str(opt_value(&sv, "-machine", 0), "pc-q35-7.2", "machine override");
 	is_str(opt_value(&sv, "-accel", 0), "tcg,thread=multi", "tcg is multi-threaded");
 	is_str(opt_value(&sv, "-m", 0), "1028K", "memory: KiB when not whole MiB");
+
+	vmr_strvec_clear(&sv);
+	g.cpu = (char *)"hostile";
+	is_int(build(&p, &sv, &err), 0, "other cpu model: builds");
+	is_str(opt_value(&sv, "-cpu", 0), "hostile", "other cpu model: verbatim under tcg");
+	vmr_strvec_clear(&sv);
+	g.cpu = (char *)"host";
+	p.accel = VMR_ACCEL_KVM;
+	is_int(build(&p, &sv, &err), 0, "cpu host under kvm: builds");
+	is_str(opt_value(&sv, "-cpu", 0), "host", "cpu host under kvm: verbatim");
 
 	p.accel = VMR_ACCEL_AUTO;
 	ok(build(&p, &sv, &err) < 0 && err_has(err, "accelerator not resolved"),
