@@ -167,7 +167,7 @@ int net_name_check(struct vmr_nl *nl, const char *ifname, const char *owner,
 		if (l.alias[0])
 			vmr_error_hint(err, "its owner mark is '%s'; vmrun would use '%s'", l.alias, owner);
 		else
-			vmr_error_hint(err, "it has no vmrun owner mark; remove it or change the guest MAC");
+			vmr_error_hint(err, "it has no vmrun owner mark: vmrun only deletes what it made");
 		return r;
 	}
 	if (!delete_ours)
