@@ -1,0 +1,239 @@
+#!/usr/bin/env bash
+# `vmrun run` against a fake QEMU (tests/integration/fakeqemu.py): what QEMU
+# inherits, exit statuses, escalation, the control and console sockets,
+# supervisor death, and refusals before anything is started.
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+. tests/lib/tap.sh
+. tests/integration/run_lib.bash
+
+if ! command -v python3 >/dev/null; then
+	skip "python3 is missing (the fake QEMU is a Python script)" "fake QEMU suite"
+	done_testing
+	exit
+fi
+export VMRUN_QEMU=$FAKEQEMU
+
+# guest NAME CPUSET STOP_TIMEOUT FAKE-OPTIONS...: one topology file per guest
+guest() {
+	local name=$1 cpus=$2 stop=$3 args="" a
+	shift 3
+	for a in "$@"; do args+=", \"-fake\", \"$a\""; done
+	cat >"$T/$name.yaml" <<EOF
+version: 1
+guests:
+  $name:
+    accel: tcg
+    cpuset: "$cpus"
+    memory: 64M
+    stop_timeout: $stop
+    qemu_args: [${args#, }]
+EOF
+}
+
+# --- what QEMU inherits; console, control, events; SIGTERM -> poweroff -> 0
+guest a 0-1 5 "report=$T/a.report"
+run_start a "$T/a.yaml" a --events
+run_wait_ready a a 20
+ok $? "fake guest reaches ready"
+is "$(json_get "$T/a.report" 'j["fds"]')" "[0, 1, 2, 3, 4]" "QEMU holds exactly fds 0-2 and the QMP and console sockets"
+is "$(json_get "$T/a.report" 'j["status"]["NoNewPrivs"]')" "1" "QEMU runs with NoNewPrivs"
+is "$(json_get "$T/a.report" 'j["status"]["SigBlk"]')" "0000000000000000" "QEMU starts with no blocked signal"
+is "$(json_get "$T/a.report" 'sorted(k for k in j["env"] if k != "LC_CTYPE")')" "['PATH']" \
+	"QEMU's environment is PATH only (LC_CTYPE is Python's own)"
+is "$(json_get "$T/a.report" 'j["ppid"]')" "${RUN_PID[a]}" "QEMU is the supervisor's child"
+grep -q "^vmrun: guest 'a' running (qemu pid [0-9]*, vCPUs pinned to 0-1)$" "$T/a.err"
+ok $? "ready line on stderr"
+run_wait_grep "$T/a.out" "fakeqemu: guest running" 5
+ok $? "console output reaches stdout"
+grep -q "fakeqemu: guest running" "$STATE/a/console.log"
+ok $? "console output reaches console.log"
+grep -q '"event":"RESUME"' "$STATE/a/events.jsonl"
+ok $? "events.jsonl records RESUME"
+grep -q '"event":"RESUME"' "$T/a.err"
+ok $? "--events prints events to stderr"
+reply=$(ctl a '{"status": null}')
+is "$(python3 -c 'import json,sys; r=json.loads(sys.argv[1])["return"]; print(r["state"], r["qemu_state"], [v["affinity"] for v in r["vcpus"]])' "$reply")" \
+	"running running ['0', '1']" "control status: state, QEMU state, live vCPU affinities"
+reply=$(ctl a '{"qmp": {"execute": "query-status"}}')
+is "$reply" '{"return":{"status":"running","running":true,"singlestep":false}}' "control qmp proxies the reply"
+reply=$(ctl a '{"qmp": {"execute": "no-such-command"}}')
+case $reply in *'"class":"CommandNotFound"'*) r=0 ;; *) r=1 ;; esac
+ok $r "control qmp passes QEMU's error class"
+reply=$(ctl a 'not json')
+case $reply in '{"error":{"class":"VmrunError"'*) r=0 ;; *) r=1 ;; esac
+ok $r "malformed request gets an error reply"
+
+# a console client: sees output, and its input reaches the guest
+python3 - "$STATE/a/console.sock" >"$T/console.txt" <<'EOF' &
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(10)
+s.connect(sys.argv[1])
+s.sendall(b"hello guest\n")
+buf = b""
+end = time.time() + 10
+while b"echo: hello guest" not in buf and time.time() < end:
+    d = s.recv(4096)
+    if not d:
+        break
+    buf += d
+sys.stdout.write(buf.decode(errors="replace"))
+EOF
+wait $!
+grep -q "echo: hello guest" "$T/console.txt"
+ok $? "console client input reaches the guest and its output comes back"
+
+# a second supervisor for the same guest fails clearly
+"$VMRUN" --state-dir "$STATE" run "$T/a.yaml" a >/dev/null 2>"$T/a2.err"
+is "$?" 1 "second supervisor exits 1"
+grep -q "^vmrun: error: guest 'a' is already running (supervisor pid ${RUN_PID[a]})" "$T/a2.err"
+ok $? "second supervisor names the running one"
+[ -S "$STATE/a/control.sock" ] && [ -e "$STATE/a/ready" ]
+ok $? "the running guest is untouched by the second attempt"
+
+kill -TERM "${RUN_PID[a]}"
+run_wait_exit a 20
+is "$RC" 0 "SIGTERM: guest powers off on ACPI, exit 0"
+torn_down a
+ok $? "sockets, ready file and journal cleaned up"
+is "$(json_get "$STATE/a/status.json" '(j["state"], j["exit_status"])')" "('exited', 0)" "status.json records the exit"
+
+# --- the guest powers itself off
+guest b 1 5 "poweroff_after=0.2"
+run_start b "$T/b.yaml" b
+run_wait_exit b 20
+is "$RC" 0 "guest powered itself off: exit 0"
+
+# --- ACPI ignored and quit ignored: escalation ends with SIGKILL
+guest c 0 1 "acpi=ignore" "quit=ignore"
+run_start c "$T/c.yaml" c
+run_wait_ready c c 20
+ok $? "guest c ready"
+kill -TERM "${RUN_PID[c]}"
+run_wait_exit c 20
+is "$RC" 143 "guest ignoring ACPI and quit: stopped by SIGKILL, exit 143"
+grep -q "no poweroff within 1 s: sending quit" "$T/c.err" && grep -q "QEMU did not quit: killing QEMU" "$T/c.err"
+ok $? "escalation steps are logged"
+torn_down c
+ok $? "teardown after escalation"
+
+# --- second SIGTERM skips the wait
+guest d 0 600 "acpi=ignore"
+run_start d "$T/d.yaml" d
+run_wait_ready d d 20
+ok $? "guest d ready"
+kill -TERM "${RUN_PID[d]}"
+run_wait_grep "$T/d.err" "pressing the ACPI power button" 10
+kill -TERM "${RUN_PID[d]}"
+run_wait_exit d 20
+is "$RC" 143 "second SIGTERM escalates at once, exit 143"
+grep -q "second SIGTERM, not waiting: sending quit" "$T/d.err"
+ok $? "second signal logged"
+
+# --- QEMU killed with SIGKILL -> 137; control kill -> 137
+guest e 0-1 5
+run_start e "$T/e.yaml" e
+run_wait_ready e e 20
+ok $? "guest e ready"
+kill -KILL "$(qemu_pid e)"
+run_wait_exit e 20
+is "$RC" 137 "QEMU killed by SIGKILL: exit 137"
+torn_down e
+ok $? "teardown after QEMU died"
+run_start e "$T/e.yaml" e
+run_wait_ready e e 20
+ok $? "guest e ready again"
+is "$(ctl e '{"kill": null}')" '{"return":{}}' "control kill accepted"
+run_wait_exit e 20
+is "$RC" 137 "control kill: exit 137"
+
+# --- QEMU told to stop from outside (SIGTERM to QEMU): not a guest poweroff
+run_start e "$T/e.yaml" e
+run_wait_ready e e 20
+kill -TERM "$(qemu_pid e)"
+run_wait_exit e 20
+is "$RC" 143 "QEMU terminated by the host: exit 143"
+
+# --- QEMU fails after the guest ran -> 3
+guest g 0 5 "exit_after=0.2:1"
+run_start g "$T/g.yaml" g
+run_wait_exit g 20
+is "$RC" 3 "QEMU exits 1 while running: exit 3"
+
+# --- startup failures: exit 1, nothing left
+guest h 0 5 "startup=exit1"
+run_start h "$T/h.yaml" h
+run_wait_exit h 20
+is "$RC" 1 "QEMU failing at startup: exit 1"
+grep -q "^vmrun: error: guest 'h': QEMU exited with status 1 before the guest was ready$" "$T/h.err"
+ok $? "startup failure names QEMU's exit"
+torn_down h
+ok $? "nothing left after a startup failure"
+
+guest i 0-1 5 "threads=single"
+run_start i "$T/i.yaml" i
+run_wait_exit i 20
+is "$RC" 1 "shared vCPU thread: exit 1"
+grep -q "vCPU threads are not distinct (TCG thread=single?): cannot pin" "$T/i.err"
+ok $? "shared vCPU thread refused with a clear message"
+torn_down i
+ok $? "nothing left after a pinning failure"
+
+VMRUN_QEMU=/nonexistent/qemu run_start j "$T/b.yaml" b
+run_wait_exit j 20
+is "$RC" 1 "missing QEMU binary: exit 1"
+grep -q "^vmrun: error: exec '/nonexistent/qemu': No such file or directory$" "$T/j.err"
+ok $? "exec failure reported"
+
+guest k 7 5
+run_start k "$T/k.yaml" k
+run_wait_exit k 20
+is "$RC" 2 "cpuset outside the allowed CPUs: exit 2"
+grep -q "guest 'k': cpuset '7': CPU 7 is not available here" "$T/k.err"
+ok $? "message names the CPU"
+[ ! -e "$STATE/k" ]
+ok $? "nothing created for an invalid cpuset"
+
+# --- a console client that never reads must not stall the supervisor
+guest l 0 5 "flood=4000000"
+run_start l "$T/l.yaml" l
+run_wait_ready l l 20
+ok $? "guest l ready"
+python3 - "$STATE/l/console.sock" <<'EOF' &
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+time.sleep(30)
+EOF
+stuck=$!
+run_wait_grep "$STATE/l/console.log" "flood done" 20
+ok $? "output keeps flowing to console.log past a stuck client"
+reply=$(ctl l '{"status": null}')
+case $reply in '{"return":{"guest":"l"'*) r=0 ;; *) r=1 ;; esac
+ok $r "control socket answers while a console client is stuck"
+kill "$stuck" 2>/dev/null
+kill -TERM "${RUN_PID[l]}"
+run_wait_exit l 20
+is "$RC" 0 "guest l stops cleanly"
+[ -s "$STATE/l/console.log.1" ] && [ "$(stat -c %s "$STATE/l/console.log")" -le $((1 << 20)) ]
+ok $? "console.log is capped and rotated"
+
+# --- supervisor killed with SIGKILL: QEMU dies with it, the next run starts
+guest m 0 5 "report=$T/m.report"
+run_start m "$T/m.yaml" m
+run_wait_ready m m 20
+ok $? "guest m ready"
+qpid=$(qemu_pid m)
+kill -KILL "${RUN_PID[m]}"
+run_wait_exit m 5
+pid_gone "$qpid" 1
+ok $? "QEMU gone within 1 s of the supervisor's SIGKILL"
+run_start m "$T/m.yaml" m
+run_wait_ready m m 20
+ok $? "next run of the guest starts over the leftovers"
+kill -TERM "${RUN_PID[m]}"
+run_wait_exit m 20
+is "$RC" 0 "and stops cleanly" || sed 's/^/# /' "$T/m.err"
+
+done_testing
