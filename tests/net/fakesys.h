@@ -42,6 +42,8 @@ struct fake_dev {
 	unsigned totalvfs;    /* > 0: an SR-IOV PF */
 	const char *vf_driver;/* driver autoprobe binds VFs to */
 	unsigned numvfs;      /* state: the file is truncated by the write's open */
+	const char *class;    /* "0x020000" when NULL */
+	const char *id;       /* "8086:10fb" when NULL */
 };
 
 #define FAKE_MAX_DEVS 32
@@ -139,10 +141,13 @@ static struct fake_dev *fake_dev(const char *bdf, size_t *idx)
 	return NULL;
 }
 
+static void fake_driver_add(const char *drv);
+
 static void fake_bind(const char *bdf, const char *drv)
 {
 	char *t = xasprintf("../../../../bus/pci/drivers/%s", drv);
 
+	fake_driver_add(drv);
 	fake_link(t, "bus/pci/devices/%s/driver", bdf);
 	free(t);
 	t = xasprintf("../../devices/%s", bdf);
@@ -189,10 +194,21 @@ static void fake_add(const struct fake_dev *d)
 	n->bdf = fake.bdfs[fake.ndevs];
 	fake.override[fake.ndevs][0] = '\0';
 	fake.ndevs++;
-	fake_put("0x8086\n", "bus/pci/devices/%s/vendor", d->bdf);
-	fake_put("0x10fb\n", "bus/pci/devices/%s/device", d->bdf);
-	fake_put("0x020000\n", "bus/pci/devices/%s/class", d->bdf);
+	{
+		char *v = xasprintf("0x%.4s\n", d->id ? d->id : "8086:10fb");
+		char *dv = xasprintf("0x%.4s\n", (d->id ? d->id : "8086:10fb") + 5);
+		char *c = xasprintf("%s\n", d->class ? d->class : "0x020000");
+
+		fake_put(v, "bus/pci/devices/%s/vendor", d->bdf);
+		fake_put(dv, "bus/pci/devices/%s/device", d->bdf);
+		fake_put(c, "bus/pci/devices/%s/class", d->bdf);
+		free(v);
+		free(dv);
+		free(c);
+	}
 	fake_put("(null)\n", "bus/pci/devices/%s/driver_override", d->bdf);
+	fake_put("0\n", "bus/pci/devices/%s/irq", d->bdf);
+	fake_link("../../../../bus/pci", "bus/pci/devices/%s/subsystem", d->bdf);
 	if (d->group >= 0) {
 		char *t = xasprintf("../../../../kernel/iommu_groups/%d", d->group);
 
@@ -212,6 +228,12 @@ static void fake_add(const struct fake_dev *d)
 		char *m = xasprintf("%s\n", d->mac ? d->mac : "00:00:00:00:00:00");
 
 		fake_put(m, "bus/pci/devices/%s/net/%s/address", d->bdf, d->netdev);
+		fake_put("up\n", "bus/pci/devices/%s/net/%s/operstate", d->bdf, d->netdev);
+		fake_link("../..", "bus/pci/devices/%s/net/%s/device", d->bdf, d->netdev);
+		free(m);
+		m = xasprintf("../../bus/pci/devices/%s/net/%s", d->bdf, d->netdev);
+		fake_put(NULL, "class/net");
+		fake_link(m, "class/net/%s", d->netdev);
 		free(m);
 	}
 	if (d->totalvfs) {
@@ -259,7 +281,7 @@ static void fake_cleanup(void)
 }
 
 /* The writes logged since the last call (caller frees). */
-static char *fake_take_log(void)
+static _unused_ char *fake_take_log(void)
 {
 	char *s = vmr_buf_detach(&fake.log);
 

@@ -23,14 +23,14 @@ static void setup_tree(void)
 	static const char *const drivers[] = { "ixgbe", "ixgbevf", "vfio-pci", "e1000e",
 					       "nouveau", "snd_hda_intel", "pcieport" };
 	static const struct fake_dev devs[] = {
-		{ "0000:01:00.0", "ixgbe", "ixgbe", 10, "enp1s0f0", "a4:bf:01:cc:75:96", 8, "ixgbevf", 0 },
-		{ "0000:01:00.1", "ixgbe", "ixgbe", 10, "enp1s0f1", "a4:bf:01:cc:75:97", 8, "ixgbevf", 0 },
-		{ "0000:03:00.0", "e1000e", "e1000e", 12, "enp3s0", "a4:bf:01:00:00:03", 0, NULL, 0 },
-		{ "0000:04:00.0", NULL, "e1000e", 13, NULL, NULL, 0, NULL, 0 },
-		{ "0000:05:00.0", "nouveau", "nouveau", 14, NULL, NULL, 0, NULL, 0 },
-		{ "0000:05:00.1", "snd_hda_intel", "snd_hda_intel", 14, NULL, NULL, 0, NULL, 0 },
-		{ "0000:00:1c.0", "pcieport", "pcieport", 14, NULL, NULL, 0, NULL, 0 },
-		{ "0000:06:00.0", "e1000e", "e1000e", -1, NULL, NULL, 0, NULL, 0 },
+		{ "0000:01:00.0", "ixgbe", "ixgbe", 10, "enp1s0f0", "a4:bf:01:cc:75:96", 8, "ixgbevf", 0, NULL, NULL },
+		{ "0000:01:00.1", "ixgbe", "ixgbe", 10, "enp1s0f1", "a4:bf:01:cc:75:97", 8, "ixgbevf", 0, NULL, NULL },
+		{ "0000:03:00.0", "e1000e", "e1000e", 12, "enp3s0", "a4:bf:01:00:00:03", 0, NULL, 0, NULL, NULL },
+		{ "0000:04:00.0", NULL, "e1000e", 13, NULL, NULL, 0, NULL, 0, NULL, NULL },
+		{ "0000:05:00.0", "nouveau", "nouveau", 14, NULL, NULL, 0, NULL, 0, NULL, NULL },
+		{ "0000:05:00.1", "snd_hda_intel", "snd_hda_intel", 14, NULL, NULL, 0, NULL, 0, NULL, NULL },
+		{ "0000:00:1c.0", "pcieport", "pcieport", 14, NULL, NULL, 0, NULL, 0, NULL, NULL },
+		{ "0000:06:00.0", "e1000e", "e1000e", -1, NULL, NULL, 0, NULL, 0, NULL, NULL },
 	};
 
 	fake_init();
