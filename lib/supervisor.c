@@ -76,7 +76,8 @@ struct sup {
 	struct vmr_plan plan;
 	bool have_plan;
 	int *fds; /* child fd N is fds[N - 3] until QEMU has them */
-	int nfds;
+	int nfds; /* passed to QEMU (net/ may lower it: plan renumbered) */
+	int fds_alloc;
 	int sigfd;
 	sigset_t oldmask;
 	bool sigs_blocked;
@@ -107,6 +108,7 @@ struct sup {
 	time_t started_wall;
 	uint64_t started_ms;
 	int exit_status; /* once known */
+	bool finished;   /* teardown reached: status.json says "exited" */
 };
 
 static void sup_log(struct sup *s, enum vmr_log_level level, const char *fmt, ...)
@@ -146,7 +148,7 @@ static json_t *sup_status(struct sup *s, bool live, json_t *qemu_state)
 	const struct vmr_guest *g = s->g;
 
 	json_object_set_new(st, "guest", json_string(g->name));
-	json_object_set_new(st, "state", json_string(s->qemu_exited ? "exited"
+	json_object_set_new(st, "state", json_string(s->finished ? "exited"
 							: phase_names[s->phase]));
 	json_object_set_new(st, "supervisor_pid", json_integer(getpid()));
 	json_object_set_new(st, "qemu_pid", s->qemu_pid > 0 ? json_integer(s->qemu_pid)
@@ -193,7 +195,7 @@ static json_t *sup_status(struct sup *s, bool live, json_t *qemu_state)
 						      "pci", vfio ? json_string(vfio) : json_null()));
 	}
 	json_object_set_new(st, "nics", nics);
-	if (s->qemu_exited)
+	if (s->finished)
 		json_object_set_new(st, "exit_status", json_integer(s->exit_status));
 	if (live) {
 		json_object_set_new(st, "uptime",
@@ -683,9 +685,11 @@ static int sup_plan(struct sup *s, struct vmr_error **err)
 	dir = xstrdup(dirname(abs));
 	vmr_plan_init(&s->plan, s->o->topo, s->g, s->cfg->qemu, dir, accel);
 	s->have_plan = true;
-	s->nfds = s->plan.nfds;
-	s->fds = xcalloc((size_t)s->nfds, sizeof(int));
-	for (int i = 0; i < s->nfds; i++)
+	s->plan.vhost = vmr_net_vhost_available(s->cfg);
+	vmr_plan_assign_fds(&s->plan);
+	s->nfds = s->fds_alloc = s->plan.nfds;
+	s->fds = xcalloc((size_t)s->fds_alloc, sizeof(int));
+	for (int i = 0; i < s->fds_alloc; i++)
 		s->fds[i] = -1;
 	return 0;
 }
@@ -742,7 +746,7 @@ static int sup_qemu_socket(struct sup *s, const char *name, int child_fd, int *r
 
 static void sup_close_child_fds(struct sup *s)
 {
-	for (int i = 0; i < s->nfds; i++) {
+	for (int i = 0; i < s->fds_alloc; i++) {
 		if (s->fds[i] >= 0)
 			close(s->fds[i]);
 		s->fds[i] = -1;
@@ -874,6 +878,8 @@ static int sup_start(struct sup *s, struct vmr_error **err)
 	r = vmr_net_setup_guest(s->cfg, s->journal, &s->plan, s->fds, err);
 	if (r < 0)
 		return vmr_error_wrap(err, "guest '%s'", g->name);
+	/* without vhost-net the plan was renumbered: fewer fds, new QMP slots */
+	s->nfds = s->plan.nfds;
 
 	r = sup_qemu_socket(s, "qmp.sock", s->plan.qmp_fd, &qmp_conn, err);
 	if (r < 0)
@@ -1106,10 +1112,14 @@ static int sup_teardown(struct sup *s, struct vmr_error **err)
 	}
 	if (s->journal && vmr_journal_count(s->journal) > 0) {
 		r = vmr_journal_replay(s->journal, (void *)s->cfg, err);
-		if (r < 0)
+		if (r < 0) {
 			vmr_error_wrap(err, "guest '%s': undo host changes", s->g->name);
+			s->exit_status = VMR_EXIT_FAILURE;
+		}
 	}
-	if (s->dir.path && s->qemu_pid > 0)
+	s->finished = true;
+	/* only with the lock: otherwise status.json is another supervisor's */
+	if (s->dir.path)
 		sup_write_status(s);
 	vmr_journal_close(s->journal);
 	s->journal = NULL;
@@ -1155,10 +1165,12 @@ int vmr_supervisor_run(const struct vmr_supervisor_opts *o, int *ret_status,
 	r = sup_start(&s, err);
 	if (r == 0)
 		sup_loop(&s);
-	if (r >= 0 && s.qemu_exited)
+	if (r == 0)
 		s.exit_status = sup_exit_status(&s);
 	else if (r == 1)
 		s.exit_status = VMR_EXIT_STOPPED;
+	else
+		s.exit_status = err && *err && (*err)->status ? (*err)->status : VMR_EXIT_FAILURE;
 	tr = sup_teardown(&s, &terr);
 	if (r >= 0 && s.qemu_exited && r != 1) {
 		_cleanup_free_ char *how = wstatus_text(s.qemu_wstatus);

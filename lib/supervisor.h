@@ -21,9 +21,9 @@
  *   {"kill": null}                   -> {"return": {}}; QEMU gets SIGKILL
  * Errors of the supervisor itself: {"error": {"class": "VmrunError", "desc": TEXT}}.
  * STATUS is the object of status.json with live fields added (docs/supervisor.md).
+ * The client side is lib/control.h.
  */
 
-#include <jansson.h>
 #include <stdbool.h>
 
 #include "lib/config.h"
@@ -74,14 +74,5 @@ struct vmr_supervisor_opts {
  */
 int vmr_supervisor_run(const struct vmr_supervisor_opts *o, int *ret_status,
 		       struct vmr_error **err);
-
-/*
- * For the other verbs: send one request (borrowed) to the supervisor of
- * guest in state_dir and wait up to timeout_ms (< 0: no limit) for its
- * reply (*ret_reply, a new reference).  A guest that is not running fails
- * with ECONNREFUSED or ENOENT ("guest 'a' is not running").
- */
-int vmr_supervisor_request(const char *state_dir, const char *guest, json_t *request,
-			   int timeout_ms, json_t **ret_reply, struct vmr_error **err);
 
 #endif

@@ -170,6 +170,8 @@ grep -q "^vmrun: error: guest 'h': QEMU exited with status 1 before the guest wa
 ok $? "startup failure names QEMU's exit"
 torn_down h
 ok $? "nothing left after a startup failure"
+is "$(json_get "$STATE/h/status.json" '(j["state"], j["exit_status"])')" "('exited', 1)" \
+	"status.json records the startup failure"
 
 guest i 0-1 5 "threads=single"
 run_start i "$T/i.yaml" i
