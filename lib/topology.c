@@ -90,10 +90,13 @@ static int diag_cmp(const void *a, const void *b)
 	return 0;
 }
 
-/* Sort diagnostics from index `from` on by position, keeping equal ones in order. */
-static void diags_sort(struct vmr_diags *d, size_t from)
+/*
+ * Sort diagnostics from index `from` on by position, keeping equal ones in
+ * order; then say how many were not recorded, last.
+ */
+static void diags_sort(struct vmr_diags *d, size_t from, unsigned dropped)
 {
-	/* insertion sort: stable, and there are at most VMR_YREPORT_MAX + 1 */
+	/* insertion sort: stable, and there are at most VMR_YREPORT_MAX */
 	for (size_t i = from + 1; i < d->n; i++) {
 		struct vmr_diag tmp = d->v[i];
 		size_t j = i;
@@ -104,6 +107,9 @@ static void diags_sort(struct vmr_diags *d, size_t from)
 		}
 		d->v[j] = tmp;
 	}
+	if (dropped && d->n > from)
+		vmr_diags_add(d, d->v[d->n - 1].file, d->v[d->n - 1].line, d->v[d->n - 1].col, NULL,
+			      "too many errors, %u more not shown", dropped);
 }
 
 /* ---- names of enum values ---- */
@@ -1374,7 +1380,7 @@ int vmr_topology_load_buffer(const char *name, const char *data, size_t len,
 		return -EINVAL;
 	}
 	if (vmr_ytree_parse(data, len, &L.r, &root) < 0) {
-		diags_sort(diags, first);
+		diags_sort(diags, first, L.r.dropped);
 		return -EINVAL;
 	}
 	t = xcalloc(1, sizeof(*t));
@@ -1384,7 +1390,7 @@ int vmr_topology_load_buffer(const char *name, const char *data, size_t len,
 	vmr_ynode_free(root);
 	if (L.r.errors) {
 		vmr_topology_free(t);
-		diags_sort(diags, first);
+		diags_sort(diags, first, L.r.dropped);
 		return -EINVAL;
 	}
 	*ret = t;

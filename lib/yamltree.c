@@ -20,11 +20,8 @@ void vmr_yreport_add(struct vmr_yreport *r, struct vmr_pos pos, const char *hint
 	r->errors++;
 	if (r->muted || !r->diags)
 		return;
-	if (r->diags->n > VMR_YREPORT_MAX)
-		return;
-	if (r->diags->n == VMR_YREPORT_MAX) {
-		vmr_diags_add(r->diags, r->file, pos.line, pos.col, NULL,
-			      "too many errors, not reporting more");
+	if (r->diags->n >= VMR_YREPORT_MAX) {
+		r->dropped++;
 		return;
 	}
 	va_start(ap, fmt);

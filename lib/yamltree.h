@@ -21,10 +21,11 @@ struct vmr_yreport {
 	const char *file;
 	struct vmr_diags *diags;
 	unsigned errors;   /* every error counted, printed or not */
+	unsigned dropped;  /* errors beyond VMR_YREPORT_MAX, not recorded */
 	bool muted;        /* count but do not record (values inherited from defaults) */
 };
 
-/* Diagnostics after which the loader stops adding more. */
+/* Diagnostics after which the loader stops recording more (and counts them in dropped). */
 #define VMR_YREPORT_MAX 100
 
 /* Record an error at pos (see struct vmr_yreport). hint may be NULL. */

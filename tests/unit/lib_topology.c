@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <sys/socket.h>
 
+#include "lib/buf.h"
 #include "lib/topology.h"
 #include "lib/util.h"
 #include "tests/lib/tap.h"
@@ -251,9 +252,26 @@ static void test_errors_api(void)
 	ok(r == -ENOENT && d.n == 1 && d.v[0].line == 0, "missing file: -ENOENT, one diag");
 	vmr_diags_clear(&d);
 
+	{
+		struct vmr_buf b = VMR_BUF_INIT;
+
+		vmr_buf_adds(&b, "version: 1\nguests:\n");
+		for (int i = 0; i < 150; i++)
+			vmr_buf_addf(&b, "  g%d: {memory: %dQ}\n", i, i);
+		r = vmr_topology_load_buffer("many.yaml", b.s, b.len, &t, &d);
+		ok(r == -EINVAL && d.n == 101, "100 diagnostics and a last line (%zu)", d.n);
+		if (d.n == 101) {
+			is_str(d.v[100].msg, "too many errors, 50 more not shown", "count of the rest");
+			ok(d.v[99].line == 102 && d.v[100].line == 102, "the count comes last");
+		}
+		vmr_buf_free(&b);
+		vmr_diags_clear(&d);
+	}
+
 	vmr_diags_add(&d, "f", 1, 2, NULL, "m %d", 1);
 	vmr_diags_add(&d, "f", 1, 2, NULL, "m %d", 1);
-	is_int(d.n, 1, "identical diagnostics kept once");
+	vmr_diags_add(&d, "f", 1, 3, NULL, "m %d", 1);
+	is_int(d.n, 2, "identical diagnostics kept once");
 	vmr_diags_clear(&d);
 }
 
