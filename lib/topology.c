@@ -238,6 +238,14 @@ static char *join_names(const char *const *names, size_t n)
 
 /* ---- typed values ---- */
 
+/* The value of key in map; a null value counts as absent (docs/topology.md). */
+static struct vmr_ynode *yget(const struct vmr_ynode *map, const char *key)
+{
+	struct vmr_ynode *n = vmr_ymap_get(map, key);
+
+	return vmr_ynode_is_null(n) ? NULL : n;
+}
+
 static bool want_map(struct loader *L, const struct vmr_ynode *n, const char *ctx, const char *key)
 {
 	if (n->type == VMR_YNODE_MAP)
@@ -445,8 +453,11 @@ static const struct vmr_ynode *gkey(struct loader *L, const struct vmr_ynode *ow
 	const struct vmr_ynode *n = vmr_ymap_get(own, key);
 
 	L->r.muted = false;
+	/* a guest's own null clears what defaults would give it */
+	if (vmr_ynode_is_null(n))
+		return NULL;
 	if (!n && L->defaults) {
-		n = vmr_ymap_get(L->defaults, key);
+		n = yget(L->defaults, key);
 		L->r.muted = n != NULL;
 	}
 	return n;
@@ -472,7 +483,7 @@ static void disk_load(struct loader *L, struct vmr_disk *d, const struct vmr_yno
 	if (!want_map(L, map, gctx, "disks"))
 		return;
 	check_keys(L, map, disk_keys, ARRAY_SIZE(disk_keys), ctx);
-	n = vmr_ymap_get(map, "cdrom");
+	n = yget(map, "cdrom");
 	if (n) {
 		d->cdrom = true;
 		d->readonly = true;
@@ -481,7 +492,7 @@ static void disk_load(struct loader *L, struct vmr_disk *d, const struct vmr_yno
 		for (size_t i = 0; i < map->n; i++) {
 			const struct vmr_ypair *p = &map->pairs[i];
 
-			if (!p->skip && !streq(p->key->value, "cdrom"))
+			if (!p->skip && !vmr_ynode_is_null(p->value) && !streq(p->key->value, "cdrom"))
 				for (size_t k = 0; k < ARRAY_SIZE(disk_keys); k++)
 					if (streq(p->key->value, disk_keys[k]))
 						ERR(L, p->key->pos, NULL,
@@ -490,37 +501,37 @@ static void disk_load(struct loader *L, struct vmr_disk *d, const struct vmr_yno
 		}
 		return;
 	}
-	n = vmr_ymap_get(map, "file");
+	n = yget(map, "file");
 	if (n)
 		get_str(L, n, ctx, "file", &d->file);
 	else
 		ERR(L, map->pos, NULL, "%s: missing 'file' (or 'cdrom')", ctx);
-	if ((n = vmr_ymap_get(map, "format")) &&
+	if ((n = yget(map, "format")) &&
 	    get_enum(L, n, ctx, "format", format_names + 1, ARRAY_SIZE(format_names) - 1, &v))
 		d->format = (enum vmr_disk_format)(v + 1);
-	if ((n = vmr_ymap_get(map, "backing")))
+	if ((n = yget(map, "backing")))
 		get_str(L, n, ctx, "backing", &d->backing);
-	if ((n = vmr_ymap_get(map, "bus")) &&
+	if ((n = yget(map, "bus")) &&
 	    get_enum(L, n, ctx, "bus", bus_names, ARRAY_SIZE(bus_names), &v))
 		d->bus = (enum vmr_disk_bus)v;
-	if ((n = vmr_ymap_get(map, "cache")) &&
+	if ((n = yget(map, "cache")) &&
 	    get_enum(L, n, ctx, "cache", cache_names + 1, ARRAY_SIZE(cache_names) - 1, &v))
 		d->cache = (enum vmr_disk_cache)(v + 1);
-	if ((n = vmr_ymap_get(map, "aio")) &&
+	if ((n = yget(map, "aio")) &&
 	    get_enum(L, n, ctx, "aio", aio_names + 1, ARRAY_SIZE(aio_names) - 1, &v))
 		d->aio = (enum vmr_disk_aio)(v + 1);
-	if ((n = vmr_ymap_get(map, "readonly")))
+	if ((n = yget(map, "readonly")))
 		get_bool(L, n, ctx, "readonly", &d->readonly);
-	if ((size_node = vmr_ymap_get(map, "size")))
+	if ((size_node = yget(map, "size")))
 		get_size(L, size_node, ctx, "size", 1ull << 20, &d->size);
 	if (d->backing && d->format == VMR_FORMAT_RAW)
-		ERR(L, vmr_ymap_get(map, "format")->pos, NULL,
+		ERR(L, yget(map, "format")->pos, NULL,
 		    "%s: format 'raw' cannot have a backing image (overlays are qcow2)", ctx);
 	if (size_node && d->readonly && !d->backing)
 		ERR(L, size_node->pos, NULL,
 		    "%s: 'size' creates or grows the image, which a readonly disk cannot be", ctx);
 	if (d->backing && d->readonly)
-		ERR(L, vmr_ymap_get(map, "backing")->pos, NULL,
+		ERR(L, yget(map, "backing")->pos, NULL,
 		    "%s: an overlay on 'backing' cannot be readonly", ctx);
 }
 
@@ -610,7 +621,7 @@ static void nic_user_load(struct loader *L, struct vmr_nic *nic, const struct vm
 	if (!want_map(L, n, ctx, "user"))
 		return;
 	check_keys(L, n, keys, ARRAY_SIZE(keys), ctx);
-	fw = vmr_ymap_get(n, "forward");
+	fw = yget(n, "forward");
 	if (!fw || !want_seq(L, fw, ctx, "forward"))
 		return;
 	nic->forwards = xcalloc(fw->n, sizeof(*nic->forwards));
@@ -687,7 +698,7 @@ static void nic_load(struct loader *L, struct vmr_nic *nic, const struct vmr_yno
 	nic->mac_pos = map->pos;
 	if (!want_map(L, map, gctx, "nics"))
 		return;
-	n = vmr_ymap_get(map, "name");
+	n = yget(map, "name");
 	if (n && want_scalar(L, n, gctx, "name") && !vmr_ynode_is_null(n)) {
 		nic->name = xstrdup(n->value);
 		ctx = xasprintf("%s nic '%s'", gctx, nic->name);
@@ -730,11 +741,11 @@ static void nic_load(struct loader *L, struct vmr_nic *nic, const struct vmr_yno
 		    "%s: no attachment (one of macvtap, bridge, tap, user, pci or vf)", ctx);
 		return;
 	}
-	/* keys that do not apply to this attachment */
+	/* keys that do not apply to this attachment (a null is no value) */
 	for (size_t i = 0; i < map->n; i++) {
 		const struct vmr_ypair *p = &map->pairs[i];
 
-		if (p->skip)
+		if (p->skip || vmr_ynode_is_null(p->value))
 			continue;
 		for (size_t k = 0; k < ARRAY_SIZE(nic_keys); k++)
 			if (streq(p->key->value, nic_keys[k].key) && nic_keys[k].which &&
@@ -770,7 +781,7 @@ static void nic_load(struct loader *L, struct vmr_nic *nic, const struct vmr_yno
 		break;
 	}
 
-	if ((n = vmr_ymap_get(map, "mac"))) {
+	if ((n = yget(map, "mac"))) {
 		char buf[18];
 
 		nic->mac_pos = n->pos;
@@ -789,14 +800,14 @@ static void nic_load(struct loader *L, struct vmr_nic *nic, const struct vmr_yno
 	}
 	if (!nic->mac_given && nic->name)
 		vmr_mac_derive(guest, nic->name, &nic->mac);
-	if ((n = vmr_ymap_get(map, "ip")) && want_scalar(L, n, ctx, "ip")) {
+	if ((n = yget(map, "ip")) && want_scalar(L, n, ctx, "ip")) {
 		if (vmr_cidr_parse(n->value, &nic->ip) < 0)
 			ERR(L, n->pos, "write ADDRESS/PREFIX, e.g. 172.25.160.3/24",
 			    "%s: invalid address '%s' for 'ip'", ctx, n->value);
 		else
 			nic->has_ip = true;
 	}
-	if ((n = vmr_ymap_get(map, "gateway")) && get_str(L, n, ctx, "gateway", &nic->gateway)) {
+	if ((n = yget(map, "gateway")) && get_str(L, n, ctx, "gateway", &nic->gateway)) {
 		struct in6_addr a;
 		int fam = inet_pton(AF_INET, nic->gateway, &a) == 1	   ? AF_INET
 			  : inet_pton(AF_INET6, nic->gateway, &a) == 1 ? AF_INET6
@@ -810,22 +821,22 @@ static void nic_load(struct loader *L, struct vmr_nic *nic, const struct vmr_yno
 			ERR(L, n->pos, NULL, "%s: gateway '%s' is not of the family of ip", ctx,
 			    nic->gateway);
 	}
-	if ((n = vmr_ymap_get(map, "mode")) &&
+	if ((n = yget(map, "mode")) &&
 	    get_enum(L, n, ctx, "mode", mode_names, ARRAY_SIZE(mode_names), &v))
 		nic->mode = (enum vmr_macvtap_mode)v;
-	if ((n = vmr_ymap_get(map, "vlan")))
+	if ((n = yget(map, "vlan")))
 		get_uint(L, n, ctx, "vlan", 1, 4094, &nic->vlan);
-	if ((n = vmr_ymap_get(map, "mtu")))
+	if ((n = yget(map, "mtu")))
 		get_uint(L, n, ctx, "mtu", 68, 65535, &nic->mtu);
-	if ((n = vmr_ymap_get(map, "queues")))
+	if ((n = yget(map, "queues")))
 		get_uint(L, n, ctx, "queues", 1, 16, &nic->queues);
-	if ((n = vmr_ymap_get(map, "model")))
+	if ((n = yget(map, "model")))
 		get_str(L, n, ctx, "model", &nic->model);
-	if ((n = vmr_ymap_get(map, "force")))
+	if ((n = yget(map, "force")))
 		get_bool(L, n, ctx, "force", &nic->force);
-	if ((n = vmr_ymap_get(map, "trust")))
+	if ((n = yget(map, "trust")))
 		get_bool(L, n, ctx, "trust", &nic->trust);
-	if ((n = vmr_ymap_get(map, "spoofchk")))
+	if ((n = yget(map, "spoofchk")))
 		get_bool(L, n, ctx, "spoofchk", &nic->spoofchk);
 }
 
@@ -869,14 +880,14 @@ static void cloud_init_load(struct loader *L, struct vmr_cloud_init *ci,
 		return;
 	ci->enabled = true;
 	check_keys(L, n, keys, ARRAY_SIZE(keys), ctx);
-	if ((v = vmr_ymap_get(n, "user_data")))
+	if ((v = yget(n, "user_data")))
 		get_str(L, v, ctx, "user_data", &ci->user_data);
-	if ((v = vmr_ymap_get(n, "ssh_authorized_keys")))
+	if ((v = yget(n, "ssh_authorized_keys")))
 		ci->ssh_keys_given = get_strlist(L, v, ctx, "ssh_authorized_keys",
 						 &ci->ssh_authorized_keys);
-	if ((v = vmr_ymap_get(n, "password")) && !vmr_ynode_is_null(v))
+	if ((v = yget(n, "password")))
 		get_str(L, v, ctx, "password", &ci->password);
-	if ((v = vmr_ymap_get(n, "hostname")) && get_str(L, v, ctx, "hostname", &ci->hostname) &&
+	if ((v = yget(n, "hostname")) && get_str(L, v, ctx, "hostname", &ci->hostname) &&
 	    !hostname_ok(ci->hostname))
 		ERR(L, v->pos, NULL, "%s: invalid hostname '%s'", ctx, ci->hostname);
 }
@@ -1055,14 +1066,14 @@ static void hosts_load(struct loader *L, const struct vmr_ynode *map)
 		if (vmr_ynode_is_null(v) || !want_map(L, v, ctx, h->name))
 			continue;
 		check_keys(L, v, keys, ARRAY_SIZE(keys), ctx);
-		if ((n = vmr_ymap_get(v, "address")) && get_str(L, n, ctx, "address", &h->address) &&
+		if ((n = yget(v, "address")) && get_str(L, n, ctx, "address", &h->address) &&
 		    !hostname_ok(h->address)) {
 			struct in6_addr a;
 
 			if (inet_pton(AF_INET6, h->address, &a) != 1)
 				ERR(L, n->pos, NULL, "%s: invalid address '%s'", ctx, h->address);
 		}
-		if ((n = vmr_ymap_get(v, "primary")) && get_bool(L, n, ctx, "primary", &h->primary) &&
+		if ((n = yget(v, "primary")) && get_bool(L, n, ctx, "primary", &h->primary) &&
 		    h->primary) {
 			if (primary)
 				ERR(L, n->pos, NULL, "%s: a second primary host (host '%s' is primary)",
@@ -1070,7 +1081,7 @@ static void hosts_load(struct loader *L, const struct vmr_ynode *map)
 			else
 				primary = h;
 		}
-		if ((n = vmr_ymap_get(v, "reserved_cpus")) &&
+		if ((n = yget(v, "reserved_cpus")) &&
 		    want_scalar(L, n, ctx, "reserved_cpus")) {
 			_cleanup_free_ char *bad = NULL;
 			const char *why = NULL;
@@ -1095,11 +1106,11 @@ static void ctrlif_load(struct loader *L, const struct vmr_ynode *map)
 	c->present = true;
 	c->pos = map->pos;
 	check_keys(L, map, keys, ARRAY_SIZE(keys), "ctrlif");
-	if ((n = vmr_ymap_get(map, "parent")))
+	if ((n = yget(map, "parent")))
 		parent_load(L, n, "ctrlif", "parent", &c->parent, &c->parent_is_mac, &c->parent_mac);
 	else
 		ERR(L, map->pos, NULL, "ctrlif: missing 'parent'");
-	n = vmr_ymap_get(map, "address");
+	n = yget(map, "address");
 	if (!n) {
 		ERR(L, map->pos, NULL, "ctrlif: missing 'address'");
 	} else if (want_scalar(L, n, "ctrlif", "address")) {
@@ -1298,18 +1309,18 @@ static void topology_build(struct loader *L, const struct vmr_ynode *root)
 		return;
 	}
 	check_keys(L, root, top_keys, ARRAY_SIZE(top_keys), "topology");
-	n = vmr_ymap_get(root, "version");
+	n = yget(root, "version");
 	if (!n)
 		ERR(L, root->pos, "start the file with 'version: 1'", "missing required key 'version'");
 	else if (get_uint(L, n, "topology", "version", 0, ~0u, &t->version) && t->version != 1)
 		ERR(L, n->pos, NULL, "unsupported version %u (this vmrun reads version 1)", t->version);
 
-	if ((n = vmr_ymap_get(root, "hosts")))
+	if ((n = yget(root, "hosts")))
 		hosts_load(L, n);
-	if ((n = vmr_ymap_get(root, "ctrlif")))
+	if ((n = yget(root, "ctrlif")))
 		ctrlif_load(L, n);
 
-	n = vmr_ymap_get(root, "defaults");
+	n = yget(root, "defaults");
 	if (n && !vmr_ynode_is_null(n) && want_map(L, n, "topology", "defaults")) {
 		/* check the defaults once, on their own, so their errors show once */
 		struct vmr_guest tmp = { .name = xstrdup("defaults") };
@@ -1319,7 +1330,7 @@ static void topology_build(struct loader *L, const struct vmr_ynode *root)
 		L->defaults = n;
 	}
 
-	guests = vmr_ymap_get(root, "guests");
+	guests = yget(root, "guests");
 	if (guests && !vmr_ynode_is_null(guests) && want_map(L, guests, "topology", "guests")) {
 		t->guests = xcalloc(guests->n, sizeof(*t->guests));
 		for (size_t i = 0; i < guests->n; i++) {

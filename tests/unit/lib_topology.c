@@ -202,6 +202,42 @@ static void test_minimal(void)
 	vmr_diags_clear(&d);
 }
 
+static void test_null(void)
+{
+	struct vmr_diags d = { 0 };
+	struct vmr_topology *t = load("version: 1\n"
+				      "defaults: {kernel: /k, append: x, nics: [{name: a, tap: t0}]}\n"
+				      "guests:\n"
+				      "  a: {kernel: null, append: ~, nics: ~}\n"
+				      "  b:\n"
+				      "    nics: [{name: a, tap: t1, mac: ~, vlan: ~, user: }]\n",
+				      &d);
+
+	ok(t == NULL && d.n == 1 && strstr(d.v[0].msg, "two attachments 'tap' and 'user'"),
+	   "user: with tap is two attachments, a null vlan is no value");
+	vmr_diags_clear(&d);
+	t = load("version: 1\n"
+		 "defaults: {kernel: /k, append: x, nics: [{name: a, tap: t0}]}\n"
+		 "guests:\n"
+		 "  a: {kernel: null, append: ~, nics: ~}\n"
+		 "  b:\n"
+		 "    nics: [{name: a, tap: t1, mac: ~, mtu: ~}, {name: u, user: }]\n",
+		 &d);
+	ok(t != NULL, "nulls load");
+	if (t) {
+		const struct vmr_guest *a = &t->guests[0], *b = &t->guests[1];
+		struct vmr_mac m;
+
+		ok(!a->kernel && !a->append && a->nnics == 0, "a guest's null drops the default");
+		vmr_mac_derive("b", "a", &m);
+		ok(streq(b->kernel, "/k") && b->nnics == 2 && vmr_mac_equal(&b->nics[0].mac, &m) &&
+		   !b->nics[0].mac_given && b->nics[0].mtu == 0, "mac: ~ is the derived MAC");
+		ok(b->nics[1].kind == VMR_NIC_USER, "user: alone attaches user networking");
+	}
+	vmr_topology_free(t);
+	vmr_diags_clear(&d);
+}
+
 static void test_two_hosts_same_cpus(void)
 {
 	struct vmr_diags d = { 0 };
@@ -289,6 +325,7 @@ int main(void)
 {
 	test_full();
 	test_minimal();
+	test_null();
 	test_two_hosts_same_cpus();
 	test_errors_api();
 	test_names();
