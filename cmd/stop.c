@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * vmrun stop GUEST [--timeout S]: graceful stop of one guest by name (no
+ * topology needed), waiting for its supervisor's teardown.
+ */
+#include <getopt.h>
+#include <stdio.h>
+
+#include "cmd/cmd.h"
+#include "lib/control.h"
+#include "lib/supervisor.h"
+#include "lib/util.h"
+
+#define STOP_TEARDOWN_MARGIN_MS 30000
+
+static void stop_usage(FILE *f)
+{
+	fputs("usage: vmrun stop GUEST [--timeout S]\n\n"
+	      "Stop GUEST gracefully: its supervisor presses the ACPI power button, waits\n"
+	      "up to S seconds (default: the guest's stop_timeout), then quits QEMU\n"
+	      "(SIGKILL if it does not quit) and undoes its host changes.  Waits for all\n"
+	      "of that.\n\n"
+	      "  -t, --timeout S   seconds to wait for the guest to power off\n"
+	      "  -h, --help        show this help\n\n"
+	      "exit status: 0 stopped (or was not running), 1 failure, 2 bad usage\n",
+	      f);
+}
+
+VERB(stop)
+{
+	static const struct option opts[] = {
+		{ "timeout", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct vmr_config cfg = { 0 };
+	struct vmr_error *err = NULL;
+	long long timeout_s = -1;
+	unsigned long long v;
+	const char *guest, *text;
+	int c, r, es;
+
+	while ((c = getopt_long(argc, argv, "t:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 't':
+			if (parse_uint(optarg, 86400, &v) < 0) {
+				fprintf(stderr, "vmrun: error: stop: invalid --timeout '%s': want "
+						"seconds (0-86400)\n", optarg);
+				return VMR_EXIT_USAGE;
+			}
+			timeout_s = (long long)v;
+			break;
+		case 'h':
+			stop_usage(stdout);
+			return VMR_EXIT_OK;
+		default:
+			stop_usage(stderr);
+			return VMR_EXIT_USAGE;
+		}
+	}
+	if (argc - optind != 1) {
+		fprintf(stderr, "vmrun: error: stop needs one guest name\n");
+		stop_usage(stderr);
+		return VMR_EXIT_USAGE;
+	}
+	guest = argv[optind];
+	r = vmr_cli_config(&cfg);
+	if (r)
+		return r;
+	r = vmr_guest_stop(cfg.state_dir, guest, (int)timeout_s, false, &err);
+	if (r < 0) {
+		r = vmr_cli_fail(err);
+		goto out;
+	}
+	if (r == 0) {
+		printf("guest '%s' is not running\n", guest);
+		goto out;
+	}
+	/*
+	 * Without --timeout the guest's stop_timeout is in its topology, which
+	 * we do not have: the supervisor escalates on its own, so wait for it.
+	 */
+	r = vmr_guest_wait_stopped(cfg.state_dir, guest,
+				   timeout_s < 0 ? -1
+						 : (int)timeout_s * 1000 +
+							   VMR_SUPERVISOR_QUIT_TIMEOUT_MS +
+							   STOP_TEARDOWN_MARGIN_MS,
+				   &es, &err);
+	if (r < 0) {
+		r = vmr_cli_fail(err);
+		goto out;
+	}
+	text = vmr_guest_exit_text(es);
+	if (es < 0)
+		printf("guest '%s' stopped\n", guest);
+	else if (text)
+		printf("guest '%s' stopped: %s (exit status %d)\n", guest, text, es);
+	else
+		printf("guest '%s' stopped (exit status %d)\n", guest, es);
+	r = VMR_EXIT_OK;
+out:
+	vmr_config_free(&cfg);
+	return r;
+}

@@ -1,0 +1,363 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * vmrun up TOPOLOGY [GUEST...] [--host NAME] [--timeout S]: one detached
+ * supervisor per guest; succeed only when every guest runs with its vCPUs
+ * pinned, otherwise stop what was started and name the guest that failed.
+ */
+#include <arpa/inet.h>
+#include <getopt.h>
+#include <ifaddrs.h>
+#include <limits.h>
+#include <netdb.h>
+#include <stdio.h>
+
+#include "cmd/cmd.h"
+#include "lib/buf.h"
+#include "lib/launch.h"
+#include "lib/statedir.h"
+#include "lib/util.h"
+
+#define UP_DEFAULT_TIMEOUT_S 60
+#define UP_STOP_TIMEOUT_MS 30000
+
+extern char **environ;
+
+static void up_usage(FILE *f)
+{
+	fputs("usage: vmrun up TOPOLOGY [GUEST...] [--host NAME] [--timeout S]\n\n"
+	      "Start a detached supervisor (`vmrun run`) for each guest, its messages in\n"
+	      "STATE/GUEST/supervisor.log, and wait until every guest runs with its vCPUs\n"
+	      "pinned.  If one fails, stop the guests this command started and name the\n"
+	      "guest with the end of its supervisor.log.  Guests already running are left\n"
+	      "as they are.\n\n"
+	      "Without GUEST: the guests placed on this machine (the topology host whose\n"
+	      "name is this machine's host name or whose address is one of its addresses),\n"
+	      "or every guest when the topology has no hosts.\n\n"
+	      "  -H, --host NAME   the guests placed on host NAME\n"
+	      "  -t, --timeout S   wait at most S seconds for the guests (default 60)\n"
+	      "  -h, --help        show this help\n\n"
+	      "exit status: 0 all guests running, 1 a guest failed (the others were\n"
+	      "stopped), 2 bad usage or invalid topology (nothing started)\n",
+	      f);
+}
+
+static const char *guest_host(const struct vmr_topology *t, const struct vmr_guest *g)
+{
+	const struct vmr_host *primary;
+
+	if (g->host)
+		return g->host;
+	primary = vmr_topology_primary(t);
+	return primary ? primary->name : NULL;
+}
+
+/* Whether addr (an IP address literal) is assigned to one of our interfaces. */
+static bool address_is_local(const char *addr)
+{
+	unsigned char want[sizeof(struct in6_addr)];
+	struct ifaddrs *ifa, *i;
+	int family;
+	bool found = false;
+
+	if (inet_pton(AF_INET, addr, want) == 1)
+		family = AF_INET;
+	else if (inet_pton(AF_INET6, addr, want) == 1)
+		family = AF_INET6;
+	else
+		return false;
+	if (getifaddrs(&ifa) < 0)
+		return false;
+	for (i = ifa; i && !found; i = i->ifa_next) {
+		if (!i->ifa_addr || i->ifa_addr->sa_family != family)
+			continue;
+		if (family == AF_INET)
+			found = memcmp(&((struct sockaddr_in *)(void *)i->ifa_addr)->sin_addr, want,
+				       sizeof(struct in_addr)) == 0;
+		else
+			found = memcmp(&((struct sockaddr_in6 *)(void *)i->ifa_addr)->sin6_addr,
+				       want, sizeof(struct in6_addr)) == 0;
+	}
+	freeifaddrs(ifa);
+	return found;
+}
+
+/* The topology host this machine is, or NULL. */
+static const struct vmr_host *local_host(const struct vmr_topology *t)
+{
+	char name[HOST_NAME_MAX + 1] = "";
+	char *dot;
+
+	if (gethostname(name, sizeof(name) - 1) == 0) {
+		for (size_t i = 0; i < t->nhosts; i++) {
+			if (streq(t->hosts[i].name, name))
+				return &t->hosts[i];
+		}
+		dot = strchr(name, '.');
+		if (dot)
+			*dot = '\0';
+		for (size_t i = 0; i < t->nhosts; i++) {
+			if (streq(t->hosts[i].name, name))
+				return &t->hosts[i];
+		}
+	}
+	for (size_t i = 0; i < t->nhosts; i++) {
+		const struct vmr_host *h = &t->hosts[i];
+
+		if (address_is_local(h->address ? h->address : h->name))
+			return h;
+	}
+	return NULL;
+}
+
+static void hint_names(struct vmr_error **err, const char *what, const struct vmr_topology *t,
+		       bool hosts)
+{
+	struct vmr_buf names = VMR_BUF_INIT;
+	size_t n = hosts ? t->nhosts : t->nguests;
+
+	for (size_t i = 0; i < n; i++)
+		vmr_buf_addf(&names, "%s%s", i ? ", " : "",
+			     hosts ? t->hosts[i].name : t->guests[i].name);
+	if (n)
+		vmr_error_hint(err, "%s: %s", what, vmr_buf_str(&names));
+	vmr_buf_free(&names);
+}
+
+/* The guests to start, in topology order; usage errors name what is wrong. */
+static int select_guests(const struct vmr_topology *t, const char *path, char **names, int nnames,
+			 const char *host, const struct vmr_guest ***ret, size_t *ret_n,
+			 struct vmr_error **err)
+{
+	_cleanup_free_ const struct vmr_guest **sel = xcalloc(t->nguests + 1, sizeof(*sel));
+	size_t n = 0;
+
+	if (nnames > 0) {
+		for (int i = 0; i < nnames; i++) {
+			const struct vmr_guest *g = vmr_topology_guest(t, names[i]);
+			bool dup = false;
+
+			if (!g) {
+				vmr_error_usage(err, "guest '%s' not found in '%s'", names[i], path);
+				hint_names(err, "guests", t, false);
+				return vmr_error_ret(*err);
+			}
+			for (size_t k = 0; k < n; k++)
+				dup = dup || sel[k] == g;
+			if (!dup)
+				sel[n++] = g;
+		}
+	} else if (host || t->nhosts > 0) {
+		const struct vmr_host *h;
+
+		if (host) {
+			h = vmr_topology_host(t, host);
+			if (!h) {
+				vmr_error_usage(err, "host '%s' not found in '%s'", host, path);
+				hint_names(err, "hosts", t, true);
+				return vmr_error_ret(*err);
+			}
+		} else {
+			h = local_host(t);
+			if (!h) {
+				vmr_error_usage(err, "this machine is none of the hosts of '%s'", path);
+				vmr_error_hint(err, "name one with --host NAME (hosts: see "
+						    "`vmrun validate %s`)", path);
+				return vmr_error_ret(*err);
+			}
+		}
+		for (size_t i = 0; i < t->nguests; i++) {
+			if (streq(guest_host(t, &t->guests[i]), h->name))
+				sel[n++] = &t->guests[i];
+		}
+	} else {
+		for (size_t i = 0; i < t->nguests; i++)
+			sel[n++] = &t->guests[i];
+	}
+	*ret = TAKE_PTR(sel);
+	*ret_n = n;
+	return 0;
+}
+
+static void report_failure(const char *state_dir, const struct vmr_launch_guest *g,
+			   int timeout_s)
+{
+	_cleanup_free_ char *tail = NULL;
+	_cleanup_free_ char *log = vmr_statedir_path(state_dir, g->name, VMR_LAUNCH_LOG);
+
+	if (g->state == VMR_LAUNCH_WAITING)
+		fprintf(stderr, "vmrun: error: guest '%s' not running with its vCPUs pinned "
+				"after %d s\n", g->name, timeout_s);
+	else if (g->exit_signal)
+		fprintf(stderr, "vmrun: error: guest '%s' failed: its supervisor was killed by "
+				"SIG%s\n", g->name, sigabbrev_np(g->exit_signal) ?: "?");
+	else if (g->exit_status >= 0)
+		fprintf(stderr, "vmrun: error: guest '%s' failed: its supervisor exited with "
+				"status %d\n", g->name, g->exit_status);
+	else
+		fprintf(stderr, "vmrun: error: guest '%s' failed: its supervisor (pid %d) "
+				"exited\n", g->name, (int)g->pid);
+	if (!g->started)
+		return;
+	tail = vmr_launch_log_tail(state_dir, g->name, 6);
+	if (!tail)
+		return;
+	fprintf(stderr, "vmrun: %s ends with:\n", log);
+	for (char *line = tail; line && *line;) {
+		char *nl = strchr(line, '\n');
+
+		if (nl)
+			*nl = '\0';
+		fprintf(stderr, "  | %s\n", line);
+		line = nl ? nl + 1 : NULL;
+	}
+}
+
+VERB(up)
+{
+	static const struct option opts[] = {
+		{ "host", required_argument, NULL, 'H' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct vmr_config cfg = { 0 };
+	struct vmr_topology *t = NULL;
+	struct vmr_error *err = NULL;
+	_cleanup_free_ const struct vmr_guest **sel = NULL;
+	_cleanup_free_ struct vmr_launch_guest *gs = NULL;
+	_cleanup_free_ char *self = NULL, *topo = NULL;
+	const char *host = NULL;
+	unsigned long long timeout_s = UP_DEFAULT_TIMEOUT_S;
+	struct vmr_launch_opts lo;
+	size_t n = 0, started = 0;
+	bool any_failed = false;
+	int c, r, status = VMR_EXIT_OK;
+
+	while ((c = getopt_long(argc, argv, "H:t:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'H':
+			host = optarg;
+			break;
+		case 't':
+			if (parse_uint(optarg, 86400, &timeout_s) < 0 || timeout_s == 0) {
+				fprintf(stderr, "vmrun: error: up: invalid --timeout '%s': want "
+						"seconds (1-86400)\n", optarg);
+				return VMR_EXIT_USAGE;
+			}
+			break;
+		case 'h':
+			up_usage(stdout);
+			return VMR_EXIT_OK;
+		default:
+			up_usage(stderr);
+			return VMR_EXIT_USAGE;
+		}
+	}
+	if (argc - optind < 1) {
+		fprintf(stderr, "vmrun: error: up needs a topology file\n");
+		up_usage(stderr);
+		return VMR_EXIT_USAGE;
+	}
+	if (host && argc - optind > 1) {
+		fprintf(stderr, "vmrun: error: up: --host and guest names exclude each other\n");
+		return VMR_EXIT_USAGE;
+	}
+	r = vmr_cli_config(&cfg);
+	if (r)
+		return r;
+	r = vmr_cli_topology(argv[optind], &t);
+	if (r)
+		goto out_cfg;
+	if (select_guests(t, argv[optind], argv + optind + 1, argc - optind - 1, host, &sel, &n,
+			  &err) < 0) {
+		r = vmr_cli_fail(err);
+		goto out;
+	}
+	if (n == 0) {
+		fprintf(stderr, "vmrun: no guests of '%s' are placed on host '%s'\n", argv[optind],
+			host ? host : "(this machine)");
+		r = VMR_EXIT_OK;
+		goto out;
+	}
+	self = realpath("/proc/self/exe", NULL);
+	topo = realpath(argv[optind], NULL);
+	if (!self || !topo) {
+		vmr_error_set(&err, errno, "resolve '%s'", self ? argv[optind] : "/proc/self/exe");
+		r = vmr_cli_fail(err);
+		goto out;
+	}
+	lo = (struct vmr_launch_opts){
+		.vmrun = self,
+		.config = vmr_opts.config,
+		.state_dir = cfg.state_dir,
+		.topology = topo,
+		.envp = environ,
+	};
+
+	gs = xcalloc(n, sizeof(*gs));
+	for (size_t i = 0; i < n; i++)
+		gs[i] = (struct vmr_launch_guest){ .name = sel[i]->name, .pidfd = -1 };
+	for (size_t i = 0; i < n; i++) {
+		r = vmr_launch_start(&lo, &gs[i], &err);
+		if (r < 0) {
+			status = vmr_cli_fail(err);
+			err = NULL;
+			goto stop;
+		}
+		if (r == 0)
+			printf("guest '%s' is already running (supervisor pid %d)\n", gs[i].name,
+			       (int)gs[i].pid);
+		else
+			started++;
+	}
+	fflush(stdout);
+	r = vmr_launch_wait(cfg.state_dir, gs, n, (int)timeout_s * 1000, true, &err);
+	if (r < 0) {
+		status = vmr_cli_fail(err);
+		err = NULL;
+		goto stop;
+	}
+	if (r == 0) {
+		for (size_t i = 0; i < n; i++) {
+			if (gs[i].started)
+				printf("guest '%s' is running (supervisor pid %d, log %s/%s/%s)\n",
+				       gs[i].name, (int)gs[i].pid, cfg.state_dir, gs[i].name,
+				       VMR_LAUNCH_LOG);
+		}
+		r = VMR_EXIT_OK;
+		goto out;
+	}
+	/* the first failure ends the wait: the others may still be starting */
+	for (size_t i = 0; i < n; i++)
+		any_failed = any_failed || gs[i].state == VMR_LAUNCH_FAILED;
+	for (size_t i = 0; i < n; i++) {
+		if (gs[i].state == (any_failed ? VMR_LAUNCH_FAILED : VMR_LAUNCH_WAITING))
+			report_failure(cfg.state_dir, &gs[i], (int)timeout_s);
+	}
+	status = VMR_EXIT_FAILURE;
+stop:
+	if (started > 0) {
+		bool *was = xcalloc(n, sizeof(*was));
+
+		for (size_t i = 0; i < n; i++)
+			was[i] = gs[i].started && gs[i].pidfd >= 0;
+		if (vmr_launch_stop(cfg.state_dir, gs, n, UP_STOP_TIMEOUT_MS, &err) < 0) {
+			vmr_error_print(err, stderr);
+			vmr_error_clear(&err);
+		}
+		for (size_t i = 0; i < n; i++) {
+			if (was[i])
+				fprintf(stderr, "vmrun: stopped guest '%s' (started by this command)\n",
+					gs[i].name);
+		}
+		free(was);
+	}
+	r = status ? status : VMR_EXIT_FAILURE;
+out:
+	if (gs)
+		vmr_launch_guests_free(gs, n);
+	vmr_topology_free(t);
+out_cfg:
+	vmr_config_free(&cfg);
+	return r;
+}

@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef VMR_CONTROL_H
+#define VMR_CONTROL_H
+
+/*
+ * The client side of a supervisor's control socket and the guest lifecycle
+ * operations built on it, for `vmrun ps`, `stop`, `kill`, `qmp`, `down`
+ * (docs/verbs.md).  The protocol is the supervisor's (lib/supervisor.h):
+ * JSON lines on STATE/GUEST/control.sock, one reply line per request.
+ *
+ * Whether a guest runs is decided by its lock (lib/statedir.h), never by
+ * the presence of files: a supervisor killed with SIGKILL leaves its
+ * sockets and status.json behind.
+ */
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "lib/error.h"
+#include "lib/strvec.h"
+
+#define VMR_CONTROL_TIMEOUT_MS 10000 /* default wait for one reply */
+
+/*
+ * Connect to STATE/GUEST/control.sock.  Returns the connected fd
+ * (O_CLOEXEC, blocking).  A guest without a listening supervisor fails
+ * with "guest 'a' is not running" (ENOENT or ECONNREFUSED).
+ */
+int vmr_control_connect(const char *state_dir, const char *guest, struct vmr_error **err);
+
+/*
+ * Send request (borrowed) as one line and read one reply line, within
+ * timeout_ms in all (< 0: no limit).  Returns 0 with the reply object (a
+ * new reference) in *ret_reply.  The supervisor closing the connection
+ * first fails with EPIPE ("guest 'a': supervisor closed the connection").
+ */
+int vmr_control_request(const char *state_dir, const char *guest, json_t *request,
+			int timeout_ms, json_t **ret_reply, struct vmr_error **err);
+
+/*
+ * The same, unwrapping the reply: {"return": X} gives 0 and X (a new
+ * reference; may be NULL when ret_return is NULL); {"error": {"class",
+ * "desc"}} fails with "guest 'a': DESC" (errno 0) and, when ret_class is
+ * not NULL, the class in *ret_class (caller frees).  A reply with neither
+ * is a protocol error (EPROTO).
+ */
+int vmr_control_call(const char *state_dir, const char *guest, json_t *request, int timeout_ms,
+		     json_t **ret_return, char **ret_class, struct vmr_error **err);
+
+/*
+ * Ask guest's supervisor for a graceful stop (the ACPI power button, then
+ * quit, then SIGKILL after timeout_s; timeout_s < 0: the guest's own
+ * stop_timeout), or with kill for an immediate SIGKILL of QEMU.  A
+ * supervisor still starting (no control socket yet) gets SIGTERM, which
+ * makes it tear down once startup ends.  Returns 1 when the request was
+ * delivered, 0 when no supervisor runs the guest, negative on failure.
+ * Does not wait: see vmr_statedir_wait().
+ */
+int vmr_guest_stop(const char *state_dir, const char *guest, int timeout_s, bool kill,
+		   struct vmr_error **err);
+
+/*
+ * Wait up to timeout_ms (< 0: no limit) for guest's supervisor to finish
+ * its teardown (its lock released), then read the exit status it recorded
+ * in status.json into *ret_exit_status (-1 when it recorded none, e.g. it
+ * was killed).  Returns 0, or -ETIMEDOUT with *err.
+ */
+int vmr_guest_wait_stopped(const char *state_dir, const char *guest, int timeout_ms,
+			   int *ret_exit_status, struct vmr_error **err);
+
+/*
+ * A few words on a supervisor's exit status as recorded after a stop:
+ * "powered off", "stopped without a guest poweroff", "QEMU killed by SIGKILL"...
+ * Returns a static string or NULL for statuses without a description.
+ */
+const char *vmr_guest_exit_text(int exit_status);
+
+/*
+ * The names of the guests that have a state directory under state_dir
+ * (directories with a lock file), sorted.  A missing state_dir is an
+ * empty list.
+ */
+int vmr_guest_list(const char *state_dir, struct vmr_strvec *ret, struct vmr_error **err);
+
+/*
+ * What `vmrun ps` shows of one guest, as a new JSON object:
+ *   guest, state, supervisor_state, qemu_state, live, supervisor_alive, supervisor_pid,
+ *   qemu_pid, started, uptime, cpuset, pinned, accel, exit_status,
+ *   vcpus [{index, thread, cpu, affinity}], nics [{name, kind, mac, ifname, pci}]
+ * From the supervisor's live status when it runs (timeout_ms for the
+ * reply), else from status.json.  live: the supervisor answered;
+ * supervisor_alive: it holds the guest's lock.  state is QEMU's run state from QMP
+ * ("running", "paused", ...) when the supervisor answered, its own phase
+ * ("starting", "stopping") otherwise, "stale" when no supervisor holds
+ * the lock but status.json says the guest was not cleanly stopped (the
+ * supervisor died), "exited" after a clean stop, "unknown" without
+ * status.json.  Each vCPU's affinity is read from /proc/QEMU/task/TID/status
+ * when the supervisor did not report it and the thread exists.
+ */
+int vmr_guest_status(const char *state_dir, const char *guest, int timeout_ms, json_t **ret,
+		     struct vmr_error **err);
+
+/*
+ * The CPU affinity of thread tid of process pid, as a cpuset list
+ * ("0-3,8"), read from /proc/PID/task/TID/status (Cpus_allowed_list).
+ * Returns a new string or NULL when the thread is gone.
+ */
+char *vmr_thread_affinity(pid_t pid, pid_t tid);
+
+#endif

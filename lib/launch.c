@@ -1,0 +1,382 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Detached supervisors and waiting for their guests (lib/launch.h). */
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/inotify.h>
+#include <sys/pidfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "lib/buf.h"
+#include "lib/control.h"
+#include "lib/launch.h"
+#include "lib/spawn.h"
+#include "lib/statedir.h"
+#include "lib/strvec.h"
+#include "lib/util.h"
+
+#define LOG_TAIL_BYTES 16384
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+	_cleanup_free_ char *p = xstrdup(path);
+
+	for (char *s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*s = '/';
+	}
+	if (mkdir(p, mode) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/* supervisor.log for appending; the previous one is kept as supervisor.log.1 */
+static int open_log(const char *state_dir, const char *guest, struct vmr_error **err)
+{
+	_cleanup_free_ char *path = vmr_statedir_path(state_dir, guest, VMR_LAUNCH_LOG);
+	_cleanup_free_ char *old = xasprintf("%s.1", path);
+	struct stat st;
+	int fd;
+
+	if (stat(path, &st) == 0 && st.st_size > 0 && rename(path, old) < 0)
+		return vmr_error_set(err, errno, "rotate '%s'", path);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return vmr_error_set(err, errno, "create '%s'", path);
+	return fd;
+}
+
+int vmr_launch_start(const struct vmr_launch_opts *o, struct vmr_launch_guest *g,
+		     struct vmr_error **err)
+{
+	_cleanup_free_ char *dir = vmr_statedir_path(o->state_dir, g->name, NULL);
+	_cleanup_close_ int log = -1, devnull = -1;
+	struct vmr_strvec argv = VMR_STRVEC_INIT;
+	struct vmr_spawn sp;
+	pid_t pid = 0;
+	int r;
+
+	g->started = false;
+	g->pid = 0;
+	g->pidfd = -1;
+	g->state = VMR_LAUNCH_WAITING;
+	g->exit_status = 0;
+	g->exit_signal = 0;
+
+	r = vmr_statedir_probe(o->state_dir, g->name, &pid, err);
+	if (r < 0)
+		return r;
+	if (r > 0 && pid > 0) {
+		/* not ours to start (nor to stop if another guest fails) */
+		g->pid = pid;
+		g->pidfd = pidfd_open(pid, 0);
+		if (g->pidfd < 0)
+			return vmr_error_set(err, errno, "guest '%s': watch supervisor pid %d",
+					     g->name, (int)pid);
+		return 0;
+	}
+
+	/* the supervisor makes these too; the log must exist before it runs */
+	r = mkdir_p(o->state_dir, 0755);
+	if (r == 0 && mkdir(dir, 0700) < 0 && errno != EEXIST)
+		r = -errno;
+	if (r < 0)
+		return vmr_error_set(err, -r, "create state directory '%s'", dir);
+	log = open_log(o->state_dir, g->name, err);
+	if (log < 0)
+		return log;
+	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (devnull < 0)
+		return vmr_error_set(err, errno, "open /dev/null");
+
+	vmr_strvec_push(&argv, o->vmrun);
+	if (o->config) {
+		vmr_strvec_push(&argv, "--config");
+		vmr_strvec_push(&argv, o->config);
+	}
+	vmr_strvec_push(&argv, "--state-dir");
+	vmr_strvec_push(&argv, o->state_dir);
+	vmr_strvec_push(&argv, "run");
+	vmr_strvec_push(&argv, o->topology);
+	vmr_strvec_push(&argv, g->name);
+	sp = (struct vmr_spawn){
+		.argv = argv.v,
+		.envp = o->envp,
+		.stdin_fd = devnull,
+		.stdout_fd = devnull,
+		.stderr_fd = log,
+	};
+	r = vmr_spawn(&sp, &g->pid, err);
+	vmr_strvec_clear(&argv);
+	if (r < 0)
+		return vmr_error_wrap(err, "guest '%s': start supervisor", g->name);
+	g->started = true;
+	g->pidfd = pidfd_open(g->pid, 0);
+	if (g->pidfd < 0)
+		return vmr_error_set(err, errno, "guest '%s': watch supervisor pid %d", g->name,
+				     (int)g->pid);
+	return 1;
+}
+
+/* The supervisor behind g exited: reap it if it is ours. */
+static void guest_exited(struct vmr_launch_guest *g)
+{
+	int st;
+
+	g->state = VMR_LAUNCH_FAILED;
+	g->exit_status = -1;
+	if (g->started && waitpid(g->pid, &st, 0) == g->pid) {
+		if (WIFEXITED(st)) {
+			g->exit_status = WEXITSTATUS(st);
+		} else if (WIFSIGNALED(st)) {
+			g->exit_signal = WTERMSIG(st);
+		}
+	}
+	if (g->pidfd >= 0)
+		close(g->pidfd);
+	g->pidfd = -1;
+}
+
+static bool guest_ready(const char *state_dir, const struct vmr_launch_guest *g)
+{
+	_cleanup_free_ char *ready = vmr_statedir_path(state_dir, g->name, "ready");
+	pid_t pid = 0;
+
+	/* a ready file counts only under the lock of the supervisor we watch */
+	if (access(ready, F_OK) < 0)
+		return false;
+	return vmr_statedir_probe(state_dir, g->name, &pid, NULL) > 0 && pid == g->pid;
+}
+
+static void drain_inotify(int fd)
+{
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+}
+
+int vmr_launch_wait(const char *state_dir, struct vmr_launch_guest *gs, size_t n,
+		    int timeout_ms, bool stop_at_failure, struct vmr_error **err)
+{
+	uint64_t deadline = now_ms() + (uint64_t)(timeout_ms < 0 ? 0 : timeout_ms);
+	_cleanup_free_ struct pollfd *pfd = xcalloc(n + 1, sizeof(*pfd));
+	_cleanup_free_ size_t *idx = xcalloc(n + 1, sizeof(*idx));
+	_cleanup_close_ int ino = -1;
+	size_t notready;
+
+	ino = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+	if (ino < 0)
+		return vmr_error_set(err, errno, "inotify_init1");
+	for (size_t i = 0; i < n; i++) {
+		_cleanup_free_ char *dir = vmr_statedir_path(state_dir, gs[i].name, NULL);
+
+		/* the ready file is renamed into place (write_file_atomic) */
+		if (gs[i].state == VMR_LAUNCH_WAITING &&
+		    inotify_add_watch(ino, dir, IN_MOVED_TO | IN_CREATE | IN_ONLYDIR) < 0)
+			return vmr_error_set(err, errno, "watch '%s'", dir);
+	}
+
+	for (;;) {
+		bool waiting = false, failed = false;
+		size_t np = 0;
+		int left, r;
+
+		notready = 0;
+		for (size_t i = 0; i < n; i++) {
+			struct vmr_launch_guest *g = &gs[i];
+
+			if (g->state == VMR_LAUNCH_WAITING && guest_ready(state_dir, g))
+				g->state = VMR_LAUNCH_READY;
+			if (g->state != VMR_LAUNCH_READY)
+				notready++;
+			if (g->state == VMR_LAUNCH_WAITING)
+				waiting = true;
+			if (g->state == VMR_LAUNCH_FAILED)
+				failed = true;
+		}
+		if (!waiting || (failed && stop_at_failure))
+			return (int)notready;
+
+		pfd[np++] = (struct pollfd){ .fd = ino, .events = POLLIN };
+		for (size_t i = 0; i < n; i++) {
+			if (gs[i].pidfd < 0 || gs[i].state == VMR_LAUNCH_FAILED)
+				continue;
+			idx[np] = i;
+			pfd[np++] = (struct pollfd){ .fd = gs[i].pidfd, .events = POLLIN };
+		}
+		left = -1;
+		if (timeout_ms >= 0) {
+			uint64_t now = now_ms();
+
+			if (now >= deadline)
+				return (int)notready;
+			left = (int)(deadline - now);
+		}
+		r = poll(pfd, np, left);
+		if (r < 0 && errno != EINTR)
+			return vmr_error_set(err, errno, "poll");
+		if (r <= 0)
+			continue;
+		if (pfd[0].revents)
+			drain_inotify(ino);
+		for (size_t k = 1; k < np; k++) {
+			if (pfd[k].revents)
+				guest_exited(&gs[idx[k]]);
+		}
+	}
+}
+
+/* Wait up to deadline for every started supervisor to exit; true when none is left. */
+static bool wait_exits(struct vmr_launch_guest *gs, size_t n, uint64_t deadline)
+{
+	for (;;) {
+		struct pollfd pfd[64];
+		size_t idx[64], np = 0;
+		uint64_t now = now_ms();
+
+		for (size_t i = 0; i < n && np < ARRAY_SIZE(pfd); i++) {
+			if (!gs[i].started || gs[i].pidfd < 0)
+				continue;
+			idx[np] = i;
+			pfd[np++] = (struct pollfd){ .fd = gs[i].pidfd, .events = POLLIN };
+		}
+		if (np == 0)
+			return true;
+		if (now >= deadline)
+			return false;
+		if (poll(pfd, np, (int)(deadline - now)) < 0 && errno != EINTR)
+			return false;
+		for (size_t k = 0; k < np; k++) {
+			if (pfd[k].revents)
+				guest_exited(&gs[idx[k]]);
+		}
+	}
+}
+
+int vmr_launch_stop(const char *state_dir, struct vmr_launch_guest *gs, size_t n,
+		    int timeout_ms, struct vmr_error **err)
+{
+	uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
+	_cleanup_free_ bool *stopping = xcalloc(n + 1, sizeof(*stopping));
+	int ret = 0;
+
+	for (size_t i = 0; i < n; i++)
+		stopping[i] = gs[i].started && gs[i].pidfd >= 0;
+
+	/*
+	 * A supervisor still starting gets SIGTERM and stops once its startup
+	 * ends; one that became ready meanwhile would take that as a graceful
+	 * stop, so the kill is repeated every second until they are gone.
+	 */
+	for (;;) {
+		uint64_t next = now_ms() + 1000;
+
+		for (size_t i = 0; i < n; i++) {
+			struct vmr_launch_guest *g = &gs[i];
+			struct vmr_error *e = NULL;
+			int r;
+
+			if (!g->started || g->pidfd < 0)
+				continue;
+			r = vmr_guest_stop(state_dir, g->name, -1, true, &e);
+			if (r == 0) {
+				/* not locked yet: nothing changed on the host */
+				(void)pidfd_send_signal(g->pidfd, SIGTERM, NULL, 0);
+			} else if (r < 0) {
+				if (ret == 0 && err && !*err)
+					*err = e;
+				else
+					vmr_error_free(e);
+				e = NULL;
+				if (ret == 0)
+					ret = -1;
+			}
+		}
+		if (wait_exits(gs, n, next < deadline ? next : deadline))
+			break;
+		if (now_ms() >= deadline) {
+			for (size_t i = 0; i < n; i++) {
+				if (gs[i].started && gs[i].pidfd >= 0) {
+					(void)pidfd_send_signal(gs[i].pidfd, SIGKILL, NULL, 0);
+					if (ret == 0) {
+						ret = vmr_error_set(err, ETIMEDOUT,
+								    "guest '%s': supervisor did not stop "
+								    "within %d ms: killed it",
+								    gs[i].name, timeout_ms);
+					}
+				}
+			}
+			(void)wait_exits(gs, n, now_ms() + 5000);
+			break;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (stopping[i])
+			gs[i].state = VMR_LAUNCH_STOPPED;
+	}
+	return ret;
+}
+
+void vmr_launch_guests_free(struct vmr_launch_guest *gs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (gs[i].pidfd >= 0)
+			close(gs[i].pidfd);
+		gs[i].pidfd = -1;
+	}
+}
+
+char *vmr_launch_log_tail(const char *state_dir, const char *guest, size_t max_lines)
+{
+	_cleanup_free_ char *path = vmr_statedir_path(state_dir, guest, VMR_LAUNCH_LOG);
+	_cleanup_close_ int fd = -1;
+	char buf[LOG_TAIL_BYTES + 1];
+	struct vmr_strvec lines = VMR_STRVEC_INIT;
+	struct vmr_buf out = VMR_BUF_INIT;
+	struct stat st;
+	off_t off;
+	ssize_t len;
+	char *p;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return NULL;
+	off = st.st_size > LOG_TAIL_BYTES ? st.st_size - LOG_TAIL_BYTES : 0;
+	len = pread(fd, buf, LOG_TAIL_BYTES, off);
+	if (len <= 0)
+		return NULL;
+	buf[len] = '\0';
+	p = buf;
+	if (off > 0) {
+		/* skip the partial first line */
+		char *nl = strchr(p, '\n');
+
+		p = nl ? nl + 1 : p + len;
+	}
+	while (*p) {
+		size_t l = strcspn(p, "\n");
+
+		while (l > 0 && (p[l - 1] == '\r' || p[l - 1] == ' '))
+			l--;
+		if (l > 0)
+			vmr_strvec_push_take(&lines, xstrndup(p, l));
+		p += strcspn(p, "\n");
+		if (*p)
+			p++;
+	}
+	for (size_t i = lines.n > max_lines ? lines.n - max_lines : 0; i < lines.n; i++)
+		vmr_buf_addf(&out, "%s%s", out.len ? "\n" : "", lines.v[i]);
+	vmr_strvec_clear(&lines);
+	if (out.len == 0) {
+		vmr_buf_free(&out);
+		return NULL;
+	}
+	return vmr_buf_detach(&out);
+}
