@@ -14,7 +14,7 @@
  */
 static char ini_last_error[512];
 
-static int ini_error_keep(const char *fmt, ...)
+static _printf_(1, 2) int ini_error_keep(const char *fmt, ...)
 {
 	va_list ap;
 	int r;
