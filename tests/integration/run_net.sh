@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# `vmrun run` with a host change to undo: a macvtap NIC on a veth inside a
+# network namespace of our own.  The supervisor is killed with SIGKILL, so
+# the macvtap stays behind with its journal entry; the next run must undo
+# it before starting, and a clean stop must leave the namespace as it was.
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+. tests/lib/tap.sh
+. tests/integration/run_lib.bash
+
+if [ ! -f "$TESTGUEST/vmlinuz" ] || [ ! -f "$TESTGUEST/initrd.img" ]; then
+	skip "no test guest in $TESTGUEST (run make testguest)" "macvtap supervisor suite"
+	done_testing
+	exit
+fi
+ns=vmrt-run-$$
+if ! ip netns add "$ns" 2>/dev/null; then
+	skip "cannot create a network namespace (needs root and iproute2)" "macvtap supervisor suite"
+	done_testing
+	exit
+fi
+net_cleanup() {
+	run_cleanup
+	ip netns del "$ns" 2>/dev/null
+}
+trap net_cleanup EXIT
+unset VMRUN_QEMU
+ip -n "$ns" link add vmrt0 type veth peer name vmrt1
+ip -n "$ns" link set vmrt0 up
+ip -n "$ns" link set vmrt1 up
+baseline=$(ip -n "$ns" -br link | sort)
+
+cat >"$T/n.yaml" <<EOF
+version: 1
+guests:
+  n:
+    accel: tcg
+    cpuset: "0"
+    memory: 256M
+    kernel: $TESTGUEST/vmlinuz
+    initrd: $TESTGUEST/initrd.img
+    append: console=ttyS0 quiet
+    stop_timeout: 10
+    nics:
+      - name: eth0
+        mac: "52:54:00:7e:57:01"
+        macvtap: vmrt0
+EOF
+
+# run_ns_start NAME: a supervisor inside the namespace
+run_ns_start() {
+	: >"$T/$1.out"
+	: >"$T/$1.err"
+	ip netns exec "$ns" "$VMRUN" --state-dir "$STATE" run "$T/n.yaml" n \
+		>>"$T/$1.out" 2>>"$T/$1.err" &
+	RUN_PID[$1]=$!
+}
+
+run_ns_start n1
+run_wait_ready n1 n 60
+ok $? "guest with a macvtap NIC ready" || sed 's/^/# /' "$T/n1.err"
+ip -n "$ns" -br link show vm-5254007e5701 >/dev/null 2>&1
+ok $? "macvtap vm-5254007e5701 created"
+is "$(json_get "$STATE/n/status.json" 'j["nics"][0]["ifname"]')" "vm-5254007e5701" \
+	"status.json names the host interface"
+grep -q '"type":"net.link"' "$STATE/n/journal.jsonl"
+ok $? "the link is in the undo journal"
+
+q=$(qemu_pid n)
+kill -KILL "${RUN_PID[n1]}"
+run_wait_exit n1 10
+pid_gone "$q" 1
+ok $? "QEMU gone within 1 s of the supervisor's SIGKILL"
+ip -n "$ns" -br link show vm-5254007e5701 >/dev/null 2>&1
+ok $? "the macvtap is left behind, journaled"
+
+run_ns_start n2
+run_wait_ready n2 n 60
+ok $? "the next run starts" || sed 's/^/# /' "$T/n2.err"
+grep -q "^vmrun: guest 'n': undoing 1 host change left by a previous run$" "$T/n2.err"
+ok $? "it undid the dead run's change first"
+is "$(grep -c '"type":"net.link"' "$STATE/n/journal.jsonl")" 1 "one journal entry: its own link"
+run_wait_grep "$T/n2.out" "vmrun-testguest: booted" 60
+ok $? "guest booted"
+grep -q "vmrun-testguest: nic eth0 52:54:00:7e:57:01" "$T/n2.out"
+ok $? "the guest sees its NIC"
+kill -TERM "${RUN_PID[n2]}"
+run_wait_exit n2 40
+is "$RC" 0 "graceful stop, exit 0"
+torn_down n
+ok $? "journal empty, sockets gone"
+is "$(ip -n "$ns" -br link | sort)" "$baseline" "namespace links as before the first run"
+
+done_testing
