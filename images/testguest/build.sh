@@ -59,18 +59,18 @@ fetch() {
 	echo "$f"
 }
 
-# Resolve the meta package to the real kernel package and its version.
+# Resolve the meta package to the real kernel package and its version
+# (local apt lists only: nothing is downloaded before the stamp says so).
 kpkg=$(apt-cache depends "$meta" 2>/dev/null | awk '$1 == "Depends:" && $2 ~ /^linux-image-/ { print $2; exit }')
+kdeb='' bdeb=''
 if [ -n "$kpkg" ]; then
 	kver=$(candidate "$kpkg")
 	[ -n "$kver" ] || die "no installable version of '$kpkg'"
 	bver=$(candidate busybox-static)
 	[ -n "$bver" ] || die "no installable version of 'busybox-static'"
-	kdeb=$(fetch "$kpkg" "$kver")
-	bdeb=$(fetch busybox-static "$bver")
 else
 	# no apt lists (offline container): use what the cache holds
-	kdeb='' bdeb=$(cached_deb busybox-static)
+	bdeb=$(cached_deb busybox-static)
 	for f in "$cache"/linux-image-*-cloud-amd64_*_amd64.deb; do
 		[ -f "$f" ] || continue
 		if [ -z "$kdeb" ] || dpkg --compare-versions "$(dpkg-deb -f "$f" Version)" gt "$(dpkg-deb -f "$kdeb" Version)"; then kdeb=$f; fi
@@ -91,6 +91,8 @@ if [ -f "$out/vmlinuz" ] && [ -f "$out/initrd.img" ] && [ "$(cat "$out/stamp" 2>
 	echo "testguest: $out is up to date ($kpkg $kver)"
 	exit 0
 fi
+[ -n "$kdeb" ] || kdeb=$(fetch "$kpkg" "$kver")
+[ -n "$bdeb" ] || bdeb=$(fetch busybox-static "$bver")
 
 mkdir -p "$out"
 tmp=$(mktemp -d "$out/.build.XXXXXX")

@@ -28,6 +28,7 @@ trap 'rm -rf "$T"' EXIT
 cd "$T" || exit 1
 # keys come from the invoking user's ~/.ssh: make that user ours
 unset SUDO_USER
+real_home=$HOME
 export HOME=$T/home
 mkdir -p "$HOME/.ssh"
 echo "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOne one@test" >"$HOME/.ssh/id_ed25519.pub"
@@ -297,6 +298,9 @@ V image import --format vhd imp/src.raw imp/z.qcow2 >/dev/null 2>&1
 is "$?" "2" "import --format vhd: exit 2"
 is "$(find imp -name '.*' -o -name 'x.qcow2' -o -name 'y.qcow2' -o -name 'z.qcow2' | wc -l)" "0" \
 	"import leaves no temporary or partial files"
+
+# shellcheck source=tests/images/testguest.sh
+. "$top/tests/images/testguest.sh"
 
 V image --help >/dev/null
 is "$?" "0" "vmrun image --help"
