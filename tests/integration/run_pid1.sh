@@ -17,6 +17,18 @@ if ! unshare --pid --fork --mount-proc true 2>/dev/null; then
 	exit
 fi
 export VMRUN_QEMU=$FAKEQEMU
+# RUN_PID holds unshare's pid: killing it alone would leave its child, the
+# supervisor, running in its namespace
+pid1_cleanup() {
+	local p c
+	for p in "${RUN_PID[@]}"; do
+		for c in $(cat "/proc/$p/task/$p/children" 2>/dev/null); do
+			kill -KILL "$c" 2>/dev/null
+		done
+	done
+	run_cleanup
+}
+trap pid1_cleanup EXIT
 
 cat >"$T/p.yaml" <<EOF
 version: 1
