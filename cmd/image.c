@@ -27,12 +27,13 @@ static void usage(FILE *f)
 	      "        (default) or raw, verify it, and only then put it at DEST\n\n"
 	      "  -f, --format FMT  output format of import: qcow2 or raw\n"
 	      "      --force       let import replace an existing DEST\n"
-	      "  -h, --help        this help\n", f);
+	      "  -h, --help        this help\n",
+	      f);
 }
 
 static int image_prep(int argc, char **argv)
 {
-	struct vmr_config cfg = { 0 };
+	struct vmr_config cfg = {0};
 	struct vmr_topology *t = NULL;
 	struct vmr_strvec written = VMR_STRVEC_INIT;
 	struct vmr_error *err = NULL;
@@ -58,7 +59,8 @@ static int image_prep(int argc, char **argv)
 			const struct vmr_guest *g = vmr_topology_guest(t, argv[i]);
 
 			if (!g) {
-				vmr_error_usage(&err, "guest '%s' is not in '%s'", argv[i], argv[1]);
+				vmr_error_usage(&err, "guest '%s' is not in '%s'", argv[i],
+						argv[1]);
 				goto out;
 			}
 			guests[n++] = g;
@@ -84,7 +86,7 @@ out:
 
 struct bar {
 	bool tty;
-	int last;   /* last percentage shown, -1 before the first */
+	int last; /* last percentage shown, -1 before the first */
 };
 
 static void show_progress(double pct, void *userdata)
@@ -116,17 +118,17 @@ static void show_progress(double pct, void *userdata)
 static int image_import(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "format", required_argument, NULL, 'f' },
-		{ "force", no_argument, NULL, 'F' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"format", required_argument, NULL, 'f'},
+	    {"force", no_argument, NULL, 'F'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
-	struct vmr_import_opts o = { .format = VMR_IMPORT_QCOW2, .cancel = &interrupted };
-	struct bar bar = { .tty = isatty(STDERR_FILENO), .last = -1 };
-	struct vmr_config cfg = { 0 };
+	struct vmr_import_opts o = {.format = VMR_IMPORT_QCOW2, .cancel = &interrupted};
+	struct bar bar = {.tty = isatty(STDERR_FILENO), .last = -1};
+	struct vmr_config cfg = {0};
 	struct vmr_error *err = NULL;
 	_cleanup_free_ char *qemu_img = NULL;
-	struct sigaction sa = { .sa_handler = on_signal }; /* no SA_RESTART: poll wakes up */
+	struct sigaction sa = {.sa_handler = on_signal}; /* no SA_RESTART: poll wakes up */
 	int c, r;
 
 	while ((c = getopt_long(argc, argv, "f:h", opts, NULL)) != -1) {
@@ -137,7 +139,8 @@ static int image_import(int argc, char **argv)
 			} else if (streq(optarg, "raw")) {
 				o.format = VMR_IMPORT_RAW;
 			} else {
-				vmr_error_usage(&err, "--format '%s': expected qcow2 or raw", optarg);
+				vmr_error_usage(&err, "--format '%s': expected qcow2 or raw",
+						optarg);
 				return vmr_cli_fail(err);
 			}
 			break;

@@ -30,8 +30,8 @@
 #include "lib/topology.h"
 
 #define VMR_SEED_VOLUME_ID "cidata"
-#define VMR_SEED_FILE "seed.iso"          /* in the guest's state directory */
-#define VMR_IMAGE_ROOT_FILE "root.qcow2"  /* IMAGE_DIR/GUEST/ for `image:` */
+#define VMR_SEED_FILE "seed.iso"	 /* in the guest's state directory */
+#define VMR_IMAGE_ROOT_FILE "root.qcow2" /* IMAGE_DIR/GUEST/ for `image:` */
 #define VMR_USER_DATA_MAX_BYTES (256u * 1024u)
 
 /*
@@ -45,14 +45,13 @@
  * with usage status and writes nothing.
  */
 int vmr_image_prepare(const struct vmr_config *cfg, const struct vmr_topology *t,
-		      const struct vmr_guest *g, const char *guest_state_dir,
-		      char **ret_seed_iso, struct vmr_error **err);
+		      const struct vmr_guest *g, const char *guest_state_dir, char **ret_seed_iso,
+		      struct vmr_error **err);
 
 /* Same, and appends the path of every file written (created, grown, rewritten) to written. */
 int vmr_image_prepare_list(const struct vmr_config *cfg, const struct vmr_topology *t,
 			   const struct vmr_guest *g, const char *guest_state_dir,
-			   char **ret_seed_iso, struct vmr_strvec *written,
-			   struct vmr_error **err);
+			   char **ret_seed_iso, struct vmr_strvec *written, struct vmr_error **err);
 
 /*
  * Prepare several guests (`vmrun image prep`): every guest is checked before
@@ -74,16 +73,16 @@ int vmr_image_qemu_img(const struct vmr_config *cfg, char **ret, struct vmr_erro
 
 /* What `qemu-img info --output=json` says about an image. */
 struct vmr_image_info {
-	char *format;           /* "qcow2", "raw", ... */
-	uint64_t virtual_size;  /* bytes the guest sees */
-	uint64_t actual_size;   /* bytes allocated on the host */
-	char *backing;          /* backing file as recorded, or NULL */
-	char *backing_format;   /* or NULL */
+	char *format;	       /* "qcow2", "raw", ... */
+	uint64_t virtual_size; /* bytes the guest sees */
+	uint64_t actual_size;  /* bytes allocated on the host */
+	char *backing;	       /* backing file as recorded, or NULL */
+	char *backing_format;  /* or NULL */
 };
 
 /* Probe path with qemu-img (force-share, so images in use can be probed). */
-int vmr_image_info_get(const char *qemu_img, const char *path,
-		       struct vmr_image_info *ret, struct vmr_error **err);
+int vmr_image_info_get(const char *qemu_img, const char *path, struct vmr_image_info *ret,
+		       struct vmr_error **err);
 void vmr_image_info_free(struct vmr_image_info *i);
 
 /* Parse the JSON of `qemu-img info --output=json` (pure; for tests too). */
@@ -96,12 +95,12 @@ int vmr_image_info_parse(const char *json, const char *path, struct vmr_image_in
  * grown when smaller than size; any other existing file is an error, never
  * overwritten.  *ret_written (may be NULL) tells whether anything changed.
  */
-int vmr_image_overlay(const char *qemu_img, const char *file, const char *backing,
-		      uint64_t size, bool *ret_written, struct vmr_error **err);
+int vmr_image_overlay(const char *qemu_img, const char *file, const char *backing, uint64_t size,
+		      bool *ret_written, struct vmr_error **err);
 
 /* The three seed files and the instance id they carry. */
 struct vmr_seed {
-	char *instance_id;      /* "iid-" + hash of the guest's configuration */
+	char *instance_id; /* "iid-" + hash of the guest's configuration */
 	char *meta_data;
 	char *user_data;
 	char *network_config;
@@ -109,9 +108,9 @@ struct vmr_seed {
 
 /* Inputs of a seed that come from outside the topology. */
 struct vmr_seed_input {
-	const char *user_data;        /* contents of cloud_init.user_data, or NULL */
-	const char *user_data_path;   /* its name, for messages */
-	const struct vmr_strvec *keys;/* ssh keys when the topology gives none */
+	const char *user_data;	       /* contents of cloud_init.user_data, or NULL */
+	const char *user_data_path;    /* its name, for messages */
+	const struct vmr_strvec *keys; /* ssh keys when the topology gives none */
 };
 
 /*
@@ -121,8 +120,8 @@ struct vmr_seed_input {
  * their MACs, kernel command line, extra QEMU arguments).  A user_data that
  * is not a #cloud-config mapping fails with usage status.
  */
-int vmr_seed_build(const struct vmr_guest *g, const struct vmr_seed_input *in,
-		   struct vmr_seed *ret, struct vmr_error **err);
+int vmr_seed_build(const struct vmr_guest *g, const struct vmr_seed_input *in, struct vmr_seed *ret,
+		   struct vmr_error **err);
 void vmr_seed_free(struct vmr_seed *s);
 
 /*
@@ -152,11 +151,11 @@ struct vmr_import_opts {
 	const char *src;
 	const char *dest;
 	enum vmr_import_format format;
-	bool force;                       /* replace an existing dest */
+	bool force; /* replace an existing dest */
 	/* called with 0..100 as qemu-img reports progress; may be NULL */
 	void (*progress)(double percent, void *userdata);
 	void *userdata;
-	volatile int *cancel;             /* set non-zero (from a signal) to stop; may be NULL */
+	volatile int *cancel; /* set non-zero (from a signal) to stop; may be NULL */
 };
 
 /*

@@ -14,12 +14,12 @@
 
 /* A program run to completion without a shell, its output captured. */
 struct images_run {
-	char *const *argv;        /* argv[0]: absolute path */
-	struct vmr_buf *out;      /* stdout, or NULL to discard */
+	char *const *argv;   /* argv[0]: absolute path */
+	struct vmr_buf *out; /* stdout, or NULL to discard */
 	/* or, instead of out: called with each chunk of stdout as it arrives */
 	void (*on_output)(const char *chunk, size_t n, void *userdata);
 	void *userdata;
-	volatile int *cancel;     /* non-zero: terminate the program; may be NULL */
+	volatile int *cancel; /* non-zero: terminate the program; may be NULL */
 };
 
 /*
@@ -53,10 +53,10 @@ int images_rename(const char *tmp, const char *path, bool noreplace, struct vmr_
 /* An overlay checked against its base, and what bringing it in line takes. */
 struct images_overlay {
 	char *file;
-	char *base;              /* canonical path of the base */
-	char *format;            /* the base's format */
-	uint64_t size;           /* wanted; 0 = the base's */
-	uint64_t cur_size;       /* the existing overlay's, for GROW */
+	char *base;	   /* canonical path of the base */
+	char *format;	   /* the base's format */
+	uint64_t size;	   /* wanted; 0 = the base's */
+	uint64_t cur_size; /* the existing overlay's, for GROW */
 	enum { IMAGES_OVERLAY_CREATE, IMAGES_OVERLAY_KEEP, IMAGES_OVERLAY_GROW } action;
 };
 
@@ -66,8 +66,8 @@ struct images_overlay {
  * an overlay on the same base and not larger.  Fails with usage status on
  * invalid input.
  */
-int images_overlay_plan(const char *qemu_img, const char *file, const char *backing,
-			uint64_t size, struct images_overlay *ret, struct vmr_error **err);
+int images_overlay_plan(const char *qemu_img, const char *file, const char *backing, uint64_t size,
+			struct images_overlay *ret, struct vmr_error **err);
 /* Create (temporary name, then rename without replacing) or grow the overlay. */
 int images_overlay_apply(const char *qemu_img, const struct images_overlay *o,
 			 struct vmr_error **err);

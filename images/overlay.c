@@ -10,7 +10,7 @@
 #include "lib/util.h"
 
 /* Formats qemu-img may find a base (or an import source) in. */
-static const char *const base_formats[] = { "qcow2", "raw", "vmdk", "vdi", "vpc", "qed" };
+static const char *const base_formats[] = {"qcow2", "raw", "vmdk", "vdi", "vpc", "qed"};
 
 static bool base_format_ok(const char *fmt)
 {
@@ -33,7 +33,8 @@ int vmr_image_qemu_img(const struct vmr_config *cfg, char **ret, struct vmr_erro
 	/* the qemu-img of the same installation as the configured QEMU */
 	if (cfg && cfg->qemu && strchr(cfg->qemu, '/')) {
 		const char *slash = strrchr(cfg->qemu, '/');
-		_cleanup_free_ char *p = xasprintf("%.*s/qemu-img", (int)(slash - cfg->qemu), cfg->qemu);
+		_cleanup_free_ char *p =
+		    xasprintf("%.*s/qemu-img", (int)(slash - cfg->qemu), cfg->qemu);
 
 		if (access(p, X_OK) == 0) {
 			*ret = TAKE_PTR(p);
@@ -66,7 +67,7 @@ void vmr_image_info_free(struct vmr_image_info *i)
 	free(i->format);
 	free(i->backing);
 	free(i->backing_format);
-	*i = (struct vmr_image_info){ 0 };
+	*i = (struct vmr_image_info){0};
 }
 
 int vmr_image_info_parse(const char *json, const char *path, struct vmr_image_info *ret,
@@ -74,7 +75,7 @@ int vmr_image_info_parse(const char *json, const char *path, struct vmr_image_in
 {
 	json_error_t jerr;
 	json_t *root = json_loads(json, JSON_REJECT_DUPLICATES, &jerr);
-	struct vmr_image_info i = { 0 };
+	struct vmr_image_info i = {0};
 	json_t *v;
 
 	if (!root)
@@ -110,9 +111,9 @@ bad:
 int vmr_image_info_get(const char *qemu_img, const char *path, struct vmr_image_info *ret,
 		       struct vmr_error **err)
 {
-	char *argv[] = { (char *)qemu_img, "info", "--output=json", "-U", "--", (char *)path, NULL };
+	char *argv[] = {(char *)qemu_img, "info", "--output=json", "-U", "--", (char *)path, NULL};
 	struct vmr_buf out = VMR_BUF_INIT;
-	struct images_run r = { .argv = argv, .out = &out };
+	struct images_run r = {.argv = argv, .out = &out};
 	int rc;
 
 	rc = images_run(&r, NULL, err);
@@ -126,7 +127,8 @@ int vmr_image_info_get(const char *qemu_img, const char *path, struct vmr_image_
 static char *backing_resolved(const char *overlay, const char *backing)
 {
 	const char *slash = strrchr(overlay, '/');
-	_cleanup_free_ char *dir = slash ? xstrndup(overlay, (size_t)(slash - overlay)) : xstrdup(".");
+	_cleanup_free_ char *dir =
+	    slash ? xstrndup(overlay, (size_t)(slash - overlay)) : xstrdup(".");
 	_cleanup_free_ char *joined = images_path_join(slash == overlay ? "/" : dir, backing);
 	char *real = realpath(joined, NULL);
 
@@ -151,7 +153,7 @@ int images_size_text(uint64_t n, char buf[static 32])
 static int overlay_plan_existing(const char *qemu_img, struct images_overlay *o,
 				 struct vmr_error **err)
 {
-	struct vmr_image_info cur = { 0 };
+	struct vmr_image_info cur = {0};
 	char want[32], have[32];
 	int r;
 
@@ -180,25 +182,28 @@ static int overlay_plan_existing(const char *qemu_img, struct images_overlay *o,
 	if (o->cur_size > o->size) {
 		images_size_text(o->size, want);
 		images_size_text(o->cur_size, have);
-		return vmr_error_usage(err, "overlay '%s' is %s, larger than size %s: shrinking "
-					    "would lose data", o->file, have, want);
+		return vmr_error_usage(err,
+				       "overlay '%s' is %s, larger than size %s: shrinking "
+				       "would lose data",
+				       o->file, have, want);
 	}
 	o->action = IMAGES_OVERLAY_GROW;
 	return 0;
 }
 
-int images_overlay_plan(const char *qemu_img, const char *file, const char *backing,
-			uint64_t size, struct images_overlay *ret, struct vmr_error **err)
+int images_overlay_plan(const char *qemu_img, const char *file, const char *backing, uint64_t size,
+			struct images_overlay *ret, struct vmr_error **err)
 {
-	struct images_overlay o = { .size = size };
-	struct vmr_image_info base = { 0 };
+	struct images_overlay o = {.size = size};
+	struct vmr_image_info base = {0};
 	struct stat st;
 	int r;
 
 	o.base = realpath(backing, NULL);
 	if (!o.base)
-		return errno == ENOENT ? vmr_error_usage(err, "base image '%s': %s", backing, strerror(ENOENT))
-				       : vmr_error_set(err, errno, "base image '%s'", backing);
+		return errno == ENOENT
+			   ? vmr_error_usage(err, "base image '%s': %s", backing, strerror(ENOENT))
+			   : vmr_error_set(err, errno, "base image '%s'", backing);
 	o.file = xstrdup(file);
 	if (stat(o.base, &st) < 0) {
 		r = vmr_error_set(err, errno, "base image '%s'", backing);
@@ -258,12 +263,13 @@ int images_overlay_apply(const char *qemu_img, const struct images_overlay *o,
 		return 0;
 	images_size_text(o->size, sz);
 	if (o->action == IMAGES_OVERLAY_GROW) {
-		char *argv[] = { (char *)qemu_img, "resize", "-q", "--", o->file, sz, NULL };
-		struct images_run run = { .argv = argv };
+		char *argv[] = {(char *)qemu_img, "resize", "-q", "--", o->file, sz, NULL};
+		struct images_run run = {.argv = argv};
 
 		images_size_text(o->cur_size, have);
 		if (images_run(&run, NULL, err) < 0)
-			return vmr_error_wrap(err, "grow overlay '%s' from %s to %s", o->file, have, sz);
+			return vmr_error_wrap(err, "grow overlay '%s' from %s to %s", o->file, have,
+					      sz);
 		return 0;
 	}
 
@@ -271,11 +277,11 @@ int images_overlay_apply(const char *qemu_img, const struct images_overlay *o,
 	if (images_tmp_create(o->file, &tmp, err) < 0)
 		return vmr_error_wrap(err, "create overlay '%s'", o->file);
 	struct vmr_strvec argv = VMR_STRVEC_INIT;
-	vmr_strvec_pushv(&argv, (const char *const[]){ qemu_img, "create", "-q", "-f", "qcow2",
-						      "-F", o->format, "-b", o->base, "--", tmp, NULL });
+	vmr_strvec_pushv(&argv, (const char *const[]){qemu_img, "create", "-q", "-f", "qcow2", "-F",
+						      o->format, "-b", o->base, "--", tmp, NULL});
 	if (o->size)
 		vmr_strvec_push(&argv, sz);
-	struct images_run run = { .argv = argv.v };
+	struct images_run run = {.argv = argv.v};
 	r = images_run(&run, NULL, err);
 	vmr_strvec_clear(&argv);
 	/* never replace a file that appeared meanwhile: it may hold data */
@@ -298,11 +304,11 @@ void images_overlay_free(struct images_overlay *o)
 	free(o->file);
 	free(o->base);
 	free(o->format);
-	*o = (struct images_overlay){ 0 };
+	*o = (struct images_overlay){0};
 }
 
-int vmr_image_overlay(const char *qemu_img, const char *file, const char *backing,
-		      uint64_t size, bool *ret_written, struct vmr_error **err)
+int vmr_image_overlay(const char *qemu_img, const char *file, const char *backing, uint64_t size,
+		      bool *ret_written, struct vmr_error **err)
 {
 	struct images_overlay o;
 	int r;

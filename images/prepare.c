@@ -43,7 +43,7 @@ static char *invoking_home(void)
 int vmr_image_user_keys(struct vmr_strvec *ret, struct vmr_error **err)
 {
 	_cleanup_free_ char *home = invoking_home();
-	glob_t gl = { 0 };
+	glob_t gl = {0};
 	int r;
 
 	if (!home)
@@ -69,7 +69,8 @@ int vmr_image_user_keys(struct vmr_strvec *ret, struct vmr_error **err)
 				*next++ = '\0';
 			line += strspn(line, " \t");
 			size_t n = strlen(line);
-			while (n > 0 && (line[n - 1] == ' ' || line[n - 1] == '\t' || line[n - 1] == '\r'))
+			while (n > 0 &&
+			       (line[n - 1] == ' ' || line[n - 1] == '\t' || line[n - 1] == '\r'))
 				line[--n] = '\0';
 			if (n > 0 && line[0] != '#')
 				vmr_strvec_push(ret, line);
@@ -100,8 +101,8 @@ static int topo_dir(const struct vmr_topology *t, char **ret, struct vmr_error *
 
 struct prep {
 	const struct vmr_guest *g;
-	char *root;              /* the `image:` overlay, or NULL */
-	char *state_dir;         /* where the seed goes */
+	char *root;	 /* the `image:` overlay, or NULL */
+	char *state_dir; /* where the seed goes */
 	char *qemu_img;
 	struct images_overlay *ov;
 	size_t nov, aov;
@@ -139,14 +140,15 @@ static int plan_seed(struct prep *p, const struct vmr_guest *g, const char *dir,
 {
 	struct vmr_strvec keys = VMR_STRVEC_INIT;
 	_cleanup_free_ char *ud_path = NULL, *ud = NULL;
-	struct vmr_seed_input in = { 0 };
+	struct vmr_seed_input in = {0};
 	int r;
 
 	if (g->cloud_init.user_data) {
 		ud_path = images_path_join(dir, g->cloud_init.user_data);
 		r = read_file(ud_path, VMR_USER_DATA_MAX_BYTES, &ud, NULL);
 		if (r == -EFBIG)
-			return vmr_error_usage(err, "user_data '%s' of guest '%s': larger than %u KiB",
+			return vmr_error_usage(err,
+					       "user_data '%s' of guest '%s': larger than %u KiB",
 					       ud_path, g->name, VMR_USER_DATA_MAX_BYTES / 1024);
 		if (r < 0)
 			return vmr_error_usage(err, "user_data '%s' of guest '%s': %s", ud_path,
@@ -175,9 +177,9 @@ static int prep_plan(struct prep *p, const struct vmr_config *cfg, const struct 
 	p->g = g;
 	if (topo_dir(t, &dir, err) < 0)
 		return -1;
-	state = guest_state_dir ? xstrdup(guest_state_dir)
-				: xasprintf("%s/%s", cfg->state_dir ? cfg->state_dir : "/run/vmrun",
-					    g->name);
+	state = guest_state_dir
+		    ? xstrdup(guest_state_dir)
+		    : xasprintf("%s/%s", cfg->state_dir ? cfg->state_dir : "/run/vmrun", g->name);
 	p->root = vmr_image_root_path(cfg, g);
 	if (p->root) {
 		_cleanup_free_ char *base = images_path_join(dir, g->image);
@@ -191,8 +193,10 @@ static int prep_plan(struct prep *p, const struct vmr_config *cfg, const struct 
 		if (!d->backing || d->cdrom)
 			continue;
 		if (vmr_disk_effective_format(d) != VMR_FORMAT_QCOW2)
-			return vmr_error_usage(err, "disk '%s' of guest '%s': an overlay on a base is "
-						    "qcow2, not raw", d->file, g->name);
+			return vmr_error_usage(err,
+					       "disk '%s' of guest '%s': an overlay on a base is "
+					       "qcow2, not raw",
+					       d->file, g->name);
 		_cleanup_free_ char *file = images_path_join(dir, d->file);
 		_cleanup_free_ char *base = images_path_join(dir, d->backing);
 		if (plan_overlay(p, cfg, file, base, d->size, err) < 0)
@@ -210,7 +214,8 @@ static int prep_plan(struct prep *p, const struct vmr_config *cfg, const struct 
 static int prep_apply(struct prep *p, struct vmr_strvec *written, struct vmr_error **err)
 {
 	if (p->root) {
-		_cleanup_free_ char *rootdir = xstrndup(p->root, (size_t)(strrchr(p->root, '/') - p->root));
+		_cleanup_free_ char *rootdir =
+		    xstrndup(p->root, (size_t)(strrchr(p->root, '/') - p->root));
 
 		if (images_mkdir_p(rootdir, 0755, err) < 0)
 			return vmr_error_wrap(err, "image of guest '%s'", p->g->name);
@@ -252,10 +257,9 @@ int vmr_image_prepare_guests(const struct vmr_config *cfg, const struct vmr_topo
 
 int vmr_image_prepare_list(const struct vmr_config *cfg, const struct vmr_topology *t,
 			   const struct vmr_guest *g, const char *guest_state_dir,
-			   char **ret_seed_iso, struct vmr_strvec *written,
-			   struct vmr_error **err)
+			   char **ret_seed_iso, struct vmr_strvec *written, struct vmr_error **err)
 {
-	struct prep p = { 0 };
+	struct prep p = {0};
 	int r;
 
 	r = prep_plan(&p, cfg, t, g, guest_state_dir, err);
@@ -268,8 +272,8 @@ int vmr_image_prepare_list(const struct vmr_config *cfg, const struct vmr_topolo
 }
 
 int vmr_image_prepare(const struct vmr_config *cfg, const struct vmr_topology *t,
-		      const struct vmr_guest *g, const char *guest_state_dir,
-		      char **ret_seed_iso, struct vmr_error **err)
+		      const struct vmr_guest *g, const char *guest_state_dir, char **ret_seed_iso,
+		      struct vmr_error **err)
 {
 	return vmr_image_prepare_list(cfg, t, g, guest_state_dir, ret_seed_iso, NULL, err);
 }

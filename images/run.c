@@ -37,7 +37,7 @@ static char *last_line(const char *s, size_t len)
 
 int images_run(const struct images_run *r, int *ret_status, struct vmr_error **err)
 {
-	static char *const envp[] = { "LC_ALL=C", NULL };
+	static char *const envp[] = {"LC_ALL=C", NULL};
 	_cleanup_close_ int devnull = -1, out_rd = -1, out_wr = -1, err_rd = -1, err_wr = -1;
 	struct vmr_buf errbuf = VMR_BUF_INIT;
 	const char *prog = r->argv[0];
@@ -57,12 +57,12 @@ int images_run(const struct images_run *r, int *ret_status, struct vmr_error **e
 	err_rd = fds[0], err_wr = fds[1];
 
 	struct vmr_spawn s = {
-		.argv = r->argv,
-		.envp = envp,
-		.stdin_fd = devnull,
-		.stdout_fd = out_wr,
-		.stderr_fd = err_wr,
-		.pdeathsig = SIGKILL,
+	    .argv = r->argv,
+	    .envp = envp,
+	    .stdin_fd = devnull,
+	    .stdout_fd = out_wr,
+	    .stderr_fd = err_wr,
+	    .pdeathsig = SIGKILL,
 	};
 	if (vmr_spawn(&s, &pid, err) < 0)
 		return -1;
@@ -71,8 +71,8 @@ int images_run(const struct images_run *r, int *ret_status, struct vmr_error **e
 	closep(&err_wr);
 	err_wr = -1;
 
-	pfd[0] = (struct pollfd){ .fd = out_rd, .events = POLLIN };
-	pfd[1] = (struct pollfd){ .fd = err_rd, .events = POLLIN };
+	pfd[0] = (struct pollfd){.fd = out_rd, .events = POLLIN};
+	pfd[1] = (struct pollfd){.fd = err_rd, .events = POLLIN};
 	while (pfd[0].fd >= 0 || pfd[1].fd >= 0) {
 		if (r->cancel && *r->cancel) {
 			kill_and_reap(pid, &status);
@@ -125,7 +125,8 @@ int images_run(const struct images_run *r, int *ret_status, struct vmr_error **e
 		if (line)
 			ret = vmr_error_set(err, 0, "%s", line);
 		else if (WIFSIGNALED(status))
-			ret = vmr_error_set(err, 0, "%s: killed by signal %d", base, WTERMSIG(status));
+			ret = vmr_error_set(err, 0, "%s: killed by signal %d", base,
+					    WTERMSIG(status));
 		else
 			ret = vmr_error_set(err, 0, "%s: exit status %d", base, code);
 	}
@@ -170,9 +171,9 @@ int images_mkdir_p(const char *dir, unsigned mode, struct vmr_error **err)
 int images_tmp_create(const char *path, char **ret, struct vmr_error **err)
 {
 	const char *slash = strrchr(path, '/');
-	_cleanup_free_ char *tmp = slash ?
-		xasprintf("%.*s/.%s.tmp-XXXXXX", (int)(slash - path), path, slash + 1) :
-		xasprintf(".%s.tmp-XXXXXX", path);
+	_cleanup_free_ char *tmp =
+	    slash ? xasprintf("%.*s/.%s.tmp-XXXXXX", (int)(slash - path), path, slash + 1)
+		  : xasprintf(".%s.tmp-XXXXXX", path);
 	int fd = mkostemp(tmp, O_CLOEXEC);
 
 	if (fd < 0)

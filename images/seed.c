@@ -22,19 +22,19 @@
 static const struct {
 	const char *unit, *section, *cpus;
 } isolation[] = {
-	{ "init.scope", "Scope", "0" },
-	{ "service", "Service", "0" },
-	{ "user.slice", "Slice", "0" },
-	{ "docker-.scope", "Scope", "1-127" },
+    {"init.scope", "Scope", "0"},
+    {"service", "Service", "0"},
+    {"user.slice", "Slice", "0"},
+    {"docker-.scope", "Scope", "1-127"},
 };
 
 struct emitter {
 	yaml_emitter_t e;
 	struct vmr_buf *out;
 	bool failed;
-	bool too_big;   /* the user's document hit the node or depth bound */
+	bool too_big; /* the user's document hit the node or depth bound */
 	const char *problem;
-	size_t nodes;   /* user nodes copied, against USER_DATA_MAX_NODES */
+	size_t nodes; /* user nodes copied, against USER_DATA_MAX_NODES */
 };
 
 static int write_buf(void *data, unsigned char *buf, size_t size)
@@ -65,7 +65,7 @@ static void emitter_open(struct emitter *em, struct vmr_buf *out)
 {
 	yaml_event_t ev;
 
-	*em = (struct emitter){ .out = out };
+	*em = (struct emitter){.out = out};
 	if (!yaml_emitter_initialize(&em->e))
 		abort(); /* only on allocation failure */
 	yaml_emitter_set_output(&em->e, write_buf, out);
@@ -100,8 +100,8 @@ static int emitter_close(struct emitter *em, const char *what, struct vmr_error 
  */
 static bool plain_safe(const char *s)
 {
-	static const char *const words[] = { "y", "n", "yes", "no", "true", "false", "on",
-					     "off", "null", "nan", "inf" };
+	static const char *const words[] = {"y",  "n",	 "yes",	 "no",	"true", "false",
+					    "on", "off", "null", "nan", "inf"};
 
 	if (!(*s >= 'a' && *s <= 'z'))
 		return false;
@@ -121,9 +121,10 @@ static void str(struct emitter *em, const char *s)
 	yaml_event_t ev;
 	bool plain = plain_safe(s);
 
-	emit(em, &ev, yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)s, (int)strlen(s),
-						   plain, !plain, plain ? YAML_PLAIN_SCALAR_STYLE :
-						   YAML_DOUBLE_QUOTED_SCALAR_STYLE));
+	emit(em, &ev,
+	     yaml_scalar_event_initialize(
+		 &ev, NULL, NULL, (yaml_char_t *)s, (int)strlen(s), plain, !plain,
+		 plain ? YAML_PLAIN_SCALAR_STYLE : YAML_DOUBLE_QUOTED_SCALAR_STYLE));
 }
 
 /* A non-string scalar written plain on purpose: true, false, 2. */
@@ -131,23 +132,26 @@ static void raw(struct emitter *em, const char *s)
 {
 	yaml_event_t ev;
 
-	emit(em, &ev, yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)s, (int)strlen(s),
-						   1, 0, YAML_PLAIN_SCALAR_STYLE));
+	emit(em, &ev,
+	     yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)s, (int)strlen(s), 1, 0,
+					  YAML_PLAIN_SCALAR_STYLE));
 }
 
 static void literal(struct emitter *em, const char *s)
 {
 	yaml_event_t ev;
 
-	emit(em, &ev, yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)s, (int)strlen(s),
-						   0, 1, YAML_LITERAL_SCALAR_STYLE));
+	emit(em, &ev,
+	     yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)s, (int)strlen(s), 0, 1,
+					  YAML_LITERAL_SCALAR_STYLE));
 }
 
 static void map_start(struct emitter *em)
 {
 	yaml_event_t ev;
 
-	emit(em, &ev, yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_MAPPING_STYLE));
+	emit(em, &ev,
+	     yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_MAPPING_STYLE));
 }
 
 static void map_end(struct emitter *em)
@@ -161,7 +165,8 @@ static void seq_start(struct emitter *em)
 {
 	yaml_event_t ev;
 
-	emit(em, &ev, yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_SEQUENCE_STYLE));
+	emit(em, &ev,
+	     yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_SEQUENCE_STYLE));
 }
 
 static void seq_end(struct emitter *em)
@@ -214,21 +219,26 @@ static void copy_node(struct emitter *em, yaml_document_t *doc, yaml_node_t *n, 
 	tag = implicit ? NULL : n->tag;
 	switch (n->type) {
 	case YAML_SCALAR_NODE:
-		emit(em, &ev, yaml_scalar_event_initialize(&ev, NULL, tag, n->data.scalar.value,
-							   (int)n->data.scalar.length, implicit,
-							   implicit, n->data.scalar.style));
+		emit(em, &ev,
+		     yaml_scalar_event_initialize(&ev, NULL, tag, n->data.scalar.value,
+						  (int)n->data.scalar.length, implicit, implicit,
+						  n->data.scalar.style));
 		break;
 	case YAML_SEQUENCE_NODE:
-		emit(em, &ev, yaml_sequence_start_event_initialize(&ev, NULL, tag, implicit,
-								   n->data.sequence.style));
-		for (yaml_node_item_t *i = n->data.sequence.items.start; i < n->data.sequence.items.top; i++)
+		emit(em, &ev,
+		     yaml_sequence_start_event_initialize(&ev, NULL, tag, implicit,
+							  n->data.sequence.style));
+		for (yaml_node_item_t *i = n->data.sequence.items.start;
+		     i < n->data.sequence.items.top; i++)
 			copy_node(em, doc, yaml_document_get_node(doc, *i), depth + 1);
 		seq_end(em);
 		break;
 	case YAML_MAPPING_NODE:
-		emit(em, &ev, yaml_mapping_start_event_initialize(&ev, NULL, tag, implicit,
-								  n->data.mapping.style));
-		for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+		emit(em, &ev,
+		     yaml_mapping_start_event_initialize(&ev, NULL, tag, implicit,
+							 n->data.mapping.style));
+		for (yaml_node_pair_t *p = n->data.mapping.pairs.start;
+		     p < n->data.mapping.pairs.top; p++) {
 			copy_node(em, doc, yaml_document_get_node(doc, p->key), depth + 1);
 			copy_node(em, doc, yaml_document_get_node(doc, p->value), depth + 1);
 		}
@@ -259,8 +269,10 @@ static int user_data_load(const struct vmr_seed_input *in, yaml_document_t *doc,
 		return 0;
 	if (!startswith(in->user_data, "#cloud-config") ||
 	    !strchr(" \t\r\n", in->user_data[strlen("#cloud-config")] ?: '\n'))
-		return vmr_error_usage(err, "user_data '%s': not a #cloud-config file "
-					    "(its first line must be '#cloud-config')", name);
+		return vmr_error_usage(err,
+				       "user_data '%s': not a #cloud-config file "
+				       "(its first line must be '#cloud-config')",
+				       name);
 	if (!yaml_parser_initialize(&parser))
 		abort();
 	yaml_parser_set_input_string(&parser, (const unsigned char *)in->user_data,
@@ -278,8 +290,8 @@ static int user_data_load(const struct vmr_seed_input *in, yaml_document_t *doc,
 	if (root && root->type != YAML_MAPPING_NODE) {
 		yaml_document_delete(doc);
 		*loaded = false;
-		return vmr_error_usage(err, "user_data '%s': expected a mapping of cloud-config keys",
-				       name);
+		return vmr_error_usage(
+		    err, "user_data '%s': expected a mapping of cloud-config keys", name);
 	}
 	return 0;
 }
@@ -295,12 +307,9 @@ enum our_key {
 	K_N
 };
 static const char *const our_keys[K_N] = {
-	[K_DISABLE_ROOT] = "disable_root",
-	[K_SSH_KEYS] = "ssh_authorized_keys",
-	[K_PASSWORD] = "password",
-	[K_CHPASSWD] = "chpasswd",
-	[K_SSH_PWAUTH] = "ssh_pwauth",
-	[K_WRITE_FILES] = "write_files",
+    [K_DISABLE_ROOT] = "disable_root", [K_SSH_KEYS] = "ssh_authorized_keys",
+    [K_PASSWORD] = "password",	       [K_CHPASSWD] = "chpasswd",
+    [K_SSH_PWAUTH] = "ssh_pwauth",     [K_WRITE_FILES] = "write_files",
 };
 
 struct user_data_ctx {
@@ -316,10 +325,10 @@ static void our_items(struct emitter *em, const struct user_data_ctx *c, enum ou
 			str(em, c->keys->v[i]);
 	} else if (k == K_WRITE_FILES) {
 		for (size_t i = 0; i < ARRAY_SIZE(isolation); i++) {
-			_cleanup_free_ char *path = xasprintf("/etc/systemd/system/%s.d/cpuset.conf",
-							      isolation[i].unit);
-			_cleanup_free_ char *content = xasprintf("[%s]\nAllowedCPUs=%s\n",
-								 isolation[i].section, isolation[i].cpus);
+			_cleanup_free_ char *path =
+			    xasprintf("/etc/systemd/system/%s.d/cpuset.conf", isolation[i].unit);
+			_cleanup_free_ char *content = xasprintf(
+			    "[%s]\nAllowedCPUs=%s\n", isolation[i].section, isolation[i].cpus);
 			map_start(em);
 			kv(em, "path", path);
 			str(em, "content");
@@ -390,10 +399,10 @@ static void our_value(struct emitter *em, const struct user_data_ctx *c, enum ou
 static int user_data_build(const struct vmr_guest *g, const struct vmr_seed_input *in,
 			   const struct vmr_strvec *keys, char **ret, struct vmr_error **err)
 {
-	struct user_data_ctx c = { .g = g, .keys = keys };
+	struct user_data_ctx c = {.g = g, .keys = keys};
 	struct vmr_buf out = VMR_BUF_INIT;
 	yaml_document_t doc;
-	bool loaded, done[K_N] = { false };
+	bool loaded, done[K_N] = {false};
 	struct emitter em;
 	int r;
 
@@ -406,7 +415,8 @@ static int user_data_build(const struct vmr_guest *g, const struct vmr_seed_inpu
 	map_start(&em);
 	yaml_node_t *root = loaded ? yaml_document_get_root_node(&doc) : NULL;
 	if (root) {
-		for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
+		for (yaml_node_pair_t *p = root->data.mapping.pairs.start;
+		     p < root->data.mapping.pairs.top; p++) {
 			yaml_node_t *key = yaml_document_get_node(&doc, p->key);
 			yaml_node_t *val = yaml_document_get_node(&doc, p->value);
 			const char *name = scalar_text(key);
@@ -444,8 +454,9 @@ static int user_data_build(const struct vmr_guest *g, const struct vmr_seed_inpu
 	if (em.too_big) {
 		yaml_emitter_delete(&em.e);
 		vmr_buf_free(&out);
-		return vmr_error_usage(err, "user_data '%s': more than %d nodes or %d levels once "
-					    "aliases are expanded",
+		return vmr_error_usage(err,
+				       "user_data '%s': more than %d nodes or %d levels once "
+				       "aliases are expanded",
 				       in->user_data_path ? in->user_data_path : "user_data",
 				       USER_DATA_MAX_NODES, USER_DATA_MAX_DEPTH);
 	}
@@ -527,7 +538,8 @@ static int network_config_build(const struct vmr_guest *g, char **ret, struct vm
 	return 0;
 }
 
-static int meta_data_build(const char *iid, const char *hostname, char **ret, struct vmr_error **err)
+static int meta_data_build(const char *iid, const char *hostname, char **ret,
+			   struct vmr_error **err)
 {
 	struct vmr_buf out = VMR_BUF_INIT;
 	struct emitter em;
@@ -555,7 +567,8 @@ static json_t *jstr(const char *s)
 /* The virtual hardware as the guest sees it (host-side details left out). */
 static json_t *guest_hardware(const struct vmr_guest *g)
 {
-	json_t *o = json_object(), *disks = json_array(), *nics = json_array(), *args = json_array();
+	json_t *o = json_object(), *disks = json_array(), *nics = json_array(),
+	       *args = json_array();
 	char mac[18], cidr[64];
 
 	json_object_set_new(o, "name", json_string(g->name));
@@ -588,7 +601,8 @@ static json_t *guest_hardware(const struct vmr_guest *g)
 		json_object_set_new(j, "name", json_string(n->name));
 		json_object_set_new(j, "mac", json_string(vmr_mac_format(&n->mac, mac)));
 		json_object_set_new(j, "kind", json_string(vmr_nic_kind_name(n->kind)));
-		json_object_set_new(j, "ip", n->has_ip ? json_string(vmr_cidr_format(&n->ip, cidr)) : json_null());
+		json_object_set_new(
+		    j, "ip", n->has_ip ? json_string(vmr_cidr_format(&n->ip, cidr)) : json_null());
 		json_object_set_new(j, "gateway", jstr(n->gateway));
 		json_object_set_new(j, "model", jstr(n->model));
 		json_object_set_new(j, "mtu", json_integer(n->mtu));
@@ -642,13 +656,13 @@ static int instance_id(const struct vmr_guest *g, const char *hostname, const ch
 	return 0;
 }
 
-int vmr_seed_build(const struct vmr_guest *g, const struct vmr_seed_input *in,
-		   struct vmr_seed *ret, struct vmr_error **err)
+int vmr_seed_build(const struct vmr_guest *g, const struct vmr_seed_input *in, struct vmr_seed *ret,
+		   struct vmr_error **err)
 {
 	static const struct vmr_strvec none = VMR_STRVEC_INIT;
 	const struct vmr_strvec *keys;
 	const char *hostname = g->cloud_init.hostname ? g->cloud_init.hostname : g->name;
-	struct vmr_seed s = { 0 };
+	struct vmr_seed s = {0};
 
 	if (g->cloud_init.ssh_keys_given)
 		keys = &g->cloud_init.ssh_authorized_keys;
@@ -673,5 +687,5 @@ void vmr_seed_free(struct vmr_seed *s)
 	free(s->meta_data);
 	free(s->user_data);
 	free(s->network_config);
-	*s = (struct vmr_seed){ 0 };
+	*s = (struct vmr_seed){0};
 }

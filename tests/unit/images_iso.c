@@ -14,10 +14,10 @@
 static struct vmr_seed seed(const char *iid)
 {
 	struct vmr_seed s = {
-		.instance_id = xstrdup(iid),
-		.meta_data = xasprintf("instance-id: %s\nlocal-hostname: vm1\n", iid),
-		.user_data = xstrdup("#cloud-config\n{}\n"),
-		.network_config = xstrdup("version: 2\nethernets: {}\n"),
+	    .instance_id = xstrdup(iid),
+	    .meta_data = xasprintf("instance-id: %s\nlocal-hostname: vm1\n", iid),
+	    .user_data = xstrdup("#cloud-config\n{}\n"),
+	    .network_config = xstrdup("version: 2\nethernets: {}\n"),
 	};
 	return s;
 }
@@ -30,21 +30,25 @@ static void test_render(void)
 
 	ok(vmr_seed_iso_render(&s, &a, &err) == 0, "render");
 	ok(vmr_seed_iso_render(&s, &b, &err) == 0, "render again");
-	ok(a.len > 16 * SECTOR && a.len % SECTOR == 0, "whole sectors past the system area (%zu bytes)", a.len);
+	ok(a.len > 16 * SECTOR && a.len % SECTOR == 0,
+	   "whole sectors past the system area (%zu bytes)", a.len);
 	ok(a.len == b.len && memcmp(a.s, b.s, a.len) == 0, "same seed, same bytes");
 	if (a.len > 17 * SECTOR) {
 		const char *pvd = a.s + 16 * SECTOR;
 		char vol[33];
 
-		ok(pvd[0] == 1 && memcmp(pvd + 1, "CD001", 5) == 0, "primary volume descriptor at sector 16");
+		ok(pvd[0] == 1 && memcmp(pvd + 1, "CD001", 5) == 0,
+		   "primary volume descriptor at sector 16");
 		memcpy(vol, pvd + 40, 32);
 		vol[32] = '\0';
 		for (int i = 31; i >= 0 && vol[i] == ' '; i--)
 			vol[i] = '\0';
 		is_str(vol, "cidata", "volume id cidata (lowercase, as cloud-localds writes it)");
 	}
-	ok(memmem(a.s, a.len, s.meta_data, strlen(s.meta_data)) != NULL, "meta-data stored verbatim");
-	ok(memmem(a.s, a.len, "network-config", 14) != NULL, "Rock Ridge name network-config present");
+	ok(memmem(a.s, a.len, s.meta_data, strlen(s.meta_data)) != NULL,
+	   "meta-data stored verbatim");
+	ok(memmem(a.s, a.len, "network-config", 14) != NULL,
+	   "Rock Ridge name network-config present");
 	vmr_buf_free(&a);
 	vmr_buf_free(&b);
 	vmr_seed_free(&s);
@@ -67,11 +71,12 @@ static void test_write(void)
 	ok(vmr_seed_iso_write(&s, path, &w, &err) == 0 && w, "first write writes");
 	stat(path, &st1);
 	/* an old mtime shows whether the file is rewritten */
-	struct timespec old[2] = { { 1000, 0 }, { 1000, 0 } };
+	struct timespec old[2] = {{1000, 0}, {1000, 0}};
 	utimensat(AT_FDCWD, path, old, 0);
 	ok(vmr_seed_iso_write(&s, path, &w, &err) == 0 && !w, "same seed: not written");
 	stat(path, &st2);
-	ok(st2.st_mtime == 1000 && st2.st_ino == st1.st_ino, "file untouched (inode and mtime kept)");
+	ok(st2.st_mtime == 1000 && st2.st_ino == st1.st_ino,
+	   "file untouched (inode and mtime kept)");
 	ok(vmr_seed_iso_write(&s2, path, &w, &err) == 0 && w, "changed seed: written");
 	stat(path, &st2);
 	ok(st2.st_mtime != 1000, "file replaced");

@@ -13,7 +13,7 @@
 
 static struct vmr_topology *load(const char *yaml)
 {
-	struct vmr_diags d = { 0 };
+	struct vmr_diags d = {0};
 	struct vmr_topology *t = NULL;
 
 	if (vmr_topology_load_buffer("test.yaml", yaml, strlen(yaml), &t, &d) < 0) {
@@ -61,9 +61,11 @@ static yaml_node_t *get(struct doc *doc, yaml_node_t *n, ...)
 
 		if (n->type != YAML_MAPPING_NODE)
 			break;
-		for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+		for (yaml_node_pair_t *p = n->data.mapping.pairs.start;
+		     p < n->data.mapping.pairs.top; p++) {
 			yaml_node_t *key = yaml_document_get_node(&doc->d, p->key);
-			if (key->type == YAML_SCALAR_NODE && streq((char *)key->data.scalar.value, k))
+			if (key->type == YAML_SCALAR_NODE &&
+			    streq((char *)key->data.scalar.value, k))
 				found = yaml_document_get_node(&doc->d, p->value);
 		}
 		n = found;
@@ -79,8 +81,9 @@ static const char *scalar(yaml_node_t *n)
 
 static size_t seq_len(yaml_node_t *n)
 {
-	return n && n->type == YAML_SEQUENCE_NODE ?
-		(size_t)(n->data.sequence.items.top - n->data.sequence.items.start) : 0;
+	return n && n->type == YAML_SEQUENCE_NODE
+		   ? (size_t)(n->data.sequence.items.top - n->data.sequence.items.start)
+		   : 0;
 }
 
 static yaml_node_t *item(struct doc *doc, yaml_node_t *n, size_t i)
@@ -94,9 +97,10 @@ static struct vmr_seed build(const char *yaml, const char *user_data, const stru
 			     int *ret)
 {
 	struct vmr_topology *t = load(yaml);
-	struct vmr_seed s = { 0 };
+	struct vmr_seed s = {0};
 	struct vmr_error *err = NULL;
-	struct vmr_seed_input in = { .user_data = user_data, .user_data_path = "ud.yaml", .keys = keys };
+	struct vmr_seed_input in = {
+	    .user_data = user_data, .user_data_path = "ud.yaml", .keys = keys};
 
 	*ret = -100;
 	if (!t)
@@ -112,17 +116,18 @@ static struct vmr_seed build(const char *yaml, const char *user_data, const stru
 	return s;
 }
 
-#define BASE                                                                   \
-	"version: 1\n"                                                         \
-	"guests:\n"                                                            \
-	"  vm1:\n"                                                             \
-	"    memory: 512M\n"                                                   \
-	"    accel: tcg\n"                                                     \
-	"    nics:\n"                                                          \
-	"      - {name: n6, user: true, mac: '52:54:00:aa:00:01', ip: 10.0.6.5/24, gateway: 10.0.6.1}\n" \
-	"      - {name: \"on\", user: true, mac: '52:54:00:aa:00:02'}\n"      \
-	"      - {name: n3, pci: '0000:1a:00.1', mac: 'A4:BF:01:CC:75:97', ip: 'fd00::3/64'}\n" \
-	"      - {name: n9, vf: '0000:3b:00.0', mac: '52:de:ac:19:a0:09', ip: 172.25.169.3/24}\n" \
+#define BASE                                                                                       \
+	"version: 1\n"                                                                             \
+	"guests:\n"                                                                                \
+	"  vm1:\n"                                                                                 \
+	"    memory: 512M\n"                                                                       \
+	"    accel: tcg\n"                                                                         \
+	"    nics:\n"                                                                              \
+	"      - {name: n6, user: true, mac: '52:54:00:aa:00:01', ip: 10.0.6.5/24, gateway: "      \
+	"10.0.6.1}\n"                                                                              \
+	"      - {name: \"on\", user: true, mac: '52:54:00:aa:00:02'}\n"                           \
+	"      - {name: n3, pci: '0000:1a:00.1', mac: 'A4:BF:01:CC:75:97', ip: 'fd00::3/64'}\n"    \
+	"      - {name: n9, vf: '0000:3b:00.0', mac: '52:de:ac:19:a0:09', ip: 172.25.169.3/24}\n"  \
 	"      - {name: nx, pci: '0000:1a:00.2'}\n"
 
 static void test_network_config(void)
@@ -150,7 +155,8 @@ static void test_network_config(void)
 	is_str(scalar(get(&d, route, "to", NULL)), "0.0.0.0/0", "default route");
 	is_str(scalar(get(&d, route, "via", NULL)), "10.0.6.1", "via the gateway");
 
-	is_str(scalar(get(&d, eth, "on", "set-name", NULL)), "on", "a NIC named 'on' keeps its name");
+	is_str(scalar(get(&d, eth, "on", "set-name", NULL)), "on",
+	       "a NIC named 'on' keeps its name");
 	is_str(scalar(get(&d, eth, "on", "dhcp4", NULL)), "true", "no ip: DHCP");
 	ok(get(&d, eth, "on", "addresses", NULL) == NULL, "no ip: no addresses");
 
@@ -171,9 +177,12 @@ static void test_network_config(void)
 	ok(strstr(s.network_config, "\"on\":") != NULL, "a NIC named 'on' is quoted");
 
 	doc_load(&d, s.meta_data);
-	ok(startswith(scalar(get(&d, NULL, "instance-id", NULL)) ?: "", "iid-"), "meta-data instance-id");
-	is_str(scalar(get(&d, NULL, "instance-id", NULL)), s.instance_id, "instance-id as returned");
-	is_str(scalar(get(&d, NULL, "local-hostname", NULL)), "vm1", "hostname defaults to the guest name");
+	ok(startswith(scalar(get(&d, NULL, "instance-id", NULL)) ?: "", "iid-"),
+	   "meta-data instance-id");
+	is_str(scalar(get(&d, NULL, "instance-id", NULL)), s.instance_id,
+	       "instance-id as returned");
+	is_str(scalar(get(&d, NULL, "local-hostname", NULL)), "vm1",
+	       "hostname defaults to the guest name");
 	doc_free(&d);
 	vmr_seed_free(&s);
 }
@@ -231,10 +240,10 @@ static void test_user_data(void)
 	is_int((long long)seq_len(wf), 5, "user's file plus four CPU isolation drop-ins");
 	is_str(scalar(get(&d, item(&d, wf, 0), "path", NULL)), "/etc/foo", "user's file first");
 	static const char *const want[][2] = {
-		{ "/etc/systemd/system/init.scope.d/cpuset.conf", "[Scope]\nAllowedCPUs=0\n" },
-		{ "/etc/systemd/system/service.d/cpuset.conf", "[Service]\nAllowedCPUs=0\n" },
-		{ "/etc/systemd/system/user.slice.d/cpuset.conf", "[Slice]\nAllowedCPUs=0\n" },
-		{ "/etc/systemd/system/docker-.scope.d/cpuset.conf", "[Scope]\nAllowedCPUs=1-127\n" },
+	    {"/etc/systemd/system/init.scope.d/cpuset.conf", "[Scope]\nAllowedCPUs=0\n"},
+	    {"/etc/systemd/system/service.d/cpuset.conf", "[Service]\nAllowedCPUs=0\n"},
+	    {"/etc/systemd/system/user.slice.d/cpuset.conf", "[Slice]\nAllowedCPUs=0\n"},
+	    {"/etc/systemd/system/docker-.scope.d/cpuset.conf", "[Scope]\nAllowedCPUs=1-127\n"},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(want); i++) {
 		yaml_node_t *f = item(&d, wf, i + 1);
@@ -244,8 +253,10 @@ static void test_user_data(void)
 	yaml_node_t *u = item(&d, get(&d, NULL, "chpasswd", "users", NULL), 0);
 	is_str(scalar(get(&d, u, "name", NULL)), "root", "password for root");
 	is_str(scalar(get(&d, u, "password", NULL)), "0000", "password kept a string");
-	is_str(scalar(get(&d, NULL, "chpasswd", "expire", NULL)), "false", "password does not expire");
-	is_str(scalar(get(&d, NULL, "password", NULL)), "0000", "password for the default user too");
+	is_str(scalar(get(&d, NULL, "chpasswd", "expire", NULL)), "false",
+	       "password does not expire");
+	is_str(scalar(get(&d, NULL, "password", NULL)), "0000",
+	       "password for the default user too");
 	is_str(scalar(get(&d, NULL, "disable_root", NULL)), "false", "root may log in (5gdeploy)");
 	doc_free(&d);
 	ok(strstr(s.user_data, "password: \"0000\"") != NULL, "password quoted (not the number 0)");
@@ -255,10 +266,12 @@ static void test_user_data(void)
 	s = build(BASE "    cloud_init: {user_data: ud.yaml}\n", "#!/bin/sh\necho hi\n", &keys, &r);
 	is_int(r, -VMR_EXIT_USAGE, "a shell script as user_data: usage error");
 	vmr_seed_free(&s);
-	s = build(BASE "    cloud_init: {user_data: ud.yaml}\n", "#cloud-config\na: [1, 2\n", &keys, &r);
+	s = build(BASE "    cloud_init: {user_data: ud.yaml}\n", "#cloud-config\na: [1, 2\n", &keys,
+		  &r);
 	is_int(r, -VMR_EXIT_USAGE, "invalid YAML in user_data: usage error");
 	vmr_seed_free(&s);
-	s = build(BASE "    cloud_init: {user_data: ud.yaml}\n", "#cloud-config\n- a\n- b\n", &keys, &r);
+	s = build(BASE "    cloud_init: {user_data: ud.yaml}\n", "#cloud-config\n- a\n- b\n", &keys,
+		  &r);
 	is_int(r, -VMR_EXIT_USAGE, "a list as user_data: usage error");
 	vmr_seed_free(&s);
 	s = build(BASE "    cloud_init: {user_data: ud.yaml}\n",
