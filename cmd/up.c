@@ -126,7 +126,7 @@ static void hint_names(struct vmr_error **err, const char *what, const struct vm
 /* The guests to start, in topology order; usage errors name what is wrong. */
 static int select_guests(const struct vmr_topology *t, const char *path, char **names, int nnames,
 			 const char *host, const struct vmr_guest ***ret, size_t *ret_n,
-			 struct vmr_error **err)
+			 const char **ret_host, struct vmr_error **err)
 {
 	_cleanup_free_ const struct vmr_guest **sel = xcalloc(t->nguests + 1, sizeof(*sel));
 	size_t n = 0;
@@ -169,6 +169,7 @@ static int select_guests(const struct vmr_topology *t, const char *path, char **
 			if (streq(guest_host(t, &t->guests[i]), h->name))
 				sel[n++] = &t->guests[i];
 		}
+		*ret_host = h->name;
 	} else {
 		for (size_t i = 0; i < t->nguests; i++)
 			sel[n++] = &t->guests[i];
@@ -269,13 +270,16 @@ VERB(up)
 	if (r)
 		goto out_cfg;
 	if (select_guests(t, argv[optind], argv + optind + 1, argc - optind - 1, host, &sel, &n,
-			  &err) < 0) {
+			  &host, &err) < 0) {
 		r = vmr_cli_fail(err);
 		goto out;
 	}
 	if (n == 0) {
-		fprintf(stderr, "vmrun: no guests of '%s' are placed on host '%s'\n", argv[optind],
-			host ? host : "(this machine)");
+		if (host)
+			fprintf(stderr, "vmrun: no guests of '%s' are placed on host '%s'\n",
+				argv[optind], host);
+		else
+			fprintf(stderr, "vmrun: '%s' has no guests\n", argv[optind]);
 		r = VMR_EXIT_OK;
 		goto out;
 	}
