@@ -131,6 +131,20 @@ is "$RC" 143 "second SIGTERM escalates at once, exit 143"
 grep -q "second SIGTERM, not waiting: sending quit" "$T/d.err"
 ok $? "second signal logged"
 
+# --- QEMU frozen with SIGSTOP: QMP deadlines pass, SIGKILL still ends it
+guest f 0 1
+run_start f "$T/f.yaml" f
+run_wait_ready f f 20
+ok $? "guest f ready"
+kill -STOP "$(qemu_pid f)"
+kill -TERM "${RUN_PID[f]}"
+run_wait_exit f 30
+is "$RC" 143 "stopped QEMU: escalated to SIGKILL, exit 143"
+grep -q "QEMU did not quit: killing QEMU" "$T/f.err"
+ok $? "escalation reached SIGKILL"
+torn_down f
+ok $? "teardown after a frozen QEMU"
+
 # --- QEMU killed with SIGKILL -> 137; control kill -> 137
 guest e 0-1 5
 run_start e "$T/e.yaml" e
