@@ -1144,6 +1144,7 @@ struct nicref {
 	const struct vmr_guest *g;
 	const struct vmr_nic *nic; /* NULL: the ctrlif */
 	size_t order;
+	const char *host; /* effective placement, for per-host PCI checks */
 };
 
 static int mac_cmp(const void *a, const void *b)
@@ -1166,7 +1167,11 @@ static int pci_cmp(const void *a, const void *b)
 			       (p->slot << 8) | p->func;
 	unsigned long long v = ((unsigned long long)q->domain << 24) | (q->bus << 16) |
 			       (q->slot << 8) | q->func;
+	int h = strcmp(x->host ? x->host : "", y->host ? y->host : "");
 
+	/* PCI addresses belong to one machine: group by host first */
+	if (h)
+		return h;
 	if (u != v)
 		return u < v ? -1 : 1;
 	return x->order < y->order ? -1 : x->order > y->order;
@@ -1190,18 +1195,19 @@ static void check_macs_and_pci(struct loader *L)
 
 			if (!nic->name)
 				continue;
-			macs[nmacs] = (struct nicref){ &t->guests[i], nic, nmacs };
+			macs[nmacs] = (struct nicref){ &t->guests[i], nic, nmacs, NULL };
 			nmacs++;
 			if ((nic->kind == VMR_NIC_PCI || nic->kind == VMR_NIC_VF) &&
 			    nic->attach_pos.line) {
-				pcis[npcis] = (struct nicref){ &t->guests[i], nic, npcis };
+				pcis[npcis] = (struct nicref){ &t->guests[i], nic, npcis,
+							       guest_host(t, &t->guests[i]) };
 				npcis++;
 			}
 		}
 	if (t->ctrlif.present && t->ctrlif.address.family == AF_INET) {
 		ctrl.mac = t->ctrlif.mac;
 		ctrl.mac_pos = t->ctrlif.pos;
-		macs[nmacs] = (struct nicref){ NULL, &ctrl, nmacs };
+		macs[nmacs] = (struct nicref){ NULL, &ctrl, nmacs, NULL };
 		nmacs++;
 	}
 	/* sorting keeps this linear-ish for topologies with many NICs */
@@ -1234,14 +1240,15 @@ static void check_macs_and_pci(struct loader *L)
 	for (size_t i = 0; i < npcis;) {
 		size_t j = i, whole = 0;
 
-		while (j < npcis && vmr_pci_equal(&pcis[i].nic->pci, &pcis[j].nic->pci)) {
+		while (j < npcis && vmr_pci_equal(&pcis[i].nic->pci, &pcis[j].nic->pci) &&
+		       same_host(pcis[i].host, pcis[j].host)) {
 			whole += pcis[j].nic->kind == VMR_NIC_PCI;
 			j++;
 		}
 		/* VFs of one PF may be shared; a device passed through whole may not */
 		for (size_t k = i + 1; whole && k < j; k++)
 			ERR(L, pcis[k].nic->attach_pos, NULL,
-			    "guest '%s' nic '%s': PCI device '%s' is already used by guest '%s' nic '%s' (%s)",
+			    "guest '%s' nic '%s': PCI device '%s' is already used on the same host by guest '%s' nic '%s' (%s)",
 			    pcis[k].g->name, pcis[k].nic->name, vmr_pci_format(&pcis[k].nic->pci, pbuf),
 			    pcis[i].g->name, pcis[i].nic->name, vmr_nic_kind_name(pcis[i].nic->kind));
 		i = j;

@@ -103,9 +103,11 @@ int parse_uint(const char *s, unsigned long long max, unsigned long long *ret)
 	for (; *s; s++) {
 		if (*s < '0' || *s > '9')
 			return -EINVAL;
-		if (v > (ULLONG_MAX - 9) / 10)
+		unsigned d = (unsigned)(*s - '0');
+
+		if (v > (ULLONG_MAX - d) / 10)
 			return -ERANGE;
-		v = v * 10 + (unsigned)(*s - '0');
+		v = v * 10 + d;
 	}
 	if (v > max)
 		return -ERANGE;

@@ -252,6 +252,26 @@ static void test_two_hosts_same_cpus(void)
 	ok(t != NULL, "same CPUs on two different hosts is fine");
 	vmr_topology_free(t);
 	vmr_diags_clear(&d);
+
+	/* identical servers have identical PCI addresses */
+	t = load("version: 1\n"
+		 "hosts: {h1: {primary: true}, h2: {}}\n"
+		 "guests:\n"
+		 "  a: {nics: [{name: n3, pci: \"0000:1a:00.1\"}]}\n"
+		 "  b: {host: h2, nics: [{name: n3, pci: \"0000:1a:00.1\"}]}\n",
+		 &d);
+	ok(t != NULL, "the same PCI address on two different hosts is fine");
+	vmr_topology_free(t);
+	vmr_diags_clear(&d);
+	t = load("version: 1\n"
+		 "hosts: {h1: {primary: true}, h2: {}}\n"
+		 "guests:\n"
+		 "  a: {nics: [{name: n3, pci: \"0000:1a:00.1\"}]}\n"
+		 "  b: {host: h1, nics: [{name: n3, vf: \"0000:1a:00.1\"}]}\n",
+		 &d);
+	ok(t == NULL && d.n == 1, "a device passed through whole and used as a PF on one host fails");
+	vmr_topology_free(t);
+	vmr_diags_clear(&d);
 }
 
 static void test_errors_api(void)

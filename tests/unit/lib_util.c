@@ -20,12 +20,10 @@ static void test_parse_uint(void)
 	ok(parse_uint("0", 10, &v) == 0 && v == 0, "parse_uint 0");
 	ok(parse_uint("4094", 4094, &v) == 0 && v == 4094, "parse_uint at max");
 	ok(parse_uint("4095", 4094, &v) == -ERANGE, "parse_uint above max");
-	/*
-	 * 19 digits parse; the last few values below ULLONG_MAX are refused by
-	 * util.c's conservative overflow check (reported to the lead).
-	 */
 	ok(parse_uint("1844674407370955160", ULLONG_MAX, &v) == 0 && v == 1844674407370955160ull,
 	   "parse_uint 19 digits");
+	ok(parse_uint("18446744073709551615", ULLONG_MAX, &v) == 0 && v == ULLONG_MAX,
+	   "parse_uint ULLONG_MAX");
 	ok(parse_uint("18446744073709551616", ULLONG_MAX, &v) == -ERANGE, "parse_uint overflow");
 	ok(parse_uint("", 10, &v) == -EINVAL && parse_uint(NULL, 10, &v) == -EINVAL,
 	   "parse_uint empty");
