@@ -68,7 +68,7 @@ $(BUILD)/obj/%.o: %.c
 $(foreach m,$(MODULES),$(eval $(BUILD)/lib$(m).a: $(call module_objs,$(m)) ; @mkdir -p $$(dir $$@); rm -f $$@; $$(AR) rcs $$@ $$^))
 
 $(BUILD)/vmrun: $(CMD_OBJS) $(ARCHIVES)
-	$(CC) $(ALL_LDFLAGS) -o $@ $(CMD_OBJS) $(ARCHIVES) $(LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(CMD_OBJS) -Wl,--start-group $(ARCHIVES) -Wl,--end-group $(LIBS)
 
 # tests/unit/<module>_name.c -> links <module> (if it is one) and lib
 unit_module = $(firstword $(subst _, ,$(1)))

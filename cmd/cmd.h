@@ -46,5 +46,19 @@ int vmr_cli_topology(const char *path, struct vmr_topology **ret);
 VERB(validate);
 VERB(args);
 VERB(define);
+VERB(image);
+VERB(compose);
+VERB(kube);
+VERB(health);
+VERB(run);
+VERB(host);
+VERB(devices);
+VERB(up);
+VERB(down);
+VERB(ps);
+VERB(stop);
+VERB(kill);
+VERB(qmp);
+VERB(console);
 
 #endif

@@ -10,7 +10,23 @@
 struct vmr_global_opts vmr_opts;
 
 static const struct vmr_verb verbs[] = {
-	/* verbs are added here, one line each, as cmd/<verb>.c lands */
+	{ "run", cmd_run, "start a guest and supervise it in the foreground" },
+	{ "up", cmd_up, "start guests detached and wait until they run pinned" },
+	{ "down", cmd_down, "stop the guests of a topology gracefully and wait" },
+	{ "ps", cmd_ps, "list guests: state, pids, uptime, vCPU affinity, NICs" },
+	{ "stop", cmd_stop, "stop one guest gracefully and wait" },
+	{ "kill", cmd_kill, "kill one guest's QEMU at once; the host is still restored" },
+	{ "console", cmd_console, "attach to a guest's serial console (Ctrl-] detaches)" },
+	{ "qmp", cmd_qmp, "run a QMP command on a guest and print the reply" },
+	{ "validate", cmd_validate, "check a topology file and summarise it" },
+	{ "args", cmd_args, "print the QEMU command line of a guest" },
+	{ "define", cmd_define, "print a topology from 5gdeploy --vm flags" },
+	{ "image", cmd_image, "prepare guest disks and seeds, import disk images" },
+	{ "host", cmd_host, "set up (or undo) the host for its guests: vmctrl, SR-IOV VFs" },
+	{ "devices", cmd_devices, "list NICs, SR-IOV PFs, PCI and USB devices a topology can use" },
+	{ "compose", cmd_compose, "write a Docker Compose context for a topology" },
+	{ "kube", cmd_kube, "write Kubernetes manifests for a topology" },
+	{ "health", cmd_health, "healthcheck: is a guest running (or a host set up)" },
 };
 
 static void usage(FILE *f)
