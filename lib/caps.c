@@ -17,6 +17,7 @@
 /* libcap's bit vectors are two 32-bit words: 64 capabilities at most */
 #define CAPS_MAX 64
 
+/* clang-format off */
 static const char *const step_names[] = {
 	[VMR_CAPS_STEP_MEMLOCK] = "raise RLIMIT_MEMLOCK",
 	[VMR_CAPS_STEP_BOUNDING] = "drop capability bounding set",
@@ -27,6 +28,7 @@ static const char *const step_names[] = {
 	[VMR_CAPS_STEP_AMBIENT] = "clear ambient capabilities",
 	[VMR_CAPS_STEP_NO_NEW_PRIVS] = "PR_SET_NO_NEW_PRIVS",
 };
+/* clang-format on */
 
 const char *vmr_caps_step_name(int step)
 {
@@ -70,8 +72,7 @@ bool vmr_caps_have(cap_value_t cap)
 	return v == CAP_SET;
 }
 
-int vmr_caps_require(const cap_value_t *caps, size_t n, const char *what,
-		     struct vmr_error **err)
+int vmr_caps_require(const cap_value_t *caps, size_t n, const char *what, struct vmr_error **err)
 {
 	struct vmr_buf names = VMR_BUF_INIT;
 	size_t nmissing = 0, done = 0;
@@ -118,7 +119,7 @@ int vmr_caps_require_writable(const char *path, const char *what, struct vmr_err
 static int require_nic(const struct vmr_config *cfg, const struct vmr_guest *g,
 		       const struct vmr_nic *nic, struct vmr_error **err)
 {
-	static const cap_value_t net_admin[] = { CAP_NET_ADMIN };
+	static const cap_value_t net_admin[] = {CAP_NET_ADMIN};
 	const char *sysfs = cfg && cfg->sysfs_root && cfg->sysfs_root[0] ? cfg->sysfs_root : "/sys";
 	_cleanup_free_ char *what = NULL, *path = NULL;
 	char bdf[13];
@@ -156,8 +157,8 @@ int vmr_caps_preflight(const struct vmr_config *cfg, const struct vmr_guest *g,
 			return r;
 	}
 	if (cfg && cfg->qemu_user) {
-		static const cap_value_t ids[] = { CAP_SETUID, CAP_SETGID, CAP_KILL };
-		static const cap_value_t nice[] = { CAP_SYS_NICE };
+		static const cap_value_t ids[] = {CAP_SETUID, CAP_SETGID, CAP_KILL};
+		static const cap_value_t nice[] = {CAP_SYS_NICE};
 		_cleanup_free_ char *what = xasprintf("running QEMU as '%s'", cfg->qemu_user);
 
 		r = vmr_caps_require(ids, ARRAY_SIZE(ids), what, err);
@@ -212,7 +213,8 @@ static int prepare_device(const struct vmr_caps_drop_opts *o, struct vmr_caps_dr
 	} else if ((st.st_mode & 0006) == 0006) {
 		return 0;
 	}
-	r = vmr_error_set(err, EACCES, "QEMU as uid %u gid %u cannot open '%s' (owner %u:%u, mode %04o)",
+	r = vmr_error_set(err, EACCES,
+			  "QEMU as uid %u gid %u cannot open '%s' (owner %u:%u, mode %04o)",
 			  (unsigned)d->uid, (unsigned)d->gid, o->device, (unsigned)st.st_uid,
 			  (unsigned)st.st_gid, (unsigned)(st.st_mode & 07777));
 	vmr_error_hint(err, "give the device to a group other than root with mode 0660 (Debian: "
@@ -223,10 +225,10 @@ static int prepare_device(const struct vmr_caps_drop_opts *o, struct vmr_caps_dr
 static int prepare_ids(const struct vmr_caps_drop_opts *o, struct vmr_caps_drop *d,
 		       struct vmr_error **err)
 {
-	static const cap_value_t setgid_cap[] = { CAP_SETGID };
-	static const cap_value_t setuid_cap[] = { CAP_SETUID };
-	_cleanup_free_ char *what = xasprintf("running QEMU as uid %u gid %u", (unsigned)o->uid,
-					      (unsigned)o->gid);
+	static const cap_value_t setgid_cap[] = {CAP_SETGID};
+	static const cap_value_t setuid_cap[] = {CAP_SETUID};
+	_cleanup_free_ char *what =
+	    xasprintf("running QEMU as uid %u gid %u", (unsigned)o->uid, (unsigned)o->gid);
 	int r;
 
 	if (o->ngroups > (size_t)sysconf(_SC_NGROUPS_MAX))
@@ -257,7 +259,7 @@ static int prepare_ids(const struct vmr_caps_drop_opts *o, struct vmr_caps_drop 
 static int prepare_memlock(const struct vmr_caps_drop_opts *o, struct vmr_caps_drop *d,
 			   struct vmr_error **err)
 {
-	static const cap_value_t resource[] = { CAP_SYS_RESOURCE };
+	static const cap_value_t resource[] = {CAP_SYS_RESOURCE};
 	struct rlimit cur;
 	int r;
 
@@ -265,8 +267,8 @@ static int prepare_memlock(const struct vmr_caps_drop_opts *o, struct vmr_caps_d
 		return vmr_error_set(err, errno, "getrlimit RLIMIT_MEMLOCK");
 	if (cur.rlim_max != RLIM_INFINITY && o->memlock > (uint64_t)cur.rlim_max) {
 		_cleanup_free_ char *what =
-			xasprintf("raising QEMU's locked-memory limit to %llu MiB",
-				  (unsigned long long)(o->memlock >> 20));
+		    xasprintf("raising QEMU's locked-memory limit to %llu MiB",
+			      (unsigned long long)(o->memlock >> 20));
 
 		r = vmr_caps_require(resource, 1, what, err);
 		if (r < 0)
@@ -283,7 +285,7 @@ static int prepare_bounding(const struct vmr_caps_drop_opts *o, uint64_t *ret_ke
 			    struct vmr_caps_drop *d, struct vmr_error **err)
 {
 	static const cap_value_t default_keep[] = VMR_CAPS_QEMU_ROOT_KEEP;
-	static const cap_value_t setpcap[] = { CAP_SETPCAP };
+	static const cap_value_t setpcap[] = {CAP_SETPCAP};
 	const cap_value_t *keep = o->keep ? o->keep : default_keep;
 	size_t nkeep = o->keep ? o->nkeep : ARRAY_SIZE(default_keep);
 	uint64_t keep_mask = 0;
@@ -292,9 +294,9 @@ static int prepare_bounding(const struct vmr_caps_drop_opts *o, uint64_t *ret_ke
 	if (!o->change_ids) {
 		for (size_t i = 0; i < nkeep; i++) {
 			if (keep[i] < 0 || keep[i] > d->last_cap)
-				return vmr_error_set(err, EINVAL,
-						     "capability %d to keep: unknown to this kernel",
-						     (int)keep[i]);
+				return vmr_error_set(
+				    err, EINVAL, "capability %d to keep: unknown to this kernel",
+				    (int)keep[i]);
 			keep_mask |= UINT64_C(1) << keep[i];
 		}
 	}
@@ -303,8 +305,8 @@ static int prepare_bounding(const struct vmr_caps_drop_opts *o, uint64_t *ret_ke
 			d->drop_bound |= UINT64_C(1) << cap;
 	*ret_keep = keep_mask;
 	if (d->drop_bound)
-		return vmr_caps_require(setpcap, 1, "dropping capabilities from QEMU's bounding set",
-					err);
+		return vmr_caps_require(setpcap, 1,
+					"dropping capabilities from QEMU's bounding set", err);
 	return 0;
 }
 
@@ -347,7 +349,7 @@ static int prepare_final(uint64_t keep, struct vmr_caps_drop *d, struct vmr_erro
 int vmr_caps_drop_prepare(const struct vmr_caps_drop_opts *o, struct vmr_caps_drop *ret,
 			  struct vmr_error **err)
 {
-	struct vmr_caps_drop d = { 0 };
+	struct vmr_caps_drop d = {0};
 	uint64_t keep = 0;
 	int r;
 

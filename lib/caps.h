@@ -44,7 +44,9 @@
  * /dev/kvm and the /dev/vfio nodes vmrun creates, so QEMU needs nothing
  * else.  docs/security.md has the reasoning per capability.
  */
+/* clang-format off */
 #define VMR_CAPS_QEMU_ROOT_KEEP { CAP_IPC_LOCK }
+/* clang-format on */
 
 /* True when cap is in this process's effective set. */
 bool vmr_caps_have(cap_value_t cap);
@@ -55,8 +57,7 @@ bool vmr_caps_have(cap_value_t cap);
  * failure returns -EPERM with *err "creating macvtap links needs
  * CAP_NET_ADMIN, which this process lacks" and a hint on how to grant it.
  */
-int vmr_caps_require(const cap_value_t *caps, size_t n, const char *what,
-		     struct vmr_error **err);
+int vmr_caps_require(const cap_value_t *caps, size_t n, const char *what, struct vmr_error **err);
 
 /*
  * Check that this process may write path (faccessat with AT_EACCESS, so
@@ -80,10 +81,10 @@ int vmr_caps_preflight(const struct vmr_config *cfg, const struct vmr_guest *g,
 
 /* What QEMU should run as; see vmr_caps_drop_prepare(). */
 struct vmr_caps_drop_opts {
-	bool change_ids;          /* false: QEMU keeps uid 0 (with a small bounding set) */
-	uid_t uid;                /* with change_ids */
+	bool change_ids; /* false: QEMU keeps uid 0 (with a small bounding set) */
+	uid_t uid;	 /* with change_ids */
 	gid_t gid;
-	const gid_t *groups;      /* supplementary groups (copied) */
+	const gid_t *groups; /* supplementary groups (copied) */
 	size_t ngroups;
 	/*
 	 * With change_ids: also join the group owning this device (e.g.
@@ -109,7 +110,7 @@ struct vmr_caps_drop {
 	size_t ngroups;
 	uint64_t drop_bound; /* bit n: drop capability n from the bounding set */
 	int last_cap;
-	cap_t final;         /* capset last: empty, or E=P=kept caps for root */
+	cap_t final; /* capset last: empty, or E=P=kept caps for root */
 	bool set_memlock;
 	struct rlimit memlock;
 };

@@ -16,6 +16,7 @@
 #endif
 #endif
 
+/* clang-format off */
 const char *const vmr_sandbox_denied[] = {
 	/* running programs */
 	"execve", "execveat",
@@ -45,14 +46,15 @@ const char *const vmr_sandbox_denied[] = {
 	"mknod", "mknodat",
 	NULL,
 };
+/* clang-format on */
 
 static const unsigned long clone_new_flags[] = {
-	CLONE_NEWNS, CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC,
-	CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET,
+    CLONE_NEWNS,   CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC,
+    CLONE_NEWUSER, CLONE_NEWPID,    CLONE_NEWNET,
 };
 
 /* terminal ioctls that write into another program's input */
-static const unsigned long tty_ioctls[] = { TIOCSTI, TIOCLINUX };
+static const unsigned long tty_ioctls[] = {TIOCSTI, TIOCLINUX};
 
 static int rule_fail(int r, const char *what, struct vmr_error **err)
 {
@@ -87,9 +89,9 @@ int vmr_sandbox_filter_new(scmp_filter_ctx *ret, struct vmr_error **err)
 	}
 	/* clone's flags are its first argument on x86_64 and aarch64 */
 	for (size_t i = 0; i < ARRAY_SIZE(clone_new_flags); i++) {
-		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1,
-				     SCMP_A0(SCMP_CMP_MASKED_EQ, clone_new_flags[i],
-					     clone_new_flags[i]));
+		r = seccomp_rule_add(
+		    ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1,
+		    SCMP_A0(SCMP_CMP_MASKED_EQ, clone_new_flags[i], clone_new_flags[i]));
 		if (r < 0) {
 			seccomp_release(ctx);
 			return rule_fail(r, "clone", err);

@@ -149,8 +149,8 @@ static char *exec_dropped(const struct vmr_caps_drop *d, int *ret_status)
 	if (pid < 0)
 		abort();
 	if (pid == 0) {
-		char *const argv[] = { "/bin/cat", "/proc/self/status", "/proc/self/limits", NULL };
-		char *const envp[] = { NULL };
+		char *const argv[] = {"/bin/cat", "/proc/self/status", "/proc/self/limits", NULL};
+		char *const envp[] = {NULL};
 		char line[96];
 
 		if (dup2(out[1], 1) < 0)
@@ -187,7 +187,7 @@ static void test_step_names(void)
 
 static void child_require(const void *arg)
 {
-	static const cap_value_t drop[] = { CAP_NET_ADMIN, CAP_MKNOD, CAP_SYS_NICE };
+	static const cap_value_t drop[] = {CAP_NET_ADMIN, CAP_MKNOD, CAP_SYS_NICE};
 	const cap_value_t *want = arg;
 	struct vmr_error *err = NULL;
 	int r;
@@ -203,12 +203,13 @@ static void child_require(const void *arg)
 
 static void test_require(void)
 {
-	static const cap_value_t one[] = { CAP_NET_ADMIN, 0 };
-	static const cap_value_t two[] = { CAP_NET_ADMIN, CAP_KILL, CAP_MKNOD, 0 };
-	static const cap_value_t three[] = { CAP_SYS_NICE, CAP_NET_ADMIN, CAP_MKNOD, 0 };
-	static const cap_value_t have[] = { CAP_KILL, CAP_SETUID, 0 };
+	static const cap_value_t one[] = {CAP_NET_ADMIN, 0};
+	static const cap_value_t two[] = {CAP_NET_ADMIN, CAP_KILL, CAP_MKNOD, 0};
+	static const cap_value_t three[] = {CAP_SYS_NICE, CAP_NET_ADMIN, CAP_MKNOD, 0};
+	static const cap_value_t have[] = {CAP_KILL, CAP_SETUID, 0};
 
-	if (!vmr_caps_have(CAP_NET_ADMIN) || !vmr_caps_have(CAP_KILL) || !vmr_caps_have(CAP_SETUID)) {
+	if (!vmr_caps_have(CAP_NET_ADMIN) || !vmr_caps_have(CAP_KILL) ||
+	    !vmr_caps_have(CAP_SETUID)) {
 		tap_skip("needs root with CAP_NET_ADMIN, CAP_KILL and CAP_SETUID",
 			 "vmr_caps_require");
 		return;
@@ -237,7 +238,7 @@ static void test_require(void)
 
 static void child_writable(const void *arg)
 {
-	static const cap_value_t dac[] = { CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH };
+	static const cap_value_t dac[] = {CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH};
 	struct vmr_error *err = NULL;
 	int r;
 
@@ -289,7 +290,8 @@ static void test_require_writable(void)
 	in_child(child_writable, ro);
 	is_int(sh->r, -EACCES, "mode 0444 without CAP_DAC_OVERRIDE: -EACCES");
 	want = xasprintf("binding '0000:3b:00.0' to vfio-pci needs write access to '%s': "
-			 "Permission denied", ro);
+			 "Permission denied",
+			 ro);
 	is_str(sh->msg, want, "message names the path and the reason");
 	in_child(child_writable_rofs, NULL);
 	if (sh->r == -9999) {
@@ -313,11 +315,11 @@ static void child_preflight(const void *arg)
 	int r;
 
 	if (c->drop_net_admin)
-		clear_effective((cap_value_t[]){ CAP_NET_ADMIN }, 1);
+		clear_effective((cap_value_t[]){CAP_NET_ADMIN}, 1);
 	if (c->drop_dac)
-		clear_effective((cap_value_t[]){ CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH }, 2);
+		clear_effective((cap_value_t[]){CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH}, 2);
 	if (c->drop_nice)
-		clear_effective((cap_value_t[]){ CAP_SYS_NICE }, 1);
+		clear_effective((cap_value_t[]){CAP_SYS_NICE}, 1);
 	r = vmr_caps_preflight(c->cfg, c->g, &err);
 	report_err(r, err);
 }
@@ -329,10 +331,10 @@ static void test_preflight(void)
 	_cleanup_free_ char *ovr = xasprintf("%s/driver_override", dev);
 	_cleanup_free_ char *probe = xasprintf("%s/sys/bus/pci/drivers_probe", tmpdir);
 	_cleanup_free_ char *want = NULL;
-	struct vmr_nic nics[2] = { 0 };
-	struct vmr_guest g = { 0 };
-	struct vmr_config cfg = { 0 };
-	struct preflight_case c = { &cfg, &g, false, false, false };
+	struct vmr_nic nics[2] = {0};
+	struct vmr_guest g = {0};
+	struct vmr_config cfg = {0};
+	struct preflight_case c = {&cfg, &g, false, false, false};
 	char cmd[512];
 
 	if (geteuid() != 0) {
@@ -363,16 +365,17 @@ static void test_preflight(void)
 	is_int(sh->r, 0, "a user-mode NIC needs no capability");
 	g.nnics = 2;
 	in_child(child_preflight, &c);
-	is_str(sh->msg,
-	       "creating the macvtap NIC 'n2' of guest 'g1' needs CAP_NET_ADMIN, which this process "
-	       "lacks",
-	       "macvtap without CAP_NET_ADMIN");
+	is_str(
+	    sh->msg,
+	    "creating the macvtap NIC 'n2' of guest 'g1' needs CAP_NET_ADMIN, which this process "
+	    "lacks",
+	    "macvtap without CAP_NET_ADMIN");
 	c.drop_net_admin = false;
 	in_child(child_preflight, &c);
 	is_int(sh->r, 0, "macvtap with CAP_NET_ADMIN");
 
 	nics[1].kind = VMR_NIC_PCI;
-	nics[1].pci = (struct vmr_pci_addr){ 0, 0x3b, 0, 1 };
+	nics[1].pci = (struct vmr_pci_addr){0, 0x3b, 0, 1};
 	c.drop_dac = true;
 	in_child(child_preflight, &c);
 	is_int(sh->r, -EACCES, "PCI passthrough, drivers_probe not writable");
@@ -401,11 +404,15 @@ static void test_preflight(void)
 
 static void test_drop_user(void)
 {
-	static const gid_t groups[] = { 65534, 4242 };
+	static const gid_t groups[] = {65534, 4242};
 	struct vmr_caps_drop_opts o = {
-		.change_ids = true, .uid = 65534, .gid = 65534, .groups = groups, .ngroups = 2,
+	    .change_ids = true,
+	    .uid = 65534,
+	    .gid = 65534,
+	    .groups = groups,
+	    .ngroups = 2,
 	};
-	struct vmr_caps_drop d = { 0 };
+	struct vmr_caps_drop d = {0};
 	struct vmr_error *err = NULL;
 	_cleanup_free_ char *text = NULL;
 	char *f;
@@ -426,10 +433,10 @@ static void test_drop_user(void)
 	static const struct {
 		const char *key, *want;
 	} want[] = {
-		{ "Uid", "65534\t65534\t65534\t65534" }, { "Gid", "65534\t65534\t65534\t65534" },
-		{ "CapInh", "0000000000000000" },        { "CapPrm", "0000000000000000" },
-		{ "CapEff", "0000000000000000" },        { "CapBnd", "0000000000000000" },
-		{ "CapAmb", "0000000000000000" },        { "NoNewPrivs", "1" },
+	    {"Uid", "65534\t65534\t65534\t65534"}, {"Gid", "65534\t65534\t65534\t65534"},
+	    {"CapInh", "0000000000000000"},	   {"CapPrm", "0000000000000000"},
+	    {"CapEff", "0000000000000000"},	   {"CapBnd", "0000000000000000"},
+	    {"CapAmb", "0000000000000000"},	   {"NoNewPrivs", "1"},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(want); i++) {
 		f = status_field(text, want[i].key);
@@ -444,8 +451,8 @@ static void test_drop_user(void)
 
 static void test_drop_root(void)
 {
-	struct vmr_caps_drop_opts o = { 0 };
-	struct vmr_caps_drop d = { 0 };
+	struct vmr_caps_drop_opts o = {0};
+	struct vmr_caps_drop d = {0};
 	struct vmr_error *err = NULL;
 	_cleanup_free_ char *text = NULL, *bnd = NULL, *want_bnd = NULL;
 	char *f;
@@ -479,7 +486,7 @@ static void test_drop_root(void)
 	free(f);
 
 	/* an explicit, empty keep list: nothing at all */
-	o.keep = (cap_value_t[]){ 0 };
+	o.keep = (cap_value_t[]){0};
 	o.nkeep = 0;
 	if (vmr_caps_drop_prepare(&o, &d, &err) < 0)
 		abort();
@@ -493,8 +500,8 @@ static void test_drop_root(void)
 
 static void test_drop_memlock(void)
 {
-	struct vmr_caps_drop_opts o = { .memlock = 65536 };
-	struct vmr_caps_drop d = { 0 };
+	struct vmr_caps_drop_opts o = {.memlock = 65536};
+	struct vmr_caps_drop d = {0};
 	struct vmr_error *err = NULL;
 	_cleanup_free_ char *text = NULL;
 	const char *line;
@@ -517,7 +524,7 @@ struct prepare_case {
 static void child_prepare(const void *arg)
 {
 	const struct prepare_case *c = arg;
-	struct vmr_caps_drop d = { 0 };
+	struct vmr_caps_drop d = {0};
 	struct vmr_error *err = NULL;
 	int r;
 
@@ -530,21 +537,21 @@ static void child_prepare(const void *arg)
 static void child_apply_fails(const void *arg)
 {
 	const struct vmr_caps_drop_opts *o = arg;
-	struct vmr_caps_drop d = { 0 };
+	struct vmr_caps_drop d = {0};
 	struct vmr_error *err = NULL;
 
 	if (vmr_caps_drop_prepare(o, &d, &err) < 0)
 		_exit(90);
 	/* lost between prepare and apply: the step must be named */
-	clear_effective((cap_value_t[]){ CAP_SETUID }, 1);
+	clear_effective((cap_value_t[]){CAP_SETUID}, 1);
 	sh->r = vmr_caps_drop_apply(&d, &sh->step);
 	vmr_caps_drop_free(&d);
 }
 
 static void test_drop_refused(void)
 {
-	struct vmr_caps_drop_opts o = { 0 };
-	struct vmr_caps_drop d = { 0 };
+	struct vmr_caps_drop_opts o = {0};
+	struct vmr_caps_drop d = {0};
 	struct vmr_error *err = NULL;
 	struct rlimit rl;
 	_cleanup_free_ char *kvm = xasprintf("%s/kvm", tmpdir);
@@ -552,7 +559,7 @@ static void test_drop_refused(void)
 	int r;
 
 	/* a capability number the kernel does not have */
-	o.keep = (cap_value_t[]){ CAP_IPC_LOCK, 63 };
+	o.keep = (cap_value_t[]){CAP_IPC_LOCK, 63};
 	o.nkeep = 2;
 	r = vmr_caps_drop_prepare(&o, &d, &err);
 	is_int(r, -EINVAL, "unknown capability to keep: -EINVAL");
@@ -560,19 +567,19 @@ static void test_drop_refused(void)
 	       "message names the number");
 	vmr_error_clear(&err);
 
-	in_child(child_prepare, &(struct prepare_case){ .clear = CAP_SETPCAP });
+	in_child(child_prepare, &(struct prepare_case){.clear = CAP_SETPCAP});
 	is_str(sh->msg,
 	       "dropping capabilities from QEMU's bounding set needs CAP_SETPCAP, which this "
 	       "process lacks",
 	       "no CAP_SETPCAP: refused before fork");
 
 	if (getrlimit(RLIMIT_MEMLOCK, &rl) == 0 && rl.rlim_max != RLIM_INFINITY) {
-		struct prepare_case c = { .clear = CAP_SYS_RESOURCE };
+		struct prepare_case c = {.clear = CAP_SYS_RESOURCE};
 
 		c.o.memlock = (uint64_t)rl.rlim_max + (64ULL << 20);
 		in_child(child_prepare, &c);
 		ok(strstr(sh->msg, "raising QEMU's locked-memory limit to") &&
-			   strstr(sh->msg, "needs CAP_SYS_RESOURCE"),
+		       strstr(sh->msg, "needs CAP_SYS_RESOURCE"),
 		   "memlock above the hard limit without CAP_SYS_RESOURCE: %s", sh->msg);
 	} else {
 		tap_skip("RLIMIT_MEMLOCK hard limit is unlimited", "memlock refused");
@@ -581,11 +588,12 @@ static void test_drop_refused(void)
 	/* the device QEMU must open: a root-group device is never joined */
 	if (write_file_atomic(kvm, "", 0, 0660) < 0 || chown(kvm, 0, 0) < 0)
 		abort();
-	o = (struct vmr_caps_drop_opts){ .change_ids = true, .uid = 65534, .gid = 65534,
-					 .device = kvm };
+	o = (struct vmr_caps_drop_opts){
+	    .change_ids = true, .uid = 65534, .gid = 65534, .device = kvm};
 	r = vmr_caps_drop_prepare(&o, &d, &err);
 	is_int(r, -EACCES, "device owned by root:root 0660: refused");
-	want = xasprintf("QEMU as uid 65534 gid 65534 cannot open '%s' (owner 0:0, mode 0660)", kvm);
+	want =
+	    xasprintf("QEMU as uid 65534 gid 65534 cannot open '%s' (owner 0:0, mode 0660)", kvm);
 	is_str(err ? err->msg : "", want, "message has the ids, owner and mode");
 	ok(err && err->hint && strstr(err->hint, "kvm"), "hint mentions the kvm group");
 	vmr_error_clear(&err);
@@ -614,9 +622,9 @@ static void test_drop_refused(void)
 
 static int helper_exec(int argc, char **argv)
 {
-	struct vmr_spawn_user user = { 0 };
-	struct vmr_caps_drop_opts o = { 0 };
-	struct vmr_caps_drop d = { 0 };
+	struct vmr_spawn_user user = {0};
+	struct vmr_caps_drop_opts o = {0};
+	struct vmr_caps_drop d = {0};
 	struct vmr_error *err = NULL;
 	int i = 3, step = -1, r;
 

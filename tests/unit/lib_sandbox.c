@@ -97,11 +97,13 @@ static long netlink_dump(void)
 		struct nlmsghdr nh;
 		struct ifinfomsg ifi;
 	} req = {
-		.nh = { .nlmsg_len = sizeof(req), .nlmsg_type = RTM_GETLINK,
-			.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP, .nlmsg_seq = 1 },
-		.ifi = { .ifi_family = AF_UNSPEC },
+	    .nh = {.nlmsg_len = sizeof(req),
+		   .nlmsg_type = RTM_GETLINK,
+		   .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP,
+		   .nlmsg_seq = 1},
+	    .ifi = {.ifi_family = AF_UNSPEC},
 	};
-	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+	struct sockaddr_nl sa = {.nl_family = AF_NETLINK};
 	char buf[8192];
 	_cleanup_close_ int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
 	ssize_t n;
@@ -133,8 +135,8 @@ static void *thread_fn(void *arg)
 
 static void child_checks(const char *dir)
 {
-	char *const argv[] = { "/bin/true", NULL };
-	char *const envp[] = { NULL };
+	char *const argv[] = {"/bin/true", NULL};
+	char *const envp[] = {NULL};
 	_cleanup_free_ char *lock = xasprintf("%s/lock", dir);
 	struct vmr_error *err = NULL;
 	cpu_set_t cpus;
@@ -230,7 +232,8 @@ static void test_list(void)
 	size_t n = 0, unresolved = 0, dups = 0;
 
 	for (; vmr_sandbox_denied[n]; n++) {
-		if (seccomp_syscall_resolve_name_arch(SCMP_ARCH_NATIVE, vmr_sandbox_denied[n]) < 0) {
+		if (seccomp_syscall_resolve_name_arch(SCMP_ARCH_NATIVE, vmr_sandbox_denied[n]) <
+		    0) {
 			tap_diag("'%s' does not resolve", vmr_sandbox_denied[n]);
 			unresolved++;
 		}
@@ -241,14 +244,15 @@ static void test_list(void)
 	ok(n >= 50, "the deny list has %zu system calls", n);
 	is_int((long long)unresolved, 0, "each is a system call of this architecture");
 	is_int((long long)dups, 0, "none is listed twice");
-	static const char *const must[] = { "execve", "execveat", "init_module", "finit_module",
-					    "mount", "kexec_load", "reboot", "setresuid",
-					    "setgroups", "unshare", "bpf" };
+	static const char *const must[] = {"execve",	"execveat",   "init_module", "finit_module",
+					   "mount",	"kexec_load", "reboot",	     "setresuid",
+					   "setgroups", "unshare",    "bpf"};
 	for (size_t i = 0; i < ARRAY_SIZE(must); i++)
 		ok(listed(must[i]), "'%s' is denied", must[i]);
-	static const char *const keep[] = { "socket", "sendmsg", "recvmsg", "write", "openat",
-					    "unlink", "unlinkat", "kill", "wait4", "waitid",
-					    "sched_setaffinity", "flock", "setns", "clone" };
+	static const char *const keep[] = {"socket", "sendmsg", "recvmsg",	     "write",
+					   "openat", "unlink",	"unlinkat",	     "kill",
+					   "wait4",  "waitid",	"sched_setaffinity", "flock",
+					   "setns",  "clone"};
 	for (size_t i = 0; i < ARRAY_SIZE(keep); i++)
 		ok(!listed(keep[i]), "'%s' is not in the list (teardown needs it)", keep[i]);
 }
