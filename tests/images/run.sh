@@ -174,6 +174,40 @@ else
 	grep -a -o 'vmrun-testguest: .*' console.log | sed 's/^/# /'
 fi
 
+# ---- vmrun run prepares the disks and the seed by itself ---------------------
+if ! need qemu-system-x86_64 || [ ! -f "$TESTGUEST/initrd.img" ]; then
+	skip "no qemu-system-x86_64 or no test guest in $TESTGUEST (make testguest)" "vmrun run with a seed"
+elif ! V run --help >/dev/null 2>&1; then
+	skip "this vmrun has no run verb" "vmrun run with a seed"
+else
+	cat >boot.yaml <<EOF
+version: 1
+guests:
+  g1:
+    memory: 256M
+    accel: tcg
+    kernel: $TESTGUEST/vmlinuz
+    initrd: $TESTGUEST/initrd.img
+    append: console=ttyS0 quiet vmrun.poweroff=1
+    disks:
+      - {file: boot.qcow2, backing: base.qcow2, size: 2G}
+    nics:
+      - {name: n6, user: true, mac: "52:54:00:12:34:56", ip: 10.0.2.77/24}
+    cloud_init: {hostname: booted-by-run}
+EOF
+	timeout 150 "$VMRUN" --config "$T/vmrun.conf" run boot.yaml g1 </dev/null >run.out 2>run.err
+	is "$?" "0" "vmrun run of a guest with an overlay and a seed: exit 0 when it powers off"
+	log=$(tr -d '\r' <run.out | grep -a -o 'vmrun-testguest: .*')
+	ok "$(grep -qx 'vmrun-testguest: seed 10.0.2.77/24 on n6' <<<"$log"; echo $?)" \
+		"vmrun run: the guest applies the seed's address"
+	ok "$(grep -qx 'vmrun-testguest: seed hostname booted-by-run' <<<"$log"; echo $?)" \
+		"vmrun run: the guest reads its hostname from the seed"
+	ok "$(grep -qx 'vmrun-testguest: disk vda 2147483648' <<<"$log"; echo $?)" \
+		"vmrun run: the overlay it created is the guest's 2 GiB disk"
+	is "$(info backing-filename boot.qcow2)" "$T/base.qcow2" "vmrun run: overlay on the base"
+	[ -n "$log" ] || tail -5 run.err | sed 's/^/# /'
+fi
+
 # ---- bad input: exit 2, nothing written ---------------------------------------
 bad() { # bad WHAT STATUS PATTERN: prep bad.yaml must fail with STATUS, change nothing
 	local snap rc
