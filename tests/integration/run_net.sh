@@ -30,7 +30,9 @@ ip -n "$ns" link set vmrt0 up
 ip -n "$ns" link set vmrt1 up
 baseline=$(ip -n "$ns" -br link | sort)
 
-cat >"$T/n.yaml" <<EOF
+# ntopo FILE [EXTRA-LINE]: the guest n with one macvtap NIC on vmrt0
+ntopo() {
+	cat >"$1" <<EOF
 version: 1
 guests:
   n:
@@ -45,7 +47,10 @@ guests:
       - name: eth0
         mac: "52:54:00:7e:57:01"
         macvtap: vmrt0
+${2:-}
 EOF
+}
+ntopo "$T/n.yaml"
 
 # run_ns_start NAME: a supervisor inside the namespace
 run_ns_start() {
@@ -56,9 +61,38 @@ run_ns_start() {
 	RUN_PID[$1]=$!
 }
 
+# first with the fake QEMU: the tap fds of the NIC are passed, and nothing else
+ntopo "$T/f.yaml" "    qemu_args: [\"-fake\", \"report=$T/f.report\"]"
+: >"$T/f.err"
+VMRUN_QEMU=$FAKEQEMU ip netns exec "$ns" "$VMRUN" --state-dir "$STATE" run "$T/f.yaml" n \
+	>/dev/null 2>>"$T/f.err" &
+RUN_PID[f]=$!
+run_wait_ready f n 20
+r=$?
+ok $r "fake guest with a macvtap NIC ready"
+[ $r -ne 0 ] && sed 's/^/# /' "$T/f.err"
+if [ -s "$T/f.report" ]; then
+	want=$(json_get "$T/f.report" 'sorted(set([0, 1, 2] + [int(n) for a in j["argv"] for kv in a.split(",") if kv.split("=")[0] in ("fd", "fds", "vhostfd", "vhostfds") for n in kv.split("=")[1].split(":")]))')
+	is "$(json_get "$T/f.report" 'j["fds"]')" "$want" \
+		"QEMU holds exactly fds 0-2 and the fds its argv names (tap, vhost, QMP, console)"
+	is "$(json_get "$T/f.report" 'len([a for a in j["argv"] if a.startswith("tap,") and ",fd" in a])')" 1 \
+		"the NIC is a tap netdev on a passed fd"
+else
+	ok 1 "QEMU holds exactly fds 0-2 and the fds its argv names (no report from the fake QEMU)"
+	ok 1 "the NIC is a tap netdev on a passed fd (no report)"
+fi
+kill -TERM "${RUN_PID[f]}"
+run_wait_exit f 20
+is "$RC" 0 "fake guest stopped"
+torn_down n
+ok $? "its macvtap undone"
+is "$(ip -n "$ns" -br link | sort)" "$baseline" "namespace links as before"
+
 run_ns_start n1
 run_wait_ready n1 n 60
-ok $? "guest with a macvtap NIC ready" || sed 's/^/# /' "$T/n1.err"
+r=$?
+ok $r "guest with a macvtap NIC ready"
+[ $r -ne 0 ] && sed 's/^/# /' "$T/n1.err"
 ip -n "$ns" -br link show vm-5254007e5701 >/dev/null 2>&1
 ok $? "macvtap vm-5254007e5701 created"
 is "$(json_get "$STATE/n/status.json" 'j["nics"][0]["ifname"]')" "vm-5254007e5701" \
@@ -76,7 +110,9 @@ ok $? "the macvtap is left behind, journaled"
 
 run_ns_start n2
 run_wait_ready n2 n 60
-ok $? "the next run starts" || sed 's/^/# /' "$T/n2.err"
+r=$?
+ok $r "the next run starts"
+[ $r -ne 0 ] && sed 's/^/# /' "$T/n2.err"
 grep -q "^vmrun: guest 'n': undoing 1 host change left by a previous run$" "$T/n2.err"
 ok $? "it undid the dead run's change first"
 is "$(grep -c '"type":"net.link"' "$STATE/n/journal.jsonl")" 1 "one journal entry: its own link"
