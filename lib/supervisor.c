@@ -813,6 +813,37 @@ static int sup_startup_failed(struct sup *s, struct vmr_error **err)
 	return vmr_error_wrap(err, "guest '%s'", s->g->name);
 }
 
+/*
+ * Wait for QEMU's first QMP bytes while still answering signals: a SIGTERM
+ * or QEMU dying must not wait for the greeting deadline.  Returns 0 when
+ * the greeting can be read (or the time is up: the handshake then reports
+ * it), 1 when a stop was requested or QEMU exited meanwhile.
+ */
+static int sup_wait_qemu(struct sup *s, int timeout_ms)
+{
+	uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
+
+	for (;;) {
+		struct pollfd p[2] = {
+			{ .fd = s->sigfd, .events = POLLIN },
+			{ .fd = vmr_qmp_fd(s->qmp), .events = POLLIN },
+		};
+		uint64_t now = now_ms();
+
+		if (now >= deadline)
+			return 0;
+		if (poll(p, 2, (int)(deadline - now)) < 0 && errno != EINTR)
+			return 0;
+		if (p[0].revents) {
+			sup_read_signals(s);
+			if (s->stop_requested || s->qemu_exited)
+				return 1;
+		}
+		if (p[1].revents)
+			return 0;
+	}
+}
+
 static int sup_pin(struct sup *s, struct vmr_error **err)
 {
 	_cleanup_free_ struct vmr_pin *pins = NULL;
@@ -920,6 +951,11 @@ static int sup_start(struct sup *s, struct vmr_error **err)
 		return r;
 	sup_write_status(s);
 
+	if (sup_wait_qemu(s, VMR_SUPERVISOR_START_TIMEOUT_MS) > 0) {
+		if (s->qemu_exited)
+			return sup_startup_failed(s, err);
+		return 1;
+	}
 	r = vmr_qmp_handshake(s->qmp, VMR_SUPERVISOR_START_TIMEOUT_MS, err);
 	if (r < 0)
 		return sup_startup_failed(s, err);

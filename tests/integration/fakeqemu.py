@@ -9,6 +9,7 @@ arguments (a guest's qemu_args), since vmrun gives QEMU no environment:
 
   report=PATH        write what the process inherited (fds, status fields) as JSON
   startup=exit1      exit 1 before the QMP greeting
+  greeting=never     accept the QMP connection but never greet
   threads=single     report one thread id for every vCPU (like tcg,thread=single)
   acpi=ignore        system_powerdown only emits POWERDOWN (default: power off)
   quit=ignore        answer quit but keep running
@@ -250,6 +251,8 @@ while exiting is None:
     for s in r:
         if s is qmp_listen:
             qmp, _ = qmp_listen.accept()
+            if fake.get("greeting") == "never":
+                continue
             send({"QMP": {"version": {"qemu": {"major": 7, "minor": 2, "micro": 0},
                                       "package": "fakeqemu"}, "capabilities": ["oob"]}})
         elif s is con_listen:

@@ -196,6 +196,20 @@ ok $? "shared vCPU thread refused with a clear message"
 torn_down i
 ok $? "nothing left after a pinning failure"
 
+# a QEMU that never greets: SIGTERM is handled during startup, not after
+# the greeting deadline
+guest n 0 5 "greeting=never"
+run_start n "$T/n.yaml" n
+run_wait_grep "$STATE/n/status.json" '"state": "starting"' 20
+ok $? "guest n started, waiting for QMP"
+kill -TERM "${RUN_PID[n]}"
+run_wait_exit n 10
+is "$RC" 143 "SIGTERM while waiting for the greeting: exit 143"
+grep -q "^vmrun: guest 'n': stopped before it ran, exit status 143$" "$T/n.err"
+ok $? "stop before the guest ran is logged"
+torn_down n
+ok $? "nothing left after a stop during startup"
+
 VMRUN_QEMU=/nonexistent/qemu run_start j "$T/b.yaml" b
 run_wait_exit j 20
 is "$RC" 1 "missing QEMU binary: exit 1"
