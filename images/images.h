@@ -36,7 +36,8 @@
 
 /*
  * Prepare guest g before its argv is built: create or grow every overlay
- * (disks with `backing:` and the `image:` root overlay) and, when the guest
+ * (disks with `backing:` and the `image:` root overlay) and every blank disk
+ * (`size:` without `backing:`) and, when the guest
  * has `cloud_init:`, (re)write GUEST_STATE_DIR/seed.iso (guest_state_dir
  * NULL: STATE_DIR/GUEST).  Files that are already right are left untouched.
  * *ret_seed_iso (may be NULL) receives the seed's path (caller frees), or

@@ -68,6 +68,12 @@ struct images_overlay {
  */
 int images_overlay_plan(const char *qemu_img, const char *file, const char *backing, uint64_t size,
 			struct images_overlay *ret, struct vmr_error **err);
+/*
+ * The same for a blank image (a disk with `size:` and no `backing:`): an
+ * existing file of that format is kept or grown; base is NULL.
+ */
+int images_blank_plan(const char *qemu_img, const char *file, const char *format, uint64_t size,
+		      struct images_overlay *ret, struct vmr_error **err);
 /* Create (temporary name, then rename without replacing) or grow the overlay. */
 int images_overlay_apply(const char *qemu_img, const struct images_overlay *o,
 			 struct vmr_error **err);

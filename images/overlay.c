@@ -149,12 +149,32 @@ int images_size_text(uint64_t n, char buf[static 32])
 	return snprintf(buf, 32, "%llu%c", (unsigned long long)n, units[u]);
 }
 
+/* Keep an image of the wanted size, grow a smaller one, refuse to shrink. */
+static int plan_size(struct images_overlay *o, struct vmr_error **err)
+{
+	char want[32], have[32];
+
+	if (o->size == 0 || o->cur_size == o->size) {
+		o->action = IMAGES_OVERLAY_KEEP;
+		return 0;
+	}
+	if (o->cur_size > o->size) {
+		images_size_text(o->size, want);
+		images_size_text(o->cur_size, have);
+		return vmr_error_usage(err,
+				       "image '%s' is %s, larger than size %s: shrinking "
+				       "would lose data",
+				       o->file, have, want);
+	}
+	o->action = IMAGES_OVERLAY_GROW;
+	return 0;
+}
+
 /* How an overlay is brought in line (images_overlay_plan). */
 static int overlay_plan_existing(const char *qemu_img, struct images_overlay *o,
 				 struct vmr_error **err)
 {
 	struct vmr_image_info cur = {0};
-	char want[32], have[32];
 	int r;
 
 	if (vmr_image_info_get(qemu_img, o->file, &cur, err) < 0)
@@ -175,19 +195,49 @@ static int overlay_plan_existing(const char *qemu_img, struct images_overlay *o,
 	}
 	o->cur_size = cur.virtual_size;
 	vmr_image_info_free(&cur);
-	if (o->size == 0 || o->cur_size == o->size) {
-		o->action = IMAGES_OVERLAY_KEEP;
-		return 0;
+	return plan_size(o, err);
+}
+
+static int blank_plan_existing(const char *qemu_img, struct images_overlay *o,
+			       struct vmr_error **err)
+{
+	struct vmr_image_info cur = {0};
+	int r;
+
+	if (vmr_image_info_get(qemu_img, o->file, &cur, err) < 0)
+		return vmr_error_wrap(err, "image '%s'", o->file);
+	if (!streq(cur.format, o->format)) {
+		r = vmr_error_usage(err, "image '%s' is %s, not %s", o->file, cur.format,
+				    o->format);
+		vmr_image_info_free(&cur);
+		return r;
 	}
-	if (o->cur_size > o->size) {
-		images_size_text(o->size, want);
-		images_size_text(o->cur_size, have);
-		return vmr_error_usage(err,
-				       "overlay '%s' is %s, larger than size %s: shrinking "
-				       "would lose data",
-				       o->file, have, want);
+	o->cur_size = cur.virtual_size;
+	vmr_image_info_free(&cur);
+	return plan_size(o, err);
+}
+
+int images_blank_plan(const char *qemu_img, const char *file, const char *format, uint64_t size,
+		      struct images_overlay *ret, struct vmr_error **err)
+{
+	struct images_overlay o = {.size = size, .file = xstrdup(file), .format = xstrdup(format)};
+	struct stat st;
+	int r;
+
+	if (lstat(file, &st) == 0) {
+		r = blank_plan_existing(qemu_img, &o, err);
+		if (r < 0) {
+			images_overlay_free(&o);
+			return r;
+		}
+	} else if (errno == ENOENT) {
+		o.action = IMAGES_OVERLAY_CREATE;
+	} else {
+		r = vmr_error_set(err, errno, "image '%s'", file);
+		images_overlay_free(&o);
+		return r;
 	}
-	o->action = IMAGES_OVERLAY_GROW;
+	*ret = o;
 	return 0;
 }
 
@@ -262,23 +312,32 @@ int images_overlay_apply(const char *qemu_img, const struct images_overlay *o,
 	if (o->action == IMAGES_OVERLAY_KEEP)
 		return 0;
 	images_size_text(o->size, sz);
+	/* an overlay is qcow2; a blank image has the format it was planned with */
+	const char *fmt = o->base ? "qcow2" : o->format;
+	const char *what = o->base ? "overlay" : "image";
 	if (o->action == IMAGES_OVERLAY_GROW) {
-		char *argv[] = {(char *)qemu_img, "resize", "-q", "--", o->file, sz, NULL};
+		char *argv[] = {(char *)qemu_img, "resize", "-q", "-f", (char *)fmt, "--",
+				o->file,	  sz,	    NULL};
 		struct images_run run = {.argv = argv};
 
 		images_size_text(o->cur_size, have);
 		if (images_run(&run, NULL, err) < 0)
-			return vmr_error_wrap(err, "grow overlay '%s' from %s to %s", o->file, have,
-					      sz);
+			return vmr_error_wrap(err, "grow %s '%s' from %s to %s", what, o->file,
+					      have, sz);
 		return 0;
 	}
 
 	_cleanup_free_ char *tmp = NULL;
 	if (images_tmp_create(o->file, &tmp, err) < 0)
-		return vmr_error_wrap(err, "create overlay '%s'", o->file);
+		return vmr_error_wrap(err, "create %s '%s'", what, o->file);
 	struct vmr_strvec argv = VMR_STRVEC_INIT;
-	vmr_strvec_pushv(&argv, (const char *const[]){qemu_img, "create", "-q", "-f", "qcow2", "-F",
-						      o->format, "-b", o->base, "--", tmp, NULL});
+	if (o->base)
+		vmr_strvec_pushv(&argv, (const char *const[]){qemu_img, "create", "-q", "-f",
+							      "qcow2", "-F", o->format, "-b",
+							      o->base, "--", tmp, NULL});
+	else
+		vmr_strvec_pushv(&argv, (const char *const[]){qemu_img, "create", "-q", "-f",
+							      o->format, "--", tmp, NULL});
 	if (o->size)
 		vmr_strvec_push(&argv, sz);
 	struct images_run run = {.argv = argv.v};
@@ -292,6 +351,8 @@ int images_overlay_apply(const char *qemu_img, const struct images_overlay *o,
 		r = images_rename(tmp, o->file, true, err);
 	if (r < 0) {
 		unlink(tmp);
+		if (!o->base)
+			return vmr_error_wrap(err, "create image '%s'", o->file);
 		return vmr_error_wrap(err, "create overlay '%s' on '%s'", o->file, o->base);
 	}
 	return 0;

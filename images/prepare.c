@@ -135,6 +135,18 @@ static int plan_overlay(struct prep *p, const struct vmr_config *cfg, const char
 	return 0;
 }
 
+static int plan_blank(struct prep *p, const struct vmr_config *cfg, const char *file,
+		      const char *format, uint64_t size, struct vmr_error **err)
+{
+	if (!p->qemu_img && vmr_image_qemu_img(cfg, &p->qemu_img, err) < 0)
+		return -1;
+	XGROW(p->ov, p->aov, p->nov + 1);
+	if (images_blank_plan(p->qemu_img, file, format, size, &p->ov[p->nov], err) < 0)
+		return -1;
+	p->nov++;
+	return 0;
+}
+
 static int plan_seed(struct prep *p, const struct vmr_guest *g, const char *dir,
 		     const char *state_dir, struct vmr_error **err)
 {
@@ -190,8 +202,20 @@ static int prep_plan(struct prep *p, const struct vmr_config *cfg, const struct 
 	for (size_t i = 0; i < g->ndisks; i++) {
 		const struct vmr_disk *d = &g->disks[i];
 
-		if (!d->backing || d->cdrom)
+		if (d->cdrom)
 			continue;
+		if (!d->backing) {
+			/* size: without backing is a blank image, made when missing */
+			if (!d->size)
+				continue;
+			_cleanup_free_ char *file = images_path_join(dir, d->file);
+			const char *fmt =
+			    vmr_disk_effective_format(d) == VMR_FORMAT_QCOW2 ? "qcow2" : "raw";
+			if (plan_blank(p, cfg, file, fmt, d->size, err) < 0)
+				return vmr_error_wrap(err, "disk '%s' of guest '%s'", d->file,
+						      g->name);
+			continue;
+		}
 		if (vmr_disk_effective_format(d) != VMR_FORMAT_QCOW2)
 			return vmr_error_usage(err,
 					       "disk '%s' of guest '%s': an overlay on a base is "

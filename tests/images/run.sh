@@ -148,6 +148,25 @@ is "$(info virtual-size data.qcow2)" "3221225472" "overlay grown to 3G in place"
 is "$(info backing-filename data.qcow2)" "$T/base.qcow2" "grown overlay keeps its base"
 is "$(stat -c '%Y' images/vm1/root.qcow2)" "1000000000" "root overlay untouched"
 
+# ---- blank disks: size without backing -------------------------------------
+blank() { # blank RAWSIZE QCOWSIZE > blank.yaml
+	printf 'version: 1\nguests:\n  b:\n    disks:\n      - {file: blank.raw, size: %s}\n      - {file: blank.qcow2, size: %s}\n' "$1" "$2"
+}
+blank 64M 128M >blank.yaml
+out=$(V image prep blank.yaml)
+is "$?:$out" "0:$T/blank.raw
+$T/blank.qcow2" "size without backing: blank images created"
+is "$(info format blank.raw),$(info virtual-size blank.raw)" "raw,67108864" "blank raw image of 64M"
+is "$(info format blank.qcow2),$(info virtual-size blank.qcow2)" "qcow2,134217728" "blank qcow2 image of 128M"
+is "$(V image prep blank.yaml)" "" "blank images: unchanged, nothing written"
+blank 96M 128M >blank.yaml
+is "$(V image prep blank.yaml)" "$T/blank.raw" "blank raw image grown"
+is "$(info virtual-size blank.raw)" "100663296" "to 96M"
+blank 32M 128M >blank.yaml
+V image prep blank.yaml >/dev/null 2>err.txt
+is "$?" "2" "a blank image larger than size: exit 2 ($(head -1 err.txt))"
+rm -f blank.raw blank.qcow2 blank.yaml
+
 # ---- the test guest boots with the seed and applies its address -------------
 if ! need qemu-system-x86_64; then
 	skip "qemu-system-x86_64 is not installed" "test guest applies the seed"
