@@ -4,7 +4,9 @@
 # supervisor death, and refusals before anything is started.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
+# shellcheck source=tests/lib/tap.sh
 . tests/lib/tap.sh
+# shellcheck source=tests/integration/run_lib.bash
 . tests/integration/run_lib.bash
 
 if ! command -v python3 >/dev/null; then

@@ -3,6 +3,7 @@
 # after tests/lib/tap.sh.  Each suite gets its own state directory under a
 # temporary directory that is removed, with every supervisor the suite
 # started, on any exit.
+# shellcheck disable=SC2034 # FAKEQEMU, TESTGUEST and RC are for the suites
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 VMRUN=${VMRUN:-$top/${BUILD:-build}/vmrun}
 FAKEQEMU=$top/tests/integration/fakeqemu.py

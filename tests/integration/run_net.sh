@@ -5,7 +5,9 @@
 # it before starting, and a clean stop must leave the namespace as it was.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
+# shellcheck source=tests/lib/tap.sh
 . tests/lib/tap.sh
+# shellcheck source=tests/integration/run_lib.bash
 . tests/integration/run_lib.bash
 
 if [ ! -f "$TESTGUEST/vmlinuz" ] || [ ! -f "$TESTGUEST/initrd.img" ]; then

@@ -3,7 +3,9 @@
 # reach it, orphans are reaped, and killing it takes QEMU along.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
+# shellcheck source=tests/lib/tap.sh
 . tests/lib/tap.sh
+# shellcheck source=tests/integration/run_lib.bash
 . tests/integration/run_lib.bash
 
 if ! command -v python3 >/dev/null || ! command -v unshare >/dev/null; then

@@ -4,7 +4,9 @@
 # killed.  Needs `make testguest`.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
+# shellcheck source=tests/lib/tap.sh
 . tests/lib/tap.sh
+# shellcheck source=tests/integration/run_lib.bash
 . tests/integration/run_lib.bash
 
 if [ ! -f "$TESTGUEST/vmlinuz" ] || [ ! -f "$TESTGUEST/initrd.img" ]; then
