@@ -42,14 +42,14 @@ static void run_log(enum vmr_log_level level, const char *msg, void *userdata)
 int cmd_run(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "events", no_argument, NULL, 'e' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"events", no_argument, NULL, 'e'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
-	struct vmr_config cfg = { 0 };
+	struct vmr_config cfg = {0};
 	struct vmr_topology *t = NULL;
 	struct vmr_error *err = NULL;
-	struct vmr_supervisor_opts o = { .console_fd = STDOUT_FILENO, .log = run_log };
+	struct vmr_supervisor_opts o = {.console_fd = STDOUT_FILENO, .log = run_log};
 	const struct vmr_guest *g;
 	int c, r, status = 0;
 

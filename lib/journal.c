@@ -109,10 +109,10 @@ static int journal_load(struct vmr_journal *j, struct vmr_error **err)
 		e = json_loadb(p, (size_t)(nl - p), 0, &jerr);
 		if (!e || !json_is_object(e)) {
 			json_decref(e);
-			vmr_error_set(err, EBADMSG, "journal '%s' line %zu: %s", j->path,
-				      lineno, e ? "not a JSON object" : jerr.text);
+			vmr_error_set(err, EBADMSG, "journal '%s' line %zu: %s", j->path, lineno,
+				      e ? "not a JSON object" : jerr.text);
 			vmr_error_hint(err, "the host changes it lists may need undoing by "
-				       "hand; remove the file once the host is clean");
+					    "hand; remove the file once the host is clean");
 			return vmr_error_ret(*err);
 		}
 		entries_push(j, e);
@@ -247,7 +247,8 @@ int vmr_journal_replay(struct vmr_journal *j, void *ctx, struct vmr_error **err)
 			vmr_error_set(&e_err, ENOTSUP, "undo journal entry %zu: unknown type '%s'",
 				      i + 1, type);
 		else if (fn(e, ctx, &e_err) < 0 && !e_err)
-			vmr_error_set(&e_err, 0, "undo journal entry %zu ('%s') failed", i + 1, type);
+			vmr_error_set(&e_err, 0, "undo journal entry %zu ('%s') failed", i + 1,
+				      type);
 
 		if (e_err) {
 			j->entries[j->n - 1 - kept] = e;
@@ -274,7 +275,8 @@ int vmr_journal_replay(struct vmr_journal *j, void *ctx, struct vmr_error **err)
 		vmr_error_clear(err);
 		*err = first;
 		if (kept > 1)
-			vmr_error_hint(err, "%zu journal entries could not be undone; "
+			vmr_error_hint(err,
+				       "%zu journal entries could not be undone; "
 				       "they are kept in '%s' for the next start",
 				       kept, j->path);
 		else

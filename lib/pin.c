@@ -14,8 +14,7 @@ static int cmp_vcpu(const void *a, const void *b)
 	return x->index < y->index ? -1 : x->index > y->index;
 }
 
-int vmr_pin_parse(const json_t *reply, struct vmr_vcpu **ret, size_t *ret_n,
-		  struct vmr_error **err)
+int vmr_pin_parse(const json_t *reply, struct vmr_vcpu **ret, size_t *ret_n, struct vmr_error **err)
 {
 	_cleanup_free_ struct vmr_vcpu *v = NULL;
 	size_t n, i;
@@ -27,24 +26,26 @@ int vmr_pin_parse(const json_t *reply, struct vmr_vcpu **ret, size_t *ret_n,
 	if (n == 0)
 		return vmr_error_set(err, EPROTO, "query-cpus-fast: no vCPUs");
 	v = xcalloc(n, sizeof(*v));
-	json_array_foreach(reply, i, item) {
+	json_array_foreach(reply, i, item)
+	{
 		json_t *idx = json_object_get(item, "cpu-index");
 		json_t *tid = json_object_get(item, "thread-id");
 
-		if (!json_is_integer(idx) || !json_is_integer(tid) ||
-		    json_integer_value(idx) < 0 || json_integer_value(idx) > VMR_CPU_MAX ||
-		    json_integer_value(tid) <= 0 || json_integer_value(tid) > INT32_MAX)
+		if (!json_is_integer(idx) || !json_is_integer(tid) || json_integer_value(idx) < 0 ||
+		    json_integer_value(idx) > VMR_CPU_MAX || json_integer_value(tid) <= 0 ||
+		    json_integer_value(tid) > INT32_MAX)
 			return vmr_error_set(err, EPROTO,
 					     "query-cpus-fast: entry %zu lacks a valid "
-					     "cpu-index and thread-id", i);
+					     "cpu-index and thread-id",
+					     i);
 		v[i].index = (unsigned)json_integer_value(idx);
 		v[i].tid = (pid_t)json_integer_value(tid);
 	}
 	qsort(v, n, sizeof(*v), cmp_vcpu);
 	for (i = 1; i < n; i++)
 		if (v[i].index == v[i - 1].index)
-			return vmr_error_set(err, EPROTO, "query-cpus-fast: cpu-index %u listed twice",
-					     v[i].index);
+			return vmr_error_set(
+			    err, EPROTO, "query-cpus-fast: cpu-index %u listed twice", v[i].index);
 	*ret = TAKE_PTR(v);
 	*ret_n = n;
 	return 0;
@@ -56,21 +57,23 @@ int vmr_pin_map(const struct vmr_vcpu *v, size_t n, const struct vmr_cpuset *cs,
 	_cleanup_free_ struct vmr_pin *pins = NULL;
 
 	if (n != cs->n)
-		return vmr_error_set(err, EINVAL, "QEMU reports %zu vCPUs but the cpuset has %zu CPUs",
-				     n, cs->n);
+		return vmr_error_set(
+		    err, EINVAL, "QEMU reports %zu vCPUs but the cpuset has %zu CPUs", n, cs->n);
 	/* sorted by index (vmr_pin_parse), so index i must sit at i */
 	for (size_t i = 0; i < n; i++)
 		if (v[i].index != i)
-			return vmr_error_set(err, EPROTO, "query-cpus-fast: no vCPU with cpu-index %zu",
-					     i);
+			return vmr_error_set(err, EPROTO,
+					     "query-cpus-fast: no vCPU with cpu-index %zu", i);
 	for (size_t i = 0; i < n; i++)
 		for (size_t k = i + 1; k < n; k++)
 			if (v[i].tid == v[k].tid) {
-				vmr_error_set(err, EINVAL, "vCPU threads are not distinct "
+				vmr_error_set(err, EINVAL,
+					      "vCPU threads are not distinct "
 					      "(TCG thread=single?): cannot pin");
-				vmr_error_hint(err, "vCPU %u and vCPU %u both run on thread %d; "
-					       "use KVM or -accel tcg,thread=multi", v[i].index,
-					       v[k].index, (int)v[i].tid);
+				vmr_error_hint(err,
+					       "vCPU %u and vCPU %u both run on thread %d; "
+					       "use KVM or -accel tcg,thread=multi",
+					       v[i].index, v[k].index, (int)v[i].tid);
 				return vmr_error_ret(*err);
 			}
 	pins = xcalloc(n, sizeof(*pins));
@@ -138,12 +141,12 @@ static bool is_vcpu(const struct vmr_pin *pins, size_t n, pid_t tid)
 	return false;
 }
 
-int vmr_pin_apply(pid_t pid, const struct vmr_pin *pins, size_t n,
-		  const struct vmr_cpuset *cs, struct vmr_error **err)
+int vmr_pin_apply(pid_t pid, const struct vmr_pin *pins, size_t n, const struct vmr_cpuset *cs,
+		  struct vmr_error **err)
 {
 	_cleanup_free_ char *taskdir = xasprintf("/proc/%d/task", (int)pid);
 	_cleanup_free_ char *csname = vmr_cpuset_format(cs);
-	struct cpus c = { 0 };
+	struct cpus c = {0};
 	struct dirent *de;
 	DIR *d = NULL;
 	int r = 0;
@@ -151,14 +154,16 @@ int vmr_pin_apply(pid_t pid, const struct vmr_pin *pins, size_t n,
 	cpus_init(&c);
 	for (size_t i = 0; i < n; i++) {
 		unsigned one = pins[i].cpu;
-		struct vmr_cpuset single = { &one, 1 };
+		struct vmr_cpuset single = {&one, 1};
 
 		cpus_from_cpuset(&c, &single);
 		r = pin_one(pins[i].tid, &c, err);
 		if (r < 0) {
 			if (vmr_error_ret(*err) == -EINVAL)
-				vmr_error_hint(err, "CPU %u is not available to this process "
-					       "(offline, or outside the container's cpuset)", one);
+				vmr_error_hint(err,
+					       "CPU %u is not available to this process "
+					       "(offline, or outside the container's cpuset)",
+					       one);
 			vmr_error_wrap(err, "pin vCPU %u (thread %d) to CPU %u", pins[i].vcpu,
 				       (int)pins[i].tid, one);
 			goto out;
@@ -195,7 +200,7 @@ out:
 
 int vmr_pin_affinity(pid_t tid, struct vmr_cpuset *ret, struct vmr_error **err)
 {
-	struct cpus c = { 0 };
+	struct cpus c = {0};
 
 	cpus_init(&c);
 	if (sched_getaffinity(tid, c.size, c.set) < 0) {
@@ -211,7 +216,7 @@ int vmr_pin_affinity(pid_t tid, struct vmr_cpuset *ret, struct vmr_error **err)
 
 int vmr_pin_check_available(const struct vmr_cpuset *cs, struct vmr_error **err)
 {
-	struct vmr_cpuset mine = { 0 };
+	struct vmr_cpuset mine = {0};
 	int r;
 
 	r = vmr_pin_affinity(0, &mine, err);

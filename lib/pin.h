@@ -19,8 +19,8 @@
 
 /* One vCPU as QEMU reports it. */
 struct vmr_vcpu {
-	unsigned index;  /* cpu-index */
-	pid_t tid;       /* thread-id */
+	unsigned index; /* cpu-index */
+	pid_t tid;	/* thread-id */
 };
 
 /* One pinning decision: vCPU `vcpu` on thread `tid` runs on `cpu`. */
@@ -56,8 +56,8 @@ int vmr_pin_map(const struct vmr_vcpu *v, size_t n, const struct vmr_cpuset *cs,
  * Threads that exit meanwhile are skipped.  A CPU outside what the process
  * may use (a container's cpuset) fails with EINVAL and a hint.
  */
-int vmr_pin_apply(pid_t pid, const struct vmr_pin *pins, size_t n,
-		  const struct vmr_cpuset *cs, struct vmr_error **err);
+int vmr_pin_apply(pid_t pid, const struct vmr_pin *pins, size_t n, const struct vmr_cpuset *cs,
+		  struct vmr_error **err);
 
 /* The CPUs thread tid may run on, into *ret (free with vmr_cpuset_free). */
 int vmr_pin_affinity(pid_t tid, struct vmr_cpuset *ret, struct vmr_error **err);

@@ -17,11 +17,11 @@
 #include "lib/buf.h"
 #include "lib/error.h"
 
-#define RUN_CONSOLE_LOG_CAP (1u << 20)   /* console.log rotates to console.log.1 */
-#define RUN_EVENTS_LOG_CAP (1u << 20)    /* events.jsonl rotates to events.jsonl.1 */
-#define RUN_CLIENT_OUT_CAP (256u << 10)  /* a slower client loses output beyond this */
-#define RUN_TO_GUEST_CAP (64u << 10)     /* console input waiting for the guest */
-#define RUN_MAX_CLIENTS 16               /* per socket */
+#define RUN_CONSOLE_LOG_CAP (1u << 20)	/* console.log rotates to console.log.1 */
+#define RUN_EVENTS_LOG_CAP (1u << 20)	/* events.jsonl rotates to events.jsonl.1 */
+#define RUN_CLIENT_OUT_CAP (256u << 10) /* a slower client loses output beyond this */
+#define RUN_TO_GUEST_CAP (64u << 10)	/* console input waiting for the guest */
+#define RUN_MAX_CLIENTS 16		/* per socket */
 
 /* An append-only log file of capped size; rotates to PATH.1 when full. */
 struct run_caplog {
@@ -31,8 +31,7 @@ struct run_caplog {
 };
 
 /* Open path (rotating an existing non-empty file to PATH.1 first). */
-int run_caplog_open(struct run_caplog *l, const char *path, size_t cap,
-		    struct vmr_error **err);
+int run_caplog_open(struct run_caplog *l, const char *path, size_t cap, struct vmr_error **err);
 /* Append; rotates first when the data would pass the cap.  Best effort. */
 void run_caplog_write(struct run_caplog *l, const void *data, size_t n);
 void run_caplog_close(struct run_caplog *l);
@@ -68,13 +67,13 @@ struct run_console_client {
  * from one client (the writer: the oldest connected one) to the guest.
  */
 struct run_console {
-	int serial_fd;               /* -1 once QEMU closed it */
+	int serial_fd; /* -1 once QEMU closed it */
 	struct run_outq to_guest;
-	int out_fd;                  /* our stdout, or -1 */
-	int out_send_flags;          /* MSG_DONTWAIT when out_fd is a socket */
+	int out_fd;	    /* our stdout, or -1 */
+	int out_send_flags; /* MSG_DONTWAIT when out_fd is a socket */
 	struct run_outq out;
 	struct run_caplog log;
-	int listen_fd;               /* console.sock, or -1 */
+	int listen_fd; /* console.sock, or -1 */
 	struct run_console_client *clients[RUN_MAX_CLIENTS];
 	size_t nclients;
 	uint64_t next_id;

@@ -14,8 +14,7 @@
 
 #define READ_CHUNK 65536
 
-int run_caplog_open(struct run_caplog *l, const char *path, size_t cap,
-		    struct vmr_error **err)
+int run_caplog_open(struct run_caplog *l, const char *path, size_t cap, struct vmr_error **err)
 {
 	struct stat st;
 
@@ -44,8 +43,9 @@ void run_caplog_write(struct run_caplog *l, const void *data, size_t n)
 		int fd;
 
 		if (rename(l->path, old) == 0) {
-			fd = open(l->path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC |
-				  O_NOFOLLOW, 0600);
+			fd = open(l->path,
+				  O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC | O_NOFOLLOW,
+				  0600);
 			if (fd >= 0) {
 				close(l->fd);
 				l->fd = fd;
@@ -131,13 +131,13 @@ int run_console_init(struct run_console *c, int serial_fd, int out_fd, const cha
 	int r;
 
 	*c = (struct run_console){
-		.serial_fd = serial_fd,
-		.to_guest.cap = RUN_TO_GUEST_CAP,
-		.out_fd = -1,
-		.out.cap = RUN_CLIENT_OUT_CAP,
-		.log.fd = -1,
-		.listen_fd = listen_fd,
-		.next_id = 1,
+	    .serial_fd = serial_fd,
+	    .to_guest.cap = RUN_TO_GUEST_CAP,
+	    .out_fd = -1,
+	    .out.cap = RUN_CLIENT_OUT_CAP,
+	    .log.fd = -1,
+	    .listen_fd = listen_fd,
+	    .next_id = 1,
 	};
 	r = run_fd_nonblock(serial_fd);
 	if (r < 0)
@@ -245,14 +245,14 @@ size_t run_console_poll(const struct run_console *c, struct pollfd *pfd)
 {
 	size_t n = 0;
 
-	pfd[n++] = (struct pollfd){ .fd = c->serial_fd,
-				    .events = (short)(POLLIN | (c->to_guest.buf.len ? POLLOUT : 0)) };
-	pfd[n++] = (struct pollfd){ .fd = c->out.buf.len ? c->out_fd : -1, .events = POLLOUT };
-	pfd[n++] = (struct pollfd){ .fd = c->listen_fd, .events = POLLIN };
+	pfd[n++] = (struct pollfd){.fd = c->serial_fd,
+				   .events = (short)(POLLIN | (c->to_guest.buf.len ? POLLOUT : 0))};
+	pfd[n++] = (struct pollfd){.fd = c->out.buf.len ? c->out_fd : -1, .events = POLLOUT};
+	pfd[n++] = (struct pollfd){.fd = c->listen_fd, .events = POLLIN};
 	for (size_t i = 0; i < c->nclients; i++)
 		pfd[n++] = (struct pollfd){
-			.fd = c->clients[i]->fd,
-			.events = (short)(POLLIN | (c->clients[i]->out.buf.len ? POLLOUT : 0)),
+		    .fd = c->clients[i]->fd,
+		    .events = (short)(POLLIN | (c->clients[i]->out.buf.len ? POLLOUT : 0)),
 		};
 	return n;
 }
@@ -286,9 +286,8 @@ void run_console_dispatch(struct run_console *c, const struct pollfd *pfd, size_
 			;
 		if (i == c->nclients || !rev)
 			continue;
-		if (rev & POLLOUT &&
-		    run_outq_flush(&c->clients[i]->out, c->clients[i]->fd,
-				   MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
+		if (rev & POLLOUT && run_outq_flush(&c->clients[i]->out, c->clients[i]->fd,
+						    MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
 			client_drop(c, i);
 			continue;
 		}
@@ -307,7 +306,7 @@ void run_console_drain(struct run_console *c, int timeout_ms)
 	while (c->serial_fd >= 0 && serial_read(c) > 0)
 		;
 	while (c->out_fd >= 0 && c->out.buf.len > 0) {
-		struct pollfd p = { .fd = c->out_fd, .events = POLLOUT };
+		struct pollfd p = {.fd = c->out_fd, .events = POLLOUT};
 		uint64_t now = now_ms();
 
 		if (now >= deadline)

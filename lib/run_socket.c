@@ -14,11 +14,13 @@ static int sockaddr_fill(struct sockaddr_un *sa, const char *path, struct vmr_er
 
 	if (len >= sizeof(sa->sun_path)) {
 		vmr_error_set(err, ENAMETOOLONG, "socket path '%s'", path);
-		vmr_error_hint(err, "unix socket paths are limited to %zu bytes: use a shorter "
-			       "state_dir", sizeof(sa->sun_path) - 1);
+		vmr_error_hint(err,
+			       "unix socket paths are limited to %zu bytes: use a shorter "
+			       "state_dir",
+			       sizeof(sa->sun_path) - 1);
 		return vmr_error_ret(*err);
 	}
-	*sa = (struct sockaddr_un){ .sun_family = AF_UNIX };
+	*sa = (struct sockaddr_un){.sun_family = AF_UNIX};
 	memcpy(sa->sun_path, path, len + 1);
 	return 0;
 }

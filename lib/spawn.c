@@ -34,18 +34,18 @@ enum child_step {
 };
 
 static const char *const step_names[] = {
-	[STEP_SETSID] = "setsid",
-	[STEP_SIGNALS] = "reset signals",
-	[STEP_FDS] = "set up fds",
-	[STEP_AFFINITY] = "sched_setaffinity",
-	[STEP_CAPBSET] = "drop capability bounding set",
-	[STEP_SETGROUPS] = "setgroups",
-	[STEP_SETRESGID] = "setresgid",
-	[STEP_SETRESUID] = "setresuid",
-	[STEP_NO_NEW_PRIVS] = "PR_SET_NO_NEW_PRIVS",
-	[STEP_PDEATHSIG] = "PR_SET_PDEATHSIG",
-	[STEP_PARENT_DIED] = "parent died before exec",
-	[STEP_EXEC] = "exec",
+    [STEP_SETSID] = "setsid",
+    [STEP_SIGNALS] = "reset signals",
+    [STEP_FDS] = "set up fds",
+    [STEP_AFFINITY] = "sched_setaffinity",
+    [STEP_CAPBSET] = "drop capability bounding set",
+    [STEP_SETGROUPS] = "setgroups",
+    [STEP_SETRESGID] = "setresgid",
+    [STEP_SETRESUID] = "setresuid",
+    [STEP_NO_NEW_PRIVS] = "PR_SET_NO_NEW_PRIVS",
+    [STEP_PDEATHSIG] = "PR_SET_PDEATHSIG",
+    [STEP_PARENT_DIED] = "parent died before exec",
+    [STEP_EXEC] = "exec",
 };
 
 struct child_report {
@@ -62,7 +62,7 @@ struct child_ctx {
 	int ntargets;
 	int errfd;
 	pid_t parent;
-	cpu_set_t *cpus;        /* NULL or cpus_buf */
+	cpu_set_t *cpus; /* NULL or cpus_buf */
 	size_t cpus_size;
 	/* in the context, not malloc'ed: a failing child leaks nothing */
 	unsigned long cpus_buf[(VMR_CPU_MAX + 1) / (8 * sizeof(unsigned long)) + 1];
@@ -72,7 +72,7 @@ struct child_ctx {
 
 static void __attribute__((noreturn)) child_fail(const struct child_ctx *c, int step, int errnum)
 {
-	struct child_report rep = { step, errnum };
+	struct child_report rep = {step, errnum};
 
 	/* nothing to do if the parent is gone; its read sees EOF or this */
 	(void)!write(c->errfd, &rep, sizeof(rep));
@@ -116,7 +116,7 @@ static void child_fds(struct child_ctx *c)
 static void __attribute__((noreturn)) child_run(struct child_ctx *c)
 {
 	const struct vmr_spawn *s = c->s;
-	struct sigaction sa = { .sa_handler = SIG_DFL };
+	struct sigaction sa = {.sa_handler = SIG_DFL};
 	sigset_t none;
 
 	if (setsid() < 0)
@@ -167,7 +167,7 @@ static void __attribute__((noreturn)) child_run(struct child_ctx *c)
 
 static int ctx_prepare(struct child_ctx *c, const struct vmr_spawn *s, struct vmr_error **err)
 {
-	static char *const empty_env[] = { NULL };
+	static char *const empty_env[] = {NULL};
 	struct rlimit rl;
 
 	if (!s->argv || !s->argv[0])
@@ -210,7 +210,7 @@ static int ctx_prepare(struct child_ctx *c, const struct vmr_spawn *s, struct vm
 
 int vmr_spawn(const struct vmr_spawn *s, pid_t *ret_pid, struct vmr_error **err)
 {
-	struct child_ctx c = { 0 };
+	struct child_ctx c = {0};
 	struct child_report rep;
 	int pipefd[2];
 	ssize_t n;
@@ -253,7 +253,8 @@ int vmr_spawn(const struct vmr_spawn *s, pid_t *ret_pid, struct vmr_error **err)
 	else
 		r = vmr_error_set(err, rep.errnum, "start '%s': %s", s->argv[0],
 				  rep.step >= 0 && rep.step < (int)ARRAY_SIZE(step_names)
-					  ? step_names[rep.step] : "child setup");
+				      ? step_names[rep.step]
+				      : "child setup");
 	return r;
 }
 
@@ -275,8 +276,7 @@ static int user_by_ids(const char *spec, struct vmr_spawn_user *ret)
 	return 0;
 }
 
-int vmr_spawn_user_lookup(const char *spec, struct vmr_spawn_user *ret,
-			  struct vmr_error **err)
+int vmr_spawn_user_lookup(const char *spec, struct vmr_spawn_user *ret, struct vmr_error **err)
 {
 	struct passwd pw, *res = NULL;
 	_cleanup_free_ char *buf = NULL;

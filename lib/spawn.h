@@ -33,21 +33,21 @@
 struct vmr_spawn_user {
 	uid_t uid;
 	gid_t gid;
-	gid_t *groups;   /* supplementary groups (owned) */
+	gid_t *groups; /* supplementary groups (owned) */
 	size_t ngroups;
 };
 
 struct vmr_spawn {
-	char *const *argv;      /* argv[0] is executed as given: no PATH search */
-	char *const *envp;      /* NULL: an empty environment */
-	int stdin_fd;           /* -1: inherit */
-	int stdout_fd;          /* -1: inherit */
-	int stderr_fd;          /* -1: inherit */
-	const int *fds;         /* fds[i] becomes fd 3+i in the child */
-	size_t nfds;            /* at most VMR_SPAWN_MAX_FDS */
+	char *const *argv;		   /* argv[0] is executed as given: no PATH search */
+	char *const *envp;		   /* NULL: an empty environment */
+	int stdin_fd;			   /* -1: inherit */
+	int stdout_fd;			   /* -1: inherit */
+	int stderr_fd;			   /* -1: inherit */
+	const int *fds;			   /* fds[i] becomes fd 3+i in the child */
+	size_t nfds;			   /* at most VMR_SPAWN_MAX_FDS */
 	const struct vmr_spawn_user *user; /* NULL: keep the current ids */
 	bool no_new_privs;
-	int pdeathsig;          /* 0: none; else e.g. SIGKILL */
+	int pdeathsig;			   /* 0: none; else e.g. SIGKILL */
 	const struct vmr_cpuset *affinity; /* NULL: inherit */
 };
 
@@ -65,8 +65,7 @@ int vmr_spawn(const struct vmr_spawn *s, pid_t *ret_pid, struct vmr_error **err)
  * the group database for a name, none for numbers).  Unknown names are an
  * error with usage status.  Free with vmr_spawn_user_free().
  */
-int vmr_spawn_user_lookup(const char *spec, struct vmr_spawn_user *ret,
-			  struct vmr_error **err);
+int vmr_spawn_user_lookup(const char *spec, struct vmr_spawn_user *ret, struct vmr_error **err);
 void vmr_spawn_user_free(struct vmr_spawn_user *u);
 
 #endif

@@ -22,7 +22,7 @@ char *vmr_statedir_file(const struct vmr_statedir *d, const char *name)
 
 static void sleep_ms(unsigned ms)
 {
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
 
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
@@ -105,9 +105,9 @@ int vmr_statedir_lock(const char *state_root, const char *guest, gid_t gid,
 			pid_t pid = read_pid(fd);
 
 			if (pid > 0)
-				return vmr_error_set(err, EBUSY,
-						     "guest '%s' is already running (supervisor pid %d)",
-						     guest, (int)pid);
+				return vmr_error_set(
+				    err, EBUSY, "guest '%s' is already running (supervisor pid %d)",
+				    guest, (int)pid);
 			return vmr_error_set(err, EBUSY, "guest '%s' is already running", guest);
 		}
 		sleep_ms(10);
@@ -164,9 +164,8 @@ int vmr_statedir_wait(const char *state_root, const char *guest, int timeout_ms,
 		if (r <= 0)
 			return r;
 		if (timeout_ms >= 0 && now_ms() >= deadline)
-			return vmr_error_set(err, ETIMEDOUT,
-					     "guest '%s' still running after %d ms", guest,
-					     timeout_ms);
+			return vmr_error_set(err, ETIMEDOUT, "guest '%s' still running after %d ms",
+					     guest, timeout_ms);
 		sleep_ms(20);
 	}
 }

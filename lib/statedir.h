@@ -17,8 +17,8 @@
 #include "lib/error.h"
 
 struct vmr_statedir {
-	char *path;   /* STATE/GUEST */
-	int lock_fd;  /* holds the flock; -1 when not locked */
+	char *path;  /* STATE/GUEST */
+	int lock_fd; /* holds the flock; -1 when not locked */
 };
 
 /*

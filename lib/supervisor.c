@@ -44,16 +44,13 @@ enum phase {
 	PHASE_STARTING,
 	PHASE_RUNNING,
 	PHASE_POWERDOWN, /* system_powerdown sent, waiting for the guest */
-	PHASE_QUIT,      /* quit sent, waiting for QEMU */
-	PHASE_KILLED,    /* SIGKILL sent */
+	PHASE_QUIT,	 /* quit sent, waiting for QEMU */
+	PHASE_KILLED,	 /* SIGKILL sent */
 };
 
 static const char *const phase_names[] = {
-	[PHASE_STARTING] = "starting",
-	[PHASE_RUNNING] = "running",
-	[PHASE_POWERDOWN] = "stopping",
-	[PHASE_QUIT] = "stopping",
-	[PHASE_KILLED] = "stopping",
+    [PHASE_STARTING] = "starting", [PHASE_RUNNING] = "running", [PHASE_POWERDOWN] = "stopping",
+    [PHASE_QUIT] = "stopping",	   [PHASE_KILLED] = "stopping",
 };
 
 struct ctl_client {
@@ -108,11 +105,10 @@ struct sup {
 	time_t started_wall;
 	uint64_t started_ms;
 	int exit_status; /* once known */
-	bool finished;   /* teardown reached: status.json says "exited" */
+	bool finished;	 /* teardown reached: status.json says "exited" */
 };
 
-static void sup_log(struct sup *s, enum vmr_log_level level, const char *fmt, ...)
-	_printf_(3, 4);
+static void sup_log(struct sup *s, enum vmr_log_level level, const char *fmt, ...) _printf_(3, 4);
 
 static void sup_log(struct sup *s, enum vmr_log_level level, const char *fmt, ...)
 {
@@ -148,11 +144,11 @@ static json_t *sup_status(struct sup *s, bool live, json_t *qemu_state)
 	const struct vmr_guest *g = s->g;
 
 	json_object_set_new(st, "guest", json_string(g->name));
-	json_object_set_new(st, "state", json_string(s->finished ? "exited"
-							: phase_names[s->phase]));
+	json_object_set_new(st, "state",
+			    json_string(s->finished ? "exited" : phase_names[s->phase]));
 	json_object_set_new(st, "supervisor_pid", json_integer(getpid()));
-	json_object_set_new(st, "qemu_pid", s->qemu_pid > 0 ? json_integer(s->qemu_pid)
-							     : json_null());
+	json_object_set_new(st, "qemu_pid",
+			    s->qemu_pid > 0 ? json_integer(s->qemu_pid) : json_null());
 	json_object_set_new(st, "accel", json_string(vmr_accel_name(s->plan.accel)));
 	json_object_set_new(st, "started", json_integer((json_int_t)s->started_wall));
 	if (g->has_cpuset) {
@@ -170,7 +166,7 @@ static json_t *sup_status(struct sup *s, bool live, json_t *qemu_state)
 		if (s->pinned)
 			json_object_set_new(v, "cpu", json_integer(g->cpuset.cpus[i]));
 		if (live) {
-			struct vmr_cpuset aff = { 0 };
+			struct vmr_cpuset aff = {0};
 
 			if (vmr_pin_affinity(s->vcpus[i].tid, &aff, NULL) == 0) {
 				_cleanup_free_ char *a = vmr_cpuset_format(&aff);
@@ -188,11 +184,11 @@ static json_t *sup_status(struct sup *s, bool live, json_t *qemu_state)
 		const char *vfio = s->have_plan ? s->plan.nics[i].vfio_host : NULL;
 		char mac[18];
 
-		json_array_append_new(nics, json_pack("{s:s, s:s, s:s, s:o, s:o}", "name", n->name,
-						      "kind", vmr_nic_kind_name(n->kind), "mac",
-						      vmr_mac_format(&n->mac, mac), "ifname",
-						      ifname ? json_string(ifname) : json_null(),
-						      "pci", vfio ? json_string(vfio) : json_null()));
+		json_array_append_new(
+		    nics, json_pack("{s:s, s:s, s:s, s:o, s:o}", "name", n->name, "kind",
+				    vmr_nic_kind_name(n->kind), "mac", vmr_mac_format(&n->mac, mac),
+				    "ifname", ifname ? json_string(ifname) : json_null(), "pci",
+				    vfio ? json_string(vfio) : json_null()));
 	}
 	json_object_set_new(st, "nics", nics);
 	if (s->finished)
@@ -200,8 +196,8 @@ static json_t *sup_status(struct sup *s, bool live, json_t *qemu_state)
 	if (live) {
 		json_object_set_new(st, "uptime",
 				    json_real((double)(now_ms() - s->started_ms) / 1000.0));
-		json_object_set_new(st, "qemu_state", qemu_state ? json_incref(qemu_state)
-								 : json_null());
+		json_object_set_new(st, "qemu_state",
+				    qemu_state ? json_incref(qemu_state) : json_null());
 	}
 	return st;
 }
@@ -292,8 +288,9 @@ static void sup_stop(struct sup *s, unsigned timeout_s, const char *why)
 	s->phase = PHASE_POWERDOWN;
 	s->deadline = now_ms() + (uint64_t)timeout_s * 1000u;
 	sup_write_status(s);
-	sup_log(s, VMR_LOG_INFO, "guest '%s': %s: pressing the ACPI power button, waiting up to %u s",
-		s->g->name, why, timeout_s);
+	sup_log(s, VMR_LOG_INFO,
+		"guest '%s': %s: pressing the ACPI power button, waiting up to %u s", s->g->name,
+		why, timeout_s);
 	if (vmr_qmp_send(s->qmp, "system_powerdown", NULL, 5000, NULL, NULL, NULL, &e) < 0) {
 		vmr_error_free(e);
 		sup_escalate(s, "QMP is gone");
@@ -496,13 +493,14 @@ static void ctl_send_qmp(struct sup *s, struct ctl_client *c, const char *cmd, j
 	struct ctl_req *req = xcalloc(1, sizeof(*req));
 	struct vmr_error *e = NULL;
 
-	*req = (struct ctl_req){ .s = s, .client = c->id, .status = status };
+	*req = (struct ctl_req){.s = s, .client = c->id, .status = status};
 	c->busy = true;
 	if (vmr_qmp_send(s->qmp, cmd, args, CTL_QMP_TIMEOUT_MS, ctl_qmp_done, req, NULL, &e) < 0) {
 		/* not called back: answer here */
 		free(req);
 		if (status) {
-			ctl_reply(s, c->id, json_pack("{s:o}", "return", sup_status(s, true, NULL)));
+			ctl_reply(s, c->id,
+				  json_pack("{s:o}", "return", sup_status(s, true, NULL)));
 		} else {
 			_cleanup_free_ char *text = vmr_error_text(e);
 
@@ -520,8 +518,9 @@ static void ctl_request(struct sup *s, struct ctl_client *c, const char *line, s
 	json_t *val;
 
 	if (!req || !json_is_object(req) || json_object_size(req) != 1) {
-		ctl_reply(s, c->id, ctl_error("invalid request: %s",
-					      req ? "want an object with one member" : jerr.text));
+		ctl_reply(s, c->id,
+			  ctl_error("invalid request: %s",
+				    req ? "want an object with one member" : jerr.text));
 		json_decref(req);
 		return;
 	}
@@ -532,8 +531,9 @@ static void ctl_request(struct sup *s, struct ctl_client *c, const char *line, s
 		json_t *args = json_object_get(val, "arguments");
 
 		if (!cmd || (args && !json_is_object(args)))
-			ctl_reply(s, c->id, ctl_error("invalid request: \"qmp\" wants "
-						      "{\"execute\": NAME, \"arguments\": {...}}"));
+			ctl_reply(s, c->id,
+				  ctl_error("invalid request: \"qmp\" wants "
+					    "{\"execute\": NAME, \"arguments\": {...}}"));
 		else
 			ctl_send_qmp(s, c, cmd, args, false);
 	} else if (streq(key, "status")) {
@@ -544,7 +544,8 @@ static void ctl_request(struct sup *s, struct ctl_client *c, const char *line, s
 
 		if (t && (!json_is_integer(t) || json_integer_value(t) < 0 ||
 			  json_integer_value(t) > 86400)) {
-			ctl_reply(s, c->id, ctl_error("invalid request: \"timeout\" wants seconds"));
+			ctl_reply(s, c->id,
+				  ctl_error("invalid request: \"timeout\" wants seconds"));
 		} else {
 			if (t)
 				timeout = (unsigned)json_integer_value(t);
@@ -568,8 +569,7 @@ static void ctl_process_lines(struct sup *s, uint64_t id)
 	struct ctl_client *c;
 	char *nl;
 
-	while ((c = ctl_find(s, id, NULL)) && !c->busy &&
-	       (nl = memchr(c->in.s, '\n', c->in.len))) {
+	while ((c = ctl_find(s, id, NULL)) && !c->busy && (nl = memchr(c->in.s, '\n', c->in.len))) {
 		size_t len = (size_t)(nl - c->in.s);
 		_cleanup_free_ char *line = xstrndup(c->in.s, len);
 
@@ -624,7 +624,7 @@ static void ctl_accept(struct sup *s)
 
 static int sup_signals(struct sup *s, struct vmr_error **err)
 {
-	struct sigaction ign = { .sa_handler = SIG_IGN };
+	struct sigaction ign = {.sa_handler = SIG_IGN};
 	sigset_t set;
 
 	sigemptyset(&set);
@@ -653,8 +653,8 @@ static int sup_validate(struct sup *s, struct vmr_error **err)
 	enum vmr_accel accel;
 	int r;
 
-	r = vmr_accel_resolve(g->accel, s->cfg->accel, s->cfg->dev_root, s->cfg->sysfs_root,
-			      &accel, &warning, err);
+	r = vmr_accel_resolve(g->accel, s->cfg->accel, s->cfg->dev_root, s->cfg->sysfs_root, &accel,
+			      &warning, err);
 	if (r < 0)
 		return vmr_error_wrap(err, "guest '%s'", g->name);
 	if (warning)
@@ -707,8 +707,8 @@ static int sup_reclaim(struct sup *s, struct vmr_error **err)
 	n = vmr_journal_count(s->journal);
 	if (n > 0) {
 		sup_log(s, VMR_LOG_INFO,
-			"guest '%s': undoing %zu host change%s left by a previous run",
-			s->g->name, n, n == 1 ? "" : "s");
+			"guest '%s': undoing %zu host change%s left by a previous run", s->g->name,
+			n, n == 1 ? "" : "s");
 		r = vmr_journal_replay(s->journal, (void *)s->cfg, err);
 		if (r < 0)
 			return vmr_error_wrap(err, "guest '%s': undo the previous run", s->g->name);
@@ -755,7 +755,7 @@ static void sup_close_child_fds(struct sup *s)
 
 static int sup_spawn(struct sup *s, struct vmr_error **err)
 {
-	char *env[] = { QEMU_PATH_ENV, NULL };
+	char *env[] = {QEMU_PATH_ENV, NULL};
 	struct vmr_strvec argv = VMR_STRVEC_INIT;
 	_cleanup_close_ int devnull = -1;
 	struct vmr_spawn sp;
@@ -770,18 +770,18 @@ static int sup_spawn(struct sup *s, struct vmr_error **err)
 		return vmr_error_set(err, errno, "open /dev/null");
 	}
 	sp = (struct vmr_spawn){
-		.argv = argv.v,
-		.envp = env,
-		.stdin_fd = devnull,
-		/* QEMU's messages go to our stderr; stdout carries only the console */
-		.stdout_fd = STDERR_FILENO,
-		.stderr_fd = STDERR_FILENO,
-		.fds = s->fds,
-		.nfds = (size_t)s->nfds,
-		.user = s->have_user ? &s->user : NULL,
-		.no_new_privs = true,
-		.pdeathsig = SIGKILL,
-		.affinity = s->g->has_cpuset ? &s->g->cpuset : NULL,
+	    .argv = argv.v,
+	    .envp = env,
+	    .stdin_fd = devnull,
+	    /* QEMU's messages go to our stderr; stdout carries only the console */
+	    .stdout_fd = STDERR_FILENO,
+	    .stderr_fd = STDERR_FILENO,
+	    .fds = s->fds,
+	    .nfds = (size_t)s->nfds,
+	    .user = s->have_user ? &s->user : NULL,
+	    .no_new_privs = true,
+	    .pdeathsig = SIGKILL,
+	    .affinity = s->g->has_cpuset ? &s->g->cpuset : NULL,
 	};
 	r = vmr_spawn(&sp, &s->qemu_pid, err);
 	vmr_strvec_clear(&argv);
@@ -825,8 +825,8 @@ static int sup_wait_qemu(struct sup *s, int timeout_ms)
 
 	for (;;) {
 		struct pollfd p[2] = {
-			{ .fd = s->sigfd, .events = POLLIN },
-			{ .fd = vmr_qmp_fd(s->qmp), .events = POLLIN },
+		    {.fd = s->sigfd, .events = POLLIN},
+		    {.fd = vmr_qmp_fd(s->qmp), .events = POLLIN},
 		};
 		uint64_t now = now_ms();
 
@@ -850,8 +850,8 @@ static int sup_pin(struct sup *s, struct vmr_error **err)
 	json_t *ret = NULL;
 	int r;
 
-	r = vmr_qmp_execute(s->qmp, "query-cpus-fast", NULL, VMR_SUPERVISOR_START_TIMEOUT_MS,
-			    &ret, err);
+	r = vmr_qmp_execute(s->qmp, "query-cpus-fast", NULL, VMR_SUPERVISOR_START_TIMEOUT_MS, &ret,
+			    err);
 	if (r < 0)
 		return r;
 	r = vmr_pin_parse(ret, &s->vcpus, &s->nvcpus, err);
@@ -1016,8 +1016,8 @@ static void sup_deadlines(struct sup *s)
 	if (s->deadline && now >= s->deadline) {
 		s->deadline = 0;
 		if (s->phase == PHASE_POWERDOWN) {
-			_cleanup_free_ char *why = xasprintf("no poweroff within %u s",
-							     s->stop_timeout);
+			_cleanup_free_ char *why =
+			    xasprintf("no poweroff within %u s", s->stop_timeout);
 
 			sup_escalate(s, why);
 		} else if (s->phase == PHASE_QUIT) {
@@ -1041,10 +1041,10 @@ static void sup_loop(struct sup *s)
 		size_t n = 0, ctl_base, nctl, con_base, ncon;
 		struct vmr_error *e = NULL;
 
-		pfd[n++] = (struct pollfd){ .fd = s->sigfd, .events = POLLIN };
-		pfd[n++] = (struct pollfd){ .fd = vmr_qmp_fd(s->qmp),
-					    .events = vmr_qmp_poll_events(s->qmp) };
-		pfd[n++] = (struct pollfd){ .fd = s->ctl_listen, .events = POLLIN };
+		pfd[n++] = (struct pollfd){.fd = s->sigfd, .events = POLLIN};
+		pfd[n++] = (struct pollfd){.fd = vmr_qmp_fd(s->qmp),
+					   .events = vmr_qmp_poll_events(s->qmp)};
+		pfd[n++] = (struct pollfd){.fd = s->ctl_listen, .events = POLLIN};
 		ctl_base = n;
 		nctl = s->nctl;
 		for (size_t i = 0; i < nctl; i++) {
@@ -1052,9 +1052,9 @@ static void sup_loop(struct sup *s)
 
 			ids[i] = c->id;
 			pfd[n++] = (struct pollfd){
-				.fd = c->fd,
-				.events = (short)((c->eof ? 0 : POLLIN) |
-						  (c->out.buf.len ? POLLOUT : 0)),
+			    .fd = c->fd,
+			    .events =
+				(short)((c->eof ? 0 : POLLIN) | (c->out.buf.len ? POLLOUT : 0)),
 			};
 		}
 		con_base = n;
@@ -1180,20 +1180,19 @@ static void sup_free(struct sup *s)
 		sigprocmask(SIG_SETMASK, &s->oldmask, NULL);
 }
 
-int vmr_supervisor_run(const struct vmr_supervisor_opts *o, int *ret_status,
-		       struct vmr_error **err)
+int vmr_supervisor_run(const struct vmr_supervisor_opts *o, int *ret_status, struct vmr_error **err)
 {
 	struct sup s = {
-		.o = o,
-		.cfg = o->cfg,
-		.g = o->guest,
-		.dir = { .lock_fd = -1 },
-		.sigfd = -1,
-		.ctl_listen = -1,
-		.events = { .fd = -1 },
-		.stop_timeout = o->guest->stop_timeout,
-		.started_wall = time(NULL),
-		.started_ms = now_ms(),
+	    .o = o,
+	    .cfg = o->cfg,
+	    .g = o->guest,
+	    .dir = {.lock_fd = -1},
+	    .sigfd = -1,
+	    .ctl_listen = -1,
+	    .events = {.fd = -1},
+	    .stop_timeout = o->guest->stop_timeout,
+	    .started_wall = time(NULL),
+	    .started_ms = now_ms(),
 	};
 	struct vmr_error *terr = NULL;
 	int r, tr;
@@ -1211,9 +1210,10 @@ int vmr_supervisor_run(const struct vmr_supervisor_opts *o, int *ret_status,
 	if (r >= 0 && s.qemu_exited && r != 1) {
 		_cleanup_free_ char *how = wstatus_text(s.qemu_wstatus);
 
-		sup_log(&s, VMR_LOG_INFO, "guest '%s': QEMU %s%s%s%s, exit status %d", s.g->name, how,
-			s.shutdown_reason ? " (" : "", s.shutdown_reason ? s.shutdown_reason : "",
-			s.shutdown_reason ? ")" : "", s.exit_status);
+		sup_log(&s, VMR_LOG_INFO, "guest '%s': QEMU %s%s%s%s, exit status %d", s.g->name,
+			how, s.shutdown_reason ? " (" : "",
+			s.shutdown_reason ? s.shutdown_reason : "", s.shutdown_reason ? ")" : "",
+			s.exit_status);
 	} else if (r == 1) {
 		sup_log(&s, VMR_LOG_INFO, "guest '%s': stopped before it ran, exit status %d",
 			s.g->name, s.exit_status);

@@ -34,18 +34,18 @@
 enum {
 	VMR_EXIT_QEMU_ERROR = 3,  /* QEMU exited with a non-zero status while the guest ran */
 	VMR_EXIT_GUEST_PANIC = 4, /* QEMU reported a guest panic (SHUTDOWN reason guest-panic) */
-	VMR_EXIT_STOPPED = 143,   /* the guest did not power off itself: stopped by quit or
+	VMR_EXIT_STOPPED = 143,	  /* the guest did not power off itself: stopped by quit or
 				   * SIGKILL after the timeout, or QEMU was told to quit by
 				   * the host (a signal to QEMU, a `quit` over QMP) */
 };
 
-#define VMR_SUPERVISOR_QUIT_TIMEOUT_MS 2000 /* after `quit`, before SIGKILL */
+#define VMR_SUPERVISOR_QUIT_TIMEOUT_MS 2000   /* after `quit`, before SIGKILL */
 #define VMR_SUPERVISOR_START_TIMEOUT_MS 30000 /* QMP greeting and each startup command */
 
 enum vmr_log_level {
-	VMR_LOG_INFO,    /* progress: ready, stopping, escalation */
+	VMR_LOG_INFO,	 /* progress: ready, stopping, escalation */
 	VMR_LOG_WARNING, /* e.g. the TCG fallback */
-	VMR_LOG_EVENT,   /* a QMP event as one JSON line (only with opts.events) */
+	VMR_LOG_EVENT,	 /* a QMP event as one JSON line (only with opts.events) */
 };
 
 /* Where the supervisor's messages go; msg is one line without newline. */
@@ -55,10 +55,10 @@ struct vmr_supervisor_opts {
 	const struct vmr_config *cfg;
 	const struct vmr_topology *topo;
 	const struct vmr_guest *guest;
-	const char *topo_path;   /* relative paths in the topology resolve from its directory */
-	bool events;             /* pass QMP events to log (VMR_LOG_EVENT) too */
-	int console_fd;          /* receives the guest console (normally 1); -1: none */
-	vmr_log_fn log;          /* may be NULL */
+	const char *topo_path; /* relative paths in the topology resolve from its directory */
+	bool events;	       /* pass QMP events to log (VMR_LOG_EVENT) too */
+	int console_fd;	       /* receives the guest console (normally 1); -1: none */
+	vmr_log_fn log;	       /* may be NULL */
 	void *log_userdata;
 };
 

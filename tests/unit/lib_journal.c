@@ -102,8 +102,10 @@ int main(void)
 	record_n(j, "test.thing", 3);
 	is_int((long long)vmr_journal_count(j), 3, "three entries");
 	s = slurp(path);
-	is_str(s, "{\"type\":\"test.thing\",\"n\":1}\n{\"type\":\"test.thing\",\"n\":2}\n"
-		  "{\"type\":\"test.thing\",\"n\":3}\n", "one JSON object per line");
+	is_str(s,
+	       "{\"type\":\"test.thing\",\"n\":1}\n{\"type\":\"test.thing\",\"n\":2}\n"
+	       "{\"type\":\"test.thing\",\"n\":3}\n",
+	       "one JSON object per line");
 	free(s);
 
 	/* an entry without a type is refused */
@@ -191,8 +193,8 @@ int main(void)
 	record_n(j, "test.nosuch", 2);
 	norder = 0;
 	ok(vmr_journal_replay(j, order, &err) < 0, "replay with an unknown type fails");
-	ok(err && strstr(err->msg, "unknown type 'test.nosuch'"),
-	   "error names the type: %s", err ? err->msg : "");
+	ok(err && strstr(err->msg, "unknown type 'test.nosuch'"), "error names the type: %s",
+	   err ? err->msg : "");
 	vmr_error_clear(&err);
 	order[norder] = '\0';
 	is_str(order, "1", "known entry undone despite the unknown one");
@@ -204,7 +206,8 @@ int main(void)
 	{
 		int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
 
-		ok(fd >= 0 && write_all(fd, "{\"type\":\"test.thing\",\"n\":3}\n{\"type\":\"te", 40) == 0,
+		ok(fd >= 0 &&
+		       write_all(fd, "{\"type\":\"test.thing\",\"n\":3}\n{\"type\":\"te", 40) == 0,
 		   "write a torn journal");
 		close(fd);
 	}

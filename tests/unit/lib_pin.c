@@ -23,7 +23,7 @@ static json_t *reply(const char *text)
 
 static struct vmr_cpuset cpuset(const char *s)
 {
-	struct vmr_cpuset cs = { 0 };
+	struct vmr_cpuset cs = {0};
 
 	if (vmr_cpuset_parse(s, &cs, NULL, NULL) < 0)
 		abort();
@@ -65,35 +65,35 @@ static void test_decisions(void)
 	static const struct {
 		const char *reply, *cpus, *want, *what;
 	} cases[] = {
-		{ "[{\"cpu-index\":0,\"thread-id\":101,\"qom-path\":\"/machine/unattached/device[0]\","
-		  "\"target\":\"x86_64\"},{\"cpu-index\":1,\"thread-id\":102}]",
-		  "10-11", "0:101:10 1:102:11", "vCPU i to cpuset.cpus[i]" },
-		{ "[{\"cpu-index\":2,\"thread-id\":303},{\"cpu-index\":0,\"thread-id\":301},"
-		  "{\"cpu-index\":1,\"thread-id\":302}]",
-		  "4,6,9", "0:301:4 1:302:6 2:303:9", "by cpu-index, not reply order" },
-		{ "[{\"cpu-index\":0,\"thread-id\":7}]", "1", "0:7:1", "single vCPU" },
-		{ "[{\"cpu-index\":0,\"thread-id\":500},{\"cpu-index\":1,\"thread-id\":500}]", "0-1",
-		  "error: vCPU threads are not distinct (TCG thread=single?): cannot pin",
-		  "duplicate thread ids refused" },
-		{ "[{\"cpu-index\":0,\"thread-id\":1},{\"cpu-index\":1,\"thread-id\":2},"
-		  "{\"cpu-index\":2,\"thread-id\":1}]", "0-2",
-		  "error: vCPU threads are not distinct (TCG thread=single?): cannot pin",
-		  "duplicate among three refused" },
-		{ "[{\"cpu-index\":0,\"thread-id\":1},{\"cpu-index\":1,\"thread-id\":2}]", "0-2",
-		  "error: QEMU reports 2 vCPUs but the cpuset has 3 CPUs", "count mismatch" },
-		{ "[{\"cpu-index\":0,\"thread-id\":1},{\"cpu-index\":2,\"thread-id\":2}]", "0-1",
-		  "error: query-cpus-fast: no vCPU with cpu-index 1", "gap in indexes" },
-		{ "[{\"cpu-index\":0,\"thread-id\":1},{\"cpu-index\":0,\"thread-id\":2}]", "0-1",
-		  "error: query-cpus-fast: cpu-index 0 listed twice", "index listed twice" },
-		{ "[{\"cpu-index\":0}]", "0",
-		  "error: query-cpus-fast: entry 0 lacks a valid cpu-index and thread-id",
-		  "missing thread-id" },
-		{ "[{\"cpu-index\":0,\"thread-id\":\"12\"}]", "0",
-		  "error: query-cpus-fast: entry 0 lacks a valid cpu-index and thread-id",
-		  "string thread-id" },
-		{ "{\"cpu-index\":0}", "0", "error: query-cpus-fast: reply is not an array",
-		  "not an array" },
-		{ "[]", "0", "error: query-cpus-fast: no vCPUs", "empty reply" },
+	    {"[{\"cpu-index\":0,\"thread-id\":101,\"qom-path\":\"/machine/unattached/device[0]\","
+	     "\"target\":\"x86_64\"},{\"cpu-index\":1,\"thread-id\":102}]",
+	     "10-11", "0:101:10 1:102:11", "vCPU i to cpuset.cpus[i]"},
+	    {"[{\"cpu-index\":2,\"thread-id\":303},{\"cpu-index\":0,\"thread-id\":301},"
+	     "{\"cpu-index\":1,\"thread-id\":302}]",
+	     "4,6,9", "0:301:4 1:302:6 2:303:9", "by cpu-index, not reply order"},
+	    {"[{\"cpu-index\":0,\"thread-id\":7}]", "1", "0:7:1", "single vCPU"},
+	    {"[{\"cpu-index\":0,\"thread-id\":500},{\"cpu-index\":1,\"thread-id\":500}]", "0-1",
+	     "error: vCPU threads are not distinct (TCG thread=single?): cannot pin",
+	     "duplicate thread ids refused"},
+	    {"[{\"cpu-index\":0,\"thread-id\":1},{\"cpu-index\":1,\"thread-id\":2},"
+	     "{\"cpu-index\":2,\"thread-id\":1}]",
+	     "0-2", "error: vCPU threads are not distinct (TCG thread=single?): cannot pin",
+	     "duplicate among three refused"},
+	    {"[{\"cpu-index\":0,\"thread-id\":1},{\"cpu-index\":1,\"thread-id\":2}]", "0-2",
+	     "error: QEMU reports 2 vCPUs but the cpuset has 3 CPUs", "count mismatch"},
+	    {"[{\"cpu-index\":0,\"thread-id\":1},{\"cpu-index\":2,\"thread-id\":2}]", "0-1",
+	     "error: query-cpus-fast: no vCPU with cpu-index 1", "gap in indexes"},
+	    {"[{\"cpu-index\":0,\"thread-id\":1},{\"cpu-index\":0,\"thread-id\":2}]", "0-1",
+	     "error: query-cpus-fast: cpu-index 0 listed twice", "index listed twice"},
+	    {"[{\"cpu-index\":0}]", "0",
+	     "error: query-cpus-fast: entry 0 lacks a valid cpu-index and thread-id",
+	     "missing thread-id"},
+	    {"[{\"cpu-index\":0,\"thread-id\":\"12\"}]", "0",
+	     "error: query-cpus-fast: entry 0 lacks a valid cpu-index and thread-id",
+	     "string thread-id"},
+	    {"{\"cpu-index\":0}", "0", "error: query-cpus-fast: reply is not an array",
+	     "not an array"},
+	    {"[]", "0", "error: query-cpus-fast: no vCPUs", "empty reply"},
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
@@ -145,7 +145,7 @@ static void test_apply(void)
 	struct vmr_cpuset all = cpuset("0-1");
 	struct vmr_error *err = NULL;
 	struct vmr_pin pins[2];
-	struct vmr_cpuset got = { 0 };
+	struct vmr_cpuset got = {0};
 	pthread_t th[3];
 	char *s;
 
@@ -163,14 +163,15 @@ static void test_apply(void)
 		pthread_cond_wait(&cond, &lock);
 	pthread_mutex_unlock(&lock);
 
-	pins[0] = (struct vmr_pin){ .vcpu = 0, .tid = tids[0], .cpu = 1 };
-	pins[1] = (struct vmr_pin){ .vcpu = 1, .tid = tids[1], .cpu = 0 };
+	pins[0] = (struct vmr_pin){.vcpu = 0, .tid = tids[0], .cpu = 1};
+	pins[1] = (struct vmr_pin){.vcpu = 1, .tid = tids[1], .cpu = 0};
 	/* narrow the others first, so confining them is visible */
 	{
-		struct vmr_pin narrow = { .vcpu = 9, .tid = tids[2], .cpu = 0 };
+		struct vmr_pin narrow = {.vcpu = 9, .tid = tids[2], .cpu = 0};
 		struct vmr_cpuset zero = cpuset("0");
 
-		ok(vmr_pin_apply(getpid(), &narrow, 1, &zero, &err) == 0, "narrow all threads to CPU 0");
+		ok(vmr_pin_apply(getpid(), &narrow, 1, &zero, &err) == 0,
+		   "narrow all threads to CPU 0");
 		vmr_cpuset_free(&zero);
 	}
 	ok(vmr_pin_apply(getpid(), pins, 2, &all, &err) == 0, "apply pins");
@@ -192,13 +193,14 @@ static void test_apply(void)
 
 	/* a CPU we may not use: EINVAL with a hint, named in the message */
 	{
-		struct vmr_pin bad = { .vcpu = 0, .tid = tids[0], .cpu = 4000 };
+		struct vmr_pin bad = {.vcpu = 0, .tid = tids[0], .cpu = 4000};
 		struct vmr_cpuset big = cpuset("4000");
 
 		_cleanup_free_ char *want = xasprintf("pin vCPU 0 (thread %d) to CPU 4000: "
-						      "sched_setaffinity", (int)tids[0]);
+						      "sched_setaffinity",
+						      (int)tids[0]);
 		_cleanup_free_ char *want2 = NULL, *mine_s = NULL;
-		struct vmr_cpuset mine = { 0 };
+		struct vmr_cpuset mine = {0};
 
 		ok(vmr_pin_apply(getpid(), &bad, 1, &big, &err) < 0 && err && err->errnum == EINVAL,
 		   "unavailable CPU fails");

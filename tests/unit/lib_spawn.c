@@ -71,8 +71,8 @@ static int child_report(void)
 	vmr_buf_addf(&b, "session_leader=%d\n", getsid(0) == getpid());
 	vmr_buf_addf(&b, "uid=%d\ngid=%d\n", (int)getuid(), (int)getgid());
 	vmr_buf_addf(&b, "ngroups=%d\n", getgroups(0, NULL));
-	static const char *const fields[] = { "NoNewPrivs", "SigBlk", "SigIgn", "CapBnd",
-					      "CapEff", "Cpus_allowed_list" };
+	static const char *const fields[] = {"NoNewPrivs", "SigBlk", "SigIgn",
+					     "CapBnd",	   "CapEff", "Cpus_allowed_list"};
 	for (size_t i = 0; i < ARRAY_SIZE(fields); i++) {
 		f = status_field(fields[i]);
 		vmr_buf_addf(&b, "%s=%s\n", fields[i], f);
@@ -120,7 +120,7 @@ static char *field(const char *report, const char *key)
 /* Spawn ourselves in report mode with s (argv/stdout filled in here). */
 static char *spawn_report(struct vmr_spawn *s, pid_t *ret_pid, int *ret_status)
 {
-	char *const argv[] = { self_exe, "report", NULL };
+	char *const argv[] = {self_exe, "report", NULL};
 	struct vmr_error *err = NULL;
 	int out[2], r;
 	pid_t pid = -1;
@@ -156,11 +156,11 @@ static void check_field(const char *rep, const char *key, const char *want, cons
 
 static void test_fds_env_signals(void)
 {
-	struct vmr_spawn s = { .stdin_fd = -1, .stderr_fd = -1 };
+	struct vmr_spawn s = {.stdin_fd = -1, .stderr_fd = -1};
 	int a[2], b[2], fds[2], leak, status = -1;
 	_cleanup_free_ char *rep = NULL, *ra = NULL, *rb = NULL;
 	sigset_t block;
-	char *env[] = { "PATH=/usr/sbin:/usr/bin", NULL };
+	char *env[] = {"PATH=/usr/sbin:/usr/bin", NULL};
 
 	/* sources sit on the target numbers, crossed: 4 -> 3 and 3 -> 4 */
 	if (pipe(a) < 0 || pipe(b) < 0)
@@ -219,7 +219,7 @@ static void test_fds_env_signals(void)
 
 	/* envp NULL: empty environment */
 	free(rep);
-	s = (struct vmr_spawn){ .stdin_fd = -1, .stderr_fd = -1 };
+	s = (struct vmr_spawn){.stdin_fd = -1, .stderr_fd = -1};
 	rep = spawn_report(&s, NULL, &status);
 	check_field(rep, "nenv", "0", "NULL envp gives an empty environment");
 	check_field(rep, "pdeathsig", "0", "no PDEATHSIG unless asked");
@@ -228,26 +228,27 @@ static void test_fds_env_signals(void)
 
 static void test_exec_failure(void)
 {
-	static char *const argv[] = { "/nonexistent/qemu-system-x86_64", NULL };
-	struct vmr_spawn s = { .argv = argv, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1 };
+	static char *const argv[] = {"/nonexistent/qemu-system-x86_64", NULL};
+	struct vmr_spawn s = {.argv = argv, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1};
 	struct vmr_error *err = NULL;
 	pid_t pid = -1;
 	int r;
 
 	r = vmr_spawn(&s, &pid, &err);
 	ok(r < 0 && err && err->errnum == ENOENT, "exec failure reported to the parent");
-	is_str(err ? err->msg : NULL, "exec '/nonexistent/qemu-system-x86_64'", "message names the program");
+	is_str(err ? err->msg : NULL, "exec '/nonexistent/qemu-system-x86_64'",
+	       "message names the program");
 	ok(waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD, "failed child already reaped");
 	vmr_error_free(err);
 }
 
 static void test_setup_failure(void)
 {
-	char *const argv[] = { self_exe, "report", NULL };
+	char *const argv[] = {self_exe, "report", NULL};
 	unsigned cpu = 4000;
-	struct vmr_cpuset cs = { &cpu, 1 };
-	struct vmr_spawn s = { .argv = argv, .stdin_fd = -1, .stdout_fd = -1,
-			       .stderr_fd = -1, .affinity = &cs };
+	struct vmr_cpuset cs = {&cpu, 1};
+	struct vmr_spawn s = {
+	    .argv = argv, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1, .affinity = &cs};
 	struct vmr_error *err = NULL;
 	pid_t pid = -1;
 
@@ -261,8 +262,8 @@ static void test_setup_failure(void)
 static void test_affinity(void)
 {
 	unsigned cpu = 1;
-	struct vmr_cpuset cs = { &cpu, 1 };
-	struct vmr_spawn s = { .stdin_fd = -1, .stderr_fd = -1, .affinity = &cs };
+	struct vmr_cpuset cs = {&cpu, 1};
+	struct vmr_spawn s = {.stdin_fd = -1, .stderr_fd = -1, .affinity = &cs};
 	_cleanup_free_ char *rep = NULL;
 	cpu_set_t mine;
 
@@ -276,10 +277,10 @@ static void test_affinity(void)
 
 static void test_user_drop(void)
 {
-	struct vmr_spawn_user u = { 0 };
+	struct vmr_spawn_user u = {0};
 	struct vmr_error *err = NULL;
-	struct vmr_spawn s = { .stdin_fd = -1, .stderr_fd = -1, .no_new_privs = true,
-			       .pdeathsig = SIGKILL };
+	struct vmr_spawn s = {
+	    .stdin_fd = -1, .stderr_fd = -1, .no_new_privs = true, .pdeathsig = SIGKILL};
 	int p[2], fds[1];
 	_cleanup_free_ char *rep = NULL, *marker = NULL;
 
@@ -289,8 +290,9 @@ static void test_user_drop(void)
 	}
 	ok(vmr_spawn_user_lookup("65534:65534", &u, &err) == 0, "numeric user parsed");
 	is_int(u.uid, 65534, "uid");
-	ok(vmr_spawn_user_lookup("no-such-user-vmrt", &(struct vmr_spawn_user){ 0 }, &err) < 0 &&
-	   err && err->status == VMR_EXIT_USAGE, "unknown user is invalid input");
+	ok(vmr_spawn_user_lookup("no-such-user-vmrt", &(struct vmr_spawn_user){0}, &err) < 0 &&
+	       err && err->status == VMR_EXIT_USAGE,
+	   "unknown user is invalid input");
 	vmr_error_clear(&err);
 	if (pipe2(p, O_CLOEXEC) < 0)
 		abort();
@@ -315,7 +317,7 @@ static void test_user_drop(void)
 
 static void test_pdeathsig(void)
 {
-	char *const argv[] = { self_exe, "sleep", NULL };
+	char *const argv[] = {self_exe, "sleep", NULL};
 	int p[2], status = 0;
 	pid_t mid, grandchild = -1;
 	bool died = false;
@@ -326,8 +328,11 @@ static void test_pdeathsig(void)
 		abort();
 	mid = fork();
 	if (mid == 0) {
-		struct vmr_spawn s = { .argv = argv, .stdin_fd = -1, .stdout_fd = -1,
-				       .stderr_fd = -1, .pdeathsig = SIGKILL };
+		struct vmr_spawn s = {.argv = argv,
+				      .stdin_fd = -1,
+				      .stdout_fd = -1,
+				      .stderr_fd = -1,
+				      .pdeathsig = SIGKILL};
 		pid_t pid = -1;
 
 		if (vmr_spawn(&s, &pid, NULL) < 0)

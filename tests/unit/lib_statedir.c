@@ -12,7 +12,7 @@ int main(void)
 {
 	char tmp[] = "/tmp/vmrt-statedir-XXXXXX";
 	_cleanup_free_ char *root = NULL, *want = NULL;
-	struct vmr_statedir d = { .lock_fd = -1 };
+	struct vmr_statedir d = {.lock_fd = -1};
 	struct vmr_error *err = NULL;
 	struct stat st;
 	pid_t pid = 0;
@@ -37,7 +37,7 @@ int main(void)
 		return 1;
 	child = fork();
 	if (child == 0) {
-		struct vmr_statedir d2 = { .lock_fd = -1 };
+		struct vmr_statedir d2 = {.lock_fd = -1};
 		struct vmr_error *e2 = NULL;
 
 		close(pipefd[0]);
@@ -71,7 +71,8 @@ int main(void)
 
 		mkdir(dir, 0777);
 		chmod(dir, 0777);
-		ok(vmr_statedir_lock(root, "c", (gid_t)-1, &d, &err) == 0, "lock existing directory");
+		ok(vmr_statedir_lock(root, "c", (gid_t)-1, &d, &err) == 0,
+		   "lock existing directory");
 		ok(stat(dir, &st) == 0 && (st.st_mode & 07777) == 0700, "mode tightened to 0700");
 		ok(vmr_statedir_wait(root, "c", 50, &err) < 0 && err && err->errnum == ETIMEDOUT,
 		   "wait times out while held");
@@ -79,7 +80,7 @@ int main(void)
 		vmr_statedir_release(&d);
 	}
 	{
-		char *const argv[] = { "rm", "-rf", tmp, NULL };
+		char *const argv[] = {"rm", "-rf", tmp, NULL};
 		pid_t rm = fork();
 
 		if (rm == 0) {
