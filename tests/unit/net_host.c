@@ -9,11 +9,19 @@
 #include "tests/net/fakesys.h"
 #include "tests/net/nstest.h"
 
+#include "lib/plan.h"
 #include "lib/topology.h"
 #include "net/net.h"
 #include "tests/lib/tap.h"
 
 static struct vmr_config cfg;
+
+static char *drv_of(const char *bdf)
+{
+	char *d = fake_driver(bdf);
+
+	return d ? d : xstrdup("(none)");
+}
 
 static struct vmr_topology *topo(const char *yaml)
 {
@@ -51,6 +59,79 @@ static char *host_up(const char *yaml)
 	"    - {name: n2, vf: \"" n0 "\", mac: \"52:de:ac:19:a2:03\"}\n"                     \
 	"  b:\n    accel: tcg\n    nics:\n"                                                \
 	"    - {name: n1, vf: \"0000:01:00.0\", mac: \"52:de:ac:19:a2:04\", trust: true}\n"
+
+/* set up guest a of yaml (PCI NICs only: no fds but QMP's and the console's) */
+static char *setup(const char *yaml)
+{
+	struct vmr_topology *t = topo(yaml);
+	struct vmr_error *e = NULL;
+	struct vmr_plan plan;
+	int fds[8] = { -1, -1, -1, -1, -1, -1, -1, -1 };
+	char *s;
+
+	if (!t)
+		return xstrdup("(topology)");
+	vmr_plan_init(&plan, t, vmr_topology_guest(t, "a"), "qemu", "/", VMR_ACCEL_TCG);
+	if (vmr_net_setup_guest(&cfg, NULL, &plan, fds, &e) == 0)
+		s = xasprintf("ok %s", plan.nics[0].vfio_host);
+	else
+		s = vmr_error_text(e);
+	vmr_error_free(e);
+	vmr_plan_free(&plan);
+	vmr_topology_free(t);
+	return s;
+}
+
+#define PCI_GUEST(extra)                                                                   \
+	"version: 1\nguests:\n  a:\n    accel: tcg\n    nics:\n"                              \
+	"    - {name: n1, pci: \"0000:03:00.0\"" extra "}\n"
+
+/* a NIC the host uses is refused unless force (enp3s0f0 is a veth here) */
+static void test_host_use(struct ns_env *env)
+{
+	struct vmr_cidr a;
+	struct net_link l, br;
+	struct net_link_spec spec = { .name = "vmrtbr9", .kind = "bridge" };
+	char *s;
+
+	net_link_lookup(&env->nl, "enp3s0f0", 0, &l, NULL);
+	vmr_cidr_parse("10.0.0.5/24", &a);
+	is_int(net_addr_add(&env->nl, l.ifindex, &a, "enp3s0f0", NULL), 0, "the PF interface gets an address");
+	fake_take_log();
+	s = setup(PCI_GUEST(""));
+	is_str(s, "NIC 'n1': PCI device '0000:03:00.0' ('enp3s0f0') is used by the host: it has "
+		  "address 10.0.0.5/24: Device or resource busy",
+	       "a NIC with an address is refused");
+	free(s);
+	s = fake_take_log();
+	is_str(s, "", "without a write");
+	free(s);
+
+	s = setup(PCI_GUEST(", force: true"));
+	is_str(s, "ok 0000:03:00.0", "force: true passes it through anyway");
+	free(s);
+	s = drv_of("0000:03:00.0");
+	is_str(s, "vfio-pci", "it is on vfio-pci");
+	free(s);
+	ok(net_pci_restore(&cfg, "0000:03:00.0", "ixgbe", NULL) == 0, "give it back");
+	fake_take_log();
+
+	/* a bridge port without an address is in use too */
+	net_link_delete_raw(&env->nl, l.ifindex); /* both veth ends go */
+	ok(ns_veth(env, "enp3s0f0", "enp3s0f0p", NULL) == 0 && net_link_create_raw(&env->nl, &spec) == 0,
+	   "a fresh PF interface and a bridge");
+	net_link_lookup(&env->nl, "enp3s0f0", 0, &l, NULL);
+	net_link_lookup(&env->nl, "vmrtbr9", 0, &br, NULL);
+	net_link_change_raw(&env->nl, l.ifindex, NULL, 0, br.ifindex, -1, NULL);
+	s = setup(PCI_GUEST(""));
+	is_str(s, "NIC 'n1': PCI device '0000:03:00.0' ('enp3s0f0') is used by the host: it is a "
+		  "port of bridge 'vmrtbr9': Device or resource busy",
+	       "a bridge port is refused");
+	free(s);
+	s = drv_of("0000:03:00.0");
+	is_str(s, "ixgbe", "and keeps its driver");
+	free(s);
+}
 
 int main(void)
 {
@@ -117,6 +198,7 @@ int main(void)
 	is_int(fake_read_uint("bus/pci/devices/%s/sriov_numvfs", "0000:03:00.0"), 0,
 	       "the second PF was never touched");
 
+	test_host_use(env);
 	fake_cleanup();
 	ns_leave(env);
 	return tap_done();
