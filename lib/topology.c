@@ -16,9 +16,6 @@
 #include "util.h"
 #include "yamltree.h"
 
-#define VMR_VCPUS_MAX 1024
-#define VMR_MEMORY_MIN (16ull << 20)
-
 struct loader {
 	struct vmr_yreport r;
 	const struct vmr_ynode *defaults; /* NULL while checking defaults themselves */
@@ -426,6 +423,7 @@ static void check_keys(struct loader *L, const struct vmr_ynode *map, const char
 	}
 }
 
+/* [a-z] (or [a-z0-9] with first_digit), then up to max-1 of [a-z0-9] or `more` */
 static bool name_ok(const char *s, size_t max, bool first_digit, const char *more)
 {
 	size_t n = strlen(s);
@@ -439,6 +437,21 @@ static bool name_ok(const char *s, size_t max, bool first_digit, const char *mor
 		      (more && strchr(more, s[i]))))
 			return false;
 	return true;
+}
+
+bool vmr_guest_name_valid(const char *s)
+{
+	return s && name_ok(s, VMR_GUEST_NAME_MAX, false, NULL);
+}
+
+bool vmr_nic_name_valid(const char *s)
+{
+	return s && name_ok(s, VMR_NIC_NAME_MAX, false, NULL);
+}
+
+bool vmr_host_name_valid(const char *s)
+{
+	return s && name_ok(s, VMR_HOST_NAME_MAX, true, ".-");
 }
 
 /* ---- guests ---- */
@@ -702,7 +715,7 @@ static void nic_load(struct loader *L, struct vmr_nic *nic, const struct vmr_yno
 	if (n && want_scalar(L, n, gctx, "name") && !vmr_ynode_is_null(n)) {
 		nic->name = xstrdup(n->value);
 		ctx = xasprintf("%s nic '%s'", gctx, nic->name);
-		if (!name_ok(nic->name, VMR_NIC_NAME_MAX, false, NULL))
+		if (!vmr_nic_name_valid(nic->name))
 			ERR(L, n->pos, NULL, "%s: invalid nic name '%s' (expected [a-z][a-z0-9]{0,14})",
 			    gctx, nic->name);
 	} else {
@@ -863,6 +876,13 @@ static bool hostname_ok(const char *s)
 	return label > 0;
 }
 
+bool vmr_host_address_valid(const char *s)
+{
+	struct in6_addr a;
+
+	return s && (hostname_ok(s) || inet_pton(AF_INET6, s, &a) == 1);
+}
+
 static void cloud_init_load(struct loader *L, struct vmr_cloud_init *ci,
 			    const struct vmr_ynode *n, const char *ctx)
 {
@@ -914,15 +934,21 @@ static void guest_load(struct loader *L, struct vmr_guest *g, const struct vmr_y
 		const char *why = NULL;
 
 		g->cpuset_pos = n->pos;
-		if (vmr_cpuset_parse(n->value, &g->cpuset, &bad, &why) < 0)
+		if (vmr_cpuset_parse(n->value, &g->cpuset, &bad, &why) < 0) {
 			ERR(L, n->pos, NULL, "%s: %s '%s' in cpuset '%s'", ctx, why, bad, n->value);
-		else
+		} else if (g->cpuset.n > VMR_GUEST_VCPUS_MAX) {
+			/* one vCPU per CPU: the same limit as vcpus */
+			ERR(L, n->pos, NULL, "%s: cpuset '%s' has %zu CPUs, at most %u vCPUs", ctx,
+			    n->value, g->cpuset.n, VMR_GUEST_VCPUS_MAX);
+			vmr_cpuset_free(&g->cpuset);
+		} else {
 			g->has_cpuset = true;
+		}
 	}
 	bool cpuset_inherited = L->r.muted;
 	vcpus_node = gkey(L, own, "vcpus");
 	vcpus_inherited = L->r.muted;
-	if (vcpus_node && get_uint(L, vcpus_node, ctx, "vcpus", 1, VMR_VCPUS_MAX, &v)) {
+	if (vcpus_node && get_uint(L, vcpus_node, ctx, "vcpus", 1, VMR_GUEST_VCPUS_MAX, &v)) {
 		/* a guest's own cpuset wins over vcpus from defaults */
 		if (g->has_cpuset && v != g->cpuset.n && !(vcpus_inherited && !cpuset_inherited)) {
 			L->r.muted = vcpus_inherited && cpuset_inherited;
@@ -937,7 +963,7 @@ static void guest_load(struct loader *L, struct vmr_guest *g, const struct vmr_y
 	if (!g->vcpus)
 		g->vcpus = 1;
 	if ((n = gkey(L, own, "memory")))
-		get_size(L, n, ctx, "memory", VMR_MEMORY_MIN, &g->memory);
+		get_size(L, n, ctx, "memory", VMR_GUEST_MEMORY_MIN, &g->memory);
 	if ((n = gkey(L, own, "accel")) &&
 	    get_enum(L, n, ctx, "accel", accel_names, ARRAY_SIZE(accel_names), &v))
 		g->accel = (enum vmr_accel)v;
@@ -1059,7 +1085,7 @@ static void hosts_load(struct loader *L, const struct vmr_ynode *map)
 		h->pos = p->key->pos;
 		h->name = xstrdup(p->key->value);
 		ctx = xasprintf("host '%s'", h->name);
-		if (!name_ok(h->name, 63, true, ".-"))
+		if (!vmr_host_name_valid(h->name))
 			ERR(L, p->key->pos, NULL,
 			    "invalid host name '%s' (expected [a-z0-9][a-z0-9.-]{0,62})", h->name);
 		v = p->value;
@@ -1067,12 +1093,8 @@ static void hosts_load(struct loader *L, const struct vmr_ynode *map)
 			continue;
 		check_keys(L, v, keys, ARRAY_SIZE(keys), ctx);
 		if ((n = yget(v, "address")) && get_str(L, n, ctx, "address", &h->address) &&
-		    !hostname_ok(h->address)) {
-			struct in6_addr a;
-
-			if (inet_pton(AF_INET6, h->address, &a) != 1)
-				ERR(L, n->pos, NULL, "%s: invalid address '%s'", ctx, h->address);
-		}
+		    !vmr_host_address_valid(h->address))
+			ERR(L, n->pos, NULL, "%s: invalid address '%s'", ctx, h->address);
 		if ((n = yget(v, "primary")) && get_bool(L, n, ctx, "primary", &h->primary) &&
 		    h->primary) {
 			if (primary)
@@ -1352,7 +1374,7 @@ static void topology_build(struct loader *L, const struct vmr_ynode *root)
 			g->pos = p->key->pos;
 			g->name = xstrdup(p->key->value);
 			ctx = xasprintf("guest '%s'", g->name);
-			if (!name_ok(g->name, VMR_GUEST_NAME_MAX, false, NULL))
+			if (!vmr_guest_name_valid(g->name))
 				ERR(L, p->key->pos, NULL,
 				    "invalid guest name '%s' (expected [a-z][a-z0-9]{0,30})", g->name);
 			if (vmr_ynode_is_null(own))

@@ -23,6 +23,9 @@
 #define VMR_TOPOLOGY_MAX_DEPTH 16
 #define VMR_GUEST_NAME_MAX 31  /* [a-z][a-z0-9]{0,30} */
 #define VMR_NIC_NAME_MAX 15    /* [a-z][a-z0-9]{0,14} */
+#define VMR_HOST_NAME_MAX 63   /* [a-z0-9][a-z0-9.-]{0,62} */
+#define VMR_GUEST_VCPUS_MAX 1024u
+#define VMR_GUEST_MEMORY_MIN (16ull << 20)
 #define VMR_DEFAULT_STOP_TIMEOUT 7 /* fits Docker's 10 s grace with teardown */
 
 struct vmr_pos {
@@ -210,6 +213,16 @@ const struct vmr_guest *vmr_topology_guest(const struct vmr_topology *t, const c
 const struct vmr_host *vmr_topology_host(const struct vmr_topology *t, const char *name);
 /* The primary host, or NULL when no host is marked primary (local machine). */
 const struct vmr_host *vmr_topology_primary(const struct vmr_topology *t);
+
+/*
+ * The loader's rules for names, for code that writes topologies (define)
+ * and must not write one the loader refuses.  NULL is invalid.
+ */
+bool vmr_guest_name_valid(const char *s);   /* [a-z][a-z0-9]{0,30} */
+bool vmr_nic_name_valid(const char *s);     /* [a-z][a-z0-9]{0,14} */
+bool vmr_host_name_valid(const char *s);    /* [a-z0-9][a-z0-9.-]{0,62} */
+/* A host's `address`: a DNS name (labels of letters, digits, '-'), IPv4 or IPv6. */
+bool vmr_host_address_valid(const char *s);
 
 /* Diagnostics */
 void vmr_diags_add(struct vmr_diags *d, const char *file, unsigned line,
