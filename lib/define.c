@@ -43,36 +43,6 @@ static int _printf_(4, 5)
 
 /* --- small parsers ------------------------------------------------------ */
 
-/* [a-z][a-z0-9]{0,max-1} */
-static bool name_valid(const char *s, size_t max)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > max || !(s[0] >= 'a' && s[0] <= 'z'))
-		return false;
-	for (size_t i = 1; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9')))
-			return false;
-	return true;
-}
-
-/* A topology host name: [a-z0-9][a-z0-9.-]{0,62}, so IPv4 addresses fit. */
-static bool host_name_valid(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > 63)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-
-		if (!alnum && (i == 0 || (c != '.' && c != '-')))
-			return false;
-	}
-	return true;
-}
-
 static char *strip(const char *s, size_t n)
 {
 	while (n > 0 && isspace((unsigned char)*s))
@@ -124,6 +94,10 @@ static int host_netif_parse(const char *s, char **ret)
 	/* no ':' in interface names, so a MAC typo cannot pass for one */
 	if (!vmr_ifname_valid(s))
 		return -EINVAL;
+	/* what the kernel accepts beyond printable ASCII cannot be written to YAML */
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if (*p < 0x21 || *p > 0x7e)
+			return -EINVAL;
 	*ret = xstrdup(s);
 	return 0;
 }
@@ -242,10 +216,13 @@ static int defaults_check(struct vmr_define *d, const struct vmr_define_defaults
 {
 	uint64_t bytes;
 
-	if (!o->memory || vmr_size_parse(o->memory, 1u << 20, &bytes) < 0 || bytes == 0)
+	if (!o->memory || vmr_size_parse(o->memory, 1u << 20, &bytes) < 0)
 		return vmr_error_usage(err,
 				       "--memory '%s': expected a size like '4G' or '4096' (MiB)",
 				       o->memory ? o->memory : "");
+	if (bytes < VMR_GUEST_MEMORY_MIN)
+		return vmr_error_usage(err, "--memory '%s': at least %lluM", o->memory,
+				       VMR_GUEST_MEMORY_MIN >> 20);
 	if (!o->accel ||
 	    (!streq(o->accel, "auto") && !streq(o->accel, "kvm") && !streq(o->accel, "tcg")))
 		return vmr_error_usage(err, "--accel '%s': expected 'auto', 'kvm' or 'tcg'",
@@ -287,7 +264,8 @@ static int placement_parse(struct vmr_define_guest *g, const char *s, size_t idx
 	set = xstrndup(open + 1, len - (size_t)(open - s) - 2);
 	if (strpbrk(host, "()") || strspn(set, "0123456789,-") != strlen(set))
 		return flag_fail(err, idx, vm, "invalid placement '%s': expected HOST(CPUSET)", s);
-	if (*host && !host_name_valid(host))
+	/* the host is both a topology host name and the address compose.sh uses */
+	if (*host && (!vmr_host_name_valid(host) || !vmr_host_address_valid(host)))
 		return flag_fail(err, idx, vm,
 				 "invalid host '%s' in placement '%s': expected an IP address or a "
 				 "lowercase host name",
@@ -301,6 +279,9 @@ static int placement_parse(struct vmr_define_guest *g, const char *s, size_t idx
 		return flag_fail(err, idx, vm, "invalid cpuset '%s': %s%s%s%s", set,
 				 why ? why : "bad syntax", bad ? " '" : "", bad ? bad : "",
 				 bad ? "'" : "");
+	if (g->cpuset.n > VMR_GUEST_VCPUS_MAX)
+		return flag_fail(err, idx, vm, "cpuset '%s' has %zu CPUs, at most %u vCPUs", set,
+				 g->cpuset.n, VMR_GUEST_VCPUS_MAX);
 	if (*host)
 		g->host = TAKE_PTR(host);
 	return 0;
@@ -321,7 +302,7 @@ static int nic_parse(struct vmr_define_nic *n, const char *item, size_t idx, con
 	name = xstrndup(item, (size_t)(at - item));
 	for (char *p = name; *p; p++)
 		*p = (char)tolower((unsigned char)*p); /* 5gdeploy lowercases it */
-	if (!name_valid(name, VMR_NIC_NAME_MAX))
+	if (!vmr_nic_name_valid(name))
 		return flag_fail(err, idx, vm,
 				 "invalid netif name '%s' in '%s': expected a letter "
 				 "followed by up to 14 letters or digits",
@@ -507,6 +488,7 @@ static int guest_addresses(struct vmr_define *d, struct vmr_define_guest *g, siz
 			   const char *vm, const char *ip_space, struct vmr_error **err)
 {
 	size_t max = (size_t)1 << (24 - d->space_prefix);
+	struct vmr_mac ctrl_mac;
 
 	g->octet = VMR_DEFINE_FIRST_GUEST_OCTET + (unsigned)d->nguests;
 	if (g->octet > VMR_DEFINE_LAST_GUEST_OCTET)
@@ -535,9 +517,19 @@ static int guest_addresses(struct vmr_define *d, struct vmr_define_guest *g, siz
 		if (n->kind != VMR_NIC_PCI)
 			vmr_mac_from_ipv4(n->ip, &n->mac);
 	}
-	/* passthrough MACs come from the user and could repeat */
+	/* passthrough MACs come from the user and could repeat, or be the ctrlif's */
+	vmr_mac_from_ipv4(d->ctrlif_ip, &ctrl_mac);
 	for (size_t i = 0; i < g->nnics; i++) {
 		const struct vmr_define_nic *n = &g->nics[i];
+
+		if (vmr_mac_equal(&n->mac, &ctrl_mac)) {
+			char buf[18];
+
+			return flag_fail(err, idx, vm,
+					 "guest MAC '%s' of netif '%s' is already used by the "
+					 "ctrlif",
+					 vmr_mac_format(&n->mac, buf), n->name);
+		}
 
 		for (size_t j = 0; j <= d->nguests; j++) {
 			const struct vmr_define_guest *o = j < d->nguests ? &d->guests[j] : g;
@@ -575,7 +567,7 @@ static int vm_parse(struct vmr_define *d, struct vmr_define_guest *g, size_t idx
 		goto out;
 	}
 	g->name = xstrdup(parts.v[0]);
-	if (!name_valid(g->name, VMR_GUEST_NAME_MAX)) {
+	if (!vmr_guest_name_valid(g->name)) {
 		r = flag_fail(err, idx, vm,
 			      "invalid guest name '%s': expected a lowercase letter "
 			      "followed by up to 30 lowercase letters or digits",

@@ -282,6 +282,14 @@ static const struct bad bad[] = {
     {"a | (1) | vmctrl@01:00:5e:00:00:01", NULL, "invalid host netif '01:00:5e:00:00:01'"},
     {"a | (1) | vmctrl@eth1,n3@01:00:5e:00:00:01+pci=0000:1a:00.1", NULL,
      "is not a unicast address"},
+    /* each would make a topology the loader refuses */
+    {"a | a..b(1) | vmctrl@eth1", NULL, "invalid host 'a..b'"},
+    {"a | 10.0.0.2.(1) | vmctrl@eth1", NULL, "invalid host '10.0.0.2.'"},
+    {"a | (1) | vmctrl@eth\x91", NULL, "invalid host netif 'eth\x91'"},
+    {"a | (1) | vmctrl@et\x01h", NULL, "invalid host netif"},
+    {"a | (0-1024) | vmctrl@eth1", NULL, "cpuset '0-1024' has 1025 CPUs, at most 1024"},
+    {"a | (1) | vmctrl@eth1,n3@52:de:ac:19:a0:01+pci=0000:1a:00.1", NULL,
+     "guest MAC '52:de:ac:19:a0:01' of netif 'n3' is already used by the ctrlif"},
 };
 
 static void test_errors(void)
@@ -327,6 +335,10 @@ static void test_global_errors(void)
 	o.nvms = 1;
 	o.defaults.memory = "4Q";
 	ok(vmr_define_build(&o, &d, &err) < 0 && strstr(err->msg, "--memory '4Q'"), "bad --memory");
+	vmr_error_clear(&err);
+	o.defaults.memory = "8";
+	ok(vmr_define_build(&o, &d, &err) < 0 && strstr(err->msg, "--memory '8': at least 16M"),
+	   "--memory below the loader's minimum: %s", err ? err->msg : "(accepted)");
 	vmr_error_clear(&err);
 	o.defaults.memory = "2048";
 	o.defaults.accel = "xen";
