@@ -101,6 +101,30 @@ torn_down a
 ok $? "sockets, ready file and journal cleaned up"
 is "$(json_get "$STATE/a/status.json" '(j["state"], j["exit_status"])')" "('exited', 0)" "status.json records the exit"
 
+# --- qemu_user: QEMU runs as that user, without capabilities
+if [ "$(id -u)" -eq 0 ] && id nobody >/dev/null 2>&1; then
+	chmod 0711 "$T"
+	mkdir -m 1777 "$T/pub"
+	printf '[vmrun]\nqemu_user = nobody\n' >"$T/u.conf"
+	guest u 0-1 5 "report=$T/pub/u.report"
+	: >"$T/u.err"
+	"$VMRUN" --config "$T/u.conf" --state-dir "$STATE" run "$T/u.yaml" u >/dev/null 2>>"$T/u.err" &
+	RUN_PID[u]=$!
+	run_wait_ready u u 20
+	ok $? "guest with qemu_user ready"
+	is "$(json_get "$T/pub/u.report" 'j["status"]["Uid"].split()')" "['65534', '65534', '65534', '65534']" \
+		"QEMU runs as nobody (real, effective, saved, fs uid)"
+	is "$(json_get "$T/pub/u.report" 'j["status"]["CapBnd"]')" "0000000000000000" \
+		"QEMU's capability bounding set is empty"
+	is "$(json_get "$T/pub/u.report" 'j["fds"]')" "[0, 1, 2, 3, 4]" "its fds survive the user change"
+	is "$(stat -c '%a %G' "$STATE/u")" "710 $(id -gn nobody)" "state directory 0710 with QEMU's group"
+	kill -TERM "${RUN_PID[u]}"
+	run_wait_exit u 20
+	is "$RC" 0 "guest with qemu_user stops cleanly"
+else
+	skip "needs root and a user 'nobody'" "qemu_user"
+fi
+
 # --- the guest powers itself off
 guest b 1 5 "poweroff_after=0.2"
 run_start b "$T/b.yaml" b
