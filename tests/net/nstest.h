@@ -46,7 +46,7 @@ static inline struct ns_env *ns_enter(const char **why)
 		*why = "unshare(CLONE_NEWNET|CLONE_NEWNS) failed";
 		return NULL;
 	}
-	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
+	if (mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0) {
 		*why = "cannot make mounts private";
 		return NULL;
 	}

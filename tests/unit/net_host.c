@@ -97,7 +97,7 @@ static void test_host_use(struct ns_env *env)
 	net_link_lookup(&env->nl, "enp3s0f0", 0, &l, NULL);
 	vmr_cidr_parse("10.0.0.5/24", &a);
 	is_int(net_addr_add(&env->nl, l.ifindex, &a, "enp3s0f0", NULL), 0, "the PF interface gets an address");
-	fake_take_log();
+	free(fake_take_log());
 	s = setup(PCI_GUEST(""));
 	is_str(s, "NIC 'n1': PCI device '0000:03:00.0' ('enp3s0f0') is used by the host: it has "
 		  "address 10.0.0.5/24: Device or resource busy",
@@ -114,7 +114,7 @@ static void test_host_use(struct ns_env *env)
 	is_str(s, "vfio-pci", "it is on vfio-pci");
 	free(s);
 	ok(net_pci_restore(&cfg, "0000:03:00.0", "ixgbe", NULL) == 0, "give it back");
-	fake_take_log();
+	free(fake_take_log());
 
 	/* a bridge port without an address is in use too */
 	net_link_delete_raw(&env->nl, l.ifindex); /* both veth ends go */

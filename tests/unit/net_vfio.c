@@ -275,7 +275,7 @@ static void test_journal_replay(void)
 	rec.done = NULL;
 	is_int(net_sriov_set_numvfs(&cfg, &rec, "0000:01:00.1", 2, &e), 0, "2 VFs on the second PF");
 	is_int(net_pci_bind_vfio(&cfg, &rec, "0000:02:00.0", &e), 0, "first VF to vfio-pci");
-	fake_take_log();
+	free(fake_take_log());
 	vmr_journal_close(j);
 	is_int(vmr_journal_open(path, &j, &e), 0, "reopen it, as the next run would");
 	is_int((long long)vmr_journal_count(j), 4, "four entries (numvfs, driver, two nodes)");
@@ -295,7 +295,7 @@ static void test_journal_replay(void)
 int main(void)
 {
 	setup_tree();
-	fake_take_log();
+	free(fake_take_log());
 	test_viability();
 	test_bind_restore();
 	test_unbound();
