@@ -196,7 +196,8 @@ int vmr_net_host_up(const struct vmr_config *cfg, const struct vmr_topology *t,
 		h = vmr_topology_host(t, host);
 		if (!h)
 			return vmr_error_usage(err, "host '%s' is not in the topology", host);
-		primary = h->primary || !vmr_topology_primary(t);
+		/* with no host marked primary, the primary is the local machine */
+		primary = h->primary;
 	} else {
 		h = vmr_topology_primary(t);
 		primary = true;
