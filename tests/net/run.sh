@@ -130,4 +130,18 @@ is "$(links)" "$base" "nothing was created"
 out=$(vmrun host up "$tmp/topo.yaml" nosuchhost 2>&1)
 is "$?" "2" "an unknown host is bad usage"
 
+# named hosts: the ctrlif lives on the primary one only
+{ printf 'hosts:\n  lab1: {primary: true}\n  lab2: {}\n'; sed 1d "$tmp/topo.yaml"; } |
+	sed '1i version: 1' >"$tmp/hosts.yaml"
+vmrun host up "$tmp/hosts.yaml" lab2 >/dev/null 2>&1
+ok $? "host up for a secondary host succeeds"
+is "$(links)" "$base" "and makes no vmctrl there"
+[ -e "$state/host-lab2/ready" ]
+ok $? "its state is STATE/host-lab2"
+vmrun host up "$tmp/hosts.yaml" lab1 >/dev/null 2>&1 && ip -n "$ns" link show vmctrl >/dev/null 2>&1
+ok $? "host up for the primary host makes vmctrl"
+vmrun host down "$tmp/hosts.yaml" lab1 >/dev/null 2>&1 && vmrun host down "$tmp/hosts.yaml" lab2 >/dev/null 2>&1
+ok $? "both hosts down"
+is "$(links)" "$base" "the link list is as before"
+
 done_testing
