@@ -86,6 +86,38 @@ wait $!
 grep -q "echo: hello guest" "$T/console.txt"
 ok $? "console client input reaches the guest and its output comes back"
 
+# two clients: both see the output, only the first one's input reaches the guest
+python3 - "$STATE/a/console.sock" >"$T/console2.txt" <<'EOF'
+import socket, sys, time
+def conn():
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(10)
+    s.connect(sys.argv[1])
+    return s
+first = conn()
+time.sleep(0.2)  # connection order decides the writer
+second = conn()
+time.sleep(0.2)
+second.sendall(b"from second\n")
+first.sendall(b"from first\n")
+def read_until(s, marker):
+    buf = b""
+    end = time.time() + 10
+    while marker not in buf and time.time() < end:
+        d = s.recv(4096)
+        if not d:
+            break
+        buf += d
+    return buf
+a = read_until(first, b"echo: from first")
+b = read_until(second, b"echo: from first")
+print("first-sees-echo" if b"echo: from first" in a else "first-missed")
+print("second-sees-echo" if b"echo: from first" in b else "second-missed")
+print("second-typed" if b"from second" in a + b else "second-ignored")
+EOF
+is "$(tr '\n' ' ' <"$T/console2.txt")" "first-sees-echo second-sees-echo second-ignored " \
+	"every console client reads; only the oldest one types"
+
 # a second supervisor for the same guest fails clearly
 "$VMRUN" --state-dir "$STATE" run "$T/a.yaml" a >/dev/null 2>"$T/a2.err"
 is "$?" 1 "second supervisor exits 1"
