@@ -8,6 +8,8 @@ top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 VMRUN=${VMRUN:-$top/${BUILD:-build}/vmrun}
 FAKEQEMU=$top/tests/integration/fakeqemu.py
 TESTGUEST=$top/${BUILD:-build}/testguest
+# the guest image does not depend on how vmrun was built (make asan)
+[ -d "$TESTGUEST" ] || TESTGUEST=$top/build/testguest
 T=$(mktemp -d /tmp/vmrt-run.XXXXXX)
 STATE=$T/state
 declare -A RUN_PID=()
