@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * libFuzzer target for `vmrun define`: bytes -> flags -> vmr_define_build
+ * -> vmr_define_emit -> vmr_topology_load_buffer.
+ *
+ * The input is split at newlines.  A line "--ctrlif=X" or "--ip-space=X"
+ * sets that flag (the last one wins); every other line is one --vm value.
+ * Without --ctrlif the README's MAC is used, so most inputs reach the --vm
+ * parser.
+ *
+ * Properties (a violation traps):
+ * - a rejected command line is a usage error (exit status 2) whose message
+ *   names the flag, and nothing is returned;
+ * - an accepted one always emits, and the topology it emits is accepted
+ *   by the loader with no diagnostic: define never writes a file that
+ *   `vmrun validate` would refuse;
+ * - the loaded model carries what define decided: the same guests in the
+ *   same order, placements, cpusets, NIC names, kinds, MACs and addresses.
+ */
+#include <arpa/inet.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/buf.h"
+#include "lib/define.h"
+#include "lib/strvec.h"
+#include "lib/topology.h"
+#include "lib/util.h"
+
+#define MAX_VMS 300 /* a little past the 252 guests one /24 holds */
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define CHECK(cond)                                                                                \
+	do {                                                                                       \
+		if (!(cond))                                                                       \
+			__builtin_trap();                                                          \
+	} while (0)
+
+static void check_rejected(const struct vmr_define *d, int r, const struct vmr_error *err)
+{
+	CHECK(r < 0);
+	CHECK(d == NULL);
+	CHECK(err && err->msg && *err->msg);
+	CHECK(err->status == VMR_EXIT_USAGE);
+	/* every message starts with the flag it is about */
+	CHECK(startswith(err->msg, "--") || startswith(err->msg, "at least one --vm"));
+}
+
+static void check_nic(const struct vmr_define_nic *dn, const struct vmr_nic *tn)
+{
+	CHECK(streq(dn->name, tn->name));
+	CHECK(dn->kind == tn->kind);
+	CHECK(tn->mac_given && vmr_mac_equal(&dn->mac, &tn->mac));
+	CHECK(tn->has_ip && tn->ip.family == AF_INET && tn->ip.prefix == 24);
+	CHECK(tn->ip.addr.v4.s_addr == dn->ip.s_addr);
+	if (dn->kind == VMR_NIC_MACVTAP)
+		CHECK(streq(dn->parent, tn->parent));
+	else
+		CHECK(vmr_pci_equal(&dn->pci, &tn->pci));
+}
+
+static void check_model(const struct vmr_define *d, const struct vmr_topology *t)
+{
+	CHECK(t->nguests == d->nguests);
+	CHECK(t->ctrlif.present && streq(t->ctrlif.parent, d->ctrlif));
+	for (size_t i = 0; i < d->nguests; i++) {
+		const struct vmr_define_guest *dg = &d->guests[i];
+		const struct vmr_guest *tg = &t->guests[i];
+
+		CHECK(streq(dg->name, tg->name));
+		CHECK(dg->host ? streq(dg->host, tg->host) : tg->host == NULL);
+		CHECK(tg->has_cpuset && tg->cpuset.n == dg->cpuset.n && tg->vcpus == dg->cpuset.n);
+		CHECK(memcmp(tg->cpuset.cpus, dg->cpuset.cpus,
+			     dg->cpuset.n * sizeof(*dg->cpuset.cpus)) == 0);
+		CHECK(tg->nnics == dg->nnics);
+		for (size_t j = 0; j < dg->nnics; j++)
+			check_nic(&dg->nics[j], &tg->nics[j]);
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	_cleanup_free_ char *text = xstrndup((const char *)data, size);
+	struct vmr_strvec vms = VMR_STRVEC_INIT;
+	struct vmr_define_opts o = {.ctrlif = "02:00:00:00:00:01"};
+	struct vmr_buf yaml = VMR_BUF_INIT;
+	struct vmr_diags diags = {0};
+	struct vmr_topology *t = NULL;
+	struct vmr_define *d = NULL;
+	struct vmr_error *err = NULL;
+	char *save = NULL;
+	int r;
+
+	/* a NUL ends the text, as it ends a command-line argument */
+	for (char *line = strtok_r(text, "\n", &save); line && vms.n < MAX_VMS;
+	     line = strtok_r(NULL, "\n", &save)) {
+		if (startswith(line, "--ctrlif="))
+			o.ctrlif = line + strlen("--ctrlif=");
+		else if (startswith(line, "--ip-space="))
+			o.ip_space = line + strlen("--ip-space=");
+		else
+			vmr_strvec_push(&vms, line);
+	}
+	vmr_define_defaults_init(&o.defaults);
+	o.vms = (const char *const *)vms.v;
+	o.nvms = vms.n;
+
+	r = vmr_define_build(&o, &d, &err);
+	if (r < 0) {
+		check_rejected(d, r, err);
+		goto out;
+	}
+	CHECK(r == 0 && d && !err);
+
+	r = vmr_define_emit(d, &yaml, &err);
+	CHECK(r == 0 && !err);
+	r = vmr_topology_load_buffer("define.yaml", vmr_buf_str(&yaml), yaml.len, &t, &diags);
+	CHECK(r == 0 && t && diags.n == 0);
+	check_model(d, t);
+out:
+	vmr_topology_free(t);
+	vmr_diags_clear(&diags);
+	vmr_buf_free(&yaml);
+	vmr_define_free(d);
+	vmr_error_free(err);
+	vmr_strvec_clear(&vms);
+	return 0;
+}
