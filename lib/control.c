@@ -242,6 +242,14 @@ static int signal_supervisor(const char *state_dir, const char *guest, int sig,
 			continue;
 		}
 		pidfd = pidfd_open(pid, 0);
+		if (pidfd < 0 && errno == ENOSYS) {
+			/* before Linux 5.3 (or under valgrind): the lock was just seen held */
+			if (kill(pid, sig) < 0)
+				return vmr_error_set(err, errno,
+						     "guest '%s': signal supervisor (pid %d)", guest,
+						     (int)pid);
+			return 1;
+		}
 		if (pidfd < 0 && errno != ESRCH)
 			return vmr_error_set(err, errno, "guest '%s': pidfd_open %d", guest,
 					     (int)pid);
