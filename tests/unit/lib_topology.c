@@ -341,6 +341,42 @@ static void test_names(void)
 	   "enum names as written in the file");
 }
 
+static void test_name_rules(void)
+{
+	ok(vmr_guest_name_valid("a") && vmr_guest_name_valid("a234567890123456789012345678901"),
+	   "guest names of 1 and 31 characters");
+	ok(!vmr_guest_name_valid("a2345678901234567890123456789012") &&
+	   !vmr_guest_name_valid("1a") && !vmr_guest_name_valid("A") &&
+	   !vmr_guest_name_valid("") && !vmr_guest_name_valid(NULL),
+	   "guest names: too long, digit first, uppercase, empty, NULL");
+	ok(vmr_nic_name_valid("vmctrl") && !vmr_nic_name_valid("n_6") &&
+	   !vmr_nic_name_valid("a234567890123456"),
+	   "nic names: letters and digits, at most 15");
+	ok(vmr_host_name_valid("192.168.60.2") && vmr_host_name_valid("lab-1.example") &&
+	   !vmr_host_name_valid("Lab") && !vmr_host_name_valid("-a"),
+	   "host names: lowercase, may start with a digit");
+	ok(vmr_host_address_valid("192.168.60.2") && vmr_host_address_valid("Lab-1.example") &&
+	   vmr_host_address_valid("fd00::2"),
+	   "host addresses: IPv4, DNS name, IPv6");
+	ok(!vmr_host_address_valid("a..b") && !vmr_host_address_valid("a.") &&
+	   !vmr_host_address_valid("a_b") && !vmr_host_address_valid(NULL),
+	   "host addresses: empty label, trailing dot, underscore, NULL");
+}
+
+static void test_cpuset_limit(void)
+{
+	struct vmr_diags d = { 0 };
+	struct vmr_topology *t = load("version: 1\nguests: {a: {cpuset: \"0-1023\"}}\n", &d);
+
+	ok(t && t->guests[0].vcpus == 1024, "a cpuset of 1024 CPUs: 1024 vCPUs");
+	vmr_topology_free(t);
+	vmr_diags_clear(&d);
+	t = load("version: 1\nguests: {a: {cpuset: \"0-1024\"}}\n", &d);
+	ok(!t && d.n == 1 && strstr(d.v[0].msg, "at most 1024 vCPUs"), "1025 CPUs refused");
+	vmr_topology_free(t);
+	vmr_diags_clear(&d);
+}
+
 int main(void)
 {
 	test_full();
@@ -349,5 +385,7 @@ int main(void)
 	test_two_hosts_same_cpus();
 	test_errors_api();
 	test_names();
+	test_name_rules();
+	test_cpuset_limit();
 	return tap_done();
 }
