@@ -23,6 +23,8 @@ static void usage(FILE *f)
 	      "  --host-binary      copy this vmrun into DIR and build the image around it\n"
 	      "                     (the host must run Debian 12) instead of from source\n"
 	      "  --source SRCDIR    the vmrun source tree `compose.sh build` uses\n\n"
+	      "The global --state-dir DIR (absolute) is the state directory on the hosts\n"
+	      "(default " VMR_COMPOSE_STATE_DIR "), mounted into the containers.\n\n"
 	      "See docs/compose.md.\n",
 	      f);
 }
@@ -139,6 +141,14 @@ VERB(compose)
 	base = strrchr(argv[optind], '/');
 	o.topology_name = base ? base + 1 : argv[optind];
 
+	if (vmr_opts.state_dir && vmr_opts.state_dir[0] != '/') {
+		fprintf(
+		    stderr,
+		    "vmrun: error: --state-dir '%s': the hosts' state directory must be absolute\n",
+		    vmr_opts.state_dir);
+		return VMR_EXIT_USAGE;
+	}
+	o.state_dir = vmr_opts.state_dir;
 	status = vmr_cli_compose_input(argv[optind], &t, &text, &len, &dir);
 	if (status)
 		return status;

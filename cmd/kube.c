@@ -17,6 +17,8 @@ static void usage(FILE *f)
 	      "kubectl apply -f DIR.  Nothing is written unless the topology is valid.\n\n"
 	      "  -o, --output DIR   the directory to write (created if missing)\n"
 	      "  --image NAME       the container image (default " VMR_COMPOSE_DEFAULT_IMAGE ")\n\n"
+	      "The global --state-dir DIR (absolute) is the state directory on the nodes\n"
+	      "(default " VMR_COMPOSE_STATE_DIR ").\n\n"
 	      "See docs/compose.md.\n",
 	      f);
 }
@@ -66,6 +68,14 @@ VERB(kube)
 		fputs("vmrun: error: kube: --image: empty name\n", stderr);
 		return VMR_EXIT_USAGE;
 	}
+	if (vmr_opts.state_dir && vmr_opts.state_dir[0] != '/') {
+		fprintf(
+		    stderr,
+		    "vmrun: error: --state-dir '%s': the hosts' state directory must be absolute\n",
+		    vmr_opts.state_dir);
+		return VMR_EXIT_USAGE;
+	}
+	o.state_dir = vmr_opts.state_dir;
 	status = vmr_cli_compose_input(argv[optind], &t, &text, &len, &dir);
 	if (status)
 		return status;

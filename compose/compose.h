@@ -26,7 +26,7 @@
 /* where the containers see the topology and the guest's volume */
 #define VMR_COMPOSE_TOPOLOGY_PATH "/vmrun/topology.yaml"
 #define VMR_COMPOSE_VOLUME_PATH "/vmrun"
-/* the host's state directory, bind-mounted per guest (docs/state-dir.md) */
+/* the hosts' default state directory, bind-mounted per guest (docs/state-dir.md) */
 #define VMR_COMPOSE_STATE_DIR "/run/vmrun"
 /* the container's image_dir (vmrun's default): `image:` root overlays go to IMAGE_DIR/GUEST */
 #define VMR_COMPOSE_IMAGE_DIR "/var/lib/vmrun/images"
@@ -43,6 +43,7 @@ struct vmr_compose_opts {
 	const char *source;	   /* vmrun source tree for `compose.sh build`; NULL = ask */
 	const char *topology_name; /* the input file name shown in headers; NULL = none */
 	const char *topology_dir; /* canonical directory of the input: relative paths; NULL = "." */
+	const char *state_dir;	  /* the hosts' state directory; NULL = VMR_COMPOSE_STATE_DIR */
 };
 
 /* One physical host and the guests placed on it. */
@@ -84,7 +85,6 @@ struct vmr_compose_path {
 struct vmr_compose_needs {
 	bool kvm;	   /* accel kvm or auto: /dev/kvm */
 	bool tun;	   /* bridge or tap NICs: /dev/net/tun */
-	bool vhost_net;	   /* tap-like NICs: /dev/vhost-net */
 	bool macvtap;	   /* MKNOD and a char device cgroup rule for the tap node */
 	bool net_admin;	   /* creating, attaching or configuring links */
 	bool vfio;	   /* PCI or VF NICs: /dev/vfio, memlock, writable /sys */

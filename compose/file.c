@@ -72,6 +72,17 @@ static void service_head(struct vmr_yaml_out *y, const struct vmr_compose_opts *
 	compose_yaml_kv_str(y, "network_mode", network_mode);
 }
 
+static void environment(struct vmr_yaml_out *y, const struct compose_grants *g)
+{
+	if (!g->env.n)
+		return;
+	compose_yaml_str(y, "environment");
+	compose_yaml_map_start(y);
+	for (size_t i = 0; i + 1 < g->env.n; i += 2)
+		compose_yaml_kv_str(y, g->env.v[i], g->env.v[i + 1]);
+	compose_yaml_map_end(y);
+}
+
 static void security(struct vmr_yaml_out *y, const struct compose_grants *g)
 {
 	struct vmr_strvec all = VMR_STRVEC_INIT;
@@ -145,12 +156,13 @@ static void host_service(struct vmr_yaml_out *y, const struct vmr_topology *t,
 
 	compose_host_argv(h, &cmd);
 	compose_host_health_argv(h, &test);
-	compose_host_grants(h, COMPOSE_TARGET_COMPOSE, &g);
+	compose_host_grants(h, COMPOSE_TARGET_COMPOSE, o, &g);
 	compose_host_labels(h, &lab);
 
 	compose_yaml_str(y, h->service);
 	compose_yaml_map_start(y);
 	service_head(y, o, &cmd, "host");
+	environment(y, &g);
 	security(y, &g);
 	volumes(y, &g);
 	kv_duration(y, "stop_grace_period", compose_host_grace());
@@ -173,13 +185,14 @@ static void prep_service(struct vmr_yaml_out *y, const struct vmr_topology *t,
 	_cleanup_free_ char *name = xasprintf("vmprep_%s", guest->name);
 
 	compose_prep_argv(guest, &cmd);
-	compose_prep_grants(guest, COMPOSE_TARGET_COMPOSE, o->topology_dir, &g);
+	compose_prep_grants(guest, COMPOSE_TARGET_COMPOSE, o, &g);
 	compose_guest_labels(h, guest, "prep", &lab);
 
 	compose_yaml_str(y, name);
 	compose_yaml_map_start(y);
 	/* image preparation needs no network: base images are on the host */
 	service_head(y, o, &cmd, "none");
+	environment(y, &g);
 	security(y, &g);
 	if (guest->has_cpuset) {
 		_cleanup_free_ char *cs = vmr_cpuset_format(&guest->cpuset);
@@ -215,12 +228,13 @@ static void guest_service(struct vmr_yaml_out *y, const struct vmr_topology *t,
 
 	compose_guest_argv(guest, &cmd);
 	compose_guest_health_argv(guest, &test);
-	compose_guest_grants(guest, COMPOSE_TARGET_COMPOSE, o->topology_dir, &g);
+	compose_guest_grants(guest, COMPOSE_TARGET_COMPOSE, o, &g);
 	compose_guest_labels(h, guest, "guest", &lab);
 
 	compose_yaml_str(y, name);
 	compose_yaml_map_start(y);
 	service_head(y, o, &cmd, "host");
+	environment(y, &g);
 	security(y, &g);
 	if (guest->has_cpuset) {
 		_cleanup_free_ char *cs = vmr_cpuset_format(&guest->cpuset);

@@ -36,6 +36,7 @@ struct compose_grants {
 	struct vmr_strvec security_opt; /* compose only */
 	struct vmr_strvec devices;	/* device nodes passed in */
 	struct vmr_strvec cgroup_rules; /* compose device_cgroup_rules */
+	struct vmr_strvec env;		/* NAME, value, NAME, value ... */
 	bool memlock;			/* unlimited RLIMIT_MEMLOCK (VFIO pins guest RAM) */
 	bool sysfs_rw;			/* writes sysfs (vfio-pci binding, SR-IOV) */
 	bool privileged;		/* kube: a device needs it (no device cgroup rules there) */
@@ -58,13 +59,16 @@ void compose_host_argv(const struct vmr_compose_host *h, struct vmr_strvec *ret)
 void compose_guest_health_argv(const struct vmr_guest *g, struct vmr_strvec *ret);
 void compose_host_health_argv(const struct vmr_compose_host *h, struct vmr_strvec *ret);
 
-/* topology_dir: as for compose_guest_needs() */
+/* o: the topology's directory (compose_guest_needs()) and the state directory */
 void compose_guest_grants(const struct vmr_guest *g, enum compose_target target,
-			  const char *topology_dir, struct compose_grants *ret);
+			  const struct vmr_compose_opts *o, struct compose_grants *ret);
 void compose_prep_grants(const struct vmr_guest *g, enum compose_target target,
-			 const char *topology_dir, struct compose_grants *ret);
+			 const struct vmr_compose_opts *o, struct compose_grants *ret);
 void compose_host_grants(const struct vmr_compose_host *h, enum compose_target target,
-			 struct compose_grants *ret);
+			 const struct vmr_compose_opts *o, struct compose_grants *ret);
+
+/* The state directory of o (VMR_COMPOSE_STATE_DIR unless set). */
+const char *compose_state_dir(const struct vmr_compose_opts *o);
 void compose_grants_free(struct compose_grants *g);
 
 /* Label key/value pairs (flattened: key, value, key, value ...) */

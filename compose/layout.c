@@ -195,11 +195,11 @@ void compose_guest_needs(const struct vmr_guest *g, const char *topology_dir,
 	for (size_t i = 0; i < g->nnics; i++) {
 		switch (g->nics[i].kind) {
 		case VMR_NIC_MACVTAP:
-			n.macvtap = n.vhost_net = n.net_admin = true;
+			n.macvtap = n.net_admin = true;
 			break;
 		case VMR_NIC_BRIDGE:
 		case VMR_NIC_TAP:
-			n.tun = n.vhost_net = n.net_admin = true;
+			n.tun = n.net_admin = true;
 			break;
 		case VMR_NIC_VF:
 			n.vfio = n.net_admin = true;

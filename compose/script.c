@@ -131,7 +131,7 @@ static const char script_body[] =
     "\t\t[ -f \"$ctx/cmd/main.c\" ] || die \"build: '$ctx' is not the vmrun source tree\"\n"
     "\tfi\n"
     "\t# host network: apt in the build needs none of dockerd's bridge or NAT\n"
-	"\tdocker build --network host -t \"$image\" -f \"$here/Dockerfile\" \"$ctx\"\n"
+    "\tdocker build --network host -t \"$image\" -f \"$here/Dockerfile\" \"$ctx\"\n"
     "}\n"
     "\n"
     "cmd_upload() {\n"

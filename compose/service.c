@@ -95,12 +95,26 @@ static void mount_add(struct compose_grants *g, enum compose_mount_type type, co
 	};
 }
 
+const char *compose_state_dir(const struct vmr_compose_opts *o)
+{
+	return o->state_dir ? o->state_dir : VMR_COMPOSE_STATE_DIR;
+}
+
+/* The containers' vmrun must use the state directory the host side mounts. */
+static void state_env(const struct vmr_compose_opts *o, struct compose_grants *r)
+{
+	if (!o->state_dir || streq(o->state_dir, VMR_COMPOSE_STATE_DIR))
+		return;
+	vmr_strvec_push(&r->env, "VMRUN_STATE_DIR");
+	vmr_strvec_push(&r->env, o->state_dir);
+}
+
 /* The volume, the topology, the guest's state directory and the files it names. */
-static void guest_mounts(const struct vmr_guest *g, const struct vmr_compose_needs *n,
-			 struct compose_grants *ret)
+static void guest_mounts(const struct vmr_guest *g, const struct vmr_compose_opts *o,
+			 const struct vmr_compose_needs *n, struct compose_grants *ret)
 {
 	_cleanup_free_ char *vol = compose_volume_name(g);
-	_cleanup_free_ char *state = xasprintf("%s/%s", VMR_COMPOSE_STATE_DIR, g->name);
+	_cleanup_free_ char *state = xasprintf("%s/%s", compose_state_dir(o), g->name);
 
 	mount_add(ret, COMPOSE_MOUNT_VOLUME, vol, VMR_COMPOSE_VOLUME_PATH, false, false);
 	if (n->root_overlay) {
@@ -117,6 +131,7 @@ static void guest_mounts(const struct vmr_guest *g, const struct vmr_compose_nee
 	 * `vmrun console` / `vmrun ps` work from the host.
 	 */
 	mount_add(ret, COMPOSE_MOUNT_DIR, state, state, false, false);
+	state_env(o, ret);
 	for (size_t i = 0; i < n->npaths; i++) {
 		const struct vmr_compose_path *p = &n->paths[i];
 
@@ -126,12 +141,12 @@ static void guest_mounts(const struct vmr_guest *g, const struct vmr_compose_nee
 }
 
 void compose_guest_grants(const struct vmr_guest *g, enum compose_target target,
-			  const char *topology_dir, struct compose_grants *ret)
+			  const struct vmr_compose_opts *o, struct compose_grants *ret)
 {
 	struct vmr_compose_needs n;
 	struct compose_grants r = {0};
 
-	compose_guest_needs(g, topology_dir, &n);
+	compose_guest_needs(g, o->topology_dir, &n);
 	if (n.net_admin)
 		vmr_strvec_push(&r.caps, "NET_ADMIN");
 	if (n.macvtap)
@@ -143,8 +158,11 @@ void compose_guest_grants(const struct vmr_guest *g, enum compose_target target,
 		vmr_strvec_push(&r.devices, "/dev/kvm");
 	if (n.tun)
 		vmr_strvec_push(&r.devices, "/dev/net/tun");
-	if (n.vhost_net)
-		vmr_strvec_push(&r.devices, "/dev/vhost-net");
+	/*
+	 * No /dev/vhost-net: Docker refuses to start a container whose device
+	 * is missing, and hosts without vhost_net are common, while vmrun
+	 * falls back to the plain tap data path without it.
+	 */
 	/*
 	 * The macvtap and VFIO group character devices get their major
 	 * number when the module loads, so no fixed rule can name them.
@@ -162,9 +180,9 @@ void compose_guest_grants(const struct vmr_guest *g, enum compose_target target,
 		 * node other than /dev/net/tun (in the runtime's default
 		 * allow-list) cannot be opened unless the pod is privileged.
 		 */
-		r.privileged = n.kvm || n.vhost_net || n.macvtap || n.vfio;
+		r.privileged = n.kvm || n.macvtap || n.vfio;
 	}
-	guest_mounts(g, &n, &r);
+	guest_mounts(g, o, &n, &r);
 	if (n.vfio) {
 		mount_add(&r, COMPOSE_MOUNT_DIR, "/dev/vfio", "/dev/vfio", false, true);
 		mount_add(&r, COMPOSE_MOUNT_DIR, "/sys", "/sys", false, true);
@@ -174,21 +192,21 @@ void compose_guest_grants(const struct vmr_guest *g, enum compose_target target,
 }
 
 void compose_prep_grants(const struct vmr_guest *g, enum compose_target target,
-			 const char *topology_dir, struct compose_grants *ret)
+			 const struct vmr_compose_opts *o, struct compose_grants *ret)
 {
 	struct vmr_compose_needs n;
 	struct compose_grants r = {0};
 
-	compose_guest_needs(g, topology_dir, &n);
+	compose_guest_needs(g, o->topology_dir, &n);
 	vmr_strvec_push(&r.security_opt, "no-new-privileges:true");
-	guest_mounts(g, &n, &r);
+	guest_mounts(g, o, &n, &r);
 	compose_needs_free(&n);
 	(void)target;
 	*ret = r;
 }
 
 void compose_host_grants(const struct vmr_compose_host *h, enum compose_target target,
-			 struct compose_grants *ret)
+			 const struct vmr_compose_opts *o, struct compose_grants *ret)
 {
 	struct compose_grants r = {0};
 
@@ -200,8 +218,8 @@ void compose_host_grants(const struct vmr_compose_host *h, enum compose_target t
 	mount_add(&r, COMPOSE_MOUNT_TOPOLOGY, "topology.yaml", VMR_COMPOSE_TOPOLOGY_PATH, true,
 		  true);
 	/* the journal of `host up` must outlive the container, like a guest's */
-	mount_add(&r, COMPOSE_MOUNT_DIR, VMR_COMPOSE_STATE_DIR, VMR_COMPOSE_STATE_DIR, false,
-		  false);
+	mount_add(&r, COMPOSE_MOUNT_DIR, compose_state_dir(o), compose_state_dir(o), false, false);
+	state_env(o, &r);
 	if (h->sriov)
 		mount_add(&r, COMPOSE_MOUNT_DIR, "/sys", "/sys", false, true);
 	(void)target;
@@ -216,6 +234,7 @@ void compose_grants_free(struct compose_grants *g)
 	vmr_strvec_clear(&g->security_opt);
 	vmr_strvec_clear(&g->devices);
 	vmr_strvec_clear(&g->cgroup_rules);
+	vmr_strvec_clear(&g->env);
 	for (size_t i = 0; i < g->nmounts; i++) {
 		free(g->mounts[i].source);
 		free(g->mounts[i].target);

@@ -16,13 +16,13 @@ golden=tests/compose/golden
 tmp=$(mktemp -d /tmp/vmrt-compose.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 
-# case name, topology, extra `vmrun compose` options
+# case name, topology, global vmrun options, `vmrun compose` options
 cases=(
-	"demo|examples/demo.yaml|--host-binary"
-	"lab|examples/lab.yaml|"
-	"single|examples/single.yaml|"
-	"5gdeploy|tests/compose/5gdeploy.yaml|"
-	"sriov|tests/compose/sriov.yaml|--image registry.example:5000/vmrun:1.0 --source $top"
+	"demo|examples/demo.yaml||--host-binary"
+	"lab|examples/lab.yaml||"
+	"single|examples/single.yaml||"
+	"5gdeploy|tests/compose/5gdeploy.yaml||"
+	"sriov|tests/compose/sriov.yaml|--state-dir /srv/vmrun-state|--image registry.example:5000/vmrun:1.0 --source $top"
 )
 
 normalise() { # FILE -> stdout, the repository path as @TOP@
@@ -81,13 +81,14 @@ PY
 
 used=()
 for c in "${cases[@]}"; do
-	IFS='|' read -r name topo opts <<<"$c"
+	IFS='|' read -r name topo gopts opts <<<"$c"
 	out=$tmp/$name kout=$tmp/kube-$name
+	read -ra global <<<"$gopts"
 	read -ra extra <<<"$opts"
-	"$VMRUN" compose "$topo" -o "$out" "${extra[@]}" >"$tmp/out" 2>&1
-	ok $? "$name: vmrun compose $topo ${opts//$top/@TOP@}"
-	"$VMRUN" kube "$topo" -o "$kout" >>"$tmp/out" 2>&1
-	ok $? "$name: vmrun kube $topo"
+	"$VMRUN" "${global[@]}" compose "$topo" -o "$out" "${extra[@]}" >"$tmp/out" 2>&1
+	ok $? "$name: vmrun $gopts compose $topo ${opts//$top/@TOP@}"
+	"$VMRUN" "${global[@]}" kube "$topo" -o "$kout" >>"$tmp/out" 2>&1
+	ok $? "$name: vmrun $gopts kube $topo"
 	for f in compose.yml compose.sh Dockerfile; do
 		compare "$out/$f" "$golden/$name/$f" "$name: $f matches the golden"
 		used+=("$golden/$name/$f")
@@ -200,6 +201,8 @@ is "$?" 2 "compose without -o: usage error"
 is "$?" 2 "--host-binary with --source: usage error"
 [ ! -e "$tmp/x" ]
 ok $? "usage errors write nothing"
+"$VMRUN" --state-dir relative compose examples/demo.yaml -o "$tmp/x" >/dev/null 2>&1
+is "$?" 2 "a relative --state-dir: usage error"
 "$VMRUN" compose --help | grep -q 'usage: vmrun compose'
 ok $? "vmrun compose --help"
 "$VMRUN" kube --help | grep -q 'usage: vmrun kube'

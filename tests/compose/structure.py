@@ -72,8 +72,6 @@ def expected_devices(g):
         devs.add("/dev/kvm")
     if kinds & {"bridge", "tap"}:
         devs.add("/dev/net/tun")
-    if kinds & {"macvtap", "bridge", "tap"}:
-        devs.add("/dev/vhost-net")
     return devs, kinds
 
 

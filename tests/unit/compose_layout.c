@@ -141,8 +141,8 @@ static void test_needs(void)
 	if (!ok(t != NULL, "needs topology loads"))
 		return;
 	compose_guest_needs(&t->guests[0], "/top/dir", &n);
-	ok(!n.kvm && !n.tun && n.vhost_net && n.macvtap && n.net_admin && !n.vfio,
-	   "tcg + macvtap: vhost-net, tap node, NET_ADMIN; no /dev/kvm");
+	ok(!n.kvm && !n.tun && n.macvtap && n.net_admin && !n.vfio,
+	   "tcg + macvtap: tap node, NET_ADMIN; no /dev/kvm");
 	is_int(n.npaths, 2, "kernel and initrd");
 	p = find_path(&n, "/k/vmlinuz");
 	ok(p && streq(p->host, "/top/k/vmlinuz") && !p->rw && !p->dir,
@@ -153,8 +153,8 @@ static void test_needs(void)
 	compose_needs_free(&n);
 
 	compose_guest_needs(&t->guests[1], "/top/dir", &n);
-	ok(n.kvm && n.tun && n.vhost_net && !n.macvtap && n.vfio && n.root_overlay,
-	   "auto accel, bridge and pci: kvm, tun, vhost-net, vfio; image: root overlay");
+	ok(n.kvm && n.tun && !n.macvtap && n.vfio && n.root_overlay,
+	   "auto accel, bridge and pci: kvm, tun, vfio; image: root overlay");
 	ok((p = find_path(&n, "/img/base.qcow2")) && !p->rw, "the base image is read-only");
 	ok((p = find_path(&n, "/d")) && p->dir && p->rw,
 	   "an absolute overlay: its directory, writable (created atomically)");
@@ -173,7 +173,7 @@ static void test_needs(void)
 	compose_needs_free(&n);
 
 	compose_guest_needs(&t->guests[2], "/top/dir", &n);
-	ok(n.kvm && !n.tun && !n.vhost_net && !n.net_admin && !n.macvtap && !n.vfio && !n.npaths,
+	ok(n.kvm && !n.tun && !n.net_admin && !n.macvtap && !n.vfio && !n.npaths,
 	   "user networking with kvm: /dev/kvm and nothing else");
 	compose_needs_free(&n);
 	vmr_topology_free(t);
@@ -194,12 +194,13 @@ static void test_grants(void)
 				      "  x:\n"
 				      "    accel: tcg\n"
 				      "    nics: [{name: s, user: {}}]\n");
+	struct vmr_compose_opts opts = {.topology_dir = "/t"};
 	struct compose_grants g;
 	struct vmr_strvec sv = VMR_STRVEC_INIT;
 
 	if (!ok(t != NULL, "grants topology loads"))
 		return;
-	compose_guest_grants(&t->guests[0], COMPOSE_TARGET_COMPOSE, "/t", &g);
+	compose_guest_grants(&t->guests[0], COMPOSE_TARGET_COMPOSE, &opts, &g);
 	ok(has(&g.caps, "NET_ADMIN") && has(&g.caps, "MKNOD") && g.caps.n == 2,
 	   "macvtap + vf: NET_ADMIN and MKNOD only");
 	ok(has(&g.cgroup_rules, "c *:* rwm"), "a char device rule for the dynamic majors");
@@ -207,20 +208,28 @@ static void test_grants(void)
 	   "VFIO: memlock, writable sysfs, AppArmor unconfined");
 	ok(!g.privileged, "compose never needs privileged");
 	compose_grants_free(&g);
-	compose_guest_grants(&t->guests[0], COMPOSE_TARGET_KUBE, "/t", &g);
+	compose_guest_grants(&t->guests[0], COMPOSE_TARGET_KUBE, &opts, &g);
 	ok(g.privileged && has(&g.caps, "IPC_LOCK"),
 	   "kube: privileged for the devices, IPC_LOCK instead of a memlock ulimit");
 	compose_grants_free(&g);
-	compose_guest_grants(&t->guests[1], COMPOSE_TARGET_KUBE, "/t", &g);
-	ok(g.privileged && g.devices.n == 2 && has(&g.devices, "/dev/net/tun") &&
-	       has(&g.devices, "/dev/vhost-net"),
-	   "kube: tcg + tap: /dev/vhost-net is outside the runtime's default devices");
+	compose_guest_grants(&t->guests[1], COMPOSE_TARGET_KUBE, &opts, &g);
+	ok(!g.privileged && g.devices.n == 1 && has(&g.devices, "/dev/net/tun"),
+	   "kube: tcg + tap: only /dev/net/tun, in the runtime's default devices: unprivileged");
 	ok(has(&g.caps, "NET_ADMIN") && !has(&g.caps, "MKNOD") && !g.cgroup_rules.n,
 	   "tap: NET_ADMIN, no tap node");
 	compose_grants_free(&g);
-	compose_guest_grants(&t->guests[2], COMPOSE_TARGET_KUBE, "/t", &g);
+	compose_guest_grants(&t->guests[2], COMPOSE_TARGET_KUBE, &opts, &g);
 	ok(!g.privileged && !g.devices.n && !g.caps.n,
 	   "kube: tcg + user networking: unprivileged, no devices, no capabilities");
+	ok(!g.env.n, "the default state directory needs no environment");
+	compose_grants_free(&g);
+	opts.state_dir = "/srv/state";
+	compose_guest_grants(&t->guests[2], COMPOSE_TARGET_COMPOSE, &opts, &g);
+	ok(g.env.n == 2 && streq(g.env.v[0], "VMRUN_STATE_DIR") && streq(g.env.v[1], "/srv/state"),
+	   "another state directory: VMRUN_STATE_DIR tells the container's vmrun");
+	ok(g.nmounts >= 3 && streq(g.mounts[2].source, "/srv/state/x") &&
+	       streq(g.mounts[2].target, "/srv/state/x"),
+	   "and the guest's state directory is mounted at the same path");
 	compose_grants_free(&g);
 
 	is_int(compose_guest_grace(&t->guests[0]), 30 + VMR_COMPOSE_TEARDOWN_SECONDS,
