@@ -98,6 +98,7 @@ struct sup {
 	enum phase phase;
 	uint64_t deadline; /* now_ms() value; 0: none */
 	unsigned stop_timeout;
+	unsigned stop_wait;  /* the wait in force after the power button */
 	bool stop_requested; /* before the guest ran */
 	bool escalated;
 	bool shutdown_seen, shutdown_guest;
@@ -277,8 +278,10 @@ static void sup_stop(struct sup *s, unsigned timeout_s, const char *why)
 	case PHASE_POWERDOWN: {
 		uint64_t d = now_ms() + (uint64_t)timeout_s * 1000u;
 
-		if (d < s->deadline)
+		if (d < s->deadline) {
 			s->deadline = d;
+			s->stop_wait = timeout_s;
+		}
 		return;
 	}
 	default:
@@ -286,6 +289,7 @@ static void sup_stop(struct sup *s, unsigned timeout_s, const char *why)
 	}
 	sup_unlink(s, "ready");
 	s->phase = PHASE_POWERDOWN;
+	s->stop_wait = timeout_s;
 	s->deadline = now_ms() + (uint64_t)timeout_s * 1000u;
 	sup_write_status(s);
 	sup_log(s, VMR_LOG_INFO,
@@ -1017,7 +1021,7 @@ static void sup_deadlines(struct sup *s)
 		s->deadline = 0;
 		if (s->phase == PHASE_POWERDOWN) {
 			_cleanup_free_ char *why =
-			    xasprintf("no poweroff within %u s", s->stop_timeout);
+			    xasprintf("no poweroff within %u s", s->stop_wait);
 
 			sup_escalate(s, why);
 		} else if (s->phase == PHASE_QUIT) {
