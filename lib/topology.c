@@ -580,21 +580,29 @@ static const struct {
 static int hostfwd_parse(const char *s, struct vmr_hostfwd *ret)
 {
 	_cleanup_free_ char *copy = xstrdup(s);
-	char *parts[6], *save = NULL, *tok;
+	char *parts[5], *p = copy;
 	size_t n = 0;
 	unsigned long long hp, gp;
 	struct in_addr a;
 	char *ha = NULL, *ga = NULL, *hps, *gps;
 
-	for (tok = strtok_r(copy, ":", &save); tok; tok = strtok_r(NULL, ":", &save)) {
+	/* split by hand: strtok_r would let "tcp::22" or a trailing ':' through */
+	for (;;) {
+		char *colon = strchr(p, ':');
+
 		if (n == ARRAY_SIZE(parts))
 			return -EINVAL;
-		parts[n++] = tok;
+		parts[n++] = p;
+		if (!colon)
+			break;
+		*colon = '\0';
+		p = colon + 1;
 	}
+	for (size_t i = 0; i < n; i++)
+		if (!*parts[i])
+			return -EINVAL;
 	/* PROTO:HPORT:GPORT, PROTO:HADDR:HPORT:GPORT, PROTO:HADDR:HPORT:GADDR:GPORT */
-	if (n < 3 || n > 5 || (!streq(parts[0], "tcp") && !streq(parts[0], "udp")))
-		return -EINVAL;
-	if (strstr(s, "::"))
+	if (n < 3 || (!streq(parts[0], "tcp") && !streq(parts[0], "udp")))
 		return -EINVAL;
 	hps = parts[n == 3 ? 1 : 2];
 	gps = parts[n - 1];

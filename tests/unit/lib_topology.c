@@ -377,6 +377,29 @@ static void test_cpuset_limit(void)
 	vmr_diags_clear(&d);
 }
 
+static void test_forwards(void)
+{
+	static const char *const good[] = { "tcp:2222:22", "udp:127.0.0.1:5353:53",
+					    "tcp:127.0.0.1:2222:10.0.2.15:22" };
+	static const char *const bad[] = { "tcp:2222:22:", ":tcp:2222:22", "tcp::2222:22",
+					   "tcp:0:22",	   "sctp:1:2",	   "tcp:1:2:3:4:5:6",
+					   "tcp:2222",	   "tcp:a.b:1:2" };
+
+	for (size_t i = 0; i < ARRAY_SIZE(good) + ARRAY_SIZE(bad); i++) {
+		bool want = i < ARRAY_SIZE(good);
+		const char *fw = want ? good[i] : bad[i - ARRAY_SIZE(good)];
+		_cleanup_free_ char *text = xasprintf(
+			"version: 1\nguests: {a: {nics: [{name: u, user: {forward: [\"%s\"]}}]}}\n", fw);
+		struct vmr_diags d = { 0 };
+		struct vmr_topology *t = NULL;
+
+		vmr_topology_load_buffer("f.yaml", text, strlen(text), &t, &d);
+		ok((t != NULL) == want, "forward '%s' %s", fw, want ? "accepted" : "refused");
+		vmr_topology_free(t);
+		vmr_diags_clear(&d);
+	}
+}
+
 int main(void)
 {
 	test_full();
@@ -387,5 +410,6 @@ int main(void)
 	test_names();
 	test_name_rules();
 	test_cpuset_limit();
+	test_forwards();
 	return tap_done();
 }
