@@ -189,19 +189,17 @@ bool vmr_ifname_valid(const char *s)
 
 int vmr_size_parse(const char *s, uint64_t default_unit, uint64_t *ret)
 {
-	unsigned long long v = 0;
+	_cleanup_free_ char *num = NULL;
 	uint64_t unit = default_unit;
-	size_t n, digits = 0;
+	unsigned long long v;
+	size_t digits;
+	int r;
 
 	if (!s)
 		return -EINVAL;
-	n = strlen(s);
-	while (digits < n && s[digits] >= '0' && s[digits] <= '9')
-		digits++;
-	if (digits == 0 || digits > 20)
-		return -EINVAL;
-	if (digits < n) {
-		if (digits + 1 != n)
+	digits = strspn(s, "0123456789");
+	if (s[digits]) {
+		if (s[digits + 1])
 			return -EINVAL;
 		switch (s[digits]) {
 		case 'k': case 'K': unit = 1ull << 10; break;
@@ -211,13 +209,10 @@ int vmr_size_parse(const char *s, uint64_t default_unit, uint64_t *ret)
 		default: return -EINVAL;
 		}
 	}
-	for (size_t i = 0; i < digits; i++) {
-		if (v > (UINT64_MAX - 9) / 10)
-			return -ERANGE;
-		v = v * 10 + (unsigned)(s[i] - '0');
-	}
-	if (unit && v > UINT64_MAX / unit)
-		return -ERANGE;
+	num = xstrndup(s, digits);
+	r = parse_uint(num, unit ? UINT64_MAX / unit : UINT64_MAX, &v);
+	if (r < 0)
+		return r;
 	*ret = v * unit;
 	return 0;
 }

@@ -120,6 +120,13 @@ static void test_size(void)
 	ok(vmr_size_parse("20000000T", 1, &v) == -ERANGE, "size: overflow");
 	ok(vmr_size_parse("99999999999999999999999", 1, &v) == -EINVAL ||
 	   vmr_size_parse("99999999999999999999999", 1, &v) == -ERANGE, "size: too many digits");
+	ok(vmr_size_parse("18446744073709551615", 1, &v) == 0 && v == UINT64_MAX,
+	   "size: the largest byte count");
+	ok(vmr_size_parse("18446744073709551616", 1, &v) == -ERANGE, "size: one byte more");
+	ok(vmr_size_parse("16777215T", 1, &v) == 0 && v == 16777215ull << 40, "size: largest in T");
+	ok(vmr_size_parse("16777216T", 1, &v) == -ERANGE, "size: 2^64 in T");
+	ok(vmr_size_parse("+4G", 1, &v) == -EINVAL && vmr_size_parse(" 4G", 1, &v) == -EINVAL,
+	   "size: sign or blank before the digits");
 }
 
 int main(void)
