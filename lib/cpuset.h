@@ -18,11 +18,13 @@ struct vmr_cpuset {
 };
 
 /*
- * Parse "10-19,22" (ranges and single CPUs, comma separated, no spaces).
- * Rejects empty items, reversed ranges, numbers above VMR_CPU_MAX and CPUs
- * listed twice.  On failure returns -EINVAL and, when ret_why is not NULL,
- * a static description of what is wrong ("reversed range '5-3'" style text
- * is built by the caller from ret_bad: the offending item, caller frees).
+ * Parse "10-19,22" (ranges and single CPUs, comma separated, no spaces)
+ * into *ret (free with vmr_cpuset_free()).  Rejects empty items, reversed
+ * ranges, numbers above VMR_CPU_MAX and CPUs listed twice.  On failure
+ * returns -EINVAL, leaves *ret untouched and, for the caller's message
+ * ("reversed range '5-3'"), sets *ret_why to a static description of the
+ * problem and *ret_bad to a copy of the offending item (caller frees);
+ * either pointer may be NULL.
  */
 int vmr_cpuset_parse(const char *s, struct vmr_cpuset *ret, char **ret_bad,
 		     const char **ret_why);

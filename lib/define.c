@@ -31,14 +31,13 @@ void vmr_define_defaults_init(struct vmr_define_defaults *d)
 static int _printf_(4, 5)
     flag_fail(struct vmr_error **err, size_t idx, const char *value, const char *fmt, ...)
 {
-	_cleanup_free_ char *msg = NULL;
 	va_list ap;
 
 	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		abort();
+	vmr_error_setv(err, VMR_EXIT_USAGE, EINVAL, fmt, ap);
 	va_end(ap);
-	return vmr_error_usage(err, "--vm #%zu '%s': %s", idx, value, msg);
+	vmr_error_wrap(err, "--vm #%zu '%s'", idx, value);
+	return -EINVAL;
 }
 
 /* --- small parsers ------------------------------------------------------ */

@@ -320,6 +320,9 @@ int vmr_ytree_parse(const char *data, size_t len, struct vmr_yreport *r, struct 
 	const char *nul;
 	int ret_r = 0;
 
+	/* libyaml asserts on a NULL input, even an empty one */
+	if (!data)
+		data = "";
 	/* libyaml would stop at a NUL with a vaguer message */
 	nul = memchr(data, '\0', len);
 	if (nul) {
