@@ -101,12 +101,9 @@ static int fill_vfs(struct vmr_plan *plan, const struct vf_opt *vfs, size_t nvfs
 VERB(args)
 {
 	static const struct option opts[] = {
-	    {"accel", required_argument, NULL, 'a'},
-	    {"vhost", required_argument, NULL, 'v'},
-	    {"no-sandbox", no_argument, NULL, 'S'},
-	    {"vf", required_argument, NULL, 'f'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
+	    {"accel", required_argument, NULL, 'a'}, {"vhost", required_argument, NULL, 'v'},
+	    {"no-sandbox", no_argument, NULL, 'S'},  {"vf", required_argument, NULL, 'f'},
+	    {"help", no_argument, NULL, 'h'},	     {NULL, 0, NULL, 0},
 	};
 	struct vmr_config cfg = {0};
 	struct vmr_topology *topo = NULL;

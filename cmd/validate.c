@@ -51,7 +51,8 @@ static void print_summary(const struct vmr_topology *t)
 			char mac[18];
 
 			printf("%s %s=%s(%s)", j ? "," : ":", g->nics[j].name,
-			       vmr_nic_kind_name(g->nics[j].kind), vmr_mac_format(&g->nics[j].mac, mac));
+			       vmr_nic_kind_name(g->nics[j].kind),
+			       vmr_mac_format(&g->nics[j].mac, mac));
 		}
 		printf("\n");
 	}
@@ -60,9 +61,9 @@ static void print_summary(const struct vmr_topology *t)
 int cmd_validate(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct vmr_topology *t = NULL;
 	bool quiet = false;

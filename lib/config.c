@@ -49,7 +49,7 @@ static char *ini_error_text(void)
 }
 
 static const char *const config_keys[] = {
-	"qemu", "state_dir", "accel", "image_dir", "qemu_user", "sysfs_root", "dev_root",
+    "qemu", "state_dir", "accel", "image_dir", "qemu_user", "sysfs_root", "dev_root",
 };
 
 static bool user_name_ok(const char *s)
@@ -95,8 +95,9 @@ static int config_set(struct vmr_config *c, const char *src, const char *key, co
 		else if (streq(value, "tcg"))
 			c->accel = VMR_ACCEL_TCG;
 		else
-			return vmr_error_usage(err, "%s: invalid value '%s' for 'accel' (expected auto, kvm or tcg)",
-					       src, value);
+			return vmr_error_usage(
+			    err, "%s: invalid value '%s' for 'accel' (expected auto, kvm or tcg)",
+			    src, value);
 		return 0;
 	}
 	field = config_field(c, key);
@@ -104,14 +105,16 @@ static int config_set(struct vmr_config *c, const char *src, const char *key, co
 		return vmr_error_usage(err, "%s: unknown key '%s'", src, key);
 	if (streq(key, "qemu_user")) {
 		if (*value && !user_name_ok(value))
-			return vmr_error_usage(err, "%s: invalid value '%s' for 'qemu_user'", src, value);
+			return vmr_error_usage(err, "%s: invalid value '%s' for 'qemu_user'", src,
+					       value);
 		free(*field);
 		*field = *value ? xstrdup(value) : NULL;
 		return 0;
 	}
 	if (value[0] != '/')
-		return vmr_error_usage(err, "%s: invalid value '%s' for '%s' (expected an absolute path)",
-				       src, value, key);
+		return vmr_error_usage(
+		    err, "%s: invalid value '%s' for '%s' (expected an absolute path)", src, value,
+		    key);
 	free(*field);
 	*field = xstrdup(value);
 	return 0;
@@ -138,8 +141,9 @@ static int config_read(const char *path, struct vmr_config *c, struct vmr_error 
 
 		/* iniparser also lists a key outside any section as a section */
 		if (!streq(sec, "vmrun"))
-			return vmr_error_usage(err, "config '%s': unknown section or key '%s' (expected [vmrun])",
-					       path, sec);
+			return vmr_error_usage(
+			    err, "config '%s': unknown section or key '%s' (expected [vmrun])",
+			    path, sec);
 	}
 	nkeys = iniparser_getsecnkeys(d, "vmrun");
 	if (nkeys <= 0)
@@ -156,7 +160,8 @@ static int config_read(const char *path, struct vmr_config *c, struct vmr_error 
 		for (size_t k = 0; k < ARRAY_SIZE(config_keys); k++)
 			known = known || streq(key, config_keys[k]);
 		if (!known)
-			return vmr_error_usage(err, "config '%s': unknown key '%s' in [vmrun]", path, key);
+			return vmr_error_usage(err, "config '%s': unknown key '%s' in [vmrun]",
+					       path, key);
 		if (config_set(c, src, key, value, err) < 0)
 			return -EINVAL;
 	}
@@ -168,18 +173,18 @@ int vmr_config_load(const char *path, struct vmr_config *ret, struct vmr_error *
 	static const struct {
 		const char *env, *key;
 	} envs[] = {
-		{ "VMRUN_QEMU", "qemu" },
-		{ "VMRUN_STATE_DIR", "state_dir" },
-		{ "VMRUN_SYSFS_ROOT", "sysfs_root" },
-		{ "VMRUN_DEV_ROOT", "dev_root" },
+	    {"VMRUN_QEMU", "qemu"},
+	    {"VMRUN_STATE_DIR", "state_dir"},
+	    {"VMRUN_SYSFS_ROOT", "sysfs_root"},
+	    {"VMRUN_DEV_ROOT", "dev_root"},
 	};
 	struct vmr_config c = {
-		.qemu = xstrdup("/usr/bin/qemu-system-x86_64"),
-		.state_dir = xstrdup("/run/vmrun"),
-		.accel = VMR_ACCEL_AUTO,
-		.image_dir = xstrdup("/var/lib/vmrun/images"),
-		.sysfs_root = xstrdup("/sys"),
-		.dev_root = xstrdup("/dev"),
+	    .qemu = xstrdup("/usr/bin/qemu-system-x86_64"),
+	    .state_dir = xstrdup("/run/vmrun"),
+	    .accel = VMR_ACCEL_AUTO,
+	    .image_dir = xstrdup("/var/lib/vmrun/images"),
+	    .sysfs_root = xstrdup("/sys"),
+	    .dev_root = xstrdup("/dev"),
 	};
 	const char *file = path ? path : VMR_CONFIG_DEFAULT_PATH;
 
@@ -189,7 +194,8 @@ int vmr_config_load(const char *path, struct vmr_config *ret, struct vmr_error *
 
 			vmr_config_free(&c);
 			if (e == ENOENT)
-				return vmr_error_usage(err, "config file '%s' does not exist", file);
+				return vmr_error_usage(err, "config file '%s' does not exist",
+						       file);
 			return vmr_error_set(err, e, "read config '%s'", file);
 		}
 	} else {
@@ -232,5 +238,5 @@ void vmr_config_free(struct vmr_config *c)
 	free(c->qemu_user);
 	free(c->sysfs_root);
 	free(c->dev_root);
-	*c = (struct vmr_config){ 0 };
+	*c = (struct vmr_config){0};
 }

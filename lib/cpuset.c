@@ -27,7 +27,7 @@ static int cpuset_fail(char **ret_bad, const char **ret_why, const char *bad, si
 int vmr_cpuset_parse(const char *s, struct vmr_cpuset *ret, char **ret_bad, const char **ret_why)
 {
 	/* a bitmap both sorts and finds duplicates before anything is expanded */
-	uint64_t seen[(VMR_CPU_MAX + 64) / 64] = { 0 };
+	uint64_t seen[(VMR_CPU_MAX + 64) / 64] = {0};
 	unsigned *cpus;
 	size_t n = 0;
 	const char *p = s;
@@ -45,20 +45,23 @@ int vmr_cpuset_parse(const char *s, struct vmr_cpuset *ret, char **ret_bad, cons
 			return cpuset_fail(ret_bad, ret_why, p, 0, "empty item");
 		if (dash)
 			*dash = '\0';
-		if (parse_uint(item, ~0ull, &lo) < 0 || (dash && parse_uint(dash + 1, ~0ull, &hi) < 0))
+		if (parse_uint(item, ~0ull, &lo) < 0 ||
+		    (dash && parse_uint(dash + 1, ~0ull, &hi) < 0))
 			return cpuset_fail(ret_bad, ret_why, p, len, "invalid item");
 		if (!dash)
 			hi = lo;
 		if (hi < lo)
 			return cpuset_fail(ret_bad, ret_why, p, len, "reversed range");
 		if (hi > VMR_CPU_MAX)
-			return cpuset_fail(ret_bad, ret_why, p, len, "CPU number above 8191 in item");
+			return cpuset_fail(ret_bad, ret_why, p, len,
+					   "CPU number above 8191 in item");
 		for (unsigned long long c = lo; c <= hi; c++) {
 			if (seen[c / 64] & (1ull << (c % 64))) {
 				char num[24];
 				int l = snprintf(num, sizeof(num), "%llu", c);
 
-				return cpuset_fail(ret_bad, ret_why, num, (size_t)l, "duplicate CPU");
+				return cpuset_fail(ret_bad, ret_why, num, (size_t)l,
+						   "duplicate CPU");
 			}
 			seen[c / 64] |= 1ull << (c % 64);
 			n++;

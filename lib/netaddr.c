@@ -79,7 +79,7 @@ void vmr_mac_derive(const char *guest, const char *nic, struct vmr_mac *ret)
 	 * 52:de addresses that 5gdeploy derives from IPv4 addresses.
 	 */
 	uint32_t h = 2166136261u;
-	const char *parts[] = { guest, "/", nic };
+	const char *parts[] = {guest, "/", nic};
 
 	for (size_t i = 0; i < ARRAY_SIZE(parts); i++)
 		for (const unsigned char *p = (const unsigned char *)parts[i]; p && *p; p++) {
@@ -108,7 +108,7 @@ int vmr_cidr_parse(const char *s, struct vmr_cidr *ret)
 	_cleanup_free_ char *addr = NULL;
 	const char *slash;
 	unsigned long long prefix;
-	struct vmr_cidr c = { 0 };
+	struct vmr_cidr c = {0};
 
 	if (!s)
 		return -EINVAL;
@@ -122,7 +122,8 @@ int vmr_cidr_parse(const char *s, struct vmr_cidr *ret)
 		c.family = AF_INET6;
 	else
 		return -EINVAL;
-	if (strlen(slash + 1) > 3 || parse_uint(slash + 1, c.family == AF_INET ? 32 : 128, &prefix) < 0)
+	if (strlen(slash + 1) > 3 ||
+	    parse_uint(slash + 1, c.family == AF_INET ? 32 : 128, &prefix) < 0)
 		return -EINVAL;
 	c.prefix = (unsigned)prefix;
 	*ret = c;
@@ -202,11 +203,24 @@ int vmr_size_parse(const char *s, uint64_t default_unit, uint64_t *ret)
 		if (s[digits + 1])
 			return -EINVAL;
 		switch (s[digits]) {
-		case 'k': case 'K': unit = 1ull << 10; break;
-		case 'm': case 'M': unit = 1ull << 20; break;
-		case 'g': case 'G': unit = 1ull << 30; break;
-		case 't': case 'T': unit = 1ull << 40; break;
-		default: return -EINVAL;
+		case 'k':
+		case 'K':
+			unit = 1ull << 10;
+			break;
+		case 'm':
+		case 'M':
+			unit = 1ull << 20;
+			break;
+		case 'g':
+		case 'G':
+			unit = 1ull << 30;
+			break;
+		case 't':
+		case 'T':
+			unit = 1ull << 40;
+			break;
+		default:
+			return -EINVAL;
 		}
 	}
 	num = xstrndup(s, digits);

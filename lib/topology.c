@@ -43,11 +43,11 @@ void vmr_diags_add(struct vmr_diags *d, const char *file, unsigned line, unsigne
 			return;
 	XGROW(d->v, d->alloc, d->n + 1);
 	d->v[d->n++] = (struct vmr_diag){
-		.file = xstrdup(file ? file : "<input>"),
-		.line = line,
-		.col = col,
-		.msg = TAKE_PTR(msg),
-		.hint = xstrdup(hint),
+	    .file = xstrdup(file ? file : "<input>"),
+	    .line = line,
+	    .col = col,
+	    .msg = TAKE_PTR(msg),
+	    .hint = xstrdup(hint),
 	};
 }
 
@@ -73,7 +73,7 @@ void vmr_diags_clear(struct vmr_diags *d)
 		free(d->v[i].hint);
 	}
 	free(d->v);
-	*d = (struct vmr_diags){ 0 };
+	*d = (struct vmr_diags){0};
 }
 
 static int diag_cmp(const void *a, const void *b)
@@ -111,14 +111,14 @@ static void diags_sort(struct vmr_diags *d, size_t from, unsigned dropped)
 
 /* ---- names of enum values ---- */
 
-static const char *const accel_names[] = { "auto", "kvm", "tcg" };
-static const char *const kind_names[] = { "macvtap", "bridge", "tap", "user", "pci", "vf" };
-static const char *const mode_names[] = { "bridge", "vepa", "private", "passthru" };
-static const char *const format_names[] = { "auto", "qcow2", "raw" };
-static const char *const bus_names[] = { "virtio", "scsi", "nvme", "ide" };
-static const char *const cache_names[] = { "default", "none", "writeback", "writethrough",
-					   "directsync", "unsafe" };
-static const char *const aio_names[] = { "default", "threads", "native", "io_uring" };
+static const char *const accel_names[] = {"auto", "kvm", "tcg"};
+static const char *const kind_names[] = {"macvtap", "bridge", "tap", "user", "pci", "vf"};
+static const char *const mode_names[] = {"bridge", "vepa", "private", "passthru"};
+static const char *const format_names[] = {"auto", "qcow2", "raw"};
+static const char *const bus_names[] = {"virtio", "scsi", "nvme", "ide"};
+static const char *const cache_names[] = {"default",	  "none",	"writeback",
+					  "writethrough", "directsync", "unsafe"};
+static const char *const aio_names[] = {"default", "threads", "native", "io_uring"};
 
 static const char *enum_name(const char *const *names, size_t n, unsigned v)
 {
@@ -294,8 +294,8 @@ static bool get_uint(struct loader *L, const struct vmr_ynode *n, const char *ct
 		return false;
 	if (!n->plain) {
 		/* quoted scalars stay strings: "100" is not the number 100 */
-		ERR(L, n->pos, "remove the quotes", "%s: '%s' must be a number, not the string \"%s\"",
-		    ctx, key, n->value);
+		ERR(L, n->pos, "remove the quotes",
+		    "%s: '%s' must be a number, not the string \"%s\"", ctx, key, n->value);
 		return false;
 	}
 	r = parse_uint(n->value, max, &v);
@@ -316,8 +316,8 @@ static bool get_uint(struct loader *L, const struct vmr_ynode *n, const char *ct
 static bool get_bool(struct loader *L, const struct vmr_ynode *n, const char *ctx, const char *key,
 		     bool *out)
 {
-	static const char *const yes[] = { "true", "True", "TRUE" };
-	static const char *const no[] = { "false", "False", "FALSE" };
+	static const char *const yes[] = {"true", "True", "TRUE"};
+	static const char *const no[] = {"false", "False", "FALSE"};
 
 	if (!want_scalar(L, n, ctx, key))
 		return false;
@@ -331,8 +331,8 @@ static bool get_bool(struct loader *L, const struct vmr_ynode *n, const char *ct
 			return true;
 		}
 	}
-	ERR(L, n->pos, "write true or false (without quotes)", "%s: '%s' must be true or false, not '%s'",
-	    ctx, key, n->value);
+	ERR(L, n->pos, "write true or false (without quotes)",
+	    "%s: '%s' must be true or false, not '%s'", ctx, key, n->value);
 	return false;
 }
 
@@ -364,7 +364,8 @@ static bool get_size(struct loader *L, const struct vmr_ynode *n, const char *ct
 		return false;
 	r = vmr_size_parse(n->value, 1ull << 20, &v);
 	if (r == -EINVAL) {
-		ERR(L, n->pos, "write a number with an optional K, M, G or T suffix (bare numbers are MiB)",
+		ERR(L, n->pos,
+		    "write a number with an optional K, M, G or T suffix (bare numbers are MiB)",
 		    "%s: invalid %s '%s'", ctx, key, n->value);
 		return false;
 	}
@@ -373,8 +374,8 @@ static bool get_size(struct loader *L, const struct vmr_ynode *n, const char *ct
 		return false;
 	}
 	if (v < min) {
-		ERR(L, n->pos, NULL, "%s: %s '%s' is too small (at least %lluM)", ctx, key, n->value,
-		    (unsigned long long)(min >> 20));
+		ERR(L, n->pos, NULL, "%s: %s '%s' is too small (at least %lluM)", ctx, key,
+		    n->value, (unsigned long long)(min >> 20));
 		return false;
 	}
 	*out = v;
@@ -394,7 +395,10 @@ static bool get_strlist(struct loader *L, const struct vmr_ynode *n, const char 
 
 		if (it->type != VMR_YNODE_SCALAR || vmr_ynode_is_null(it) || !*it->value) {
 			ERR(L, it->pos, NULL, "%s: items of '%s' must be non-empty strings, not %s",
-			    ctx, key, it->type == VMR_YNODE_SCALAR && !vmr_ynode_is_null(it) ? "an empty string" : vmr_ynode_kind(it));
+			    ctx, key,
+			    it->type == VMR_YNODE_SCALAR && !vmr_ynode_is_null(it)
+				? "an empty string"
+				: vmr_ynode_kind(it));
 			good = false;
 			continue;
 		}
@@ -477,13 +481,13 @@ static const struct vmr_ynode *gkey(struct loader *L, const struct vmr_ynode *ow
 }
 
 static const char *const guest_keys[] = {
-	"host",	  "cpuset", "vcpus", "memory",	     "accel",	      "machine",    "cpu",
-	"kernel", "initrd", "append", "image",	     "disks",	      "nics",	    "stop_timeout",
-	"cpu_isolation",    "cloud_init", "qemu_args",
+    "host", "cpuset",	    "vcpus",	     "memory",	   "accel",	"machine",
+    "cpu",  "kernel",	    "initrd",	     "append",	   "image",	"disks",
+    "nics", "stop_timeout", "cpu_isolation", "cloud_init", "qemu_args",
 };
 
-static const char *const disk_keys[] = { "file", "cdrom", "format", "backing", "size",
-					 "bus",	 "cache", "aio",    "readonly" };
+static const char *const disk_keys[] = {"file", "cdrom", "format", "backing", "size",
+					"bus",	"cache", "aio",	   "readonly"};
 
 static void disk_load(struct loader *L, struct vmr_disk *d, const struct vmr_ynode *map,
 		      const char *gctx, size_t idx)
@@ -505,7 +509,8 @@ static void disk_load(struct loader *L, struct vmr_disk *d, const struct vmr_yno
 		for (size_t i = 0; i < map->n; i++) {
 			const struct vmr_ypair *p = &map->pairs[i];
 
-			if (!p->skip && !vmr_ynode_is_null(p->value) && !streq(p->key->value, "cdrom"))
+			if (!p->skip && !vmr_ynode_is_null(p->value) &&
+			    !streq(p->key->value, "cdrom"))
 				for (size_t k = 0; k < ARRAY_SIZE(disk_keys); k++)
 					if (streq(p->key->value, disk_keys[k]))
 						ERR(L, p->key->pos, NULL,
@@ -557,24 +562,24 @@ static const struct {
 	unsigned kinds;
 	const char *which; /* for messages */
 } nic_keys[] = {
-	{ "name", K_ALL, NULL },
-	{ "mac", K_ALL, NULL },
-	{ "ip", K_ALL, NULL },
-	{ "gateway", K_ALL, NULL },
-	{ "mtu", K_ALL, NULL },
-	{ "macvtap", K(MACVTAP), NULL },
-	{ "bridge", K(BRIDGE), NULL },
-	{ "tap", K(TAP), NULL },
-	{ "user", K(USER), NULL },
-	{ "pci", K(PCI), NULL },
-	{ "vf", K(VF), NULL },
-	{ "mode", K(MACVTAP), "macvtap" },
-	{ "vlan", K(MACVTAP) | K(VF), "macvtap and vf" },
-	{ "queues", K_TAPLIKE, "macvtap, bridge and tap" },
-	{ "model", K_TAPLIKE | K(USER), "macvtap, bridge, tap and user" },
-	{ "force", K(PCI) | K(VF), "pci and vf" },
-	{ "trust", K(VF), "vf" },
-	{ "spoofchk", K(VF), "vf" },
+    {"name", K_ALL, NULL},
+    {"mac", K_ALL, NULL},
+    {"ip", K_ALL, NULL},
+    {"gateway", K_ALL, NULL},
+    {"mtu", K_ALL, NULL},
+    {"macvtap", K(MACVTAP), NULL},
+    {"bridge", K(BRIDGE), NULL},
+    {"tap", K(TAP), NULL},
+    {"user", K(USER), NULL},
+    {"pci", K(PCI), NULL},
+    {"vf", K(VF), NULL},
+    {"mode", K(MACVTAP), "macvtap"},
+    {"vlan", K(MACVTAP) | K(VF), "macvtap and vf"},
+    {"queues", K_TAPLIKE, "macvtap, bridge and tap"},
+    {"model", K_TAPLIKE | K(USER), "macvtap, bridge, tap and user"},
+    {"force", K(PCI) | K(VF), "pci and vf"},
+    {"trust", K(VF), "vf"},
+    {"spoofchk", K(VF), "vf"},
 };
 
 static int hostfwd_parse(const char *s, struct vmr_hostfwd *ret)
@@ -610,16 +615,17 @@ static int hostfwd_parse(const char *s, struct vmr_hostfwd *ret)
 		ha = parts[1];
 	if (n == 5)
 		ga = parts[3];
-	if (parse_uint(hps, 65535, &hp) < 0 || hp == 0 || parse_uint(gps, 65535, &gp) < 0 || gp == 0)
+	if (parse_uint(hps, 65535, &hp) < 0 || hp == 0 || parse_uint(gps, 65535, &gp) < 0 ||
+	    gp == 0)
 		return -EINVAL;
 	if ((ha && inet_pton(AF_INET, ha, &a) != 1) || (ga && inet_pton(AF_INET, ga, &a) != 1))
 		return -EINVAL;
 	*ret = (struct vmr_hostfwd){
-		.udp = streq(parts[0], "udp"),
-		.host_addr = xstrdup(ha),
-		.host_port = (unsigned)hp,
-		.guest_addr = xstrdup(ga),
-		.guest_port = (unsigned)gp,
+	    .udp = streq(parts[0], "udp"),
+	    .host_addr = xstrdup(ha),
+	    .host_port = (unsigned)hp,
+	    .guest_addr = xstrdup(ga),
+	    .guest_port = (unsigned)gp,
 	};
 	return 0;
 }
@@ -628,7 +634,7 @@ static void nic_user_load(struct loader *L, struct vmr_nic *nic, const struct vm
 			  const char *ctx)
 {
 	const struct vmr_ynode *fw;
-	static const char *const keys[] = { "forward" };
+	static const char *const keys[] = {"forward"};
 	bool b;
 
 	if (n->type == VMR_YNODE_SCALAR) {
@@ -651,7 +657,9 @@ static void nic_user_load(struct loader *L, struct vmr_nic *nic, const struct vm
 
 		if (it->type != VMR_YNODE_SCALAR ||
 		    hostfwd_parse(it->value, &nic->forwards[nic->nforwards]) < 0) {
-			ERR(L, it->pos, "write PROTO:[HOSTADDR:]HOSTPORT:[GUESTADDR:]GUESTPORT, e.g. tcp:2222:22",
+			ERR(L, it->pos,
+			    "write PROTO:[HOSTADDR:]HOSTPORT:[GUESTADDR:]GUESTPORT, e.g. "
+			    "tcp:2222:22",
 			    "%s: invalid forward '%s'", ctx,
 			    it->type == VMR_YNODE_SCALAR ? it->value : vmr_ynode_kind(it));
 			continue;
@@ -724,8 +732,9 @@ static void nic_load(struct loader *L, struct vmr_nic *nic, const struct vmr_yno
 		nic->name = xstrdup(n->value);
 		ctx = xasprintf("%s nic '%s'", gctx, nic->name);
 		if (!vmr_nic_name_valid(nic->name))
-			ERR(L, n->pos, NULL, "%s: invalid nic name '%s' (expected [a-z][a-z0-9]{0,14})",
-			    gctx, nic->name);
+			ERR(L, n->pos, NULL,
+			    "%s: invalid nic name '%s' (expected [a-z][a-z0-9]{0,14})", gctx,
+			    nic->name);
 	} else {
 		ctx = xasprintf("%s nic #%zu", gctx, idx + 1);
 		ERR(L, n ? n->pos : map->pos, NULL, "%s: missing 'name'", ctx);
@@ -747,8 +756,10 @@ static void nic_load(struct loader *L, struct vmr_nic *nic, const struct vmr_yno
 			if (!streq(p->key->value, kind_names[k]))
 				continue;
 			if (attach) {
-				ERR(L, p->key->pos, "a nic has exactly one attachment; use a second nic",
-				    "%s: two attachments '%s' and '%s'", ctx, attach_key, kind_names[k]);
+				ERR(L, p->key->pos,
+				    "a nic has exactly one attachment; use a second nic",
+				    "%s: two attachments '%s' and '%s'", ctx, attach_key,
+				    kind_names[k]);
 				continue;
 			}
 			attach = p->value;
@@ -782,9 +793,10 @@ static void nic_load(struct loader *L, struct vmr_nic *nic, const struct vmr_yno
 			    &nic->parent_mac);
 		break;
 	case VMR_NIC_BRIDGE:
-		if (get_str(L, attach, ctx, "bridge", &nic->bridge) && !vmr_ifname_valid(nic->bridge))
-			ERR(L, attach->pos, NULL, "%s: invalid interface name '%s' for 'bridge'", ctx,
-			    nic->bridge);
+		if (get_str(L, attach, ctx, "bridge", &nic->bridge) &&
+		    !vmr_ifname_valid(nic->bridge))
+			ERR(L, attach->pos, NULL, "%s: invalid interface name '%s' for 'bridge'",
+			    ctx, nic->bridge);
 		break;
 	case VMR_NIC_TAP:
 		if (get_str(L, attach, ctx, "tap", &nic->tap) && !vmr_ifname_valid(nic->tap))
@@ -811,10 +823,12 @@ static void nic_load(struct loader *L, struct vmr_nic *nic, const struct vmr_yno
 				ERR(L, n->pos, NULL, "%s: invalid MAC address '%s'", ctx, n->value);
 			else if (vmr_mac_is_multicast(&nic->mac))
 				ERR(L, n->pos, "the lowest bit of the first byte must be 0",
-				    "%s: MAC address '%s' is multicast (a guest needs a unicast MAC)",
+				    "%s: MAC address '%s' is multicast (a guest needs a unicast "
+				    "MAC)",
 				    ctx, vmr_mac_format(&nic->mac, buf));
 			else if (vmr_mac_is_zero(&nic->mac))
-				ERR(L, n->pos, NULL, "%s: MAC address '%s' is all zeros", ctx, n->value);
+				ERR(L, n->pos, NULL, "%s: MAC address '%s' is all zeros", ctx,
+				    n->value);
 			else
 				nic->mac_given = true;
 		}
@@ -830,7 +844,7 @@ static void nic_load(struct loader *L, struct vmr_nic *nic, const struct vmr_yno
 	}
 	if ((n = yget(map, "gateway")) && get_str(L, n, ctx, "gateway", &nic->gateway)) {
 		struct in6_addr a;
-		int fam = inet_pton(AF_INET, nic->gateway, &a) == 1	   ? AF_INET
+		int fam = inet_pton(AF_INET, nic->gateway, &a) == 1    ? AF_INET
 			  : inet_pton(AF_INET6, nic->gateway, &a) == 1 ? AF_INET6
 								       : 0;
 
@@ -891,11 +905,11 @@ bool vmr_host_address_valid(const char *s)
 	return s && (hostname_ok(s) || inet_pton(AF_INET6, s, &a) == 1);
 }
 
-static void cloud_init_load(struct loader *L, struct vmr_cloud_init *ci,
-			    const struct vmr_ynode *n, const char *ctx)
+static void cloud_init_load(struct loader *L, struct vmr_cloud_init *ci, const struct vmr_ynode *n,
+			    const char *ctx)
 {
-	static const char *const keys[] = { "user_data", "ssh_authorized_keys", "password",
-					    "hostname" };
+	static const char *const keys[] = {"user_data", "ssh_authorized_keys", "password",
+					   "hostname"};
 	const struct vmr_ynode *v;
 	bool b;
 
@@ -911,8 +925,8 @@ static void cloud_init_load(struct loader *L, struct vmr_cloud_init *ci,
 	if ((v = yget(n, "user_data")))
 		get_str(L, v, ctx, "user_data", &ci->user_data);
 	if ((v = yget(n, "ssh_authorized_keys")))
-		ci->ssh_keys_given = get_strlist(L, v, ctx, "ssh_authorized_keys",
-						 &ci->ssh_authorized_keys);
+		ci->ssh_keys_given =
+		    get_strlist(L, v, ctx, "ssh_authorized_keys", &ci->ssh_authorized_keys);
 	if ((v = yget(n, "password")))
 		get_str(L, v, ctx, "password", &ci->password);
 	if ((v = yget(n, "hostname")) && get_str(L, v, ctx, "hostname", &ci->hostname) &&
@@ -960,7 +974,8 @@ static void guest_load(struct loader *L, struct vmr_guest *g, const struct vmr_y
 		/* a guest's own cpuset wins over vcpus from defaults */
 		if (g->has_cpuset && v != g->cpuset.n && !(vcpus_inherited && !cpuset_inherited)) {
 			L->r.muted = vcpus_inherited && cpuset_inherited;
-			ERR(L, vcpus_node->pos, "leave out vcpus: the cpuset decides the vCPU count",
+			ERR(L, vcpus_node->pos,
+			    "leave out vcpus: the cpuset decides the vCPU count",
 			    "%s: vcpus %u does not match the %zu CPUs of its cpuset", ctx, v,
 			    g->cpuset.n);
 		}
@@ -1074,7 +1089,7 @@ static void guest_free(struct vmr_guest *g)
 
 static void hosts_load(struct loader *L, const struct vmr_ynode *map)
 {
-	static const char *const keys[] = { "address", "primary", "reserved_cpus" };
+	static const char *const keys[] = {"address", "primary", "reserved_cpus"};
 	struct vmr_topology *t = L->t;
 	const struct vmr_host *primary = NULL;
 
@@ -1106,13 +1121,13 @@ static void hosts_load(struct loader *L, const struct vmr_ynode *map)
 		if ((n = yget(v, "primary")) && get_bool(L, n, ctx, "primary", &h->primary) &&
 		    h->primary) {
 			if (primary)
-				ERR(L, n->pos, NULL, "%s: a second primary host (host '%s' is primary)",
-				    ctx, primary->name);
+				ERR(L, n->pos, NULL,
+				    "%s: a second primary host (host '%s' is primary)", ctx,
+				    primary->name);
 			else
 				primary = h;
 		}
-		if ((n = yget(v, "reserved_cpus")) &&
-		    want_scalar(L, n, ctx, "reserved_cpus")) {
+		if ((n = yget(v, "reserved_cpus")) && want_scalar(L, n, ctx, "reserved_cpus")) {
 			_cleanup_free_ char *bad = NULL;
 			const char *why = NULL;
 
@@ -1127,7 +1142,7 @@ static void hosts_load(struct loader *L, const struct vmr_ynode *map)
 
 static void ctrlif_load(struct loader *L, const struct vmr_ynode *map)
 {
-	static const char *const keys[] = { "parent", "address" };
+	static const char *const keys[] = {"parent", "address"};
 	struct vmr_ctrlif *c = &L->t->ctrlif;
 	const struct vmr_ynode *n;
 
@@ -1137,7 +1152,8 @@ static void ctrlif_load(struct loader *L, const struct vmr_ynode *map)
 	c->pos = map->pos;
 	check_keys(L, map, keys, ARRAY_SIZE(keys), "ctrlif");
 	if ((n = yget(map, "parent")))
-		parent_load(L, n, "ctrlif", "parent", &c->parent, &c->parent_is_mac, &c->parent_mac);
+		parent_load(L, n, "ctrlif", "parent", &c->parent, &c->parent_is_mac,
+			    &c->parent_mac);
 	else
 		ERR(L, map->pos, NULL, "ctrlif: missing 'parent'");
 	n = yget(map, "address");
@@ -1193,10 +1209,10 @@ static int pci_cmp(const void *a, const void *b)
 {
 	const struct nicref *x = a, *y = b;
 	const struct vmr_pci_addr *p = &x->nic->pci, *q = &y->nic->pci;
-	unsigned long long u = ((unsigned long long)p->domain << 24) | (p->bus << 16) |
-			       (p->slot << 8) | p->func;
-	unsigned long long v = ((unsigned long long)q->domain << 24) | (q->bus << 16) |
-			       (q->slot << 8) | q->func;
+	unsigned long long u =
+	    ((unsigned long long)p->domain << 24) | (p->bus << 16) | (p->slot << 8) | p->func;
+	unsigned long long v =
+	    ((unsigned long long)q->domain << 24) | (q->bus << 16) | (q->slot << 8) | q->func;
 	int h = strcmp(x->host ? x->host : "", y->host ? y->host : "");
 
 	/* PCI addresses belong to one machine: group by host first */
@@ -1212,7 +1228,7 @@ static void check_macs_and_pci(struct loader *L)
 	struct vmr_topology *t = L->t;
 	_cleanup_free_ struct nicref *macs = NULL, *pcis = NULL;
 	size_t nmacs = 0, npcis = 0, total = 0;
-	struct vmr_nic ctrl = { 0 };
+	struct vmr_nic ctrl = {0};
 	char buf[18], pbuf[13];
 
 	for (size_t i = 0; i < t->nguests; i++)
@@ -1225,19 +1241,19 @@ static void check_macs_and_pci(struct loader *L)
 
 			if (!nic->name)
 				continue;
-			macs[nmacs] = (struct nicref){ &t->guests[i], nic, nmacs, NULL };
+			macs[nmacs] = (struct nicref){&t->guests[i], nic, nmacs, NULL};
 			nmacs++;
 			if ((nic->kind == VMR_NIC_PCI || nic->kind == VMR_NIC_VF) &&
 			    nic->attach_pos.line) {
-				pcis[npcis] = (struct nicref){ &t->guests[i], nic, npcis,
-							       guest_host(t, &t->guests[i]) };
+				pcis[npcis] = (struct nicref){&t->guests[i], nic, npcis,
+							      guest_host(t, &t->guests[i])};
 				npcis++;
 			}
 		}
 	if (t->ctrlif.present && t->ctrlif.address.family == AF_INET) {
 		ctrl.mac = t->ctrlif.mac;
 		ctrl.mac_pos = t->ctrlif.pos;
-		macs[nmacs] = (struct nicref){ NULL, &ctrl, nmacs, NULL };
+		macs[nmacs] = (struct nicref){NULL, &ctrl, nmacs, NULL};
 		nmacs++;
 	}
 	/* sorting keeps this linear-ish for topologies with many NICs */
@@ -1260,11 +1276,13 @@ static void check_macs_and_pci(struct loader *L)
 			first = dup;
 			dup = tmp;
 		}
-		ERR(L, dup->nic->mac_pos, dup->nic->mac_given ? NULL : "the derived MAC collides; set 'mac' explicitly",
-		    "guest '%s' nic '%s': MAC address '%s' is already used by %s%s%s%s%s", dup->g->name,
-		    dup->nic->name, vmr_mac_format(&dup->nic->mac, buf),
+		ERR(L, dup->nic->mac_pos,
+		    dup->nic->mac_given ? NULL : "the derived MAC collides; set 'mac' explicitly",
+		    "guest '%s' nic '%s': MAC address '%s' is already used by %s%s%s%s%s",
+		    dup->g->name, dup->nic->name, vmr_mac_format(&dup->nic->mac, buf),
 		    first->g ? "guest '" : "the ctrlif", first->g ? first->g->name : "",
-		    first->g ? "' nic '" : "", first->g ? first->nic->name : "", first->g ? "'" : "");
+		    first->g ? "' nic '" : "", first->g ? first->nic->name : "",
+		    first->g ? "'" : "");
 	}
 	qsort(pcis, npcis, sizeof(*pcis), pci_cmp);
 	for (size_t i = 0; i < npcis;) {
@@ -1278,9 +1296,11 @@ static void check_macs_and_pci(struct loader *L)
 		/* VFs of one PF may be shared; a device passed through whole may not */
 		for (size_t k = i + 1; whole && k < j; k++)
 			ERR(L, pcis[k].nic->attach_pos, NULL,
-			    "guest '%s' nic '%s': PCI device '%s' is already used on the same host by guest '%s' nic '%s' (%s)",
-			    pcis[k].g->name, pcis[k].nic->name, vmr_pci_format(&pcis[k].nic->pci, pbuf),
-			    pcis[i].g->name, pcis[i].nic->name, vmr_nic_kind_name(pcis[i].nic->kind));
+			    "guest '%s' nic '%s': PCI device '%s' is already used on the same host "
+			    "by guest '%s' nic '%s' (%s)",
+			    pcis[k].g->name, pcis[k].nic->name,
+			    vmr_pci_format(&pcis[k].nic->pci, pbuf), pcis[i].g->name,
+			    pcis[i].nic->name, vmr_nic_kind_name(pcis[i].nic->kind));
 		i = j;
 	}
 }
@@ -1302,17 +1322,19 @@ static void check_placement(struct loader *L)
 			for (size_t k = 0; k < t->nhosts; k++)
 				names[k] = t->hosts[k].name;
 			hint = suggest(g->host, names, t->nhosts);
-			ERR(L, g->host_pos, hint ? hint : (t->nhosts ? NULL : "declare it under 'hosts'"),
+			ERR(L, g->host_pos,
+			    hint ? hint : (t->nhosts ? NULL : "declare it under 'hosts'"),
 			    "guest '%s': unknown host '%s'", g->name, g->host);
 			continue;
 		}
 		if (!g->has_cpuset)
 			continue;
 		h = hn ? vmr_topology_host(t, hn) : NULL;
-		if (h && h->has_reserved && (c = vmr_cpuset_first_common(&g->cpuset, &h->reserved)) >= 0)
+		if (h && h->has_reserved &&
+		    (c = vmr_cpuset_first_common(&g->cpuset, &h->reserved)) >= 0)
 			ERR(L, g->cpuset_pos, NULL,
-			    "guest '%s': cpuset includes CPU %ld, reserved on host '%s'", g->name, c,
-			    h->name);
+			    "guest '%s': cpuset includes CPU %ld, reserved on host '%s'", g->name,
+			    c, h->name);
 		for (size_t j = 0; j < i; j++) {
 			const struct vmr_guest *o = &t->guests[j];
 
@@ -1321,16 +1343,16 @@ static void check_placement(struct loader *L)
 			c = vmr_cpuset_first_common(&g->cpuset, &o->cpuset);
 			if (c >= 0)
 				ERR(L, g->cpuset_pos, NULL,
-				    "guest '%s': cpuset overlaps guest '%s' (CPU %ld) on %s%s%s", g->name,
-				    o->name, c, hn ? "host '" : "the local host", hn ? hn : "",
-				    hn ? "'" : "");
+				    "guest '%s': cpuset overlaps guest '%s' (CPU %ld) on %s%s%s",
+				    g->name, o->name, c, hn ? "host '" : "the local host",
+				    hn ? hn : "", hn ? "'" : "");
 		}
 	}
 }
 
 /* ---- top level ---- */
 
-static const char *const top_keys[] = { "version", "defaults", "hosts", "ctrlif", "guests" };
+static const char *const top_keys[] = {"version", "defaults", "hosts", "ctrlif", "guests"};
 
 static void topology_build(struct loader *L, const struct vmr_ynode *root)
 {
@@ -1338,19 +1360,23 @@ static void topology_build(struct loader *L, const struct vmr_ynode *root)
 	const struct vmr_ynode *n, *guests;
 
 	if (!root || vmr_ynode_is_null(root)) {
-		ERR(L, ((struct vmr_pos){ 1, 1 }), NULL, "empty topology (expected a mapping with 'version: 1')");
+		ERR(L, ((struct vmr_pos){1, 1}), NULL,
+		    "empty topology (expected a mapping with 'version: 1')");
 		return;
 	}
 	if (root->type != VMR_YNODE_MAP) {
-		ERR(L, root->pos, NULL, "the topology must be a mapping, not %s", vmr_ynode_kind(root));
+		ERR(L, root->pos, NULL, "the topology must be a mapping, not %s",
+		    vmr_ynode_kind(root));
 		return;
 	}
 	check_keys(L, root, top_keys, ARRAY_SIZE(top_keys), "topology");
 	n = yget(root, "version");
 	if (!n)
-		ERR(L, root->pos, "start the file with 'version: 1'", "missing required key 'version'");
+		ERR(L, root->pos, "start the file with 'version: 1'",
+		    "missing required key 'version'");
 	else if (get_uint(L, n, "topology", "version", 0, ~0u, &t->version) && t->version != 1)
-		ERR(L, n->pos, NULL, "unsupported version %u (this vmrun reads version 1)", t->version);
+		ERR(L, n->pos, NULL, "unsupported version %u (this vmrun reads version 1)",
+		    t->version);
 
 	if ((n = yget(root, "hosts")))
 		hosts_load(L, n);
@@ -1360,7 +1386,7 @@ static void topology_build(struct loader *L, const struct vmr_ynode *root)
 	n = yget(root, "defaults");
 	if (n && !vmr_ynode_is_null(n) && want_map(L, n, "topology", "defaults")) {
 		/* check the defaults once, on their own, so their errors show once */
-		struct vmr_guest tmp = { .name = xstrdup("defaults") };
+		struct vmr_guest tmp = {.name = xstrdup("defaults")};
 
 		guest_load(L, &tmp, n, "defaults");
 		guest_free(&tmp);
@@ -1384,7 +1410,8 @@ static void topology_build(struct loader *L, const struct vmr_ynode *root)
 			ctx = xasprintf("guest '%s'", g->name);
 			if (!vmr_guest_name_valid(g->name))
 				ERR(L, p->key->pos, NULL,
-				    "invalid guest name '%s' (expected [a-z][a-z0-9]{0,30})", g->name);
+				    "invalid guest name '%s' (expected [a-z][a-z0-9]{0,30})",
+				    g->name);
 			if (vmr_ynode_is_null(own))
 				own = NULL;
 			else if (!want_map(L, own, ctx, g->name))
@@ -1418,7 +1445,7 @@ int vmr_topology_load_buffer(const char *name, const char *data, size_t len,
 			     struct vmr_topology **ret, struct vmr_diags *diags)
 {
 	struct vmr_topology *t;
-	struct loader L = { .r = { .file = name ? name : "<input>", .diags = diags } };
+	struct loader L = {.r = {.file = name ? name : "<input>", .diags = diags}};
 	struct vmr_ynode *root = NULL;
 	size_t first = diags->n;
 

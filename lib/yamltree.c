@@ -11,8 +11,8 @@
 /* Keys in one mapping: bounds the quadratic duplicate-key check. */
 #define VMR_YMAP_MAX_KEYS 4096
 
-void vmr_yreport_add(struct vmr_yreport *r, struct vmr_pos pos, const char *hint,
-		     const char *fmt, ...)
+void vmr_yreport_add(struct vmr_yreport *r, struct vmr_pos pos, const char *hint, const char *fmt,
+		     ...)
 {
 	_cleanup_free_ char *msg = NULL;
 	va_list ap;
@@ -81,13 +81,13 @@ const char *vmr_ynode_kind(const struct vmr_ynode *n)
 
 static struct vmr_pos mark_pos(yaml_mark_t m)
 {
-	return (struct vmr_pos){ (unsigned)m.line + 1, (unsigned)m.column + 1 };
+	return (struct vmr_pos){(unsigned)m.line + 1, (unsigned)m.column + 1};
 }
 
 /* Line and column (in characters, like libyaml's marks) of byte offset off. */
 static struct vmr_pos offset_pos(const char *data, size_t len, size_t off)
 {
-	struct vmr_pos p = { 1, 1 };
+	struct vmr_pos p = {1, 1};
 
 	for (size_t i = 0; i < off && i < len; i++) {
 		unsigned char c = (unsigned char)data[i];
@@ -105,7 +105,7 @@ static struct vmr_pos offset_pos(const char *data, size_t len, size_t off)
 /* The byte at a libyaml position, or -1 (used only to explain errors). */
 static int byte_at(const char *data, size_t len, struct vmr_pos want)
 {
-	struct vmr_pos p = { 1, 1 };
+	struct vmr_pos p = {1, 1};
 
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)data[i];
@@ -132,13 +132,14 @@ static void report_syntax(const yaml_parser_t *ps, const char *data, size_t len,
 
 	switch (ps->error) {
 	case YAML_MEMORY_ERROR:
-		vmr_yreport_add(r, (struct vmr_pos){ 1, 1 }, NULL, "out of memory while parsing");
+		vmr_yreport_add(r, (struct vmr_pos){1, 1}, NULL, "out of memory while parsing");
 		return;
 	case YAML_READER_ERROR:
 		/* reader errors carry a byte offset, not a mark */
 		pos = offset_pos(data, len, ps->problem_offset);
 		if (ps->problem_value >= 0)
-			vmr_yreport_add(r, pos, NULL, "%s (byte 0x%02x)", problem, ps->problem_value & 0xff);
+			vmr_yreport_add(r, pos, NULL, "%s (byte 0x%02x)", problem,
+					ps->problem_value & 0xff);
 		else
 			vmr_yreport_add(r, pos, NULL, "%s", problem);
 		return;
@@ -146,15 +147,16 @@ static void report_syntax(const yaml_parser_t *ps, const char *data, size_t len,
 		break;
 	}
 	pos = mark_pos(ps->problem_mark);
-	vmr_yreport_add(r, pos, byte_at(data, len, pos) == '\t' ? "indent with spaces, not tabs" : NULL,
-			"%s%s%s%s", problem, ps->context ? " (" : "", ps->context ? ps->context : "",
-			ps->context ? ")" : "");
+	vmr_yreport_add(r, pos,
+			byte_at(data, len, pos) == '\t' ? "indent with spaces, not tabs" : NULL,
+			"%s%s%s%s", problem, ps->context ? " (" : "",
+			ps->context ? ps->context : "", ps->context ? ")" : "");
 }
 
 struct frame {
 	struct vmr_ynode *node;
 	struct vmr_ynode *key; /* mapping: the key waiting for its value */
-	bool skip;             /* ... and whether that pair is to be ignored */
+	bool skip;	       /* ... and whether that pair is to be ignored */
 };
 
 struct yparse {
@@ -186,8 +188,9 @@ static bool key_check(struct yparse *y, struct frame *f, struct vmr_ynode *key)
 		const struct vmr_ypair *p = &f->node->pairs[i];
 
 		if (p->key->type == VMR_YNODE_SCALAR && streq(p->key->value, key->value)) {
-			vmr_yreport_add(y->r, key->pos, NULL, "duplicate key '%s' (first at line %u)",
-					key->value, p->key->pos.line);
+			vmr_yreport_add(y->r, key->pos, NULL,
+					"duplicate key '%s' (first at line %u)", key->value,
+					p->key->pos.line);
 			return false;
 		}
 	}
@@ -216,7 +219,7 @@ static void attach(struct yparse *y, struct vmr_ynode *n)
 		return;
 	}
 	XGROW(f->node->pairs, f->node->alloc, f->node->n + 1);
-	f->node->pairs[f->node->n++] = (struct vmr_ypair){ f->key, n, f->skip };
+	f->node->pairs[f->node->n++] = (struct vmr_ypair){f->key, n, f->skip};
 	f->key = NULL;
 }
 
@@ -300,7 +303,7 @@ static int on_event(struct yparse *y, const yaml_event_t *ev, unsigned *docs)
 			n = node_new(VMR_YNODE_MAP, ev->start_mark);
 		}
 		attach(y, n);
-		y->stack[y->depth++] = (struct frame){ n, NULL, false };
+		y->stack[y->depth++] = (struct frame){n, NULL, false};
 		return 0;
 	case YAML_SEQUENCE_END_EVENT:
 	case YAML_MAPPING_END_EVENT:
@@ -314,7 +317,7 @@ static int on_event(struct yparse *y, const yaml_event_t *ev, unsigned *docs)
 
 int vmr_ytree_parse(const char *data, size_t len, struct vmr_yreport *r, struct vmr_ynode **ret)
 {
-	struct yparse y = { .r = r };
+	struct yparse y = {.r = r};
 	yaml_parser_t parser;
 	unsigned docs = 0;
 	const char *nul;

@@ -10,7 +10,7 @@
 
 void vmr_qmp_lines_init(struct vmr_qmp_lines *l, size_t cap)
 {
-	*l = (struct vmr_qmp_lines){ .cap = cap ? cap : VMR_QMP_MAX_LINE };
+	*l = (struct vmr_qmp_lines){.cap = cap ? cap : VMR_QMP_MAX_LINE};
 }
 
 void vmr_qmp_lines_free(struct vmr_qmp_lines *l)
@@ -66,8 +66,8 @@ static int lines_emit(const char *line, size_t len, vmr_qmp_line_fn fn, void *us
 	return fn(line, len, userdata);
 }
 
-int vmr_qmp_lines_feed(struct vmr_qmp_lines *l, const void *data, size_t n,
-		       vmr_qmp_line_fn fn, void *userdata)
+int vmr_qmp_lines_feed(struct vmr_qmp_lines *l, const void *data, size_t n, vmr_qmp_line_fn fn,
+		       void *userdata)
 {
 	const char *p = data;
 	const char *end = p + n;

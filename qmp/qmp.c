@@ -34,10 +34,10 @@ struct vmr_qmp {
 	int fd;
 	char *name;
 	struct vmr_qmp_lines lines;
-	struct vmr_buf out;        /* queued output, sent as the socket accepts it */
+	struct vmr_buf out; /* queued output, sent as the socket accepts it */
 	uint64_t next_id;
 	struct qmp_pending *pending; /* oldest first */
-	json_t *greeting;          /* the "QMP" member of the greeting */
+	json_t *greeting;	     /* the "QMP" member of the greeting */
 	bool greeted;
 	bool negotiated;
 
@@ -46,15 +46,15 @@ struct vmr_qmp {
 	vmr_qmp_diag_fn diag_fn;
 	void *diag_data;
 
-	unsigned dispatching;      /* > 0 while handlers may run */
-	bool feeding;              /* inside vmr_qmp_lines_feed(): keep its buffer */
-	unsigned bad_messages;     /* consecutive protocol errors */
-	int write_errno;           /* a send failed: close once reads are drained */
-	char *error_class;         /* of the last failed vmr_qmp_execute() */
+	unsigned dispatching;  /* > 0 while handlers may run */
+	bool feeding;	       /* inside vmr_qmp_lines_feed(): keep its buffer */
+	unsigned bad_messages; /* consecutive protocol errors */
+	int write_errno;       /* a send failed: close once reads are drained */
+	char *error_class;     /* of the last failed vmr_qmp_execute() */
 
 	bool closed;
-	int close_errno;           /* ECONNRESET or 0 */
-	char *close_reason;        /* NULL for a plain EOF */
+	int close_errno;    /* ECONNRESET or 0 */
+	char *close_reason; /* NULL for a plain EOF */
 };
 
 static void qmp_diag(struct vmr_qmp *q, const char *fmt, ...) _printf_(2, 3);
@@ -148,7 +148,8 @@ static void qmp_close(struct vmr_qmp *q, int errnum, const char *reason, bool re
 		if (reason)
 			qmp_diag(q, "qmp '%s': %s, disconnecting", q->name, reason);
 		else if (errnum)
-			qmp_diag(q, "qmp '%s': QMP connection closed: %s", q->name, strerror(errnum));
+			qmp_diag(q, "qmp '%s': QMP connection closed: %s", q->name,
+				 strerror(errnum));
 		else
 			qmp_diag(q, "qmp '%s': QMP connection closed", q->name);
 	}
@@ -168,8 +169,7 @@ static void qmp_close(struct vmr_qmp *q, int errnum, const char *reason, bool re
 
 		list = p->next;
 		p->next = NULL;
-		pending_fail(q, p, -EPIPE, errnum, NULL, "%s",
-			     qmp_close_text(q, tmp, sizeof(tmp)));
+		pending_fail(q, p, -EPIPE, errnum, NULL, "%s", qmp_close_text(q, tmp, sizeof(tmp)));
 	}
 }
 
@@ -397,7 +397,7 @@ int vmr_qmp_new(int fd, struct vmr_qmp **ret)
 
 static void sleep_ms(int ms)
 {
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
 
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
@@ -406,7 +406,7 @@ static void sleep_ms(int ms)
 int vmr_qmp_connect_path(const char *path, int timeout_ms, struct vmr_qmp **ret,
 			 struct vmr_error **err)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	uint64_t deadline = timeout_ms < 0 ? 0 : now_ms() + (uint64_t)timeout_ms;
 	struct vmr_qmp *q;
 	int r;
@@ -433,8 +433,9 @@ int vmr_qmp_connect_path(const char *path, int timeout_ms, struct vmr_qmp **ret,
 		if (r != ENOENT && r != ECONNREFUSED && r != EAGAIN && r != EINTR)
 			return vmr_error_set(err, r, "connect qmp socket '%s'", path);
 		if (deadline && now_ms() >= deadline)
-			return vmr_error_set(err, r, "connect qmp socket '%s' (gave up after %d ms)",
-					     path, timeout_ms);
+			return vmr_error_set(err, r,
+					     "connect qmp socket '%s' (gave up after %d ms)", path,
+					     timeout_ms);
 		sleep_ms(10);
 	}
 }
@@ -559,8 +560,7 @@ int vmr_qmp_send(struct vmr_qmp *q, const char *command, json_t *args, int timeo
 	text = json_dumps(msg, JSON_COMPACT);
 	json_decref(msg);
 	if (!text)
-		return vmr_error_set(err, EINVAL, "qmp '%s': cannot encode the arguments",
-				     command);
+		return vmr_error_set(err, EINVAL, "qmp '%s': cannot encode the arguments", command);
 
 	p = xcalloc(1, sizeof(*p));
 	p->id = q->next_id++;
@@ -661,8 +661,7 @@ int vmr_qmp_feed(struct vmr_qmp *q, const void *data, size_t n)
  * deadline (0 = none) passes (-ETIMEDOUT).  Pending deadlines are enforced
  * on the way, so a command's own timeout ends the wait through *done.
  */
-static int qmp_wait(struct vmr_qmp *q, const bool *done, uint64_t deadline,
-		    struct vmr_error **err)
+static int qmp_wait(struct vmr_qmp *q, const bool *done, uint64_t deadline, struct vmr_error **err)
 {
 	while (!*done) {
 		struct pollfd pfd;
@@ -681,7 +680,7 @@ static int qmp_wait(struct vmr_qmp *q, const bool *done, uint64_t deadline,
 			if (t < 0 || rem < t)
 				t = rem;
 		}
-		pfd = (struct pollfd){ .fd = q->fd, .events = vmr_qmp_poll_events(q) };
+		pfd = (struct pollfd){.fd = q->fd, .events = vmr_qmp_poll_events(q)};
 		if (poll(&pfd, 1, t) < 0 && errno != EINTR)
 			return vmr_error_set(err, errno, "qmp '%s': poll", q->name);
 		qmp_process_now(q);
@@ -724,7 +723,7 @@ static void qmp_sync_done(json_t *ret, int r, const char *error_class, struct vm
 int vmr_qmp_execute(struct vmr_qmp *q, const char *command, json_t *args, int timeout_ms,
 		    json_t **ret_return, struct vmr_error **err)
 {
-	struct qmp_sync s = { 0 };
+	struct qmp_sync s = {0};
 	int r;
 
 	if (q->dispatching)
