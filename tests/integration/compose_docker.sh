@@ -38,6 +38,7 @@ ctx=$work/ctx${id}
 project=ctx${id}
 state=$work/state
 started_dockerd=0
+dockerd_pid=
 upped=0
 
 skip_all() {
@@ -58,9 +59,10 @@ cleanup() {
 		} >/dev/null 2>&1
 	fi
 	ip link del "$veth_a" 2>/dev/null
-	if [ "$started_dockerd" = 1 ] && [ -f "$work/dockerd.pid" ]; then
-		kill "$(cat "$work/dockerd.pid")" 2>/dev/null
-		for _ in $(seq 50); do [ -e "/proc/$(cat "$work/dockerd.pid")" ] || break; sleep 0.2; done
+	if [ "$started_dockerd" = 1 ]; then
+		# our own dockerd only, by its pid; it stops the containerd it started
+		kill "$dockerd_pid" 2>/dev/null
+		for _ in $(seq 100); do [ -e "/proc/$dockerd_pid" ] || break; sleep 0.2; done
 	fi
 	rm -rf "$work"
 }
@@ -76,6 +78,7 @@ done
 if ! docker info >/dev/null 2>&1; then
 	dockerd --bridge=none --iptables=false --ip6tables=false \
 		--pidfile "$work/dockerd.pid" >"$work/dockerd.log" 2>&1 &
+	dockerd_pid=$!
 	started_dockerd=1
 	for _ in $(seq 60); do docker info >/dev/null 2>&1 && break; sleep 0.5; done
 	if ! docker info >/dev/null 2>&1; then
