@@ -1112,6 +1112,14 @@ static void hosts_load(struct loader *L, const struct vmr_ynode *map)
 			ERR(L, p->key->pos, NULL,
 			    "invalid host name '%s' (expected [a-z0-9][a-z0-9.-]{0,62})", h->name);
 		v = p->value;
+		/* without 'address' the name is what ssh:// and compose reach */
+		if (!yget(v, "address") && vmr_host_name_valid(h->name) &&
+		    !vmr_host_address_valid(h->name))
+			ERR(L, p->key->pos, "set 'address'",
+			    "%s: the name is the address when 'address' is not set, and '%s' is "
+			    "not a "
+			    "valid address",
+			    ctx, h->name);
 		if (vmr_ynode_is_null(v) || !want_map(L, v, ctx, h->name))
 			continue;
 		check_keys(L, v, keys, ARRAY_SIZE(keys), ctx);
