@@ -39,6 +39,7 @@ struct vmr_config {
  * environment overrides.
  */
 int vmr_config_load(const char *path, struct vmr_config *ret, struct vmr_error **err);
+/* Free the strings of c and zero it; NULL is fine. */
 void vmr_config_free(struct vmr_config *c);
 
 #endif

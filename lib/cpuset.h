@@ -30,10 +30,13 @@ int vmr_cpuset_parse(const char *s, struct vmr_cpuset *ret, char **ret_bad,
 		     const char **ret_why);
 /* Canonical text ("10-19,22"); caller frees. */
 char *vmr_cpuset_format(const struct vmr_cpuset *cs);
+/* Whether cpu is in the set (binary search). */
 bool vmr_cpuset_contains(const struct vmr_cpuset *cs, unsigned cpu);
 /* First CPU present in both sets, or -1. */
 long vmr_cpuset_first_common(const struct vmr_cpuset *a, const struct vmr_cpuset *b);
+/* Make dst an independent copy of src (dst's old contents are not freed). */
 void vmr_cpuset_copy(struct vmr_cpuset *dst, const struct vmr_cpuset *src);
+/* Free the CPU array and empty the set; NULL is fine. */
 void vmr_cpuset_free(struct vmr_cpuset *cs);
 
 #endif

@@ -23,6 +23,7 @@ static inline bool vmr_mac_is_zero(const struct vmr_mac *m)
 {
 	return !(m->b[0] | m->b[1] | m->b[2] | m->b[3] | m->b[4] | m->b[5]);
 }
+/* Byte-wise equality. */
 bool vmr_mac_equal(const struct vmr_mac *a, const struct vmr_mac *b);
 /*
  * Stable default guest MAC for (guest, nic): locally administered unicast
@@ -50,9 +51,11 @@ char *vmr_cidr_format(const struct vmr_cidr *c, char buf[static 64]);
 struct vmr_pci_addr {
 	unsigned domain, bus, slot, func;
 };
+/* Slot above 0x1f or function above 7 is invalid too.  0 or -EINVAL. */
 int vmr_pci_parse(const char *s, struct vmr_pci_addr *ret);
 /* Lowercase canonical "0000:1a:00.1" into buf (at least 13 bytes). */
 char *vmr_pci_format(const struct vmr_pci_addr *p, char buf[static 13]);
+/* All four fields equal. */
 bool vmr_pci_equal(const struct vmr_pci_addr *a, const struct vmr_pci_addr *b);
 
 /*

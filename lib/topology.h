@@ -206,6 +206,7 @@ int vmr_topology_load(const char *path, struct vmr_topology **ret,
 int vmr_topology_load_buffer(const char *name, const char *data, size_t len,
 			     struct vmr_topology **ret, struct vmr_diags *diags);
 
+/* Free a model and every string it owns; NULL is fine. */
 void vmr_topology_free(struct vmr_topology *t);
 
 /* Lookups; NULL when absent. */
@@ -224,12 +225,16 @@ bool vmr_host_name_valid(const char *s);    /* [a-z0-9][a-z0-9.-]{0,62} */
 /* A host's `address`: a DNS name (labels of letters, digits, '-'), IPv4 or IPv6. */
 bool vmr_host_address_valid(const char *s);
 
-/* Diagnostics */
+/*
+ * Append "FILE:LINE:COL: error: MSG" (line 0: no position) with an optional
+ * hint; an identical diagnostic already in d is not added twice.
+ */
 void vmr_diags_add(struct vmr_diags *d, const char *file, unsigned line,
 		   unsigned col, const char *hint, const char *fmt, ...)
 	__attribute__((format(printf, 6, 7)));
 /* Print each as "FILE:LINE:COL: error: MSG" (+ "  hint: ...") to f. */
 void vmr_diags_print(const struct vmr_diags *d, FILE *f);
+/* Free every diagnostic; d is empty and reusable afterwards. */
 void vmr_diags_clear(struct vmr_diags *d);
 
 /* Text names of enum values, as written in the topology file. */

@@ -63,6 +63,7 @@ struct vmr_ynode {
  */
 int vmr_ytree_parse(const char *data, size_t len, struct vmr_yreport *r, struct vmr_ynode **ret);
 
+/* Free a node and everything below it; NULL is fine. */
 void vmr_ynode_free(struct vmr_ynode *n);
 
 /* The value of key in map (first non-skipped match), or NULL. */
