@@ -72,6 +72,24 @@ bool vmr_caps_have(cap_value_t cap)
 	return v == CAP_SET;
 }
 
+bool vmr_caps_any_permitted(void)
+{
+	cap_t cur = cap_get_proc();
+	bool any = false;
+
+	/* cannot tell: assume there is something to drop */
+	if (!cur)
+		return true;
+	for (int cap = 0; cap <= last_cap() && !any; cap++) {
+		cap_flag_value_t v = CAP_CLEAR;
+
+		if (cap_get_flag(cur, (cap_value_t)cap, CAP_PERMITTED, &v) == 0 && v == CAP_SET)
+			any = true;
+	}
+	cap_free(cur);
+	return any;
+}
+
 int vmr_caps_require(const cap_value_t *caps, size_t n, const char *what, struct vmr_error **err)
 {
 	struct vmr_buf names = VMR_BUF_INIT;

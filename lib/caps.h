@@ -52,6 +52,14 @@
 bool vmr_caps_have(cap_value_t cap);
 
 /*
+ * True when this process's permitted set holds any capability (root, a
+ * container's root, a program with file capabilities).  When it holds
+ * none, a program it starts with NoNewPrivs cannot have any either, so
+ * there is nothing to drop.
+ */
+bool vmr_caps_any_permitted(void);
+
+/*
  * Check that every capability in caps[0..n) is effective in this process.
  * what says what they are needed for ("creating macvtap links").  On
  * failure returns -EPERM with *err "creating macvtap links needs

@@ -5,9 +5,9 @@
 #include <pwd.h>
 #include <sched.h>
 #include <signal.h>
-#include <sys/capability.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include "lib/spawn.h"
@@ -23,10 +23,7 @@ enum child_step {
 	STEP_SIGNALS,
 	STEP_FDS,
 	STEP_AFFINITY,
-	STEP_CAPBSET,
-	STEP_SETGROUPS,
-	STEP_SETRESGID,
-	STEP_SETRESUID,
+	STEP_CAPS, /* the sub-step is child_report.caps_step */
 	STEP_NO_NEW_PRIVS,
 	STEP_PDEATHSIG,
 	STEP_PARENT_DIED,
@@ -38,10 +35,7 @@ static const char *const step_names[] = {
     [STEP_SIGNALS] = "reset signals",
     [STEP_FDS] = "set up fds",
     [STEP_AFFINITY] = "sched_setaffinity",
-    [STEP_CAPBSET] = "drop capability bounding set",
-    [STEP_SETGROUPS] = "setgroups",
-    [STEP_SETRESGID] = "setresgid",
-    [STEP_SETRESUID] = "setresuid",
+    [STEP_CAPS] = "drop privileges",
     [STEP_NO_NEW_PRIVS] = "PR_SET_NO_NEW_PRIVS",
     [STEP_PDEATHSIG] = "PR_SET_PDEATHSIG",
     [STEP_PARENT_DIED] = "parent died before exec",
@@ -51,6 +45,7 @@ static const char *const step_names[] = {
 struct child_report {
 	int step;
 	int errnum;
+	int caps_step; /* enum vmr_caps_step, with STEP_CAPS */
 };
 
 /* Everything the child needs, computed before fork. */
@@ -66,17 +61,44 @@ struct child_ctx {
 	size_t cpus_size;
 	/* in the context, not malloc'ed: a failing child leaks nothing */
 	unsigned long cpus_buf[(VMR_CPU_MAX + 1) / (8 * sizeof(unsigned long)) + 1];
-	int cap_last;
 	int maxfd; /* fallback when close_range is missing */
 };
 
-static void __attribute__((noreturn)) child_fail(const struct child_ctx *c, int step, int errnum)
+static void __attribute__((noreturn))
+child_fail_caps(const struct child_ctx *c, int step, int errnum, int caps_step)
 {
-	struct child_report rep = {step, errnum};
+	struct child_report rep = {step, errnum, caps_step};
 
 	/* nothing to do if the parent is gone; its read sees EOF or this */
 	(void)!write(c->errfd, &rep, sizeof(rep));
 	_exit(127);
+}
+
+static void __attribute__((noreturn)) child_fail(const struct child_ctx *c, int step, int errnum)
+{
+	child_fail_caps(c, step, errnum, -1);
+}
+
+/*
+ * glibc refuses sigaction() on the signals it reserves for itself (32 and
+ * 33: thread cancellation, set*id broadcast) with EINVAL, yet an "ignored"
+ * inherited from our parent (GNU make leaves them so) would survive exec
+ * too and break the program's threads.  The kernel call takes them; an
+ * all-zero struct is SIG_DFL with no flags and an empty mask on every
+ * architecture's layout.
+ */
+static int child_signal_default(int sig)
+{
+	unsigned long ksa[8] = {0};
+
+	if (sigaction(sig, &(struct sigaction){.sa_handler = SIG_DFL}, NULL) == 0)
+		return 0;
+	if (errno != EINVAL)
+		return -1;
+	if (syscall(SYS_rt_sigaction, sig, ksa, NULL, (size_t)(NSIG - 1) / 8) == 0)
+		return 0;
+	/* EINVAL again: a number beyond the kernel's signals */
+	return errno == EINVAL ? 0 : -1;
 }
 
 static void child_fds(struct child_ctx *c)
@@ -116,8 +138,8 @@ static void child_fds(struct child_ctx *c)
 static void __attribute__((noreturn)) child_run(struct child_ctx *c)
 {
 	const struct vmr_spawn *s = c->s;
-	struct sigaction sa = {.sa_handler = SIG_DFL};
 	sigset_t none;
+	int step = -1, r;
 
 	if (setsid() < 0)
 		child_fail(c, STEP_SETSID, errno);
@@ -125,30 +147,20 @@ static void __attribute__((noreturn)) child_run(struct child_ctx *c)
 	for (int sig = 1; sig < NSIG; sig++) {
 		if (sig == SIGKILL || sig == SIGSTOP)
 			continue;
-		/* EINVAL for the signals glibc reserves for itself */
-		if (sigaction(sig, &sa, NULL) < 0 && errno != EINVAL)
+		if (child_signal_default(sig) < 0)
 			child_fail(c, STEP_SIGNALS, errno);
 	}
 	child_fds(c);
 	if (c->cpus && sched_setaffinity(0, c->cpus_size, c->cpus) < 0)
 		child_fail(c, STEP_AFFINITY, errno);
-	if (s->user) {
-		if (s->user->uid != 0) {
-			/* caps are cleared by setresuid, but the bounding set
-			 * stays full unless dropped while still privileged */
-			for (int cap = 0; cap <= c->cap_last; cap++)
-				if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
-					child_fail(c, STEP_CAPBSET, errno);
-		}
-		if (setgroups(s->user->ngroups, s->user->groups) < 0)
-			child_fail(c, STEP_SETGROUPS, errno);
-		if (setresgid(s->user->gid, s->user->gid, s->user->gid) < 0)
-			child_fail(c, STEP_SETRESGID, errno);
-		if (setresuid(s->user->uid, s->user->uid, s->user->uid) < 0)
-			child_fail(c, STEP_SETRESUID, errno);
-	}
-	if (s->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+	if (s->caps) {
+		/* ends with PR_SET_NO_NEW_PRIVS */
+		r = vmr_caps_drop_apply(s->caps, &step);
+		if (r < 0)
+			child_fail_caps(c, STEP_CAPS, -r, step);
+	} else if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
 		child_fail(c, STEP_NO_NEW_PRIVS, errno);
+	}
 	sigemptyset(&none);
 	if (sigprocmask(SIG_SETMASK, &none, NULL) < 0)
 		child_fail(c, STEP_SIGNALS, errno);
@@ -188,7 +200,6 @@ static int ctx_prepare(struct child_ctx *c, const struct vmr_spawn *s, struct vm
 	}
 	c->ntargets = 3 + (int)s->nfds;
 	c->parent = getpid();
-	c->cap_last = (int)cap_max_bits() - 1;
 	c->maxfd = 65536;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
 	    rl.rlim_cur < (rlim_t)c->maxfd)
@@ -250,6 +261,9 @@ int vmr_spawn(const struct vmr_spawn *s, pid_t *ret_pid, struct vmr_error **err)
 				  s->argv[0]);
 	else if (rep.step == STEP_EXEC)
 		r = vmr_error_set(err, rep.errnum, "exec '%s'", s->argv[0]);
+	else if (rep.step == STEP_CAPS)
+		r = vmr_error_set(err, rep.errnum, "start '%s': %s", s->argv[0],
+				  vmr_caps_step_name(rep.caps_step));
 	else
 		r = vmr_error_set(err, rep.errnum, "start '%s': %s", s->argv[0],
 				  rep.step >= 0 && rep.step < (int)ARRAY_SIZE(step_names)

@@ -14,16 +14,23 @@
  * reaches only the supervisor); resets every signal disposition to the
  * default; places stdin/stdout/stderr and the passed fds (fds[i] becomes
  * fd 3+i) and marks every other fd close-on-exec; sets the CPU affinity;
- * when switching to a non-root user drops the capability bounding set, then
- * setgroups, setresgid, setresuid; sets PR_SET_NO_NEW_PRIVS; unblocks all
- * signals; sets PR_SET_PDEATHSIG last, because a uid change clears it, and
- * then checks that the parent is still the one that forked it; execve.
+ * applies the privilege drop prepared by lib/caps.h (bounding set, groups,
+ * uid/gid, capabilities, ambient set, PR_SET_NO_NEW_PRIVS) or, without
+ * one, only sets PR_SET_NO_NEW_PRIVS; unblocks all signals; sets
+ * PR_SET_PDEATHSIG last, because a uid change clears it, and then checks
+ * that the parent is still the one that forked it; execve.
+ *
+ * Every program started here runs with NoNewPrivs: nothing vmrun starts
+ * (QEMU, qemu-img, a detached supervisor) needs to gain privileges through
+ * a setuid binary or file capabilities, and NoNewPrivs keeps a dropped
+ * QEMU from getting back what the drop took.
  */
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "lib/caps.h"
 #include "lib/cpuset.h"
 #include "lib/error.h"
 
@@ -38,15 +45,19 @@ struct vmr_spawn_user {
 };
 
 struct vmr_spawn {
-	char *const *argv;		   /* argv[0] is executed as given: no PATH search */
-	char *const *envp;		   /* NULL: an empty environment */
-	int stdin_fd;			   /* -1: inherit */
-	int stdout_fd;			   /* -1: inherit */
-	int stderr_fd;			   /* -1: inherit */
-	const int *fds;			   /* fds[i] becomes fd 3+i in the child */
-	size_t nfds;			   /* at most VMR_SPAWN_MAX_FDS */
-	const struct vmr_spawn_user *user; /* NULL: keep the current ids */
-	bool no_new_privs;
+	char *const *argv; /* argv[0] is executed as given: no PATH search */
+	char *const *envp; /* NULL: an empty environment */
+	int stdin_fd;	   /* -1: inherit */
+	int stdout_fd;	   /* -1: inherit */
+	int stderr_fd;	   /* -1: inherit */
+	const int *fds;	   /* fds[i] becomes fd 3+i in the child */
+	size_t nfds;	   /* at most VMR_SPAWN_MAX_FDS */
+	/*
+	 * Prepared with vmr_caps_drop_prepare() (the caller keeps it and frees
+	 * it after vmr_spawn() returns).  NULL: the program keeps this
+	 * process's ids and capabilities (still with NoNewPrivs).
+	 */
+	const struct vmr_caps_drop *caps;
 	int pdeathsig;			   /* 0: none; else e.g. SIGKILL */
 	const struct vmr_cpuset *affinity; /* NULL: inherit */
 };
@@ -56,13 +67,15 @@ struct vmr_spawn {
  * pid in *ret_pid; the caller must reap it.  On failure the child (if one
  * was forked) has been reaped and the error names the step: "exec
  * '/usr/bin/qemu-system-x86_64': No such file or directory",
- * "start '/x': setresuid: Operation not permitted".
+ * "start '/x': setresuid: Operation not permitted" (the steps of the
+ * privilege drop are named by vmr_caps_step_name()).
  */
 int vmr_spawn(const struct vmr_spawn *s, pid_t *ret_pid, struct vmr_error **err);
 
 /*
  * Resolve "NAME", "UID" or "UID:GID" into *ret (supplementary groups from
- * the group database for a name, none for numbers).  Unknown names are an
+ * the group database for a name, none for numbers), for
+ * struct vmr_caps_drop_opts.  Unknown names are an
  * error with usage status.  Free with vmr_spawn_user_free().
  */
 int vmr_spawn_user_lookup(const char *spec, struct vmr_spawn_user *ret, struct vmr_error **err);

@@ -22,6 +22,7 @@
 
 #include "images/images.h"
 #include "lib/accel.h"
+#include "lib/caps.h"
 #include "lib/journal.h"
 #include "lib/pin.h"
 #include "lib/plan.h"
@@ -70,6 +71,8 @@ struct sup {
 	struct vmr_journal *journal;
 	struct vmr_spawn_user user;
 	bool have_user;
+	struct vmr_caps_drop caps; /* QEMU's privilege drop, prepared before fork */
+	bool have_caps;
 	struct vmr_plan plan;
 	bool have_plan;
 	int *fds; /* child fd N is fds[N - 3] until QEMU has them */
@@ -649,6 +652,52 @@ static int sup_signals(struct sup *s, struct vmr_error **err)
 	return 0;
 }
 
+static bool guest_has_vfio(const struct vmr_guest *g)
+{
+	for (size_t i = 0; i < g->nnics; i++)
+		if (g->nics[i].kind == VMR_NIC_PCI || g->nics[i].kind == VMR_NIC_VF)
+			return true;
+	return false;
+}
+
+/*
+ * QEMU's privilege drop (docs/security.md), prepared here so that the
+ * forked child cannot fail for a reason knowable before any host change.
+ */
+static int sup_caps_prepare(struct sup *s, enum vmr_accel accel, struct vmr_error **err)
+{
+	_cleanup_free_ char *kvm = NULL;
+	struct vmr_caps_drop_opts o = {0};
+	int r;
+
+	if (s->have_user) {
+		o.change_ids = true;
+		o.uid = s->user.uid;
+		o.gid = s->user.gid;
+		o.groups = s->user.groups;
+		o.ngroups = s->user.ngroups;
+		if (accel == VMR_ACCEL_KVM) {
+			kvm = xasprintf("%s/kvm", s->cfg->dev_root);
+			o.device = kvm;
+		}
+		/* VFIO pins all guest memory; libvirt allows memory + 1 GiB */
+		if (guest_has_vfio(s->g))
+			o.memlock = s->g->memory + (UINT64_C(1) << 30);
+	} else if (!vmr_caps_any_permitted()) {
+		/*
+		 * An unprivileged supervisor has nothing to take from a QEMU
+		 * that stays its uid: NoNewPrivs, which spawn always sets,
+		 * keeps it without capabilities.
+		 */
+		return 0;
+	}
+	r = vmr_caps_drop_prepare(&o, &s->caps, err);
+	if (r < 0)
+		return vmr_error_wrap(err, "guest '%s'", s->g->name);
+	s->have_caps = true;
+	return 0;
+}
+
 /* Checks that change nothing on the host: invalid input fails here with status 2. */
 static int sup_validate(struct sup *s, struct vmr_error **err)
 {
@@ -675,7 +724,10 @@ static int sup_validate(struct sup *s, struct vmr_error **err)
 			return vmr_error_wrap(err, "qemu_user");
 		s->have_user = true;
 	}
-	return 0;
+	r = vmr_caps_preflight(s->cfg, g, err);
+	if (r < 0)
+		return r;
+	return sup_caps_prepare(s, accel, err);
 }
 
 static int sup_plan(struct sup *s, struct vmr_error **err)
@@ -782,8 +834,7 @@ static int sup_spawn(struct sup *s, struct vmr_error **err)
 	    .stderr_fd = STDERR_FILENO,
 	    .fds = s->fds,
 	    .nfds = (size_t)s->nfds,
-	    .user = s->have_user ? &s->user : NULL,
-	    .no_new_privs = true,
+	    .caps = s->have_caps ? &s->caps : NULL,
 	    .pdeathsig = SIGKILL,
 	    .affinity = s->g->has_cpuset ? &s->g->cpuset : NULL,
 	};
@@ -1178,6 +1229,8 @@ static void sup_free(struct sup *s)
 	free(s->shutdown_reason);
 	if (s->have_user)
 		vmr_spawn_user_free(&s->user);
+	if (s->have_caps)
+		vmr_caps_drop_free(&s->caps);
 	if (s->sigfd >= 0)
 		close(s->sigfd);
 	if (s->sigs_blocked)

@@ -40,6 +40,8 @@ run_wait_ready a a 20
 ok $? "fake guest reaches ready"
 is "$(json_get "$T/a.report" 'j["fds"]')" "[0, 1, 2, 3, 4]" "QEMU holds exactly fds 0-2 and the QMP and console sockets"
 is "$(json_get "$T/a.report" 'j["status"]["NoNewPrivs"]')" "1" "QEMU runs with NoNewPrivs"
+is "$(json_get "$T/a.report" 'j["status"]["CapBnd"]')" "0000000000004000" \
+	"a root QEMU keeps only CAP_IPC_LOCK in its bounding set"
 is "$(json_get "$T/a.report" 'j["status"]["SigBlk"]')" "0000000000000000" "QEMU starts with no blocked signal"
 is "$(json_get "$T/a.report" 'sorted(k for k in j["env"] if k != "LC_CTYPE")')" "['PATH']" \
 	"QEMU's environment is PATH only (LC_CTYPE is Python's own)"

@@ -236,6 +236,28 @@ static void test_require(void)
 	is_str(sh->msg, "", "and no error");
 }
 
+static void child_none_permitted(const void *arg)
+{
+	cap_t empty = cap_init();
+
+	/* an empty permitted set is what an unprivileged supervisor has */
+	if (!empty || cap_set_proc(empty) < 0)
+		_exit(99);
+	cap_free(empty);
+	sh->r = vmr_caps_any_permitted() ? 1 : 0;
+}
+
+static void test_any_permitted(void)
+{
+	if (!vmr_caps_have(CAP_SETPCAP)) {
+		tap_skip("needs a capability to start from", "vmr_caps_any_permitted");
+		return;
+	}
+	ok(vmr_caps_any_permitted(), "with capabilities: something to drop");
+	in_child(child_none_permitted, NULL);
+	is_int(sh->r, 0, "with an empty permitted set: nothing to drop");
+}
+
 static void child_writable(const void *arg)
 {
 	static const cap_value_t dac[] = {CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH};
@@ -683,6 +705,7 @@ int main(int argc, char **argv)
 		abort();
 	test_step_names();
 	test_require();
+	test_any_permitted();
 	test_require_writable();
 	test_preflight();
 	if (geteuid() != 0 || !vmr_caps_have(CAP_SETPCAP) || !vmr_caps_have(CAP_SETUID) ||

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Process spawning: fd hygiene, clean environment and signal state, exec
- * failure reported, privilege drop order, PDEATHSIG.  The test re-executes
+ * failure reported, the privilege drop (lib/caps.h) and its failures,
+ * PDEATHSIG.  The test re-executes
  * itself (/proc/self/exe) as the spawned program, which reports what it
  * sees as "key=value" lines on stdout.
  */
@@ -11,6 +12,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include "lib/buf.h"
@@ -147,6 +149,16 @@ static char *spawn_report(struct vmr_spawn *s, pid_t *ret_pid, int *ret_status)
 	return rep;
 }
 
+/* The kernel's sigaction, for the signals glibc's refuses; handler first
+ * and zeros elsewhere is the right layout on every architecture. */
+static void sig_raw(int sig, void (*handler)(int))
+{
+	unsigned long ksa[8] = {(unsigned long)handler};
+
+	if (syscall(SYS_rt_sigaction, sig, ksa, NULL, (size_t)(NSIG - 1) / 8) < 0)
+		abort();
+}
+
 static void check_field(const char *rep, const char *key, const char *want, const char *what)
 {
 	_cleanup_free_ char *got = rep ? field(rep, key) : xstrdup("<no report>");
@@ -187,13 +199,15 @@ static void test_fds_env_signals(void)
 	s.fds = fds;
 	s.nfds = 2;
 	s.envp = env;
-	s.no_new_privs = true;
 	s.pdeathsig = SIGKILL;
 	/* a blocked and an ignored signal in the parent */
 	sigemptyset(&block);
 	sigaddset(&block, SIGTERM);
 	sigprocmask(SIG_BLOCK, &block, NULL);
 	signal(SIGUSR1, SIG_IGN);
+	/* and an ignored signal glibc keeps to itself (GNU make leaves 32 and
+	 * 33 so), which sigaction() cannot reset */
+	sig_raw(32, SIG_IGN);
 
 	rep = spawn_report(&s, NULL, &status);
 	close(3);
@@ -213,6 +227,7 @@ static void test_fds_env_signals(void)
 	check_field(rep, "session_leader", "1", "child leads a new session");
 	sigprocmask(SIG_UNBLOCK, &block, NULL);
 	signal(SIGUSR1, SIG_DFL);
+	sig_raw(32, SIG_DFL);
 	close(leak);
 	close(a[0]);
 	close(b[0]);
@@ -223,7 +238,7 @@ static void test_fds_env_signals(void)
 	rep = spawn_report(&s, NULL, &status);
 	check_field(rep, "nenv", "0", "NULL envp gives an empty environment");
 	check_field(rep, "pdeathsig", "0", "no PDEATHSIG unless asked");
-	check_field(rep, "NoNewPrivs", "0", "no NoNewPrivs unless asked");
+	check_field(rep, "NoNewPrivs", "1", "NoNewPrivs also without a privilege drop");
 }
 
 static void test_exec_failure(void)
@@ -278,9 +293,10 @@ static void test_affinity(void)
 static void test_user_drop(void)
 {
 	struct vmr_spawn_user u = {0};
+	struct vmr_caps_drop_opts o = {0};
+	struct vmr_caps_drop d = {0};
 	struct vmr_error *err = NULL;
-	struct vmr_spawn s = {
-	    .stdin_fd = -1, .stderr_fd = -1, .no_new_privs = true, .pdeathsig = SIGKILL};
+	struct vmr_spawn s = {.stdin_fd = -1, .stderr_fd = -1, .pdeathsig = SIGKILL};
 	int p[2], fds[1];
 	_cleanup_free_ char *rep = NULL, *marker = NULL;
 
@@ -294,12 +310,14 @@ static void test_user_drop(void)
 	       err && err->status == VMR_EXIT_USAGE,
 	   "unknown user is invalid input");
 	vmr_error_clear(&err);
+	o = (struct vmr_caps_drop_opts){.change_ids = true, .uid = u.uid, .gid = u.gid};
+	ok(vmr_caps_drop_prepare(&o, &d, &err) == 0, "drop to 65534 prepared");
 	if (pipe2(p, O_CLOEXEC) < 0)
 		abort();
 	fds[0] = p[1];
 	s.fds = fds;
 	s.nfds = 1;
-	s.user = &u;
+	s.caps = &d;
 	rep = spawn_report(&s, NULL, NULL);
 	close(p[1]);
 	marker = read_all_fd(p[0]);
@@ -312,7 +330,38 @@ static void test_user_drop(void)
 	check_field(rep, "pdeathsig", "9", "PDEATHSIG survives the uid change (set after it)");
 	check_field(rep, "NoNewPrivs", "1", "NoNewPrivs after the drop");
 	is_str(marker, "three", "passed fd still usable after the drop");
+	vmr_caps_drop_free(&d);
 	vmr_spawn_user_free(&u);
+
+	/* staying root: only CAP_IPC_LOCK is left */
+	free(rep);
+	o = (struct vmr_caps_drop_opts){0};
+	ok(vmr_caps_drop_prepare(&o, &d, &err) == 0, "root drop prepared");
+	s = (struct vmr_spawn){.stdin_fd = -1, .stderr_fd = -1, .pdeathsig = SIGKILL, .caps = &d};
+	rep = spawn_report(&s, NULL, NULL);
+	check_field(rep, "uid", "0", "root QEMU stays uid 0");
+	check_field(rep, "CapBnd", "0000000000004000", "bounding set is CAP_IPC_LOCK only");
+	check_field(rep, "CapEff", "0000000000004000", "effective set is CAP_IPC_LOCK only");
+	check_field(rep, "pdeathsig", "9", "PDEATHSIG set");
+	vmr_caps_drop_free(&d);
+}
+
+static void test_drop_failure(void)
+{
+	char *const argv[] = {self_exe, "report", NULL};
+	/* a soft limit above the hard one: setrlimit fails, even for root */
+	struct vmr_caps_drop d = {.set_memlock = true, .memlock = {2 << 20, 1 << 20}};
+	struct vmr_spawn s = {
+	    .argv = argv, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1, .caps = &d};
+	struct vmr_error *err = NULL;
+	_cleanup_free_ char *want = xasprintf("start '%s': raise RLIMIT_MEMLOCK", self_exe);
+	pid_t pid = -1;
+
+	ok(vmr_spawn(&s, &pid, &err) < 0 && err && err->errnum == EINVAL,
+	   "a failing privilege drop is reported");
+	is_str(err ? err->msg : NULL, want, "message names the step of the drop");
+	ok(waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD, "failed child already reaped");
+	vmr_error_free(err);
 }
 
 static void test_pdeathsig(void)
@@ -382,6 +431,7 @@ int main(int argc, char **argv)
 	test_setup_failure();
 	test_affinity();
 	test_user_drop();
+	test_drop_failure();
 	test_pdeathsig();
 	return tap_done();
 }
