@@ -182,6 +182,12 @@ void compose_guest_grants(const struct vmr_guest *g, enum compose_target target,
 		 */
 		r.privileged = n.kvm || n.macvtap || n.vfio;
 	}
+	/*
+	 * vmrun empties QEMU's bounding set before exec (docs/security.md),
+	 * which takes CAP_SETPCAP whenever there is something to drop.
+	 */
+	if (r.caps.n)
+		vmr_strvec_push(&r.caps, "SETPCAP");
 	guest_mounts(g, o, &n, &r);
 	if (n.vfio) {
 		mount_add(&r, COMPOSE_MOUNT_DIR, "/dev/vfio", "/dev/vfio", false, true);

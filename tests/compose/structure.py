@@ -147,8 +147,9 @@ def check_compose(topo_path, compose_path):
               and ("memlock" in (s.get("ulimits") or {})) == vfio,
               f"vm_{name}: /dev/vfio and memlock exactly when passing PCI devices through")
         caps = set(s.get("cap_add") or [])
-        check(s.get("cap_drop") == ["ALL"] and caps <= {"NET_ADMIN", "MKNOD"}
-              and (("MKNOD" in caps) == ("macvtap" in kinds)),
+        check(s.get("cap_drop") == ["ALL"] and caps <= {"NET_ADMIN", "MKNOD", "SETPCAP"}
+              and (("MKNOD" in caps) == ("macvtap" in kinds))
+              and (("SETPCAP" in caps) == bool(caps - {"SETPCAP"})),
               f"vm_{name} capabilities", sorted(caps))
         check((s.get("device_cgroup_rules") is not None) == bool(kinds & {"macvtap", "pci", "vf"}),
               f"vm_{name}: device cgroup rule only for macvtap/VFIO nodes")

@@ -144,8 +144,12 @@ EOF
 ok $? "vmrun compose writes the context" || { sed 's/^/# /' "$work/compose.log"; done_testing; exit 1; }
 
 "$ctx/compose.sh" build >"$work/build.log" 2>&1
-ok $? "compose.sh build: the vmrun image from this source tree" ||
-	{ tail -20 "$work/build.log" | sed 's/^/# /'; done_testing; exit 1; }
+if ! ok $? "compose.sh build: the vmrun image from this source tree"; then
+	tail -20 "$work/build.log" | sed 's/^/# /'
+	[ "$started_dockerd" = 1 ] && tail -20 "$work/dockerd.log" | sed 's/^/# dockerd: /'
+	done_testing
+	exit 1
+fi
 
 upped=1
 "$ctx/compose.sh" up >"$work/up.log" 2>&1
@@ -161,9 +165,9 @@ for svc in "vm_$ga" "vm_$gb"; do
 		[ "$(health "$svc")" = healthy ] || ! running "$svc" && break
 		sleep 1
 	done
-	if ! is "$(health "$svc")" healthy "$svc: healthcheck healthy"; then
-		docker logs --tail 15 "$(cid "$svc")" 2>&1 | sed 's/^/#   /'
-	fi
+	status=$(health "$svc")
+	is "$status" healthy "$svc: healthcheck healthy"
+	[ "$status" = healthy ] || docker logs --tail 15 "$(cid "$svc")" 2>&1 | sed 's/^/#   /'
 done
 
 for g in "$ga" "$gb"; do

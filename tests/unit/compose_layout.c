@@ -201,8 +201,9 @@ static void test_grants(void)
 	if (!ok(t != NULL, "grants topology loads"))
 		return;
 	compose_guest_grants(&t->guests[0], COMPOSE_TARGET_COMPOSE, &opts, &g);
-	ok(has(&g.caps, "NET_ADMIN") && has(&g.caps, "MKNOD") && g.caps.n == 2,
-	   "macvtap + vf: NET_ADMIN and MKNOD only");
+	ok(has(&g.caps, "NET_ADMIN") && has(&g.caps, "MKNOD") && has(&g.caps, "SETPCAP") &&
+	       g.caps.n == 3,
+	   "macvtap + vf: NET_ADMIN, MKNOD, and SETPCAP to drop them from QEMU's bounding set");
 	ok(has(&g.cgroup_rules, "c *:* rwm"), "a char device rule for the dynamic majors");
 	ok(g.memlock && g.sysfs_rw && has(&g.security_opt, "apparmor:unconfined"),
 	   "VFIO: memlock, writable sysfs, AppArmor unconfined");
