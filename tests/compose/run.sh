@@ -208,6 +208,38 @@ ok $? "vmrun compose --help"
 "$VMRUN" kube --help | grep -q 'usage: vmrun kube'
 ok $? "vmrun kube --help"
 
+# ---- vmrun health (the containers' healthcheck) on a state directory of our own ----
+
+st=$tmp/state
+mkdir -p "$st/g1" "$st/host-h1" "$st/host-local"
+"$VMRUN" --state-dir "$st" health g1 >/dev/null 2>"$tmp/h.err"
+is "$?" 1 "health: no supervisor holds the lock: unhealthy"
+grep -q "guest 'g1' has no supervisor running" "$tmp/h.err"
+ok $? "health: says so"
+: >"$st/g1/ready"
+"$VMRUN" --state-dir "$st" health g1 >/dev/null 2>&1
+is "$?" 1 "health: a ready file left by a dead supervisor is not enough"
+flock "$st/g1/lock" sleep 60 &
+holder=$!
+for _ in $(seq 50); do "$VMRUN" --state-dir "$st" health g1 >/dev/null 2>&1 && break; sleep 0.1; done
+"$VMRUN" --state-dir "$st" health g1 >"$tmp/h.out" 2>&1
+is "$?" 0 "health: lock held and ready: healthy"
+rm "$st/g1/ready"
+"$VMRUN" --state-dir "$st" health g1 >/dev/null 2>"$tmp/h.err"
+is "$?" 1 "health: lock held but not ready (not pinned yet): unhealthy"
+kill "$holder" 2>/dev/null
+wait "$holder" 2>/dev/null
+"$VMRUN" --state-dir "$st" health --host h1 >/dev/null 2>&1
+is "$?" 1 "health --host: not set up yet"
+: >"$st/host-h1/ready"
+"$VMRUN" --state-dir "$st" health --host h1 >/dev/null 2>&1
+is "$?" 0 "health --host h1: set up"
+: >"$st/host-local/ready"
+"$VMRUN" --state-dir "$st" health --host >/dev/null 2>&1
+is "$?" 0 "health --host without a name: the local machine"
+"$VMRUN" health >/dev/null 2>&1
+is "$?" 2 "health without a guest: usage"
+
 # ---- compose.sh against a stub docker ----
 
 stub=$top/tests/compose/stub
