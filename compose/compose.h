@@ -19,6 +19,7 @@
 
 #include "lib/buf.h"
 #include "lib/error.h"
+#include "lib/netaddr.h"
 #include "lib/strvec.h"
 #include "lib/topology.h"
 
@@ -56,7 +57,10 @@ struct vmr_compose_host {
 	char *ssh_target;	     /* "ADDRESS" for remote hosts, else NULL */
 	bool ctrlif;		     /* `host up` creates vmctrl here */
 	bool sriov;		     /* guests here use VFs: `host up` sets up SR-IOV */
-	size_t *guests;		     /* indices into topology->guests, in file order */
+	struct vmr_pci_addr *pfs;    /* the PFs of those VFs, sorted */
+	unsigned *nvfs;		     /* per PF: how many VFs the guests here use */
+	size_t npfs;
+	size_t *guests; /* indices into topology->guests, in file order */
 	size_t nguests;
 };
 

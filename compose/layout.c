@@ -51,6 +51,32 @@ static size_t add_host(struct vmr_compose_layout *l, const struct vmr_host *h, b
 	return l->nhosts++;
 }
 
+static unsigned long long pci_key(const struct vmr_pci_addr *p)
+{
+	return ((unsigned long long)p->domain << 24) | (p->bus << 16) | (p->slot << 8) | p->func;
+}
+
+/* One more VF of pf on host h; the PF list stays sorted by address. */
+static void count_vf(struct vmr_compose_host *h, const struct vmr_pci_addr *pf)
+{
+	size_t i = 0;
+
+	h->sriov = true;
+	while (i < h->npfs && pci_key(&h->pfs[i]) < pci_key(pf))
+		i++;
+	if (i < h->npfs && vmr_pci_equal(&h->pfs[i], pf)) {
+		h->nvfs[i]++;
+		return;
+	}
+	h->pfs = xrealloc(h->pfs, (h->npfs + 1) * sizeof(*h->pfs));
+	h->nvfs = xrealloc(h->nvfs, (h->npfs + 1) * sizeof(*h->nvfs));
+	memmove(&h->pfs[i + 1], &h->pfs[i], (h->npfs - i) * sizeof(*h->pfs));
+	memmove(&h->nvfs[i + 1], &h->nvfs[i], (h->npfs - i) * sizeof(*h->nvfs));
+	h->pfs[i] = *pf;
+	h->nvfs[i] = 1;
+	h->npfs++;
+}
+
 void compose_layout_build(const struct vmr_topology *t, struct vmr_compose_layout *ret)
 {
 	const struct vmr_host *primary = find_primary(t);
@@ -95,7 +121,7 @@ void compose_layout_build(const struct vmr_topology *t, struct vmr_compose_layou
 		l.hosts[h].guests[l.hosts[h].nguests++] = i;
 		for (size_t n = 0; n < g->nnics; n++)
 			if (g->nics[n].kind == VMR_NIC_VF)
-				l.hosts[h].sriov = true;
+				count_vf(&l.hosts[h], &g->nics[n].pci);
 	}
 	if (t->ctrlif.present && local != (size_t)-1)
 		l.hosts[local].ctrlif = true;
@@ -112,6 +138,8 @@ void compose_layout_free(struct vmr_compose_layout *l)
 		free(l->hosts[i].docker_host);
 		free(l->hosts[i].ssh_target);
 		free(l->hosts[i].guests);
+		free(l->hosts[i].pfs);
+		free(l->hosts[i].nvfs);
 	}
 	free(l->hosts);
 	free(l->guest_host);

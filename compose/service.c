@@ -285,8 +285,13 @@ void compose_host_labels(const struct vmr_compose_host *h, struct vmr_strvec *re
 	label(ret, "vmrun.host", h->name);
 	if (h->ctrlif)
 		label(ret, "vmrun.ctrlif", "true");
-	if (h->sriov)
-		label(ret, "vmrun.sriov", "true");
+	/* what `host up` will ask of each PF; it checks sriov_totalvfs on the host */
+	for (size_t i = 0; i < h->npfs; i++) {
+		char pci[13];
+
+		vmr_strvec_pushf(ret, "vmrun.vfs.%s", vmr_pci_format(&h->pfs[i], pci));
+		vmr_strvec_pushf(ret, "%u", h->nvfs[i]);
+	}
 }
 
 char *compose_sh_quote(const char *s)

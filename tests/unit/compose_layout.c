@@ -41,7 +41,8 @@ static void test_layout(void)
 				      "guests:\n"
 				      "  a: {host: h2, nics: [{name: n, vf: \"0000:3b:00.0\"}]}\n"
 				      "  b: {}\n"
-				      "  c: {host: h2}\n");
+				      "  c: {host: h2, nics: [{name: x, vf: \"0000:3b:00.0\"},\n"
+				      "                       {name: y, vf: \"0000:1a:00.0\"}]}\n");
 	struct vmr_compose_layout l;
 
 	if (!ok(t != NULL, "layout topology loads"))
@@ -55,6 +56,9 @@ static void test_layout(void)
 	is_str(l.hosts[1].docker_host, "ssh://10.0.0.2", "remote hosts over ssh to their address");
 	is_str(l.hosts[1].ssh_target, "10.0.0.2", "ssh target is the address");
 	ok(l.hosts[1].sriov && !l.hosts[0].sriov, "SR-IOV only where a guest uses a VF");
+	ok(l.hosts[1].npfs == 2 && l.hosts[1].pfs[0].bus == 0x1a && l.hosts[1].nvfs[0] == 1 &&
+	       l.hosts[1].pfs[1].bus == 0x3b && l.hosts[1].nvfs[1] == 2,
+	   "VFs counted per PF, PFs sorted by address");
 	is_str(l.hosts[2].service, "host_idle_lab_3", "dots and dashes become underscores");
 	is_str(l.hosts[2].docker_host, "ssh://idle.lab-3", "no address: the name");
 	is_int(l.hosts[2].nguests, 0, "a host without guests is kept");
