@@ -49,7 +49,7 @@ static char *ini_error_text(void)
 }
 
 static const char *const config_keys[] = {
-    "qemu", "state_dir", "accel", "image_dir", "qemu_user", "sysfs_root", "dev_root",
+    "qemu", "state_dir", "accel", "image_dir", "qemu_user", "sysfs_root", "dev_root", "sandbox",
 };
 
 static bool user_name_ok(const char *s)
@@ -97,6 +97,17 @@ static int config_set(struct vmr_config *c, const char *src, const char *key, co
 		else
 			return vmr_error_usage(
 			    err, "%s: invalid value '%s' for 'accel' (expected auto, kvm or tcg)",
+			    src, value);
+		return 0;
+	}
+	if (streq(key, "sandbox")) {
+		if (streq(value, "true"))
+			c->sandbox = true;
+		else if (streq(value, "false"))
+			c->sandbox = false;
+		else
+			return vmr_error_usage(
+			    err, "%s: invalid value '%s' for 'sandbox' (expected true or false)",
 			    src, value);
 		return 0;
 	}
@@ -185,6 +196,7 @@ int vmr_config_load(const char *path, struct vmr_config *ret, struct vmr_error *
 	    .image_dir = xstrdup("/var/lib/vmrun/images"),
 	    .sysfs_root = xstrdup("/sys"),
 	    .dev_root = xstrdup("/dev"),
+	    .sandbox = true,
 	};
 	const char *file = path ? path : VMR_CONFIG_DEFAULT_PATH;
 
@@ -223,6 +235,9 @@ int vmr_config_load(const char *path, struct vmr_config *ret, struct vmr_error *
 			return -EINVAL;
 		}
 	}
+	/* the debugging switch lib/sandbox.c honours too: it only ever disables */
+	if (streq(getenv("VMRUN_NO_SANDBOX"), "1"))
+		c.sandbox = false;
 	*ret = c;
 	return 0;
 }

@@ -14,7 +14,10 @@
  *   image_dir = /var/lib/vmrun/images
  *   qemu_user =                            ; run QEMU as this user (empty: root)
  *   sysfs_root = /sys                      ; VMRUN_SYSFS_ROOT
+ *   sandbox = true                         ; VMRUN_NO_SANDBOX=1 forces false
  */
+
+#include <stdbool.h>
 
 #include "error.h"
 #include "topology.h"
@@ -30,6 +33,7 @@ struct vmr_config {
 	char *qemu_user;  /* NULL = root */
 	char *sysfs_root;
 	char *dev_root;   /* "/dev"; VMRUN_DEV_ROOT, for tests */
+	bool sandbox;     /* the supervisor loads its seccomp filter (lib/sandbox.h) */
 };
 
 /*

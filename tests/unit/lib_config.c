@@ -58,7 +58,7 @@ int main(void)
 	int status = 0;
 
 	static const char *const envs[] = { "VMRUN_QEMU", "VMRUN_STATE_DIR", "VMRUN_SYSFS_ROOT",
-					     "VMRUN_DEV_ROOT" };
+					     "VMRUN_DEV_ROOT", "VMRUN_NO_SANDBOX" };
 	for (size_t i = 0; i < ARRAY_SIZE(envs); i++)
 		unsetenv(envs[i]);
 	if (!mkdtemp(dir))
@@ -116,6 +116,22 @@ int main(void)
 		ok(vmr_config_load(p, &c, NULL) == 0 && c.qemu_user == NULL, "empty qemu_user is root");
 		vmr_config_free(&c);
 	}
+	{
+		_cleanup_free_ char *on = conf("sandbox-on.conf", "[vmrun]\n");
+		_cleanup_free_ char *off = conf("sandbox-off.conf", "[vmrun]\nsandbox = false\n");
+
+		ok(vmr_config_load(on, &c, NULL) == 0 && c.sandbox, "sandbox defaults to true");
+		vmr_config_free(&c);
+		ok(vmr_config_load(off, &c, NULL) == 0 && !c.sandbox, "sandbox = false");
+		vmr_config_free(&c);
+		setenv("VMRUN_NO_SANDBOX", "1", 1);
+		ok(vmr_config_load(on, &c, NULL) == 0 && !c.sandbox, "VMRUN_NO_SANDBOX=1 forces false");
+		vmr_config_free(&c);
+		setenv("VMRUN_NO_SANDBOX", "0", 1);
+		ok(vmr_config_load(on, &c, NULL) == 0 && c.sandbox, "VMRUN_NO_SANDBOX=0 changes nothing");
+		vmr_config_free(&c);
+		unsetenv("VMRUN_NO_SANDBOX");
+	}
 
 	/* the shipped example must load and say what the defaults are */
 	if (access("docs/vmrun.conf.example", R_OK) == 0) {
@@ -137,6 +153,8 @@ int main(void)
 		  "config '@': unknown section or key 'qemu' (expected [vmrun])", 2);
 	check_err("bad-user.conf", "[vmrun]\nqemu_user = ../root\n",
 		  "config '@': invalid value '../root' for 'qemu_user'", 2);
+	check_err("bad-sandbox.conf", "[vmrun]\nsandbox = maybe\n",
+		  "config '@': invalid value 'maybe' for 'sandbox' (expected true or false)", 2);
 
 	missing = xasprintf("%s/none.conf", dir);
 	err = (free(err), load_err(missing, &c, &status));
@@ -173,7 +191,8 @@ int main(void)
 		static const char *const names[] = { "good.conf", "empty.conf", "user.conf",
 						     "unknown-key.conf", "bad-accel.conf",
 						     "relative.conf", "section.conf", "bad-user.conf",
-						     "syntax.conf", "syntax2.conf" };
+						     "syntax.conf", "syntax2.conf", "sandbox-on.conf",
+						     "sandbox-off.conf", "bad-sandbox.conf" };
 
 		for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
 			_cleanup_free_ char *f = xasprintf("%s/%s", dir, names[i]);
