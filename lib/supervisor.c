@@ -27,6 +27,7 @@
 #include "lib/pin.h"
 #include "lib/plan.h"
 #include "lib/run.h"
+#include "lib/sandbox.h"
 #include "lib/spawn.h"
 #include "lib/statedir.h"
 #include "lib/supervisor.h"
@@ -40,6 +41,10 @@
 #define CTL_QMP_TIMEOUT_MS 60000
 /* QMP closed but QEMU still alive: how long before we stop waiting for it */
 #define QMP_LOST_GRACE_MS 5000
+/* QEMU gone: how long its QMP socket may take to reach EOF */
+#define QMP_DRAIN_MS 1000
+/* QMP closed during startup: how long QEMU may take to exit */
+#define STARTUP_EXIT_WAIT_MS 2000
 
 enum phase {
 	PHASE_STARTING,
@@ -850,13 +855,19 @@ static int sup_spawn(struct sup *s, struct vmr_error **err)
 /* After a QMP failure during startup: if QEMU died, say so instead. */
 static int sup_startup_failed(struct sup *s, struct vmr_error **err)
 {
-	uint64_t until = now_ms() + 2000;
+	uint64_t until = now_ms() + STARTUP_EXIT_WAIT_MS;
 
-	/* a closed monitor means QEMU is exiting: give it a moment */
-	while (!s->qemu_exited && vmr_qmp_closed(s->qmp) && now_ms() < until) {
-		sup_reap(s);
-		if (!s->qemu_exited)
-			usleep(10000);
+	/* a closed monitor means QEMU is exiting: wait for its SIGCHLD */
+	sup_reap(s);
+	while (!s->qemu_exited && vmr_qmp_closed(s->qmp)) {
+		struct pollfd p = {.fd = s->sigfd, .events = POLLIN};
+		uint64_t now = now_ms();
+
+		if (now >= until)
+			break;
+		if (poll(&p, 1, (int)(until - now)) < 0 && errno != EINTR)
+			break;
+		sup_read_signals(s);
 	}
 	if (s->qemu_exited) {
 		_cleanup_free_ char *how = wstatus_text(s->qemu_wstatus);
@@ -1020,6 +1031,17 @@ static int sup_start(struct sup *s, struct vmr_error **err)
 			return sup_startup_failed(s, err);
 		return vmr_error_wrap(err, "guest '%s'", g->name);
 	}
+	/*
+	 * Every host change is made and QEMU runs: from here on the
+	 * supervisor only talks QMP, copies the console and undoes the
+	 * journal.  Before `cont`, so a filter that fails to load stops a
+	 * guest that never ran.
+	 */
+	if (s->cfg->sandbox) {
+		r = vmr_sandbox_supervisor(err);
+		if (r < 0)
+			return vmr_error_wrap(err, "guest '%s'", g->name);
+	}
 	sup_read_signals(s);
 	if (s->stop_requested || s->qemu_exited)
 		return s->qemu_exited ? sup_startup_failed(s, err) : 1;
@@ -1083,6 +1105,32 @@ static void sup_deadlines(struct sup *s)
 	    s->phase != PHASE_KILLED) {
 		s->qmp_lost_at = 0;
 		sup_escalate(s, "QMP connection lost and QEMU still running");
+	}
+}
+
+/*
+ * QEMU has exited, but its last events (SHUTDOWN, which decides the exit
+ * status) may still sit in the socket: read up to EOF, which follows at
+ * once since QEMU held the only other end.  The deadline only guards
+ * against an end that something else inherited.
+ */
+static void sup_qmp_drain(struct sup *s)
+{
+	uint64_t deadline = now_ms() + QMP_DRAIN_MS;
+
+	while (!vmr_qmp_closed(s->qmp)) {
+		struct pollfd p = {.fd = vmr_qmp_fd(s->qmp), .events = POLLIN};
+		struct vmr_error *e = NULL;
+		uint64_t now = now_ms();
+		int n;
+
+		if (now >= deadline)
+			break;
+		n = poll(&p, 1, (int)(deadline - now));
+		if (n < 0 && errno != EINTR)
+			break;
+		if (n > 0 && vmr_qmp_process(s->qmp, &e) < 0)
+			vmr_error_free(e);
 	}
 }
 
@@ -1153,13 +1201,7 @@ static void sup_loop(struct sup *s)
 		run_console_dispatch(&s->con, pfd + con_base, ncon);
 		sup_deadlines(s);
 	}
-	/* the SHUTDOWN event may still sit in the socket: read to the end */
-	for (int i = 0; i < 10000 && !vmr_qmp_closed(s->qmp); i++) {
-		struct vmr_error *e = NULL;
-
-		if (vmr_qmp_process(s->qmp, &e) < 0)
-			vmr_error_free(e);
-	}
+	sup_qmp_drain(s);
 }
 
 /* ---- teardown -------------------------------------------------------- */

@@ -51,7 +51,8 @@ def status_fields():
     with open("/proc/self/status") as f:
         for line in f:
             k, _, v = line.partition(":")
-            if k in ("NoNewPrivs", "SigBlk", "SigIgn", "Uid", "Cpus_allowed_list", "CapBnd"):
+            if k in ("NoNewPrivs", "SigBlk", "SigIgn", "Uid", "Cpus_allowed_list", "CapBnd",
+                     "Seccomp"):
                 out[k] = v.strip()
     return out
 

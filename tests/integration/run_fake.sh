@@ -46,6 +46,9 @@ is "$(json_get "$T/a.report" 'j["status"]["SigBlk"]')" "0000000000000000" "QEMU 
 is "$(json_get "$T/a.report" 'sorted(k for k in j["env"] if k != "LC_CTYPE")')" "['PATH']" \
 	"QEMU's environment is PATH only (LC_CTYPE is Python's own)"
 is "$(json_get "$T/a.report" 'j["ppid"]')" "${RUN_PID[a]}" "QEMU is the supervisor's child"
+is "$(awk '/^Seccomp:/ { print $2 }' "/proc/${RUN_PID[a]}/status")" 2 \
+	"the supervisor runs under its own seccomp filter once the guest runs"
+is "$(json_get "$T/a.report" 'j["status"]["Seccomp"]')" 0 "QEMU does not inherit the supervisor's filter"
 grep -q "^vmrun: guest 'a' running (qemu pid [0-9]*, vCPUs pinned to 0-1)$" "$T/a.err"
 ok $? "ready line on stderr"
 run_wait_grep "$T/a.out" "fakeqemu: guest running" 5
@@ -158,6 +161,19 @@ if [ "$(id -u)" -eq 0 ] && id nobody >/dev/null 2>&1; then
 else
 	skip "needs root and a user 'nobody'" "qemu_user"
 fi
+
+# --- sandbox = false: no filter (for debugging); teardown as usual
+printf '[vmrun]\nsandbox = false\n' >"$T/nosandbox.conf"
+guest s 0 5
+: >"$T/s.err"
+"$VMRUN" --config "$T/nosandbox.conf" --state-dir "$STATE" run "$T/s.yaml" s >/dev/null 2>>"$T/s.err" &
+RUN_PID[s]=$!
+run_wait_ready s s 20
+ok $? "guest with sandbox = false ready"
+is "$(awk '/^Seccomp:/ { print $2 }' "/proc/${RUN_PID[s]}/status")" 0 "sandbox = false: the supervisor loads no filter"
+kill -TERM "${RUN_PID[s]}"
+run_wait_exit s 20
+is "$RC" 0 "and stops cleanly"
 
 # --- the guest powers itself off
 guest b 1 5 "poweroff_after=0.2"

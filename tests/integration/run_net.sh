@@ -90,6 +90,35 @@ torn_down n
 ok $? "its macvtap undone"
 is "$(ip -n "$ns" -br link | sort)" "$baseline" "namespace links as before"
 
+# the same with vhost-net (a device root of our own, whose vhost-net is a
+# plain file QEMU only has to hold): one more fd per queue, and the QMP and
+# console sockets move up; the macvtap's tap node, missing from that root,
+# is made in the state directory and removed once open
+mkdir -p "$T/vdev"
+: >"$T/vdev/vhost-net"
+rm -f "$T/f.report"
+: >"$T/v.err"
+VMRUN_DEV_ROOT=$T/vdev VMRUN_QEMU=$FAKEQEMU ip netns exec "$ns" "$VMRUN" --state-dir "$STATE" \
+	run "$T/f.yaml" n >/dev/null 2>>"$T/v.err" &
+RUN_PID[v]=$!
+run_wait_ready v n 20
+r=$?
+ok $r "fake guest with vhost-net ready"
+[ $r -ne 0 ] && sed 's/^/# /' "$T/v.err"
+is "$(json_get "$T/f.report" '[a for a in j["argv"] if a.startswith("tap,")]')" \
+	"['tap,id=net-eth0,fd=3,vhost=on,vhostfd=4']" "tap fd 3, vhost-net fd 4"
+is "$(json_get "$T/f.report" '[a.split(",")[2] for a in j["argv"] if a.startswith("socket,id=")]')" \
+	"['fd=5', 'fd=6']" "QMP and console sockets on fds 5 and 6"
+is "$(json_get "$T/f.report" 'j["fds"]')" "[0, 1, 2, 3, 4, 5, 6]" "QEMU holds exactly fds 0-6"
+[ -z "$(ls -A "$STATE/n/dev" 2>/dev/null)" ]
+ok $? "no tap node left in the state directory"
+kill -TERM "${RUN_PID[v]}"
+run_wait_exit v 20
+is "$RC" 0 "fake guest with vhost-net stopped"
+torn_down n
+ok $? "its macvtap undone"
+is "$(ip -n "$ns" -br link | sort)" "$baseline" "namespace links as before"
+
 run_ns_start n1
 run_wait_ready n1 n 60
 r=$?
