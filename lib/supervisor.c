@@ -972,6 +972,8 @@ static int sup_start(struct sup *s, struct vmr_error **err)
 	if (r < 0)
 		return vmr_error_wrap(err, "guest '%s'", g->name);
 	s->plan.seed_iso = TAKE_PTR(seed);
+	/* the overlay on `image:` that vmr_image_prepare() just made */
+	s->plan.root_disk = vmr_image_root_path(s->cfg, g);
 	r = vmr_net_setup_guest(s->cfg, s->journal, &s->plan, s->fds, err);
 	if (r < 0)
 		return vmr_error_wrap(err, "guest '%s'", g->name);

@@ -175,6 +175,29 @@ kill -TERM "${RUN_PID[s]}"
 run_wait_exit s 20
 is "$RC" 0 "and stops cleanly"
 
+# --- image: a root overlay on the base, prepared by the supervisor and on QEMU's command line
+if command -v qemu-img >/dev/null; then
+	qemu-img create -q -f qcow2 "$T/base.qcow2" 16M
+	printf '[vmrun]\nimage_dir = %s\n' "$T/images" >"$T/img.conf"
+	guest r 0 5 "report=$T/r.report"
+	echo "    image: $T/base.qcow2" >>"$T/r.yaml"
+	: >"$T/r.err"
+	"$VMRUN" --config "$T/img.conf" --state-dir "$STATE" run "$T/r.yaml" r >/dev/null 2>>"$T/r.err" &
+	RUN_PID[r]=$!
+	run_wait_ready r r 20
+	ok $? "guest with image: ready"
+	is "$(qemu-img info --output=json "$T/images/r/root.qcow2" |
+		python3 -c 'import json,sys; print(json.load(sys.stdin)["backing-filename"])')" \
+		"$T/base.qcow2" "root overlay made on the base"
+	is "$(json_get "$T/r.report" '[json.loads(a)["filename"] for a in j["argv"] if a.startswith("{") and json.loads(a).get("driver") == "file"]')" \
+		"['$T/images/r/root.qcow2']" "QEMU's command line opens the overlay, not the base"
+	kill -TERM "${RUN_PID[r]}"
+	run_wait_exit r 20
+	is "$RC" 0 "guest with image: stops cleanly"
+else
+	skip "qemu-img is missing" "image: root overlay"
+fi
+
 # --- the guest powers itself off
 guest b 1 5 "poweroff_after=0.2"
 run_start b "$T/b.yaml" b
