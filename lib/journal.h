@@ -37,7 +37,12 @@ void vmr_journal_register(const char *type, vmr_undo_fn fn);
 /* Open (creating, mode 0600) the journal at path; O_CLOEXEC. */
 int vmr_journal_open(const char *path, struct vmr_journal **ret, struct vmr_error **err);
 
-/* Append entry (an object with "type"), write and fsync before returning. */
+/*
+ * Append entry (an object with "type"), write and fsync before returning.
+ * The entry is borrowed, not stolen: the caller keeps its reference and
+ * must json_decref() it (jansson's *_new convention does not apply).  On
+ * failure the partial line is cut off and the change must not be made.
+ */
 int vmr_journal_record(struct vmr_journal *j, json_t *entry, struct vmr_error **err);
 
 /* Number of entries currently in the journal. */
