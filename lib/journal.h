@@ -39,9 +39,10 @@ int vmr_journal_open(const char *path, struct vmr_journal **ret, struct vmr_erro
 
 /*
  * Append entry (an object with "type"), write and fsync before returning.
- * The entry is borrowed, not stolen: the caller keeps its reference and
- * must json_decref() it (jansson's *_new convention does not apply).  On
- * failure the partial line is cut off and the change must not be made.
+ * The entry is borrowed, not stolen: the journal takes a reference of its
+ * own, and the caller still owns its reference and must json_decref() it
+ * (jansson's *_new convention does not apply).  On failure the partial
+ * line is cut off and the change must not be made.
  */
 int vmr_journal_record(struct vmr_journal *j, json_t *entry, struct vmr_error **err);
 
