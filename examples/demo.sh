@@ -12,14 +12,27 @@ VMRUN=$PWD/$BUILD/vmrun
 TOPO=$PWD/examples/demo.yaml
 NS=vmrdemo-$$
 STATE=$(mktemp -d /tmp/vmrdemo.XXXXXX)
+T0=$EPOCHREALTIME
 declare -A SUP=()
 status=1
 
-if [ -t 2 ]; then
-	say() { printf '\033[1mdemo: %s\033[0m\n' "$*" >&2; }
+# one stream, so the headings, consoles and messages stay in order when
+# the output is redirected
+exec 2>&1
+if [ -t 1 ]; then
+	bold=$'\033[1m' dim=$'\033[2m' reset=$'\033[0m'
 else
-	say() { printf 'demo: %s\n' "$*" >&2; }
+	bold="" dim="" reset=""
 fi
+# step TEXT: a heading; say TEXT: a line under it
+step() { printf '\n%s==> %s%s\n' "$bold" "$*" "$reset"; }
+say() { printf '    %s\n' "$*"; }
+# elapsed [SINCE]: seconds since SINCE (default: the start), one decimal
+elapsed() {
+	local since=${1:-$T0} now=$EPOCHREALTIME
+	local ms=$(((${now//[.,]/} - ${since//[.,]/}) / 1000))
+	printf '%d.%d s' $((ms / 1000)) $((ms % 1000 / 100))
+}
 
 cleanup() {
 	local g
@@ -40,7 +53,7 @@ trap cleanup EXIT
 trap 'say "interrupted"; exit' INT TERM
 
 if [ "$(id -u)" -ne 0 ]; then
-	say "needs root (network namespace, macvtap)"
+	say "the demo needs root (network namespace, macvtap)"
 	exit
 fi
 for f in "$VMRUN" "$BUILD/testguest/vmlinuz" "$BUILD/testguest/initrd.img"; do
@@ -50,22 +63,30 @@ for f in "$VMRUN" "$BUILD/testguest/vmlinuz" "$BUILD/testguest/initrd.img"; do
 	fi
 done
 
-say "network namespace $NS with a veth pair vmrdemo0 <-> vmrdemo1"
+printf '%svmrun demo: two guests on one link, a pings b, both stop cleanly%s\n' "$bold" "$reset"
+say "topology: examples/demo.yaml (test guest kernel, TCG, one macvtap NIC each)"
+
+step "Network: namespace $NS, veth pair vmrdemo0 <-> vmrdemo1"
+say "nothing outside this namespace is touched"
 ip netns add "$NS" || exit
 ip -n "$NS" link set lo up
 ip -n "$NS" link add vmrdemo0 type veth peer name vmrdemo1
 ip -n "$NS" link set vmrdemo0 up
 ip -n "$NS" link set vmrdemo1 up
 
-# start GUEST: one supervisor, console lines prefixed with the guest name
+# start GUEST: one supervisor, its lines prefixed with the guest name
 start() {
 	local g=$1
+	# stderr first: its sed must write to our stdout, not into stdout's sed
 	ip netns exec "$NS" "$VMRUN" --state-dir "$STATE" run "$TOPO" "$g" \
-		> >(sed -u "s/^/[$g] /") 2> >(sed -u "s/^/[$g] /" >&2) &
+		2> >(sed -u "s/^/  [$g] /") > >(sed -u "s/^/  [$g] /") &
 	SUP[$g]=$!
 }
 
-say "starting guests b and a (vmrun run examples/demo.yaml GUEST)"
+step "Start: one supervisor per guest (vmrun run examples/demo.yaml a|b)"
+say "each makes its macvtap and cloud-init seed, starts QEMU paused, pins the vCPU, continues"
+say "console lines follow, prefixed with the guest's name"
+t_start=$EPOCHREALTIME
 start b
 start a
 for g in a b; do
@@ -73,27 +94,27 @@ for g in a b; do
 		[ -e "$STATE/$g/ready" ] && grep -q '"state": "running"' "$STATE/$g/status.json" 2>/dev/null && break
 		if ! kill -0 "${SUP[$g]}" 2>/dev/null; then
 			wait "${SUP[$g]}"
-			say "supervisor of $g exited with status $? before the guest ran"
+			say "the supervisor of $g exited with status $? before the guest ran"
 			unset "SUP[$g]"
 			exit
 		fi
 		sleep 0.1
 	done
 done
+t_ready=$(elapsed "$t_start")
 
-say "both guests run; their state:"
+step "Running: both guests pinned (after $t_ready)"
 for g in a b; do
-	python3 - "$STATE/$g/status.json" <<'EOF' >&2
+	python3 - "$STATE/$g/status.json" <<'EOF'
 import json, sys
 s = json.load(open(sys.argv[1]))
-pins = ", ".join("vCPU %d thread %d -> CPU %d" % (v["index"], v["thread"], v["cpu"]) for v in s["vcpus"])
-nics = ", ".join("%s %s on %s" % (n["name"], n["mac"], n["ifname"]) for n in s["nics"])
-print("  %s: qemu pid %d, %s; %s" % (s["guest"], s["qemu_pid"], pins, nics))
+pins = ", ".join("vCPU %d on CPU %d" % (v["index"], v["cpu"]) for v in s["vcpus"])
+nics = ", ".join("%s %s via %s" % (n["name"], n["mac"], n["ifname"]) for n in s["nics"])
+print("    %s: qemu pid %d, %s; %s" % (s["guest"], s["qemu_pid"], pins, nics))
 EOF
 done
-ip -n "$NS" -br link show type macvtap | sed 's/^/  /' >&2
 
-say "waiting for a to ping b (10.199.0.10 -> 10.199.0.11)"
+step "Boot and ping: a (10.199.0.10) pings b (10.199.0.11)"
 result=timeout
 for ((i = 0; i < 1200; i++)); do
 	if grep -q "vmrun-testguest: ping 10.199.0.11 ok" "$STATE/a/console.log" 2>/dev/null; then
@@ -106,9 +127,9 @@ for ((i = 0; i < 1200; i++)); do
 	fi
 	sleep 0.1
 done
-say "ping: $result"
+t_ping=$(elapsed "$t_start")
 
-say "stopping both guests (SIGTERM: ACPI power button, then teardown)"
+step "Stop: SIGTERM to both supervisors (ACPI power button, then teardown)"
 rcs=()
 for g in a b; do
 	kill -TERM "${SUP[$g]}"
@@ -119,10 +140,21 @@ for g in a b; do
 	unset "SUP[$g]"
 	rcs+=("$g=$rc")
 done
-say "supervisors exited: ${rcs[*]} (0: the guest powered off)"
+
+step "Result"
 left=$(ip -n "$NS" -br link show type macvtap | wc -l)
-say "macvtap interfaces left in $NS: $left"
-if [ "$result" = ok ] && [ "${rcs[*]}" = "a=0 b=0" ] && [ "$left" -eq 0 ]; then
-	say "demo done"
-	status=0
+journal=$(cat "$STATE"/a/journal.jsonl "$STATE"/b/journal.jsonl 2>/dev/null | wc -l)
+if [ "$result" = ok ]; then
+	say "ping:       a reached b over macvtap (after $t_ping)"
+else
+	say "ping:       $result (see the console lines above)"
 fi
+say "exit:       ${rcs[*]} (0: the guest powered itself off on the power button)"
+say "host:       $left macvtap interfaces and $journal undo journal entries left"
+if [ "$result" = ok ] && [ "${rcs[*]}" = "a=0 b=0" ] && [ "$left" -eq 0 ] && [ "$journal" -eq 0 ]; then
+	status=0
+	say "${bold}demo passed${reset} in $(elapsed)"
+else
+	say "${bold}demo FAILED${reset} after $(elapsed)"
+fi
+say "${dim}removing the namespace and $STATE${reset}"
