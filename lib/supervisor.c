@@ -755,6 +755,56 @@ static int sup_plan(struct sup *s, struct vmr_error **err)
 	return 0;
 }
 
+static int disk_own(const struct sup *s, const char *path, struct vmr_error **err)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		return vmr_error_set(err, errno, "stat '%s'", path);
+	/* a block device given as a disk stays as the administrator set it up */
+	if (!S_ISREG(st.st_mode) || (st.st_uid == s->user.uid && st.st_gid == s->user.gid))
+		return 0;
+	if (chown(path, s->user.uid, s->user.gid) < 0)
+		return vmr_error_set(err, errno, "give disk '%s' to qemu_user '%s' (uid %u gid %u)",
+				     path, s->cfg->qemu_user, (unsigned)s->user.uid,
+				     (unsigned)s->user.gid);
+	return 0;
+}
+
+/*
+ * With qemu_user, the disks vmrun makes for the guest (the `image:` root
+ * overlay, overlays on a `backing:`, blank disks of a `size:`) belong to
+ * the user QEMU writes them as, whoever made them (`vmrun image prep` runs
+ * as root).  Disks the topology only names, bases, kernels and ISOs are
+ * the administrator's: QEMU gets to them through their mode bits
+ * (docs/security.md).  The seed needs nothing: 0644 in STATE/GUEST/, which
+ * is 0710 with QEMU's group.
+ */
+static int sup_disks_own(struct sup *s, struct vmr_error **err)
+{
+	int r;
+
+	if (!s->have_user)
+		return 0;
+	if (s->plan.root_disk) {
+		r = disk_own(s, s->plan.root_disk, err);
+		if (r < 0)
+			return r;
+	}
+	for (size_t i = 0; i < s->g->ndisks; i++) {
+		const struct vmr_disk *d = &s->g->disks[i];
+		_cleanup_free_ char *path = NULL;
+
+		if (d->cdrom || (!d->backing && !d->size))
+			continue;
+		path = vmr_plan_path(&s->plan, d->file);
+		r = disk_own(s, path, err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 /* Replay what a dead predecessor left, then sweep leftovers that name us. */
 static int sup_reclaim(struct sup *s, struct vmr_error **err)
 {
@@ -974,6 +1024,9 @@ static int sup_start(struct sup *s, struct vmr_error **err)
 	s->plan.seed_iso = TAKE_PTR(seed);
 	/* the overlay on `image:` that vmr_image_prepare() just made */
 	s->plan.root_disk = vmr_image_root_path(s->cfg, g);
+	r = sup_disks_own(s, err);
+	if (r < 0)
+		return vmr_error_wrap(err, "guest '%s'", g->name);
 	r = vmr_net_setup_guest(s->cfg, s->journal, &s->plan, s->fds, err);
 	if (r < 0)
 		return vmr_error_wrap(err, "guest '%s'", g->name);

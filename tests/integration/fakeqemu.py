@@ -7,7 +7,8 @@ It takes the argv vmrun builds, serves QMP on the listening socket passed as
 one vCPU thread per `-smp` CPU.  Behaviour is chosen with `-fake KEY=VALUE`
 arguments (a guest's qemu_args), since vmrun gives QEMU no environment:
 
-  report=PATH        write what the process inherited (fds, status fields) as JSON
+  report=PATH        write what the process inherited (fds, status fields) and
+                     whether it can open its -blockdev files, as JSON
   startup=exit1      exit 1 before the QMP greeting
   greeting=never     accept the QMP connection but never greet
   threads=single     report one thread id for every vCPU (like tcg,thread=single)
@@ -18,6 +19,7 @@ arguments (a guest's qemu_args), since vmrun gives QEMU no environment:
   exit_after=S:CODE  exit with CODE S seconds after cont
   flood=BYTES        after cont, write BYTES of console output
 """
+import errno
 import json
 import os
 import select
@@ -85,10 +87,29 @@ def parse_args(argv):
 
 fake, chardev_fds, smp, name = parse_args(sys.argv)
 
+def open_files(argv):
+    # what QEMU would open itself: each -blockdev file, read-only or not;
+    # "ok" or the errno name, by path
+    out = {}
+    for i, a in enumerate(argv[:-1]):
+        if a != "-blockdev" or not argv[i + 1].startswith("{"):
+            continue
+        b = json.loads(argv[i + 1])
+        if b.get("driver") != "file":
+            continue
+        try:
+            os.close(os.open(b["filename"], os.O_RDONLY if b.get("read-only") else os.O_RDWR))
+            out[b["filename"]] = "ok"
+        except OSError as e:
+            out[b["filename"]] = errno.errorcode.get(e.errno, str(e.errno))
+    return out
+
+
 if "report" in fake:
     with open(fake["report"] + ".tmp", "w") as f:
         json.dump({"fds": FDS_AT_START, "status": status_fields(), "env": dict(os.environ),
-                   "argv": sys.argv, "pid": os.getpid(), "ppid": os.getppid()}, f)
+                   "argv": sys.argv, "pid": os.getpid(), "ppid": os.getppid(),
+                   "files": open_files(sys.argv)}, f)
     os.rename(fake["report"] + ".tmp", fake["report"])
 
 if fake.get("startup") == "exit1":

@@ -142,8 +142,19 @@ is "$(json_get "$STATE/a/status.json" '(j["state"], j["exit_status"])')" "('exit
 if [ "$(id -u)" -eq 0 ] && id nobody >/dev/null 2>&1; then
 	chmod 0711 "$T"
 	mkdir -m 1777 "$T/pub"
-	printf '[vmrun]\nqemu_user = nobody\n' >"$T/u.conf"
+	printf '[vmrun]\nqemu_user = nobody\nimage_dir = %s\n' "$T/images" >"$T/u.conf"
 	guest u 0-1 5 "report=$T/pub/u.report"
+	# and the files QEMU opens itself: a root overlay, a blank disk, the seed
+	if command -v qemu-img >/dev/null; then
+		qemu-img create -q -f qcow2 "$T/ubase.qcow2" 16M
+		cat >>"$T/u.yaml" <<EOF
+    image: $T/ubase.qcow2
+    disks:
+      - file: $T/pub/data.qcow2
+        size: 8M
+    cloud_init: true
+EOF
+	fi
 	: >"$T/u.err"
 	"$VMRUN" --config "$T/u.conf" --state-dir "$STATE" run "$T/u.yaml" u >/dev/null 2>>"$T/u.err" &
 	RUN_PID[u]=$!
@@ -155,6 +166,16 @@ if [ "$(id -u)" -eq 0 ] && id nobody >/dev/null 2>&1; then
 		"QEMU's capability bounding set is empty"
 	is "$(json_get "$T/pub/u.report" 'j["fds"]')" "[0, 1, 2, 3, 4]" "its fds survive the user change"
 	is "$(stat -c '%a %G' "$STATE/u")" "710 $(id -gn nobody)" "state directory 0710 with QEMU's group"
+	if command -v qemu-img >/dev/null; then
+		is "$(json_get "$T/pub/u.report" 'sorted(j["files"].items())')" \
+			"[('$T/images/u/root.qcow2', 'ok'), ('$T/pub/data.qcow2', 'ok'), ('$STATE/u/seed.iso', 'ok')]" \
+			"QEMU as nobody opens the seed (read-only) and its overlay and blank disk (read-write)"
+		is "$(stat -c '%U:%G' "$T/images/u/root.qcow2" "$T/pub/data.qcow2" | sort -u)" \
+			"nobody:$(id -gn nobody)" "the disks vmrun made belong to qemu_user"
+		is "$(stat -c '%U' "$T/ubase.qcow2")" root "the base is left alone"
+	else
+		skip "qemu-img is missing" "qemu_user: disks and seed readable by QEMU"
+	fi
 	kill -TERM "${RUN_PID[u]}"
 	run_wait_exit u 20
 	is "$RC" 0 "guest with qemu_user stops cleanly"
