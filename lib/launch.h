@@ -5,10 +5,12 @@
 /*
  * Detached supervisors for `vmrun up` (docs/verbs.md): start one
  * `vmrun run TOPOLOGY GUEST` per guest in its own session, its stderr in
- * STATE/GUEST/supervisor.log, and wait until each guest is ready (the
- * supervisor's STATE/GUEST/ready file while it holds the guest's lock) or
- * its supervisor has died.  Waiting is event driven: inotify on each
- * state directory and a pidfd per supervisor, no polling interval.
+ * STATE/GUEST/supervisor.log, and wait until each guest is ready (its
+ * supervisor's status on the control socket says running, with the vCPUs
+ * pinned when the guest has a cpuset) or its supervisor has died.  Waiting
+ * is event driven: the status request is answered when the supervisor's
+ * loop starts, i.e. once the guest runs, and a pidfd per supervisor
+ * reports its exit.
  */
 
 #include <stdbool.h>

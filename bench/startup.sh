@@ -1,0 +1,190 @@
+#!/usr/bin/env bash
+# Guest startup: the time from starting a launcher to the guest running with
+# its vCPUs pinned (QEMU resumed by `cont`), side by side in one run:
+#
+#   vmrun    `vmrun up TOPOLOGY` (returns once the detached supervisor has
+#            pinned the vCPUs and resumed the guest)
+#   direct   bench/startup_direct.c: the same QEMU argv (from `vmrun args`),
+#            the same QMP handshake, pinning and `cont`, nothing else
+#   libvirt  `virsh start` of the same guest (same kernel, initrd, command
+#            line, machine, memory, vCPU pinning), when libvirt is installed
+#            and its daemon answers; skipped with the reason otherwise
+#
+# plus the supervisor's memory (VmRSS and its parts from /proc, Pss from
+# smaps_rollup) while the guest runs.  The guest is the test guest under
+# TCG, 2 vCPUs pinned to CPUs 0 and 1, 256 MiB.  Rounds alternate the order
+# of the launchers after one warm-up of each; prints the medians and ratios.
+# Needs root, `make` and `make testguest` first.
+#
+#   bench/startup.sh [ROUNDS]            (default 11)
+#
+# libvirt: apt-get install libvirt-daemon-system libvirt-clients, then start
+# the daemon (without systemd: `libvirtd -d`, or `virtqemud -d`); the
+# benchmark defines a transient-named domain without NICs and undefines it.
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+rounds=${1:-11}
+build=${BUILD:-build}
+vmrun=${VMRUN:-$top/$build/vmrun}
+guest=$top/$build/testguest
+[ -f "$guest/vmlinuz" ] || guest=$top/build/testguest
+tmp=$(mktemp -d /tmp/vmrt-startup.XXXXXX)
+dom=vmrt-bench-$$
+virsh_ok=""
+cleanup() {
+	"$vmrun" --state-dir "$tmp/state" kill s >/dev/null 2>&1 || true
+	if [ -n "$virsh_ok" ]; then
+		virsh -q -c qemu:///system destroy "$dom" >/dev/null 2>&1 || true
+		virsh -q -c qemu:///system undefine "$dom" >/dev/null 2>&1 || true
+	fi
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+if [ ! -x "$vmrun" ] || [ ! -f "$guest/vmlinuz" ]; then
+	echo "bench: build first (make && make testguest)" >&2
+	exit 1
+fi
+qemu=${VMRUN_QEMU:-/usr/bin/qemu-system-x86_64}
+unset VMRUN_QEMU
+
+cc -std=gnu11 -O2 -Wall -o "$tmp/startup_direct" bench/startup_direct.c \
+	$(pkg-config --cflags --libs jansson)
+
+cat >"$tmp/guest.yaml" <<YAML
+version: 1
+guests:
+  s:
+    accel: tcg
+    cpuset: "0-1"
+    memory: 256M
+    kernel: $guest/vmlinuz
+    initrd: $guest/initrd.img
+    append: console=ttyS0 quiet
+YAML
+"$vmrun" --state-dir "$tmp/state" args "$tmp/guest.yaml" s >"$tmp/argv"
+mkdir -p "$tmp/direct"
+
+libvirt_why=""
+if ! command -v virsh >/dev/null; then
+	libvirt_why="virsh not installed (apt-get install libvirt-daemon-system libvirt-clients)"
+elif ! virsh -q -c qemu:///system version >/dev/null 2>&1; then
+	libvirt_why="libvirt's daemon does not answer on qemu:///system (start libvirtd or virtqemud)"
+else
+	cat >"$tmp/dom.xml" <<XML
+<domain type='qemu'>
+  <name>$dom</name>
+  <memory unit='MiB'>256</memory>
+  <vcpu placement='static' cpuset='0-1'>2</vcpu>
+  <cputune>
+    <vcpupin vcpu='0' cpuset='0'/>
+    <vcpupin vcpu='1' cpuset='1'/>
+    <emulatorpin cpuset='0-1'/>
+  </cputune>
+  <os>
+    <type arch='x86_64' machine='q35'>hvm</type>
+    <kernel>$guest/vmlinuz</kernel>
+    <initrd>$guest/initrd.img</initrd>
+    <cmdline>console=ttyS0 quiet</cmdline>
+  </os>
+  <cpu mode='custom' match='exact'><model fallback='allow'>qemu64</model></cpu>
+  <on_poweroff>destroy</on_poweroff>
+  <devices>
+    <emulator>$qemu</emulator>
+    <controller type='usb' model='none'/>
+    <serial type='pty'/>
+    <console type='pty'/>
+    <memballoon model='none'/>
+  </devices>
+</domain>
+XML
+	if virsh -q -c qemu:///system define "$tmp/dom.xml" >"$tmp/define.log" 2>&1; then
+		virsh_ok=1
+	else
+		libvirt_why="virsh define failed: $(tail -1 "$tmp/define.log")"
+	fi
+fi
+
+python3 - "$rounds" "$vmrun" "$tmp" "$dom" "$virsh_ok" "$libvirt_why" <<'PY'
+import os, statistics, subprocess, sys, time
+
+rounds, vmrun, tmp, dom, virsh_ok, why = sys.argv[1:7]
+rounds = int(rounds)
+state = f"{tmp}/state"
+DEV = subprocess.DEVNULL
+
+def ms(t0):
+    return (time.monotonic_ns() - t0) / 1e6
+
+def proc_kb(pid, path, keys):
+    out = {}
+    with open(f"/proc/{pid}/{path}") as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            if k in keys:
+                out[k] = int(v.split()[0])
+    return out
+
+rss = []
+
+def run_vmrun(sample):
+    t0 = time.monotonic_ns()
+    r = subprocess.run([vmrun, "--state-dir", state, "up", f"{tmp}/guest.yaml"], stdout=DEV)
+    t = ms(t0)
+    if r.returncode != 0:
+        sys.exit(f"bench: vmrun up failed ({r.returncode}), see {state}/s/supervisor.log")
+    if sample:
+        # steady state while the guest runs (it boots under TCG meanwhile)
+        time.sleep(1.0)
+        pid = int(open(f"{state}/s/lock").read())
+        m = proc_kb(pid, "status", {"VmRSS", "RssAnon", "RssFile", "RssShmem", "VmHWM"})
+        m.update(proc_kb(pid, "smaps_rollup", {"Pss", "Private_Clean", "Private_Dirty"}))
+        rss.append(m)
+    subprocess.run([vmrun, "--state-dir", state, "kill", "s"], stdout=DEV, check=True)
+    return t
+
+def run_direct(sample):
+    t0 = time.monotonic_ns()
+    p = subprocess.Popen([f"{tmp}/startup_direct", f"{tmp}/argv", "0,1", f"{tmp}/direct"],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    line = p.stdout.readline()
+    t = ms(t0)
+    p.stdin.close()
+    p.wait()
+    if not line.startswith(b"running"):
+        sys.exit("bench: startup_direct failed")
+    return t
+
+def run_virsh(sample):
+    t0 = time.monotonic_ns()
+    subprocess.run(["virsh", "-q", "-c", "qemu:///system", "start", dom], stdout=DEV, check=True)
+    t = ms(t0)
+    subprocess.run(["virsh", "-q", "-c", "qemu:///system", "destroy", dom], stdout=DEV, check=True)
+    return t
+
+sides = [("vmrun", run_vmrun), ("direct", run_direct)]
+if virsh_ok:
+    sides.append(("libvirt", run_virsh))
+times = {name: [] for name, _ in sides}
+for name, fn in sides:
+    fn(False)  # warm-up: page cache, libvirt's capability cache
+for r in range(rounds):
+    order = sides[r % len(sides):] + sides[:r % len(sides)]
+    for name, fn in order:
+        times[name].append(fn(True))
+
+med = {k: statistics.median(v) for k, v in times.items()}
+print(f"guest startup to running with vCPUs pinned, {rounds} rounds (ms):")
+for k, v in times.items():
+    print(f"  {k:8s} median {med[k]:8.1f}   min {min(v):8.1f}   max {max(v):8.1f}")
+print(f"  vmrun / direct   = {med['vmrun'] / med['direct']:.3f}  (target <= 1.10)")
+if virsh_ok:
+    print(f"  libvirt / vmrun  = {med['libvirt'] / med['vmrun']:.1f}x (target >= 6)")
+else:
+    print(f"  libvirt: skipped: {why}")
+print("supervisor memory while the guest runs (KiB, median):")
+for k in ["VmRSS", "RssAnon", "RssFile", "RssShmem", "Pss", "Private_Clean", "Private_Dirty", "VmHWM"]:
+    print(f"  {k:14s} {statistics.median(m[k] for m in rss):8.0f}")
+print(f"  VmRSS target <= 1536 KiB: {'met' if statistics.median(m['VmRSS'] for m in rss) <= 1536 else 'missed'}")
+PY
