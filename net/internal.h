@@ -285,6 +285,7 @@ int net_undo_pci(const json_t *e, void *ctx, struct vmr_error **err);
 int net_undo_numvfs(const json_t *e, void *ctx, struct vmr_error **err);
 int net_undo_vf(const json_t *e, void *ctx, struct vmr_error **err);
 int net_undo_node(const json_t *e, void *ctx, struct vmr_error **err);
+int net_undo_node_access(const json_t *e, void *ctx, struct vmr_error **err);
 
 /*
  * Run the undo handler of each entry of the JSON array done, last first (the

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "lib/buf.h"
+#include "lib/spawn.h"
 #include "lib/strvec.h"
 #include "lib/util.h"
 #include "net/internal.h"
@@ -140,8 +141,69 @@ static int wait_driver(const struct vmr_config *cfg, const char *bdf, const char
 }
 
 /*
+ * Whether a process of uid/gid (its groups: the gid only, which is what a
+ * node's group is set to here) can open a node of st read-write.  The
+ * kernel checks one class: owner, else group, else other.
+ */
+static bool node_rw_for(const struct stat *st, uid_t uid, gid_t gid)
+{
+	if (st->st_uid == uid)
+		return (st->st_mode & 0600) == 0600;
+	if (st->st_gid == gid)
+		return (st->st_mode & 0060) == 0060;
+	return (st->st_mode & 0006) == 0006;
+}
+
+/*
+ * With qemu_user, QEMU opens the node as that user (docs/security.md):
+ * give it to the user's group, read-write.  A node we just made needs no
+ * journal entry of its own (its net.node removes it); a node that was
+ * there gets its owner and mode journaled first ("net.node_access").
+ */
+static int node_allow_qemu(const struct vmr_config *cfg, struct net_rec *rec, const char *path,
+			   bool made, struct vmr_error **err)
+{
+	struct vmr_spawn_user u = { 0 };
+	struct stat st;
+	mode_t mode;
+	int r;
+
+	if (!cfg->qemu_user)
+		return 0;
+	r = vmr_spawn_user_lookup(cfg->qemu_user, &u, err);
+	/* only its uid and primary group matter here */
+	vmr_spawn_user_free(&u);
+	if (r < 0)
+		return vmr_error_wrap(err, "give '%s' to qemu_user", path);
+	if (stat(path, &st) < 0)
+		return vmr_error_set(err, errno, "stat '%s'", path);
+	if (node_rw_for(&st, u.uid, u.gid))
+		return 0;
+	mode = (st.st_mode & 07777) | 0060;
+	if (!made) {
+		r = net_record(rec, json_pack("{s:s, s:s, s:i, s:i, s:i, s:i, s:i}", "type",
+					     "net.node_access", "path", path, "major",
+					     (int)major(st.st_rdev), "minor", (int)minor(st.st_rdev),
+					     "uid", (int)st.st_uid, "gid", (int)st.st_gid, "mode",
+					     (int)(st.st_mode & 07777)),
+			       err);
+		if (r < 0)
+			return r;
+	}
+	/* the owner stays (root): only the group and its bits change */
+	if (chown(path, (uid_t)-1, u.gid) < 0)
+		return vmr_error_set(err, errno, "give '%s' to group %u of qemu_user '%s'", path,
+				     (unsigned)u.gid, cfg->qemu_user);
+	if (chmod(path, mode) < 0)
+		return vmr_error_set(err, errno, "chmod '%s' to %04o", path, (unsigned)mode);
+	return 0;
+}
+
+/*
  * QEMU opens DEV/vfio/GROUP itself (host=); a container's private /dev may
  * lack it, so make it from sysfs like udev would.  The node is journaled.
+ * With qemu_user, the node (made or found) is then read-write for that
+ * user's group.
  */
 static int ensure_vfio_node(const struct vmr_config *cfg, struct net_rec *rec,
 			    const char *sysdir, const char *name, struct vmr_error **err)
@@ -155,7 +217,7 @@ static int ensure_vfio_node(const struct vmr_config *cfg, struct net_rec *rec,
 	dir = xasprintf("%s/vfio", net_dev_root(cfg));
 	path = xasprintf("%s/%s", dir, name);
 	if (stat(path, &st) == 0)
-		return 0;
+		return node_allow_qemu(cfg, rec, path, false, err);
 	r = net_sysfs_read(cfg, &num, err, "%s/dev", sysdir);
 	if (r < 0)
 		return vmr_error_wrap(err, "create '%s'", path);
@@ -169,7 +231,7 @@ static int ensure_vfio_node(const struct vmr_config *cfg, struct net_rec *rec,
 		return r;
 	if (mknod(path, S_IFCHR | 0600, makedev(maj, min)) < 0 && errno != EEXIST)
 		return vmr_error_set(err, errno, "create '%s' (%u:%u)", path, maj, min);
-	return 0;
+	return node_allow_qemu(cfg, rec, path, true, err);
 }
 
 int net_pci_bind_vfio(const struct vmr_config *cfg, struct net_rec *rec, const char *bdf,

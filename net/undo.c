@@ -9,6 +9,9 @@
  *   net.bridge    {ifname, owner}              a bridge we use
  *   net.updown    {ifname, up}                 a link's old IFF_UP state
  *   net.node      {path, major, minor}         a device node we made
+ *   net.node_access {path, major, minor, uid, gid, mode}
+ *                                              a node's owner and mode before
+ *                                              we gave it to qemu_user
  *   pci.driver    {bdf, driver|null}           the driver before vfio-pci
  *   sriov.numvfs  {pf, numvfs, autoprobe}      the PF's old VF count
  *   sriov.vf      {pf, pfname, index, mac, vlan, trust, spoofchk}
@@ -153,6 +156,29 @@ int net_undo_node(const json_t *e, void *ctx, struct vmr_error **err)
 	return 0;
 }
 
+int net_undo_node_access(const json_t *e, void *ctx, struct vmr_error **err)
+{
+	const char *path = str(e, "path");
+	json_int_t maj = json_integer_value(json_object_get(e, "major"));
+	json_int_t min = json_integer_value(json_object_get(e, "minor"));
+	json_t *uid = json_object_get(e, "uid"), *gid = json_object_get(e, "gid");
+	json_t *mode = json_object_get(e, "mode");
+	struct stat st;
+
+	(void)ctx;
+	if (!path || !json_is_integer(uid) || !json_is_integer(gid) || !json_is_integer(mode))
+		return vmr_error_set(err, EINVAL, "bad net.node_access journal entry");
+	/* gone, or another device by now: nothing of ours to restore */
+	if (lstat(path, &st) < 0 || !S_ISCHR(st.st_mode) ||
+	    st.st_rdev != makedev((unsigned)maj, (unsigned)min))
+		return 0;
+	if (chown(path, (uid_t)json_integer_value(uid), (gid_t)json_integer_value(gid)) < 0)
+		return vmr_error_set(err, errno, "restore the owner of '%s'", path);
+	if (chmod(path, (mode_t)json_integer_value(mode) & 07777) < 0)
+		return vmr_error_set(err, errno, "restore the mode of '%s'", path);
+	return 0;
+}
+
 int net_undo_pci(const json_t *e, void *ctx, struct vmr_error **err)
 {
 	const struct vmr_config *cfg = ctx;
@@ -238,6 +264,7 @@ static vmr_undo_fn handler_of(const char *type)
 		{ "net.link", net_undo_link },	      { "net.vlan", net_undo_shared },
 		{ "net.bridge", net_undo_shared },    { "net.updown", undo_updown },
 		{ "net.node", net_undo_node },	      { "pci.driver", net_undo_pci },
+		{ "net.node_access", net_undo_node_access },
 		{ "sriov.numvfs", net_undo_numvfs }, { "sriov.vf", net_undo_vf },
 	};
 
@@ -250,8 +277,8 @@ static vmr_undo_fn handler_of(const char *type)
 void vmr_net_register_undo(void)
 {
 	static const char *const types[] = { "net.link",   "net.vlan",	 "net.bridge",
-					     "net.updown", "net.node",	 "pci.driver",
-					     "sriov.numvfs", "sriov.vf" };
+					     "net.updown", "net.node",	 "net.node_access",
+					     "pci.driver", "sriov.numvfs", "sriov.vf" };
 
 	for (size_t i = 0; i < ARRAY_SIZE(types); i++)
 		vmr_journal_register(types[i], handler_of(types[i]));

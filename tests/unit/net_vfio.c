@@ -138,6 +138,74 @@ static void test_bind_restore(void)
 	vmr_error_free(e);
 }
 
+/* "uid:gid mode" of DEV/vfio/name */
+static char *node_access(const char *name)
+{
+	char *p = xasprintf("%s/vfio/%s", devroot, name);
+	struct stat st;
+	char *r;
+
+	r = stat(p, &st) == 0 ? xasprintf("%u:%u %04o", (unsigned)st.st_uid, (unsigned)st.st_gid,
+					  (unsigned)(st.st_mode & 07777))
+			      : xstrdup("(missing)");
+	free(p);
+	return r;
+}
+
+static void test_qemu_user(void)
+{
+	struct net_rec rec = { NULL, json_array() };
+	struct vmr_error *e = NULL;
+	char *p;
+
+	/* QEMU as uid 65534, group 65534: the nodes must be read-write for it */
+	cfg.qemu_user = "65534:65534";
+	is_int(net_pci_bind_vfio(&cfg, &rec, "0000:03:00.0", &e), 0, "bind with qemu_user");
+	free(fake_take_log());
+	check_str(node_access("12"), "0:65534 0660", "a node vmrun makes is 0660 with QEMU's group");
+	check_str(node_access("vfio"), "0:65534 0660", "so is the container node");
+	is_int((long long)json_array_size(rec.done), 3, "no more journal entries than without");
+	is_int(net_undo_entries(rec.done, &cfg, &e), 0, "undo");
+	ok(!is_node("12", 241, 12) && !is_node("vfio", 10, 196), "the nodes vmrun made are removed");
+	free(fake_take_log());
+	json_decref(rec.done);
+
+	/* nodes the host has (udev: /dev/vfio/N root 0600, /dev/vfio/vfio 0666) */
+	rec.done = json_array();
+	p = xasprintf("%s/vfio", devroot);
+	mkdir(p, 0755);
+	free(p);
+	p = xasprintf("%s/vfio/12", devroot);
+	if (mknod(p, S_IFCHR | 0600, makedev(241, 12)) < 0 || chmod(p, 0600) < 0)
+		abort();
+	free(p);
+	p = xasprintf("%s/vfio/vfio", devroot);
+	if (mknod(p, S_IFCHR | 0666, makedev(10, 196)) < 0 || chmod(p, 0666) < 0)
+		abort();
+	free(p);
+	is_int(net_pci_bind_vfio(&cfg, &rec, "0000:03:00.0", &e), 0, "bind with host nodes");
+	free(fake_take_log());
+	check_str(node_access("12"), "0:65534 0660", "the host's group node is given to QEMU's group");
+	check_str(node_access("vfio"), "0:0 0666", "a node QEMU can already open is left alone");
+	is_str(json_string_value(json_object_get(json_array_get(rec.done, 1), "type")),
+	       "net.node_access", "the old owner and mode are journaled before the change");
+	is_int((long long)json_array_size(rec.done), 2, "driver and one node_access entry");
+	is_int(net_undo_entries(rec.done, &cfg, &e), 0, "undo");
+	check_str(node_access("12"), "0:0 0600", "the host's node is back to root 0600");
+	is_int(net_undo_entries(rec.done, &cfg, &e), 0, "undo again");
+	check_str(node_access("12"), "0:0 0600", "changes nothing");
+	free(fake_take_log());
+	json_decref(rec.done);
+	p = xasprintf("%s/vfio/12", devroot);
+	unlink(p);
+	free(p);
+	p = xasprintf("%s/vfio/vfio", devroot);
+	unlink(p);
+	free(p);
+	cfg.qemu_user = NULL;
+	vmr_error_free(e);
+}
+
 static void test_unbound(void)
 {
 	struct net_rec rec = { NULL, json_array() };
@@ -298,6 +366,7 @@ int main(void)
 	free(fake_take_log());
 	test_viability();
 	test_bind_restore();
+	test_qemu_user();
 	test_unbound();
 	test_bind_errors();
 	test_numvfs();
