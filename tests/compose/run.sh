@@ -325,14 +325,14 @@ is "$?" 2 "compose.sh with an unknown command: usage, status 2"
 
 run_sh "$tmp/demo" build
 expect "demo build (--host-binary): the context is the compose directory" \
-"docker build --network host -t vmrun:latest -f DIR/Dockerfile DIR" "$tmp/demo"
+"docker build --network host --force-rm -t vmrun:latest -f DIR/Dockerfile DIR" "$tmp/demo"
 run_sh "$tmp/lab" build
 is "$?" 1 "build without a source tree fails"
 grep -q "give the vmrun source tree" "$tmp/sh.err"
 ok $? "build: the error says what to give"
 run_sh "$tmp/sriov" build
 expect "build with --source: the source tree is the context" \
-"docker build --network host -t registry.example:5000/vmrun:1.0 -f DIR/Dockerfile $top" "$tmp/sriov"
+"docker build --network host --force-rm -t registry.example:5000/vmrun:1.0 -f DIR/Dockerfile $top" "$tmp/sriov"
 
 # three physical hosts and docker-compose 1.29 (no v2 plugin)
 g5=$tmp/5gdeploy

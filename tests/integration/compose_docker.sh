@@ -59,6 +59,11 @@ cleanup() {
 		} >/dev/null 2>&1
 	fi
 	ip link del "$veth_a" 2>/dev/null
+	# images this run left untagged (the previous vmrun-test, the build stage)
+	if [ -f "$work/dangling.before" ]; then
+		docker images -q --no-trunc -f dangling=true 2>/dev/null | sort |
+			comm -13 "$work/dangling.before" - | xargs -r docker rmi >/dev/null 2>&1
+	fi
 	if [ "$started_dockerd" = 1 ]; then
 		# our own dockerd only, by its pid; it stops the containerd it started
 		kill "$dockerd_pid" 2>/dev/null
@@ -143,6 +148,7 @@ EOF
 "$VMRUN" --state-dir "$state" compose "$work/topology.yaml" -o "$ctx" --image "$image" --source "$top" >"$work/compose.log" 2>&1
 ok $? "vmrun compose writes the context" || { sed 's/^/# /' "$work/compose.log"; done_testing; exit 1; }
 
+docker images -q --no-trunc -f dangling=true | sort >"$work/dangling.before"
 "$ctx/compose.sh" build >"$work/build.log" 2>&1
 if ! ok $? "compose.sh build: the vmrun image from this source tree"; then
 	tail -20 "$work/build.log" | sed 's/^/# /'

@@ -89,8 +89,9 @@ cmd_build() {
 		[ -n "$ctx" ] || die "build: give the vmrun source tree: ./compose.sh build SRCDIR"
 		[ -f "$ctx/cmd/main.c" ] || die "build: '$ctx' is not the vmrun source tree"
 	fi
-	# host network: apt in the build needs none of dockerd's bridge or NAT
-	docker build --network host -t "$image" -f "$here/Dockerfile" "$ctx"
+	# host network: apt in the build needs none of dockerd's bridge or NAT;
+	# --force-rm: a failed step leaves no container behind
+	docker build --network host --force-rm -t "$image" -f "$here/Dockerfile" "$ctx"
 }
 
 cmd_upload() {
