@@ -85,6 +85,39 @@ ok $? "torn down"
 pid_gone "$q" 1
 ok $? "QEMU is gone"
 
+# --- qemu_user: the real QEMU as nobody boots from its overlay with its seed
+if [ "$(id -u)" -eq 0 ] && id nobody >/dev/null 2>&1 && command -v qemu-img >/dev/null; then
+	chmod 0711 "$T"
+	qemu-img create -q -f qcow2 "$T/ubase.qcow2" 16M
+	printf '[vmrun]\nqemu_user = nobody\nimage_dir = %s\n' "$T/images" >"$T/u.conf"
+	guest u 0 10 ""
+	printf '    image: %s\n    cloud_init: true\n' "$T/ubase.qcow2" >>"$T/u.yaml"
+	: >"$T/u.out"
+	: >"$T/u.err"
+	"$VMRUN" --config "$T/u.conf" --state-dir "$STATE" run "$T/u.yaml" u >>"$T/u.out" 2>>"$T/u.err" &
+	RUN_PID[u]=$!
+	run_wait_ready u u 60
+	r=$?
+	ok $r "guest with qemu_user ready"
+	[ $r -ne 0 ] && sed 's/^/# /' "$T/u.err"
+	q=$(qemu_pid u)
+	is "$(awk '/^Uid:/ { print $2 $3 $4 $5 }' "/proc/$q/status") $(awk '/^CapBnd:/ { print $2 }' "/proc/$q/status")" \
+		"65534655346553465534 0000000000000000" "QEMU runs as nobody with an empty bounding set"
+	run_wait_grep "$T/u.out" "vmrun-testguest: booted" 60
+	ok $? "the guest boots"
+	grep -q "vmrun-testguest: seed /dev/sr0" "$T/u.out"
+	ok $? "QEMU as nobody read the seed"
+	grep -q "vmrun-testguest: disk vda 16777216" "$T/u.out"
+	ok $? "and opened its root overlay"
+	kill -TERM "${RUN_PID[u]}"
+	run_wait_exit u 40
+	is "$RC" 0 "guest with qemu_user powers off, exit 0"
+	torn_down u
+	ok $? "torn down"
+else
+	skip "needs root, a user 'nobody' and qemu-img" "real QEMU as qemu_user"
+fi
+
 # --- a guest that ignores ACPI: quit after stop_timeout -> 143
 guest c 1 2 "vmrun.noacpi=1"
 run_start c "$T/c.yaml" c
