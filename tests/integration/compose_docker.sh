@@ -23,7 +23,8 @@ cd "$top" || exit 1
 . tests/lib/tap.sh
 BUILD=${BUILD:-build}
 VMRUN=${VMRUN:-$top/$BUILD/vmrun}
-TESTGUEST=${TESTGUEST:-$top/build/testguest}
+TESTGUEST=${TESTGUEST:-$top/$BUILD/testguest}
+[ -f "$TESTGUEST/vmlinuz" ] || [ ! -f "$top/build/testguest/vmlinuz" ] || TESTGUEST=$top/build/testguest
 base_image=debian:bookworm-slim
 image=vmrun-test:latest
 
@@ -112,7 +113,7 @@ else
 fi
 
 if [ ! -f "$TESTGUEST/vmlinuz" ] || [ ! -f "$TESTGUEST/initrd.img" ]; then
-	make -s testguest >"$work/testguest.log" 2>&1
+	make -s BUILD="$BUILD" testguest >"$work/testguest.log" 2>&1
 fi
 [ -f "$TESTGUEST/vmlinuz" ] && [ -f "$TESTGUEST/initrd.img" ]
 ok $? "the test guest is built" || { done_testing; exit 1; }
