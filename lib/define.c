@@ -42,6 +42,68 @@ static int _printf_(4, 5)
 
 /* --- small parsers ------------------------------------------------------ */
 
+/*
+ * Well-formed UTF-8: no overlong forms, surrogates or code points above
+ * U+10FFFF.  libyaml's emitter checks less (it writes a surrogate as
+ * "\ud800", which its own reader then refuses), so the loader's rule is
+ * checked here.
+ */
+static bool utf8_valid(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (*p) {
+		unsigned c = *p, n, cp;
+
+		if (c < 0x80) {
+			p++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			n = 1, cp = c & 0x1f;
+		else if (c >= 0xe0 && c <= 0xef)
+			n = 2, cp = c & 0x0f;
+		else if (c >= 0xf0 && c <= 0xf4)
+			n = 3, cp = c & 0x07;
+		else
+			return false;
+		/* stops at the first non-continuation byte, so never reads past the NUL */
+		for (unsigned i = 1; i <= n; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				return false;
+			cp = cp << 6 | (p[i] & 0x3f);
+		}
+		if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
+			return false;
+		p += n + 1;
+	}
+	return true;
+}
+
+/* UTF-8 text without control characters (tab allowed when tab is true). */
+static bool text_valid_tab(const char *s, bool tab)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if ((*p < 0x20 && !(tab && *p == '\t')) || *p == 0x7f)
+			return false;
+	return utf8_valid(s);
+}
+
+static bool text_valid(const char *s)
+{
+	return text_valid_tab(s, false);
+}
+
+/* Printable ASCII from '!' to '~': no blanks, no control characters. */
+static bool ascii_word(const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if (*p < 0x21 || *p > 0x7e)
+			return false;
+	return true;
+}
+
 static char *strip(const char *s, size_t n)
 {
 	while (n > 0 && isspace((unsigned char)*s))
@@ -93,10 +155,9 @@ static int host_netif_parse(const char *s, char **ret)
 	/* no ':' in interface names, so a MAC typo cannot pass for one */
 	if (!vmr_ifname_valid(s))
 		return -EINVAL;
-	/* what the kernel accepts beyond printable ASCII cannot be written to YAML */
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-		if (*p < 0x21 || *p > 0x7e)
-			return -EINVAL;
+	/* the kernel takes any byte but these, which YAML cannot carry as they are */
+	if (!ascii_word(s))
+		return -EINVAL;
 	*ret = xstrdup(s);
 	return 0;
 }
@@ -130,9 +191,7 @@ int vmr_define_ssh_keys_parse(const char *text, const char *source, struct vmr_s
 			continue;
 		for (size_t i = 0; i < ARRAY_SIZE(types); i++)
 			typed = typed || startswith(line, types[i]);
-		for (const char *c = line; *c && typed; c++)
-			if ((unsigned char)*c < 0x20 && *c != '\t')
-				typed = false;
+		typed = typed && text_valid_tab(line, true);
 		if (!typed || !strpbrk(line, " \t")) {
 			vmr_strvec_clear(&found);
 			return vmr_error_usage(err,
@@ -227,7 +286,7 @@ static int defaults_check(struct vmr_define *d, const struct vmr_define_defaults
 		return vmr_error_usage(err, "--accel '%s': expected 'auto', 'kvm' or 'tcg'",
 				       o->accel ? o->accel : "");
 	if (o->cpu) {
-		if (!*o->cpu || strpbrk(o->cpu, " \t\n"))
+		if (!*o->cpu || !ascii_word(o->cpu))
 			return vmr_error_usage(
 			    err, "--cpu '%s': expected a QEMU CPU model like 'host'", o->cpu);
 		d->cpu = xstrdup(o->cpu);
@@ -235,8 +294,10 @@ static int defaults_check(struct vmr_define *d, const struct vmr_define_defaults
 		/* 5gdeploy turns nested virtualization off; TCG has no "host" model */
 		d->cpu = xstrdup(streq(o->accel, "tcg") ? "max,-vmx,-svm" : "host,-vmx,-svm");
 	}
-	if (o->image && (!*o->image || strchr(o->image, '\n')))
-		return vmr_error_usage(err, "--image '%s': expected the path of a disk image",
+	if (o->image && (!*o->image || !text_valid(o->image)))
+		return vmr_error_usage(err,
+				       "--image '%s': expected the path of a disk image (UTF-8, "
+				       "no control characters)",
 				       o->image);
 	d->memory = xstrdup(o->memory);
 	d->accel = xstrdup(o->accel);

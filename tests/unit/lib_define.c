@@ -313,6 +313,7 @@ static void test_global_errors(void)
 	struct vmr_define_opts o = {.vms = &vm, .nvms = 1, .ctrlif = "eth9"};
 	struct vmr_error *err = NULL;
 	struct vmr_define *d = NULL;
+	int r;
 
 	vmr_define_defaults_init(&o.defaults);
 	o.ctrlif = "not an ifname";
@@ -341,6 +342,31 @@ static void test_global_errors(void)
 	   "--memory below the loader's minimum: %s", err ? err->msg : "(accepted)");
 	vmr_error_clear(&err);
 	o.defaults.memory = "2048";
+	{
+		static const char *const images[] = {"/x/\xff.qcow2", "/x/a\x01.qcow2",
+						     "/x/\xed\xa0\x80.qcow2", "/x/\xc0\xaf.qcow2",
+						     "/x/\xe2\x82"};
+
+		for (size_t i = 0; i < ARRAY_SIZE(images); i++) {
+			o.defaults.image = images[i];
+			r = vmr_define_build(&o, &d, &err);
+			ok(r < 0 && err && err->status == VMR_EXIT_USAGE &&
+			       strstr(err->msg, "--image '"),
+			   "--image #%zu: not UTF-8 text, refused: %s", i,
+			   err ? err->msg : "(accepted)");
+			vmr_error_clear(&err);
+		}
+		o.defaults.image = "/srv/b\xc3\xa4se \xf0\x9f\x90\xa7.qcow2";
+		ok(vmr_define_build(&o, &d, &err) == 0, "--image: UTF-8 and blanks are fine");
+		vmr_define_free(d);
+		d = NULL;
+		o.defaults.image = NULL;
+	}
+	o.defaults.cpu = "max\x01";
+	ok(vmr_define_build(&o, &d, &err) < 0 && strstr(err->msg, "--cpu"),
+	   "--cpu with a control character refused");
+	vmr_error_clear(&err);
+	o.defaults.cpu = NULL;
 	o.defaults.accel = "xen";
 	ok(vmr_define_build(&o, &d, &err) < 0 && strstr(err->msg, "--accel 'xen'"), "bad --accel");
 	vmr_error_clear(&err);
@@ -368,6 +394,14 @@ static void test_ssh_keys(void)
 	   "a private key is refused: %s", err ? err->msg : "(accepted)");
 	is_int((long long)keys.n, 2, "nothing added on failure");
 	vmr_error_clear(&err);
+	r = vmr_define_ssh_keys_parse("ssh-ed25519 AAAA j\xf6rg@host\n", "--ssh-key 'l'", &keys,
+				      &err);
+	ok(r < 0 && err && strstr(err->msg, "--ssh-key 'l' line 1"),
+	   "a Latin-1 comment is refused (the topology is UTF-8)");
+	vmr_error_clear(&err);
+	r = vmr_define_ssh_keys_parse("ssh-ed25519\tAAAA j\xc3\xb6rg@host\n", "--ssh-key 'u'",
+				      &keys, &err);
+	is_int(r, 1, "a tab between fields and a UTF-8 comment are fine");
 	r = vmr_define_ssh_keys_parse("\n# nothing\n", "--ssh-key 'e'", &keys, &err);
 	ok(r < 0 && err && strstr(err->msg, "no public key found"), "an empty key file is refused");
 	vmr_error_clear(&err);
