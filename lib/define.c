@@ -923,7 +923,8 @@ int vmr_define_emit(const struct vmr_define *d, struct vmr_buf *out, struct vmr_
 		em.failed = true;
 	if (em.failed) {
 		int r = vmr_error_set(err, 0, "emit the topology YAML: %s",
-				      em.e.problem ? em.e.problem : "a value is not UTF-8, or out of memory");
+				      em.e.problem ? em.e.problem
+						   : "a value is not UTF-8, or out of memory");
 
 		yaml_emitter_delete(&em.e);
 		return r;
