@@ -1,14 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Detached supervisors and waiting for their guests (lib/launch.h). */
 #include <fcntl.h>
-#include <jansson.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/pidfd.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 
 #include "lib/buf.h"
@@ -146,186 +143,76 @@ static void guest_exited(struct vmr_launch_guest *g)
 }
 
 /*
- * Readiness comes from the supervisor's control socket: a status request
- * is answered by its poll loop, which starts once the guest runs with its
- * vCPUs pinned, so the reply itself is the notification.  (inotify on the
- * ready file would do too, but closing an inotify instance that had a
- * watch waits for an SRCU grace period, ~12 ms here, on every `up`.)
- * Until the socket accepts connections we retry it at this interval; QEMU
- * takes far longer than that to start, so it adds no latency.
+ * A guest is ready when its ready file exists while the supervisor we
+ * watch holds its lock (a ready file alone may be a killed supervisor's).
+ * The file is looked for every READY_POLL_MS: the alternatives cost more
+ * than that.  Closing an inotify instance that had a watch waits for an
+ * SRCU grace period (~12 ms here, paid on every `up`, at the latest when
+ * it exits), and the control socket's status runs query-status, which
+ * QEMU under TCG may answer only tens of ms after `cont`.  Supervisor
+ * deaths come at once through the pidfds.
  */
-#define CONNECT_RETRY_MS 5
+#define READY_POLL_MS 1
 
-struct waiter {
-	int fd;             /* connected to control.sock, request sent; -1: none */
-	uint64_t retry_at;  /* when to try connecting again */
-	struct vmr_buf in;
-};
-
-static int connect_nonblock(const char *path)
+static bool guest_ready(const char *state_dir, const struct vmr_launch_guest *g)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd;
+	_cleanup_free_ char *ready = vmr_statedir_path(state_dir, g->name, "ready");
+	pid_t pid = 0;
 
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	memcpy(sa.sun_path, path, strlen(path) + 1);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return -errno;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		int r = -errno;
-
-		close(fd);
-		return r;
-	}
-	return fd;
-}
-
-static void waiter_reset(struct waiter *w, uint64_t retry_at)
-{
-	if (w->fd >= 0)
-		close(w->fd);
-	w->fd = -1;
-	w->retry_at = retry_at;
-	vmr_buf_reset(&w->in);
-}
-
-/* Connect and ask for the status; on any failure try again later. */
-static void waiter_ask(const char *state_dir, const struct vmr_launch_guest *g, struct waiter *w)
-{
-	static const char req[] = "{\"status\": null}\n";
-	_cleanup_free_ char *path = vmr_statedir_path(state_dir, g->name, "control.sock");
-	int fd = connect_nonblock(path);
-
-	if (fd < 0) {
-		waiter_reset(w, now_ms() + CONNECT_RETRY_MS);
-		return;
-	}
-	/* a few bytes into an empty socket buffer: never short */
-	if (send(fd, req, sizeof(req) - 1, MSG_NOSIGNAL | MSG_DONTWAIT) != sizeof(req) - 1) {
-		close(fd);
-		waiter_reset(w, now_ms() + CONNECT_RETRY_MS);
-		return;
-	}
-	w->fd = fd;
-}
-
-/*
- * Read the reply; true once it says the guest runs, pinned when it has a
- * cpuset, under the supervisor we watch.  A reply saying anything else
- * (an early answer, another supervisor) means asking again.
- */
-static bool waiter_read(const struct vmr_launch_guest *g, struct waiter *w)
-{
-	char buf[65536], *nl;
-	json_t *reply, *st;
-	bool ready;
-	ssize_t n;
-
-	n = recv(w->fd, buf, sizeof(buf), MSG_DONTWAIT);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+	if (access(ready, F_OK) < 0)
 		return false;
-	if (n <= 0) {
-		waiter_reset(w, now_ms() + CONNECT_RETRY_MS);
-		return false;
-	}
-	vmr_buf_add(&w->in, buf, (size_t)n);
-	nl = memchr(w->in.s, '\n', w->in.len);
-	if (!nl)
-		return false;
-	reply = json_loadb(w->in.s, (size_t)(nl - w->in.s), 0, NULL);
-	st = json_object_get(reply, "return");
-	ready = streq(json_string_value(json_object_get(st, "state")), "running") &&
-		(json_is_true(json_object_get(st, "pinned")) ||
-		 json_is_null(json_object_get(st, "cpuset"))) &&
-		json_integer_value(json_object_get(st, "supervisor_pid")) == g->pid;
-	json_decref(reply);
-	waiter_reset(w, now_ms() + CONNECT_RETRY_MS);
-	return ready;
+	return vmr_statedir_probe(state_dir, g->name, &pid, NULL) > 0 && pid == g->pid;
 }
 
 int vmr_launch_wait(const char *state_dir, struct vmr_launch_guest *gs, size_t n,
 		    int timeout_ms, bool stop_at_failure, struct vmr_error **err)
 {
 	uint64_t deadline = now_ms() + (uint64_t)(timeout_ms < 0 ? 0 : timeout_ms);
-	_cleanup_free_ struct pollfd *pfd = xcalloc(2 * n + 1, sizeof(*pfd));
-	_cleanup_free_ size_t *idx = xcalloc(2 * n + 1, sizeof(*idx));
-	_cleanup_free_ struct waiter *ws = xcalloc(n + 1, sizeof(*ws));
-	int ret;
+	_cleanup_free_ struct pollfd *pfd = xcalloc(n + 1, sizeof(*pfd));
+	_cleanup_free_ size_t *idx = xcalloc(n + 1, sizeof(*idx));
 
-	for (size_t i = 0; i < n; i++)
-		ws[i].fd = -1;
 	for (;;) {
 		bool waiting = false, failed = false;
-		uint64_t now = now_ms(), wake = 0;
 		size_t np = 0, notready = 0;
-		int left = -1, r;
+		int left = READY_POLL_MS, r;
 
 		for (size_t i = 0; i < n; i++) {
 			struct vmr_launch_guest *g = &gs[i];
 
-			if (g->state == VMR_LAUNCH_WAITING && ws[i].fd < 0 && now >= ws[i].retry_at)
-				waiter_ask(state_dir, g, &ws[i]);
+			if (g->state == VMR_LAUNCH_WAITING && guest_ready(state_dir, g))
+				g->state = VMR_LAUNCH_READY;
 			if (g->state != VMR_LAUNCH_READY)
 				notready++;
+			if (g->state == VMR_LAUNCH_WAITING)
+				waiting = true;
 			if (g->state == VMR_LAUNCH_FAILED)
 				failed = true;
-			if (g->state != VMR_LAUNCH_WAITING)
-				continue;
-			waiting = true;
-			if (ws[i].fd >= 0) {
-				idx[np] = i;
-				pfd[np++] = (struct pollfd){ .fd = ws[i].fd, .events = POLLIN };
-			} else if (!wake || ws[i].retry_at < wake) {
-				wake = ws[i].retry_at;
-			}
 		}
-		if (!waiting || (failed && stop_at_failure)) {
-			ret = (int)notready;
-			break;
+		if (!waiting || (failed && stop_at_failure))
+			return (int)notready;
+		if (timeout_ms >= 0) {
+			uint64_t now = now_ms();
+
+			if (now >= deadline)
+				return (int)notready;
+			if (deadline - now < (uint64_t)left)
+				left = (int)(deadline - now);
 		}
 		/* every supervisor we watch, ready ones included: one may still die */
 		for (size_t i = 0; i < n; i++) {
 			if (gs[i].pidfd < 0 || gs[i].state == VMR_LAUNCH_FAILED)
 				continue;
-			idx[np] = n + i;
+			idx[np] = i;
 			pfd[np++] = (struct pollfd){ .fd = gs[i].pidfd, .events = POLLIN };
 		}
-		if (timeout_ms >= 0) {
-			if (now >= deadline) {
-				ret = (int)notready;
-				break;
-			}
-			left = (int)(deadline - now);
-		}
-		if (wake) {
-			int w = wake > now ? (int)(wake - now) : 0;
-
-			if (left < 0 || w < left)
-				left = w;
-		}
 		r = poll(pfd, np, left);
-		if (r < 0 && errno != EINTR) {
-			ret = vmr_error_set(err, errno, "poll");
-			break;
-		}
+		if (r < 0 && errno != EINTR)
+			return vmr_error_set(err, errno, "poll");
 		for (size_t k = 0; r > 0 && k < np; k++) {
-			if (!pfd[k].revents)
-				continue;
-			if (idx[k] >= n) {
-				guest_exited(&gs[idx[k] - n]);
-			} else if (gs[idx[k]].state == VMR_LAUNCH_WAITING &&
-				   waiter_read(&gs[idx[k]], &ws[idx[k]])) {
-				gs[idx[k]].state = VMR_LAUNCH_READY;
-			}
+			if (pfd[k].revents)
+				guest_exited(&gs[idx[k]]);
 		}
 	}
-	for (size_t i = 0; i < n; i++) {
-		waiter_reset(&ws[i], 0);
-		vmr_buf_free(&ws[i].in);
-	}
-	return ret;
 }
 
 /* Wait up to deadline for every started supervisor to exit; true when none is left. */

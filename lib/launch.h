@@ -5,12 +5,10 @@
 /*
  * Detached supervisors for `vmrun up` (docs/verbs.md): start one
  * `vmrun run TOPOLOGY GUEST` per guest in its own session, its stderr in
- * STATE/GUEST/supervisor.log, and wait until each guest is ready (its
- * supervisor's status on the control socket says running, with the vCPUs
- * pinned when the guest has a cpuset) or its supervisor has died.  Waiting
- * is event driven: the status request is answered when the supervisor's
- * loop starts, i.e. once the guest runs, and a pidfd per supervisor
- * reports its exit.
+ * STATE/GUEST/supervisor.log, and wait until each guest is ready (the
+ * supervisor's STATE/GUEST/ready file, which exists while the guest runs
+ * with its vCPUs pinned, under the lock of the supervisor we started) or
+ * its supervisor has died (a pidfd per supervisor).
  */
 
 #include <stdbool.h>
