@@ -6,10 +6,12 @@
  * The guest supervisor behind `vmrun run` (docs/supervisor.md): one
  * process per guest, fit to be PID 1 of a container.  It locks the guest's
  * state directory, replays a journal left by a dead predecessor, makes the
- * host changes through the undo journal, starts QEMU (lib/spawn.h), pins
- * the vCPUs over QMP, lets the guest run, copies its console, serves the
- * control and console sockets, stops the guest gracefully on SIGTERM and
- * undoes every host change on every way out.
+ * host changes through the undo journal, starts QEMU (lib/spawn.h) with its
+ * privilege drop (lib/caps.h), pins the vCPUs over QMP, loads its own
+ * seccomp filter (lib/sandbox.h, unless cfg->sandbox is false), lets the
+ * guest run, copies its console, serves the control and console sockets,
+ * stops the guest gracefully on SIGTERM and undoes every host change on
+ * every way out.
  *
  * Control socket (STATE/GUEST/control.sock), JSON lines, one reply line per
  * request line, in order:
