@@ -36,7 +36,7 @@ static void die(const char *what)
 
 static int unix_socket(const char *path, int *ret_conn)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	int l, c;
 
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
@@ -168,7 +168,8 @@ int main(int argc, char **argv)
 	json_decref(qmp_read(qmp)); /* greeting */
 	json_decref(qmp_cmd(qmp, "qmp_capabilities"));
 	vcpus = qmp_cmd(qmp, "query-cpus-fast");
-	json_array_foreach(vcpus, i, v) {
+	json_array_foreach(vcpus, i, v)
+	{
 		int idx = (int)json_integer_value(json_object_get(v, "cpu-index"));
 		pid_t tid = (pid_t)json_integer_value(json_object_get(v, "thread-id"));
 		cpu_set_t one;

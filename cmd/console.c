@@ -97,9 +97,9 @@ static enum relay_end relay(int sock, int sigfd, bool tty, int timeout_ms, int *
 
 	for (;;) {
 		struct pollfd pfd[3] = {
-			{ .fd = sock, .events = POLLIN },
-			{ .fd = sigfd, .events = POLLIN },
-			{ .fd = in_open ? STDIN_FILENO : -1, .events = POLLIN },
+		    {.fd = sock, .events = POLLIN},
+		    {.fd = sigfd, .events = POLLIN},
+		    {.fd = in_open ? STDIN_FILENO : -1, .events = POLLIN},
 		};
 		int left = -1, r;
 		ssize_t n;
@@ -183,15 +183,15 @@ static enum relay_end relay(int sock, int sigfd, bool tty, int timeout_ms, int *
 VERB(console)
 {
 	static const struct option opts[] = {
-		{ "timeout", required_argument, NULL, 't' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"timeout", required_argument, NULL, 't'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
-	struct vmr_config cfg = { 0 };
+	struct vmr_config cfg = {0};
 	struct vmr_error *err = NULL;
-	struct term term = { 0 };
+	struct term term = {0};
 	_cleanup_close_ int sock = -1, sigfd = -1;
-	struct sigaction ign = { .sa_handler = SIG_IGN };
+	struct sigaction ign = {.sa_handler = SIG_IGN};
 	unsigned long long timeout_s = 0;
 	bool has_timeout = false, tty;
 	sigset_t set, oldset;
@@ -203,8 +203,10 @@ VERB(console)
 		switch (c) {
 		case 't':
 			if (parse_uint(optarg, 86400 * 365, &timeout_s) < 0) {
-				fprintf(stderr, "vmrun: error: console: invalid --timeout '%s': want "
-						"seconds\n", optarg);
+				fprintf(stderr,
+					"vmrun: error: console: invalid --timeout '%s': want "
+					"seconds\n",
+					optarg);
 				return VMR_EXIT_USAGE;
 			}
 			has_timeout = true;
@@ -251,7 +253,8 @@ VERB(console)
 			vmr_error_set(&err, -r, "set the terminal to raw mode");
 			return vmr_cli_fail(err);
 		}
-		fprintf(stderr, "vmrun: connected to the console of guest '%s'; Ctrl-] detaches\r\n",
+		fprintf(stderr,
+			"vmrun: connected to the console of guest '%s'; Ctrl-] detaches\r\n",
 			guest);
 	}
 	end = relay(sock, sigfd, tty, has_timeout ? (int)(timeout_s * 1000) : -1, &errnum);

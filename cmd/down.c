@@ -33,11 +33,11 @@ static void down_usage(FILE *f)
 VERB(down)
 {
 	static const struct option opts[] = {
-		{ "timeout", required_argument, NULL, 't' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"timeout", required_argument, NULL, 't'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
-	struct vmr_config cfg = { 0 };
+	struct vmr_config cfg = {0};
 	struct vmr_topology *t = NULL;
 	struct vmr_error *err = NULL;
 	_cleanup_free_ const struct vmr_guest **sel = NULL;
@@ -51,8 +51,10 @@ VERB(down)
 		switch (c) {
 		case 't':
 			if (parse_uint(optarg, 86400, &v) < 0) {
-				fprintf(stderr, "vmrun: error: down: invalid --timeout '%s': want "
-						"seconds (0-86400)\n", optarg);
+				fprintf(stderr,
+					"vmrun: error: down: invalid --timeout '%s': want "
+					"seconds (0-86400)\n",
+					optarg);
 				return VMR_EXIT_USAGE;
 			}
 			timeout_s = (long long)v;
@@ -117,7 +119,7 @@ VERB(down)
 			continue;
 		r = vmr_guest_wait_stopped(cfg.state_dir, sel[i]->name,
 					   (int)(wait_s * 1000u) + VMR_SUPERVISOR_QUIT_TIMEOUT_MS +
-						   DOWN_TEARDOWN_MARGIN_MS,
+					       DOWN_TEARDOWN_MARGIN_MS,
 					   &es, &err);
 		if (r < 0) {
 			vmr_error_print(err, stderr);

@@ -25,10 +25,10 @@ static void kill_usage(FILE *f)
 VERB(kill)
 {
 	static const struct option opts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
-	struct vmr_config cfg = { 0 };
+	struct vmr_config cfg = {0};
 	struct vmr_error *err = NULL;
 	const char *guest;
 	int c, r, es;

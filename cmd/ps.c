@@ -47,8 +47,8 @@ static char *fmt_uptime(json_t *v)
 static char *fmt_pid(json_t *v)
 {
 	return json_is_integer(v) && json_integer_value(v) > 0
-		       ? xasprintf("%lld", (long long)json_integer_value(v))
-		       : xstrdup("-");
+		   ? xasprintf("%lld", (long long)json_integer_value(v))
+		   : xstrdup("-");
 }
 
 static char *fmt_vcpus(json_t *vcpus)
@@ -57,7 +57,8 @@ static char *fmt_vcpus(json_t *vcpus)
 	size_t i;
 	json_t *v;
 
-	json_array_foreach(vcpus, i, v) {
+	json_array_foreach(vcpus, i, v)
+	{
 		const char *aff = json_string_value(json_object_get(v, "affinity"));
 
 		vmr_buf_addf(&b, "%s%lld:%lld@%s", i ? " " : "",
@@ -76,14 +77,18 @@ static char *fmt_nics(json_t *nics)
 	size_t i;
 	json_t *n;
 
-	json_array_foreach(nics, i, n) {
+	json_array_foreach(nics, i, n)
+	{
 		const char *name = json_string_value(json_object_get(n, "name"));
 		const char *ifname = json_string_value(json_object_get(n, "ifname"));
 		const char *pci = json_string_value(json_object_get(n, "pci"));
 		const char *kind = json_string_value(json_object_get(n, "kind"));
 
 		vmr_buf_addf(&b, "%s%s=%s", i ? " " : "", name ? name : "?",
-			     ifname ? ifname : pci ? pci : kind ? kind : "?");
+			     ifname ? ifname
+			     : pci  ? pci
+			     : kind ? kind
+				    : "?");
 	}
 	if (b.len == 0)
 		vmr_buf_adds(&b, "-");
@@ -95,7 +100,8 @@ static void print_table(json_t *list)
 	size_t i, wname = 5, wstate = 5;
 	json_t *st;
 
-	json_array_foreach(list, i, st) {
+	json_array_foreach(list, i, st)
+	{
 		size_t ln = strlen(json_string_value(json_object_get(st, "guest")));
 		size_t ls = strlen(json_string_value(json_object_get(st, "state")));
 
@@ -104,11 +110,13 @@ static void print_table(json_t *list)
 	}
 	printf("%-*s  %-*s  %-10s  %-7s  %-7s  %-24s  %s\n", (int)wname, "GUEST", (int)wstate,
 	       "STATE", "SUPERVISOR", "QEMU", "UPTIME", "VCPUS", "NICS");
-	json_array_foreach(list, i, st) {
+	json_array_foreach(list, i, st)
+	{
 		/* the pids and threads of a cleanly stopped guest are history */
 		bool past = streq(json_string_value(json_object_get(st, "state")), "exited") ||
 			    streq(json_string_value(json_object_get(st, "state")), "stopped");
-		_cleanup_free_ char *sup = fmt_pid(past ? NULL : json_object_get(st, "supervisor_pid"));
+		_cleanup_free_ char *sup =
+		    fmt_pid(past ? NULL : json_object_get(st, "supervisor_pid"));
 		_cleanup_free_ char *qemu = fmt_pid(past ? NULL : json_object_get(st, "qemu_pid"));
 		_cleanup_free_ char *up = fmt_uptime(json_object_get(st, "uptime"));
 		_cleanup_free_ char *vcpus = fmt_vcpus(past ? NULL : json_object_get(st, "vcpus"));
@@ -123,11 +131,11 @@ static void print_table(json_t *list)
 VERB(ps)
 {
 	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
-	struct vmr_config cfg = { 0 };
+	struct vmr_config cfg = {0};
 	struct vmr_error *err = NULL;
 	struct vmr_strvec names = VMR_STRVEC_INIT;
 	json_t *list = NULL;

@@ -30,11 +30,11 @@ static void qmp_usage(FILE *f)
 VERB(qmp)
 {
 	static const struct option opts[] = {
-		{ "compact", no_argument, NULL, 'c' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"compact", no_argument, NULL, 'c'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
-	struct vmr_config cfg = { 0 };
+	struct vmr_config cfg = {0};
 	struct vmr_error *err = NULL;
 	_cleanup_free_ char *cls = NULL, *text = NULL;
 	json_t *args = NULL, *req = NULL, *ret = NULL;
@@ -68,7 +68,8 @@ VERB(qmp)
 		args = json_loads(argv[optind + 2], 0, &jerr);
 		if (!json_is_object(args)) {
 			if (args)
-				fprintf(stderr, "vmrun: error: qmp: arguments must be a JSON object\n");
+				fprintf(stderr,
+					"vmrun: error: qmp: arguments must be a JSON object\n");
 			else
 				fprintf(stderr, "vmrun: error: qmp: arguments: %s at column %d\n",
 					jerr.text, jerr.column);

@@ -29,11 +29,11 @@ static void stop_usage(FILE *f)
 VERB(stop)
 {
 	static const struct option opts[] = {
-		{ "timeout", required_argument, NULL, 't' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"timeout", required_argument, NULL, 't'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
-	struct vmr_config cfg = { 0 };
+	struct vmr_config cfg = {0};
 	struct vmr_error *err = NULL;
 	long long timeout_s = -1;
 	unsigned long long v;
@@ -44,8 +44,10 @@ VERB(stop)
 		switch (c) {
 		case 't':
 			if (parse_uint(optarg, 86400, &v) < 0) {
-				fprintf(stderr, "vmrun: error: stop: invalid --timeout '%s': want "
-						"seconds (0-86400)\n", optarg);
+				fprintf(stderr,
+					"vmrun: error: stop: invalid --timeout '%s': want "
+					"seconds (0-86400)\n",
+					optarg);
 				return VMR_EXIT_USAGE;
 			}
 			timeout_s = (long long)v;
@@ -81,10 +83,10 @@ VERB(stop)
 	 * we do not have: the supervisor escalates on its own, so wait for it.
 	 */
 	r = vmr_guest_wait_stopped(cfg.state_dir, guest,
-				   timeout_s < 0 ? -1
-						 : (int)timeout_s * 1000 +
-							   VMR_SUPERVISOR_QUIT_TIMEOUT_MS +
-							   STOP_TEARDOWN_MARGIN_MS,
+				   timeout_s < 0
+				       ? -1
+				       : (int)timeout_s * 1000 + VMR_SUPERVISOR_QUIT_TIMEOUT_MS +
+					     STOP_TEARDOWN_MARGIN_MS,
 				   &es, &err);
 	if (r < 0) {
 		r = vmr_cli_fail(err);

@@ -137,7 +137,8 @@ static int select_guests(const struct vmr_topology *t, const char *path, char **
 			bool dup = false;
 
 			if (!g) {
-				vmr_error_usage(err, "guest '%s' not found in '%s'", names[i], path);
+				vmr_error_usage(err, "guest '%s' not found in '%s'", names[i],
+						path);
 				hint_names(err, "guests", t, false);
 				return vmr_error_ret(*err);
 			}
@@ -159,9 +160,12 @@ static int select_guests(const struct vmr_topology *t, const char *path, char **
 		} else {
 			h = local_host(t);
 			if (!h) {
-				vmr_error_usage(err, "this machine is none of the hosts of '%s'", path);
-				vmr_error_hint(err, "name one with --host NAME (hosts: see "
-						    "`vmrun validate %s`)", path);
+				vmr_error_usage(err, "this machine is none of the hosts of '%s'",
+						path);
+				vmr_error_hint(err,
+					       "name one with --host NAME (hosts: see "
+					       "`vmrun validate %s`)",
+					       path);
 				return vmr_error_ret(*err);
 			}
 		}
@@ -179,24 +183,31 @@ static int select_guests(const struct vmr_topology *t, const char *path, char **
 	return 0;
 }
 
-static void report_failure(const char *state_dir, const struct vmr_launch_guest *g,
-			   int timeout_s)
+static void report_failure(const char *state_dir, const struct vmr_launch_guest *g, int timeout_s)
 {
 	_cleanup_free_ char *tail = NULL;
 	_cleanup_free_ char *log = vmr_statedir_path(state_dir, g->name, VMR_LAUNCH_LOG);
 
 	if (g->state == VMR_LAUNCH_WAITING)
-		fprintf(stderr, "vmrun: error: guest '%s' not running with its vCPUs pinned "
-				"after %d s\n", g->name, timeout_s);
+		fprintf(stderr,
+			"vmrun: error: guest '%s' not running with its vCPUs pinned "
+			"after %d s\n",
+			g->name, timeout_s);
 	else if (g->exit_signal)
-		fprintf(stderr, "vmrun: error: guest '%s' failed: its supervisor was killed by "
-				"SIG%s\n", g->name, sigabbrev_np(g->exit_signal) ?: "?");
+		fprintf(stderr,
+			"vmrun: error: guest '%s' failed: its supervisor was killed by "
+			"SIG%s\n",
+			g->name, sigabbrev_np(g->exit_signal) ?: "?");
 	else if (g->exit_status >= 0)
-		fprintf(stderr, "vmrun: error: guest '%s' failed: its supervisor exited with "
-				"status %d\n", g->name, g->exit_status);
+		fprintf(stderr,
+			"vmrun: error: guest '%s' failed: its supervisor exited with "
+			"status %d\n",
+			g->name, g->exit_status);
 	else
-		fprintf(stderr, "vmrun: error: guest '%s' failed: its supervisor (pid %d) "
-				"exited\n", g->name, (int)g->pid);
+		fprintf(stderr,
+			"vmrun: error: guest '%s' failed: its supervisor (pid %d) "
+			"exited\n",
+			g->name, (int)g->pid);
 	if (!g->started)
 		return;
 	tail = vmr_launch_log_tail(state_dir, g->name, 6);
@@ -216,12 +227,12 @@ static void report_failure(const char *state_dir, const struct vmr_launch_guest 
 VERB(up)
 {
 	static const struct option opts[] = {
-		{ "host", required_argument, NULL, 'H' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"host", required_argument, NULL, 'H'},
+	    {"timeout", required_argument, NULL, 't'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
-	struct vmr_config cfg = { 0 };
+	struct vmr_config cfg = {0};
 	struct vmr_topology *t = NULL;
 	struct vmr_error *err = NULL;
 	_cleanup_free_ const struct vmr_guest **sel = NULL;
@@ -241,8 +252,10 @@ VERB(up)
 			break;
 		case 't':
 			if (parse_uint(optarg, 86400, &timeout_s) < 0 || timeout_s == 0) {
-				fprintf(stderr, "vmrun: error: up: invalid --timeout '%s': want "
-						"seconds (1-86400)\n", optarg);
+				fprintf(stderr,
+					"vmrun: error: up: invalid --timeout '%s': want "
+					"seconds (1-86400)\n",
+					optarg);
 				return VMR_EXIT_USAGE;
 			}
 			break;
@@ -291,16 +304,16 @@ VERB(up)
 		goto out;
 	}
 	lo = (struct vmr_launch_opts){
-		.vmrun = self,
-		.config = vmr_opts.config,
-		.state_dir = cfg.state_dir,
-		.topology = topo,
-		.envp = environ,
+	    .vmrun = self,
+	    .config = vmr_opts.config,
+	    .state_dir = cfg.state_dir,
+	    .topology = topo,
+	    .envp = environ,
 	};
 
 	gs = xcalloc(n, sizeof(*gs));
 	for (size_t i = 0; i < n; i++)
-		gs[i] = (struct vmr_launch_guest){ .name = sel[i]->name, .pidfd = -1 };
+		gs[i] = (struct vmr_launch_guest){.name = sel[i]->name, .pidfd = -1};
 	for (size_t i = 0; i < n; i++) {
 		r = vmr_launch_start(&lo, &gs[i], &err);
 		if (r < 0) {
@@ -351,7 +364,8 @@ stop:
 		}
 		for (size_t i = 0; i < n; i++) {
 			if (was[i])
-				fprintf(stderr, "vmrun: stopped guest '%s' (started by this command)\n",
+				fprintf(stderr,
+					"vmrun: stopped guest '%s' (started by this command)\n",
 					gs[i].name);
 		}
 		free(was);

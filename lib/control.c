@@ -54,7 +54,7 @@ static int poll_left(uint64_t deadline, int timeout_ms)
 static int send_line(int fd, const char *s, size_t n, uint64_t deadline, int timeout_ms)
 {
 	while (n > 0) {
-		struct pollfd p = { .fd = fd, .events = POLLOUT };
+		struct pollfd p = {.fd = fd, .events = POLLOUT};
 		ssize_t w;
 
 		w = send(fd, s, n, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -79,7 +79,7 @@ static int recv_line(int fd, struct vmr_buf *line, uint64_t deadline, int timeou
 	char buf[65536];
 
 	for (;;) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
+		struct pollfd p = {.fd = fd, .events = POLLIN};
 		char *nl = line->len ? memchr(line->s, '\n', line->len) : NULL;
 		ssize_t n;
 		int r;
@@ -109,8 +109,8 @@ static int recv_line(int fd, struct vmr_buf *line, uint64_t deadline, int timeou
 	}
 }
 
-int vmr_control_request(const char *state_dir, const char *guest, json_t *request,
-			int timeout_ms, json_t **ret_reply, struct vmr_error **err)
+int vmr_control_request(const char *state_dir, const char *guest, json_t *request, int timeout_ms,
+			json_t **ret_reply, struct vmr_error **err)
 {
 	uint64_t deadline = now_ms() + (uint64_t)(timeout_ms < 0 ? 0 : timeout_ms);
 	_cleanup_close_ int fd = -1;
@@ -134,9 +134,9 @@ int vmr_control_request(const char *state_dir, const char *guest, json_t *reques
 	if (r < 0) {
 		vmr_buf_free(&line);
 		if (r == -ETIMEDOUT)
-			return vmr_error_set(err, ETIMEDOUT,
-					     "guest '%s': no reply from the supervisor within %d ms",
-					     guest, timeout_ms);
+			return vmr_error_set(
+			    err, ETIMEDOUT, "guest '%s': no reply from the supervisor within %d ms",
+			    guest, timeout_ms);
 		if (r == -EPIPE || r == -ECONNRESET)
 			return vmr_error_set(err, EPIPE,
 					     "guest '%s': supervisor closed the connection", guest);
@@ -229,7 +229,7 @@ static int signal_supervisor(const char *state_dir, const char *guest, int sig,
 {
 	for (int i = 0; i < 50; i++) {
 		_cleanup_close_ int pidfd = -1;
-		struct timespec ts = { 0, 20 * 1000000L };
+		struct timespec ts = {0, 20 * 1000000L};
 		pid_t pid = 0, again = 0;
 		int r;
 
@@ -246,8 +246,8 @@ static int signal_supervisor(const char *state_dir, const char *guest, int sig,
 			/* before Linux 5.3 (or under valgrind): the lock was just seen held */
 			if (kill(pid, sig) < 0)
 				return vmr_error_set(err, errno,
-						     "guest '%s': signal supervisor (pid %d)", guest,
-						     (int)pid);
+						     "guest '%s': signal supervisor (pid %d)",
+						     guest, (int)pid);
 			return 1;
 		}
 		if (pidfd < 0 && errno != ESRCH)
@@ -317,10 +317,10 @@ int vmr_guest_wait_stopped(const char *state_dir, const char *guest, int timeout
 		return r;
 	st = status_file(state_dir, guest);
 	es = json_object_get(st, "exit_status");
-	*ret_exit_status = json_is_integer(es) &&
-				   streq(json_string_value(json_object_get(st, "state")), "exited")
-			   ? (int)json_integer_value(es)
-			   : -1;
+	*ret_exit_status =
+	    json_is_integer(es) && streq(json_string_value(json_object_get(st, "state")), "exited")
+		? (int)json_integer_value(es)
+		: -1;
 	json_decref(st);
 	return 0;
 }
@@ -448,12 +448,12 @@ int vmr_guest_status(const char *state_dir, const char *guest, int timeout_ms, j
 
 		json_object_set_new(st, "state", json_string(q ? q : phase ? phase : "starting"));
 		json_object_set_new(st, "supervisor_pid", json_integer(pid));
-		if (!json_object_get(st, "uptime") && json_is_integer(json_object_get(st, "started")))
+		if (!json_object_get(st, "uptime") &&
+		    json_is_integer(json_object_get(st, "started")))
 			json_object_set_new(
-				st, "uptime",
-				json_real(difftime(time(NULL),
-						   (time_t)json_integer_value(
-							   json_object_get(st, "started")))));
+			    st, "uptime",
+			    json_real(difftime(time(NULL), (time_t)json_integer_value(
+							       json_object_get(st, "started")))));
 	} else {
 		const char *s;
 
@@ -471,7 +471,8 @@ int vmr_guest_status(const char *state_dir, const char *guest, int timeout_ms, j
 		size_t i;
 		json_t *v;
 
-		json_array_foreach(vcpus, i, v) {
+		json_array_foreach(vcpus, i, v)
+		{
 			json_int_t tid = json_integer_value(json_object_get(v, "thread"));
 			char *aff;
 

@@ -35,8 +35,8 @@ int vmr_control_connect(const char *state_dir, const char *guest, struct vmr_err
  * new reference) in *ret_reply.  The supervisor closing the connection
  * first fails with EPIPE ("guest 'a': supervisor closed the connection").
  */
-int vmr_control_request(const char *state_dir, const char *guest, json_t *request,
-			int timeout_ms, json_t **ret_reply, struct vmr_error **err);
+int vmr_control_request(const char *state_dir, const char *guest, json_t *request, int timeout_ms,
+			json_t **ret_reply, struct vmr_error **err);
 
 /*
  * The same, unwrapping the reply: {"return": X} gives 0 and X (a new

@@ -105,11 +105,11 @@ int vmr_launch_start(const struct vmr_launch_opts *o, struct vmr_launch_guest *g
 	vmr_strvec_push(&argv, o->topology);
 	vmr_strvec_push(&argv, g->name);
 	sp = (struct vmr_spawn){
-		.argv = argv.v,
-		.envp = o->envp,
-		.stdin_fd = devnull,
-		.stdout_fd = devnull,
-		.stderr_fd = log,
+	    .argv = argv.v,
+	    .envp = o->envp,
+	    .stdin_fd = devnull,
+	    .stdout_fd = devnull,
+	    .stderr_fd = log,
 	};
 	r = vmr_spawn(&sp, &g->pid, err);
 	vmr_strvec_clear(&argv);
@@ -164,8 +164,8 @@ static bool guest_ready(const char *state_dir, const struct vmr_launch_guest *g)
 	return vmr_statedir_probe(state_dir, g->name, &pid, NULL) > 0 && pid == g->pid;
 }
 
-int vmr_launch_wait(const char *state_dir, struct vmr_launch_guest *gs, size_t n,
-		    int timeout_ms, bool stop_at_failure, struct vmr_error **err)
+int vmr_launch_wait(const char *state_dir, struct vmr_launch_guest *gs, size_t n, int timeout_ms,
+		    bool stop_at_failure, struct vmr_error **err)
 {
 	uint64_t deadline = now_ms() + (uint64_t)(timeout_ms < 0 ? 0 : timeout_ms);
 	_cleanup_free_ struct pollfd *pfd = xcalloc(n + 1, sizeof(*pfd));
@@ -203,7 +203,7 @@ int vmr_launch_wait(const char *state_dir, struct vmr_launch_guest *gs, size_t n
 			if (gs[i].pidfd < 0 || gs[i].state == VMR_LAUNCH_FAILED)
 				continue;
 			idx[np] = i;
-			pfd[np++] = (struct pollfd){ .fd = gs[i].pidfd, .events = POLLIN };
+			pfd[np++] = (struct pollfd){.fd = gs[i].pidfd, .events = POLLIN};
 		}
 		r = poll(pfd, np, left);
 		if (r < 0 && errno != EINTR)
@@ -227,7 +227,7 @@ static bool wait_exits(struct vmr_launch_guest *gs, size_t n, uint64_t deadline)
 			if (!gs[i].started || gs[i].pidfd < 0)
 				continue;
 			idx[np] = i;
-			pfd[np++] = (struct pollfd){ .fd = gs[i].pidfd, .events = POLLIN };
+			pfd[np++] = (struct pollfd){.fd = gs[i].pidfd, .events = POLLIN};
 		}
 		if (np == 0)
 			return true;
@@ -242,8 +242,8 @@ static bool wait_exits(struct vmr_launch_guest *gs, size_t n, uint64_t deadline)
 	}
 }
 
-int vmr_launch_stop(const char *state_dir, struct vmr_launch_guest *gs, size_t n,
-		    int timeout_ms, struct vmr_error **err)
+int vmr_launch_stop(const char *state_dir, struct vmr_launch_guest *gs, size_t n, int timeout_ms,
+		    struct vmr_error **err)
 {
 	uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
 	_cleanup_free_ bool *stopping = xcalloc(n + 1, sizeof(*stopping));
@@ -288,10 +288,11 @@ int vmr_launch_stop(const char *state_dir, struct vmr_launch_guest *gs, size_t n
 				if (gs[i].started && gs[i].pidfd >= 0) {
 					(void)pidfd_send_signal(gs[i].pidfd, SIGKILL, NULL, 0);
 					if (ret == 0) {
-						ret = vmr_error_set(err, ETIMEDOUT,
-								    "guest '%s': supervisor did not stop "
-								    "within %d ms: killed it",
-								    gs[i].name, timeout_ms);
+						ret = vmr_error_set(
+						    err, ETIMEDOUT,
+						    "guest '%s': supervisor did not stop "
+						    "within %d ms: killed it",
+						    gs[i].name, timeout_ms);
 					}
 				}
 			}

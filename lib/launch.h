@@ -34,13 +34,13 @@ enum vmr_launch_state {
 };
 
 struct vmr_launch_guest {
-	const char *name;         /* borrowed */
-	bool started;             /* we started its supervisor (it is our child) */
-	pid_t pid;                /* supervisor pid; 0 when none */
-	int pidfd;                /* -1 when none */
+	const char *name; /* borrowed */
+	bool started;	  /* we started its supervisor (it is our child) */
+	pid_t pid;	  /* supervisor pid; 0 when none */
+	int pidfd;	  /* -1 when none */
 	enum vmr_launch_state state;
-	int exit_status;          /* the supervisor's exit status when it exited (-1: signal) */
-	int exit_signal;          /* the signal that ended it, else 0 */
+	int exit_status; /* the supervisor's exit status when it exited (-1: signal) */
+	int exit_signal; /* the signal that ended it, else 0 */
 };
 
 /*
@@ -62,8 +62,8 @@ int vmr_launch_start(const struct vmr_launch_opts *o, struct vmr_launch_guest *g
  * number of guests not READY (0: all ready), negative on failure of the
  * wait itself.
  */
-int vmr_launch_wait(const char *state_dir, struct vmr_launch_guest *gs, size_t n,
-		    int timeout_ms, bool stop_at_failure, struct vmr_error **err);
+int vmr_launch_wait(const char *state_dir, struct vmr_launch_guest *gs, size_t n, int timeout_ms,
+		    bool stop_at_failure, struct vmr_error **err);
 
 /*
  * Stop the supervisors we started that still run (g->started): QEMU is
@@ -73,8 +73,8 @@ int vmr_launch_wait(const char *state_dir, struct vmr_launch_guest *gs, size_t n
  * reclaims the host changes).  Returns 0, or negative with the first
  * problem.
  */
-int vmr_launch_stop(const char *state_dir, struct vmr_launch_guest *gs, size_t n,
-		    int timeout_ms, struct vmr_error **err);
+int vmr_launch_stop(const char *state_dir, struct vmr_launch_guest *gs, size_t n, int timeout_ms,
+		    struct vmr_error **err);
 
 /* Release the pidfds of gs. */
 void vmr_launch_guests_free(struct vmr_launch_guest *gs, size_t n);

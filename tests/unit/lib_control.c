@@ -50,7 +50,7 @@ static void serve_one(int fd, const char *log)
 		while ((nl = memchr(buf, '\n', len))) {
 			json_t *req = json_loadb(buf, (size_t)(nl - buf), 0, NULL);
 			const char *cmd = json_string_value(
-				json_object_get(json_object_get(req, "qmp"), "execute"));
+			    json_object_get(json_object_get(req, "qmp"), "execute"));
 			int lfd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 			const char *reply = "{\"return\": {}}\n";
 
@@ -59,10 +59,11 @@ static void serve_one(int fd, const char *log)
 			memmove(buf, nl + 1, len - (size_t)(nl - buf) - 1);
 			len -= (size_t)(nl - buf) + 1;
 			if (json_object_get(req, "status"))
-				reply = "{\"return\": {\"guest\": \"g\", \"state\": \"running\", "
-					"\"qemu_state\": \"paused\", \"supervisor_pid\": 1, "
-					"\"uptime\": 2.5, \"vcpus\": [{\"index\": 0, \"thread\": 7, "
-					"\"affinity\": \"3\"}]}}\n";
+				reply =
+				    "{\"return\": {\"guest\": \"g\", \"state\": \"running\", "
+				    "\"qemu_state\": \"paused\", \"supervisor_pid\": 1, "
+				    "\"uptime\": 2.5, \"vcpus\": [{\"index\": 0, \"thread\": 7, "
+				    "\"affinity\": \"3\"}]}}\n";
 			else if (streq(cmd, "fail"))
 				reply = "{\"error\": {\"class\": \"CommandNotFound\", \"desc\": "
 					"\"boom\"}}\n";
@@ -75,8 +76,7 @@ static void serve_one(int fd, const char *log)
 			else if (streq(cmd, "close")) {
 				json_decref(req);
 				_exit(0);
-			}
-			else if (streq(cmd, "split")) {
+			} else if (streq(cmd, "split")) {
 				(void)write_all(fd, "{\"return\": {\"a\"", 15);
 				usleep(100000);
 				reply = ": 1}}\n";
@@ -238,7 +238,7 @@ static const char *state_of(const char *guest, json_t **ret)
 /* Our own affinity as a cpuset list, the way /proc prints it. */
 static char *own_affinity(void)
 {
-	struct vmr_cpuset cs = { 0 };
+	struct vmr_cpuset cs = {0};
 	struct vmr_buf b = VMR_BUF_INIT;
 	cpu_set_t set;
 	char *s = NULL;
@@ -258,7 +258,7 @@ static char *own_affinity(void)
 
 static void test_status(void)
 {
-	struct vmr_statedir d = { .lock_fd = -1 };
+	struct vmr_statedir d = {.lock_fd = -1};
 	struct vmr_error *err = NULL;
 	_cleanup_free_ char *aff = NULL, *mine = own_affinity();
 	_cleanup_free_ char *st = NULL;
@@ -296,8 +296,8 @@ static void test_status(void)
 	ok(json_is_false(json_object_get(j, "live")), "status: not asked while starting");
 	ok(json_number_value(json_object_get(j, "uptime")) > 0,
 	   "status: uptime from the start time");
-	is_str(json_string_value(json_object_get(json_array_get(json_object_get(j, "vcpus"), 0),
-						 "affinity")),
+	is_str(json_string_value(
+		   json_object_get(json_array_get(json_object_get(j, "vcpus"), 0), "affinity")),
 	       mine, "status: vCPU affinity read from /proc");
 
 	/* ready: asked over the control socket */
@@ -307,8 +307,8 @@ static void test_status(void)
 	ok(json_is_true(json_object_get(j, "live")), "status: live");
 	is_str(json_string_value(json_object_get(j, "supervisor_state")), "running",
 	       "status: the supervisor's phase");
-	is_str(json_string_value(json_object_get(json_array_get(json_object_get(j, "vcpus"), 0),
-						 "affinity")),
+	is_str(json_string_value(
+		   json_object_get(json_array_get(json_object_get(j, "vcpus"), 0), "affinity")),
 	       "3", "status: the supervisor's affinity is kept");
 	kill(srv, SIGKILL);
 	waitpid(srv, NULL, 0);
@@ -325,7 +325,7 @@ static void test_stop(void)
 	struct vmr_error *err = NULL;
 	_cleanup_free_ char *log = vmr_statedir_path(root, "rd", "requests.log");
 	_cleanup_free_ char *reqs = NULL;
-	struct vmr_statedir d = { .lock_fd = -1 };
+	struct vmr_statedir d = {.lock_fd = -1};
 	int pipefd[2], st = 0;
 	pid_t child, srv;
 	char c;
@@ -337,7 +337,7 @@ static void test_stop(void)
 		abort();
 	child = fork();
 	if (child == 0) {
-		struct vmr_statedir cd = { .lock_fd = -1 };
+		struct vmr_statedir cd = {.lock_fd = -1};
 
 		if (vmr_statedir_lock(root, "up", (gid_t)-1, &cd, NULL) < 0)
 			_exit(2);
@@ -401,7 +401,7 @@ static void test_log_tail(void)
 int main(void)
 {
 	char tmp[] = "/tmp/vmrt-control-XXXXXX";
-	struct sigaction ign = { .sa_handler = SIG_IGN };
+	struct sigaction ign = {.sa_handler = SIG_IGN};
 
 	if (!mkdtemp(tmp))
 		return 1;
@@ -416,7 +416,7 @@ int main(void)
 	test_log_tail();
 
 	{
-		char *argv[] = { "rm", "-rf", tmp, NULL };
+		char *argv[] = {"rm", "-rf", tmp, NULL};
 		pid_t p = fork();
 
 		if (p == 0) {
