@@ -22,8 +22,7 @@ int vmr_error_setv(struct vmr_error **err, int status, int errnum,
 		errnum = -errnum;
 	if (!err)
 		return errnum ? -errnum : -1;
-	if (vasprintf(&msg, fmt, ap) < 0)
-		abort();
+	msg = xvasprintf(fmt, ap);
 	e = xcalloc(1, sizeof(*e));
 	e->errnum = errnum;
 	e->status = status;
@@ -64,8 +63,7 @@ int vmr_error_wrap(struct vmr_error **err, const char *fmt, ...)
 	if (!err || !*err)
 		return -1;
 	va_start(ap, fmt);
-	if (vasprintf(&prefix, fmt, ap) < 0)
-		abort();
+	prefix = xvasprintf(fmt, ap);
 	va_end(ap);
 	msg = xasprintf("%s: %s", prefix, (*err)->msg);
 	free((*err)->msg);
@@ -81,8 +79,7 @@ void vmr_error_hint(struct vmr_error **err, const char *fmt, ...)
 	if (!err || !*err)
 		return;
 	va_start(ap, fmt);
-	if (vasprintf(&h, fmt, ap) < 0)
-		abort();
+	h = xvasprintf(fmt, ap);
 	va_end(ap);
 	free((*err)->hint);
 	(*err)->hint = h;

@@ -23,8 +23,7 @@ void vmr_strvec_pushf(struct vmr_strvec *sv, const char *fmt, ...)
 	char *s;
 
 	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		abort();
+	s = xvasprintf(fmt, ap);
 	va_end(ap);
 	vmr_strvec_push_take(sv, s);
 }

@@ -33,8 +33,7 @@ void vmr_diags_add(struct vmr_diags *d, const char *file, unsigned line, unsigne
 	va_list ap;
 
 	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		abort();
+	msg = xvasprintf(fmt, ap);
 	va_end(ap);
 	/* a value inherited by several guests can fail the same way twice */
 	for (size_t i = 0; i < d->n; i++)

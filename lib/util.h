@@ -11,6 +11,7 @@
  */
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -62,6 +63,7 @@ void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);       /* NULL in, NULL out */
 char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) _printf_(1, 2);
+char *xvasprintf(const char *fmt, va_list ap) _printf_(1, 0);
 
 /* Grow *p (an array of *alloc elements of size elem) to hold at least n. */
 void xgrow(void **p, size_t *alloc, size_t n, size_t elem);

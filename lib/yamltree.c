@@ -25,8 +25,7 @@ void vmr_yreport_add(struct vmr_yreport *r, struct vmr_pos pos, const char *hint
 		return;
 	}
 	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		abort();
+	msg = xvasprintf(fmt, ap);
 	va_end(ap);
 	vmr_diags_add(r->diags, r->file, pos.line, pos.col, hint, "%s", msg);
 }

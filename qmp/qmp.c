@@ -67,8 +67,7 @@ static void qmp_diag(struct vmr_qmp *q, const char *fmt, ...)
 	if (!q->diag_fn || q->closed)
 		return;
 	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		abort();
+	msg = xvasprintf(fmt, ap);
 	va_end(ap);
 	q->dispatching++;
 	q->diag_fn(msg, q->diag_data);
@@ -118,8 +117,7 @@ static void pending_fail(struct vmr_qmp *q, struct qmp_pending *p, int r, int er
 	va_list ap;
 
 	va_start(ap, fmt);
-	if (vasprintf(&what, fmt, ap) < 0)
-		abort();
+	what = xvasprintf(fmt, ap);
 	va_end(ap);
 	vmr_error_set(&err, errnum, "qmp '%s': %s", p->command, what);
 	pending_complete(q, p, NULL, r, error_class, err);
