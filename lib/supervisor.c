@@ -127,8 +127,7 @@ static void sup_log(struct sup *s, enum vmr_log_level level, const char *fmt, ..
 	if (!s->o->log)
 		return;
 	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		abort();
+	msg = xvasprintf(fmt, ap);
 	va_end(ap);
 	s->o->log(level, msg, s->o->log_userdata);
 }
@@ -468,8 +467,7 @@ static json_t *ctl_error(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		abort();
+	msg = xvasprintf(fmt, ap);
 	va_end(ap);
 	return json_pack("{s:{s:s, s:s}}", "error", "class", "VmrunError", "desc", msg);
 }
