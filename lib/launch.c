@@ -5,7 +5,9 @@
 #include <signal.h>
 #include <stdio.h>
 #include <sys/pidfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 
 #include "lib/buf.h"
@@ -145,14 +147,27 @@ static void guest_exited(struct vmr_launch_guest *g)
 /*
  * A guest is ready when its ready file exists while the supervisor we
  * watch holds its lock (a ready file alone may be a killed supervisor's).
- * The file is looked for every READY_POLL_MS: the alternatives cost more
- * than that.  Closing an inotify instance that had a watch waits for an
- * SRCU grace period (~12 ms here, paid on every `up`, at the latest when
- * it exits), and the control socket's status runs query-status, which
- * QEMU under TCG may answer only tens of ms after `cont`.  Supervisor
- * deaths come at once through the pidfds.
+ *
+ * When to look: the supervisor's startup is synchronous and its poll loop,
+ * which serves the control socket, starts right after it has written the
+ * ready file.  So a request sent early waits in the socket's backlog and
+ * its reply is the moment to look.  The request is an empty object, which
+ * the loop answers at once with an error, without asking QEMU: `status`
+ * would run query-status, and QEMU under TCG may answer that tens of ms
+ * after `cont`.  Until the socket accepts connections we retry every
+ * RETRY_MS, far less than QEMU takes to start.  Cheaper than the obvious
+ * alternatives: closing an inotify instance that had a watch waits for an
+ * SRCU grace period (~12 ms here, paid by every `up` at the latest when it
+ * exits), and polling the file every millisecond cost `up` 2 ms of CPU,
+ * taken from QEMU's startup on a small machine.  Deaths come through the
+ * pidfds.
  */
-#define READY_POLL_MS 1
+#define RETRY_MS 5
+
+struct waiter {
+	int fd; /* connected, request sent; -1: none */
+	uint64_t retry_at;
+};
 
 static bool guest_ready(const char *state_dir, const struct vmr_launch_guest *g)
 {
@@ -164,55 +179,128 @@ static bool guest_ready(const char *state_dir, const struct vmr_launch_guest *g)
 	return vmr_statedir_probe(state_dir, g->name, &pid, NULL) > 0 && pid == g->pid;
 }
 
+static void waiter_close(struct waiter *w, uint64_t retry_at)
+{
+	if (w->fd >= 0)
+		close(w->fd);
+	w->fd = -1;
+	w->retry_at = retry_at;
+}
+
+/* Connect to the control socket and send the empty request; else retry later. */
+static void waiter_ask(const char *state_dir, const struct vmr_launch_guest *g, struct waiter *w)
+{
+	static const char req[] = "{}\n";
+	_cleanup_free_ char *path = vmr_statedir_path(state_dir, g->name, "control.sock");
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd;
+
+	w->retry_at = now_ms() + RETRY_MS;
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return;
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return;
+	/* a full backlog (EAGAIN) is retried like a missing socket */
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    send(fd, req, sizeof(req) - 1, MSG_NOSIGNAL | MSG_DONTWAIT) != sizeof(req) - 1) {
+		close(fd);
+		return;
+	}
+	w->fd = fd;
+}
+
 int vmr_launch_wait(const char *state_dir, struct vmr_launch_guest *gs, size_t n, int timeout_ms,
 		    bool stop_at_failure, struct vmr_error **err)
 {
 	uint64_t deadline = now_ms() + (uint64_t)(timeout_ms < 0 ? 0 : timeout_ms);
-	_cleanup_free_ struct pollfd *pfd = xcalloc(n + 1, sizeof(*pfd));
-	_cleanup_free_ size_t *idx = xcalloc(n + 1, sizeof(*idx));
+	_cleanup_free_ struct pollfd *pfd = xcalloc(2 * n + 1, sizeof(*pfd));
+	_cleanup_free_ size_t *idx = xcalloc(2 * n + 1, sizeof(*idx));
+	_cleanup_free_ struct waiter *ws = xcalloc(n + 1, sizeof(*ws));
+	int ret;
 
+	for (size_t i = 0; i < n; i++)
+		ws[i].fd = -1;
 	for (;;) {
 		bool waiting = false, failed = false;
+		uint64_t now = now_ms(), wake = 0;
 		size_t np = 0, notready = 0;
-		int left = READY_POLL_MS, r;
+		int left = -1, r;
 
 		for (size_t i = 0; i < n; i++) {
 			struct vmr_launch_guest *g = &gs[i];
 
-			if (g->state == VMR_LAUNCH_WAITING && guest_ready(state_dir, g))
-				g->state = VMR_LAUNCH_READY;
+			if (g->state == VMR_LAUNCH_WAITING && ws[i].fd < 0 &&
+			    now >= ws[i].retry_at) {
+				/* the answer may already be there (an early start, a rerun) */
+				if (guest_ready(state_dir, g))
+					g->state = VMR_LAUNCH_READY;
+				else
+					waiter_ask(state_dir, g, &ws[i]);
+			}
 			if (g->state != VMR_LAUNCH_READY)
 				notready++;
-			if (g->state == VMR_LAUNCH_WAITING)
-				waiting = true;
 			if (g->state == VMR_LAUNCH_FAILED)
 				failed = true;
+			if (g->state != VMR_LAUNCH_WAITING)
+				continue;
+			waiting = true;
+			if (ws[i].fd >= 0) {
+				idx[np] = i;
+				pfd[np++] = (struct pollfd){.fd = ws[i].fd, .events = POLLIN};
+			} else if (!wake || ws[i].retry_at < wake) {
+				wake = ws[i].retry_at;
+			}
 		}
-		if (!waiting || (failed && stop_at_failure))
-			return (int)notready;
-		if (timeout_ms >= 0) {
-			uint64_t now = now_ms();
-
-			if (now >= deadline)
-				return (int)notready;
-			if (deadline - now < (uint64_t)left)
-				left = (int)(deadline - now);
+		if (!waiting || (failed && stop_at_failure)) {
+			ret = (int)notready;
+			break;
 		}
 		/* every supervisor we watch, ready ones included: one may still die */
 		for (size_t i = 0; i < n; i++) {
 			if (gs[i].pidfd < 0 || gs[i].state == VMR_LAUNCH_FAILED)
 				continue;
-			idx[np] = i;
+			idx[np] = n + i;
 			pfd[np++] = (struct pollfd){.fd = gs[i].pidfd, .events = POLLIN};
 		}
+		if (timeout_ms >= 0) {
+			if (now >= deadline) {
+				ret = (int)notready;
+				break;
+			}
+			left = (int)(deadline - now);
+		}
+		if (wake) {
+			int w = wake > now ? (int)(wake - now) : 0;
+
+			if (left < 0 || w < left)
+				left = w;
+		}
 		r = poll(pfd, np, left);
-		if (r < 0 && errno != EINTR)
-			return vmr_error_set(err, errno, "poll");
+		if (r < 0 && errno != EINTR) {
+			ret = vmr_error_set(err, errno, "poll");
+			break;
+		}
 		for (size_t k = 0; r > 0 && k < np; k++) {
-			if (pfd[k].revents)
-				guest_exited(&gs[idx[k]]);
+			struct vmr_launch_guest *g;
+
+			if (!pfd[k].revents)
+				continue;
+			if (idx[k] >= n) {
+				guest_exited(&gs[idx[k] - n]);
+				continue;
+			}
+			/* a reply, or the connection closed: either way, look now */
+			g = &gs[idx[k]];
+			waiter_close(&ws[idx[k]], now_ms() + RETRY_MS);
+			if (g->state == VMR_LAUNCH_WAITING && guest_ready(state_dir, g))
+				g->state = VMR_LAUNCH_READY;
 		}
 	}
+	for (size_t i = 0; i < n; i++)
+		waiter_close(&ws[i], 0);
+	return ret;
 }
 
 /* Wait up to deadline for every started supervisor to exit; true when none is left. */

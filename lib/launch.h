@@ -8,7 +8,9 @@
  * STATE/GUEST/supervisor.log, and wait until each guest is ready (the
  * supervisor's STATE/GUEST/ready file, which exists while the guest runs
  * with its vCPUs pinned, under the lock of the supervisor we started) or
- * its supervisor has died (a pidfd per supervisor).
+ * its supervisor has died (a pidfd per supervisor).  The moment to look
+ * for the file is when the supervisor's control socket first answers
+ * (lib/launch.c says why).
  */
 
 #include <stdbool.h>
