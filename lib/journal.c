@@ -262,7 +262,8 @@ int vmr_journal_replay(struct vmr_journal *j, void *ctx, struct vmr_error **err)
 		}
 	}
 	/* move the kept entries (now at the tail) to the front */
-	memmove(j->entries, j->entries + (j->n - kept), kept * sizeof(*j->entries));
+	if (kept)
+		memmove(j->entries, j->entries + (j->n - kept), kept * sizeof(*j->entries));
 	j->n = kept;
 
 	r = journal_rewrite(j, err);
