@@ -8,40 +8,40 @@
 
 #include "compose/compose.h"
 #include "compose/internal.h"
-#include "compose/yaml_out.h"
 #include "lib/netaddr.h"
 #include "lib/util.h"
+#include "lib/yamlout.h"
 
-static void kv_duration(struct vmr_yaml_out *y, const char *key, unsigned seconds)
+static void kv_duration(struct vmr_yamlout *y, const char *key, unsigned seconds)
 {
 	char buf[32];
 
 	snprintf(buf, sizeof(buf), "%us", seconds);
-	compose_yaml_kv_str(y, key, buf);
+	vmr_yamlout_kv_str(y, key, buf);
 }
 
-static void str_list(struct vmr_yaml_out *y, const char *key, const struct vmr_strvec *sv,
+static void str_list(struct vmr_yamlout *y, const char *key, const struct vmr_strvec *sv,
 		     bool flow)
 {
 	if (!sv->n)
 		return;
-	compose_yaml_str(y, key);
-	compose_yaml_seq_start(y, flow);
+	vmr_yamlout_str(y, key);
+	vmr_yamlout_seq_start(y, flow);
 	for (size_t i = 0; i < sv->n; i++)
-		compose_yaml_str(y, sv->v[i]);
-	compose_yaml_seq_end(y);
+		vmr_yamlout_str(y, sv->v[i]);
+	vmr_yamlout_seq_end(y);
 }
 
-static void argv_list(struct vmr_yaml_out *y, const char *key, const struct vmr_strvec *argv)
+static void argv_list(struct vmr_yamlout *y, const char *key, const struct vmr_strvec *argv)
 {
-	compose_yaml_str(y, key);
-	compose_yaml_seq_start(y, true);
+	vmr_yamlout_str(y, key);
+	vmr_yamlout_seq_start(y, true);
 	for (size_t i = 0; i < argv->n; i++)
-		compose_yaml_quoted(y, argv->v[i]);
-	compose_yaml_seq_end(y);
+		vmr_yamlout_quoted(y, argv->v[i]);
+	vmr_yamlout_seq_end(y);
 }
 
-static void healthcheck(struct vmr_yaml_out *y, const struct vmr_strvec *test,
+static void healthcheck(struct vmr_yamlout *y, const struct vmr_strvec *test,
 			const struct compose_health *h)
 {
 	struct vmr_strvec cmd = VMR_STRVEC_INIT;
@@ -50,40 +50,40 @@ static void healthcheck(struct vmr_yaml_out *y, const struct vmr_strvec *test,
 	vmr_strvec_push(&cmd, "CMD");
 	for (size_t i = 0; i < test->n; i++)
 		vmr_strvec_push(&cmd, test->v[i]);
-	compose_yaml_str(y, "healthcheck");
-	compose_yaml_map_start(y);
+	vmr_yamlout_str(y, "healthcheck");
+	vmr_yamlout_map_start(y);
 	argv_list(y, "test", &cmd);
 	kv_duration(y, "interval", h->interval);
 	kv_duration(y, "timeout", h->timeout);
-	compose_yaml_kv_int(y, "retries", h->retries);
+	vmr_yamlout_kv_int(y, "retries", h->retries);
 	kv_duration(y, "start_period", h->start_period);
-	compose_yaml_map_end(y);
+	vmr_yamlout_map_end(y);
 	vmr_strvec_clear(&cmd);
 }
 
 /* The settings every service starts with. */
-static void service_head(struct vmr_yaml_out *y, const struct vmr_compose_opts *o,
+static void service_head(struct vmr_yamlout *y, const struct vmr_compose_opts *o,
 			 const struct vmr_strvec *command, const char *network_mode)
 {
-	compose_yaml_kv_str(y, "image", o->image ? o->image : VMR_COMPOSE_DEFAULT_IMAGE);
+	vmr_yamlout_kv_str(y, "image", o->image ? o->image : VMR_COMPOSE_DEFAULT_IMAGE);
 	argv_list(y, "command", command);
 	/* vmrun is PID 1: it reaps QEMU and turns SIGTERM into an ACPI shutdown */
-	compose_yaml_kv_bool(y, "init", false);
-	compose_yaml_kv_str(y, "network_mode", network_mode);
+	vmr_yamlout_kv_bool(y, "init", false);
+	vmr_yamlout_kv_str(y, "network_mode", network_mode);
 }
 
-static void environment(struct vmr_yaml_out *y, const struct compose_grants *g)
+static void environment(struct vmr_yamlout *y, const struct compose_grants *g)
 {
 	if (!g->env.n)
 		return;
-	compose_yaml_str(y, "environment");
-	compose_yaml_map_start(y);
+	vmr_yamlout_str(y, "environment");
+	vmr_yamlout_map_start(y);
 	for (size_t i = 0; i + 1 < g->env.n; i += 2)
-		compose_yaml_kv_str(y, g->env.v[i], g->env.v[i + 1]);
-	compose_yaml_map_end(y);
+		vmr_yamlout_kv_str(y, g->env.v[i], g->env.v[i + 1]);
+	vmr_yamlout_map_end(y);
 }
 
-static void security(struct vmr_yaml_out *y, const struct compose_grants *g)
+static void security(struct vmr_yamlout *y, const struct compose_grants *g)
 {
 	struct vmr_strvec all = VMR_STRVEC_INIT;
 
@@ -94,24 +94,24 @@ static void security(struct vmr_yaml_out *y, const struct compose_grants *g)
 	str_list(y, "devices", &g->devices, false);
 	str_list(y, "device_cgroup_rules", &g->cgroup_rules, false);
 	if (g->memlock) {
-		compose_yaml_str(y, "ulimits");
-		compose_yaml_map_start(y);
-		compose_yaml_str(y, "memlock");
-		compose_yaml_map_start(y);
-		compose_yaml_kv_int(y, "soft", -1);
-		compose_yaml_kv_int(y, "hard", -1);
-		compose_yaml_map_end(y);
-		compose_yaml_map_end(y);
+		vmr_yamlout_str(y, "ulimits");
+		vmr_yamlout_map_start(y);
+		vmr_yamlout_str(y, "memlock");
+		vmr_yamlout_map_start(y);
+		vmr_yamlout_kv_int(y, "soft", -1);
+		vmr_yamlout_kv_int(y, "hard", -1);
+		vmr_yamlout_map_end(y);
+		vmr_yamlout_map_end(y);
 	}
 	vmr_strvec_clear(&all);
 }
 
-static void volumes(struct vmr_yaml_out *y, const struct compose_grants *g)
+static void volumes(struct vmr_yamlout *y, const struct compose_grants *g)
 {
 	if (!g->nmounts)
 		return;
-	compose_yaml_str(y, "volumes");
-	compose_yaml_seq_start(y, false);
+	vmr_yamlout_str(y, "volumes");
+	vmr_yamlout_seq_start(y, false);
 	for (size_t i = 0; i < g->nmounts; i++) {
 		const struct compose_mount *m = &g->mounts[i];
 
@@ -120,35 +120,35 @@ static void volumes(struct vmr_yaml_out *y, const struct compose_grants *g)
 			 * Long syntax: a missing file is an error instead of
 			 * an empty directory Docker would create in its place.
 			 */
-			compose_yaml_map_start(y);
-			compose_yaml_kv_str(y, "type", "bind");
-			compose_yaml_kv_str(y, "source", m->source);
-			compose_yaml_kv_str(y, "target", m->target);
+			vmr_yamlout_map_start(y);
+			vmr_yamlout_kv_str(y, "type", "bind");
+			vmr_yamlout_kv_str(y, "source", m->source);
+			vmr_yamlout_kv_str(y, "target", m->target);
 			if (m->read_only)
-				compose_yaml_kv_bool(y, "read_only", true);
-			compose_yaml_map_end(y);
+				vmr_yamlout_kv_bool(y, "read_only", true);
+			vmr_yamlout_map_end(y);
 		} else {
 			/* "./" makes Compose bind the file next to compose.yml */
 			_cleanup_free_ char *s =
 			    xasprintf("%s%s:%s%s", m->type == COMPOSE_MOUNT_TOPOLOGY ? "./" : "",
 				      m->source, m->target, m->read_only ? ":ro" : "");
 
-			compose_yaml_str(y, s);
+			vmr_yamlout_str(y, s);
 		}
 	}
-	compose_yaml_seq_end(y);
+	vmr_yamlout_seq_end(y);
 }
 
-static void labels(struct vmr_yaml_out *y, const struct vmr_strvec *kv)
+static void labels(struct vmr_yamlout *y, const struct vmr_strvec *kv)
 {
-	compose_yaml_str(y, "labels");
-	compose_yaml_map_start(y);
+	vmr_yamlout_str(y, "labels");
+	vmr_yamlout_map_start(y);
 	for (size_t i = 0; i + 1 < kv->n; i += 2)
-		compose_yaml_kv_str(y, kv->v[i], kv->v[i + 1]);
-	compose_yaml_map_end(y);
+		vmr_yamlout_kv_str(y, kv->v[i], kv->v[i + 1]);
+	vmr_yamlout_map_end(y);
 }
 
-static void host_service(struct vmr_yaml_out *y, const struct vmr_topology *t,
+static void host_service(struct vmr_yamlout *y, const struct vmr_topology *t,
 			 const struct vmr_compose_opts *o, const struct vmr_compose_host *h)
 {
 	struct vmr_strvec cmd = VMR_STRVEC_INIT, test = VMR_STRVEC_INIT, lab = VMR_STRVEC_INIT;
@@ -159,8 +159,8 @@ static void host_service(struct vmr_yaml_out *y, const struct vmr_topology *t,
 	compose_host_grants(h, COMPOSE_TARGET_COMPOSE, o, &g);
 	compose_host_labels(h, &lab);
 
-	compose_yaml_str(y, h->service);
-	compose_yaml_map_start(y);
+	vmr_yamlout_str(y, h->service);
+	vmr_yamlout_map_start(y);
 	service_head(y, o, &cmd, "host");
 	environment(y, &g);
 	security(y, &g);
@@ -168,7 +168,7 @@ static void host_service(struct vmr_yaml_out *y, const struct vmr_topology *t,
 	kv_duration(y, "stop_grace_period", compose_host_grace());
 	healthcheck(y, &test, &compose_host_health);
 	labels(y, &lab);
-	compose_yaml_map_end(y);
+	vmr_yamlout_map_end(y);
 
 	compose_grants_free(&g);
 	vmr_strvec_clear(&cmd);
@@ -176,7 +176,7 @@ static void host_service(struct vmr_yaml_out *y, const struct vmr_topology *t,
 	vmr_strvec_clear(&lab);
 }
 
-static void prep_service(struct vmr_yaml_out *y, const struct vmr_topology *t,
+static void prep_service(struct vmr_yamlout *y, const struct vmr_topology *t,
 			 const struct vmr_compose_opts *o, const struct vmr_compose_host *h,
 			 const struct vmr_guest *guest)
 {
@@ -188,8 +188,8 @@ static void prep_service(struct vmr_yaml_out *y, const struct vmr_topology *t,
 	compose_prep_grants(guest, COMPOSE_TARGET_COMPOSE, o, &g);
 	compose_guest_labels(h, guest, "prep", &lab);
 
-	compose_yaml_str(y, name);
-	compose_yaml_map_start(y);
+	vmr_yamlout_str(y, name);
+	vmr_yamlout_map_start(y);
 	/* image preparation needs no network: base images are on the host */
 	service_head(y, o, &cmd, "none");
 	environment(y, &g);
@@ -198,26 +198,26 @@ static void prep_service(struct vmr_yaml_out *y, const struct vmr_topology *t,
 		_cleanup_free_ char *cs = vmr_cpuset_format(&guest->cpuset);
 
 		/* stay off the CPUs of guests that already run */
-		compose_yaml_kv_str(y, "cpuset", cs);
+		vmr_yamlout_kv_str(y, "cpuset", cs);
 	}
 	volumes(y, &g);
 	labels(y, &lab);
-	compose_yaml_map_end(y);
+	vmr_yamlout_map_end(y);
 
 	compose_grants_free(&g);
 	vmr_strvec_clear(&cmd);
 	vmr_strvec_clear(&lab);
 }
 
-static void depends(struct vmr_yaml_out *y, const char *service, const char *condition)
+static void depends(struct vmr_yamlout *y, const char *service, const char *condition)
 {
-	compose_yaml_str(y, service);
-	compose_yaml_map_start(y);
-	compose_yaml_kv_str(y, "condition", condition);
-	compose_yaml_map_end(y);
+	vmr_yamlout_str(y, service);
+	vmr_yamlout_map_start(y);
+	vmr_yamlout_kv_str(y, "condition", condition);
+	vmr_yamlout_map_end(y);
 }
 
-static void guest_service(struct vmr_yaml_out *y, const struct vmr_topology *t,
+static void guest_service(struct vmr_yamlout *y, const struct vmr_topology *t,
 			  const struct vmr_compose_opts *o, const struct vmr_compose_host *h,
 			  const struct vmr_guest *guest)
 {
@@ -231,26 +231,26 @@ static void guest_service(struct vmr_yaml_out *y, const struct vmr_topology *t,
 	compose_guest_grants(guest, COMPOSE_TARGET_COMPOSE, o, &g);
 	compose_guest_labels(h, guest, "guest", &lab);
 
-	compose_yaml_str(y, name);
-	compose_yaml_map_start(y);
+	vmr_yamlout_str(y, name);
+	vmr_yamlout_map_start(y);
 	service_head(y, o, &cmd, "host");
 	environment(y, &g);
 	security(y, &g);
 	if (guest->has_cpuset) {
 		_cleanup_free_ char *cs = vmr_cpuset_format(&guest->cpuset);
 
-		compose_yaml_kv_str(y, "cpuset", cs);
+		vmr_yamlout_kv_str(y, "cpuset", cs);
 	}
 	volumes(y, &g);
-	compose_yaml_str(y, "depends_on");
-	compose_yaml_map_start(y);
+	vmr_yamlout_str(y, "depends_on");
+	vmr_yamlout_map_start(y);
 	depends(y, h->service, "service_healthy");
 	depends(y, prep, "service_completed_successfully");
-	compose_yaml_map_end(y);
+	vmr_yamlout_map_end(y);
 	kv_duration(y, "stop_grace_period", compose_guest_grace(guest));
 	healthcheck(y, &test, &compose_guest_health);
 	labels(y, &lab);
-	compose_yaml_map_end(y);
+	vmr_yamlout_map_end(y);
 
 	compose_grants_free(&g);
 	vmr_strvec_clear(&cmd);
@@ -262,16 +262,16 @@ int compose_file_build(const struct vmr_topology *t, const struct vmr_compose_op
 		       struct vmr_buf *out, struct vmr_error **err)
 {
 	struct vmr_compose_layout l;
-	struct vmr_yaml_out y;
+	struct vmr_yamlout y;
 
 	compose_layout_build(t, &l);
 	vmr_buf_addf(out, "# Generated by vmrun compose%s%s; do not edit.\n",
 		     o->topology_name ? " from " : "", o->topology_name ? o->topology_name : "");
 	vmr_buf_adds(out, "# Run it with ./compose.sh (up, down, ps, logs, upload, ssh GUEST).\n");
-	compose_yaml_init(&y, out);
-	compose_yaml_map_start(&y);
-	compose_yaml_str(&y, "services");
-	compose_yaml_map_start(&y);
+	vmr_yamlout_init(&y, out);
+	vmr_yamlout_map_start(&y);
+	vmr_yamlout_str(&y, "services");
+	vmr_yamlout_map_start(&y);
 	/* per host: its setup service, then each guest's prep job and guest */
 	for (size_t i = 0; i < l.nhosts; i++) {
 		const struct vmr_compose_host *h = &l.hosts[i];
@@ -284,20 +284,20 @@ int compose_file_build(const struct vmr_topology *t, const struct vmr_compose_op
 			guest_service(&y, t, o, h, g);
 		}
 	}
-	compose_yaml_map_end(&y);
+	vmr_yamlout_map_end(&y);
 	if (t->nguests) {
-		compose_yaml_str(&y, "volumes");
-		compose_yaml_map_start(&y);
+		vmr_yamlout_str(&y, "volumes");
+		vmr_yamlout_map_start(&y);
 		for (size_t i = 0; i < t->nguests; i++) {
 			_cleanup_free_ char *v = compose_volume_name(&t->guests[i]);
 
-			compose_yaml_str(&y, v);
-			compose_yaml_map_start(&y);
-			compose_yaml_map_end(&y);
+			vmr_yamlout_str(&y, v);
+			vmr_yamlout_map_start(&y);
+			vmr_yamlout_map_end(&y);
 		}
-		compose_yaml_map_end(&y);
+		vmr_yamlout_map_end(&y);
 	}
-	compose_yaml_map_end(&y);
+	vmr_yamlout_map_end(&y);
 	compose_layout_free(&l);
-	return compose_yaml_finish(&y, "compose.yml", err);
+	return vmr_yamlout_finish(&y, "compose.yml", err);
 }

@@ -10,29 +10,29 @@
 
 #include "compose/compose.h"
 #include "compose/internal.h"
-#include "compose/yaml_out.h"
 #include "lib/netaddr.h"
 #include "lib/util.h"
+#include "lib/yamlout.h"
 
 #define KUBE_CONFIGMAP "vmrun-topology"
 #define KUBE_LABEL_APP "app.kubernetes.io/name"
 
-static void labels_map(struct vmr_yaml_out *y, const char *key, const struct vmr_strvec *kv)
+static void labels_map(struct vmr_yamlout *y, const char *key, const struct vmr_strvec *kv)
 {
-	compose_yaml_str(y, key);
-	compose_yaml_map_start(y);
+	vmr_yamlout_str(y, key);
+	vmr_yamlout_map_start(y);
 	for (size_t i = 0; i + 1 < kv->n; i += 2)
-		compose_yaml_kv_str(y, kv->v[i], kv->v[i + 1]);
-	compose_yaml_map_end(y);
+		vmr_yamlout_kv_str(y, kv->v[i], kv->v[i + 1]);
+	vmr_yamlout_map_end(y);
 }
 
-static void argv_seq(struct vmr_yaml_out *y, const char *key, const struct vmr_strvec *argv)
+static void argv_seq(struct vmr_yamlout *y, const char *key, const struct vmr_strvec *argv)
 {
-	compose_yaml_str(y, key);
-	compose_yaml_seq_start(y, true);
+	vmr_yamlout_str(y, key);
+	vmr_yamlout_seq_start(y, true);
 	for (size_t i = 0; i < argv->n; i++)
-		compose_yaml_quoted(y, argv->v[i]);
-	compose_yaml_seq_end(y);
+		vmr_yamlout_quoted(y, argv->v[i]);
+	vmr_yamlout_seq_end(y);
 }
 
 /* The volume name of mount i: DNS-1123 labels, stable per position. */
@@ -52,78 +52,78 @@ static char *mount_volume_name(const struct compose_mount *m, size_t i)
 	return xasprintf("host-%zu", i);
 }
 
-static void security_context(struct vmr_yaml_out *y, const struct compose_grants *g)
+static void security_context(struct vmr_yamlout *y, const struct compose_grants *g)
 {
-	compose_yaml_str(y, "securityContext");
-	compose_yaml_map_start(y);
+	vmr_yamlout_str(y, "securityContext");
+	vmr_yamlout_map_start(y);
 	if (g->privileged) {
-		compose_yaml_kv_bool(y, "privileged", true);
+		vmr_yamlout_kv_bool(y, "privileged", true);
 	} else {
-		compose_yaml_kv_bool(y, "allowPrivilegeEscalation", false);
-		compose_yaml_str(y, "capabilities");
-		compose_yaml_map_start(y);
-		compose_yaml_str(y, "drop");
-		compose_yaml_seq_start(y, true);
-		compose_yaml_str(y, "ALL");
-		compose_yaml_seq_end(y);
+		vmr_yamlout_kv_bool(y, "allowPrivilegeEscalation", false);
+		vmr_yamlout_str(y, "capabilities");
+		vmr_yamlout_map_start(y);
+		vmr_yamlout_str(y, "drop");
+		vmr_yamlout_seq_start(y, true);
+		vmr_yamlout_str(y, "ALL");
+		vmr_yamlout_seq_end(y);
 		if (g->caps.n) {
-			compose_yaml_str(y, "add");
-			compose_yaml_seq_start(y, true);
+			vmr_yamlout_str(y, "add");
+			vmr_yamlout_seq_start(y, true);
 			for (size_t i = 0; i < g->caps.n; i++)
-				compose_yaml_str(y, g->caps.v[i]);
-			compose_yaml_seq_end(y);
+				vmr_yamlout_str(y, g->caps.v[i]);
+			vmr_yamlout_seq_end(y);
 		}
-		compose_yaml_map_end(y);
+		vmr_yamlout_map_end(y);
 		if (g->sysfs_rw) {
 			/* AppArmor's default profile denies sysfs writes */
-			compose_yaml_str(y, "appArmorProfile");
-			compose_yaml_map_start(y);
-			compose_yaml_kv_str(y, "type", "Unconfined");
-			compose_yaml_map_end(y);
+			vmr_yamlout_str(y, "appArmorProfile");
+			vmr_yamlout_map_start(y);
+			vmr_yamlout_kv_str(y, "type", "Unconfined");
+			vmr_yamlout_map_end(y);
 		}
 	}
-	compose_yaml_map_end(y);
+	vmr_yamlout_map_end(y);
 }
 
-static void volume_mounts(struct vmr_yaml_out *y, const struct compose_grants *g)
+static void volume_mounts(struct vmr_yamlout *y, const struct compose_grants *g)
 {
-	compose_yaml_str(y, "volumeMounts");
-	compose_yaml_seq_start(y, false);
+	vmr_yamlout_str(y, "volumeMounts");
+	vmr_yamlout_seq_start(y, false);
 	for (size_t i = 0; i < g->nmounts; i++) {
 		const struct compose_mount *m = &g->mounts[i];
 		_cleanup_free_ char *name = mount_volume_name(m, i);
 
-		compose_yaml_map_start(y);
-		compose_yaml_kv_str(y, "name", name);
-		compose_yaml_kv_str(y, "mountPath", m->target);
+		vmr_yamlout_map_start(y);
+		vmr_yamlout_kv_str(y, "name", name);
+		vmr_yamlout_kv_str(y, "mountPath", m->target);
 		if (m->type == COMPOSE_MOUNT_TOPOLOGY)
-			compose_yaml_kv_str(y, "subPath", "topology.yaml");
+			vmr_yamlout_kv_str(y, "subPath", "topology.yaml");
 		if (m->read_only)
-			compose_yaml_kv_bool(y, "readOnly", true);
-		compose_yaml_map_end(y);
+			vmr_yamlout_kv_bool(y, "readOnly", true);
+		vmr_yamlout_map_end(y);
 	}
 	for (size_t i = 0; i < g->devices.n; i++) {
 		_cleanup_free_ char *name = xasprintf("dev-%zu", i);
 
-		compose_yaml_map_start(y);
-		compose_yaml_kv_str(y, "name", name);
-		compose_yaml_kv_str(y, "mountPath", g->devices.v[i]);
-		compose_yaml_map_end(y);
+		vmr_yamlout_map_start(y);
+		vmr_yamlout_kv_str(y, "name", name);
+		vmr_yamlout_kv_str(y, "mountPath", g->devices.v[i]);
+		vmr_yamlout_map_end(y);
 	}
-	compose_yaml_seq_end(y);
+	vmr_yamlout_seq_end(y);
 }
 
-static void host_path(struct vmr_yaml_out *y, const char *path, const char *type)
+static void host_path(struct vmr_yamlout *y, const char *path, const char *type)
 {
-	compose_yaml_str(y, "hostPath");
-	compose_yaml_map_start(y);
-	compose_yaml_kv_str(y, "path", path);
-	compose_yaml_kv_str(y, "type", type);
-	compose_yaml_map_end(y);
+	vmr_yamlout_str(y, "hostPath");
+	vmr_yamlout_map_start(y);
+	vmr_yamlout_kv_str(y, "path", path);
+	vmr_yamlout_kv_str(y, "type", type);
+	vmr_yamlout_map_end(y);
 }
 
 /* Volume entries for the mounts and devices of g (names as volume_mounts()). */
-static void volume_entries(struct vmr_yaml_out *y, const struct compose_grants *g,
+static void volume_entries(struct vmr_yamlout *y, const struct compose_grants *g,
 			   const struct vmr_guest *guest)
 {
 	bool disks = false;
@@ -138,8 +138,8 @@ static void volume_entries(struct vmr_yaml_out *y, const struct compose_grants *
 				continue;
 			disks = true;
 		}
-		compose_yaml_map_start(y);
-		compose_yaml_kv_str(y, "name", name);
+		vmr_yamlout_map_start(y);
+		vmr_yamlout_kv_str(y, "name", name);
 		switch (m->type) {
 		case COMPOSE_MOUNT_VOLUME: {
 			/* the pod is bound to its node, so a node directory holds the disks */
@@ -150,10 +150,10 @@ static void volume_entries(struct vmr_yaml_out *y, const struct compose_grants *
 			break;
 		}
 		case COMPOSE_MOUNT_TOPOLOGY:
-			compose_yaml_str(y, "configMap");
-			compose_yaml_map_start(y);
-			compose_yaml_kv_str(y, "name", KUBE_CONFIGMAP);
-			compose_yaml_map_end(y);
+			vmr_yamlout_str(y, "configMap");
+			vmr_yamlout_map_start(y);
+			vmr_yamlout_kv_str(y, "name", KUBE_CONFIGMAP);
+			vmr_yamlout_map_end(y);
 			break;
 		case COMPOSE_MOUNT_DIR:
 			host_path(y, m->source, m->must_exist ? "Directory" : "DirectoryOrCreate");
@@ -162,74 +162,74 @@ static void volume_entries(struct vmr_yaml_out *y, const struct compose_grants *
 			host_path(y, m->source, "File");
 			break;
 		}
-		compose_yaml_map_end(y);
+		vmr_yamlout_map_end(y);
 	}
 	for (size_t i = 0; i < g->devices.n; i++) {
 		_cleanup_free_ char *name = xasprintf("dev-%zu", i);
 
-		compose_yaml_map_start(y);
-		compose_yaml_kv_str(y, "name", name);
+		vmr_yamlout_map_start(y);
+		vmr_yamlout_kv_str(y, "name", name);
 		host_path(y, g->devices.v[i], "CharDevice");
-		compose_yaml_map_end(y);
+		vmr_yamlout_map_end(y);
 	}
 }
 
-static void probe(struct vmr_yaml_out *y, const char *key, const struct vmr_strvec *argv,
+static void probe(struct vmr_yamlout *y, const char *key, const struct vmr_strvec *argv,
 		  const struct compose_health *h)
 {
-	compose_yaml_str(y, key);
-	compose_yaml_map_start(y);
-	compose_yaml_str(y, "exec");
-	compose_yaml_map_start(y);
+	vmr_yamlout_str(y, key);
+	vmr_yamlout_map_start(y);
+	vmr_yamlout_str(y, "exec");
+	vmr_yamlout_map_start(y);
 	argv_seq(y, "command", argv);
-	compose_yaml_map_end(y);
-	compose_yaml_kv_int(y, "periodSeconds", h->interval);
-	compose_yaml_kv_int(y, "timeoutSeconds", h->timeout);
-	compose_yaml_kv_int(y, "failureThreshold", h->retries);
-	compose_yaml_map_end(y);
+	vmr_yamlout_map_end(y);
+	vmr_yamlout_kv_int(y, "periodSeconds", h->interval);
+	vmr_yamlout_kv_int(y, "timeoutSeconds", h->timeout);
+	vmr_yamlout_kv_int(y, "failureThreshold", h->retries);
+	vmr_yamlout_map_end(y);
 }
 
-static void metadata(struct vmr_yaml_out *y, const char *name, const struct vmr_strvec *labels,
+static void metadata(struct vmr_yamlout *y, const char *name, const struct vmr_strvec *labels,
 		     const struct vmr_strvec *annotations)
 {
-	compose_yaml_str(y, "metadata");
-	compose_yaml_map_start(y);
-	compose_yaml_kv_str(y, "name", name);
+	vmr_yamlout_str(y, "metadata");
+	vmr_yamlout_map_start(y);
+	vmr_yamlout_kv_str(y, "name", name);
 	labels_map(y, "labels", labels);
 	if (annotations && annotations->n)
 		labels_map(y, "annotations", annotations);
-	compose_yaml_map_end(y);
+	vmr_yamlout_map_end(y);
 }
 
-static void node_selector(struct vmr_yaml_out *y, const struct vmr_compose_host *h)
+static void node_selector(struct vmr_yamlout *y, const struct vmr_compose_host *h)
 {
 	/* the implicit local host: any node (a one-node cluster) */
 	if (!h->host)
 		return;
-	compose_yaml_str(y, "nodeSelector");
-	compose_yaml_map_start(y);
-	compose_yaml_kv_str(y, "kubernetes.io/hostname", h->name);
-	compose_yaml_map_end(y);
+	vmr_yamlout_str(y, "nodeSelector");
+	vmr_yamlout_map_start(y);
+	vmr_yamlout_kv_str(y, "kubernetes.io/hostname", h->name);
+	vmr_yamlout_map_end(y);
 }
 
-static void container(struct vmr_yaml_out *y, const char *name, const char *image,
+static void container(struct vmr_yamlout *y, const char *name, const char *image,
 		      const struct vmr_strvec *argv, const struct compose_grants *g)
 {
-	compose_yaml_map_start(y);
-	compose_yaml_kv_str(y, "name", name);
-	compose_yaml_kv_str(y, "image", image);
-	compose_yaml_kv_str(y, "imagePullPolicy", "IfNotPresent");
+	vmr_yamlout_map_start(y);
+	vmr_yamlout_kv_str(y, "name", name);
+	vmr_yamlout_kv_str(y, "image", image);
+	vmr_yamlout_kv_str(y, "imagePullPolicy", "IfNotPresent");
 	argv_seq(y, "command", argv);
 	if (g->env.n) {
-		compose_yaml_str(y, "env");
-		compose_yaml_seq_start(y, false);
+		vmr_yamlout_str(y, "env");
+		vmr_yamlout_seq_start(y, false);
 		for (size_t i = 0; i + 1 < g->env.n; i += 2) {
-			compose_yaml_map_start(y);
-			compose_yaml_kv_str(y, "name", g->env.v[i]);
-			compose_yaml_kv_str(y, "value", g->env.v[i + 1]);
-			compose_yaml_map_end(y);
+			vmr_yamlout_map_start(y);
+			vmr_yamlout_kv_str(y, "name", g->env.v[i]);
+			vmr_yamlout_kv_str(y, "value", g->env.v[i + 1]);
+			vmr_yamlout_map_end(y);
 		}
-		compose_yaml_seq_end(y);
+		vmr_yamlout_seq_end(y);
 	}
 	security_context(y, g);
 	volume_mounts(y, g);
@@ -252,7 +252,7 @@ static int host_daemonset(const struct vmr_compose_host *h, const struct vmr_com
 	struct vmr_strvec lab = VMR_STRVEC_INIT, cmd = VMR_STRVEC_INIT, test = VMR_STRVEC_INIT;
 	struct compose_grants g = {0};
 	_cleanup_free_ char *name = xasprintf("vmrun-host-%s", h->name);
-	struct vmr_yaml_out y;
+	struct vmr_yamlout y;
 
 	host_labels(h, &lab);
 	compose_host_argv(h, &cmd);
@@ -263,48 +263,48 @@ static int host_daemonset(const struct vmr_compose_host *h, const struct vmr_com
 		     "# Generated by vmrun kube; do not edit.\n"
 		     "# Host setup of '%s': `vmrun host up` until the pod is deleted.\n",
 		     h->name);
-	compose_yaml_init(&y, out);
-	compose_yaml_map_start(&y);
-	compose_yaml_kv_str(&y, "apiVersion", "apps/v1");
-	compose_yaml_kv_str(&y, "kind", "DaemonSet");
+	vmr_yamlout_init(&y, out);
+	vmr_yamlout_map_start(&y);
+	vmr_yamlout_kv_str(&y, "apiVersion", "apps/v1");
+	vmr_yamlout_kv_str(&y, "kind", "DaemonSet");
 	metadata(&y, name, &lab, NULL);
-	compose_yaml_str(&y, "spec");
-	compose_yaml_map_start(&y);
-	compose_yaml_str(&y, "selector");
-	compose_yaml_map_start(&y);
+	vmr_yamlout_str(&y, "spec");
+	vmr_yamlout_map_start(&y);
+	vmr_yamlout_str(&y, "selector");
+	vmr_yamlout_map_start(&y);
 	labels_map(&y, "matchLabels", &lab);
-	compose_yaml_map_end(&y);
-	compose_yaml_str(&y, "template");
-	compose_yaml_map_start(&y);
-	compose_yaml_str(&y, "metadata");
-	compose_yaml_map_start(&y);
+	vmr_yamlout_map_end(&y);
+	vmr_yamlout_str(&y, "template");
+	vmr_yamlout_map_start(&y);
+	vmr_yamlout_str(&y, "metadata");
+	vmr_yamlout_map_start(&y);
 	labels_map(&y, "labels", &lab);
-	compose_yaml_map_end(&y);
-	compose_yaml_str(&y, "spec");
-	compose_yaml_map_start(&y);
+	vmr_yamlout_map_end(&y);
+	vmr_yamlout_str(&y, "spec");
+	vmr_yamlout_map_start(&y);
 	node_selector(&y, h);
-	compose_yaml_kv_bool(&y, "hostNetwork", true);
-	compose_yaml_kv_int(&y, "terminationGracePeriodSeconds", compose_host_grace());
-	compose_yaml_str(&y, "containers");
-	compose_yaml_seq_start(&y, false);
+	vmr_yamlout_kv_bool(&y, "hostNetwork", true);
+	vmr_yamlout_kv_int(&y, "terminationGracePeriodSeconds", compose_host_grace());
+	vmr_yamlout_str(&y, "containers");
+	vmr_yamlout_seq_start(&y, false);
 	container(&y, "host", image, &cmd, &g);
 	probe(&y, "readinessProbe", &test, &compose_host_health);
-	compose_yaml_map_end(&y);
-	compose_yaml_seq_end(&y);
-	compose_yaml_str(&y, "volumes");
-	compose_yaml_seq_start(&y, false);
+	vmr_yamlout_map_end(&y);
+	vmr_yamlout_seq_end(&y);
+	vmr_yamlout_str(&y, "volumes");
+	vmr_yamlout_seq_start(&y, false);
 	volume_entries(&y, &g, NULL);
-	compose_yaml_seq_end(&y);
-	compose_yaml_map_end(&y); /* template spec */
-	compose_yaml_map_end(&y); /* template */
-	compose_yaml_map_end(&y); /* spec */
-	compose_yaml_map_end(&y);
+	vmr_yamlout_seq_end(&y);
+	vmr_yamlout_map_end(&y); /* template spec */
+	vmr_yamlout_map_end(&y); /* template */
+	vmr_yamlout_map_end(&y); /* spec */
+	vmr_yamlout_map_end(&y);
 
 	compose_grants_free(&g);
 	vmr_strvec_clear(&lab);
 	vmr_strvec_clear(&cmd);
 	vmr_strvec_clear(&test);
-	return compose_yaml_finish(&y, name, err);
+	return vmr_yamlout_finish(&y, name, err);
 }
 
 static int guest_pod(const struct vmr_compose_host *h, const struct vmr_guest *guest,
@@ -316,7 +316,7 @@ static int guest_pod(const struct vmr_compose_host *h, const struct vmr_guest *g
 	struct vmr_strvec test = VMR_STRVEC_INIT;
 	struct compose_grants g = {0}, pg = {0}, wg = {0};
 	_cleanup_free_ char *name = xasprintf("vm-%s", guest->name);
-	struct vmr_yaml_out y;
+	struct vmr_yamlout y;
 
 	vmr_strvec_pushv(&lab,
 			 (const char *[]){KUBE_LABEL_APP, "vmrun", "vmrun/role", "guest",
@@ -355,39 +355,39 @@ static int guest_pod(const struct vmr_compose_host *h, const struct vmr_guest *g
 		     "# Generated by vmrun kube; do not edit.\n"
 		     "# Guest '%s' on host '%s'.\n",
 		     guest->name, h->name);
-	compose_yaml_init(&y, out);
-	compose_yaml_map_start(&y);
-	compose_yaml_kv_str(&y, "apiVersion", "v1");
-	compose_yaml_kv_str(&y, "kind", "Pod");
+	vmr_yamlout_init(&y, out);
+	vmr_yamlout_map_start(&y);
+	vmr_yamlout_kv_str(&y, "apiVersion", "v1");
+	vmr_yamlout_kv_str(&y, "kind", "Pod");
 	metadata(&y, name, &lab, &ann);
-	compose_yaml_str(&y, "spec");
-	compose_yaml_map_start(&y);
+	vmr_yamlout_str(&y, "spec");
+	vmr_yamlout_map_start(&y);
 	node_selector(&y, h);
-	compose_yaml_kv_bool(&y, "hostNetwork", true);
+	vmr_yamlout_kv_bool(&y, "hostNetwork", true);
 	/* a guest that powers off completes the pod; a failure is retried */
-	compose_yaml_kv_str(&y, "restartPolicy", "OnFailure");
-	compose_yaml_kv_int(&y, "terminationGracePeriodSeconds", compose_guest_grace(guest));
-	compose_yaml_str(&y, "initContainers");
-	compose_yaml_seq_start(&y, false);
+	vmr_yamlout_kv_str(&y, "restartPolicy", "OnFailure");
+	vmr_yamlout_kv_int(&y, "terminationGracePeriodSeconds", compose_guest_grace(guest));
+	vmr_yamlout_str(&y, "initContainers");
+	vmr_yamlout_seq_start(&y, false);
 	container(&y, "wait-host", image, &wait, &wg);
-	compose_yaml_map_end(&y);
+	vmr_yamlout_map_end(&y);
 	container(&y, "prep", image, &prep, &pg);
-	compose_yaml_map_end(&y);
-	compose_yaml_seq_end(&y);
-	compose_yaml_str(&y, "containers");
-	compose_yaml_seq_start(&y, false);
+	vmr_yamlout_map_end(&y);
+	vmr_yamlout_seq_end(&y);
+	vmr_yamlout_str(&y, "containers");
+	vmr_yamlout_seq_start(&y, false);
 	container(&y, "vm", image, &cmd, &g);
 	probe(&y, "readinessProbe", &test, &compose_guest_health);
-	compose_yaml_map_end(&y);
-	compose_yaml_seq_end(&y);
+	vmr_yamlout_map_end(&y);
+	vmr_yamlout_seq_end(&y);
 	/* prep's mounts are the first of g's, in the same order, so g's volumes serve both */
-	compose_yaml_str(&y, "volumes");
-	compose_yaml_seq_start(&y, false);
+	vmr_yamlout_str(&y, "volumes");
+	vmr_yamlout_seq_start(&y, false);
 	volume_entries(&y, &g, guest);
 	volume_entries(&y, &wg, guest);
-	compose_yaml_seq_end(&y);
-	compose_yaml_map_end(&y); /* spec */
-	compose_yaml_map_end(&y);
+	vmr_yamlout_seq_end(&y);
+	vmr_yamlout_map_end(&y); /* spec */
+	vmr_yamlout_map_end(&y);
 
 	compose_grants_free(&g);
 	compose_grants_free(&pg);
@@ -399,38 +399,31 @@ static int guest_pod(const struct vmr_compose_host *h, const struct vmr_guest *g
 	vmr_strvec_clear(&prep);
 	vmr_strvec_clear(&wait);
 	vmr_strvec_clear(&test);
-	return compose_yaml_finish(&y, name, err);
+	return vmr_yamlout_finish(&y, name, err);
 }
 
 static int configmap(const char *text, size_t len, struct vmr_buf *out, struct vmr_error **err)
 {
 	struct vmr_strvec lab = VMR_STRVEC_INIT;
-	_cleanup_free_ char *copy = xstrndup(text, len);
-	struct vmr_yaml_out y;
-	yaml_event_t ev;
+	struct vmr_yamlout y;
 
 	vmr_strvec_push(&lab, KUBE_LABEL_APP);
 	vmr_strvec_push(&lab, "vmrun");
 	vmr_buf_adds(out, "# Generated by vmrun kube; do not edit.\n");
-	compose_yaml_init(&y, out);
-	compose_yaml_map_start(&y);
-	compose_yaml_kv_str(&y, "apiVersion", "v1");
-	compose_yaml_kv_str(&y, "kind", "ConfigMap");
+	vmr_yamlout_init(&y, out);
+	vmr_yamlout_map_start(&y);
+	vmr_yamlout_kv_str(&y, "apiVersion", "v1");
+	vmr_yamlout_kv_str(&y, "kind", "ConfigMap");
 	metadata(&y, KUBE_CONFIGMAP, &lab, NULL);
-	compose_yaml_str(&y, "data");
-	compose_yaml_map_start(&y);
-	compose_yaml_str(&y, "topology.yaml");
+	vmr_yamlout_str(&y, "data");
+	vmr_yamlout_map_start(&y);
+	vmr_yamlout_str(&y, "topology.yaml");
 	/* a literal block keeps the file readable; libyaml quotes it if it cannot */
-	if (!y.problem) {
-		if (!yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)copy, (int)len, 1,
-						  1, YAML_LITERAL_SCALAR_STYLE) ||
-		    !yaml_emitter_emit(&y.emitter, &ev))
-			y.problem = xstrdup("emit the topology");
-	}
-	compose_yaml_map_end(&y);
-	compose_yaml_map_end(&y);
+	vmr_yamlout_literal(&y, text, len);
+	vmr_yamlout_map_end(&y);
+	vmr_yamlout_map_end(&y);
 	vmr_strvec_clear(&lab);
-	return compose_yaml_finish(&y, KUBE_CONFIGMAP, err);
+	return vmr_yamlout_finish(&y, KUBE_CONFIGMAP, err);
 }
 
 int compose_kube_build(const struct vmr_topology *t, const struct vmr_compose_opts *o,

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The cloud-init NoCloud seed files: meta-data, user-data (#cloud-config,
- * merged with the user's own) and network-config v2, written with libyaml's
- * emitter.  Pure: the caller reads files and keys.
+ * merged with the user's own) and network-config v2, written with
+ * lib/yamlout.h (libyaml's emitter).  Pure: the caller reads files and keys.
  */
 #include <jansson.h>
 #include <stdint.h> /* libisofs.h needs it first */
@@ -13,6 +13,7 @@
 #include "images/images.h"
 #include "lib/netaddr.h"
 #include "lib/util.h"
+#include "lib/yamlout.h"
 
 /* Bounds on the user's user-data so an alias bomb cannot blow up the merge. */
 #define USER_DATA_MAX_NODES 100000
@@ -28,158 +29,47 @@ static const struct {
     {"docker-.scope", "Scope", "1-127"},
 };
 
+/* the writer, and whether the user's document hit the node or depth bound */
 struct emitter {
-	yaml_emitter_t e;
-	struct vmr_buf *out;
-	bool failed;
-	bool too_big; /* the user's document hit the node or depth bound */
-	const char *problem;
+	struct vmr_yamlout y;
+	bool too_big;
 	size_t nodes; /* user nodes copied, against USER_DATA_MAX_NODES */
 };
 
-static int write_buf(void *data, unsigned char *buf, size_t size)
-{
-	vmr_buf_add(data, buf, size);
-	return 1;
-}
-
-static void emit(struct emitter *em, yaml_event_t *ev, int init_ok)
-{
-	if (em->failed) {
-		if (init_ok)
-			yaml_event_delete(ev);
-		return;
-	}
-	if (!init_ok) {
-		em->failed = true;
-		em->problem = "cannot build a YAML event";
-		return;
-	}
-	if (!yaml_emitter_emit(&em->e, ev)) {
-		em->failed = true;
-		em->problem = em->e.problem ? em->e.problem : "YAML emitter error";
-	}
-}
-
-static void emitter_open(struct emitter *em, struct vmr_buf *out)
-{
-	yaml_event_t ev;
-
-	*em = (struct emitter){.out = out};
-	if (!yaml_emitter_initialize(&em->e))
-		abort(); /* only on allocation failure */
-	yaml_emitter_set_output(&em->e, write_buf, out);
-	yaml_emitter_set_unicode(&em->e, 1);
-	yaml_emitter_set_indent(&em->e, 2);
-	yaml_emitter_set_width(&em->e, -1);
-	emit(em, &ev, yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING));
-	emit(em, &ev, yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1));
-}
-
-static int emitter_close(struct emitter *em, const char *what, struct vmr_error **err)
-{
-	yaml_event_t ev;
-	int r = 0;
-
-	emit(em, &ev, yaml_document_end_event_initialize(&ev, 1));
-	emit(em, &ev, yaml_stream_end_event_initialize(&ev));
-	if (!em->failed && !yaml_emitter_flush(&em->e)) {
-		em->failed = true;
-		em->problem = "YAML emitter flush failed";
-	}
-	if (em->failed)
-		r = vmr_error_set(err, 0, "write %s: %s", what, em->problem);
-	yaml_emitter_delete(&em->e);
-	return r;
-}
-
-/*
- * Plain only where no YAML 1.1 reader (cloud-init uses PyYAML) could take
- * the text for anything but that string: "on", "0000" and MAC addresses
- * (sexagesimal numbers!) would change type.
- */
-static bool plain_safe(const char *s)
-{
-	static const char *const words[] = {"y",  "n",	 "yes",	 "no",	"true", "false",
-					    "on", "off", "null", "nan", "inf"};
-
-	if (!(*s >= 'a' && *s <= 'z'))
-		return false;
-	for (const char *p = s; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' ||
-		      *p == '_' || *p == '.' || *p == '/'))
-			return false;
-	for (size_t i = 0; i < ARRAY_SIZE(words); i++)
-		if (strcasecmp(s, words[i]) == 0)
-			return false;
-	return true;
-}
-
-/* A string scalar: plain when safe, else double-quoted. */
 static void str(struct emitter *em, const char *s)
 {
-	yaml_event_t ev;
-	bool plain = plain_safe(s);
-
-	emit(em, &ev,
-	     yaml_scalar_event_initialize(
-		 &ev, NULL, NULL, (yaml_char_t *)s, (int)strlen(s), plain, !plain,
-		 plain ? YAML_PLAIN_SCALAR_STYLE : YAML_DOUBLE_QUOTED_SCALAR_STYLE));
-}
-
-/* A non-string scalar written plain on purpose: true, false, 2. */
-static void raw(struct emitter *em, const char *s)
-{
-	yaml_event_t ev;
-
-	emit(em, &ev,
-	     yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)s, (int)strlen(s), 1, 0,
-					  YAML_PLAIN_SCALAR_STYLE));
-}
-
-static void literal(struct emitter *em, const char *s)
-{
-	yaml_event_t ev;
-
-	emit(em, &ev,
-	     yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)s, (int)strlen(s), 0, 1,
-					  YAML_LITERAL_SCALAR_STYLE));
+	vmr_yamlout_str(&em->y, s);
 }
 
 static void map_start(struct emitter *em)
 {
-	yaml_event_t ev;
-
-	emit(em, &ev,
-	     yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_MAPPING_STYLE));
+	vmr_yamlout_map_start(&em->y);
 }
 
 static void map_end(struct emitter *em)
 {
-	yaml_event_t ev;
-
-	emit(em, &ev, yaml_mapping_end_event_initialize(&ev));
+	vmr_yamlout_map_end(&em->y);
 }
 
 static void seq_start(struct emitter *em)
 {
-	yaml_event_t ev;
-
-	emit(em, &ev,
-	     yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_SEQUENCE_STYLE));
+	vmr_yamlout_seq_start(&em->y, false);
 }
 
 static void seq_end(struct emitter *em)
 {
-	yaml_event_t ev;
-
-	emit(em, &ev, yaml_sequence_end_event_initialize(&ev));
+	vmr_yamlout_seq_end(&em->y);
 }
 
 static void kv(struct emitter *em, const char *k, const char *v)
 {
-	str(em, k);
-	str(em, v);
+	vmr_yamlout_kv_str(&em->y, k, v);
+}
+
+static void emitter_open(struct emitter *em, struct vmr_buf *out)
+{
+	*em = (struct emitter){ 0 };
+	vmr_yamlout_init(&em->y, out);
 }
 
 /* ---- the user's #cloud-config ---------------------------------------- */
@@ -207,36 +97,38 @@ static void copy_node(struct emitter *em, yaml_document_t *doc, yaml_node_t *n, 
 	int implicit;
 	yaml_event_t ev;
 
-	if (em->failed)
+	if (em->y.problem)
 		return;
 	if (++em->nodes > USER_DATA_MAX_NODES || depth > USER_DATA_MAX_DEPTH) {
-		em->failed = true;
 		em->too_big = true;
-		em->problem = "too many nodes or too deep";
+		vmr_yamlout_fail(&em->y, "too many nodes or too deep");
 		return;
 	}
 	implicit = default_tag(n);
 	tag = implicit ? NULL : n->tag;
 	switch (n->type) {
 	case YAML_SCALAR_NODE:
-		emit(em, &ev,
-		     yaml_scalar_event_initialize(&ev, NULL, tag, n->data.scalar.value,
-						  (int)n->data.scalar.length, implicit, implicit,
-						  n->data.scalar.style));
+		vmr_yamlout_event(&em->y, &ev,
+				  yaml_scalar_event_initialize(&ev, NULL, tag, n->data.scalar.value,
+							       (int)n->data.scalar.length, implicit,
+							       implicit, n->data.scalar.style),
+				  "scalar");
 		break;
 	case YAML_SEQUENCE_NODE:
-		emit(em, &ev,
-		     yaml_sequence_start_event_initialize(&ev, NULL, tag, implicit,
-							  n->data.sequence.style));
+		vmr_yamlout_event(&em->y, &ev,
+				  yaml_sequence_start_event_initialize(&ev, NULL, tag, implicit,
+								       n->data.sequence.style),
+				  "sequence start");
 		for (yaml_node_item_t *i = n->data.sequence.items.start;
 		     i < n->data.sequence.items.top; i++)
 			copy_node(em, doc, yaml_document_get_node(doc, *i), depth + 1);
 		seq_end(em);
 		break;
 	case YAML_MAPPING_NODE:
-		emit(em, &ev,
-		     yaml_mapping_start_event_initialize(&ev, NULL, tag, implicit,
-							 n->data.mapping.style));
+		vmr_yamlout_event(&em->y, &ev,
+				  yaml_mapping_start_event_initialize(&ev, NULL, tag, implicit,
+								      n->data.mapping.style),
+				  "mapping start");
 		for (yaml_node_pair_t *p = n->data.mapping.pairs.start;
 		     p < n->data.mapping.pairs.top; p++) {
 			copy_node(em, doc, yaml_document_get_node(doc, p->key), depth + 1);
@@ -245,8 +137,7 @@ static void copy_node(struct emitter *em, yaml_document_t *doc, yaml_node_t *n, 
 		map_end(em);
 		break;
 	default:
-		em->failed = true;
-		em->problem = "empty node";
+		vmr_yamlout_fail(&em->y, "empty node");
 	}
 }
 
@@ -332,7 +223,7 @@ static void our_items(struct emitter *em, const struct user_data_ctx *c, enum ou
 			map_start(em);
 			kv(em, "path", path);
 			str(em, "content");
-			literal(em, content);
+			vmr_yamlout_literal(&em->y, content, strlen(content));
 			map_end(em);
 		}
 	}
@@ -361,10 +252,10 @@ static void our_value(struct emitter *em, const struct user_data_ctx *c, enum ou
 	switch (k) {
 	case K_DISABLE_ROOT:
 		/* 5gdeploy logs in as root: keys and password are for root too */
-		raw(em, "false");
+		vmr_yamlout_bool(&em->y, false);
 		break;
 	case K_SSH_PWAUTH:
-		raw(em, "true");
+		vmr_yamlout_bool(&em->y, true);
 		break;
 	case K_PASSWORD:
 		/* the distribution's default user (debian, ubuntu...) */
@@ -374,7 +265,7 @@ static void our_value(struct emitter *em, const struct user_data_ctx *c, enum ou
 		/* and root, whom 5gdeploy's guests are logged into */
 		map_start(em);
 		str(em, "expire");
-		raw(em, "false");
+		vmr_yamlout_bool(&em->y, false);
 		str(em, "users");
 		seq_start(em);
 		map_start(em);
@@ -452,7 +343,7 @@ static int user_data_build(const struct vmr_guest *g, const struct vmr_seed_inpu
 	if (loaded)
 		yaml_document_delete(&doc);
 	if (em.too_big) {
-		yaml_emitter_delete(&em.e);
+		(void)vmr_yamlout_finish(&em.y, "user-data", NULL);
 		vmr_buf_free(&out);
 		return vmr_error_usage(err,
 				       "user_data '%s': more than %d nodes or %d levels once "
@@ -460,7 +351,7 @@ static int user_data_build(const struct vmr_guest *g, const struct vmr_seed_inpu
 				       in->user_data_path ? in->user_data_path : "user_data",
 				       USER_DATA_MAX_NODES, USER_DATA_MAX_DEPTH);
 	}
-	r = emitter_close(&em, "user-data", err);
+	r = vmr_yamlout_finish(&em.y, "user-data", err);
 	if (r < 0) {
 		vmr_buf_free(&out);
 		return r;
@@ -481,12 +372,12 @@ static int network_config_build(const struct vmr_guest *g, char **ret, struct vm
 {
 	struct vmr_buf out = VMR_BUF_INIT;
 	struct emitter em;
-	char mac[18], cidr[64], mtu[16];
+	char mac[18], cidr[64];
 
 	emitter_open(&em, &out);
 	map_start(&em);
 	str(&em, "version");
-	raw(&em, "2");
+	vmr_yamlout_int(&em.y, 2);
 	str(&em, "ethernets");
 	map_start(&em);
 	for (size_t i = 0; i < g->nnics; i++) {
@@ -501,16 +392,11 @@ static int network_config_build(const struct vmr_guest *g, char **ret, struct vm
 		kv(&em, "macaddress", vmr_mac_format(&n->mac, mac));
 		map_end(&em);
 		kv(&em, "set-name", n->name);
-		if (n->mtu) {
-			snprintf(mtu, sizeof(mtu), "%u", n->mtu);
-			str(&em, "mtu");
-			raw(&em, mtu);
-		}
+		if (n->mtu)
+			vmr_yamlout_kv_int(&em.y, "mtu", n->mtu);
 		/* a static address means no DHCP at all: 5gdeploy's netplan did the same */
-		str(&em, "dhcp4");
-		raw(&em, n->has_ip ? "false" : "true");
-		str(&em, "dhcp6");
-		raw(&em, "false");
+		vmr_yamlout_kv_bool(&em.y, "dhcp4", !n->has_ip);
+		vmr_yamlout_kv_bool(&em.y, "dhcp6", false);
 		if (n->has_ip) {
 			str(&em, "addresses");
 			seq_start(&em);
@@ -530,7 +416,7 @@ static int network_config_build(const struct vmr_guest *g, char **ret, struct vm
 	}
 	map_end(&em);
 	map_end(&em);
-	if (emitter_close(&em, "network-config", err) < 0) {
+	if (vmr_yamlout_finish(&em.y, "network-config", err) < 0) {
 		vmr_buf_free(&out);
 		return -1;
 	}
@@ -549,7 +435,7 @@ static int meta_data_build(const char *iid, const char *hostname, char **ret,
 	kv(&em, "instance-id", iid);
 	kv(&em, "local-hostname", hostname);
 	map_end(&em);
-	if (emitter_close(&em, "meta-data", err) < 0) {
+	if (vmr_yamlout_finish(&em.y, "meta-data", err) < 0) {
 		vmr_buf_free(&out);
 		return -1;
 	}
