@@ -29,7 +29,6 @@ static void usage(FILE *f)
 	      f);
 }
 
-/* Load, check and read the topology; prints problems.  0 or an exit status. */
 int vmr_cli_compose_input(const char *path, struct vmr_topology **ret_topo, char **ret_text,
 			  size_t *ret_len, char **ret_dir)
 {
@@ -40,23 +39,22 @@ int vmr_cli_compose_input(const char *path, struct vmr_topology **ret_topo, char
 	size_t len = 0;
 	int status, r;
 
-	status = vmr_cli_topology(path, &t);
-	if (status)
-		return status;
-	if (compose_topology_check(t, &diags) < 0) {
+	/* read once: the containers get the very bytes that were checked */
+	r = read_file(path, VMR_TOPOLOGY_MAX_BYTES, &text, &len);
+	if (r < 0) {
+		/* the loader words the failure (too large, unreadable) as for every verb */
+		status = vmr_cli_topology(path, &t);
+		vmr_topology_free(t);
+		return status ? status : VMR_EXIT_FAILURE;
+	}
+	r = vmr_topology_load_buffer(path, text, len, &t, &diags);
+	if (r == 0)
+		r = compose_topology_check(t, &diags);
+	if (r < 0) {
 		vmr_diags_print(&diags, stderr);
 		vmr_diags_clear(&diags);
 		vmr_topology_free(t);
 		return VMR_EXIT_USAGE;
-	}
-	/* the containers get these bytes, not a re-serialisation of the model */
-	r = read_file(path, VMR_TOPOLOGY_MAX_BYTES, &text, &len);
-	if (r < 0) {
-		struct vmr_error *err = NULL;
-
-		vmr_topology_free(t);
-		vmr_error_set(&err, -r, "read '%s'", path);
-		return vmr_cli_fail(err);
 	}
 	dir = xstrdup(path);
 	slash = strrchr(dir, '/');
@@ -74,6 +72,31 @@ int vmr_cli_compose_input(const char *path, struct vmr_topology **ret_topo, char
 	*ret_dir = TAKE_PTR(real);
 	*ret_text = TAKE_PTR(text);
 	*ret_len = len;
+	return 0;
+}
+
+int vmr_cli_compose_args(const char *verb, int argc, const char *output, const char *image,
+			 void (*print_usage)(FILE *f))
+{
+	if (optind + 1 != argc || !output) {
+		fprintf(stderr, "vmrun: error: %s: %s\n", verb,
+			optind >= argc	    ? "missing TOPOLOGY"
+			: optind + 1 < argc ? "more than one TOPOLOGY"
+					    : "missing -o DIR");
+		print_usage(stderr);
+		return VMR_EXIT_USAGE;
+	}
+	if (image && !*image) {
+		fprintf(stderr, "vmrun: error: %s: --image: empty name\n", verb);
+		return VMR_EXIT_USAGE;
+	}
+	if (vmr_opts.state_dir && vmr_opts.state_dir[0] != '/') {
+		fprintf(
+		    stderr,
+		    "vmrun: error: --state-dir '%s': the hosts' state directory must be absolute\n",
+		    vmr_opts.state_dir);
+		return VMR_EXIT_USAGE;
+	}
 	return 0;
 }
 
@@ -120,34 +143,18 @@ VERB(compose)
 			return VMR_EXIT_USAGE;
 		}
 	}
-	if (optind + 1 != argc || !output) {
-		fprintf(stderr, "vmrun: error: compose: %s\n",
-			optind >= argc	    ? "missing TOPOLOGY"
-			: optind + 1 < argc ? "more than one TOPOLOGY"
-					    : "missing -o DIR");
-		usage(stderr);
-		return VMR_EXIT_USAGE;
-	}
+	status = vmr_cli_compose_args("compose", argc, output, o.image, usage);
+	if (status)
+		return status;
 	if (o.host_binary && source) {
 		fputs("vmrun: error: compose: --host-binary and --source exclude each other\n",
 		      stderr);
-		return VMR_EXIT_USAGE;
-	}
-	if (o.image && !*o.image) {
-		fputs("vmrun: error: compose: --image: empty name\n", stderr);
 		return VMR_EXIT_USAGE;
 	}
 	o.source = source;
 	base = strrchr(argv[optind], '/');
 	o.topology_name = base ? base + 1 : argv[optind];
 
-	if (vmr_opts.state_dir && vmr_opts.state_dir[0] != '/') {
-		fprintf(
-		    stderr,
-		    "vmrun: error: --state-dir '%s': the hosts' state directory must be absolute\n",
-		    vmr_opts.state_dir);
-		return VMR_EXIT_USAGE;
-	}
 	o.state_dir = vmr_opts.state_dir;
 	status = vmr_cli_compose_input(argv[optind], &t, &text, &len, &dir);
 	if (status)

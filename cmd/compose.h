@@ -5,6 +5,7 @@
 /* Shared by `vmrun compose` and `vmrun kube`. */
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "lib/topology.h"
 
@@ -18,5 +19,15 @@
  */
 int vmr_cli_compose_input(const char *path, struct vmr_topology **ret_topo, char **ret_text,
 			  size_t *ret_len, char **ret_dir);
+
+/*
+ * The checks `compose` and `kube` share once getopt is done (optind past
+ * the options): exactly one TOPOLOGY, -o DIR, a non-empty --image (NULL:
+ * not given) and an absolute global --state-dir (the hosts' path, mounted
+ * into the containers).  Prints the problem, with usage where it helps.
+ * Returns 0 or VMR_EXIT_USAGE.
+ */
+int vmr_cli_compose_args(const char *verb, int argc, const char *output, const char *image,
+			 void (*print_usage)(FILE *f));
 
 #endif

@@ -56,25 +56,9 @@ VERB(kube)
 			return VMR_EXIT_USAGE;
 		}
 	}
-	if (optind + 1 != argc || !output) {
-		fprintf(stderr, "vmrun: error: kube: %s\n",
-			optind >= argc	    ? "missing TOPOLOGY"
-			: optind + 1 < argc ? "more than one TOPOLOGY"
-					    : "missing -o DIR");
-		usage(stderr);
-		return VMR_EXIT_USAGE;
-	}
-	if (o.image && !*o.image) {
-		fputs("vmrun: error: kube: --image: empty name\n", stderr);
-		return VMR_EXIT_USAGE;
-	}
-	if (vmr_opts.state_dir && vmr_opts.state_dir[0] != '/') {
-		fprintf(
-		    stderr,
-		    "vmrun: error: --state-dir '%s': the hosts' state directory must be absolute\n",
-		    vmr_opts.state_dir);
-		return VMR_EXIT_USAGE;
-	}
+	status = vmr_cli_compose_args("kube", argc, output, o.image, usage);
+	if (status)
+		return status;
 	o.state_dir = vmr_opts.state_dir;
 	status = vmr_cli_compose_input(argv[optind], &t, &text, &len, &dir);
 	if (status)
