@@ -24,6 +24,7 @@
 #include "lib/accel.h"
 #include "lib/caps.h"
 #include "lib/journal.h"
+#include "lib/memtrim.h"
 #include "lib/pin.h"
 #include "lib/plan.h"
 #include "lib/run.h"
@@ -439,6 +440,9 @@ static void ctl_drop(struct sup *s, size_t i)
 	free(c);
 	memmove(&s->ctl[i], &s->ctl[i + 1], (s->nctl - i - 1) * sizeof(s->ctl[0]));
 	s->nctl--;
+	/* a status or QMP request ran code the loop does not need resident */
+	if (s->nctl == 0 && s->phase == PHASE_RUNNING)
+		vmr_memtrim_text();
 }
 
 /* Queue one reply line (reply is taken) and let the client read on. */
@@ -1117,6 +1121,8 @@ static int sup_start(struct sup *s, struct vmr_error **err)
 		sup_log(s, VMR_LOG_INFO, "guest '%s' running (qemu pid %d, vCPUs not pinned)",
 			g->name, (int)s->qemu_pid);
 	}
+	/* startup code is done: keep only the loop's working set resident */
+	vmr_memtrim_text();
 	return 0;
 }
 
