@@ -51,9 +51,9 @@ static json_t *jstr_or_null(const char *s)
 	return s ? json_string(s) : json_null();
 }
 
-/* read an attribute, NULL when absent */
-static __attribute__((format(printf, 2, 3))) char *attr(const struct vmr_config *cfg,
-							const char *fmt, ...)
+/* an attribute's value (link: a symlink's target name), NULL when absent */
+static __attribute__((format(printf, 3, 4))) char *lookup(const struct vmr_config *cfg, bool link,
+							  const char *fmt, ...)
 {
 	_cleanup_free_ char *rel = NULL;
 	char *s = NULL;
@@ -63,27 +63,12 @@ static __attribute__((format(printf, 2, 3))) char *attr(const struct vmr_config 
 	if (vasprintf(&rel, fmt, ap) < 0)
 		abort();
 	va_end(ap);
-	if (net_sysfs_read(cfg, &s, NULL, "%s", rel) < 0)
-		return NULL;
-	return s;
+	if (link)
+		return net_sysfs_link_name(cfg, &s, NULL, "%s", rel) > 0 ? s : NULL;
+	return net_sysfs_read(cfg, &s, NULL, "%s", rel) == 0 ? s : NULL;
 }
-
-/* the target name of a symlink, NULL when absent */
-static __attribute__((format(printf, 2, 3))) char *link_name(const struct vmr_config *cfg,
-							     const char *fmt, ...)
-{
-	_cleanup_free_ char *rel = NULL;
-	char *s = NULL;
-	va_list ap;
-
-	va_start(ap, fmt);
-	if (vasprintf(&rel, fmt, ap) < 0)
-		abort();
-	va_end(ap);
-	if (net_sysfs_link_name(cfg, &s, NULL, "%s", rel) <= 0)
-		return NULL;
-	return s;
-}
+#define attr(cfg, ...) lookup(cfg, false, __VA_ARGS__)
+#define link_name(cfg, ...) lookup(cfg, true, __VA_ARGS__)
 
 /*
  * The PCI function a netdev belongs to: its device, or the first ancestor

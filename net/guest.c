@@ -100,57 +100,64 @@ static int resolve_parent(struct setup *s, const struct vmr_nic *nic, struct net
 }
 
 /*
- * The VLAN sub-interface of parent for vid: "<parent>.<vid>" when that
- * fits IFNAMSIZ, else "vlan<ifindex>.<vid>".  Created (marked) when
- * missing; an existing one is used as is.  Journaled either way when it is
- * vmrun's, so the last user removes it.
+ * A link guests share (a VLAN sub-interface, a bridge): an existing one of
+ * the right kind is used as it is; a missing one is created from spec and
+ * marked.  Journaled ("net.vlan", "net.bridge") whenever it is vmrun's, so
+ * whoever undoes last removes it once nothing hangs off it any more.  For
+ * errors, what says what the link must be ("VLAN 7 of 'eth1'", "a bridge")
+ * and creating says what its creation is ("create bridge 'br0'").
  */
-static int ensure_vlan(struct setup *s, const struct net_link *parent, unsigned vid,
-		       const char *owner, struct net_link *ret, struct vmr_error **err)
+static int ensure_shared(struct setup *s, const char *type, const struct net_link_spec *spec,
+			 const char *what, const char *creating, const char *owner,
+			 struct net_link *ret, struct vmr_error **err)
 {
-	struct net_link_spec spec = { 0 };
-	char name[32];
 	int r, tries = 0;
 
-	snprintf(name, sizeof(name), "%s.%u", parent->name, vid);
-	if (strlen(name) > 15)
-		snprintf(name, sizeof(name), "vlan%d.%u", parent->ifindex, vid);
 again:
-	r = net_link_lookup(&s->nl, name, 0, ret, err);
+	r = net_link_lookup(&s->nl, spec->name, 0, ret, err);
 	if (r < 0)
 		return r;
 	if (r > 0) {
-		if (!streq(ret->kind, "vlan") || ret->link != parent->ifindex)
-			return vmr_error_set(err, EEXIST, "interface '%s' exists and is not VLAN %u of '%s'",
-					     name, vid, parent->name);
+		if (!streq(ret->kind, spec->kind) || (spec->parent && ret->link != spec->parent))
+			return vmr_error_set(err, EEXIST, "interface '%s' exists and is not %s",
+					     spec->name, what);
 		if (startswith(ret->alias, VMR_NET_OWNER_PREFIX))
-			return record(s, json_pack("{s:s, s:s, s:s}", "type", "net.vlan", "ifname", name,
-						   "owner", ret->alias), err);
+			return record(s, json_pack("{s:s, s:s, s:s}", "type", type, "ifname",
+						   spec->name, "owner", ret->alias), err);
 		return 0;
 	}
-	r = record(s, json_pack("{s:s, s:s, s:s}", "type", "net.vlan", "ifname", name, "owner", owner),
+	r = record(s, json_pack("{s:s, s:s, s:s}", "type", type, "ifname", spec->name, "owner", owner),
 		   err);
 	if (r < 0)
 		return r;
-	spec.name = name;
-	spec.kind = "vlan";
-	spec.parent = parent->ifindex;
-	spec.vlan_id = vid;
-	spec.up = true;
-	r = net_link_create_raw(&s->nl, &spec);
+	r = net_link_create_raw(&s->nl, spec);
 	/* another supervisor made it meanwhile: use theirs */
 	if (r < 0 && s->nl.errnum == EEXIST && tries++ == 0)
 		goto again;
 	if (r < 0)
-		return net_nl_fail(&s->nl, r, err, "create VLAN '%s' (id %u) on '%s'", name, vid,
-				   parent->name);
-	r = net_link_lookup(&s->nl, name, 0, ret, err);
-	if (r <= 0)
-		return r < 0 ? r : vmr_error_set(err, ENODEV, "VLAN '%s' vanished", name);
-	r = net_link_change_raw(&s->nl, ret->ifindex, owner, 0, -1, -1, NULL);
-	if (r < 0)
-		return net_nl_fail(&s->nl, r, err, "mark VLAN '%s'", name);
-	return 0;
+		return net_nl_fail(&s->nl, r, err, "%s", creating);
+	return net_link_mark(&s->nl, spec->name, owner, ret, err);
+}
+
+/*
+ * The VLAN sub-interface of parent for vid: "<parent>.<vid>" when that
+ * fits IFNAMSIZ, else "vlan<ifindex>.<vid>".
+ */
+static int ensure_vlan(struct setup *s, const struct net_link *parent, unsigned vid,
+		       const char *owner, struct net_link *ret, struct vmr_error **err)
+{
+	struct net_link_spec spec = { .kind = "vlan", .parent = parent->ifindex, .vlan_id = vid,
+				      .up = true };
+	_cleanup_free_ char *what = NULL, *creating = NULL;
+	char name[32];
+
+	snprintf(name, sizeof(name), "%s.%u", parent->name, vid);
+	if (strlen(name) > 15)
+		snprintf(name, sizeof(name), "vlan%d.%u", parent->ifindex, vid);
+	spec.name = name;
+	what = xasprintf("VLAN %u of '%s'", vid, parent->name);
+	creating = xasprintf("create VLAN '%s' (id %u) on '%s'", name, vid, parent->name);
+	return ensure_shared(s, "net.vlan", &spec, what, creating, owner, ret, err);
 }
 
 int net_name_check(struct vmr_nl *nl, const char *ifname, const char *owner,
@@ -217,12 +224,9 @@ static int setup_macvtap(struct setup *s, struct vmr_plan_nic *pn, int *tapfds,
 	r = net_link_create_raw(&s->nl, &spec);
 	if (r < 0)
 		return net_nl_fail(&s->nl, r, err, "create macvtap '%s' on '%s'", name, lower.name);
-	r = net_link_lookup(&s->nl, name, 0, &l, err);
-	if (r <= 0)
-		return r < 0 ? r : vmr_error_set(err, ENODEV, "macvtap '%s' vanished", name);
-	r = net_link_change_raw(&s->nl, l.ifindex, owner, 0, -1, -1, NULL);
+	r = net_link_mark(&s->nl, name, owner, &l, err);
 	if (r < 0)
-		return net_nl_fail(&s->nl, r, err, "mark macvtap '%s'", name);
+		return r;
 	free(pn->ifname);
 	pn->ifname = xstrdup(name);
 	return net_macvtap_open(s->cfg, s->guest, name, l.ifindex, pn->ntapfds, tapfds, err);
@@ -231,40 +235,10 @@ static int setup_macvtap(struct setup *s, struct vmr_plan_nic *pn, int *tapfds,
 static int ensure_bridge(struct setup *s, const char *br, const char *owner,
 			 struct net_link *ret, struct vmr_error **err)
 {
-	struct net_link_spec spec = { 0 };
-	int r, tries = 0;
+	struct net_link_spec spec = { .name = br, .kind = "bridge", .up = true };
+	_cleanup_free_ char *creating = xasprintf("create bridge '%s'", br);
 
-again:
-	r = net_link_lookup(&s->nl, br, 0, ret, err);
-	if (r < 0)
-		return r;
-	if (r > 0) {
-		if (!streq(ret->kind, "bridge"))
-			return vmr_error_set(err, EEXIST, "interface '%s' exists and is not a bridge", br);
-		if (startswith(ret->alias, VMR_NET_OWNER_PREFIX))
-			return record(s, json_pack("{s:s, s:s, s:s}", "type", "net.bridge", "ifname", br,
-						   "owner", ret->alias), err);
-		return 0;
-	}
-	r = record(s, json_pack("{s:s, s:s, s:s}", "type", "net.bridge", "ifname", br, "owner", owner),
-		   err);
-	if (r < 0)
-		return r;
-	spec.name = br;
-	spec.kind = "bridge";
-	spec.up = true;
-	r = net_link_create_raw(&s->nl, &spec);
-	if (r < 0 && s->nl.errnum == EEXIST && tries++ == 0)
-		goto again;
-	if (r < 0)
-		return net_nl_fail(&s->nl, r, err, "create bridge '%s'", br);
-	r = net_link_lookup(&s->nl, br, 0, ret, err);
-	if (r <= 0)
-		return r < 0 ? r : vmr_error_set(err, ENODEV, "bridge '%s' vanished", br);
-	r = net_link_change_raw(&s->nl, ret->ifindex, owner, 0, -1, -1, NULL);
-	if (r < 0)
-		return net_nl_fail(&s->nl, r, err, "mark bridge '%s'", br);
-	return 0;
+	return ensure_shared(s, "net.bridge", &spec, "a bridge", creating, owner, ret, err);
 }
 
 static int setup_bridge(struct setup *s, struct vmr_plan_nic *pn, int *tapfds,

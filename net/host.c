@@ -79,12 +79,9 @@ static int setup_ctrlif(const struct vmr_config *cfg, struct vmr_nl *nl, struct 
 	r = net_link_create_raw(nl, &spec);
 	if (r < 0)
 		return net_nl_fail(nl, r, err, "create macvtap '%s' on '%s'", CTRLIF_NAME, parent->name);
-	r = net_link_lookup(nl, CTRLIF_NAME, 0, &l, err);
-	if (r <= 0)
-		return r < 0 ? r : vmr_error_set(err, ENODEV, "'%s' vanished", CTRLIF_NAME);
-	r = net_link_change_raw(nl, l.ifindex, owner, 0, -1, -1, NULL);
+	r = net_link_mark(nl, CTRLIF_NAME, owner, &l, err);
 	if (r < 0)
-		return net_nl_fail(nl, r, err, "mark '%s'", CTRLIF_NAME);
+		return r;
 	r = net_addr_add(nl, l.ifindex, &c->address, CTRLIF_NAME, err);
 	if (r < 0)
 		return r;

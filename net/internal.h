@@ -99,6 +99,14 @@ struct net_link_spec {
 int net_link_create_raw(struct vmr_nl *nl, const struct net_link_spec *spec);
 
 /*
+ * Give the link vmrun just created its owner mark (ifalias; the kernel
+ * takes no alias in RTM_NEWLINK, hence this second request) and fill *ret.
+ * A link gone in between fails with ENODEV.
+ */
+int net_link_mark(struct vmr_nl *nl, const char *name, const char *owner, struct net_link *ret,
+		  struct vmr_error **err);
+
+/*
  * Change a link: alias (NULL: keep), mtu (0: keep), master (-1: keep,
  * 0: none), up (-1 keep, 0 down, 1 up), mac (NULL: keep).  Returns the
  * libnl code like net_link_create_raw().

@@ -105,12 +105,13 @@ int vmr_net_host_up(const struct vmr_config *cfg, const struct vmr_topology *t,
  * Discover what a topology can use (`vmrun devices`): network interfaces,
  * SR-IOV PFs, other PCI devices with IOMMU group and passthrough viability,
  * USB devices.  Through libpci and sysfs under cfg->sysfs_root.  Returns a
- * new JSON object in *ret:
- *   {"nics":[{"name","mac","driver","pci","state","sriov":{...}?}],
+ * new JSON object in *ret (absent facts are null):
+ *   {"nics":[{"name","mac","driver","pci","state"}],
  *    "sriov":[{"pci","ifname","driver","totalvfs","numvfs"}],
- *    "pci":[{"pci","class","vendor","device","name","driver","iommu_group",
- *            "passthrough":bool,"why":str?}],
- *    "usb":[{"bus","dev","id","name"}]}
+ *    "pci":[{"pci","id","class","class_name","vendor","device","driver",
+ *            "ifname","iommu_group","passthrough":bool,"why"}],
+ *    "usb":[{"port","bus","dev","id","manufacturer","product"}]}
+ * nics and usb in sysfs order (sorted by name), pci and sriov by address.
  */
 int vmr_net_devices(const struct vmr_config *cfg, json_t **ret, struct vmr_error **err);
 

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libmnl/libmnl.h>
+#include <linux/if_ether.h>
 #include <linux/if_link.h>
 #include <linux/neighbour.h>
 #include <linux/netlink.h>
@@ -347,6 +348,23 @@ int net_link_create_raw(struct vmr_nl *nl, const struct net_link_spec *spec)
 	return rtnl_link_add(nl->sk, l, NLM_F_CREATE | NLM_F_EXCL);
 }
 
+int net_link_mark(struct vmr_nl *nl, const char *name, const char *owner, struct net_link *ret,
+		  struct vmr_error **err)
+{
+	int r;
+
+	r = net_link_lookup(nl, name, 0, ret, err);
+	if (r == 0)
+		return vmr_error_set(err, ENODEV, "interface '%s' vanished after its creation", name);
+	if (r < 0)
+		return r;
+	r = net_link_change_raw(nl, ret->ifindex, owner, 0, -1, -1, NULL);
+	if (r < 0)
+		return net_nl_fail(nl, r, err, "mark '%s' as '%s'", name, owner);
+	snprintf(ret->alias, sizeof(ret->alias), "%s", owner);
+	return 0;
+}
+
 int net_link_change_raw(struct vmr_nl *nl, int ifindex, const char *alias, unsigned mtu,
 			int master, int up, const struct vmr_mac *mac)
 {
@@ -583,8 +601,12 @@ int net_vf_list(struct vmr_nl *nl, int ifindex, struct net_vf **ret, size_t *ret
 			v[n].index = x;
 			if (rtnl_link_vf_get_addr(vf, &a) == 0 && a && nl_addr_get_len(a) >= 6)
 				memcpy(v[n].mac.b, nl_addr_get_binary_addr(a), 6);
-			if (rtnl_link_vf_get_vlans(vf, &vl) == 0 && vl && vl->size > 0)
-				v[n].vlan = vl->vlans[0].vf_vlan;
+			/* unlike the address, the VLAN list comes with a reference of its own */
+			if (rtnl_link_vf_get_vlans(vf, &vl) == 0 && vl) {
+				if (vl->size > 0)
+					v[n].vlan = vl->vlans[0].vf_vlan;
+				rtnl_link_vf_vlan_put(vl);
+			}
 			if (rtnl_link_vf_get_trust(vf, &x) == 0)
 				v[n].trust = x;
 			if (rtnl_link_vf_get_spoofchk(vf, &x) == 0)
@@ -624,7 +646,8 @@ int net_vf_set(struct vmr_nl *nl, int ifindex, const char *pfname, const struct 
 	rtnl_link_vf_set_addr(v, a);
 	vl->vlans[0].vf_vlan = vf->vlan;
 	vl->vlans[0].vf_vlan_qos = 0;
-	vl->vlans[0].vf_vlan_proto = htons(0x8100);
+	/* host order, as libnl parses it: 802.1Q goes out as the plain IFLA_VF_VLAN */
+	vl->vlans[0].vf_vlan_proto = ETH_P_8021Q;
 	rtnl_link_vf_set_vlans(v, vl);
 	rtnl_link_vf_set_trust(v, vf->trust);
 	rtnl_link_vf_set_spoofchk(v, vf->spoofchk);

@@ -50,46 +50,57 @@ char *net_sysfs_path(const struct vmr_config *cfg, const char *fmt, ...)
 	return p;
 }
 
-int net_sysfs_read(const struct vmr_config *cfg, char **ret, struct vmr_error **err,
-		   const char *fmt, ...)
+/* read the attribute at path (caller frees *ret_path), trailing newline removed */
+static int vread(const struct vmr_config *cfg, char **ret_path, char **ret, struct vmr_error **err,
+		 const char *fmt, va_list ap)
 {
-	_cleanup_free_ char *path = NULL;
 	char *s = NULL;
 	size_t len = 0;
-	va_list ap;
 	int r;
 
-	va_start(ap, fmt);
-	path = vpath(cfg, fmt, ap);
-	va_end(ap);
-	r = read_file(path, SYSFS_ATTR_MAX, &s, &len);
+	*ret_path = vpath(cfg, fmt, ap);
+	r = read_file(*ret_path, SYSFS_ATTR_MAX, &s, &len);
 	if (r < 0)
-		return vmr_error_set(err, -r, "read '%s'", path);
+		return vmr_error_set(err, -r, "read '%s'", *ret_path);
 	while (len > 0 && (s[len - 1] == '\n' || s[len - 1] == ' '))
 		s[--len] = '\0';
 	*ret = s;
 	return 0;
 }
 
-int net_sysfs_read_uint(const struct vmr_config *cfg, unsigned long *ret,
-			struct vmr_error **err, const char *fmt, ...)
+int net_sysfs_read(const struct vmr_config *cfg, char **ret, struct vmr_error **err,
+		   const char *fmt, ...)
 {
-	_cleanup_free_ char *path = NULL, *s = NULL;
-	char *end;
-	size_t len = 0;
+	_cleanup_free_ char *path = NULL;
 	va_list ap;
 	int r;
 
 	va_start(ap, fmt);
-	path = vpath(cfg, fmt, ap);
+	r = vread(cfg, &path, ret, err, fmt, ap);
 	va_end(ap);
-	r = read_file(path, SYSFS_ATTR_MAX, &s, &len);
+	return r;
+}
+
+int net_sysfs_read_uint(const struct vmr_config *cfg, unsigned long *ret,
+			struct vmr_error **err, const char *fmt, ...)
+{
+	_cleanup_free_ char *path = NULL, *s = NULL;
+	unsigned long v;
+	char *end;
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = vread(cfg, &path, &s, err, fmt, ap);
+	va_end(ap);
 	if (r < 0)
-		return vmr_error_set(err, -r, "read '%s'", path);
+		return r;
 	errno = 0;
-	*ret = strtoul(s, &end, 0);
-	if (errno || end == s || (*end && *end != '\n'))
+	v = strtoul(s, &end, 0);
+	/* strtoul takes "-1" for ULONG_MAX: a count is never negative */
+	if (errno || end == s || *end || s[strspn(s, " \t")] == '-')
 		return vmr_error_set(err, EINVAL, "read '%s': not a number: '%.32s'", path, s);
+	*ret = v;
 	return 0;
 }
 

@@ -48,6 +48,16 @@ static int mkdir_p(const char *path, mode_t mode)
 	return 0;
 }
 
+/* close the first n queue fds (a failed open leaves -1 behind) */
+static void close_queues(int *fds, unsigned n)
+{
+	while (n-- > 0)
+		if (fds[n] >= 0) {
+			close(fds[n]);
+			fds[n] = -1;
+		}
+}
+
 /* "246:1" from sysfs, waiting for the entry the kernel adds with the link */
 static int macvtap_devnum(const struct vmr_config *cfg, const char *ifname, int ifindex,
 			  dev_t *ret, struct vmr_error **err)
@@ -137,11 +147,7 @@ int net_macvtap_open(const struct vmr_config *cfg, const char *guest, const char
 		(void)unlink(node);
 	return 0;
 fail:
-	while (q-- > 0)
-		if (fds[q] >= 0) {
-			close(fds[q]);
-			fds[q] = -1;
-		}
+	close_queues(fds, q);
 	if (node)
 		(void)unlink(node);
 	return r;
@@ -178,11 +184,7 @@ int net_tun_open(const struct vmr_config *cfg, const char *ifname, unsigned queu
 	}
 	return 0;
 fail:
-	while (q-- > 0)
-		if (fds[q] >= 0) {
-			close(fds[q]);
-			fds[q] = -1;
-		}
+	close_queues(fds, q);
 	return r;
 }
 

@@ -51,58 +51,68 @@ static const char *str(const json_t *e, const char *key)
 	return json_string_value(json_object_get(e, key));
 }
 
+/*
+ * Open a socket and look up the entry's "ifname": 1 with *l when the link
+ * exists, 0 when it is gone (nothing to undo), negative on failure.
+ */
+static int entry_link(const json_t *e, struct vmr_nl *nl, struct net_link *l,
+		      struct vmr_error **err)
+{
+	const char *ifname = str(e, "ifname");
+	int r;
+
+	if (!ifname)
+		return vmr_error_set(err, EINVAL, "bad %s journal entry: no ifname", str(e, "type"));
+	r = net_nl_open(nl, err);
+	if (r < 0)
+		return r;
+	return net_link_lookup(nl, ifname, 0, l, err);
+}
+
 int net_undo_link(const json_t *e, void *ctx, struct vmr_error **err)
 {
 	_cleanup_nl_ struct vmr_nl nl = { 0 };
-	const char *ifname = str(e, "ifname"), *owner = str(e, "owner"), *kind = str(e, "kind");
-	const char *macs = str(e, "mac");
+	const char *owner = str(e, "owner"), *kind = str(e, "kind"), *macs = str(e, "mac");
 	struct net_link l;
 	struct vmr_mac mac;
 	bool ours;
 	int r;
 
 	(void)ctx;
-	if (!ifname || !owner || !macs || vmr_mac_parse(macs, &mac) < 0)
+	if (!owner || !macs || vmr_mac_parse(macs, &mac) < 0)
 		return vmr_error_set(err, EINVAL, "bad net.link journal entry");
-	r = net_nl_open(&nl, err);
-	if (r < 0)
-		return r;
-	r = net_link_lookup(&nl, ifname, 0, &l, err);
+	r = entry_link(e, &nl, &l, err);
 	if (r <= 0)
 		return r;
 	/*
-	 * The mark is set right after creation, so a link of ours may lack it;
-	 * then its MAC and kind (both ours to choose) must match.
+	 * The MAC is ours to choose and nobody changes it on the host side, so
+	 * it must match.  The mark is set right after creation, so a link of
+	 * ours may still lack it: then its kind must match too.
 	 */
-	ours = streq(l.alias, owner) ||
-	       (!l.alias[0] && l.has_mac && vmr_mac_equal(&l.mac, &mac) && kind && streq(l.kind, kind));
+	ours = l.has_mac && vmr_mac_equal(&l.mac, &mac) &&
+	       (streq(l.alias, owner) || (!l.alias[0] && kind && streq(l.kind, kind)));
 	if (!ours)
 		return 0;
 	r = net_link_delete_raw(&nl, l.ifindex);
 	if (r < 0)
-		return net_nl_fail(&nl, r, err, "delete %s '%s'", l.kind[0] ? l.kind : "link", ifname);
+		return net_nl_fail(&nl, r, err, "delete %s '%s'", l.kind[0] ? l.kind : "link", l.name);
 	return 0;
 }
 
 int net_undo_shared(const json_t *e, void *ctx, struct vmr_error **err)
 {
 	_cleanup_nl_ struct vmr_nl nl = { 0 };
-	const char *ifname = str(e, "ifname");
+	const char *kind = streq(str(e, "type"), "net.vlan") ? "vlan" : "bridge";
 	struct net_link l;
 	size_t uppers;
 	int r;
 
 	(void)ctx;
-	if (!ifname)
-		return vmr_error_set(err, EINVAL, "bad %s journal entry", str(e, "type"));
-	r = net_nl_open(&nl, err);
-	if (r < 0)
-		return r;
-	r = net_link_lookup(&nl, ifname, 0, &l, err);
+	r = entry_link(e, &nl, &l, err);
 	if (r <= 0)
 		return r;
-	/* made by vmrun (any guest); others may still use it */
-	if (!startswith(l.alias, VMR_NET_OWNER_PREFIX))
+	/* made by vmrun (any guest) and still what it was; others may still use it */
+	if (!startswith(l.alias, VMR_NET_OWNER_PREFIX) || !streq(l.kind, kind))
 		return 0;
 	r = net_link_count_uppers(&nl, l.ifindex, &uppers, err);
 	if (r < 0)
@@ -111,30 +121,24 @@ int net_undo_shared(const json_t *e, void *ctx, struct vmr_error **err)
 		return 0;
 	r = net_link_delete_raw(&nl, l.ifindex);
 	if (r < 0)
-		return net_nl_fail(&nl, r, err, "delete %s '%s'", l.kind, ifname);
+		return net_nl_fail(&nl, r, err, "delete %s '%s'", l.kind, l.name);
 	return 0;
 }
 
 static int undo_updown(const json_t *e, void *ctx, struct vmr_error **err)
 {
 	_cleanup_nl_ struct vmr_nl nl = { 0 };
-	const char *ifname = str(e, "ifname");
 	struct net_link l;
 	int r;
 
 	(void)ctx;
-	if (!ifname)
-		return vmr_error_set(err, EINVAL, "bad net.updown journal entry");
-	r = net_nl_open(&nl, err);
-	if (r < 0)
-		return r;
-	r = net_link_lookup(&nl, ifname, 0, &l, err);
+	r = entry_link(e, &nl, &l, err);
 	if (r <= 0)
 		return r;
 	r = net_link_change_raw(&nl, l.ifindex, NULL, 0, -1,
 				json_is_true(json_object_get(e, "up")) ? 1 : 0, NULL);
 	if (r < 0)
-		return net_nl_fail(&nl, r, err, "restore the state of '%s'", ifname);
+		return net_nl_fail(&nl, r, err, "restore the state of '%s'", l.name);
 	return 0;
 }
 

@@ -212,6 +212,60 @@ static void test_missing_parent(void)
 	check_baseline("missing parent by MAC");
 }
 
+static void test_parent_mac_ambiguous(void)
+{
+	struct net_link l;
+	struct run rn;
+	char *s;
+
+	ok(ns_veth(env, "v2", "v3", "02:00:00:00:00:b1") == 0, "a second link with v1's MAC");
+	run_setup(&rn, GUEST_HDR "    - {name: n1, macvtap: \"02:00:00:00:00:b1\"}\n", "a", false);
+	s = err_text(&rn);
+	ok(rn.r < 0, "a parent MAC that several links have fails");
+	is_str(s, "NIC 'n1': several host netifs have MAC '02:00:00:00:00:b1': 'v1' and 'v2': "
+		  "Name not unique on network",
+	       "the error names both links");
+	free(s);
+	run_teardown(&rn);
+	if (net_link_lookup(&env->nl, "v2", 0, &l, NULL) == 1)
+		net_link_delete_raw(&env->nl, l.ifindex);
+	check_baseline("ambiguous parent MAC");
+}
+
+/* journal entries whose name is now held by something that is not what we made */
+static void test_undo_checks_identity(void)
+{
+	struct net_link_spec spec = { .name = "vm-52deac19a0aa", .kind = "macvtap", .up = false };
+	struct vmr_error *e = NULL;
+	struct net_link v0, l;
+	struct vmr_mac m;
+	json_t *entry;
+
+	/* our owner mark, but another MAC: a later link that copied the mark, not ours */
+	vmr_mac_parse("52:de:ac:19:a0:bb", &m);
+	net_link_lookup(&env->nl, "v0", 0, &v0, NULL);
+	spec.parent = v0.ifindex;
+	spec.mac = &m;
+	ok(net_link_create_raw(&env->nl, &spec) == 0 &&
+		   net_link_mark(&env->nl, spec.name, "vmrun:a:n1", &l, NULL) == 0,
+	   "a marked macvtap with another MAC");
+	entry = json_pack("{s:s, s:s, s:s, s:s, s:s}", "type", "net.link", "ifname", spec.name,
+			  "kind", "macvtap", "mac", "52:de:ac:19:a0:aa", "owner", "vmrun:a:n1");
+	is_int(net_undo_link(entry, &cfg, &e), 0, "undoing net.link succeeds");
+	ok(link_is(spec.name, "macvtap", NULL), "and leaves the link whose MAC is not ours");
+	json_decref(entry);
+
+	/* a net.bridge entry whose name is now a marked link of another kind */
+	entry = json_pack("{s:s, s:s, s:s}", "type", "net.bridge", "ifname", spec.name, "owner",
+			  "vmrun:a:n1");
+	is_int(net_undo_shared(entry, &cfg, &e), 0, "undoing net.bridge succeeds");
+	ok(link_is(spec.name, "macvtap", NULL), "and leaves a link that is not a bridge");
+	json_decref(entry);
+	vmr_error_free(e);
+	net_link_delete_raw(&env->nl, l.ifindex);
+	check_baseline("undo checks identity");
+}
+
 static void test_rollback(void)
 {
 	struct run rn;
@@ -533,6 +587,7 @@ int main(void)
 	test_macvtap_by_name();
 	test_macvtap_by_mac();
 	test_missing_parent();
+	test_parent_mac_ambiguous();
 	test_rollback();
 	test_duplicate_mac();
 	test_bridge();
@@ -540,6 +595,7 @@ int main(void)
 	test_tap();
 	test_vlan();
 	test_killed_and_reclaim();
+	test_undo_checks_identity();
 	free(baseline);
 	ns_leave(env);
 	return tap_done();
