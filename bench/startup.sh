@@ -53,6 +53,7 @@ fi
 qemu=${VMRUN_QEMU:-/usr/bin/qemu-system-x86_64}
 unset VMRUN_QEMU
 
+# shellcheck disable=SC2046 # pkg-config output is a word list
 cc -std=gnu11 -O2 -Wall -o "$tmp/startup_direct" bench/startup_direct.c \
 	$(pkg-config --cflags --libs jansson)
 

@@ -129,6 +129,31 @@ ok $? "down stopped q"
 [ -z "$(held_pids)" ]
 ok $? "no supervisor is left"
 
+# --- a guest never ready (a fake QEMU that never greets): up --timeout gives
+# up, names it and stops it; the supervisor, still waiting for the greeting,
+# takes the SIGTERM and kills its QEMU.
+cat >"$T/hang-qemu" <<'SH'
+#!/bin/sh
+exec sleep 120
+SH
+chmod +x "$T/hang-qemu"
+cat >"$T/hang.yaml" <<YAML
+version: 1
+guests:
+  h: {accel: tcg, memory: 64M, cpuset: "0"}
+YAML
+VMRUN_QEMU=$T/hang-qemu v up --timeout 1 "$T/hang.yaml" >"$T/up5.out" 2>"$T/up5.err"
+is "$?" 1 "a guest never ready: up --timeout exits 1"
+grep -q "^vmrun: error: guest 'h' not running with its vCPUs pinned after 1 s\$" "$T/up5.err"
+ok_or_show $? "naming the guest and the timeout" "$T/up5.err"
+grep -q "^vmrun: stopped guest 'h' (started by this command)\$" "$T/up5.err"
+ok $? "saying it stopped it"
+[ -z "$(held_pids)" ]
+ok $? "its supervisor is gone"
+hq=$(json_get "$STATE/h/status.json" 'j["qemu_pid"]' 2>/dev/null)
+[ -n "$hq" ] && gone "$hq" 5
+ok $? "and its QEMU (the fake one that never answers)"
+
 # --- real QEMU: a missing kernel file
 unset VMRUN_QEMU
 if [ ! -f "$TESTGUEST/vmlinuz" ] || [ ! -f "$TESTGUEST/initrd.img" ]; then
