@@ -324,8 +324,6 @@ VERB(up)
 		if (r == 0)
 			printf("guest '%s' is already running (supervisor pid %d)\n", gs[i].name,
 			       (int)gs[i].pid);
-		else
-			started++;
 	}
 	fflush(stdout);
 	r = vmr_launch_wait(cfg.state_dir, gs, n, (int)timeout_s * 1000, true, &err);
@@ -353,6 +351,8 @@ VERB(up)
 	}
 	status = VMR_EXIT_FAILURE;
 stop:
+	for (size_t i = 0; i < n; i++)
+		started += gs[i].started;
 	if (started > 0) {
 		bool *was = xcalloc(n, sizeof(*was));
 
