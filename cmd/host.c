@@ -5,7 +5,9 @@
  * and its undo.  The changes are journaled in STATE/host-NAME/journal.jsonl
  * (NAME: the host given, else "local"); `down` replays that journal, and
  * `up` replays what a previous `up` left before setting up again.
- * STATE/host-NAME/ready exists while the host is set up (vmrun health).
+ * STATE/host-NAME/ready exists while the host is set up (vmrun health);
+ * STATE/host-NAME/host.lock keeps a second `vmrun host` off the host while
+ * one runs.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -13,10 +15,12 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "cmd/cmd.h"
+#include "lib/fsutil.h"
 #include "lib/journal.h"
 #include "lib/util.h"
 #include "net/net.h"
@@ -38,12 +42,52 @@ static void usage(FILE *f)
 	      f);
 }
 
-static int mkdir_state(const char *state, const char *dir, struct vmr_error **err)
+/*
+ * One `vmrun host` at a time per host: a `down` (or a second `up`) while
+ * `up --foreground` runs would replay the journal under it.  The lock is
+ * STATE/host-NAME/host.lock (not "lock": that marks a guest's directory),
+ * held until the process exits.
+ */
+static int host_lock(const char *dir, const char *host, int *ret_fd, struct vmr_error **err)
 {
-	if (mkdir(state, 0755) < 0 && errno != EEXIST)
-		return vmr_error_set(err, errno, "create state directory '%s'", state);
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		return vmr_error_set(err, errno, "create state directory '%s'", dir);
+	_cleanup_free_ char *path = xasprintf("%s/host.lock", dir);
+	_cleanup_close_ int fd = -1;
+	char line[32];
+	int n;
+
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return vmr_error_set(err, errno, "open lock '%s'", path);
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		unsigned long long pid = 0;
+
+		if (errno != EWOULDBLOCK)
+			return vmr_error_set(err, errno, "lock '%s'", path);
+		n = (int)pread(fd, line, sizeof(line) - 1, 0);
+		line[n > 0 ? n : 0] = '\0';
+		line[strcspn(line, "\n")] = '\0';
+		if (parse_uint(line, INT32_MAX, &pid) == 0 && pid > 0)
+			return vmr_error_set(err, EBUSY,
+					     "host '%s' is in the hands of another 'vmrun host' (pid %llu)",
+					     host, pid);
+		return vmr_error_set(err, EBUSY, "host '%s' is in the hands of another 'vmrun host'",
+				     host);
+	}
+	n = snprintf(line, sizeof(line), "%d\n", (int)getpid());
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, line, (size_t)n, 0) != n)
+		return vmr_error_set(err, errno, "write pid to '%s'", path);
+	*ret_fd = TAKE_FD(fd);
+	return 0;
+}
+
+/* STATE/host-NAME/ready: `vmrun health --host` and the compose healthcheck read it */
+static int mark_ready(const char *ready, struct vmr_error **err)
+{
+	int fd = open(ready, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+	if (fd < 0)
+		return vmr_error_set(err, errno, "create '%s'", ready);
+	close(fd);
 	return 0;
 }
 
@@ -92,7 +136,8 @@ int cmd_host(int argc, char **argv)
 	_cleanup_free_ char *dir = NULL, *jpath = NULL, *ready = NULL;
 	const char *host = NULL, *action, *file;
 	bool foreground = false, up;
-	int c, status;
+	_cleanup_close_ int lock = -1;
+	int c, status, r;
 
 	/* GNU getopt permutes: options may come anywhere */
 	while ((c = getopt_long(argc, argv, "H:fh", opts, NULL)) != -1) {
@@ -152,7 +197,11 @@ int cmd_host(int argc, char **argv)
 	jpath = xasprintf("%s/journal.jsonl", dir);
 	ready = xasprintf("%s/ready", dir);
 	vmr_net_register_undo();
-	if (mkdir_state(cfg.state_dir, dir, &err) < 0 || vmr_journal_open(jpath, &j, &err) < 0) {
+	r = vmr_mkdir_p(dir, 0700);
+	if (r < 0)
+		vmr_error_set(&err, -r, "create state directory '%s'", dir);
+	if (r < 0 || host_lock(dir, host ? host : "local", &lock, &err) < 0 ||
+	    vmr_journal_open(jpath, &j, &err) < 0) {
 		status = vmr_cli_fail(TAKE_PTR(err));
 		goto out;
 	}
@@ -172,11 +221,11 @@ int cmd_host(int argc, char **argv)
 			vmr_cli_fail(TAKE_PTR(err));
 		goto out;
 	}
-	{
-		int fd = open(ready, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-
-		if (fd >= 0)
-			close(fd);
+	if (mark_ready(ready, &err) < 0) {
+		status = vmr_cli_fail(TAKE_PTR(err));
+		if (replay(j, &cfg, ready, &err) < 0)
+			vmr_cli_fail(TAKE_PTR(err));
+		goto out;
 	}
 	printf("host '%s': set up (%zu change%s journaled in '%s')\n", host ? host : "local",
 	       vmr_journal_count(j), vmr_journal_count(j) == 1 ? "" : "s", jpath);

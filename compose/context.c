@@ -2,9 +2,9 @@
 /* The files of a compose context, generated in memory and then written. */
 #include <fcntl.h>
 #include <stdio.h>
-#include <sys/stat.h>
 
 #include "compose/compose.h"
+#include "lib/fsutil.h"
 #include "lib/util.h"
 
 /* a vmrun binary is a few MB; an ASan build a few tens */
@@ -62,36 +62,14 @@ fail:
 	return r;
 }
 
-static int mkdir_p(const char *dir)
-{
-	_cleanup_free_ char *p = xstrdup(dir);
-
-	for (char *s = p + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(p, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		*s = '/';
-	}
-	if (mkdir(p, 0755) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 int compose_dir_write(const char *dir, const struct vmr_compose_files *files, const char *binary,
 		      struct vmr_error **err)
 {
-	struct stat st;
 	int r;
 
-	r = mkdir_p(dir);
+	r = vmr_mkdir_p(dir, 0755);
 	if (r < 0)
 		return vmr_error_set(err, -r, "create directory '%s'", dir);
-	if (stat(dir, &st) < 0)
-		return vmr_error_set(err, errno, "stat '%s'", dir);
-	if (!S_ISDIR(st.st_mode))
-		return vmr_error_set(err, ENOTDIR, "create directory '%s'", dir);
 	if (binary) {
 		_cleanup_free_ char *data = NULL, *path = xasprintf("%s/vmrun", dir);
 		size_t len = 0;

@@ -35,9 +35,6 @@ int images_run(const struct images_run *r, int *ret_status, struct vmr_error **e
 /* Join dir and a relative path (an absolute path is returned as is). */
 char *images_path_join(const char *dir, const char *path);
 
-/* Make dir and its missing parents (mode for the new ones). */
-int images_mkdir_p(const char *dir, unsigned mode, struct vmr_error **err);
-
 /*
  * A unique temporary name next to path (".NAME.tmp-XXXXXX" in the same
  * directory), created empty with mode 0600 so no one else can take it.

@@ -13,6 +13,7 @@
 
 #include "images/images.h"
 #include "images/internal.h"
+#include "lib/fsutil.h"
 #include "lib/util.h"
 
 #define PUBKEY_MAX_BYTES (64u * 1024u)
@@ -241,8 +242,11 @@ static int prep_apply(struct prep *p, struct vmr_strvec *written, struct vmr_err
 		_cleanup_free_ char *rootdir =
 		    xstrndup(p->root, (size_t)(strrchr(p->root, '/') - p->root));
 
-		if (images_mkdir_p(rootdir, 0755, err) < 0)
-			return vmr_error_wrap(err, "image of guest '%s'", p->g->name);
+		int r = vmr_mkdir_p(rootdir, 0755);
+
+		if (r < 0)
+			return vmr_error_set(err, -r, "image of guest '%s': create directory '%s'",
+					     p->g->name, rootdir);
 	}
 	for (size_t i = 0; i < p->nov; i++) {
 		if (images_overlay_apply(p->qemu_img, &p->ov[i], err) < 0)
@@ -253,8 +257,13 @@ static int prep_apply(struct prep *p, struct vmr_strvec *written, struct vmr_err
 	if (p->seed) {
 		bool w = false;
 
-		if (images_mkdir_p(p->state_dir, 0700, err) < 0 ||
-		    vmr_seed_iso_write(&p->s, p->seed_path, &w, err) < 0)
+		int r = vmr_mkdir_p(p->state_dir, 0700);
+
+		if (r < 0)
+			return vmr_error_set(err, -r,
+					     "cloud-init seed of guest '%s': create directory '%s'",
+					     p->g->name, p->state_dir);
+		if (vmr_seed_iso_write(&p->s, p->seed_path, &w, err) < 0)
 			return vmr_error_wrap(err, "cloud-init seed of guest '%s'", p->g->name);
 		if (written && w)
 			vmr_strvec_push(written, p->seed_path);

@@ -146,28 +146,6 @@ char *images_path_join(const char *dir, const char *path)
 	return xasprintf("%.*s/%s", (int)n, dir, path);
 }
 
-int images_mkdir_p(const char *dir, unsigned mode, struct vmr_error **err)
-{
-	_cleanup_free_ char *p = xstrdup(dir);
-	size_t n = strlen(p);
-
-	for (size_t i = 1; i <= n; i++) {
-		if (p[i] != '/' && p[i] != '\0')
-			continue;
-		char c = p[i];
-		p[i] = '\0';
-		if (mkdir(p, mode) < 0 && errno != EEXIST)
-			return vmr_error_set(err, errno, "create directory '%s'", p);
-		p[i] = c;
-	}
-	struct stat st;
-	if (stat(dir, &st) < 0)
-		return vmr_error_set(err, errno, "create directory '%s'", dir);
-	if (!S_ISDIR(st.st_mode))
-		return vmr_error_set(err, ENOTDIR, "create directory '%s'", dir);
-	return 0;
-}
-
 int images_tmp_create(const char *path, char **ret, struct vmr_error **err)
 {
 	const char *slash = strrchr(path, '/');

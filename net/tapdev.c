@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/fsutil.h"
 #include "lib/util.h"
 #include "net/internal.h"
 
@@ -29,23 +30,6 @@ static void sleep_ns(long ns)
 
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
-}
-
-static int mkdir_p(const char *path, mode_t mode)
-{
-	_cleanup_free_ char *p = xstrdup(path);
-
-	for (char *s = p + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(p, mode) < 0 && errno != EEXIST)
-			return -errno;
-		*s = '/';
-	}
-	if (mkdir(p, mode) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
 }
 
 /* close the first n queue fds (a failed open leaves -1 behind) */
@@ -109,7 +93,7 @@ int net_macvtap_open(const struct vmr_config *cfg, const char *guest, const char
 		path = devpath;
 	} else {
 		dir = xasprintf("%s/%s/dev", cfg->state_dir, guest);
-		r = mkdir_p(dir, 0700);
+		r = vmr_mkdir_p(dir, 0700);
 		if (r < 0)
 			return vmr_error_set(err, -r, "create directory '%s'", dir);
 		node = xasprintf("%s/tap%d", dir, ifindex);

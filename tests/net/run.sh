@@ -3,7 +3,7 @@
 # and its peer vmrt-net-PID-b, joined by a veth pair): the vmctrl interface
 # on the ctrlif parent found by MAC, its address and permanent neighbour
 # entries, traffic through it, the journal that `down` and a second `up`
-# replay, the foreground mode, a foreign vmctrl left alone, a missing parent,
+# replay, the foreground mode and its lock, a foreign vmctrl left alone, a missing parent,
 # and the namespace's link list exactly as before after each undo.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -100,6 +100,12 @@ fg=$!
 for _ in $(seq 50); do [ -e "$state/host-local/ready" ] && break; sleep 0.1; done
 [ -e "$state/host-local/ready" ] && ip -n "$ns" link show vmctrl >/dev/null 2>&1
 ok $? "host up --foreground sets up and stays"
+out=$(vmrun host down "$tmp/topo.yaml" 2>&1)
+is "$?" "1" "host down while host up --foreground runs fails"
+case $out in *"host 'local' is in the hands of another 'vmrun host' (pid $fg)"*) r=0 ;; *) r=1 ;; esac
+ok $r "naming the process that holds the host ($out)"
+ip -n "$ns" link show vmctrl >/dev/null 2>&1 && [ -e "$state/host-local/ready" ]
+ok $? "and undid nothing"
 kill -TERM "$fg"
 wait "$fg"
 ok $? "it exits 0 on SIGTERM"
