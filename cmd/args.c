@@ -26,7 +26,9 @@ static void usage(FILE *f)
 	      "                    /dev/vhost-net opens, as run decides)\n"
 	      "  --no-sandbox      leave out QEMU's -sandbox\n"
 	      "  --vf NIC=PCI      the VF a `vf:` NIC gets (run picks it when the guest\n"
-	      "                    starts); repeat for each vf NIC\n\n"
+	      "                    starts); repeat for each vf NIC\n"
+	      "  -h, --help        show this help\n\n"
+	      "exit status: 0 printed, 1 runtime failure, 2 bad usage or invalid topology\n"
 	      "See docs/qemu-argv.md for what each argument is for.\n",
 	      f);
 }
@@ -166,6 +168,7 @@ VERB(args)
 		}
 	}
 	if (argc - optind != 2) {
+		fprintf(stderr, "vmrun: error: args needs a topology file and a guest name\n");
 		usage(stderr);
 		status = VMR_EXIT_USAGE;
 		goto out;

@@ -22,10 +22,12 @@ static void usage(FILE *f)
 	      "  --image NAME       the container image (default " VMR_COMPOSE_DEFAULT_IMAGE ")\n"
 	      "  --host-binary      copy this vmrun into DIR and build the image around it\n"
 	      "                     (the host must run Debian 12) instead of from source\n"
-	      "  --source SRCDIR    the vmrun source tree `compose.sh build` uses\n\n"
+	      "  --source SRCDIR    the vmrun source tree `compose.sh build` uses\n"
+	      "  -h, --help         show this help\n\n"
 	      "The global --state-dir DIR (absolute) is the state directory on the hosts\n"
 	      "(default " VMR_COMPOSE_STATE_DIR "), mounted into the containers.\n\n"
-	      "See docs/compose.md.\n",
+	      "exit status: 0 written, 1 runtime failure, 2 bad usage or a topology\n"
+	      "compose cannot place (nothing written).  See docs/compose.md.\n",
 	      f);
 }
 

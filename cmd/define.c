@@ -33,7 +33,10 @@ static void usage(FILE *f)
 	    "  --cpu MODEL        QEMU CPU model (default host,-vmx,-svm; max,-vmx,-svm with tcg)\n"
 	    "  --accel ACCEL      auto, kvm or tcg (default auto)\n"
 	    "  --ssh-key FILE     public keys every guest accepts (e.g. ~/.ssh/id_ed25519.pub)\n"
-	    "  -o, --output FILE  write the topology to FILE instead of standard output\n\n"
+	    "  -o, --output FILE  write the topology to FILE instead of standard output\n"
+	    "  -h, --help         show this help\n\n"
+	    "exit status: 0 written, 1 runtime failure (e.g. FILE cannot be written),\n"
+	    "2 bad usage or an invalid flag (nothing written)\n"
 	    "See docs/5gdeploy.md for the migration guide.\n",
 	    f);
 }

@@ -16,7 +16,8 @@ static void usage(FILE *f)
 	      "through, and USB devices.  Reads sysfs (sysfs_root in the configuration,\n"
 	      "or VMRUN_SYSFS_ROOT) with libpci; changes nothing.\n\n"
 	      "  -j, --json   one JSON object instead of tables\n"
-	      "  -h, --help   show this help\n",
+	      "  -h, --help   show this help\n\n"
+	      "exit status: 0 listed, 1 sysfs could not be read, 2 bad usage\n",
 	      f);
 }
 
@@ -99,6 +100,7 @@ int cmd_devices(int argc, char **argv)
 		}
 	}
 	if (optind != argc) {
+		fprintf(stderr, "vmrun: error: devices: unexpected argument '%s'\n", argv[optind]);
 		usage(stderr);
 		return VMR_EXIT_USAGE;
 	}

@@ -18,9 +18,12 @@ static void usage(FILE *f)
 {
 	fputs("usage: vmrun health GUEST\n"
 	      "       vmrun health --host [HOST]\n\n"
-	      "Exit 0 when the guest runs with its vCPUs pinned under a live supervisor,\n"
-	      "or when `vmrun host up` has finished setting up HOST (default: the local\n"
-	      "machine); 1 otherwise, with the reason.  For container healthchecks.\n",
+	      "Tell whether GUEST runs with its vCPUs pinned under a live supervisor,\n"
+	      "or whether `vmrun host up` has finished setting up HOST (default: the\n"
+	      "local machine).  For container healthchecks.\n\n"
+	      "      --host     check the host setup instead of a guest\n"
+	      "  -h, --help     show this help\n\n"
+	      "exit status: 0 healthy, 1 not (with the reason), 2 bad usage\n",
 	      f);
 }
 
@@ -77,6 +80,8 @@ VERB(health)
 		}
 	}
 	if (argc - optind > 1 || (!host && argc - optind != 1)) {
+		fprintf(stderr, "vmrun: error: health needs %s\n",
+			host ? "at most one host name" : "one guest name (or --host [HOST])");
 		usage(stderr);
 		return VMR_EXIT_USAGE;
 	}

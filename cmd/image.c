@@ -27,7 +27,9 @@ static void usage(FILE *f)
 	      "        (default) or raw, verify it, and only then put it at DEST\n\n"
 	      "  -f, --format FMT  output format of import: qcow2 or raw\n"
 	      "      --force       let import replace an existing DEST\n"
-	      "  -h, --help        this help\n",
+	      "  -h, --help        show this help\n\n"
+	      "exit status: 0 done, 1 runtime failure (e.g. a directory that cannot be\n"
+	      "written), 2 bad usage or invalid input (nothing written)\n",
 	      f);
 }
 
@@ -42,9 +44,17 @@ static int image_prep(int argc, char **argv)
 	int r;
 
 	if (argc < 2) {
+		fprintf(stderr, "vmrun: error: image prep needs a topology file\n");
 		usage(stderr);
 		return VMR_EXIT_USAGE;
 	}
+	for (int i = 1; i < argc; i++)
+		if (argv[i][0] == '-') {
+			fprintf(stderr, "vmrun: error: image prep: unrecognized option '%s'\n",
+				argv[i]);
+			usage(stderr);
+			return VMR_EXIT_USAGE;
+		}
 	r = vmr_cli_config(&cfg);
 	if (r)
 		return r;
@@ -156,6 +166,7 @@ static int image_import(int argc, char **argv)
 		}
 	}
 	if (argc - optind != 2) {
+		fprintf(stderr, "vmrun: error: image import needs a source and a destination\n");
 		usage(stderr);
 		return VMR_EXIT_USAGE;
 	}
@@ -188,6 +199,7 @@ static int image_import(int argc, char **argv)
 int cmd_image(int argc, char **argv)
 {
 	if (argc < 2) {
+		fprintf(stderr, "vmrun: error: image needs a command: prep or import\n");
 		usage(stderr);
 		return VMR_EXIT_USAGE;
 	}
@@ -208,7 +220,7 @@ int cmd_image(int argc, char **argv)
 		return image_prep(argc - 1, argv + 1);
 	if (streq(argv[1], "import"))
 		return image_import(argc - 1, argv + 1);
-	fprintf(stderr, "vmrun: error: unknown image command '%s'\n", argv[1]);
+	fprintf(stderr, "vmrun: error: unknown image command '%s' (prep or import)\n", argv[1]);
 	usage(stderr);
 	return VMR_EXIT_USAGE;
 }

@@ -16,10 +16,12 @@ static void usage(FILE *f)
 	      "setup on that node) and pod-GUEST.yaml per guest.  Apply them with\n"
 	      "kubectl apply -f DIR.  Nothing is written unless the topology is valid.\n\n"
 	      "  -o, --output DIR   the directory to write (created if missing)\n"
-	      "  --image NAME       the container image (default " VMR_COMPOSE_DEFAULT_IMAGE ")\n\n"
+	      "  --image NAME       the container image (default " VMR_COMPOSE_DEFAULT_IMAGE ")\n"
+	      "  -h, --help         show this help\n\n"
 	      "The global --state-dir DIR (absolute) is the state directory on the nodes\n"
 	      "(default " VMR_COMPOSE_STATE_DIR ").\n\n"
-	      "See docs/compose.md.\n",
+	      "exit status: 0 written, 1 runtime failure, 2 bad usage or a topology\n"
+	      "kube cannot place (nothing written).  See docs/compose.md.\n",
 	      f);
 }
 
