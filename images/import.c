@@ -138,7 +138,7 @@ int vmr_image_import(const struct vmr_import_opts *o, struct vmr_error **err)
 		vmr_error_set(err, -r, "import '%s': fsync '%s'", o->src, tmp);
 		goto fail;
 	}
-	r = images_rename(tmp, o->dest, !o->force, err);
+	r = images_tmp_commit(tmp, o->dest, !o->force, err);
 	if (r < 0)
 		goto fail;
 	return 0;

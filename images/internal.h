@@ -41,11 +41,12 @@ char *images_path_join(const char *dir, const char *path);
  */
 int images_tmp_create(const char *path, char **ret, struct vmr_error **err);
 
-/* The process umask (read without changing it for longer than a moment). */
-mode_t images_umask(void);
-
-/* Rename tmp to path; with noreplace, fail with EEXIST if path exists. */
-int images_rename(const char *tmp, const char *path, bool noreplace, struct vmr_error **err);
+/*
+ * Put the finished temporary file tmp in place at path: give it the mode a
+ * new file gets (0666 less the umask; mkostemp made it 0600), then rename.
+ * With noreplace, an existing path fails with EEXIST and is kept.
+ */
+int images_tmp_commit(const char *tmp, const char *path, bool noreplace, struct vmr_error **err);
 
 /* An overlay checked against its base, and what bringing it in line takes. */
 struct images_overlay {

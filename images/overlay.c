@@ -344,11 +344,8 @@ int images_overlay_apply(const char *qemu_img, const struct images_overlay *o,
 	r = images_run(&run, NULL, err);
 	vmr_strvec_clear(&argv);
 	/* never replace a file that appeared meanwhile: it may hold data */
-	/* mkostemp made it 0600; an overlay gets the mode a new file would */
-	if (r >= 0 && chmod(tmp, 0666 & ~images_umask()) < 0)
-		r = vmr_error_set(err, errno, "chmod '%s'", tmp);
 	if (r >= 0)
-		r = images_rename(tmp, o->file, true, err);
+		r = images_tmp_commit(tmp, o->file, true, err);
 	if (r < 0) {
 		unlink(tmp);
 		if (!o->base)

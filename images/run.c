@@ -161,17 +161,20 @@ int images_tmp_create(const char *path, char **ret, struct vmr_error **err)
 	return 0;
 }
 
-int images_rename(const char *tmp, const char *path, bool noreplace, struct vmr_error **err)
-{
-	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, noreplace ? RENAME_NOREPLACE : 0) < 0)
-		return vmr_error_set(err, errno, "rename '%s' to '%s'", tmp, path);
-	return 0;
-}
-
-mode_t images_umask(void)
+/* The process umask (read without changing it for longer than a moment). */
+static mode_t process_umask(void)
 {
 	mode_t m = umask(022);
 
 	umask(m);
 	return m;
+}
+
+int images_tmp_commit(const char *tmp, const char *path, bool noreplace, struct vmr_error **err)
+{
+	if (chmod(tmp, 0666 & ~process_umask()) < 0)
+		return vmr_error_set(err, errno, "chmod '%s'", tmp);
+	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, noreplace ? RENAME_NOREPLACE : 0) < 0)
+		return vmr_error_set(err, errno, "rename '%s' to '%s'", tmp, path);
+	return 0;
 }

@@ -329,6 +329,9 @@ for fmt in qcow2 raw vmdk vdi vpc qed; do
 done
 ok "$(grep -q '^import: 100%$' err.txt; echo $?)" "import: plain progress lines when not on a terminal"
 is "$(cat out.txt)" "imp/out-qed.qcow2" "import prints the destination"
+rm -f imp/mode.qcow2
+(umask 027 && V image import imp/src.raw imp/mode.qcow2 >/dev/null 2>&1)
+is "$(stat -c %a imp/mode.qcow2)" "640" "an imported image gets the mode a new file gets (umask 027)"
 V image import --format raw imp/src.vdi imp/out.raw >/dev/null 2>&1
 is "$?,$(info format imp/out.raw)" "0,raw" "import --format raw"
 is "$(qemu-img compare -q imp/src.vdi imp/out.raw; echo $?)" "0" "raw import: same contents"
