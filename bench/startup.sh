@@ -18,8 +18,8 @@
 #
 #   bench/startup.sh [ROUNDS]            (default 11)
 #
-# libvirt: apt-get install libvirt-daemon-system libvirt-clients, then start
-# the daemon (without systemd: `libvirtd -d`, or `virtqemud -d`); the
+# libvirt: bench/libvirt-setup.sh installs a minimal libvirt (QEMU driver,
+# virsh, no default network) and starts its daemons without systemd; the
 # benchmark defines a transient-named domain without NICs and undefines it.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
