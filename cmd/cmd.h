@@ -42,6 +42,17 @@ int vmr_cli_config(struct vmr_config *ret);
  */
 int vmr_cli_topology(const char *path, struct vmr_topology **ret);
 
+/*
+ * Parse a --timeout value for verb: whole seconds in min..max.  On a bad
+ * value prints "vmrun: error: VERB: invalid --timeout 'X': ..." and returns
+ * VMR_EXIT_USAGE; else 0 and *ret.
+ */
+int vmr_cli_timeout(const char *verb, const char *arg, unsigned long long min,
+		    unsigned long long max, unsigned long long *ret);
+
+/* Print "guest 'a' stopped[: how] [(exit status N)]" for a supervisor's status es (< 0: unknown). */
+void vmr_cli_print_stopped(const char *guest, int es);
+
 #define VERB(name) int cmd_##name(int argc, char **argv)
 VERB(validate);
 VERB(args);

@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "cmd/cmd.h"
+#include "lib/control.h"
 #include "lib/util.h"
 
 int vmr_cli_fail(struct vmr_error *err)
@@ -40,4 +41,30 @@ int vmr_cli_topology(const char *path, struct vmr_topology **ret)
 	}
 	vmr_diags_clear(&diags);
 	return 0;
+}
+
+int vmr_cli_timeout(const char *verb, const char *arg, unsigned long long min,
+		    unsigned long long max, unsigned long long *ret)
+{
+	unsigned long long v;
+
+	if (parse_uint(arg, max, &v) < 0 || v < min) {
+		fprintf(stderr, "vmrun: error: %s: invalid --timeout '%s': want seconds (%llu-%llu)\n",
+			verb, arg, min, max);
+		return VMR_EXIT_USAGE;
+	}
+	*ret = v;
+	return 0;
+}
+
+void vmr_cli_print_stopped(const char *guest, int es)
+{
+	const char *text = es < 0 ? NULL : vmr_guest_exit_text(es);
+
+	if (es < 0)
+		printf("guest '%s' stopped\n", guest);
+	else if (text)
+		printf("guest '%s' stopped: %s (exit status %d)\n", guest, text, es);
+	else
+		printf("guest '%s' stopped (exit status %d)\n", guest, es);
 }

@@ -15,8 +15,7 @@
 #include <termios.h>
 
 #include "cmd/cmd.h"
-#include "lib/run.h"
-#include "lib/statedir.h"
+#include "lib/control.h"
 #include "lib/util.h"
 
 #define ESCAPE_CHAR 0x1d /* Ctrl-] as telnet and virsh console use it */
@@ -60,26 +59,6 @@ static int term_raw(struct term *t)
 		return -errno;
 	t->raw = true;
 	return 0;
-}
-
-/* Connect to console.sock; "guest 'a' is not running" when nobody listens. */
-static int console_connect(const char *state_dir, const char *guest, struct vmr_error **err)
-{
-	_cleanup_free_ char *path = vmr_statedir_path(state_dir, guest, "console.sock");
-	struct vmr_error *e = NULL;
-	int fd;
-
-	fd = run_socket_connect(path, &e);
-	if (fd >= 0)
-		return fd;
-	if (e->errnum == ENOENT || e->errnum == ECONNREFUSED) {
-		int errnum = e->errnum;
-
-		vmr_error_free(e);
-		return vmr_error_set(err, errnum, "guest '%s' is not running", guest);
-	}
-	*err = e;
-	return vmr_error_wrap(err, "guest '%s'", guest);
 }
 
 enum relay_end { END_DETACH, END_CLOSED, END_TIMEOUT, END_SIGNAL, END_ERROR };
@@ -202,13 +181,8 @@ VERB(console)
 	while ((c = getopt_long(argc, argv, "t:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 't':
-			if (parse_uint(optarg, 86400 * 365, &timeout_s) < 0) {
-				fprintf(stderr,
-					"vmrun: error: console: invalid --timeout '%s': want "
-					"seconds\n",
-					optarg);
+			if (vmr_cli_timeout("console", optarg, 0, 86400 * 365, &timeout_s))
 				return VMR_EXIT_USAGE;
-			}
 			has_timeout = true;
 			break;
 		case 'h':
@@ -228,7 +202,7 @@ VERB(console)
 	r = vmr_cli_config(&cfg);
 	if (r)
 		return r;
-	sock = console_connect(cfg.state_dir, guest, &err);
+	sock = vmr_guest_socket_connect(cfg.state_dir, guest, "console.sock", &err);
 	vmr_config_free(&cfg);
 	if (sock < 0)
 		return vmr_cli_fail(err);

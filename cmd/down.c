@@ -50,13 +50,8 @@ VERB(down)
 	while ((c = getopt_long(argc, argv, "t:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 't':
-			if (parse_uint(optarg, 86400, &v) < 0) {
-				fprintf(stderr,
-					"vmrun: error: down: invalid --timeout '%s': want "
-					"seconds (0-86400)\n",
-					optarg);
+			if (vmr_cli_timeout("down", optarg, 0, 86400, &v))
 				return VMR_EXIT_USAGE;
-			}
 			timeout_s = (long long)v;
 			break;
 		case 'h':
@@ -112,7 +107,6 @@ VERB(down)
 	}
 	for (size_t i = 0; i < n; i++) {
 		unsigned wait_s = timeout_s >= 0 ? (unsigned)timeout_s : sel[i]->stop_timeout;
-		const char *text;
 		int es;
 
 		if (!asked[i])
@@ -127,13 +121,7 @@ VERB(down)
 			status = VMR_EXIT_FAILURE;
 			continue;
 		}
-		text = vmr_guest_exit_text(es);
-		if (es < 0)
-			printf("guest '%s' stopped\n", sel[i]->name);
-		else if (text)
-			printf("guest '%s' stopped: %s (exit status %d)\n", sel[i]->name, text, es);
-		else
-			printf("guest '%s' stopped (exit status %d)\n", sel[i]->name, es);
+		vmr_cli_print_stopped(sel[i]->name, es);
 	}
 	r = status;
 out:

@@ -37,19 +37,14 @@ VERB(stop)
 	struct vmr_error *err = NULL;
 	long long timeout_s = -1;
 	unsigned long long v;
-	const char *guest, *text;
+	const char *guest;
 	int c, r, es;
 
 	while ((c = getopt_long(argc, argv, "t:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 't':
-			if (parse_uint(optarg, 86400, &v) < 0) {
-				fprintf(stderr,
-					"vmrun: error: stop: invalid --timeout '%s': want "
-					"seconds (0-86400)\n",
-					optarg);
+			if (vmr_cli_timeout("stop", optarg, 0, 86400, &v))
 				return VMR_EXIT_USAGE;
-			}
 			timeout_s = (long long)v;
 			break;
 		case 'h':
@@ -92,13 +87,7 @@ VERB(stop)
 		r = vmr_cli_fail(err);
 		goto out;
 	}
-	text = vmr_guest_exit_text(es);
-	if (es < 0)
-		printf("guest '%s' stopped\n", guest);
-	else if (text)
-		printf("guest '%s' stopped: %s (exit status %d)\n", guest, text, es);
-	else
-		printf("guest '%s' stopped (exit status %d)\n", guest, es);
+	vmr_cli_print_stopped(guest, es);
 	r = VMR_EXIT_OK;
 out:
 	vmr_config_free(&cfg);

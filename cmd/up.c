@@ -251,13 +251,8 @@ VERB(up)
 			host = optarg;
 			break;
 		case 't':
-			if (parse_uint(optarg, 86400, &timeout_s) < 0 || timeout_s == 0) {
-				fprintf(stderr,
-					"vmrun: error: up: invalid --timeout '%s': want "
-					"seconds (1-86400)\n",
-					optarg);
+			if (vmr_cli_timeout("up", optarg, 1, 86400, &timeout_s))
 				return VMR_EXIT_USAGE;
-			}
 			break;
 		case 'h':
 			up_usage(stdout);

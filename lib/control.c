@@ -20,9 +20,10 @@
 /* a reply carries at most a QMP reply; QEMU's own cap is far below this */
 #define REPLY_MAX (16u << 20)
 
-int vmr_control_connect(const char *state_dir, const char *guest, struct vmr_error **err)
+int vmr_guest_socket_connect(const char *state_dir, const char *guest, const char *name,
+			     struct vmr_error **err)
 {
-	_cleanup_free_ char *path = vmr_statedir_path(state_dir, guest, "control.sock");
+	_cleanup_free_ char *path = vmr_statedir_path(state_dir, guest, name);
 	struct vmr_error *e = NULL;
 	int fd;
 
@@ -40,6 +41,11 @@ int vmr_control_connect(const char *state_dir, const char *guest, struct vmr_err
 	else
 		vmr_error_free(e);
 	return vmr_error_wrap(err, "guest '%s'", guest);
+}
+
+int vmr_control_connect(const char *state_dir, const char *guest, struct vmr_error **err)
+{
+	return vmr_guest_socket_connect(state_dir, guest, "control.sock", err);
 }
 
 static int poll_left(uint64_t deadline, int timeout_ms)

@@ -23,10 +23,15 @@
 #define VMR_CONTROL_TIMEOUT_MS 10000 /* default wait for one reply */
 
 /*
- * Connect to STATE/GUEST/control.sock.  Returns the connected fd
- * (O_CLOEXEC, blocking).  A guest without a listening supervisor fails
- * with "guest 'a' is not running" (ENOENT or ECONNREFUSED).
+ * Connect to the supervisor's socket STATE/GUEST/NAME ("control.sock",
+ * "console.sock").  Returns the connected fd (O_CLOEXEC, blocking).  A guest
+ * without a listening supervisor fails with "guest 'a' is not running"
+ * (ENOENT or ECONNREFUSED).
  */
+int vmr_guest_socket_connect(const char *state_dir, const char *guest, const char *name,
+			     struct vmr_error **err);
+
+/* vmr_guest_socket_connect() of "control.sock". */
 int vmr_control_connect(const char *state_dir, const char *guest, struct vmr_error **err);
 
 /*
