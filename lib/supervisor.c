@@ -904,7 +904,7 @@ static int sup_spawn(struct sup *s, struct vmr_error **err)
 	return 0;
 }
 
-/* After a QMP failure during startup: if QEMU died, say so instead. */
+/* After a failed startup step: if QEMU died, say so instead. */
 static int sup_startup_failed(struct sup *s, struct vmr_error **err)
 {
 	uint64_t until = now_ms() + STARTUP_EXIT_WAIT_MS;
@@ -932,45 +932,174 @@ static int sup_startup_failed(struct sup *s, struct vmr_error **err)
 }
 
 /*
- * Wait for QEMU's first QMP bytes while still answering signals: a SIGTERM
- * or QEMU dying must not wait for the greeting deadline.  Returns 0 when
- * the greeting can be read (or the time is up: the handshake then reports
- * it), 1 when a stop was requested or QEMU exited meanwhile.
+ * How a startup step that returned r != 0 ends sup_start(): 1 for a stop
+ * requested meanwhile, else the failure (QEMU's death, if that was it).
  */
-static int sup_wait_qemu(struct sup *s, int timeout_ms)
+static int sup_start_end(struct sup *s, int r, struct vmr_error **err)
 {
-	uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
+	if (r > 0 && !s->qemu_exited)
+		return 1;
+	return sup_startup_failed(s, err);
+}
 
+/*
+ * Serve signals and QMP until done(s, arg), so that a SIGTERM or QEMU's
+ * death ends a startup wait at once rather than at its deadline (a QEMU
+ * whose monitor hangs, or that is stopped, answers nothing).  deadline is
+ * a now_ms() value, 0 for none (a command's own deadline completes it).
+ * Returns 0 once done, 1 when a stop was requested or QEMU exited, -EPIPE
+ * when QMP closed, -ETIMEDOUT at the deadline.
+ */
+static int sup_start_wait(struct sup *s, bool (*done)(struct sup *s, void *arg), void *arg,
+			  uint64_t deadline)
+{
 	for (;;) {
 		struct pollfd p[2] = {
 		    {.fd = s->sigfd, .events = POLLIN},
-		    {.fd = vmr_qmp_fd(s->qmp), .events = POLLIN},
+		    {.fd = vmr_qmp_fd(s->qmp), .events = vmr_qmp_poll_events(s->qmp)},
 		};
+		struct vmr_error *e = NULL;
+		int t = vmr_qmp_timeout(s->qmp);
 		uint64_t now = now_ms();
 
-		if (now >= deadline)
+		if (done(s, arg))
 			return 0;
-		if (poll(p, 2, (int)(deadline - now)) < 0 && errno != EINTR)
-			return 0;
-		if (p[0].revents) {
-			sup_read_signals(s);
-			if (s->stop_requested || s->qemu_exited)
-				return 1;
+		if (s->stop_requested || s->qemu_exited)
+			return 1;
+		if (vmr_qmp_closed(s->qmp))
+			return -EPIPE;
+		if (deadline) {
+			int left;
+
+			if (now >= deadline)
+				return -ETIMEDOUT;
+			left = (int)(deadline - now);
+			if (t < 0 || left < t)
+				t = left;
 		}
-		if (p[1].revents)
-			return 0;
+		if (poll(p, 2, t) < 0 && errno != EINTR)
+			return -errno;
+		if (p[0].revents)
+			sup_read_signals(s);
+		if (vmr_qmp_process(s->qmp, &e) < 0)
+			vmr_error_free(e);
 	}
 }
 
+static bool qmp_greeted(struct sup *s, _unused_ void *arg)
+{
+	return vmr_qmp_greeting(s->qmp) != NULL;
+}
+
+/* A startup command's completion: on the heap, since a stop may abandon it. */
+struct start_call {
+	bool done, abandoned;
+	int r;
+	json_t *ret;
+	struct vmr_error *err;
+};
+
+static void start_call_done(json_t *ret, int r, _unused_ const char *error_class,
+			    struct vmr_error *err, void *userdata)
+{
+	struct start_call *c = userdata;
+
+	if (c->abandoned) {
+		/* from vmr_qmp_free() in teardown: nobody waits any more */
+		vmr_error_free(err);
+		free(c);
+		return;
+	}
+	c->done = true;
+	c->r = r;
+	c->ret = json_incref(ret);
+	c->err = err;
+}
+
+static bool start_call_finished(_unused_ struct sup *s, void *arg)
+{
+	return ((struct start_call *)arg)->done;
+}
+
+/*
+ * One QMP command during startup (deadline VMR_SUPERVISOR_START_TIMEOUT_MS),
+ * waited for with sup_start_wait().  Returns 0 with a new reference in
+ * *ret_return (when not NULL), 1 when a stop came first or QEMU exited,
+ * negative with *err.
+ */
+static int sup_start_call(struct sup *s, const char *cmd, json_t **ret_return,
+			  struct vmr_error **err)
+{
+	struct start_call *c;
+	int r;
+
+	/* a stop that came during the previous step: `cont` must not go out */
+	sup_read_signals(s);
+	if (s->stop_requested || s->qemu_exited)
+		return 1;
+	c = xcalloc(1, sizeof(*c));
+	r = vmr_qmp_send(s->qmp, cmd, NULL, VMR_SUPERVISOR_START_TIMEOUT_MS, start_call_done, c,
+			 NULL, err);
+	if (r < 0) {
+		free(c);
+		return r;
+	}
+	r = sup_start_wait(s, start_call_finished, c, 0);
+	if (!c->done) {
+		/* still pending: completed (and freed) when teardown frees QMP */
+		c->abandoned = true;
+		if (r < 0)
+			return vmr_error_set(err, -r, "qmp '%s'", cmd);
+		return r;
+	}
+	r = c->r;
+	if (r < 0) {
+		if (err && !*err)
+			*err = TAKE_PTR(c->err);
+	} else if (ret_return) {
+		*ret_return = TAKE_PTR(c->ret);
+	}
+	vmr_error_free(c->err);
+	json_decref(c->ret);
+	free(c);
+	return r;
+}
+
+/*
+ * QMP's greeting and qmp_capabilities, answering signals meanwhile.
+ * Returns 0, 1 (stop requested or QEMU exited), or negative with *err.
+ */
+static int sup_negotiate(struct sup *s, struct vmr_error **err)
+{
+	_cleanup_free_ char *name = sup_file(s, "qmp.sock");
+	int r;
+
+	r = sup_start_wait(s, qmp_greeted, NULL, now_ms() + VMR_SUPERVISOR_START_TIMEOUT_MS);
+	if (r == -ETIMEDOUT)
+		return vmr_error_set(err, ETIMEDOUT, "qmp '%s': no greeting within %d ms", name,
+				     VMR_SUPERVISOR_START_TIMEOUT_MS);
+	if (r == -EPIPE)
+		return vmr_error_set(err, 0, "qmp '%s': connection closed before the greeting",
+				     name);
+	if (r < 0)
+		return vmr_error_set(err, -r, "qmp '%s': wait for the greeting", name);
+	if (r > 0)
+		return r;
+	r = sup_start_call(s, "qmp_capabilities", NULL, err);
+	if (r < 0)
+		vmr_error_wrap(err, "handshake with '%s'", name);
+	return r;
+}
+
+/* Returns 0, 1 (stop requested or QEMU exited), or negative with *err. */
 static int sup_pin(struct sup *s, struct vmr_error **err)
 {
 	_cleanup_free_ struct vmr_pin *pins = NULL;
 	json_t *ret = NULL;
 	int r;
 
-	r = vmr_qmp_execute(s->qmp, "query-cpus-fast", NULL, VMR_SUPERVISOR_START_TIMEOUT_MS, &ret,
-			    err);
-	if (r < 0)
+	r = sup_start_call(s, "query-cpus-fast", &ret, err);
+	if (r != 0)
 		return r;
 	r = vmr_pin_parse(ret, &s->vcpus, &s->nvcpus, err);
 	json_decref(ret);
@@ -1074,20 +1203,12 @@ static int sup_start(struct sup *s, struct vmr_error **err)
 		return r;
 	sup_write_status(s);
 
-	if (sup_wait_qemu(s, VMR_SUPERVISOR_START_TIMEOUT_MS) > 0) {
-		if (s->qemu_exited)
-			return sup_startup_failed(s, err);
-		return 1;
-	}
-	r = vmr_qmp_handshake(s->qmp, VMR_SUPERVISOR_START_TIMEOUT_MS, err);
-	if (r < 0)
-		return sup_startup_failed(s, err);
+	r = sup_negotiate(s, err);
+	if (r != 0)
+		return sup_start_end(s, r, err);
 	r = sup_pin(s, err);
-	if (r < 0) {
-		if (vmr_qmp_closed(s->qmp))
-			return sup_startup_failed(s, err);
-		return vmr_error_wrap(err, "guest '%s'", g->name);
-	}
+	if (r != 0)
+		return sup_start_end(s, r, err);
 	/*
 	 * Every host change is made and QEMU runs: from here on the
 	 * supervisor only talks QMP, copies the console and undoes the
@@ -1099,12 +1220,9 @@ static int sup_start(struct sup *s, struct vmr_error **err)
 		if (r < 0)
 			return vmr_error_wrap(err, "guest '%s'", g->name);
 	}
-	sup_read_signals(s);
-	if (s->stop_requested || s->qemu_exited)
-		return s->qemu_exited ? sup_startup_failed(s, err) : 1;
-	r = vmr_qmp_execute(s->qmp, "cont", NULL, VMR_SUPERVISOR_START_TIMEOUT_MS, NULL, err);
-	if (r < 0)
-		return sup_startup_failed(s, err);
+	r = sup_start_call(s, "cont", NULL, err);
+	if (r != 0)
+		return sup_start_end(s, r, err);
 
 	s->phase = PHASE_RUNNING;
 	ready = sup_file(s, "ready");

@@ -14,6 +14,9 @@ arguments (a guest's qemu_args), since vmrun gives QEMU no environment:
   threads=single     report one thread id for every vCPU (like tcg,thread=single)
   acpi=ignore        system_powerdown only emits POWERDOWN (default: power off)
   quit=ignore        answer quit but keep running
+  mute=CMD           never answer CMD (a QEMU whose monitor is stuck)
+  freeze=CMD         stop itself with SIGSTOP on receiving CMD
+  cmdlog=PATH        append the name of every QMP command received to PATH
   orphan=1           after cont, leave a double-forked orphan that exits soon
   poweroff_after=S   the guest powers itself off S seconds after cont
   exit_after=S:CODE  exit with CODE S seconds after cont
@@ -225,6 +228,13 @@ def command(msg):
             r["id"] = mid
         send(r)
 
+    if "cmdlog" in fake:
+        with open(fake["cmdlog"], "a") as f:
+            f.write("%s\n" % cmd)
+    if fake.get("freeze") == cmd:
+        os.kill(os.getpid(), signal.SIGSTOP)
+    if fake.get("mute") == cmd:
+        return
     if cmd == "qmp_capabilities":
         ret({})
     elif cmd == "query-cpus-fast":

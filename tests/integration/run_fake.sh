@@ -330,6 +330,25 @@ ok $? "stop before the guest ran is logged"
 torn_down n
 ok $? "nothing left after a stop during startup"
 
+# a monitor that stops answering during startup (stuck, or QEMU stopped):
+# SIGTERM ends the start at once, not after the command's 30 s deadline
+for stuck in mute=qmp_capabilities mute=query-cpus-fast freeze=cont; do
+	cmd=${stuck#*=}
+	rm -f "$T/o.cmds"
+	guest o 0 5 "cmdlog=$T/o.cmds" "$stuck"
+	run_start o "$T/o.yaml" o
+	run_wait_grep "$T/o.cmds" "^$cmd\$" 20
+	ok $? "$stuck: QEMU got '$cmd' during startup"
+	q=$(qemu_pid o)
+	kill -TERM "${RUN_PID[o]}"
+	run_wait_exit o 10
+	is "$RC" 143 "$stuck: SIGTERM while waiting for '$cmd': exit 143"
+	pid_gone "$q" 1
+	ok $? "$stuck: QEMU is gone"
+	torn_down o
+	ok $? "$stuck: nothing left"
+done
+
 VMRUN_QEMU=/nonexistent/qemu run_start j "$T/b.yaml" b
 run_wait_exit j 20
 is "$RC" 1 "missing QEMU binary: exit 1"
