@@ -39,6 +39,8 @@
 /* QEMU gets this and nothing else from our environment. */
 #define QEMU_PATH_ENV "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #define CTL_LINE_MAX (1u << 20)
+/* replies a client has not read yet: past this, its next requests wait */
+#define CTL_OUT_HIGH (256u << 10)
 #define CTL_QMP_TIMEOUT_MS 60000
 /* QMP closed but QEMU still alive: how long before we stop waiting for it */
 #define QMP_LOST_GRACE_MS 5000
@@ -577,13 +579,24 @@ static void ctl_request(struct sup *s, struct ctl_client *c, const char *line, s
 	json_decref(req);
 }
 
+/*
+ * Whether to take more requests from c: not while one is in flight or its
+ * replies pile up unread, so a client that pipelines requests without
+ * reading costs at most a line and a few replies of memory.
+ */
+static bool ctl_wants_input(const struct ctl_client *c)
+{
+	return !c->eof && !c->busy && c->out.buf.len < CTL_OUT_HIGH;
+}
+
 /* Handle complete lines while no request of this client is in flight. */
 static void ctl_process_lines(struct sup *s, uint64_t id)
 {
 	struct ctl_client *c;
 	char *nl;
 
-	while ((c = ctl_find(s, id, NULL)) && !c->busy && (nl = memchr(c->in.s, '\n', c->in.len))) {
+	while ((c = ctl_find(s, id, NULL)) && !c->busy && c->out.buf.len < CTL_OUT_HIGH &&
+	       (nl = memchr(c->in.s, '\n', c->in.len))) {
 		size_t len = (size_t)(nl - c->in.s);
 		_cleanup_free_ char *line = xstrndup(c->in.s, len);
 
@@ -1334,7 +1347,8 @@ static void sup_loop(struct sup *s)
 			pfd[n++] = (struct pollfd){
 			    .fd = c->fd,
 			    .events =
-				(short)((c->eof ? 0 : POLLIN) | (c->out.buf.len ? POLLOUT : 0)),
+				(short)((ctl_wants_input(c) ? POLLIN : 0) |
+					(c->out.buf.len ? POLLOUT : 0)),
 			};
 		}
 		con_base = n;
@@ -1366,13 +1380,13 @@ static void sup_loop(struct sup *s)
 			}
 			if (rev & (POLLIN | POLLHUP | POLLERR) && !c->eof)
 				ctl_read(s, i);
+			/* a reply that came in may let the next request go */
+			ctl_process_lines(s, ids[k]);
 			c = ctl_find(s, ids[k], &i);
-			if (c && c->eof && !c->busy && c->out.buf.len == 0)
+			if (c && c->eof && !c->busy && c->out.buf.len == 0 &&
+			    !memchr(c->in.s, '\n', c->in.len))
 				ctl_drop(s, i);
 		}
-		/* clients whose reply came in may have further requests waiting */
-		for (size_t k = 0; k < nctl; k++)
-			ctl_process_lines(s, ids[k]);
 		if (pfd[2].revents & POLLIN)
 			ctl_accept(s);
 		run_console_dispatch(&s->con, pfd + con_base, ncon);

@@ -71,6 +71,52 @@ reply=$(ctl a 'not json')
 case $reply in '{"error":{"class":"VmrunError"'*) r=0 ;; *) r=1 ;; esac
 ok $r "malformed request gets an error reply"
 
+# requests sent at once, then the end of input: every one is answered
+replies=$(python3 - "$STATE/a/control.sock" <<'EOF'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(30)
+s.connect(sys.argv[1])
+s.sendall(b'{"status": null}\n{"qmp": {"execute": "query-status"}}\n{"status": null}\n')
+s.shutdown(socket.SHUT_WR)
+buf = b""
+while True:
+    d = s.recv(65536)
+    if not d:
+        break
+    buf += d
+print(" ".join(list(json.loads(l))[0] for l in buf.decode().splitlines()))
+EOF
+)
+is "$replies" "return return return" "pipelined requests before EOF: one reply each"
+
+# a client that sends requests and never reads the replies: the supervisor
+# stops taking its requests instead of queueing replies without bound
+# (VmHWM: the buffers are freed when the client goes)
+hwm_kib() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"; }
+hwm0=$(hwm_kib "${RUN_PID[a]}")
+python3 - "$STATE/a/control.sock" <<'EOF'
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.setblocking(False)
+data = b"{}\n" * 100000  # 300 KB of requests, about 9 MB of error replies
+sent = 0
+end = time.time() + 5
+while sent < len(data) and time.time() < end:
+    try:
+        sent += s.send(data[sent:sent + 65536])
+    except BlockingIOError:
+        time.sleep(0.05)
+time.sleep(0.5)  # what the supervisor takes of them, it takes meanwhile
+EOF
+hwm1=$(hwm_kib "${RUN_PID[a]}")
+[ $((hwm1 - hwm0)) -lt 2048 ]
+ok $? "a client not reading its replies costs little memory (peak $hwm0 -> $hwm1 KiB)"
+reply=$(ctl a '{"status": null}')
+case $reply in '{"return":{"guest":"a"'*) r=0 ;; *) r=1 ;; esac
+ok $r "and the control socket still answers"
+
 # a console client: sees output, and its input reaches the guest
 python3 - "$STATE/a/console.sock" >"$T/console.txt" <<'EOF' &
 import socket, sys, time
