@@ -262,6 +262,14 @@ void run_console_dispatch(struct run_console *c, const struct pollfd *pfd, size_
 	uint64_t ids[RUN_MAX_CLIENTS];
 	size_t nids = n > 3 ? n - 3 : 0;
 
+	/*
+	 * pfd[3 + k] belongs to the k-th client at poll time; the guest's
+	 * output below may drop clients, so remember who each slot was first.
+	 */
+	if (nids > c->nclients)
+		nids = c->nclients;
+	for (size_t k = 0; k < nids; k++)
+		ids[k] = c->clients[k]->id;
 	if (pfd[0].fd >= 0 && pfd[0].fd == c->serial_fd) {
 		if (pfd[0].revents & POLLOUT &&
 		    run_outq_flush(&c->to_guest, c->serial_fd, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
@@ -276,8 +284,6 @@ void run_console_dispatch(struct run_console *c, const struct pollfd *pfd, size_
 		vmr_buf_free(&c->out.buf);
 	}
 	/* clients may come and go below: find each by id, not by slot */
-	for (size_t k = 0; k < nids && k < c->nclients; k++)
-		ids[k] = c->clients[k]->id;
 	for (size_t k = 0; k < nids; k++) {
 		short rev = pfd[3 + k].revents;
 		size_t i;
