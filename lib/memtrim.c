@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Shedding startup's code pages (lib/memtrim.h). */
 #include <stdio.h>
 #include <sys/mman.h>
 
-#include "memtrim.h"
-#include "util.h"
+#include "lib/memtrim.h"
+#include "lib/util.h"
 
 struct range {
 	unsigned long start, end;

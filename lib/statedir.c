@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "lib/fsutil.h"
 #include "lib/statedir.h"
 #include "lib/util.h"
 
@@ -26,24 +27,6 @@ static void sleep_ms(unsigned ms)
 
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
-}
-
-/* mkdir -p for the state root: it may be /run/vmrun or a test's tmpdir */
-static int mkdir_parents(const char *path, mode_t mode)
-{
-	_cleanup_free_ char *p = xstrdup(path);
-
-	for (char *s = p + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(p, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		*s = '/';
-	}
-	if (mkdir(p, mode) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
 }
 
 static pid_t read_pid(int fd)
@@ -75,7 +58,8 @@ int vmr_statedir_lock(const char *state_root, const char *guest, gid_t gid,
 	struct stat st;
 	int r;
 
-	r = mkdir_parents(state_root, 0755);
+	/* the state root may be /run/vmrun or a test's tmpdir: make its parents */
+	r = vmr_mkdir_p(state_root, 0755);
 	if (r < 0)
 		return vmr_error_set(err, -r, "create state directory '%s'", state_root);
 	if (mkdir(dir, mode) < 0 && errno != EEXIST)
