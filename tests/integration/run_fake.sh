@@ -410,6 +410,35 @@ ok $? "message names the CPU"
 [ ! -e "$STATE/k" ]
 ok $? "nothing created for an invalid cpuset"
 
+# --- a read-only state directory: vmrun fails closed, before QEMU starts
+if [ "$(id -u)" -eq 0 ] && unshare -m --propagation private true 2>/dev/null; then
+	mkdir -p "$T/ro"
+	guest q 0 5 "poweroff_after=0.1"
+	"$VMRUN" --state-dir "$T/ro/state" run "$T/q.yaml" q >/dev/null 2>&1
+	is "$?" 0 "guest q ran once, leaving its state directory"
+	guest q 0 5 "report=$T/q.report"
+	# ro_run STATE: `vmrun run` in a mount namespace of its own where $T/ro is read-only
+	ro_run() {
+		unshare -m --propagation private bash -c \
+			'mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" && shift && exec "$@"' \
+			- "$T/ro" "$VMRUN" --state-dir "$1" run "$T/q.yaml" q
+	}
+	ro_run "$T/ro/state" >/dev/null 2>"$T/q1.err"
+	is "$?" 1 "read-only guest state directory: exit 1"
+	grep -q "^vmrun: error: open lock '$T/ro/state/q/lock': Read-only file system$" "$T/q1.err" &&
+		one_error "$T/q1.err"
+	ok $? "one error naming the lock file"
+	ro_run "$T/ro/new" >/dev/null 2>"$T/q2.err"
+	is "$?" 1 "read-only state root: exit 1"
+	grep -q "^vmrun: error: create state directory '$T/ro/new': Read-only file system$" "$T/q2.err" &&
+		one_error "$T/q2.err"
+	ok $? "one error naming the state directory"
+	[ ! -e "$T/q.report" ]
+	ok $? "QEMU was never started"
+else
+	skip "needs root and unshare -m" "read-only state directory"
+fi
+
 # --- a console client that never reads must not stall the supervisor
 guest l 0 5 "flood=4000000"
 run_start l "$T/l.yaml" l

@@ -135,3 +135,11 @@ torn_down() {
 	[ -s "$d/journal.jsonl" ] && { diag "journal not empty"; return 1; }
 	return 0
 }
+
+# one_error FILE: 0 when FILE (a supervisor's stderr) holds exactly one
+# error line: a failure is reported once, not once per layer.
+one_error() {
+	local n
+	n=$(grep -c '^vmrun: error:' "$1")
+	[ "$n" -eq 1 ] || { diag "$n error lines in $1"; return 1; }
+}
