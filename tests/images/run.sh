@@ -352,6 +352,14 @@ V image import imp/nosuch imp/z.qcow2 >/dev/null 2>&1
 is "$?" "2" "import of a missing source: exit 2"
 V image import --format vhd imp/src.raw imp/z.qcow2 >/dev/null 2>&1
 is "$?" "2" "import --format vhd: exit 2"
+# a qemu-img whose compare finds a difference: the copy must not land at DEST
+printf '#!/bin/sh\n[ "$1" = compare ] && { echo "Content mismatch at offset 0!"; exit 1; }\nexec %s "$@"\n' \
+	"$(command -v qemu-img)" >imp/qemu-img-differs
+chmod +x imp/qemu-img-differs
+VMRUN_QEMU_IMG=$T/imp/qemu-img-differs V image import imp/src.raw imp/z.qcow2 >/dev/null 2>err.txt
+is "$?" "1" "an import that does not verify: exit 1"
+ok "$(grep -q "verify 'imp/z.qcow2': its contents differ from 'imp/src.raw'" err.txt; echo $?)" \
+	"it says the copy differs ($(head -1 err.txt))"
 is "$(find imp -name '.*' -o -name 'x.qcow2' -o -name 'y.qcow2' -o -name 'z.qcow2' | wc -l)" "0" \
 	"import leaves no temporary or partial files"
 
