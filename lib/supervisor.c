@@ -718,6 +718,56 @@ static int sup_caps_prepare(struct sup *s, enum vmr_accel accel, struct vmr_erro
 	return 0;
 }
 
+/* The plan: the guest and the host facts known before any change (fd numbering). */
+static int sup_plan(struct sup *s, struct vmr_error **err)
+{
+	_cleanup_free_ char *abs = realpath(s->o->topo_path, NULL);
+	_cleanup_free_ char *dir = NULL;
+	enum vmr_accel accel = s->plan.accel;
+
+	if (!abs)
+		return vmr_error_set(err, errno, "resolve '%s'", s->o->topo_path);
+	dir = xstrdup(dirname(abs));
+	vmr_plan_init(&s->plan, s->o->topo, s->g, s->cfg->qemu, dir, accel);
+	s->have_plan = true;
+	s->plan.vhost = vmr_net_vhost_available(s->cfg);
+	vmr_plan_assign_fds(&s->plan);
+	s->nfds = s->fds_alloc = s->plan.nfds;
+	s->fds = xcalloc((size_t)s->fds_alloc, sizeof(int));
+	for (int i = 0; i < s->fds_alloc; i++)
+		s->fds[i] = -1;
+	return 0;
+}
+
+/*
+ * The files QEMU opens by name and nothing in vmrun makes (kernel,
+ * initrd): a missing one is a mistake in the topology, reported before
+ * anything changes rather than by QEMU once the host is set up.
+ */
+static int sup_check_files(struct sup *s, struct vmr_error **err)
+{
+	const struct {
+		const char *what, *path;
+	} files[] = {
+	    {"kernel", s->g->kernel},
+	    {"initrd", s->g->initrd},
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+		_cleanup_free_ char *path = NULL;
+
+		if (!files[i].path)
+			continue;
+		path = vmr_plan_path(&s->plan, files[i].path);
+		if (access(path, R_OK) == 0)
+			continue;
+		/* a usage error prints no errno text: the reason goes in the message */
+		return vmr_error_usage(err, "guest '%s': %s '%s': %s", s->g->name, files[i].what,
+				       path, strerror(errno));
+	}
+	return 0;
+}
+
 /* Checks that change nothing on the host: invalid input fails here with status 2. */
 static int sup_validate(struct sup *s, struct vmr_error **err)
 {
@@ -747,27 +797,13 @@ static int sup_validate(struct sup *s, struct vmr_error **err)
 	r = vmr_caps_preflight(s->cfg, g, err);
 	if (r < 0)
 		return r;
-	return sup_caps_prepare(s, accel, err);
-}
-
-static int sup_plan(struct sup *s, struct vmr_error **err)
-{
-	_cleanup_free_ char *abs = realpath(s->o->topo_path, NULL);
-	_cleanup_free_ char *dir = NULL;
-	enum vmr_accel accel = s->plan.accel;
-
-	if (!abs)
-		return vmr_error_set(err, errno, "resolve '%s'", s->o->topo_path);
-	dir = xstrdup(dirname(abs));
-	vmr_plan_init(&s->plan, s->o->topo, s->g, s->cfg->qemu, dir, accel);
-	s->have_plan = true;
-	s->plan.vhost = vmr_net_vhost_available(s->cfg);
-	vmr_plan_assign_fds(&s->plan);
-	s->nfds = s->fds_alloc = s->plan.nfds;
-	s->fds = xcalloc((size_t)s->fds_alloc, sizeof(int));
-	for (int i = 0; i < s->fds_alloc; i++)
-		s->fds[i] = -1;
-	return 0;
+	r = sup_caps_prepare(s, accel, err);
+	if (r < 0)
+		return r;
+	r = sup_plan(s, err);
+	if (r < 0)
+		return r;
+	return sup_check_files(s, err);
 }
 
 static int disk_own(const struct sup *s, const char *path, struct vmr_error **err)
@@ -1159,9 +1195,6 @@ static int sup_start(struct sup *s, struct vmr_error **err)
 	r = run_caplog_open(&s->events, events, RUN_EVENTS_LOG_CAP, err);
 	if (r < 0)
 		return r;
-	r = sup_plan(s, err);
-	if (r < 0)
-		return r;
 	r = vmr_image_prepare(s->cfg, s->o->topo, g, s->dir.path, &seed, err);
 	if (r < 0)
 		return vmr_error_wrap(err, "guest '%s'", g->name);
@@ -1213,7 +1246,7 @@ static int sup_start(struct sup *s, struct vmr_error **err)
 
 	r = sup_spawn(s, err);
 	if (r < 0)
-		return r;
+		return vmr_error_wrap(err, "guest '%s'", g->name);
 	sup_write_status(s);
 
 	r = sup_negotiate(s, err);
