@@ -57,8 +57,8 @@ int vmr_pin_map(const struct vmr_vcpu *v, size_t n, const struct vmr_cpuset *cs,
 	_cleanup_free_ struct vmr_pin *pins = NULL;
 
 	if (n != cs->n)
-		return vmr_error_set(
-		    err, EINVAL, "QEMU reports %zu vCPUs but the cpuset has %zu CPUs", n, cs->n);
+		return vmr_error_set(err, 0, "QEMU reports %zu vCPUs but the cpuset has %zu CPUs",
+				     n, cs->n);
 	/* sorted by index (vmr_pin_parse), so index i must sit at i */
 	for (size_t i = 0; i < n; i++)
 		if (v[i].index != i)
@@ -67,7 +67,8 @@ int vmr_pin_map(const struct vmr_vcpu *v, size_t n, const struct vmr_cpuset *cs,
 	for (size_t i = 0; i < n; i++)
 		for (size_t k = i + 1; k < n; k++)
 			if (v[i].tid == v[k].tid) {
-				vmr_error_set(err, EINVAL,
+				/* no errno text: "Invalid argument" would add nothing */
+				vmr_error_set(err, 0,
 					      "vCPU threads are not distinct "
 					      "(TCG thread=single?): cannot pin");
 				vmr_error_hint(err,
