@@ -17,9 +17,12 @@ arguments (a guest's qemu_args), since vmrun gives QEMU no environment:
   mute=CMD           never answer CMD (a QEMU whose monitor is stuck)
   freeze=CMD         stop itself with SIGSTOP on receiving CMD
   cmdlog=PATH        append the name of every QMP command received to PATH
-  orphan=1           after cont, leave a double-forked orphan that exits soon
+  orphan=S           after cont, leave a double-forked orphan that exits S
+                     seconds later (its pid in REPORT.orphan)
   poweroff_after=S   the guest powers itself off S seconds after cont
   exit_after=S:CODE  exit with CODE S seconds after cont
+  panic_after=S      the guest panics S seconds after cont (GUEST_PANICKED,
+                     SHUTDOWN guest-panic, exit 0: QEMU's default panic action)
   flood=BYTES        after cont, write BYTES of console output
 """
 import errno
@@ -188,7 +191,7 @@ def make_orphan():
     if pid == 0:
         gpid = os.fork()
         if gpid == 0:
-            time.sleep(0.5)
+            time.sleep(float(fake["orphan"]))
             os._exit(0)
         if "report" in fake:
             with open(fake["report"] + ".orphan", "w") as f:
@@ -199,12 +202,16 @@ def make_orphan():
 
 def after_cont():
     console_write(b"fakeqemu: guest running\r\n")
-    if fake.get("orphan") == "1":
+    if "orphan" in fake:
         make_orphan()
     if "poweroff_after" in fake:
         timers.append((time.monotonic() + float(fake["poweroff_after"]),
                        lambda: (console_write(b"fakeqemu: powering off\r\n"),
                                 shutdown(True, "guest-shutdown"))))
+    if "panic_after" in fake:
+        timers.append((time.monotonic() + float(fake["panic_after"]),
+                       lambda: (event("GUEST_PANICKED", {"action": "poweroff"}),
+                                shutdown(True, "guest-panic"))))
     if "exit_after" in fake:
         secs, _, code = fake["exit_after"].partition(":")
         timers.append((time.monotonic() + float(secs), lambda: os._exit(int(code))))

@@ -335,19 +335,66 @@ kill -TERM "$(qemu_pid e)"
 run_wait_exit e 20
 is "$RC" 143 "QEMU terminated by the host: exit 143"
 
-# --- QEMU fails after the guest ran -> 3
-guest g 0 5 "exit_after=0.2:1"
+# --- QEMU's own end, as documented: a non-zero exit is 3, whatever the
+# code; exit 0 without a guest poweroff is 143; death by signal N is 128+N
+for code in 1 2 3 126 127 128 137 143 255; do
+	guest g 0 5 "exit_after=0.1:$code"
+	run_start g "$T/g.yaml" g
+	run_wait_exit g 20
+	is "$RC" 3 "QEMU exits $code while running: exit 3"
+done
+grep -q "^vmrun: guest 'g': QEMU exited with status 255, exit status 3$" "$T/g.err"
+ok $? "QEMU's own status is logged"
+guest g 0 5 "exit_after=0.1:0"
 run_start g "$T/g.yaml" g
 run_wait_exit g 20
-is "$RC" 3 "QEMU exits 1 while running: exit 3"
+is "$RC" 143 "QEMU exits 0 without SHUTDOWN from the guest: exit 143"
+for sig in USR1 ALRM; do
+	run_start e "$T/e.yaml" e
+	run_wait_ready e e 20
+	kill -"$sig" "$(qemu_pid e)"
+	run_wait_exit e 20
+	is "$RC" $((128 + $(kill -l "$sig"))) "QEMU killed by SIG$sig: exit 128+$(kill -l "$sig")"
+done
+guest g 0 5 "panic_after=0.1"
+run_start g "$T/g.yaml" g
+run_wait_exit g 20
+is "$RC" 4 "guest panic: exit 4"
+grep -q '"event":"GUEST_PANICKED"' "$STATE/g/events.jsonl"
+ok $? "the panic is in events.jsonl"
+
+# --- not PID 1: QEMU's orphans still come to the supervisor (a child
+# subreaper), which reaps them
+guest w 0 5 "report=$T/w.report" "orphan=1"
+run_start w "$T/w.yaml" w
+run_wait_ready w w 20
+ok $? "guest w ready"
+run_wait_grep "$T/w.report.orphan" "[0-9]" 10
+orphan=$(cat "$T/w.report.orphan")
+for ((i = 0; i < 100; i++)); do
+	ppid=$(awk '/^PPid:/ { print $2 }' "/proc/$orphan/status" 2>/dev/null)
+	[ "$ppid" = "${RUN_PID[w]}" ] && break
+	sleep 0.01
+done
+is "$ppid" "${RUN_PID[w]}" "QEMU's orphan is re-parented to the supervisor"
+for ((i = 0; i < 100; i++)); do
+	[ -e "/proc/$orphan" ] || break
+	sleep 0.05
+done
+[ ! -e "/proc/$orphan" ]
+ok $? "and reaped when it exits (no zombie left)"
+kill -TERM "${RUN_PID[w]}"
+run_wait_exit w 20
+is "$RC" 0 "guest w stops cleanly"
 
 # --- startup failures: exit 1, nothing left
 guest h 0 5 "startup=exit1"
 run_start h "$T/h.yaml" h
 run_wait_exit h 20
 is "$RC" 1 "QEMU failing at startup: exit 1"
-grep -q "^vmrun: error: guest 'h': QEMU exited with status 1 before the guest was ready$" "$T/h.err"
-ok $? "startup failure names QEMU's exit"
+grep -q "^vmrun: error: guest 'h': QEMU exited with status 1 before the guest was ready$" "$T/h.err" &&
+	one_error "$T/h.err"
+ok $? "startup failure names QEMU's exit, once"
 torn_down h
 ok $? "nothing left after a startup failure"
 is "$(json_get "$STATE/h/status.json" '(j["state"], j["exit_status"])')" "('exited', 1)" \
@@ -357,8 +404,9 @@ guest i 0-1 5 "threads=single"
 run_start i "$T/i.yaml" i
 run_wait_exit i 20
 is "$RC" 1 "shared vCPU thread: exit 1"
-grep -q "vCPU threads are not distinct (TCG thread=single?): cannot pin" "$T/i.err"
-ok $? "shared vCPU thread refused with a clear message"
+grep -q "^vmrun: error: guest 'i': vCPU threads are not distinct (TCG thread=single?): cannot pin$" "$T/i.err" &&
+	one_error "$T/i.err"
+ok $? "shared vCPU thread refused with one clear message"
 torn_down i
 ok $? "nothing left after a pinning failure"
 
@@ -398,17 +446,30 @@ done
 VMRUN_QEMU=/nonexistent/qemu run_start j "$T/b.yaml" b
 run_wait_exit j 20
 is "$RC" 1 "missing QEMU binary: exit 1"
-grep -q "^vmrun: error: exec '/nonexistent/qemu': No such file or directory$" "$T/j.err"
-ok $? "exec failure reported"
+grep -q "^vmrun: error: guest 'b': exec '/nonexistent/qemu': No such file or directory$" "$T/j.err" &&
+	one_error "$T/j.err"
+ok $? "exec failure reported once"
 
 guest k 7 5
 run_start k "$T/k.yaml" k
 run_wait_exit k 20
 is "$RC" 2 "cpuset outside the allowed CPUs: exit 2"
-grep -q "guest 'k': cpuset '7': CPU 7 is not available here" "$T/k.err"
-ok $? "message names the CPU"
+grep -q "^vmrun: error: guest 'k': cpuset '7': CPU 7 is not available here" "$T/k.err" &&
+	one_error "$T/k.err"
+ok $? "one error naming the CPU"
 [ ! -e "$STATE/k" ]
 ok $? "nothing created for an invalid cpuset"
+
+guest x 0 5
+printf '    kernel: no-such-vmlinuz\n' >>"$T/x.yaml"
+run_start x "$T/x.yaml" x
+run_wait_exit x 20
+is "$RC" 2 "missing kernel: exit 2"
+grep -q "^vmrun: error: guest 'x': kernel '$T/no-such-vmlinuz': No such file or directory$" "$T/x.err" &&
+	one_error "$T/x.err"
+ok $? "one error naming the kernel, resolved from the topology's directory"
+[ ! -e "$STATE/x" ]
+ok $? "nothing created for a missing kernel"
 
 # --- a read-only state directory: vmrun fails closed, before QEMU starts
 if [ "$(id -u)" -eq 0 ] && unshare -m --propagation private true 2>/dev/null; then

@@ -69,7 +69,7 @@ sup=$(host_pid_of_child "${RUN_PID[p1]}")
 is "$(head -1 "$STATE/p/lock")" "1" "the supervisor is PID 1 of its namespace"
 is "$(json_get "$T/p.report" 'j["ppid"]')" "1" "QEMU is its child"
 
-# the fake QEMU leaves an orphan that exits half a second later: the
+# the fake QEMU leaves an orphan that exits a second later: the
 # supervisor, as the namespace's init, must reap it
 run_wait_grep "$T/p.report.orphan" "[0-9]" 10
 ok $? "QEMU left an orphan"
