@@ -2,8 +2,9 @@
 /*
  * vmrun's netlink path for bench/netlink.sh: create N macvtaps on PARENT the
  * way vmr_net_setup_guest() does (one RTM_NEWLINK that also brings the link
- * up, a lookup, the owner mark), then delete them by index as the undo
- * handler does.  Prints "create MS" and "delete MS" for each round.
+ * up, then net_link_mark(): a lookup and the owner mark), then delete them
+ * by index as the undo handler does.  Prints "create MS" and "delete MS"
+ * for each round.
  *
  *   netlink_bench PARENT N ROUNDS
  */
@@ -67,13 +68,8 @@ int main(int argc, char **argv)
 				net_nl_fail(&nl, rc, &err, "create macvtap '%s'", name);
 				return fail(err);
 			}
-			if (net_link_lookup(&nl, name, 0, &l, &err) <= 0)
+			if (net_link_mark(&nl, name, owner, &l, &err) < 0)
 				return fail(err);
-			rc = net_link_change_raw(&nl, l.ifindex, owner, 0, -1, -1, NULL);
-			if (rc < 0) {
-				net_nl_fail(&nl, rc, &err, "mark '%s'", name);
-				return fail(err);
-			}
 			idx[i] = l.ifindex;
 		}
 		t1 = now();
