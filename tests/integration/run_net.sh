@@ -119,6 +119,46 @@ torn_down n
 ok $? "its macvtap undone"
 is "$(ip -n "$ns" -br link | sort)" "$baseline" "namespace links as before"
 
+# startup failures after the macvtap was made: the journal undoes it
+# (a fake QEMU that exits before the greeting; a missing parent for the
+# 2nd of 3 NICs, after the 1st was created)
+ntopo "$T/x.yaml" "    qemu_args: [\"-fake\", \"startup=exit1\"]"
+VMRUN_QEMU=$FAKEQEMU ip netns exec "$ns" "$VMRUN" --state-dir "$STATE" run "$T/x.yaml" n \
+	>/dev/null 2>"$T/x.err"
+is "$?" 1 "QEMU exiting at startup: exit 1"
+grep -q "^vmrun: error: guest 'n': QEMU exited with status 1 before the guest was ready$" "$T/x.err" &&
+	one_error "$T/x.err"
+ok $? "one error naming QEMU's exit"
+torn_down n
+ok $? "journal empty, sockets gone"
+is "$(ip -n "$ns" -br link | sort)" "$baseline" "namespace links as before"
+
+cat >"$T/p.yaml" <<EOF
+version: 1
+guests:
+  n:
+    accel: tcg
+    memory: 64M
+    nics:
+      - name: eth0
+        mac: "52:54:00:7e:57:01"
+        macvtap: vmrt0
+      - name: eth1
+        mac: "52:54:00:7e:57:02"
+        macvtap: nosuch0
+      - name: eth2
+        mac: "52:54:00:7e:57:03"
+        macvtap: vmrt1
+EOF
+VMRUN_QEMU=$FAKEQEMU ip netns exec "$ns" "$VMRUN" --state-dir "$STATE" run "$T/p.yaml" n \
+	>/dev/null 2>"$T/p.err"
+r=$?
+[ "$r" -ne 0 ] && grep -q "^vmrun: error: .*'nosuch0'" "$T/p.err" && one_error "$T/p.err"
+ok $? "missing parent of the 2nd NIC: fails ($r) with one error naming it"
+torn_down n
+ok $? "journal empty, sockets gone"
+is "$(ip -n "$ns" -br link | sort)" "$baseline" "namespace links as before (the 1st NIC's macvtap undone)"
+
 run_ns_start n1
 run_wait_ready n1 n 60
 r=$?
