@@ -198,6 +198,9 @@ VERB(args)
 	    vmr_accel_resolve(g->accel, cfg.accel, cfg.dev_root, cfg.sysfs_root, &accel, &warning,
 			      &err) < 0) {
 		vmr_error_wrap(&err, "guest '%s'", g->name);
+		/* printing needs no usable KVM: say how to get the command line anyway */
+		vmr_error_hint(&err, "%s%sprint the command line anyway with --accel kvm (or tcg)",
+			       err->hint ? err->hint : "", err->hint ? "; or " : "");
 		status = vmr_cli_fail(err);
 		goto out;
 	}
