@@ -558,7 +558,9 @@ int vmr_net_reclaim(const struct vmr_config *cfg, const struct vmr_guest *g,
 	for (size_t k = 0; k < n; k++) {
 		bool mine = false;
 
-		if (!startswith(v[k].alias, prefix) || !v[k].has_mac)
+		/* shared VLANs and bridges are the journal's business: only per-NIC kinds */
+		if (!startswith(v[k].alias, prefix) || !v[k].has_mac ||
+		    (!streq(v[k].kind, "macvtap") && !streq(v[k].kind, "tun")))
 			continue;
 		for (size_t i = 0; i < g->nnics && !mine; i++) {
 			struct vmr_mac mac;

@@ -506,6 +506,22 @@ static void test_killed_and_reclaim(void)
 	ok(!link_is("vm-52deac19a008", "macvtap", NULL), "reclaim deleted our leftover");
 	check_baseline("reclaim");
 
+	/* a bridge with our mark and, by chance, the guest's MAC is not a leftover NIC */
+	{
+		struct net_link_spec spec = { .name = "vmrtbr5", .kind = "bridge" };
+		struct net_link br;
+		struct vmr_mac m;
+
+		vmr_mac_parse("52:de:ac:19:a0:08", &m);
+		spec.mac = &m;
+		ok(net_link_create_raw(&env->nl, &spec) == 0 &&
+			   net_link_mark(&env->nl, "vmrtbr5", "vmrun:a:n1", &br, NULL) == 0,
+		   "a bridge marked vmrun:a:n1 with the guest's MAC");
+		is_int(vmr_net_reclaim(&cfg, vmr_topology_guest(t, "a"), &e), 0, "reclaim succeeds");
+		ok(link_is("vmrtbr5", "bridge", NULL), "the sweep leaves a shared bridge to the journals");
+		net_link_delete_raw(&env->nl, br.ifindex);
+	}
+
 	/* a foreign link holding the name: refuse and never touch it */
 	{
 		struct net_link_spec spec = { .name = "vm-52deac19a008", .kind = "macvtap", .up = false };
