@@ -21,10 +21,10 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-#include "lib/buf.h"
 #include "lib/caps.h"
 #include "lib/spawn.h"
 #include "lib/util.h"
+#include "tests/lib/proc.h"
 #include "tests/lib/tap.h"
 
 /* what a forked child reports back */
@@ -78,40 +78,6 @@ static int in_child(void (*fn)(const void *), const void *arg)
 	return status;
 }
 
-static char *read_all_fd(int fd)
-{
-	struct vmr_buf b = VMR_BUF_INIT;
-	char tmp[4096];
-	ssize_t n;
-
-	while ((n = read(fd, tmp, sizeof(tmp))) > 0)
-		vmr_buf_add(&b, tmp, (size_t)n);
-	vmr_buf_addc(&b, '\0');
-	return vmr_buf_detach(&b);
-}
-
-/* "Key:\tvalue" in a /proc status text, value without surrounding blanks */
-static char *status_field(const char *text, const char *key)
-{
-	size_t len = strlen(key);
-
-	for (const char *p = text; p && *p;) {
-		const char *nl = strchr(p, '\n');
-
-		if (strncmp(p, key, len) == 0 && p[len] == ':') {
-			const char *v = p + len + 1, *end = nl ? nl : v + strlen(v);
-
-			while (v < end && (*v == ' ' || *v == '\t'))
-				v++;
-			while (end > v && (end[-1] == ' ' || end[-1] == '\t'))
-				end--;
-			return xstrndup(v, (size_t)(end - v));
-		}
-		p = nl ? nl + 1 : NULL;
-	}
-	return xstrdup("<missing>");
-}
-
 static bool has_token(const char *list, const char *tok)
 {
 	_cleanup_free_ char *copy = xstrdup(list);
@@ -129,7 +95,7 @@ static unsigned long long own_bounding(void)
 
 	if (read_file("/proc/self/status", 1 << 16, &s, NULL) < 0)
 		abort();
-	v = status_field(s, "CapBnd");
+	v = test_status_field(s, "CapBnd");
 	return strtoull(v, NULL, 16);
 }
 
@@ -166,7 +132,7 @@ static char *exec_dropped(const struct vmr_caps_drop *d, int *ret_status)
 		_exit(96);
 	}
 	close(out[1]);
-	text = read_all_fd(out[0]);
+	text = test_read_fd(out[0]);
 	close(out[0]);
 	while (waitpid(pid, ret_status, 0) < 0 && errno == EINTR)
 		;
@@ -461,11 +427,11 @@ static void test_drop_user(void)
 	    {"CapAmb", "0000000000000000"},	   {"NoNewPrivs", "1"},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(want); i++) {
-		f = status_field(text, want[i].key);
+		f = test_status_field(text, want[i].key);
 		is_str(f, want[i].want, "as a user: %s", want[i].key);
 		free(f);
 	}
-	f = status_field(text, "Groups");
+	f = test_status_field(text, "Groups");
 	ok(has_token(f, "65534") && has_token(f, "4242") && !has_token(f, "0"),
 	   "supplementary groups are the user's: %s", f);
 	free(f);
@@ -492,18 +458,18 @@ static void test_drop_root(void)
 	ok(WIFEXITED(status) && WEXITSTATUS(status) == 0, "root child exec'd cat (status %d)",
 	   status);
 	want_bnd = xasprintf("%016llx", own_bounding() & (1ULL << CAP_IPC_LOCK));
-	f = status_field(text, "Uid");
+	f = test_status_field(text, "Uid");
 	is_str(f, "0\t0\t0\t0", "as root: still uid 0");
 	free(f);
-	bnd = status_field(text, "CapBnd");
+	bnd = test_status_field(text, "CapBnd");
 	is_str(bnd, want_bnd, "as root: bounding set is CAP_IPC_LOCK only");
-	f = status_field(text, "CapEff");
+	f = test_status_field(text, "CapEff");
 	is_str(f, want_bnd, "as root: effective set follows the bounding set");
 	free(f);
-	f = status_field(text, "CapInh");
+	f = test_status_field(text, "CapInh");
 	is_str(f, "0000000000000000", "as root: nothing inheritable");
 	free(f);
-	f = status_field(text, "NoNewPrivs");
+	f = test_status_field(text, "NoNewPrivs");
 	is_str(f, "1", "as root: NoNewPrivs");
 	free(f);
 
@@ -515,7 +481,7 @@ static void test_drop_root(void)
 	free(text);
 	text = exec_dropped(&d, &status);
 	vmr_caps_drop_free(&d);
-	f = status_field(text, "CapEff");
+	f = test_status_field(text, "CapEff");
 	is_str(f, "0000000000000000", "root with nothing kept: no effective capabilities");
 	free(f);
 }

@@ -18,6 +18,7 @@
 #include "lib/buf.h"
 #include "lib/spawn.h"
 #include "lib/util.h"
+#include "tests/lib/proc.h"
 #include "tests/lib/tap.h"
 
 extern char **environ;
@@ -25,24 +26,14 @@ extern char **environ;
 /* our own binary, resolved (valgrind cannot exec /proc/self/exe) */
 static char self_exe[4096];
 
+/* A field of our own /proc status, "?" when it cannot be read. */
 static char *status_field(const char *name)
 {
 	_cleanup_free_ char *s = NULL;
-	char *p, *nl;
-	size_t len = strlen(name);
 
 	if (read_file("/proc/self/status", 1 << 16, &s, NULL) < 0)
 		return xstrdup("?");
-	for (p = s; p && *p; p = nl ? nl + 1 : NULL) {
-		nl = strchr(p, '\n');
-		if (strncmp(p, name, len) == 0 && p[len] == ':') {
-			p += len + 1;
-			while (*p == ' ' || *p == '\t')
-				p++;
-			return xstrndup(p, nl ? (size_t)(nl - p) : strlen(p));
-		}
-	}
-	return xstrdup("?");
+	return test_status_field(s, name);
 }
 
 /* The spawned side: report, then write a marker into fds 3 and 4 if open. */
@@ -89,18 +80,6 @@ static int child_report(void)
 	return 0;
 }
 
-static char *read_all_fd(int fd)
-{
-	struct vmr_buf b = VMR_BUF_INIT;
-	char tmp[4096];
-	ssize_t n;
-
-	while ((n = read(fd, tmp, sizeof(tmp))) > 0)
-		vmr_buf_add(&b, tmp, (size_t)n);
-	vmr_buf_addc(&b, '\0');
-	return vmr_buf_detach(&b);
-}
-
 static char *field(const char *report, const char *key)
 {
 	_cleanup_free_ char *k = xasprintf("%s=", key);
@@ -140,7 +119,7 @@ static char *spawn_report(struct vmr_spawn *s, pid_t *ret_pid, int *ret_status)
 		close(out[0]);
 		return NULL;
 	}
-	rep = read_all_fd(out[0]);
+	rep = test_read_fd(out[0]);
 	close(out[0]);
 	while (waitpid(pid, ret_status, 0) < 0 && errno == EINTR)
 		;
@@ -213,8 +192,8 @@ static void test_fds_env_signals(void)
 	close(3);
 	close(4);
 	ok(rep != NULL && WIFEXITED(status) && WEXITSTATUS(status) == 0, "spawned child ran");
-	ra = read_all_fd(a[0]);
-	rb = read_all_fd(b[0]);
+	ra = test_read_fd(a[0]);
+	rb = test_read_fd(b[0]);
 	check_field(rep, "fds", "0 1 2 3 4 ", "child holds exactly fds 0-2 and the 2 passed");
 	is_str(ra, "three", "fds[0] became fd 3 although the numbers crossed");
 	is_str(rb, "four", "fds[1] became fd 4");
@@ -320,7 +299,7 @@ static void test_user_drop(void)
 	s.caps = &d;
 	rep = spawn_report(&s, NULL, NULL);
 	close(p[1]);
-	marker = read_all_fd(p[0]);
+	marker = test_read_fd(p[0]);
 	close(p[0]);
 	check_field(rep, "uid", "65534", "runs as uid 65534");
 	check_field(rep, "gid", "65534", "runs as gid 65534");
