@@ -141,7 +141,7 @@ int run_console_init(struct run_console *c, int serial_fd, int out_fd, const cha
 	};
 	r = run_fd_nonblock(serial_fd);
 	if (r < 0)
-		return vmr_error_set(err, -r, "console socket");
+		return vmr_error_set(err, -r, "make the serial connection non-blocking");
 	c->out_fd = out_open(out_fd, &c->out_send_flags);
 	return run_caplog_open(&c->log, log_path, RUN_CONSOLE_LOG_CAP, err);
 }

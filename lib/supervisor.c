@@ -1221,7 +1221,7 @@ static int sup_start(struct sup *s, struct vmr_error **err)
 	r = vmr_qmp_new(qmp_conn, &s->qmp);
 	if (r < 0) {
 		close(serial_conn);
-		return vmr_error_set(err, -r, "qmp client");
+		return vmr_error_set(err, -r, "set up the QMP client");
 	}
 	qmpsock = sup_file(s, "qmp.sock");
 	vmr_qmp_set_name(s->qmp, qmpsock);
