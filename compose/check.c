@@ -9,14 +9,6 @@
 #include "compose/compose.h"
 #include "lib/util.h"
 
-static const struct vmr_host *find_host(const struct vmr_topology *t, const char *name)
-{
-	for (size_t i = 0; i < t->nhosts; i++)
-		if (streq(t->hosts[i].name, name))
-			return &t->hosts[i];
-	return NULL;
-}
-
 static struct vmr_pos pos_or(struct vmr_pos p, struct vmr_pos fallback)
 {
 	return p.line ? p : fallback;
@@ -30,7 +22,7 @@ int compose_topology_check(const struct vmr_topology *t, struct vmr_diags *d)
 		const struct vmr_guest *g = &t->guests[i];
 		struct vmr_pos p = pos_or(g->host_pos, g->pos);
 
-		if (g->host && !find_host(t, g->host))
+		if (g->host && !vmr_topology_host(t, g->host))
 			vmr_diags_add(d, t->file, p.line, p.col, NULL,
 				      "guest '%s' host: '%s' is not defined under hosts", g->name,
 				      g->host);

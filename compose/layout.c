@@ -16,22 +16,6 @@ char *compose_host_service(const char *host)
 	return s;
 }
 
-static const struct vmr_host *find_host(const struct vmr_topology *t, const char *name)
-{
-	for (size_t i = 0; i < t->nhosts; i++)
-		if (streq(t->hosts[i].name, name))
-			return &t->hosts[i];
-	return NULL;
-}
-
-static const struct vmr_host *find_primary(const struct vmr_topology *t)
-{
-	for (size_t i = 0; i < t->nhosts; i++)
-		if (t->hosts[i].primary)
-			return &t->hosts[i];
-	return NULL;
-}
-
 static size_t add_host(struct vmr_compose_layout *l, const struct vmr_host *h, bool local)
 {
 	struct vmr_compose_host *ch;
@@ -79,7 +63,7 @@ static void count_vf(struct vmr_compose_host *h, const struct vmr_pci_addr *pf)
 
 void compose_layout_build(const struct vmr_topology *t, struct vmr_compose_layout *ret)
 {
-	const struct vmr_host *primary = find_primary(t);
+	const struct vmr_host *primary = vmr_topology_primary(t);
 	struct vmr_compose_layout l = {0};
 	size_t local = (size_t)-1;
 	bool unplaced = false;
@@ -107,7 +91,7 @@ void compose_layout_build(const struct vmr_topology *t, struct vmr_compose_layou
 		size_t h = local;
 
 		if (g->host) {
-			const struct vmr_host *th = find_host(t, g->host);
+			const struct vmr_host *th = vmr_topology_host(t, g->host);
 
 			for (size_t j = 0; j < l.nhosts; j++)
 				if (l.hosts[j].host == th)

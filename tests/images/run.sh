@@ -370,5 +370,8 @@ V image --help >/dev/null
 is "$?" "0" "vmrun image --help"
 V image frob >/dev/null 2>&1
 is "$?" "2" "unknown image command: exit 2"
+V image prep --dry-run topo.yaml >/dev/null 2>err.txt
+is "$?" "2" "image prep with an unknown option: exit 2"
+ok "$(grep -q "unrecognized option '--dry-run'" err.txt; echo $?)" "naming it"
 
 done_testing
