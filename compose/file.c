@@ -148,8 +148,8 @@ static void labels(struct vmr_yamlout *y, const struct vmr_strvec *kv)
 	vmr_yamlout_map_end(y);
 }
 
-static void host_service(struct vmr_yamlout *y, const struct vmr_topology *t,
-			 const struct vmr_compose_opts *o, const struct vmr_compose_host *h)
+static void host_service(struct vmr_yamlout *y, const struct vmr_compose_opts *o,
+			 const struct vmr_compose_host *h)
 {
 	struct vmr_strvec cmd = VMR_STRVEC_INIT, test = VMR_STRVEC_INIT, lab = VMR_STRVEC_INIT;
 	struct compose_grants g = {0};
@@ -176,9 +176,28 @@ static void host_service(struct vmr_yamlout *y, const struct vmr_topology *t,
 	vmr_strvec_clear(&lab);
 }
 
-static void prep_service(struct vmr_yamlout *y, const struct vmr_topology *t,
-			 const struct vmr_compose_opts *o, const struct vmr_compose_host *h,
-			 const struct vmr_guest *guest)
+/*
+ * What a guest's two services share, from the image to the volumes: the
+ * prep job runs in the same container setup as the guest (its cpuset too,
+ * so it stays off the CPUs of guests that already run).
+ */
+static void guest_common(struct vmr_yamlout *y, const struct vmr_compose_opts *o,
+			 const struct vmr_guest *guest, const struct vmr_strvec *cmd,
+			 const char *network_mode, const struct compose_grants *g)
+{
+	service_head(y, o, cmd, network_mode);
+	environment(y, g);
+	security(y, g);
+	if (guest->has_cpuset) {
+		_cleanup_free_ char *cs = vmr_cpuset_format(&guest->cpuset);
+
+		vmr_yamlout_kv_str(y, "cpuset", cs);
+	}
+	volumes(y, g);
+}
+
+static void prep_service(struct vmr_yamlout *y, const struct vmr_compose_opts *o,
+			 const struct vmr_compose_host *h, const struct vmr_guest *guest)
 {
 	struct vmr_strvec cmd = VMR_STRVEC_INIT, lab = VMR_STRVEC_INIT;
 	struct compose_grants g = {0};
@@ -191,16 +210,7 @@ static void prep_service(struct vmr_yamlout *y, const struct vmr_topology *t,
 	vmr_yamlout_str(y, name);
 	vmr_yamlout_map_start(y);
 	/* image preparation needs no network: base images are on the host */
-	service_head(y, o, &cmd, "none");
-	environment(y, &g);
-	security(y, &g);
-	if (guest->has_cpuset) {
-		_cleanup_free_ char *cs = vmr_cpuset_format(&guest->cpuset);
-
-		/* stay off the CPUs of guests that already run */
-		vmr_yamlout_kv_str(y, "cpuset", cs);
-	}
-	volumes(y, &g);
+	guest_common(y, o, guest, &cmd, "none", &g);
 	labels(y, &lab);
 	vmr_yamlout_map_end(y);
 
@@ -217,9 +227,8 @@ static void depends(struct vmr_yamlout *y, const char *service, const char *cond
 	vmr_yamlout_map_end(y);
 }
 
-static void guest_service(struct vmr_yamlout *y, const struct vmr_topology *t,
-			  const struct vmr_compose_opts *o, const struct vmr_compose_host *h,
-			  const struct vmr_guest *guest)
+static void guest_service(struct vmr_yamlout *y, const struct vmr_compose_opts *o,
+			  const struct vmr_compose_host *h, const struct vmr_guest *guest)
 {
 	struct vmr_strvec cmd = VMR_STRVEC_INIT, test = VMR_STRVEC_INIT, lab = VMR_STRVEC_INIT;
 	struct compose_grants g = {0};
@@ -233,15 +242,7 @@ static void guest_service(struct vmr_yamlout *y, const struct vmr_topology *t,
 
 	vmr_yamlout_str(y, name);
 	vmr_yamlout_map_start(y);
-	service_head(y, o, &cmd, "host");
-	environment(y, &g);
-	security(y, &g);
-	if (guest->has_cpuset) {
-		_cleanup_free_ char *cs = vmr_cpuset_format(&guest->cpuset);
-
-		vmr_yamlout_kv_str(y, "cpuset", cs);
-	}
-	volumes(y, &g);
+	guest_common(y, o, guest, &cmd, "host", &g);
 	vmr_yamlout_str(y, "depends_on");
 	vmr_yamlout_map_start(y);
 	depends(y, h->service, "service_healthy");
@@ -276,12 +277,12 @@ int compose_file_build(const struct vmr_topology *t, const struct vmr_compose_op
 	for (size_t i = 0; i < l.nhosts; i++) {
 		const struct vmr_compose_host *h = &l.hosts[i];
 
-		host_service(&y, t, o, h);
+		host_service(&y, o, h);
 		for (size_t j = 0; j < h->nguests; j++) {
 			const struct vmr_guest *g = &t->guests[h->guests[j]];
 
-			prep_service(&y, t, o, h, g);
-			guest_service(&y, t, o, h, g);
+			prep_service(&y, o, h, g);
+			guest_service(&y, o, h, g);
 		}
 	}
 	vmr_yamlout_map_end(&y);
