@@ -353,6 +353,7 @@ is "$?" "2" "import of a missing source: exit 2"
 V image import --format vhd imp/src.raw imp/z.qcow2 >/dev/null 2>&1
 is "$?" "2" "import --format vhd: exit 2"
 # a qemu-img whose compare finds a difference: the copy must not land at DEST
+# shellcheck disable=SC2016 # $1 and $@ are for the wrapper script
 printf '#!/bin/sh\n[ "$1" = compare ] && { echo "Content mismatch at offset 0!"; exit 1; }\nexec %s "$@"\n' \
 	"$(command -v qemu-img)" >imp/qemu-img-differs
 chmod +x imp/qemu-img-differs
