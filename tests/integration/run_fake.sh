@@ -524,6 +524,26 @@ is "$RC" 0 "guest l stops cleanly"
 [ -s "$STATE/l/console.log.1" ] && [ "$(stat -c %s "$STATE/l/console.log")" -le $((1 << 20)) ]
 ok $? "console.log is capped and rotated"
 
+# --- stdout a pipe nobody reads (a stuck `docker logs`): the supervisor
+# drops console output for it rather than waiting
+mkfifo "$T/stuck.fifo"
+exec 7<>"$T/stuck.fifo" # holds the read end open, never reads
+guest l2 0 5 "flood=4000000"
+: >"$T/l2.err"
+"$VMRUN" --state-dir "$STATE" run "$T/l2.yaml" l2 >"$T/stuck.fifo" 2>>"$T/l2.err" &
+RUN_PID[l2]=$!
+run_wait_ready l2 l2 20
+ok $? "guest l2 ready with stdout a pipe nobody reads"
+run_wait_grep "$STATE/l2/console.log" "flood done" 20
+ok $? "console.log gets everything while stdout is stuck"
+reply=$(ctl l2 '{"status": null}')
+case $reply in '{"return":{"guest":"l2"'*) r=0 ;; *) r=1 ;; esac
+ok $r "control socket answers while stdout is stuck"
+kill -TERM "${RUN_PID[l2]}"
+run_wait_exit l2 20
+is "$RC" 0 "guest l2 stops cleanly"
+exec 7<&-
+
 # --- supervisor killed with SIGKILL: QEMU dies with it, the next run starts
 guest m 0 5 "report=$T/m.report"
 run_start m "$T/m.yaml" m
