@@ -27,19 +27,21 @@ long vmr_memtrim_text(void)
 	for (line = strtok_r(smaps, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		unsigned long start, end, inode, anon;
 		char perms[5];
-		int off = 0;
+		int fields, off = 0;
 
-		if (sscanf(line, "%lx-%lx %4s %*s %*s %lu %n", &start, &end, perms, &inode,
-			   &off) == 4 && off > 0) {
+		/* a mapping's header: "start-end perms offset dev inode [path]" */
+		fields = sscanf(line, "%lx-%lx %4s %*s %*s %lu %n", &start, &end, perms, &inode, &off);
+
+		if (fields == 4 && off > 0) {
 			XGROW(v, alloc, n + 1);
 			/*
 			 * Private, read-only (r-x or r--) mappings of a file: their
 			 * pages are the file's own unless copy-on-write made some
 			 * private (relro after relocation), which "Anonymous" shows.
 			 */
-			v[n++] = (struct range){ start, end,
-						 perms[1] == '-' && perms[3] == 'p' && inode != 0 &&
-							 line[off] == '/' };
+			v[n++] = (struct range){start, end,
+						perms[1] == '-' && perms[3] == 'p' && inode != 0 &&
+						    line[off] == '/'};
 		} else if (n > 0 && sscanf(line, "Anonymous: %lu kB", &anon) == 1 && anon > 0) {
 			v[n - 1].eligible = false;
 		}

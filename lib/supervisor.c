@@ -1379,9 +1379,8 @@ static void sup_loop(struct sup *s)
 			ids[i] = c->id;
 			pfd[n++] = (struct pollfd){
 			    .fd = c->fd,
-			    .events =
-				(short)((ctl_wants_input(c) ? POLLIN : 0) |
-					(c->out.buf.len ? POLLOUT : 0)),
+			    .events = (short)((ctl_wants_input(c) ? POLLIN : 0) |
+					      (c->out.buf.len ? POLLOUT : 0)),
 			};
 		}
 		con_base = n;
