@@ -30,7 +30,8 @@ long vmr_memtrim_text(void)
 		int fields, off = 0;
 
 		/* a mapping's header: "start-end perms offset dev inode [path]" */
-		fields = sscanf(line, "%lx-%lx %4s %*s %*s %lu %n", &start, &end, perms, &inode, &off);
+		fields =
+		    sscanf(line, "%lx-%lx %4s %*s %*s %lu %n", &start, &end, perms, &inode, &off);
 
 		if (fields == 4 && off > 0) {
 			XGROW(v, alloc, n + 1);
