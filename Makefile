@@ -30,7 +30,8 @@ OPT := -O1 -g -fno-omit-frame-pointer
 HARDEN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 endif
 CFLAGS ?=
-CPPFLAGS += -D_GNU_SOURCE -DVMR_VERSION='"$(VERSION)"' -I. $(PKG_CFLAGS) $(INI_CFLAGS)
+DOCDIR   ?= $(PREFIX)/share/doc/vmrun
+CPPFLAGS += -D_GNU_SOURCE -DVMR_VERSION='"$(VERSION)"' -DVMR_DOCDIR='"$(DOCDIR)"' -I. $(PKG_CFLAGS) $(INI_CFLAGS)
 ALL_CFLAGS = -std=gnu11 $(OPT) $(WARN) $(HARDEN) -MMD -MP $(CPPFLAGS) $(CFLAGS)
 LDFLAGS ?=
 ALL_LDFLAGS = $(HARDEN) -pie -Wl,-z,relro,-z,now $(LDFLAGS)
@@ -53,7 +54,7 @@ all: $(BUILD)/vmrun
 
 help:
 	@echo "make            build $(BUILD)/vmrun"
-	@echo "make check      build and run every test (final line: N passed, N failed)"
+	@echo "make check      build and run every test (final line: N passed, N failed, N skipped)"
 	@echo "make demo       install what is missing, build, boot the example guests"
 	@echo "make deps       install the Debian packages the build and tests need"
 	@echo "make asan       ASan+UBSan build and test run (in build/asan)"
@@ -108,11 +109,12 @@ demo: deps all testguest
 
 install: $(BUILD)/vmrun
 	install -D -m 0755 $(BUILD)/vmrun $(DESTDIR)$(PREFIX)/bin/vmrun
-	install -D -m 0644 docs/vmrun.conf.example $(DESTDIR)$(PREFIX)/share/doc/vmrun/vmrun.conf.example
+	install -d $(DESTDIR)$(DOCDIR)
+	install -m 0644 README.md docs/*.md docs/vmrun.conf.example $(DESTDIR)$(DOCDIR)/
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/vmrun
-	rm -rf $(DESTDIR)$(PREFIX)/share/doc/vmrun
+	rm -rf $(DESTDIR)$(DOCDIR)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

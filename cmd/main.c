@@ -37,7 +37,12 @@ static void usage(FILE *f)
 	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
 		fprintf(f, "  %-10s %s\n", verbs[i].name, verbs[i].summary);
 	fputs("\nexit status: 0 success, 1 runtime failure, 2 bad usage or invalid input\n"
-	      "see docs/ for the topology format and each verb\n", f);
+	      "documentation: " VMR_DOCDIR " (topology format, each verb)\n", f);
+}
+
+static void usage_hint(void)
+{
+	fputs("vmrun: see 'vmrun --help'\n", stderr);
 }
 
 int main(int argc, char **argv)
@@ -51,6 +56,8 @@ int main(int argc, char **argv)
 	};
 	int c;
 
+	/* getopt names argv[0] in its messages: make it "vmrun" whatever the path */
+	argv[0] = (char *)"vmrun";
 	/* '+': stop at the verb; its own options are parsed by the verb */
 	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
 		switch (c) {
@@ -67,23 +74,27 @@ int main(int argc, char **argv)
 			printf("vmrun %s\n", VMR_VERSION);
 			return VMR_EXIT_OK;
 		default:
-			usage(stderr);
+			usage_hint();
 			return VMR_EXIT_USAGE;
 		}
 	}
 	if (optind >= argc) {
+		fputs("vmrun: error: no verb given\n", stderr);
 		usage(stderr);
 		return VMR_EXIT_USAGE;
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++) {
 		if (streq(argv[optind], verbs[i].name)) {
+			_cleanup_free_ char *name = xasprintf("vmrun %s", verbs[i].name);
 			int v = optind;
 
+			/* getopt's messages then read "vmrun run: unrecognized option" */
+			argv[v] = name;
 			optind = 0; /* reinitialise getopt: verbs parse from their argv[1] */
 			return verbs[i].fn(argc - v, argv + v);
 		}
 	}
 	fprintf(stderr, "vmrun: error: unknown verb '%s'\n", argv[optind]);
-	usage(stderr);
+	usage_hint();
 	return VMR_EXIT_USAGE;
 }
