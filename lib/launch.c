@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Detached supervisors and waiting for their guests (lib/launch.h). */
 #include <fcntl.h>
+#include <jansson.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 
 #include "lib/buf.h"
 #include "lib/control.h"
+#include "lib/fsutil.h"
 #include "lib/launch.h"
 #include "lib/spawn.h"
 #include "lib/statedir.h"
@@ -19,23 +21,6 @@
 #include "lib/util.h"
 
 #define LOG_TAIL_BYTES 16384
-
-static int mkdir_p(const char *path, mode_t mode)
-{
-	_cleanup_free_ char *p = xstrdup(path);
-
-	for (char *s = p + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(p, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		*s = '/';
-	}
-	if (mkdir(p, mode) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
 
 /* supervisor.log for appending; the previous one is kept as supervisor.log.1 */
 static int open_log(const char *state_dir, const char *guest, struct vmr_error **err)
@@ -84,9 +69,7 @@ int vmr_launch_start(const struct vmr_launch_opts *o, struct vmr_launch_guest *g
 	}
 
 	/* the supervisor makes these too; the log must exist before it runs */
-	r = mkdir_p(o->state_dir, 0755);
-	if (r == 0 && mkdir(dir, 0700) < 0 && errno != EEXIST)
-		r = -errno;
+	r = vmr_mkdir_p(dir, 0700);
 	if (r < 0)
 		return vmr_error_set(err, -r, "create state directory '%s'", dir);
 	log = open_log(o->state_dir, g->name, err);
@@ -145,52 +128,48 @@ static void guest_exited(struct vmr_launch_guest *g)
 }
 
 /*
- * A guest is ready when its ready file exists while the supervisor we
- * watch holds its lock (a ready file alone may be a killed supervisor's).
+ * A guest is ready when the supervisor we watch says so: its answer to
+ * {"ping": null} on the control socket, {"return": {"ready": true}},
+ * while it holds the guest's lock (the socket may be a stale one's until
+ * ours replaces it).
  *
- * When to look: the supervisor's startup is synchronous and its poll loop,
- * which serves the control socket, starts right after it has written the
- * ready file.  So a request sent early waits in the socket's backlog and
- * its reply is the moment to look.  The request is an empty object, which
- * the loop answers at once with an error, without asking QEMU: `status`
- * would run query-status, and QEMU under TCG may answer that tens of ms
- * after `cont`.  Until the socket accepts connections we retry every
- * RETRY_MS, far less than QEMU takes to start.  Cheaper than the obvious
- * alternatives: closing an inotify instance that had a watch waits for an
- * SRCU grace period (~12 ms here, paid by every `up` at the latest when it
- * exits), and polling the file every millisecond cost `up` 2 ms of CPU,
- * taken from QEMU's startup on a small machine.  Deaths come through the
- * pidfds.
+ * When to ask: the supervisor's startup is synchronous and its poll loop,
+ * which serves the control socket, starts right after the guest runs with
+ * its vCPUs pinned.  So a ping sent early waits in the socket's backlog
+ * and is answered the moment the guest is ready, without asking QEMU
+ * (`status` would run query-status, and QEMU under TCG may answer that
+ * tens of ms after `cont`).  Until the socket accepts connections we retry
+ * every RETRY_MS, far less than QEMU takes to start.  Cheaper than the
+ * obvious alternatives: closing an inotify instance that had a watch
+ * waits for an SRCU grace period (~12 ms here, paid by every `up` at the
+ * latest when it exits), and polling the ready file every millisecond
+ * cost `up` 2 ms of CPU, taken from QEMU's startup on a small machine.
+ * Deaths come through the pidfds.
  */
 #define RETRY_MS 5
+#define PING_REPLY_MAX 256
 
 struct waiter {
-	int fd; /* connected, request sent; -1: none */
+	int fd; /* connected, ping sent; -1: none */
 	uint64_t retry_at;
+	bool stopping; /* the guest is being stopped: ask no more, its death follows */
+	size_t len;
+	char reply[PING_REPLY_MAX];
 };
-
-static bool guest_ready(const char *state_dir, const struct vmr_launch_guest *g)
-{
-	_cleanup_free_ char *ready = vmr_statedir_path(state_dir, g->name, "ready");
-	pid_t pid = 0;
-
-	if (access(ready, F_OK) < 0)
-		return false;
-	return vmr_statedir_probe(state_dir, g->name, &pid, NULL) > 0 && pid == g->pid;
-}
 
 static void waiter_close(struct waiter *w, uint64_t retry_at)
 {
 	if (w->fd >= 0)
 		close(w->fd);
 	w->fd = -1;
+	w->len = 0;
 	w->retry_at = retry_at;
 }
 
-/* Connect to the control socket and send the empty request; else retry later. */
+/* Connect to the control socket and send the ping; else retry later. */
 static void waiter_ask(const char *state_dir, const struct vmr_launch_guest *g, struct waiter *w)
 {
-	static const char req[] = "{}\n";
+	static const char req[] = "{\"ping\": null}\n";
 	_cleanup_free_ char *path = vmr_statedir_path(state_dir, g->name, "control.sock");
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	int fd;
@@ -209,6 +188,37 @@ static void waiter_ask(const char *state_dir, const struct vmr_launch_guest *g, 
 		return;
 	}
 	w->fd = fd;
+}
+
+/*
+ * Read the ping's reply.  A complete one decides: ready (with our
+ * supervisor holding the lock), stopping (ask no more), or ask again later;
+ * so does a connection closed or a reply that is not one.
+ */
+static void waiter_read(const char *state_dir, struct vmr_launch_guest *g, struct waiter *w)
+{
+	ssize_t n = recv(w->fd, w->reply + w->len, sizeof(w->reply) - 1 - w->len, MSG_DONTWAIT);
+	json_t *reply = NULL, *ready;
+	char *nl;
+	pid_t pid = 0;
+
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n > 0)
+		w->len += (size_t)n;
+	nl = memchr(w->reply, '\n', w->len);
+	if (!nl && n > 0 && w->len < sizeof(w->reply) - 1)
+		return; /* the rest is on its way */
+	if (nl)
+		reply = json_loadb(w->reply, (size_t)(nl - w->reply), 0, NULL);
+	ready = json_object_get(json_object_get(reply, "return"), "ready");
+	waiter_close(w, now_ms() + RETRY_MS);
+	if (json_is_true(ready) && vmr_statedir_probe(state_dir, g->name, &pid, NULL) > 0 &&
+	    pid == g->pid)
+		g->state = VMR_LAUNCH_READY;
+	else if (json_is_false(ready))
+		w->stopping = true;
+	json_decref(reply);
 }
 
 int vmr_launch_wait(const char *state_dir, struct vmr_launch_guest *gs, size_t n, int timeout_ms,
@@ -231,14 +241,9 @@ int vmr_launch_wait(const char *state_dir, struct vmr_launch_guest *gs, size_t n
 		for (size_t i = 0; i < n; i++) {
 			struct vmr_launch_guest *g = &gs[i];
 
-			if (g->state == VMR_LAUNCH_WAITING && ws[i].fd < 0 &&
-			    now >= ws[i].retry_at) {
-				/* the answer may already be there (an early start, a rerun) */
-				if (guest_ready(state_dir, g))
-					g->state = VMR_LAUNCH_READY;
-				else
-					waiter_ask(state_dir, g, &ws[i]);
-			}
+			if (g->state == VMR_LAUNCH_WAITING && ws[i].fd < 0 && !ws[i].stopping &&
+			    now >= ws[i].retry_at)
+				waiter_ask(state_dir, g, &ws[i]);
 			if (g->state != VMR_LAUNCH_READY)
 				notready++;
 			if (g->state == VMR_LAUNCH_FAILED)
@@ -249,7 +254,7 @@ int vmr_launch_wait(const char *state_dir, struct vmr_launch_guest *gs, size_t n
 			if (ws[i].fd >= 0) {
 				idx[np] = i;
 				pfd[np++] = (struct pollfd){.fd = ws[i].fd, .events = POLLIN};
-			} else if (!wake || ws[i].retry_at < wake) {
+			} else if (!ws[i].stopping && (!wake || ws[i].retry_at < wake)) {
 				wake = ws[i].retry_at;
 			}
 		}
@@ -291,11 +296,11 @@ int vmr_launch_wait(const char *state_dir, struct vmr_launch_guest *gs, size_t n
 				guest_exited(&gs[idx[k] - n]);
 				continue;
 			}
-			/* a reply, or the connection closed: either way, look now */
 			g = &gs[idx[k]];
-			waiter_close(&ws[idx[k]], now_ms() + RETRY_MS);
-			if (g->state == VMR_LAUNCH_WAITING && guest_ready(state_dir, g))
-				g->state = VMR_LAUNCH_READY;
+			if (g->state == VMR_LAUNCH_WAITING)
+				waiter_read(state_dir, g, &ws[idx[k]]);
+			else
+				waiter_close(&ws[idx[k]], 0);
 		}
 	}
 	for (size_t i = 0; i < n; i++)

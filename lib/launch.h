@@ -6,11 +6,10 @@
  * Detached supervisors for `vmrun up` (docs/verbs.md): start one
  * `vmrun run TOPOLOGY GUEST` per guest in its own session, its stderr in
  * STATE/GUEST/supervisor.log, and wait until each guest is ready (the
- * supervisor's STATE/GUEST/ready file, which exists while the guest runs
- * with its vCPUs pinned, under the lock of the supervisor we started) or
- * its supervisor has died (a pidfd per supervisor).  The moment to look
- * for the file is when the supervisor's control socket first answers
- * (lib/launch.c says why).
+ * supervisor holding its lock answers {"ping": null} on its control socket
+ * with {"return": {"ready": true}}: the guest runs with its vCPUs pinned)
+ * or its supervisor has died (a pidfd per supervisor).  lib/launch.c says
+ * why the ping.
  */
 
 #include <stdbool.h>
@@ -60,9 +59,10 @@ int vmr_launch_start(const struct vmr_launch_opts *o, struct vmr_launch_guest *g
 /*
  * Wait until every guest in gs is READY, or until one fails (when
  * stop_at_failure) or all have settled, or timeout_ms passes (< 0: no
- * limit).  Reaps the supervisors we started that exit.  Returns the
- * number of guests not READY (0: all ready), negative on failure of the
- * wait itself.
+ * limit).  Reaps the supervisors we started that exit.  A guest whose
+ * supervisor answers that a stop has begun stays WAITING until it exits.
+ * Returns the number of guests not READY (0: all ready), negative on
+ * failure of the wait itself.
  */
 int vmr_launch_wait(const char *state_dir, struct vmr_launch_guest *gs, size_t n, int timeout_ms,
 		    bool stop_at_failure, struct vmr_error **err);

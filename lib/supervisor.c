@@ -554,6 +554,10 @@ static void ctl_request(struct sup *s, struct ctl_client *c, const char *line, s
 			ctl_send_qmp(s, c, cmd, args, false);
 	} else if (streq(key, "status")) {
 		ctl_send_qmp(s, c, "query-status", NULL, true);
+	} else if (streq(key, "ping")) {
+		/* answered by the loop, so startup is over; ready: the guest runs, no stop began */
+		ctl_reply(s, c->id,
+			  json_pack("{s:{s:b}}", "return", "ready", s->phase == PHASE_RUNNING));
 	} else if (streq(key, "stop")) {
 		json_t *t = json_object_get(val, "timeout");
 		unsigned timeout = s->stop_timeout;

@@ -18,6 +18,9 @@
  *   {"qmp": {"execute": CMD, "arguments": {...}}} -> QEMU's reply object
  *                                                   ({"return": ...} or {"error": ...})
  *   {"status": null}                 -> {"return": STATUS}
+ *   {"ping": null}                   -> {"return": {"ready": BOOL}}: the loop runs
+ *                                       (startup is over); ready while the guest
+ *                                       runs and no stop has begun
  *   {"stop": {"timeout": S}}         -> {"return": {}}; graceful stop begins
  *                                       ("timeout" optional: the guest's stop_timeout)
  *   {"kill": null}                   -> {"return": {}}; QEMU gets SIGKILL
