@@ -9,11 +9,7 @@
 
 #include "cmd/cmd.h"
 #include "lib/control.h"
-#include "lib/supervisor.h"
 #include "lib/util.h"
-
-/* after the ACPI wait and `quit`: time for the supervisor's teardown */
-#define DOWN_TEARDOWN_MARGIN_MS 30000
 
 static void down_usage(FILE *f)
 {
@@ -21,8 +17,9 @@ static void down_usage(FILE *f)
 	      "Stop the running guests of TOPOLOGY (or only GUEST...): each supervisor\n"
 	      "presses the ACPI power button, waits up to S seconds (default: the guest's\n"
 	      "stop_timeout) for the guest to power off, then quits QEMU (SIGKILL if it\n"
-	      "does not quit) and undoes its host changes.  Waits for all of that.\n"
-	      "Guests that are not running are skipped.\n\n"
+	      "does not quit) and undoes its host changes.  Waits for all of that: S +\n"
+	      "2 s + 30 s for the teardown at most.  Guests that are not running are\n"
+	      "skipped.\n\n"
 	      "  -t, --timeout S   seconds to wait for each guest to power off\n"
 	      "  -h, --help        show this help\n\n"
 	      "exit status: 0 every guest stopped, 1 a guest did not stop or a request\n"
@@ -106,14 +103,15 @@ VERB(down)
 		asked[i] = r > 0;
 	}
 	for (size_t i = 0; i < n; i++) {
-		unsigned wait_s = timeout_s >= 0 ? (unsigned)timeout_s : sel[i]->stop_timeout;
 		int es;
 
 		if (!asked[i])
 			continue;
+		/* the supervisor's own stop_timeout: the topology may have changed since */
 		r = vmr_guest_wait_stopped(cfg.state_dir, sel[i]->name,
-					   (int)(wait_s * 1000u) + VMR_SUPERVISOR_QUIT_TIMEOUT_MS +
-					       DOWN_TEARDOWN_MARGIN_MS,
+					   vmr_guest_stop_wait_ms(cfg.state_dir, sel[i]->name,
+								  (int)timeout_s,
+								  sel[i]->stop_timeout),
 					   &es, &err);
 		if (r < 0) {
 			vmr_error_print(err, stderr);

@@ -8,10 +8,7 @@
 
 #include "cmd/cmd.h"
 #include "lib/control.h"
-#include "lib/supervisor.h"
 #include "lib/util.h"
-
-#define STOP_TEARDOWN_MARGIN_MS 30000
 
 static void stop_usage(FILE *f)
 {
@@ -19,10 +16,11 @@ static void stop_usage(FILE *f)
 	      "Stop GUEST gracefully: its supervisor presses the ACPI power button, waits\n"
 	      "up to S seconds (default: the guest's stop_timeout), then quits QEMU\n"
 	      "(SIGKILL if it does not quit) and undoes its host changes.  Waits for all\n"
-	      "of that.\n\n"
+	      "of that: S + 2 s + 30 s for the teardown at most.\n\n"
 	      "  -t, --timeout S   seconds to wait for the guest to power off\n"
 	      "  -h, --help        show this help\n\n"
-	      "exit status: 0 stopped (or was not running), 1 failure, 2 bad usage\n",
+	      "exit status: 0 stopped (or was not running), 1 failure or the supervisor\n"
+	      "did not finish in time, 2 bad usage\n",
 	      f);
 }
 
@@ -73,15 +71,10 @@ VERB(stop)
 		printf("guest '%s' is not running\n", guest);
 		goto out;
 	}
-	/*
-	 * Without --timeout the guest's stop_timeout is in its topology, which
-	 * we do not have: the supervisor escalates on its own, so wait for it.
-	 */
+	/* without --timeout: the stop_timeout the supervisor recorded */
 	r = vmr_guest_wait_stopped(cfg.state_dir, guest,
-				   timeout_s < 0
-				       ? -1
-				       : (int)timeout_s * 1000 + VMR_SUPERVISOR_QUIT_TIMEOUT_MS +
-					     STOP_TEARDOWN_MARGIN_MS,
+				   vmr_guest_stop_wait_ms(cfg.state_dir, guest, (int)timeout_s,
+							  VMR_DEFAULT_STOP_TIMEOUT),
 				   &es, &err);
 	if (r < 0) {
 		r = vmr_cli_fail(err);

@@ -331,6 +331,26 @@ int vmr_guest_wait_stopped(const char *state_dir, const char *guest, int timeout
 	return 0;
 }
 
+int vmr_guest_stop_wait_ms(const char *state_dir, const char *guest, int timeout_s,
+			   unsigned fallback_s)
+{
+	unsigned long long wait_s = fallback_s;
+
+	if (timeout_s >= 0) {
+		wait_s = (unsigned)timeout_s;
+	} else {
+		json_t *st = status_file(state_dir, guest);
+		json_t *t = json_object_get(st, "stop_timeout");
+
+		if (json_is_integer(t) && json_integer_value(t) >= 0)
+			wait_s = (unsigned long long)json_integer_value(t);
+		json_decref(st);
+	}
+	if (wait_s > VMR_STOP_TIMEOUT_MAX_S)
+		wait_s = VMR_STOP_TIMEOUT_MAX_S;
+	return (int)wait_s * 1000 + VMR_SUPERVISOR_QUIT_TIMEOUT_MS + VMR_STOP_TEARDOWN_MARGIN_MS;
+}
+
 const char *vmr_guest_exit_text(int exit_status)
 {
 	switch (exit_status) {
@@ -451,15 +471,16 @@ int vmr_guest_status(const char *state_dir, const char *guest, int timeout_ms, j
 
 	if (held) {
 		const char *q = json_string_value(json_object_get(st, "qemu_state"));
+		json_t *started = json_object_get(st, "started");
 
 		json_object_set_new(st, "state", json_string(q ? q : phase ? phase : "starting"));
 		json_object_set_new(st, "supervisor_pid", json_integer(pid));
-		if (!json_object_get(st, "uptime") &&
-		    json_is_integer(json_object_get(st, "started")))
-			json_object_set_new(
-			    st, "uptime",
-			    json_real(difftime(time(NULL), (time_t)json_integer_value(
-							       json_object_get(st, "started")))));
+		if (!json_object_get(st, "uptime") && json_is_integer(started)) {
+			time_t now = time(NULL), t0 = (time_t)json_integer_value(started);
+
+			json_object_set_new(st, "uptime",
+					    json_integer(now > t0 ? (json_int_t)(now - t0) : 0));
+		}
 	} else {
 		const char *s;
 
@@ -469,6 +490,11 @@ int vmr_guest_status(const char *state_dir, const char *guest, int timeout_ms, j
 			s = journal_pending(state_dir, guest) ? "stale" : "stopped";
 		json_object_set_new(st, "state", json_string(s));
 		json_object_set_new(st, "uptime", json_null());
+		/* what status.json says of processes and links that are gone (or reclaimed) */
+		json_object_set_new(st, "supervisor_pid", json_null());
+		json_object_set_new(st, "qemu_pid", json_null());
+		json_object_set_new(st, "vcpus", json_array());
+		json_object_set_new(st, "nics", json_array());
 	}
 
 	vcpus = json_object_get(st, "vcpus");

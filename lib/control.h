@@ -20,7 +20,9 @@
 #include "lib/error.h"
 #include "lib/strvec.h"
 
-#define VMR_CONTROL_TIMEOUT_MS 10000 /* default wait for one reply */
+#define VMR_CONTROL_TIMEOUT_MS 10000	  /* default wait for one reply */
+#define VMR_STOP_TEARDOWN_MARGIN_MS 30000 /* after the ACPI wait and `quit`: the teardown */
+#define VMR_STOP_TIMEOUT_MAX_S 86400	  /* longest stop timeout a verb accepts */
 
 /*
  * Connect to the supervisor's socket STATE/GUEST/NAME ("control.sock",
@@ -75,6 +77,17 @@ int vmr_guest_wait_stopped(const char *state_dir, const char *guest, int timeout
 			   int *ret_exit_status, struct vmr_error **err);
 
 /*
+ * How long, in ms, a stop of guest with timeout_s may take before its
+ * supervisor is done: the wait for the guest to power off (timeout_s;
+ * < 0: the stop_timeout its supervisor recorded in status.json, or
+ * fallback_s without one), then `quit` (VMR_SUPERVISOR_QUIT_TIMEOUT_MS)
+ * and the teardown (VMR_STOP_TEARDOWN_MARGIN_MS).  For
+ * vmr_guest_wait_stopped() after vmr_guest_stop().
+ */
+int vmr_guest_stop_wait_ms(const char *state_dir, const char *guest, int timeout_s,
+			   unsigned fallback_s);
+
+/*
  * A few words on a supervisor's exit status as recorded after a stop:
  * "powered off", "stopped without a guest poweroff", "QEMU killed by SIGKILL"...
  * Returns a static string or NULL for statuses without a description.
@@ -91,8 +104,9 @@ int vmr_guest_list(const char *state_dir, struct vmr_strvec *ret, struct vmr_err
 /*
  * What `vmrun ps` shows of one guest, as a new JSON object:
  *   guest, state, supervisor_state, qemu_state, live, supervisor_alive, supervisor_pid,
- *   qemu_pid, started, uptime, cpuset, pinned, accel, exit_status,
- *   vcpus [{index, thread, cpu, affinity}], nics [{name, kind, mac, ifname, pci}]
+ *   qemu_pid, started, uptime (whole seconds), cpuset, pinned, accel, stop_timeout,
+ *   exit_status, vcpus [{index, thread, cpu, affinity}],
+ *   nics [{name, kind, mac, ifname, pci}]
  * From the supervisor's live status when it runs (timeout_ms for the
  * reply), else from status.json.  live: the supervisor answered;
  * supervisor_alive: it holds the guest's lock.  state is QEMU's run state from QMP
@@ -100,8 +114,11 @@ int vmr_guest_list(const char *state_dir, struct vmr_strvec *ret, struct vmr_err
  * ("starting", "stopping") otherwise, "stale" when no supervisor holds
  * the lock but status.json says the guest was not cleanly stopped (the
  * supervisor died), "exited" after a clean stop, "unknown" without
- * status.json.  Each vCPU's affinity is read from /proc/QEMU/task/TID/status
- * when the supervisor did not report it and the thread exists.
+ * status.json.  Without a supervisor holding the lock the pids are null and
+ * vcpus and nics empty: those processes and links are gone (or are
+ * leftovers the next start reclaims).  Each vCPU's affinity is read from
+ * /proc/QEMU/task/TID/status when the supervisor did not report it and the
+ * thread exists.
  */
 int vmr_guest_status(const char *state_dir, const char *guest, int timeout_ms, json_t **ret,
 		     struct vmr_error **err);

@@ -170,6 +170,7 @@ static json_t *sup_status(struct sup *s, bool live, json_t *qemu_state)
 		json_object_set_new(st, "cpuset", json_null());
 	}
 	json_object_set_new(st, "pinned", json_boolean(s->pinned));
+	json_object_set_new(st, "stop_timeout", json_integer(s->stop_timeout));
 	for (size_t i = 0; i < s->nvcpus; i++) {
 		json_t *v = json_pack("{s:I, s:I}", "index", (json_int_t)s->vcpus[i].index,
 				      "thread", (json_int_t)s->vcpus[i].tid);
@@ -206,7 +207,7 @@ static json_t *sup_status(struct sup *s, bool live, json_t *qemu_state)
 		json_object_set_new(st, "exit_status", json_integer(s->exit_status));
 	if (live) {
 		json_object_set_new(st, "uptime",
-				    json_real((double)(now_ms() - s->started_ms) / 1000.0));
+				    json_integer((json_int_t)((now_ms() - s->started_ms) / 1000)));
 		json_object_set_new(st, "qemu_state",
 				    qemu_state ? json_incref(qemu_state) : json_null());
 	}
