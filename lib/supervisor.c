@@ -48,6 +48,8 @@
 #define QMP_DRAIN_MS 1000
 /* QMP closed during startup: how long QEMU may take to exit */
 #define STARTUP_EXIT_WAIT_MS 2000
+/* how long the control socket stays without clients before the code pages are shed again */
+#define CTL_TRIM_IDLE_MS 1000
 
 enum phase {
 	PHASE_STARTING,
@@ -98,6 +100,8 @@ struct sup {
 	struct ctl_client *ctl[RUN_MAX_CLIENTS];
 	size_t nctl;
 	uint64_t next_ctl_id;
+	uint64_t trim_at;  /* shed code pages then, once no control client is left; 0: none */
+	bool trimmed_once; /* startup's pages were shed */
 
 	pid_t qemu_pid;
 	bool qemu_exited;
@@ -443,8 +447,24 @@ static void ctl_drop(struct sup *s, size_t i)
 	free(c);
 	memmove(&s->ctl[i], &s->ctl[i + 1], (s->nctl - i - 1) * sizeof(s->ctl[0]));
 	s->nctl--;
-	/* a status or QMP request ran code the loop does not need resident */
+	/*
+	 * A status or QMP request ran code the loop does not need resident.
+	 * Startup's pages go as soon as its waiting clients (up's readiness
+	 * ping) are answered; later ones after a quiet second, so a burst of
+	 * requests (`ps` in a loop) costs one trim, not one each.
+	 */
 	if (s->nctl == 0 && s->phase == PHASE_RUNNING)
+		s->trim_at = now_ms() + (s->trimmed_once ? CTL_TRIM_IDLE_MS : 0);
+}
+
+/* Shed code pages when a trim is due and no control client is connected. */
+static void sup_trim(struct sup *s)
+{
+	if (!s->trim_at || s->nctl > 0 || now_ms() < s->trim_at)
+		return;
+	s->trim_at = 0;
+	s->trimmed_once = true;
+	if (s->phase == PHASE_RUNNING)
 		vmr_memtrim_text();
 }
 
@@ -1290,8 +1310,12 @@ static int sup_start(struct sup *s, struct vmr_error **err)
 		sup_log(s, VMR_LOG_INFO, "guest '%s' running (qemu pid %d, vCPUs not pinned)",
 			g->name, (int)s->qemu_pid);
 	}
-	/* startup code is done: keep only the loop's working set resident */
-	vmr_memtrim_text();
+	/*
+	 * Startup code is done: keep only the loop's working set resident,
+	 * once the loop has answered the clients waiting for this moment
+	 * (sup_trim()), so that they do not wait for the trim.
+	 */
+	s->trim_at = now_ms();
 	return 0;
 }
 
@@ -1305,6 +1329,8 @@ static int poll_timeout(struct sup *s)
 
 	if (s->qmp_lost_at && (!d || s->qmp_lost_at + QMP_LOST_GRACE_MS < d))
 		d = s->qmp_lost_at + QMP_LOST_GRACE_MS;
+	if (s->trim_at && s->nctl == 0 && (!d || s->trim_at < d))
+		d = s->trim_at;
 	if (d) {
 		int left = d > now ? (int)(d - now) : 0;
 
@@ -1428,6 +1454,7 @@ static void sup_loop(struct sup *s)
 			ctl_accept(s);
 		run_console_dispatch(&s->con, pfd + con_base, ncon);
 		sup_deadlines(s);
+		sup_trim(s);
 	}
 	sup_qmp_drain(s);
 }
