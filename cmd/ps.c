@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * vmrun ps [--json] [GUEST...]: the guests in the state directory, their
- * state, pids, uptime, vCPU threads and affinities, NICs.
+ * vmrun ps [--all] [--json] [GUEST...]: the guests in the state directory
+ * that run (or that a dead supervisor left for the next start to
+ * reclaim), their state, pids, uptime, vCPU threads and affinities, NICs.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -15,16 +16,22 @@
 
 static void ps_usage(FILE *f)
 {
-	fputs("usage: vmrun ps [--json] [GUEST...]\n\n"
-	      "List the guests in the state directory (or only GUEST...):\n"
+	fputs("usage: vmrun ps [--all] [--json] [GUEST...]\n\n"
+	      "List the guests in the state directory that have a supervisor, and those\n"
+	      "whose supervisor died without cleaning up (stale: the next `vmrun run` or\n"
+	      "`up` of the guest reclaims what it left).  With --all or GUEST... also\n"
+	      "guests that stopped.  Columns:\n"
 	      "  STATE       QEMU's run state from QMP (running, paused, ...) while the\n"
-	      "              supervisor runs; starting or stopping around that; stale when\n"
-	      "              the supervisor died without cleaning up; exited or stopped\n"
-	      "  SUPERVISOR  QEMU  supervisor and QEMU pids\n"
+	      "              supervisor runs; starting or stopping around that; stale;\n"
+	      "              exited after a clean stop, stopped when nothing was recorded\n"
+	      "  SUPERVISOR  QEMU  supervisor and QEMU pids (running guests only)\n"
+	      "  UPTIME      since the supervisor started\n"
 	      "  VCPUS       per vCPU: INDEX:THREAD@AFFINITY (CPUs the thread may run on)\n"
 	      "  NICS        per NIC: NAME=HOST-INTERFACE (or the PCI device, or the kind)\n\n"
+	      "  -a, --all    also the guests that are not running\n"
 	      "  -j, --json   one JSON array with every field (docs/verbs.md)\n"
-	      "  -h, --help   show this help\n",
+	      "  -h, --help   show this help\n\n"
+	      "exit status: 0 listed, 1 the state directory cannot be read, 2 bad usage\n",
 	      f);
 }
 
@@ -112,14 +119,11 @@ static void print_table(json_t *list)
 	       "STATE", "SUPERVISOR", "QEMU", "UPTIME", "VCPUS", "NICS");
 	json_array_foreach(list, i, st)
 	{
-		/* the pids and threads of a cleanly stopped guest are history */
-		bool past = streq(json_string_value(json_object_get(st, "state")), "exited") ||
-			    streq(json_string_value(json_object_get(st, "state")), "stopped");
-		_cleanup_free_ char *sup =
-		    fmt_pid(past ? NULL : json_object_get(st, "supervisor_pid"));
-		_cleanup_free_ char *qemu = fmt_pid(past ? NULL : json_object_get(st, "qemu_pid"));
+		/* a guest without a supervisor has no pids, threads or NICs (null, []) */
+		_cleanup_free_ char *sup = fmt_pid(json_object_get(st, "supervisor_pid"));
+		_cleanup_free_ char *qemu = fmt_pid(json_object_get(st, "qemu_pid"));
 		_cleanup_free_ char *up = fmt_uptime(json_object_get(st, "uptime"));
-		_cleanup_free_ char *vcpus = fmt_vcpus(past ? NULL : json_object_get(st, "vcpus"));
+		_cleanup_free_ char *vcpus = fmt_vcpus(json_object_get(st, "vcpus"));
 		_cleanup_free_ char *nics = fmt_nics(json_object_get(st, "nics"));
 
 		printf("%-*s  %-*s  %-10s  %-7s  %-7s  %-24s  %s\n", (int)wname,
@@ -128,9 +132,17 @@ static void print_table(json_t *list)
 	}
 }
 
+/* Whether ps lists st without --all: its supervisor runs, or a dead one left host changes. */
+static bool ps_listed(json_t *st)
+{
+	return json_is_true(json_object_get(st, "supervisor_alive")) ||
+	       streq(json_string_value(json_object_get(st, "state")), "stale");
+}
+
 VERB(ps)
 {
 	static const struct option opts[] = {
+	    {"all", no_argument, NULL, 'a'},
 	    {"json", no_argument, NULL, 'j'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -139,11 +151,15 @@ VERB(ps)
 	struct vmr_error *err = NULL;
 	struct vmr_strvec names = VMR_STRVEC_INIT;
 	json_t *list = NULL;
-	bool json = false;
+	bool json = false, all = false;
+	size_t nstale = 0;
 	int c, r;
 
-	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "ajh", opts, NULL)) != -1) {
 		switch (c) {
+		case 'a':
+			all = true;
+			break;
 		case 'j':
 			json = true;
 			break;
@@ -174,6 +190,12 @@ VERB(ps)
 			r = vmr_cli_fail(err);
 			goto out;
 		}
+		/* a guest asked for by name is shown whatever its state */
+		if (!all && optind == argc && !ps_listed(st)) {
+			json_decref(st);
+			continue;
+		}
+		nstale += streq(json_string_value(json_object_get(st, "state")), "stale");
 		json_array_append_new(list, st);
 	}
 	if (json) {
@@ -184,6 +206,10 @@ VERB(ps)
 		free(text);
 	} else {
 		print_table(list);
+		if (nstale > 0)
+			fprintf(stderr,
+				"vmrun: stale: the supervisor died without cleaning up; the next "
+				"`vmrun run` or `up` of the guest reclaims what it left\n");
 	}
 	r = VMR_EXIT_OK;
 out:
