@@ -38,7 +38,9 @@ static void usage(FILE *f)
 	      "  -f, --foreground   after setting up, wait for SIGTERM/SIGINT, then undo\n"
 	      "  -h, --help         show this help\n\n"
 	      "Changes are journaled in STATE/host-NAME/journal.jsonl; `down` restores\n"
-	      "the host from it.  exit status: 0 ok, 1 failure, 2 bad usage or input\n",
+	      "the host from it.\n\n"
+	      "exit status: 0 done, 1 runtime failure (the host is restored as far as\n"
+	      "possible), 2 bad usage or invalid topology (nothing changed)\n",
 	      f);
 }
 
