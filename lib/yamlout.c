@@ -117,12 +117,55 @@ void vmr_yamlout_seq_end(struct vmr_yamlout *y)
 	vmr_yamlout_event(y, &ev, yaml_sequence_end_event_initialize(&ev), "sequence end");
 }
 
+bool vmr_yamlout_utf8_valid(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + len;
+
+	while (p < end) {
+		unsigned c = *p, n, cp;
+
+		if (c < 0x80) {
+			p++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			n = 1, cp = c & 0x1f;
+		else if (c >= 0xe0 && c <= 0xef)
+			n = 2, cp = c & 0x0f;
+		else if (c >= 0xf0 && c <= 0xf4)
+			n = 3, cp = c & 0x07;
+		else
+			return false;
+		if ((size_t)(end - p) <= n)
+			return false;
+		for (unsigned i = 1; i <= n; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				return false;
+			cp = cp << 6 | (p[i] & 0x3f);
+		}
+		if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
+			return false;
+		p += n + 1;
+	}
+	return true;
+}
+
 static void scalar(struct vmr_yamlout *y, const char *s, size_t len, yaml_scalar_style_t style)
 {
 	yaml_event_t ev;
 
 	if (len > INT_MAX) {
 		vmr_yamlout_fail(y, "scalar too long");
+		return;
+	}
+	/*
+	 * libyaml's emitter checks less than its reader: it writes a surrogate
+	 * as "\ud800", which the reader then refuses.  Fail here instead of
+	 * writing a file nothing can load.
+	 */
+	if (!vmr_yamlout_utf8_valid(s, len)) {
+		vmr_yamlout_fail(y, "a value is not UTF-8");
 		return;
 	}
 	/* plain_implicit and quoted_implicit: no tags are written */
@@ -197,6 +240,12 @@ void vmr_yamlout_kv_str(struct vmr_yamlout *y, const char *key, const char *valu
 {
 	vmr_yamlout_str(y, key);
 	vmr_yamlout_str(y, value);
+}
+
+void vmr_yamlout_kv_quoted(struct vmr_yamlout *y, const char *key, const char *value)
+{
+	vmr_yamlout_str(y, key);
+	vmr_yamlout_quoted(y, value);
 }
 
 void vmr_yamlout_kv_int(struct vmr_yamlout *y, const char *key, long long value)

@@ -4,7 +4,7 @@
 
 /*
  * The YAML writer of every file vmrun generates (compose.yml, Kubernetes
- * manifests, cloud-init seeds): a thin layer over libyaml's emitter that
+ * manifests, cloud-init seeds, `vmrun define` topologies): a thin layer over libyaml's emitter that
  * appends to a vmr_buf.  Errors are sticky: the first failure is kept and
  * every later call is a no-op, so a generator emits without checking each
  * call and asks once, at vmr_yamlout_finish().
@@ -59,6 +59,7 @@ void vmr_yamlout_bool(struct vmr_yamlout *y, bool v);
 
 /* key: value pairs, for brevity inside mappings */
 void vmr_yamlout_kv_str(struct vmr_yamlout *y, const char *key, const char *value);
+void vmr_yamlout_kv_quoted(struct vmr_yamlout *y, const char *key, const char *value);
 void vmr_yamlout_kv_int(struct vmr_yamlout *y, const char *key, long long value);
 void vmr_yamlout_kv_bool(struct vmr_yamlout *y, const char *key, bool value);
 
@@ -74,5 +75,13 @@ void vmr_yamlout_fail(struct vmr_yamlout *y, const char *problem);
 
 /* True when the plain scalar s would be read as null, bool, int, float or merge key. */
 bool vmr_yamlout_needs_quotes(const char *s);
+
+/*
+ * True when s[0..len) is UTF-8 that libyaml's reader accepts: no overlong
+ * forms, surrogates or code points above U+10FFFF.  Every scalar is checked
+ * (a failure "a value is not UTF-8"); a generator calls this first to refuse
+ * its input with a message of its own.
+ */
+bool vmr_yamlout_utf8_valid(const char *s, size_t len);
 
 #endif
