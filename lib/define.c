@@ -10,11 +10,11 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <strings.h>
-#include <yaml.h>
 
 #include "lib/buf.h"
 #include "lib/define.h"
 #include "lib/util.h"
+#include "lib/yamlout.h"
 
 void vmr_define_defaults_init(struct vmr_define_defaults *d)
 {
@@ -42,52 +42,14 @@ static int _printf_(4, 5)
 
 /* --- small parsers ------------------------------------------------------ */
 
-/*
- * Well-formed UTF-8: no overlong forms, surrogates or code points above
- * U+10FFFF.  libyaml's emitter checks less (it writes a surrogate as
- * "\ud800", which its own reader then refuses), so the loader's rule is
- * checked here.
- */
-static bool utf8_valid(const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-
-	while (*p) {
-		unsigned c = *p, n, cp;
-
-		if (c < 0x80) {
-			p++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf)
-			n = 1, cp = c & 0x1f;
-		else if (c >= 0xe0 && c <= 0xef)
-			n = 2, cp = c & 0x0f;
-		else if (c >= 0xf0 && c <= 0xf4)
-			n = 3, cp = c & 0x07;
-		else
-			return false;
-		/* stops at the first non-continuation byte, so never reads past the NUL */
-		for (unsigned i = 1; i <= n; i++) {
-			if ((p[i] & 0xc0) != 0x80)
-				return false;
-			cp = cp << 6 | (p[i] & 0x3f);
-		}
-		if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
-		    (cp >= 0xd800 && cp <= 0xdfff))
-			return false;
-		p += n + 1;
-	}
-	return true;
-}
-
 /* UTF-8 text without control characters (tab allowed when tab is true). */
 static bool text_valid_tab(const char *s, bool tab)
 {
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
 		if ((*p < 0x20 && !(tab && *p == '\t')) || *p == 0x7f)
 			return false;
-	return utf8_valid(s);
+	/* the topology is read back with libyaml, which refuses more than its emitter */
+	return vmr_yamlout_utf8_valid(s, strlen(s));
 }
 
 static bool text_valid(const char *s)
@@ -721,214 +683,121 @@ const struct vmr_define_nic *vmr_define_guest_nic(const struct vmr_define_guest 
 
 /* --- emitting ----------------------------------------------------------- */
 
-struct emitter {
-	yaml_emitter_t e;
-	bool failed;
-};
-
-static void emit(struct emitter *em, yaml_event_t *ev, int ok)
+/* "key: ADDRESS/24" */
+static void emit_cidr24(struct vmr_yamlout *y, const char *key, struct in_addr a)
 {
-	if (!ok) {
-		em->failed = true;
-		return;
-	}
-	if (em->failed) {
-		yaml_event_delete(ev); /* not handed to the emitter, still ours */
-		return;
-	}
-	if (!yaml_emitter_emit(&em->e, ev))
-		em->failed = true;
-}
-
-/*
- * Plain scalars that a YAML 1.1 reader (PyYAML, js-yaml) would turn into
- * something other than a string: booleans, nulls, numbers, sexagesimals.
- * vmrun's own loader reads text, but the file is also for other tools.
- */
-static bool looks_typed(const char *s)
-{
-	static const char *const words[] = {
-	    "y", "n", "yes", "no", "true", "false", "on", "off", "null", "~", "",
-	};
-	char *end;
-
-	for (size_t i = 0; i < ARRAY_SIZE(words); i++)
-		if (strcasecmp(s, words[i]) == 0)
-			return true;
-	errno = 0;
-	(void)strtod(s, &end);
-	if (end != s && *end == '\0')
-		return true;
-	return strchr(s, ':') && strspn(s, "0123456789:_+-.") == strlen(s);
-}
-
-enum scalar_style { STR, QUOTED, RAW };
-
-static void scalar(struct emitter *em, const char *s, enum scalar_style st)
-{
-	yaml_scalar_style_t style = YAML_ANY_SCALAR_STYLE;
-	yaml_event_t ev;
-
-	if (st == QUOTED || (st == STR && looks_typed(s)))
-		style = YAML_DOUBLE_QUOTED_SCALAR_STYLE;
-	else if (st == RAW)
-		style = YAML_PLAIN_SCALAR_STYLE;
-	emit(em, &ev,
-	     yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)s, (int)strlen(s), 1, 1,
-					  style));
-}
-
-static void map_start(struct emitter *em)
-{
-	yaml_event_t ev;
-
-	emit(em, &ev,
-	     yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_MAPPING_STYLE));
-}
-
-static void map_end(struct emitter *em)
-{
-	yaml_event_t ev;
-
-	emit(em, &ev, yaml_mapping_end_event_initialize(&ev));
-}
-
-static void key_str(struct emitter *em, const char *k, const char *v, enum scalar_style st)
-{
-	scalar(em, k, STR);
-	scalar(em, v, st);
-}
-
-static void emit_nic(struct emitter *em, const struct vmr_define_nic *n)
-{
-	char mac[18], ip[INET_ADDRSTRLEN], pci[13];
+	char ip[INET_ADDRSTRLEN];
 	_cleanup_free_ char *cidr = NULL;
 
-	inet_ntop(AF_INET, &n->ip, ip, sizeof(ip));
+	inet_ntop(AF_INET, &a, ip, sizeof(ip));
 	cidr = xasprintf("%s/24", ip);
-	map_start(em);
-	key_str(em, "name", n->name, STR);
-	key_str(em, "mac", vmr_mac_format(&n->mac, mac), QUOTED);
-	key_str(em, "ip", cidr, STR);
+	vmr_yamlout_kv_str(y, key, cidr);
+}
+
+/* A host netif: a MAC is always quoted, like the guest MACs next to it. */
+static void emit_host_netif(struct vmr_yamlout *y, const char *key, const char *netif)
+{
+	if (strchr(netif, ':'))
+		vmr_yamlout_kv_quoted(y, key, netif);
+	else
+		vmr_yamlout_kv_str(y, key, netif);
+}
+
+static void emit_nic(struct vmr_yamlout *y, const struct vmr_define_nic *n)
+{
+	char mac[18], pci[13];
+
+	vmr_yamlout_map_start(y);
+	vmr_yamlout_kv_str(y, "name", n->name);
+	vmr_yamlout_kv_quoted(y, "mac", vmr_mac_format(&n->mac, mac));
+	emit_cidr24(y, "ip", n->ip);
 	switch (n->kind) {
 	case VMR_NIC_PCI:
-		key_str(em, "pci", vmr_pci_format(&n->pci, pci), QUOTED);
+		vmr_yamlout_kv_quoted(y, "pci", vmr_pci_format(&n->pci, pci));
 		break;
 	case VMR_NIC_VF:
-		key_str(em, "vf", vmr_pci_format(&n->pci, pci), QUOTED);
+		vmr_yamlout_kv_quoted(y, "vf", vmr_pci_format(&n->pci, pci));
 		break;
 	default:
-		key_str(em, "macvtap", n->parent, strchr(n->parent, ':') ? QUOTED : STR);
+		emit_host_netif(y, "macvtap", n->parent);
 		break;
 	}
-	map_end(em);
+	vmr_yamlout_map_end(y);
 }
 
-static void emit_guest(struct emitter *em, const struct vmr_define_guest *g)
+static void emit_guest(struct vmr_yamlout *y, const struct vmr_define_guest *g)
 {
 	_cleanup_free_ char *cpus = vmr_cpuset_format(&g->cpuset);
-	yaml_event_t ev;
 
-	scalar(em, g->name, STR);
-	map_start(em);
+	vmr_yamlout_str(y, g->name);
+	vmr_yamlout_map_start(y);
 	if (g->host)
-		key_str(em, "host", g->host, STR);
-	key_str(em, "cpuset", cpus, QUOTED);
-	scalar(em, "nics", STR);
-	emit(em, &ev,
-	     yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_SEQUENCE_STYLE));
+		vmr_yamlout_kv_str(y, "host", g->host);
+	vmr_yamlout_kv_quoted(y, "cpuset", cpus);
+	vmr_yamlout_str(y, "nics");
+	vmr_yamlout_seq_start(y, false);
 	for (size_t i = 0; i < g->nnics; i++)
-		emit_nic(em, &g->nics[i]);
-	emit(em, &ev, yaml_sequence_end_event_initialize(&ev));
-	map_end(em);
+		emit_nic(y, &g->nics[i]);
+	vmr_yamlout_seq_end(y);
+	vmr_yamlout_map_end(y);
 }
 
-static int write_buf(void *data, unsigned char *buffer, size_t size)
+static void emit_defaults(struct vmr_yamlout *y, const struct vmr_define *d)
 {
-	vmr_buf_add(data, buffer, size);
-	return 1;
+	vmr_yamlout_str(y, "defaults");
+	vmr_yamlout_map_start(y);
+	vmr_yamlout_kv_str(y, "memory", d->memory);
+	vmr_yamlout_kv_str(y, "accel", d->accel);
+	vmr_yamlout_kv_str(y, "cpu", d->cpu);
+	vmr_yamlout_kv_bool(y, "cpu_isolation", d->cpu_isolation);
+	if (d->image)
+		vmr_yamlout_kv_str(y, "image", d->image);
+	if (d->ssh_keys.n > 0) {
+		vmr_yamlout_str(y, "cloud_init");
+		vmr_yamlout_map_start(y);
+		vmr_yamlout_str(y, "ssh_authorized_keys");
+		vmr_yamlout_seq_start(y, false);
+		for (size_t i = 0; i < d->ssh_keys.n; i++)
+			vmr_yamlout_str(y, d->ssh_keys.v[i]);
+		vmr_yamlout_seq_end(y);
+		vmr_yamlout_map_end(y);
+	}
+	vmr_yamlout_map_end(y);
 }
 
 int vmr_define_emit(const struct vmr_define *d, struct vmr_buf *out, struct vmr_error **err)
 {
-	struct emitter em = {0};
-	char ip[INET_ADDRSTRLEN];
-	_cleanup_free_ char *ctrl = NULL;
-	yaml_event_t ev;
+	struct vmr_yamlout y;
 
-	if (!yaml_emitter_initialize(&em.e))
-		return vmr_error_set(err, ENOMEM, "initialize the YAML emitter");
-	yaml_emitter_set_output(&em.e, write_buf, out);
-	yaml_emitter_set_unicode(&em.e, 1);
-	yaml_emitter_set_indent(&em.e, 2);
-	yaml_emitter_set_width(&em.e, -1); /* never fold long values */
-
-	emit(&em, &ev, yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING));
-	emit(&em, &ev, yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1));
-	map_start(&em);
-	key_str(&em, "version", "1", RAW);
-
-	scalar(&em, "defaults", STR);
-	map_start(&em);
-	key_str(&em, "memory", d->memory, STR);
-	key_str(&em, "accel", d->accel, STR);
-	key_str(&em, "cpu", d->cpu, STR);
-	key_str(&em, "cpu_isolation", d->cpu_isolation ? "true" : "false", RAW);
-	if (d->image)
-		key_str(&em, "image", d->image, STR);
-	if (d->ssh_keys.n > 0) {
-		scalar(&em, "cloud_init", STR);
-		map_start(&em);
-		scalar(&em, "ssh_authorized_keys", STR);
-		emit(&em, &ev,
-		     yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1,
-							  YAML_BLOCK_SEQUENCE_STYLE));
-		for (size_t i = 0; i < d->ssh_keys.n; i++)
-			scalar(&em, d->ssh_keys.v[i], STR);
-		emit(&em, &ev, yaml_sequence_end_event_initialize(&ev));
-		map_end(&em);
-	}
-	map_end(&em);
+	vmr_yamlout_init(&y, out);
+	vmr_yamlout_map_start(&y);
+	vmr_yamlout_kv_int(&y, "version", 1);
+	emit_defaults(&y, d);
 
 	if (d->hosts.n > 0) {
-		scalar(&em, "hosts", STR);
-		map_start(&em);
+		vmr_yamlout_str(&y, "hosts");
+		vmr_yamlout_map_start(&y);
 		for (size_t i = 0; i < d->hosts.n; i++) {
-			scalar(&em, d->hosts.v[i], STR);
-			map_start(&em);
-			key_str(&em, "address", d->hosts.v[i], STR);
-			map_end(&em);
+			vmr_yamlout_str(&y, d->hosts.v[i]);
+			vmr_yamlout_map_start(&y);
+			vmr_yamlout_kv_str(&y, "address", d->hosts.v[i]);
+			vmr_yamlout_map_end(&y);
 		}
-		map_end(&em);
+		vmr_yamlout_map_end(&y);
 	}
 
-	inet_ntop(AF_INET, &d->ctrlif_ip, ip, sizeof(ip));
-	ctrl = xasprintf("%s/24", ip);
-	scalar(&em, "ctrlif", STR);
-	map_start(&em);
-	key_str(&em, "parent", d->ctrlif, strchr(d->ctrlif, ':') ? QUOTED : STR);
-	key_str(&em, "address", ctrl, STR);
-	map_end(&em);
+	vmr_yamlout_str(&y, "ctrlif");
+	vmr_yamlout_map_start(&y);
+	emit_host_netif(&y, "parent", d->ctrlif);
+	emit_cidr24(&y, "address", d->ctrlif_ip);
+	vmr_yamlout_map_end(&y);
 
-	scalar(&em, "guests", STR);
-	map_start(&em);
+	vmr_yamlout_str(&y, "guests");
+	vmr_yamlout_map_start(&y);
 	for (size_t i = 0; i < d->nguests; i++)
-		emit_guest(&em, &d->guests[i]);
-	map_end(&em);
+		emit_guest(&y, &d->guests[i]);
+	vmr_yamlout_map_end(&y);
 
-	map_end(&em);
-	emit(&em, &ev, yaml_document_end_event_initialize(&ev, 1));
-	emit(&em, &ev, yaml_stream_end_event_initialize(&ev));
-	if (!em.failed && !yaml_emitter_flush(&em.e))
-		em.failed = true;
-	if (em.failed) {
-		int r = vmr_error_set(err, 0, "emit the topology YAML: %s",
-				      em.e.problem ? em.e.problem
-						   : "a value is not UTF-8, or out of memory");
-
-		yaml_emitter_delete(&em.e);
-		return r;
-	}
-	yaml_emitter_delete(&em.e);
-	return 0;
+	vmr_yamlout_map_end(&y);
+	return vmr_yamlout_finish(&y, "the topology", err);
 }

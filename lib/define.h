@@ -12,7 +12,7 @@
  *                       reserved for 5gdeploy's vmbuild, the others by first
  *                       appearance); host part .1 is the ctrlif, .2 reserved,
  *                       guests .3, .4, ... in flag order.
- *   vmr_define_emit()   struct vmr_define -> topology YAML (libyaml emitter).
+ *   vmr_define_emit()   struct vmr_define -> topology YAML (lib/yamlout.h).
  *
  * Unlike 5gdeploy, everything doubtful is rejected with a usage error that
  * names the flag (its 1-based index and value) and the offending token.
@@ -124,8 +124,9 @@ int vmr_define_build(const struct vmr_define_opts *opts, struct vmr_define **ret
 
 /*
  * Append the topology YAML (format of docs/topology.md) to out, written
- * with libyaml's emitter.  Returns 0, or -ENOMEM/-EINVAL with *err set if
- * the emitter fails.
+ * with lib/yamlout.h and its quoting rule.  Returns 0, or -EINVAL with
+ * *err "generate the topology: PROBLEM" if the emitter fails (for a d
+ * vmr_define_build() made, it does not).
  */
 int vmr_define_emit(const struct vmr_define *d, struct vmr_buf *out, struct vmr_error **err);
 

@@ -317,8 +317,10 @@ static void test_global_errors(void)
 
 	vmr_define_defaults_init(&o.defaults);
 	o.ctrlif = "not an ifname";
-	ok(vmr_define_build(&o, &d, &err) < 0 && strstr(err->msg, "--ctrlif 'not an ifname'"),
-	   "bad --ctrlif: %s", err ? err->msg : "(accepted)");
+	/* built before ok(): its message argument reads err */
+	r = vmr_define_build(&o, &d, &err);
+	ok(r < 0 && strstr(err->msg, "--ctrlif 'not an ifname'"), "bad --ctrlif: %s",
+	   err ? err->msg : "(accepted)");
 	vmr_error_clear(&err);
 	o.ctrlif = NULL;
 	ok(vmr_define_build(&o, &d, &err) < 0 && strstr(err->msg, "--ctrlif is required"),
@@ -338,7 +340,8 @@ static void test_global_errors(void)
 	ok(vmr_define_build(&o, &d, &err) < 0 && strstr(err->msg, "--memory '4Q'"), "bad --memory");
 	vmr_error_clear(&err);
 	o.defaults.memory = "8";
-	ok(vmr_define_build(&o, &d, &err) < 0 && strstr(err->msg, "--memory '8': at least 16M"),
+	r = vmr_define_build(&o, &d, &err);
+	ok(r < 0 && strstr(err->msg, "--memory '8': at least 16M"),
 	   "--memory below the loader's minimum: %s", err ? err->msg : "(accepted)");
 	vmr_error_clear(&err);
 	o.defaults.memory = "2048";
@@ -508,10 +511,35 @@ static void test_emit(void)
 		  "YAML 1.1 boolean words are quoted");
 	all &= ok(strstr(vmr_buf_str(&flat), "guests.d.host") == NULL,
 		  "no host key for the primary host");
+	/* YAML 1.1's float pattern [-+]?([0-9][0-9_]*)?\.[0-9.]* matches an IPv4 address */
+	all &= ok(strstr(vmr_buf_str(&y), "    host: \"192.168.60.2\"\n") != NULL,
+		  "a host address is quoted");
 	if (!all)
 		tap_diag("emitted:\n%s", vmr_buf_str(&y));
 	vmr_buf_free(&y);
 	vmr_buf_free(&flat);
+	vmr_define_free(d);
+	vmr_error_free(err);
+}
+
+/* What the loader cannot read back is not written, even past vmr_define_build(). */
+static void test_emit_not_utf8(void)
+{
+	const char *vms[] = {README_A};
+	struct vmr_error *err = NULL;
+	struct vmr_define *d = build(vms, 1, NULL, &err);
+	struct vmr_buf y = VMR_BUF_INIT;
+	int r = -1;
+
+	if (d) {
+		free(d->image);
+		/* U+D800: libyaml's emitter would write it as "\ud800", which its reader refuses */
+		d->image = xstrdup("/x/\xed\xa0\x80.qcow2");
+		r = vmr_define_emit(d, &y, &err);
+	}
+	ok(r < 0 && err && streq(err->msg, "generate the topology: a value is not UTF-8"),
+	   "a surrogate in a value fails the emit: %s", err ? err->msg : "(emitted)");
+	vmr_buf_free(&y);
 	vmr_define_free(d);
 	vmr_error_free(err);
 }
@@ -528,5 +556,6 @@ int main(void)
 	test_global_errors();
 	test_ssh_keys();
 	test_emit();
+	test_emit_not_utf8();
 	return tap_done();
 }
