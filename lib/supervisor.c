@@ -1304,8 +1304,9 @@ static int sup_start(struct sup *s, struct vmr_error **err)
 	if (s->pinned) {
 		_cleanup_free_ char *cs = vmr_cpuset_format(&g->cpuset);
 
-		sup_log(s, VMR_LOG_INFO, "guest '%s' running (qemu pid %d, vCPUs pinned to %s)",
-			g->name, (int)s->qemu_pid, cs);
+		sup_log(s, VMR_LOG_INFO,
+			"guest '%s' running (qemu pid %d, vCPUs pinned to CPU%s %s)", g->name,
+			(int)s->qemu_pid, g->cpuset.n == 1 ? "" : "s", cs);
 	} else {
 		sup_log(s, VMR_LOG_INFO, "guest '%s' running (qemu pid %d, vCPUs not pinned)",
 			g->name, (int)s->qemu_pid);
