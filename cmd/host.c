@@ -69,11 +69,12 @@ static int host_lock(const char *dir, const char *host, int *ret_fd, struct vmr_
 		line[n > 0 ? n : 0] = '\0';
 		line[strcspn(line, "\n")] = '\0';
 		if (parse_uint(line, INT32_MAX, &pid) == 0 && pid > 0)
-			return vmr_error_set(err, EBUSY,
-					     "host '%s' is in the hands of another 'vmrun host' (pid %llu)",
-					     host, pid);
-		return vmr_error_set(err, EBUSY, "host '%s' is in the hands of another 'vmrun host'",
-				     host);
+			return vmr_error_set(
+			    err, EBUSY,
+			    "host '%s' is in the hands of another 'vmrun host' (pid %llu)", host,
+			    pid);
+		return vmr_error_set(err, EBUSY,
+				     "host '%s' is in the hands of another 'vmrun host'", host);
 	}
 	n = snprintf(line, sizeof(line), "%d\n", (int)getpid());
 	if (ftruncate(fd, 0) < 0 || pwrite(fd, line, (size_t)n, 0) != n)
@@ -126,12 +127,12 @@ static int wait_for_stop(void)
 int cmd_host(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "host", required_argument, NULL, 'H' },
-		{ "foreground", no_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"host", required_argument, NULL, 'H'},
+	    {"foreground", no_argument, NULL, 'f'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
-	struct vmr_config cfg = { 0 };
+	struct vmr_config cfg = {0};
 	struct vmr_topology *t = NULL;
 	struct vmr_journal *j = NULL;
 	struct vmr_error *err = NULL;

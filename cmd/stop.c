@@ -72,10 +72,10 @@ VERB(stop)
 		goto out;
 	}
 	/* without --timeout: the stop_timeout the supervisor recorded */
-	r = vmr_guest_wait_stopped(cfg.state_dir, guest,
-				   vmr_guest_stop_wait_ms(cfg.state_dir, guest, (int)timeout_s,
-							  VMR_DEFAULT_STOP_TIMEOUT),
-				   &es, &err);
+	r = vmr_guest_wait_stopped(
+	    cfg.state_dir, guest,
+	    vmr_guest_stop_wait_ms(cfg.state_dir, guest, (int)timeout_s, VMR_DEFAULT_STOP_TIMEOUT),
+	    &es, &err);
 	if (r < 0) {
 		r = vmr_cli_fail(err);
 		goto out;
