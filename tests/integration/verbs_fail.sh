@@ -2,8 +2,10 @@
 # `vmrun up` when things go wrong, and guest selection (docs/verbs.md):
 # a guest whose QEMU fails makes up stop the guests it started and name the
 # failed one with the end of its supervisor.log; --host and the local host
-# pick guests by placement; bad names change nothing; ps shows a supervisor
-# killed with SIGKILL as stale and up brings the guest back.  Mostly against
+# pick guests by placement; bad names change nothing; the supervisor's ping
+# and status.json; ps lists running and stale guests only (a supervisor
+# killed with SIGKILL shows as stale) and up brings the guest back; up of a
+# guest being stopped waits for its end.  Mostly against
 # the fake QEMU (tests/integration/fakeqemu.py); the missing-kernel case uses
 # real QEMU and the test guest when they are there.
 set -u
@@ -105,6 +107,27 @@ v up "$T/local.yaml" >"$T/up2.out" 2>"$T/up2.err"
 is "$?" 0 "up finds this machine by its address"
 grep -q "^guest 'q' is running" "$T/up2.out" && ! grep -q "guest 'p'" "$T/up2.out"
 ok $? "and starts only the guest placed on it"
+grep -q "^vmrun: guest 'q' running (qemu pid [0-9]*, vCPUs pinned to CPU 1)\$" "$STATE/q/supervisor.log"
+ok_or_show $? "the ready line names the CPU" "$STATE/q/supervisor.log"
+
+# ctl SOCKET LINE...: send each request line on one connection, print the replies
+ctl() {
+	python3 - "$@" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+f = s.makefile("rw")
+for req in sys.argv[2:]:
+    f.write(req + "\n")
+    f.flush()
+    print(f.readline().strip())
+PY
+}
+is "$(ctl "$STATE/q/control.sock" '{"ping": null}')" '{"return":{"ready":true}}' \
+	"ping: a running guest is ready"
+is "$(json_get "$STATE/q/status.json" 'j["stop_timeout"]')" 2 "status.json has the stop_timeout"
+v ps --json q >"$T/psq.json"
+is "$(json_get "$T/psq.json" 'type(j[0]["uptime"]).__name__')" int "ps --json: uptime in whole seconds"
 
 # --- a supervisor killed with SIGKILL: ps says stale, up brings the guest back
 v ps --json q >"$T/ps1.json"
@@ -113,9 +136,11 @@ qemu=$(json_get "$T/ps1.json" 'j[0]["qemu_pid"]')
 kill -KILL "$sup"
 gone "$qemu" 5
 ok $? "QEMU dies with its supervisor"
-v ps >"$T/ps2.txt"
-grep -Eq "^q +stale " "$T/ps2.txt"
-ok_or_show $? "ps shows the guest as stale" "$T/ps2.txt"
+v ps >"$T/ps2.txt" 2>"$T/ps2.err"
+grep -Eq "^q +stale +- +- +- +- +-\$" "$T/ps2.txt"
+ok_or_show $? "ps shows the guest as stale, without pids" "$T/ps2.txt"
+grep -q "^vmrun: stale: .* reclaims what it left\$" "$T/ps2.err"
+ok_or_show $? "saying the next start reclaims it" "$T/ps2.err"
 v up --host here "$T/local.yaml" >"$T/up3.out" 2>&1
 is "$?" 0 "up starts it again"
 v ps --json q >"$T/ps3.json"
@@ -128,6 +153,32 @@ grep -q "^guest 'q' stopped" "$T/down.out"
 ok $? "down stopped q"
 [ -z "$(held_pids)" ]
 ok $? "no supervisor is left"
+is "$(v ps --json | tr -d ' \n')" "[]" "ps lists no stopped guest"
+is "$(json_get <(v ps --json --all) '[g["guest"] + ":" + g["state"] for g in j if g["guest"] == "q"]')" \
+	"['q:exited']" "ps --all does"
+is "$(v ps | wc -l)" 1 "the table has only its header"
+
+# --- a stop in progress: ping says not ready; up waits for the end, not its timeout
+cat >"$T/deaf.yaml" <<YAML
+version: 1
+guests:
+  d: {accel: tcg, memory: 64M, cpuset: "0", stop_timeout: 600, qemu_args: ["-fake", "acpi=ignore"]}
+YAML
+v up "$T/deaf.yaml" >"$T/up6.out" 2>&1
+is "$?" 0 "up of a guest that ignores the power button"
+is "$(ctl "$STATE/d/control.sock" '{"stop": {"timeout": 600}}' '{"ping": null}' | tr '\n' ' ')" \
+	'{"return":{}} {"return":{"ready":false}} ' "ping: a guest being stopped is not ready"
+v up --timeout 60 "$T/deaf.yaml" >"$T/up7.out" 2>"$T/up7.err" &
+uppid=$!
+wait_grep "$T/up7.out" "is already running" 10
+v stop --timeout 1 d >"$T/stop.out" 2>&1
+is "$?" 0 "stop --timeout 1 shortens the stop in progress"
+grep -q "^guest 'd' stopped: stopped without a guest poweroff (exit status 143)\$" "$T/stop.out"
+ok_or_show $? "it escalated" "$T/stop.out"
+wait "$uppid"
+is "$?" 1 "the up waiting meanwhile exits 1"
+grep -q "^vmrun: error: guest 'd' failed: its supervisor (pid [0-9]*) exited\$" "$T/up7.err"
+ok_or_show $? "once the supervisor exited, not at its timeout" "$T/up7.err"
 
 # --- a guest never ready (a fake QEMU that never greets): up --timeout gives
 # up, names it and stops it; the supervisor, still waiting for the greeting,

@@ -55,8 +55,8 @@ for g in a b; do
 	[ -e "$STATE/$g/ready" ]
 	ok $? "guest $g is ready when up returns"
 done
-grep -q "vmrun: guest 'a' running (qemu pid" "$STATE/a/supervisor.log"
-ok $? "supervisor.log has the supervisor's messages"
+grep -q "^vmrun: guest 'a' running (qemu pid [0-9]*, vCPUs pinned to CPU 0)\$" "$STATE/a/supervisor.log"
+ok_or_show $? "supervisor.log has the supervisor's messages" "$STATE/a/supervisor.log"
 sup_a=$(sed -n "s/^guest 'a' is running (supervisor pid \([0-9]*\),.*/\1/p" "$T/up.out")
 is "$(ps -o sid= -p "${sup_a:-0}" | tr -d ' ')" "$sup_a" "the supervisor leads its own session"
 [ "$(ps -o ppid= -p "${sup_a:-0}" | tr -d ' ')" != "$$" ]
@@ -182,8 +182,12 @@ for p in "$sup_a" "$qa" "$qb"; do
 done
 is "$(links)" "$base" "down: the namespace's link list is as before"
 v ps --json >"$T/ps3.json"
+is "$(json_get "$T/ps3.json" 'len(j)')" 0 "ps --json after down: no guest listed"
+v ps --json --all >"$T/ps3.json"
 is "$(json_get "$T/ps3.json" '[g["state"] for g in j]')" "['exited', 'exited']" \
-	"ps --json after down: both exited"
+	"ps --json --all after down: both exited"
+is "$(json_get "$T/ps3.json" '[g["nics"] for g in j]')" "[[], []]" \
+	"ps --json --all: no NICs (their host interfaces are gone)"
 wait "$conpid"
 is "$?" 0 "console with closed input ends with the guest's side"
 grep -q "vmrun-testguest: powering off" "$T/conb.out"
@@ -227,8 +231,7 @@ wait_grep "$STATE/c/console.log" "vmrun-testguest: booted" 90
 v stop --timeout 1 c >"$T/stop2.out" 2>&1
 is "$?" 0 "stop --timeout 1 returns 0"
 grep -q "^guest 'c' stopped: stopped without a guest poweroff (exit status 143)\$" "$T/stop2.out"
-# without --timeout honoured, stop would wait for 600 s and give up after 33
-# without --timeout honoured, stop would wait for 600 s and give up after 33
+# without --timeout honoured, stop would wait for 600 s and give up after 633
 ok_or_show $? "stop --timeout: escalated after 1 s instead of the guest's 600" "$T/stop2.out" "$STATE/c/supervisor.log"
 
 done_testing

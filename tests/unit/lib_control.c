@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The control socket client and the guest status for `vmrun ps`
- * (lib/control.h), and the supervisor.log tail of lib/launch.h, against a
- * scripted fake supervisor in a child process.
+ * The control socket client, the guest status for `vmrun ps` and the wait
+ * for a stop (lib/control.h), and `up`'s readiness ping and supervisor.log
+ * tail (lib/launch.h), against a scripted fake supervisor in a child
+ * process.
  */
 #include <fcntl.h>
 #include <jansson.h>
@@ -18,10 +19,13 @@
 #include "lib/launch.h"
 #include "lib/run.h"
 #include "lib/statedir.h"
+#include "lib/supervisor.h"
 #include "lib/util.h"
 #include "tests/lib/tap.h"
 
 static char *root;
+/* the fake supervisor's reply to {"ping": null} */
+static const char *ping_reply = "{\"return\": {\"ready\": true}}\n";
 
 static void put(const char *guest, const char *name, const char *text)
 {
@@ -58,7 +62,9 @@ static void serve_one(int fd, const char *log)
 			close(lfd);
 			memmove(buf, nl + 1, len - (size_t)(nl - buf) - 1);
 			len -= (size_t)(nl - buf) + 1;
-			if (json_object_get(req, "status"))
+			if (json_object_get(req, "ping"))
+				reply = ping_reply;
+			else if (json_object_get(req, "status"))
 				reply =
 				    "{\"return\": {\"guest\": \"g\", \"state\": \"running\", "
 				    "\"qemu_state\": \"paused\", \"supervisor_pid\": 1, "
@@ -266,16 +272,33 @@ static void test_status(void)
 	pid_t srv;
 
 	put("ex", "lock", "");
-	put("ex", "status.json", "{\"state\": \"exited\", \"exit_status\": 0, \"qemu_pid\": 5}");
+	put("ex", "status.json",
+	    "{\"state\": \"exited\", \"exit_status\": 0, \"qemu_pid\": 5, "
+	    "\"supervisor_pid\": 4}");
 	is_str(state_of("ex", &j), "exited", "status: a clean stop is exited");
 	ok(json_is_false(json_object_get(j, "supervisor_alive")), "status: no supervisor");
 	ok(json_is_null(json_object_get(j, "uptime")), "status: no uptime");
+	is_int(json_integer_value(json_object_get(j, "exit_status")), 0,
+	       "status: the recorded exit status stays");
+	ok(json_is_null(json_object_get(j, "qemu_pid")) &&
+	       json_is_null(json_object_get(j, "supervisor_pid")),
+	   "status: no pids of processes that are gone");
 
 	put("st", "lock", "");
-	put("st", "status.json", "{\"state\": \"running\", \"qemu_pid\": 5}");
+	put("st", "status.json",
+	    "{\"state\": \"running\", \"qemu_pid\": 5, "
+	    "\"vcpus\": [{\"index\": 0, \"thread\": 6}], "
+	    "\"nics\": [{\"name\": \"n1\", \"kind\": \"macvtap\", \"ifname\": \"vm-1\"}]}");
 	is_str(state_of("st", &j), "stale", "status: running without a supervisor is stale");
 	is_str(json_string_value(json_object_get(j, "supervisor_state")), "running",
 	       "status: the recorded phase stays as supervisor_state");
+	ok(json_is_array(json_object_get(j, "nics")) &&
+	       json_array_size(json_object_get(j, "nics")) == 0,
+	   "status: no NICs for a guest that does not run");
+	ok(json_is_array(json_object_get(j, "vcpus")) &&
+	       json_array_size(json_object_get(j, "vcpus")) == 0,
+	   "status: no vCPU threads either");
+	ok(json_is_null(json_object_get(j, "qemu_pid")), "status: nor QEMU's pid");
 
 	put("jn", "lock", "");
 	put("jn", "journal.jsonl", "{\"kind\": \"x\"}\n");
@@ -294,8 +317,9 @@ static void test_status(void)
 	is_int(json_integer_value(json_object_get(j, "supervisor_pid")), getpid(),
 	       "status: the supervisor pid comes from the lock");
 	ok(json_is_false(json_object_get(j, "live")), "status: not asked while starting");
-	ok(json_number_value(json_object_get(j, "uptime")) > 0,
-	   "status: uptime from the start time");
+	ok(json_is_integer(json_object_get(j, "uptime")) &&
+	       json_integer_value(json_object_get(j, "uptime")) > 0,
+	   "status: uptime from the start time, in whole seconds");
 	is_str(json_string_value(
 		   json_object_get(json_array_get(json_object_get(j, "vcpus"), 0), "affinity")),
 	       mine, "status: vCPU affinity read from /proc");
@@ -371,6 +395,89 @@ static void test_stop(void)
 	vmr_statedir_release(&d);
 }
 
+static void test_stop_wait(void)
+{
+	const int rest = VMR_SUPERVISOR_QUIT_TIMEOUT_MS + VMR_STOP_TEARDOWN_MARGIN_MS;
+
+	put("sw", "status.json", "{\"state\": \"running\", \"stop_timeout\": 5}");
+	is_int(vmr_guest_stop_wait_ms(root, "sw", -1, 7), 5000 + rest,
+	       "stop wait: the stop_timeout the supervisor recorded");
+	is_int(vmr_guest_stop_wait_ms(root, "sw", 1, 7), 1000 + rest,
+	       "stop wait: an explicit timeout wins");
+	is_int(vmr_guest_stop_wait_ms(root, "sw", 0, 7), rest, "stop wait: timeout 0");
+	put("so", "status.json", "{\"state\": \"running\"}");
+	is_int(vmr_guest_stop_wait_ms(root, "so", -1, 7), 7000 + rest,
+	       "stop wait: none recorded: the fallback");
+	is_int(vmr_guest_stop_wait_ms(root, "nosuchguest", -1, 3), 3000 + rest,
+	       "stop wait: no status.json: the fallback");
+}
+
+static size_t count_lines(const char *path)
+{
+	_cleanup_free_ char *text = NULL;
+	size_t n = 0;
+
+	if (read_file(path, 1 << 20, &text, NULL) < 0)
+		return 0;
+	for (char *p = text; (p = strchr(p, '\n')); p++)
+		n++;
+	return n;
+}
+
+static void test_launch_wait(void)
+{
+	_cleanup_free_ char *log = vmr_statedir_path(root, "lw", "requests.log");
+	_cleanup_free_ char *reqs = NULL;
+	struct vmr_statedir d = {.lock_fd = -1};
+	struct vmr_error *err = NULL;
+	struct vmr_launch_guest g;
+	pid_t srv;
+
+	/* our own lock stands for the supervisor `up` started */
+	ok(vmr_statedir_lock(root, "lw", (gid_t)-1, &d, &err) == 0, "launch: lock a guest");
+	g = (struct vmr_launch_guest){.name = "lw", .pid = getpid(), .pidfd = -1};
+	is_int(vmr_launch_wait(root, &g, 1, 300, true, &err), 1,
+	       "launch: no control socket yet: not ready at the timeout");
+	is_int((int)g.state, VMR_LAUNCH_WAITING, "launch: still waiting");
+
+	ping_reply = "{\"return\": {\"ready\": true}}\n";
+	srv = fake_supervisor("lw");
+	is_int(vmr_launch_wait(root, &g, 1, 10000, true, &err), 0, "launch: ready when pinged");
+	is_int((int)g.state, VMR_LAUNCH_READY, "launch: state READY");
+	(void)read_file(log, 4096, &reqs, NULL);
+	is_str(reqs, "{\"ping\": null}\n", "launch: the request is a ping");
+
+	/* the supervisor holding the lock is not the one we watch */
+	g = (struct vmr_launch_guest){.name = "lw", .pid = getpid() + 100000, .pidfd = -1};
+	is_int(vmr_launch_wait(root, &g, 1, 200, true, &err), 1,
+	       "launch: ready from another supervisor does not count");
+	ok(count_lines(log) > 2, "launch: it asks again");
+	kill(srv, SIGKILL);
+	waitpid(srv, NULL, 0);
+
+	/* a stop has begun: no more pings, the supervisor's exit follows */
+	(void)unlink(log);
+	ping_reply = "{\"return\": {\"ready\": false}}\n";
+	srv = fake_supervisor("lw");
+	g = (struct vmr_launch_guest){.name = "lw", .pid = getpid(), .pidfd = -1};
+	is_int(vmr_launch_wait(root, &g, 1, 300, true, &err), 1, "launch: stopping: not ready");
+	is_int((int)count_lines(log), 1, "launch: stopping: asked once");
+	kill(srv, SIGKILL);
+	waitpid(srv, NULL, 0);
+
+	/* a reply that is not a ping's: ask again */
+	(void)unlink(log);
+	ping_reply = "{\"error\": {\"class\": \"VmrunError\", \"desc\": \"x\"}}\n";
+	srv = fake_supervisor("lw");
+	is_int(vmr_launch_wait(root, &g, 1, 200, true, &err), 1,
+	       "launch: an error reply: not ready");
+	ok(count_lines(log) > 1, "launch: an error reply: asks again");
+	kill(srv, SIGKILL);
+	waitpid(srv, NULL, 0);
+	vmr_statedir_release(&d);
+	vmr_error_free(err);
+}
+
 static void test_log_tail(void)
 {
 	_cleanup_free_ char *t = NULL, *big = NULL;
@@ -413,6 +520,8 @@ int main(void)
 	test_list();
 	test_status();
 	test_stop();
+	test_stop_wait();
+	test_launch_wait();
 	test_log_tail();
 
 	{
