@@ -4,7 +4,8 @@
  * failure reported, the privilege drop (lib/caps.h) and its failures,
  * PDEATHSIG.  The test re-executes
  * itself (/proc/self/exe) as the spawned program, which reports what it
- * sees as "key=value" lines on stdout.
+ * sees as "key=value" lines on stdout; as uid 65534 it runs a copy staged
+ * under /tmp, since that user may not enter the checkout.
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -98,10 +99,13 @@ static char *field(const char *report, const char *key)
 	return xstrdup("<missing>");
 }
 
-/* Spawn ourselves in report mode with s (argv/stdout filled in here). */
-static char *spawn_report(struct vmr_spawn *s, pid_t *ret_pid, int *ret_status)
+/*
+ * Spawn exe (ourselves or a staged copy of us) in report mode with s
+ * (argv/stdout filled in here).
+ */
+static char *spawn_report_exe(struct vmr_spawn *s, const char *exe, pid_t *ret_pid, int *ret_status)
 {
-	char *const argv[] = {self_exe, "report", NULL};
+	char *const argv[] = {(char *)exe, "report", NULL};
 	struct vmr_error *err = NULL;
 	int out[2], r;
 	pid_t pid = -1;
@@ -126,6 +130,11 @@ static char *spawn_report(struct vmr_spawn *s, pid_t *ret_pid, int *ret_status)
 	if (ret_pid)
 		*ret_pid = pid;
 	return rep;
+}
+
+static char *spawn_report(struct vmr_spawn *s, pid_t *ret_pid, int *ret_status)
+{
+	return spawn_report_exe(s, self_exe, ret_pid, ret_status);
 }
 
 /* The kernel's sigaction, for the signals glibc's refuses; handler first
@@ -277,10 +286,20 @@ static void test_user_drop(void)
 	struct vmr_error *err = NULL;
 	struct vmr_spawn s = {.stdin_fd = -1, .stderr_fd = -1, .pdeathsig = SIGKILL};
 	int p[2], fds[1];
-	_cleanup_free_ char *rep = NULL, *marker = NULL;
+	_cleanup_free_ char *rep = NULL, *marker = NULL, *stage = NULL, *exe = NULL;
 
 	if (geteuid() != 0) {
 		tap_skip("needs root to change uid", "drop to uid 65534");
+		return;
+	}
+	/* uid 65534 execs a copy of us: it may not enter the checkout */
+	stage = test_stage_dir();
+	if (stage)
+		exe = test_stage_copy(stage, self_exe, 0755);
+	ok(exe != NULL, "a copy of the test staged where uid 65534 can run it");
+	if (!exe) {
+		tap_diag("stage '%s' under /tmp: %s", self_exe, strerror(errno));
+		test_stage_remove(stage);
 		return;
 	}
 	ok(vmr_spawn_user_lookup("65534:65534", &u, &err) == 0, "numeric user parsed");
@@ -297,7 +316,8 @@ static void test_user_drop(void)
 	s.fds = fds;
 	s.nfds = 1;
 	s.caps = &d;
-	rep = spawn_report(&s, NULL, NULL);
+	rep = spawn_report_exe(&s, exe, NULL, NULL);
+	test_stage_remove(stage);
 	close(p[1]);
 	marker = test_read_fd(p[0]);
 	close(p[0]);
