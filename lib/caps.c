@@ -338,27 +338,21 @@ static int prepare_final(uint64_t keep, struct vmr_caps_drop *d, struct vmr_erro
 {
 	cap_t cur = NULL;
 
-	d->final = cap_init();
-	if (!d->final)
-		return vmr_error_set(err, errno, "cap_init");
+	d->set_final = true;
+	d->final_caps = 0;
 	if (!keep)
 		return 0;
 	cur = cap_get_proc();
 	if (!cur)
 		return vmr_error_set(err, errno, "cap_get_proc");
 	for (int cap = 0; cap <= d->last_cap; cap++) {
-		cap_value_t v = cap;
 		cap_flag_value_t have = CAP_CLEAR;
 
 		if (!(keep & (UINT64_C(1) << cap)))
 			continue;
-		if (cap_get_flag(cur, v, CAP_PERMITTED, &have) < 0 || have != CAP_SET)
-			continue;
-		if (cap_set_flag(d->final, CAP_PERMITTED, 1, &v, CAP_SET) < 0 ||
-		    cap_set_flag(d->final, CAP_EFFECTIVE, 1, &v, CAP_SET) < 0) {
-			cap_free(cur);
-			return vmr_error_set(err, errno, "cap_set_flag");
-		}
+		if (cap_get_flag(cur, (cap_value_t)cap, CAP_PERMITTED, &have) == 0 &&
+		    have == CAP_SET)
+			d->final_caps |= UINT64_C(1) << cap;
 	}
 	cap_free(cur);
 	return 0;
@@ -414,8 +408,23 @@ int vmr_caps_drop_apply(const struct vmr_caps_drop *d, int *ret_step)
 		if (setresuid(d->uid, d->uid, d->uid) < 0)
 			return fail(ret_step, VMR_CAPS_STEP_SETRESUID);
 	}
-	if (d->final && cap_set_proc(d->final) < 0)
-		return fail(ret_step, VMR_CAPS_STEP_CAPSET);
+	if (d->set_final) {
+		/*
+		 * capset(2) from plain bits, not cap_set_proc(): a cap_t is a
+		 * heap object, which this forked child must not allocate, and
+		 * a prepared one is a copy the child exits holding when its
+		 * exec fails (valgrind counts it lost)
+		 */
+		struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
+		struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {{0}};
+
+		for (int i = 0; i < _LINUX_CAPABILITY_U32S_3; i++) {
+			data[i].permitted = (uint32_t)(d->final_caps >> (32 * i));
+			data[i].effective = data[i].permitted;
+		}
+		if (capset(&hdr, data) < 0)
+			return fail(ret_step, VMR_CAPS_STEP_CAPSET);
+	}
 	if (cap_reset_ambient() < 0)
 		return fail(ret_step, VMR_CAPS_STEP_AMBIENT);
 	/* also what lets QEMU load its -sandbox filter as a non-root user */
@@ -428,9 +437,8 @@ void vmr_caps_drop_free(struct vmr_caps_drop *d)
 {
 	if (!d)
 		return;
-	if (d->final)
-		cap_free(d->final);
-	d->final = NULL;
+	d->set_final = false;
+	d->final_caps = 0;
 	free(d->groups);
 	d->groups = NULL;
 	d->ngroups = 0;

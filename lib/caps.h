@@ -118,7 +118,10 @@ struct vmr_caps_drop {
 	size_t ngroups;
 	uint64_t drop_bound; /* bit n: drop capability n from the bounding set */
 	int last_cap;
-	cap_t final; /* capset last: empty, or E=P=kept caps for root */
+	/* capset last: P=E=final_caps (none for a user), I empty; plain
+	 * bits, not a cap_t, so a forked child holds no heap object */
+	bool set_final;
+	uint64_t final_caps;
 	bool set_memlock;
 	struct rlimit memlock;
 };
