@@ -101,6 +101,12 @@ static bool is_vf(const char *s)
 	return strcasecmp(s, "vf") == 0;
 }
 
+/* A host's own address: neither a group address nor all zeros. */
+static bool mac_unicast(const struct vmr_mac *mac)
+{
+	return !vmr_mac_is_multicast(mac) && !vmr_mac_is_zero(mac);
+}
+
 /* A host netif given as MAC (kept in canonical lowercase) or as interface name. */
 static int host_netif_parse(const char *s, char **ret)
 {
@@ -109,7 +115,7 @@ static int host_netif_parse(const char *s, char **ret)
 	if (vmr_mac_parse(s, &mac) == 0) {
 		char buf[18];
 
-		if (vmr_mac_is_multicast(&mac) || vmr_mac_is_zero(&mac))
+		if (!mac_unicast(&mac))
 			return -EINVAL;
 		*ret = xstrdup(vmr_mac_format(&mac, buf));
 		return 0;
@@ -309,74 +315,84 @@ static int placement_parse(struct vmr_define_guest *g, const char *s, size_t idx
 	return 0;
 }
 
-/* One netif item, already stripped: NAME@HOSTIF[+pci=PCI]. */
-static int nic_parse(struct vmr_define_nic *n, const char *item, size_t idx, const char *vm,
-		     const char *guest, struct vmr_error **err)
+/*
+ * HOSTIF, what follows the '@' of netif item: IFNAME or MAC (a macvtap),
+ * MAC+pci=PCI (the device passed through) or VF+pci=PF (an SR-IOV VF).
+ * Sets the kind of n and its parent, pci and host MAC.
+ */
+static int nic_hostif_parse(struct vmr_define_nic *n, const char *hostif, const char *item,
+			    const char *guest, size_t idx, const char *vm, struct vmr_error **err)
 {
-	const char *at = strchr(item, '@'), *hostif, *plus;
-	_cleanup_free_ char *name = NULL, *left = NULL;
+	const char *plus = strcasestr(hostif, "+pci="), *pci;
+	_cleanup_free_ char *left = NULL;
 
-	if (!at || strchr(at + 1, '@'))
-		return flag_fail(err, idx, vm,
-				 "invalid netif '%s': expected GUESTIF@HOSTIF with "
-				 "exactly one '@'",
-				 item);
-	name = xstrndup(item, (size_t)(at - item));
-	for (char *p = name; *p; p++)
-		*p = (char)tolower((unsigned char)*p); /* 5gdeploy lowercases it */
-	if (!vmr_nic_name_valid(name))
-		return flag_fail(err, idx, vm,
-				 "invalid netif name '%s' in '%s': expected a letter "
-				 "followed by up to 14 letters or digits",
-				 name, item);
-	if (streq(name, VMR_DEFINE_RESERVED_NET))
-		return flag_fail(err, idx, vm,
-				 "netif name '%s' in '%s' is reserved (5gdeploy's "
-				 "image build network)",
-				 name, item);
-	hostif = at + 1;
-	plus = strcasestr(hostif, "+pci=");
+	if (!plus && is_vf(hostif)) {
+		flag_fail(err, idx, vm,
+			  "netif '%s' of guest '%s': '%s' needs '+pci=PF' (the "
+			  "PCI address of the SR-IOV physical function)",
+			  item, guest, hostif);
+		vmr_error_hint(err, "write '%s@VF+pci=0000:1a:00.0'", n->name);
+		return -EINVAL;
+	}
 	if (!plus) {
-		if (is_vf(hostif)) {
-			flag_fail(err, idx, vm,
-				  "netif '%s' of guest '%s': '%s' needs '+pci=PF' (the "
-				  "PCI address of the SR-IOV physical function)",
-				  item, guest, hostif);
-			vmr_error_hint(err, "write '%s@VF+pci=0000:1a:00.0'", name);
-			return -EINVAL;
-		}
 		n->kind = VMR_NIC_MACVTAP;
 		if (host_netif_parse(hostif, &n->parent) < 0)
 			return flag_fail(err, idx, vm,
 					 "invalid host netif '%s' in netif '%s': "
 					 "expected a unicast MAC address or an interface name",
 					 hostif, item);
-		n->name = TAKE_PTR(name);
 		return 0;
 	}
+
 	left = xstrndup(hostif, (size_t)(plus - hostif));
-	if (vmr_pci_parse(plus + 5, &n->pci) < 0)
+	pci = plus + strlen("+pci=");
+	if (vmr_pci_parse(pci, &n->pci) < 0)
 		return flag_fail(err, idx, vm,
 				 "invalid PCI address '%s' in netif '%s': expected "
 				 "the full form DDDD:BB:SS.F (like 0000:1a:00.1)",
-				 plus + 5, item);
+				 pci, item);
 	if (is_vf(left)) {
 		n->kind = VMR_NIC_VF;
-	} else if (vmr_mac_parse(left, &n->mac) == 0) {
-		if (vmr_mac_is_multicast(&n->mac) || vmr_mac_is_zero(&n->mac))
-			return flag_fail(err, idx, vm,
-					 "host MAC '%s' in netif '%s' is not a unicast "
-					 "address",
-					 left, item);
-		n->kind = VMR_NIC_PCI;
-	} else {
+		return 0;
+	}
+	if (vmr_mac_parse(left, &n->mac) < 0)
 		return flag_fail(err, idx, vm,
 				 "invalid netif '%s': '+pci=' must follow the host "
 				 "MAC address (passthrough) or 'VF' (SR-IOV), not '%s'",
 				 item, left);
-	}
-	n->name = TAKE_PTR(name);
+	if (!mac_unicast(&n->mac))
+		return flag_fail(err, idx, vm,
+				 "host MAC '%s' in netif '%s' is not a unicast address", left,
+				 item);
+	n->kind = VMR_NIC_PCI;
 	return 0;
+}
+
+/* One netif item, already stripped: NAME@HOSTIF.  On failure n may be half set. */
+static int nic_parse(struct vmr_define_nic *n, const char *item, size_t idx, const char *vm,
+		     const char *guest, struct vmr_error **err)
+{
+	const char *at = strchr(item, '@');
+
+	if (!at || strchr(at + 1, '@'))
+		return flag_fail(err, idx, vm,
+				 "invalid netif '%s': expected GUESTIF@HOSTIF with "
+				 "exactly one '@'",
+				 item);
+	n->name = xstrndup(item, (size_t)(at - item));
+	for (char *p = n->name; *p; p++)
+		*p = (char)tolower((unsigned char)*p); /* 5gdeploy lowercases it */
+	if (!vmr_nic_name_valid(n->name))
+		return flag_fail(err, idx, vm,
+				 "invalid netif name '%s' in '%s': expected a letter "
+				 "followed by up to 14 letters or digits",
+				 n->name, item);
+	if (streq(n->name, VMR_DEFINE_RESERVED_NET))
+		return flag_fail(err, idx, vm,
+				 "netif name '%s' in '%s' is reserved (5gdeploy's "
+				 "image build network)",
+				 n->name, item);
+	return nic_hostif_parse(n, at + 1, item, guest, idx, vm, err);
 }
 
 static int nics_parse(struct vmr_define_guest *g, const char *s, size_t idx, const char *vm,
@@ -427,13 +443,52 @@ static bool same_host(const struct vmr_define_guest *a, const struct vmr_define_
 	return a->host ? streq(a->host, b->host) : !b->host;
 }
 
-/* Checks against the guests already accepted. */
+/* Whether n and m cannot both use their PCI device: only VFs share one (their PF). */
+static bool pci_clash(const struct vmr_define_nic *n, const struct vmr_define_nic *m)
+{
+	if (n->kind == VMR_NIC_MACVTAP || m->kind == VMR_NIC_MACVTAP)
+		return false;
+	return vmr_pci_equal(&n->pci, &m->pci) && !(n->kind == VMR_NIC_VF && m->kind == VMR_NIC_VF);
+}
+
+/* The PCI devices of g against those of o, which is on the same host or is g itself. */
+static int guest_check_pci(const struct vmr_define_guest *g, const struct vmr_define_guest *o,
+			   size_t idx, const char *vm, struct vmr_error **err)
+{
+	for (size_t j = 0; j < g->nnics; j++) {
+		const struct vmr_define_nic *n = &g->nics[j];
+		/* within g, each pair once */
+		size_t end = o == g ? j : o->nnics;
+
+		for (size_t k = 0; k < end; k++) {
+			const struct vmr_define_nic *m = &o->nics[k];
+			_cleanup_free_ char *flag = NULL;
+			char buf[13];
+
+			if (!pci_clash(n, m))
+				continue;
+			flag = o == g ? xstrdup("") : xasprintf(" (--vm #%zu)", o->flag);
+			return flag_fail(err, idx, vm,
+					 "PCI device '%s' of netif '%s' is already used by netif "
+					 "'%s' of guest '%s'%s%s",
+					 vmr_pci_format(&n->pci, buf), n->name, m->name, o->name,
+					 flag,
+					 n->kind != m->kind ? ": a passed-through device cannot "
+							      "also provide VFs"
+							    : "");
+		}
+	}
+	return 0;
+}
+
+/* Checks against the guests already accepted, and of g's own netifs. */
 static int guest_check_others(const struct vmr_define *d, const struct vmr_define_guest *g,
 			      size_t idx, const char *vm, struct vmr_error **err)
 {
 	for (size_t i = 0; i < d->nguests; i++) {
 		const struct vmr_define_guest *o = &d->guests[i];
 		long cpu;
+		int r;
 
 		if (streq(o->name, g->name))
 			return flag_fail(err, idx, vm, "duplicate guest name '%s' (also --vm #%zu)",
@@ -453,48 +508,11 @@ static int guest_check_others(const struct vmr_define *d, const struct vmr_defin
 					 "of guest '%s' (--vm #%zu) on %s: CPU %ld is in both",
 					 a, g->name, b, o->name, o->flag, where, cpu);
 		}
-		/* PCI addresses are per host: a device is used once, a PF only for VFs */
-		for (size_t j = 0; j < g->nnics; j++) {
-			const struct vmr_define_nic *n = &g->nics[j];
-
-			if (n->kind == VMR_NIC_MACVTAP)
-				continue;
-			for (size_t k = 0; k < o->nnics; k++) {
-				const struct vmr_define_nic *m = &o->nics[k];
-				char buf[13];
-
-				if (m->kind == VMR_NIC_MACVTAP ||
-				    !vmr_pci_equal(&n->pci, &m->pci) ||
-				    (n->kind == VMR_NIC_VF && m->kind == VMR_NIC_VF))
-					continue;
-				return flag_fail(err, idx, vm,
-						 "PCI device '%s' of netif '%s' is already "
-						 "used by netif '%s' of guest '%s' (--vm #%zu)%s",
-						 vmr_pci_format(&n->pci, buf), n->name, m->name,
-						 o->name, o->flag,
-						 n->kind != m->kind
-						     ? ": a passed-through device cannot "
-						       "also provide VFs"
-						     : "");
-			}
-		}
+		r = guest_check_pci(g, o, idx, vm, err);
+		if (r < 0)
+			return r;
 	}
-	/* within the guest too */
-	for (size_t j = 0; j < g->nnics; j++)
-		for (size_t k = 0; k < j; k++) {
-			const struct vmr_define_nic *n = &g->nics[j], *m = &g->nics[k];
-			char buf[13];
-
-			if (n->kind == VMR_NIC_MACVTAP || m->kind == VMR_NIC_MACVTAP ||
-			    !vmr_pci_equal(&n->pci, &m->pci) ||
-			    (n->kind == VMR_NIC_VF && m->kind == VMR_NIC_VF))
-				continue;
-			return flag_fail(err, idx, vm,
-					 "PCI device '%s' of netif '%s' is already used "
-					 "by netif '%s' of guest '%s'",
-					 vmr_pci_format(&n->pci, buf), n->name, m->name, g->name);
-		}
-	return 0;
+	return guest_check_pci(g, g, idx, vm, err);
 }
 
 static size_t network_find(const struct vmr_define *d, const char *name)

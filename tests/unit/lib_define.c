@@ -263,6 +263,12 @@ static const struct bad bad[] = {
     {"a | (1) | "
      "vmctrl@eth1,n3@02:00:00:00:00:09+pci=0000:1a:00.1,n4@02:00:00:00:00:0a+pci=0000:1a:00.1",
      NULL, "already used by netif 'n3' of guest 'a'"},
+    {"a | (1) | vmctrl@eth1,n3@02:00:00:00:00:09+pci=0000:1a:00.1,n4@VF+pci=0000:1a:00.1", NULL,
+     "PCI device '0000:1a:00.1' of netif 'n4' is already used by netif 'n3' of guest 'a': a "
+     "passed-through device cannot also provide VFs"},
+    {"a | (1) | vmctrl@eth1,n3@VF+pci=0000:1a:00.1,n4@VF+pci=0000:1a:00.1",
+     "b | (2) | vmctrl@eth1,n4@02:00:00:00:00:0a+pci=0000:1a:00.1",
+     "of netif 'n4' is already used by netif 'n3' of guest 'a' (--vm #1): a passed-through"},
     {"a | (1) | vmctrl@eth1,n3@02:00:00:00:00:09+pci=0000:1a:00.1",
      "b | (2) | vmctrl@eth1,n3@02:00:00:00:00:09+pci=0000:1a:00.2",
      "guest MAC '02:00:00:00:00:09'"},
