@@ -25,6 +25,20 @@ run_cleanup() {
 }
 trap run_cleanup EXIT
 
+# run_stage FILE...: copy each FILE into $T/stage, which every user can
+# enter and read, and print the copies' paths, one a line.  What QEMU opens
+# after dropping to qemu_user (its program, kernel, initrd) goes there: the
+# checkout may sit in a directory only its owner can enter (a mktemp -d or
+# /root clone).  Copies keep their execute bits; 1 if a copy failed.
+run_stage() {
+	local f
+	chmod 0711 "$T" && mkdir -p "$T/stage" && chmod 0755 "$T/stage" || return 1
+	for f; do
+		cp -- "$f" "$T/stage/" && chmod a+rX "$T/stage/${f##*/}" || return 1
+		echo "$T/stage/${f##*/}"
+	done
+}
+
 # run_start NAME TOPOLOGY GUEST [ARGS...]: start a supervisor in the background;
 # its stdout and stderr go to $T/NAME.out and $T/NAME.err.
 run_start() {

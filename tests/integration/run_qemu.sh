@@ -21,8 +21,10 @@ if [ "$(nproc)" -lt 2 ]; then
 fi
 unset VMRUN_QEMU
 
-# guest NAME CPUSET STOP_TIMEOUT APPEND-EXTRA
+# guest NAME CPUSET STOP_TIMEOUT APPEND-EXTRA; the kernel and initrd come from
+# $KERNEL_DIR (default the test guest's build directory)
 guest() {
+	local kdir=${KERNEL_DIR:-$TESTGUEST}
 	cat >"$T/$1.yaml" <<EOF
 version: 1
 guests:
@@ -30,8 +32,8 @@ guests:
     accel: tcg
     cpuset: "$2"
     memory: 256M
-    kernel: $TESTGUEST/vmlinuz
-    initrd: $TESTGUEST/initrd.img
+    kernel: $kdir/vmlinuz
+    initrd: $kdir/initrd.img
     append: console=ttyS0 quiet $4
     stop_timeout: $3
 EOF
@@ -42,7 +44,7 @@ guest a 0-1 20 ""
 run_start a "$T/a.yaml" a
 run_wait_ready a a 60
 ok $? "guest reaches ready"
-grep -q "^vmrun: guest 'a' running (qemu pid [0-9]*, vCPUs pinned to 0-1)$" "$T/a.err"
+grep -q "^vmrun: guest 'a' running (qemu pid [0-9]*, vCPUs pinned to CPUs 0-1)$" "$T/a.err"
 ok $? "ready line on stderr"
 q=$(qemu_pid a)
 is "$(json_get "$STATE/a/status.json" '[(v["index"], v["cpu"]) for v in j["vcpus"]]')" \
@@ -90,7 +92,11 @@ if [ "$(id -u)" -eq 0 ] && id nobody >/dev/null 2>&1 && command -v qemu-img >/de
 	chmod 0711 "$T"
 	qemu-img create -q -f qcow2 "$T/ubase.qcow2" 16M
 	printf '[vmrun]\nqemu_user = nobody\nimage_dir = %s\n' "$T/images" >"$T/u.conf"
-	guest u 0 10 ""
+	# QEMU as nobody opens the kernel and initrd itself: copies outside the
+	# checkout, which nobody may not enter
+	run_stage "$TESTGUEST/vmlinuz" "$TESTGUEST/initrd.img" >/dev/null
+	ok $? "kernel and initrd staged where nobody can read them"
+	KERNEL_DIR=$T/stage guest u 0 10 ""
 	printf '    image: %s\n    cloud_init: true\n' "$T/ubase.qcow2" >>"$T/u.yaml"
 	: >"$T/u.out"
 	: >"$T/u.err"
