@@ -47,6 +47,18 @@ static pid_t read_pid(int fd)
 	return (pid_t)v;
 }
 
+/*
+ * For a state directory this user may not write: the default /run/vmrun
+ * is root's, so say how to choose another.  Returns r.
+ */
+static int hint_state_dir(int r, struct vmr_error **err)
+{
+	if (r == -EACCES || r == -EPERM || r == -EROFS)
+		vmr_error_hint(err, "choose a state directory this user can write: "
+				    "--state-dir DIR or VMRUN_STATE_DIR");
+	return r;
+}
+
 int vmr_statedir_lock(const char *state_root, const char *guest, gid_t gid,
 		      struct vmr_statedir *ret, struct vmr_error **err)
 {
@@ -61,24 +73,29 @@ int vmr_statedir_lock(const char *state_root, const char *guest, gid_t gid,
 	/* the state root may be /run/vmrun or a test's tmpdir: make its parents */
 	r = vmr_mkdir_p(state_root, 0755);
 	if (r < 0)
-		return vmr_error_set(err, -r, "create state directory '%s'", state_root);
+		return hint_state_dir(
+		    vmr_error_set(err, -r, "create state directory '%s'", state_root), err);
 	if (mkdir(dir, mode) < 0 && errno != EEXIST)
-		return vmr_error_set(err, errno, "create state directory '%s'", dir);
+		return hint_state_dir(vmr_error_set(err, errno, "create state directory '%s'", dir),
+				      err);
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	if (dfd < 0)
-		return vmr_error_set(err, errno, "open state directory '%s'", dir);
+		return hint_state_dir(vmr_error_set(err, errno, "open state directory '%s'", dir),
+				      err);
 	if (fstat(dfd, &st) < 0)
 		return vmr_error_set(err, errno, "stat state directory '%s'", dir);
 	/* an existing directory may have been made by hand: enforce ours */
 	if (gid != (gid_t)-1 && st.st_gid != gid && fchown(dfd, (uid_t)-1, gid) < 0)
-		return vmr_error_set(err, errno, "chown state directory '%s'", dir);
+		return hint_state_dir(vmr_error_set(err, errno, "chown state directory '%s'", dir),
+				      err);
 	if ((st.st_mode & 07777) != mode && fchmod(dfd, mode) < 0)
-		return vmr_error_set(err, errno, "chmod state directory '%s'", dir);
+		return hint_state_dir(vmr_error_set(err, errno, "chmod state directory '%s'", dir),
+				      err);
 
 	lockpath = xasprintf("%s/lock", dir);
 	fd = openat(dfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
-		return vmr_error_set(err, errno, "open lock '%s'", lockpath);
+		return hint_state_dir(vmr_error_set(err, errno, "open lock '%s'", lockpath), err);
 	/* a `ps` probing the lock holds it shared for an instant: retry briefly */
 	for (int i = 0;; i++) {
 		if (flock(fd, LOCK_EX | LOCK_NB) == 0)

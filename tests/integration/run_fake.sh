@@ -501,6 +501,9 @@ if [ "$(id -u)" -eq 0 ] && unshare -m --propagation private true 2>/dev/null; th
 	grep -q "^vmrun: error: create state directory '$T/ro/new': Read-only file system$" "$T/q2.err" &&
 		one_error "$T/q2.err"
 	ok $? "one error naming the state directory"
+	grep -q "^vmrun: hint: choose a state directory this user can write: --state-dir DIR or VMRUN_STATE_DIR$" \
+		"$T/q2.err"
+	ok $? "and a hint saying how to choose another"
 	[ ! -e "$T/q.report" ]
 	ok $? "QEMU was never started"
 else
