@@ -235,6 +235,25 @@ static int prep_plan(struct prep *p, const struct vmr_config *cfg, const struct 
 	return 0;
 }
 
+/* Whether *err says a directory is not ours to write (owner, mode, read-only mount). */
+static bool error_not_writable(struct vmr_error **err)
+{
+	int e = err && *err ? (*err)->errnum : 0;
+
+	return e == EACCES || e == EPERM || e == EROFS;
+}
+
+/*
+ * The root overlay goes under image_dir, /var/lib/vmrun/images unless
+ * configured, which only root may write: say where to choose another.
+ */
+static void hint_image_dir(struct vmr_error **err)
+{
+	if (error_not_writable(err))
+		vmr_error_hint(err, "set image_dir in vmrun.conf (--config FILE) to a directory "
+				    "this user can write (docs/configuration.md)");
+}
+
 /* Pass 2 for one guest: write what pass 1 found missing or stale. */
 static int prep_apply(struct prep *p, struct vmr_strvec *written, struct vmr_error **err)
 {
@@ -244,13 +263,19 @@ static int prep_apply(struct prep *p, struct vmr_strvec *written, struct vmr_err
 
 		int r = vmr_mkdir_p(rootdir, 0755);
 
-		if (r < 0)
-			return vmr_error_set(err, -r, "image of guest '%s': create directory '%s'",
-					     p->g->name, rootdir);
+		if (r < 0) {
+			r = vmr_error_set(err, -r, "image of guest '%s': create directory '%s'",
+					  p->g->name, rootdir);
+			hint_image_dir(err);
+			return r;
+		}
 	}
 	for (size_t i = 0; i < p->nov; i++) {
-		if (images_overlay_apply(p->qemu_img, &p->ov[i], err) < 0)
+		if (images_overlay_apply(p->qemu_img, &p->ov[i], err) < 0) {
+			if (streq(p->ov[i].file, p->root))
+				hint_image_dir(err);
 			return -1;
+		}
 		if (written && p->ov[i].action != IMAGES_OVERLAY_KEEP)
 			vmr_strvec_push(written, p->ov[i].file);
 	}
@@ -259,10 +284,15 @@ static int prep_apply(struct prep *p, struct vmr_strvec *written, struct vmr_err
 
 		int r = vmr_mkdir_p(p->state_dir, 0700);
 
-		if (r < 0)
-			return vmr_error_set(err, -r,
-					     "cloud-init seed of guest '%s': create directory '%s'",
-					     p->g->name, p->state_dir);
+		if (r < 0) {
+			r = vmr_error_set(err, -r,
+					  "cloud-init seed of guest '%s': create directory '%s'",
+					  p->g->name, p->state_dir);
+			if (error_not_writable(err))
+				vmr_error_hint(err, "choose a state directory this user can write: "
+						    "--state-dir DIR or VMRUN_STATE_DIR");
+			return r;
+		}
 		if (vmr_seed_iso_write(&p->s, p->seed_path, &w, err) < 0)
 			return vmr_error_wrap(err, "cloud-init seed of guest '%s'", p->g->name);
 		if (written && w)

@@ -313,6 +313,18 @@ EOF
 	ok "$(grep -q "create overlay '$T/ro/new.qcow2'.*Read-only file system" err.txt; echo $?)" \
 		"unwritable directory: says so ($(head -1 err.txt))"
 	is "$(listing)" "$snap" "unwritable directory: nothing left behind"
+	grep -q '^vmrun: hint:.*image_dir' err.txt
+	is "$?" 1 "a disk outside image_dir: no hint about image_dir"
+	# the root overlay in an image_dir this user cannot write: the hint says where to set another
+	printf '[vmrun]\nstate_dir = %s/state\nimage_dir = %s/ro/images\n' "$T" "$T" >ro.conf
+	printf 'version: 1\nguests:\n  a:\n    image: base.qcow2\n' >ro-image.yaml
+	# shellcheck disable=SC2016 # expanded by the inner sh
+	unshare -m sh -c 'mount --bind "$1/ro" "$1/ro" && mount -o remount,bind,ro "$1/ro" &&
+		exec "$2" --config "$1/ro.conf" image prep "$1/ro-image.yaml"' sh "$T" "$VMRUN" >out.txt 2>err.txt
+	is "$?" "1" "unwritable image_dir: exit 1"
+	is "$(cat err.txt)" "vmrun: error: image of guest 'a': create directory '$T/ro/images/a': Read-only file system
+vmrun: hint: set image_dir in vmrun.conf (--config FILE) to a directory this user can write (docs/configuration.md)" \
+		"unwritable image_dir: the error, and a hint naming image_dir"
 else
 	skip "unshare -m is not available (needs root)" "unwritable directory"
 fi
