@@ -3,10 +3,11 @@
  * libFuzzer target for `vmrun define`: bytes -> flags -> vmr_define_build
  * -> vmr_define_emit -> vmr_topology_load_buffer.
  *
- * The input is split at newlines.  A line "--ctrlif=X" or "--ip-space=X"
- * sets that flag (the last one wins); every other line is one --vm value.
- * Without --ctrlif the README's MAC is used, so most inputs reach the --vm
- * parser.
+ * The input is split at newlines.  A line "--ctrlif=X", "--ip-space=X",
+ * "--image=X", "--memory=X", "--cpu=X" or "--accel=X" sets that flag (the
+ * last one wins); "--ssh-key=LINE" adds LINE as the text of a key file;
+ * every other line is one --vm value.  Without --ctrlif the README's MAC
+ * is used, so most inputs reach the --vm parser.
  *
  * Properties (a violation traps):
  * - a rejected command line is a usage error (exit status 2) whose message
@@ -15,7 +16,9 @@
  *   by the loader with no diagnostic: define never writes a file that
  *   `vmrun validate` would refuse;
  * - the loaded model carries what define decided: the same guests in the
- *   same order, placements, cpusets, NIC names, kinds, MACs and addresses.
+ *   same order, placements, cpusets, NIC names, kinds, MACs and addresses,
+ *   and in every guest the defaults (memory, accel, cpu, cpu isolation,
+ *   an absolute image path, the ssh keys).
  */
 #include <arpa/inet.h>
 #include <stdint.h>
@@ -61,6 +64,23 @@ static void check_nic(const struct vmr_define_nic *dn, const struct vmr_nic *tn)
 		CHECK(vmr_pci_equal(&dn->pci, &tn->pci));
 }
 
+static void check_defaults(const struct vmr_define *d, const struct vmr_guest *tg)
+{
+	const struct vmr_strvec *keys = &tg->cloud_init.ssh_authorized_keys;
+	uint64_t memory;
+
+	CHECK(vmr_size_parse(d->memory, 1u << 20, &memory) == 0 && tg->memory == memory);
+	CHECK(streq(vmr_accel_name(tg->accel), d->accel));
+	CHECK(streq(tg->cpu, d->cpu));
+	CHECK(tg->cpu_isolation == d->cpu_isolation);
+	/* a relative path is resolved against the topology's directory */
+	if (d->image && d->image[0] == '/')
+		CHECK(streq(tg->image, d->image));
+	CHECK(keys->n == d->ssh_keys.n);
+	for (size_t i = 0; i < keys->n; i++)
+		CHECK(streq(keys->v[i], d->ssh_keys.v[i]));
+}
+
 static void check_model(const struct vmr_define *d, const struct vmr_topology *t)
 {
 	CHECK(t->nguests == d->nguests);
@@ -77,13 +97,20 @@ static void check_model(const struct vmr_define *d, const struct vmr_topology *t
 		CHECK(tg->nnics == dg->nnics);
 		for (size_t j = 0; j < dg->nnics; j++)
 			check_nic(&dg->nics[j], &tg->nics[j]);
+		check_defaults(d, tg);
 	}
+}
+
+/* The value of line when it is "NAME=VALUE" (name ends with '='), else NULL. */
+static const char *flag_value(const char *line, const char *name)
+{
+	return startswith(line, name) ? line + strlen(name) : NULL;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	_cleanup_free_ char *text = xstrndup((const char *)data, size);
-	struct vmr_strvec vms = VMR_STRVEC_INIT;
+	struct vmr_strvec vms = VMR_STRVEC_INIT, keys = VMR_STRVEC_INIT;
 	struct vmr_define_opts o = {.ctrlif = "02:00:00:00:00:01"};
 	struct vmr_buf yaml = VMR_BUF_INIT;
 	struct vmr_diags diags = {0};
@@ -93,19 +120,37 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *save = NULL;
 	int r;
 
+	vmr_define_defaults_init(&o.defaults);
 	/* a NUL ends the text, as it ends a command-line argument */
 	for (char *line = strtok_r(text, "\n", &save); line && vms.n < MAX_VMS;
 	     line = strtok_r(NULL, "\n", &save)) {
-		if (startswith(line, "--ctrlif="))
-			o.ctrlif = line + strlen("--ctrlif=");
-		else if (startswith(line, "--ip-space="))
-			o.ip_space = line + strlen("--ip-space=");
-		else
+		const char *v;
+
+		if ((v = flag_value(line, "--ctrlif=")))
+			o.ctrlif = v;
+		else if ((v = flag_value(line, "--ip-space=")))
+			o.ip_space = v;
+		else if ((v = flag_value(line, "--image=")))
+			o.defaults.image = v;
+		else if ((v = flag_value(line, "--memory=")))
+			o.defaults.memory = v;
+		else if ((v = flag_value(line, "--cpu=")))
+			o.defaults.cpu = v;
+		else if ((v = flag_value(line, "--accel=")))
+			o.defaults.accel = v;
+		else if ((v = flag_value(line, "--ssh-key="))) {
+			r = vmr_define_ssh_keys_parse(v, "--ssh-key 'fuzz'", &keys, &err);
+			if (r < 0) {
+				check_rejected(d, r, err);
+				goto out;
+			}
+		} else
 			vmr_strvec_push(&vms, line);
 	}
-	vmr_define_defaults_init(&o.defaults);
 	o.vms = (const char *const *)vms.v;
 	o.nvms = vms.n;
+	o.ssh_keys = (const char *const *)keys.v;
+	o.nssh_keys = keys.n;
 
 	r = vmr_define_build(&o, &d, &err);
 	if (r < 0) {
@@ -126,5 +171,6 @@ out:
 	vmr_define_free(d);
 	vmr_error_free(err);
 	vmr_strvec_clear(&vms);
+	vmr_strvec_clear(&keys);
 	return 0;
 }
