@@ -60,8 +60,7 @@ static __attribute__((format(printf, 3, 4))) char *lookup(const struct vmr_confi
 	va_list ap;
 
 	va_start(ap, fmt);
-	if (vasprintf(&rel, fmt, ap) < 0)
-		abort();
+	rel = xvasprintf(fmt, ap);
 	va_end(ap);
 	if (link)
 		return net_sysfs_link_name(cfg, &s, NULL, "%s", rel) > 0 ? s : NULL;

@@ -164,8 +164,7 @@ int net_nl_fail(struct vmr_nl *nl, int r, struct vmr_error **err, const char *fm
 	int errnum;
 
 	va_start(ap, fmt);
-	if (vasprintf(&ctx, fmt, ap) < 0)
-		abort();
+	ctx = xvasprintf(fmt, ap);
 	va_end(ap);
 	if (nl->errnum > 0) {
 		errnum = nl->errnum;

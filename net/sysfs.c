@@ -30,12 +30,12 @@ const char *net_dev_root(const struct vmr_config *cfg)
 	return cfg && cfg->dev_root && cfg->dev_root[0] ? cfg->dev_root : "/dev";
 }
 
+static char *vpath(const struct vmr_config *cfg, const char *fmt, va_list ap) _printf_(2, 0);
+
 static char *vpath(const struct vmr_config *cfg, const char *fmt, va_list ap)
 {
-	_cleanup_free_ char *rel = NULL;
+	_cleanup_free_ char *rel = xvasprintf(fmt, ap);
 
-	if (vasprintf(&rel, fmt, ap) < 0)
-		abort();
 	return xasprintf("%s/%s", net_sysfs_root(cfg), rel);
 }
 
@@ -51,6 +51,9 @@ char *net_sysfs_path(const struct vmr_config *cfg, const char *fmt, ...)
 }
 
 /* read the attribute at path (caller frees *ret_path), trailing newline removed */
+static int vread(const struct vmr_config *cfg, char **ret_path, char **ret, struct vmr_error **err,
+		 const char *fmt, va_list ap) _printf_(5, 0);
+
 static int vread(const struct vmr_config *cfg, char **ret_path, char **ret, struct vmr_error **err,
 		 const char *fmt, va_list ap)
 {

@@ -7,6 +7,8 @@
 
 static int tap_n, tap_failed;
 
+static void tap_line(bool cond, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+
 static void tap_line(bool cond, const char *fmt, va_list ap)
 {
 	printf("%sok %d - ", cond ? "" : "not ", ++tap_n);

@@ -60,12 +60,13 @@ static struct {
 } fake;
 
 static void fake_vput(const char *content, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+
+static void fake_vput(const char *content, const char *fmt, va_list ap)
 {
-	char *rel = NULL, *path, *slash;
+	char *rel = xvasprintf(fmt, ap), *path, *slash;
 	int fd;
 
-	if (vasprintf(&rel, fmt, ap) < 0)
-		abort();
 	path = xasprintf("%s/%s", fake.root, rel);
 	for (slash = path + fake.rootlen + 1; (slash = strchr(slash, '/')); slash++) {
 		*slash = '\0';
