@@ -74,6 +74,8 @@ $(BUILD)/vmrun: $(CMD_OBJS) $(ARCHIVES)
 # tests/unit/<module>_name.c -> links <module> (if it is one) and lib
 unit_module = $(firstword $(subst _, ,$(1)))
 unit_archives = $(if $(filter $(call unit_module,$(1)),$(MODULES)),$(BUILD)/lib$(call unit_module,$(1)).a) $(BUILD)/liblib.a
+# test objects are intermediate files of a pattern chain: keep them
+.SECONDARY:
 .SECONDEXPANSION:
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(TESTLIB_OBJS) $$(call unit_archives,%)
 	@mkdir -p $(dir $@)
@@ -84,7 +86,8 @@ unit: $(UNIT_BINS)
 testguest:
 	@images/testguest/build.sh $(BUILD)/testguest
 
-check: all unit
+# the integration suites boot the test guest: build it (cached) first
+check: all unit testguest
 	@BUILD=$(BUILD) tests/run.sh
 
 asan:

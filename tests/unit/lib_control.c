@@ -449,7 +449,7 @@ static void test_launch_wait(void)
 
 	/* the supervisor holding the lock is not the one we watch */
 	g = (struct vmr_launch_guest){.name = "lw", .pid = getpid() + 100000, .pidfd = -1};
-	is_int(vmr_launch_wait(root, &g, 1, 200, true, &err), 1,
+	is_int(vmr_launch_wait(root, &g, 1, 1000, true, &err), 1,
 	       "launch: ready from another supervisor does not count");
 	ok(count_lines(log) > 2, "launch: it asks again");
 	kill(srv, SIGKILL);
@@ -460,19 +460,20 @@ static void test_launch_wait(void)
 	ping_reply = "{\"return\": {\"ready\": false}}\n";
 	srv = fake_supervisor("lw");
 	g = (struct vmr_launch_guest){.name = "lw", .pid = getpid(), .pidfd = -1};
-	is_int(vmr_launch_wait(root, &g, 1, 300, true, &err), 1, "launch: stopping: not ready");
-	is_int((int)count_lines(log), 1, "launch: stopping: asked once");
+	/* long enough for a slow (valgrind) fake to answer the one ping */
+	is_int(vmr_launch_wait(root, &g, 1, 2000, true, &err), 1, "launch: stopping: not ready");
 	kill(srv, SIGKILL);
 	waitpid(srv, NULL, 0);
+	is_int((int)count_lines(log), 1, "launch: stopping: asked once");
 
 	/* a reply that is not a ping's: ask again */
 	(void)unlink(log);
 	ping_reply = "{\"error\": {\"class\": \"VmrunError\", \"desc\": \"x\"}}\n";
 	srv = fake_supervisor("lw");
-	is_int(vmr_launch_wait(root, &g, 1, 200, true, &err), 1,
+	is_int(vmr_launch_wait(root, &g, 1, 1000, true, &err), 1,
 	       "launch: an error reply: not ready");
-	ok(count_lines(log) > 1, "launch: an error reply: asks again");
 	kill(srv, SIGKILL);
+	ok(count_lines(log) > 1, "launch: an error reply: asks again");
 	waitpid(srv, NULL, 0);
 	vmr_statedir_release(&d);
 	vmr_error_free(err);
