@@ -432,6 +432,7 @@ static void test_launch_wait(void)
 	struct vmr_error *err = NULL;
 	struct vmr_launch_guest g;
 	pid_t srv;
+	size_t asked;
 
 	/* our own lock stands for the supervisor `up` started */
 	ok(vmr_statedir_lock(root, "lw", (gid_t)-1, &d, &err) == 0, "launch: lock a guest");
@@ -464,7 +465,13 @@ static void test_launch_wait(void)
 	is_int(vmr_launch_wait(root, &g, 1, 2000, true, &err), 1, "launch: stopping: not ready");
 	kill(srv, SIGKILL);
 	waitpid(srv, NULL, 0);
-	is_int((int)count_lines(log), 1, "launch: stopping: asked once");
+	/*
+	 * Once told "not ready", launch asks no more (it would ask every 5 ms
+	 * for 2 s otherwise).  A slow fake (valgrind) can make one ping go
+	 * unanswered and be repeated, so allow that one repeat.
+	 */
+	asked = count_lines(log);
+	ok(asked >= 1 && asked <= 2, "launch: stopping: asked no more (%zu pings)", asked);
 
 	/* a reply that is not a ping's: ask again */
 	(void)unlink(log);
