@@ -107,7 +107,10 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(ARCHIVES)
 deps:
 	@.ci/deps.sh
 
-demo: deps all testguest
+# a sub-make after deps: on a fresh machine pkg-config and the -dev packages
+# only exist once deps has run, and this make's flags were computed before
+demo: deps
+	@$(MAKE) --no-print-directory all testguest
 	@BUILD=$(BUILD) examples/demo.sh
 
 install: $(BUILD)/vmrun
