@@ -71,5 +71,6 @@ VERB(stop);
 VERB(kill);
 VERB(qmp);
 VERB(console);
+VERB(probe);
 
 #endif

@@ -27,6 +27,7 @@ static const struct vmr_verb verbs[] = {
 	{ "compose", cmd_compose, "write a Docker Compose context for a topology" },
 	{ "kube", cmd_kube, "write Kubernetes manifests for a topology" },
 	{ "health", cmd_health, "healthcheck: is a guest running (or a host set up)" },
+	{ "probe", cmd_probe, "tell what this host gives guests: KVM, vhost-net, link kinds, IOMMU" },
 };
 
 static void usage(FILE *f)

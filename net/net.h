@@ -60,6 +60,20 @@ char *vmr_net_owner(const char *guest, const char *nic);
 bool vmr_net_vhost_available(const struct vmr_config *cfg);
 
 /*
+ * Probes of what the host gives guests (`vmrun probe`).  Each returns 1
+ * when the feature is usable, else 0 with the reason in *ret_why (a new
+ * string; NULL on 1):
+ *   vmr_net_probe_device: DEV/node opens read-write ("net/tun", "vhost-net");
+ *   vmr_net_probe_kind: a link of kind ("macvtap", "vlan", "bridge") can be
+ *     created, tried in a forked child in a network namespace of its own
+ *     (needs CAP_SYS_ADMIN and CAP_NET_ADMIN; the host's links are untouched);
+ *   vmr_net_probe_iommu: IOMMU groups exist and DEV/vfio/vfio opens.
+ */
+int vmr_net_probe_device(const struct vmr_config *cfg, const char *node, char **ret_why);
+int vmr_net_probe_kind(const char *kind, char **ret_why);
+int vmr_net_probe_iommu(const struct vmr_config *cfg, char **ret_why);
+
+/*
  * Reclaim before setup: for every NIC of g that vmrun would create a link
  * for, a link already holding the name is deleted when it is a leftover of
  * ours (owner mark vmrun:<guest>:<nic> and the MAC we give it); any other

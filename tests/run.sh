@@ -1,46 +1,128 @@
 #!/usr/bin/env bash
-# Run every test suite and print one closing line "N passed, N failed, N skipped".
-# Each suite prints TAP; a suite that exits non-zero without a failing
-# check counts as one failure.  TESTS=pattern runs only matching suites.
+# Run test suites and print one closing line "N passed, N failed, N skipped".
+#
+#   tests/run.sh               the suites of `make check`
+#   tests/run.sh SUITE...      these suites (paths, as listed below)
+#   TESTS=pattern tests/run.sh only suites whose path contains pattern
+#   JOBS=N                     suites run N at a time (default: online CPUs + 1)
+#
+# Suites: every unit test binary $BUILD/tests/*, tests/*/run.sh and
+# tests/integration/*.sh.  tests/sanitizers (ASan, valgrind), tests/fuzz
+# (long runs) and tests/faults/deep.sh belong to `make check-deep`.  Each
+# suite prints TAP; a suite that exits non-zero without a failing check
+# counts as one failure.  Suites run in parallel: each makes its own
+# namespaces, state directories and names (suffixed with its pid), so they do
+# not meet; tests/lib/serial lists the few that share a machine-wide daemon
+# and run one at a time.
+#
+# Last, the machine must be as the suites found it (tests/lib/hoststate.sh):
+# /dev, /etc, /run, network namespaces, links and mounts are compared with
+# a snapshot taken before; any difference is a failure.
 set -u
 BUILD=${BUILD:-build}
 export BUILD
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 1
-export VMRUN="$top/$BUILD/vmrun"
+export VMRUN="${VMRUN:-$top/$BUILD/vmrun}"
+# shellcheck source=tests/lib/hoststate.sh
+. tests/lib/hoststate.sh
 logdir="$BUILD/test-logs"
 mkdir -p "$logdir"
+jobs=${JOBS:-$(($(nproc) + 1))}
 
 suites=()
-for t in "$BUILD"/tests/*; do [ -x "$t" ] && [ -f "$t" ] && suites+=("$t"); done
-for t in tests/*/run.sh tests/integration/*.sh; do
-	[ -f "$t" ] || continue
-	case $t in tests/fuzz/*) continue ;; esac
-	suites+=("$t")
-done
-
-passed=0 failed=0 skipped=0
+if [ $# -gt 0 ]; then
+	suites=("$@")
+else
+	for t in "$BUILD"/tests/*; do [ -x "$t" ] && [ -f "$t" ] && suites+=("$t"); done
+	for t in tests/*/run.sh tests/integration/*.sh; do
+		[ -f "$t" ] || continue
+		case $t in tests/fuzz/* | tests/sanitizers/*) continue ;; esac
+		suites+=("$t")
+	done
+fi
+selected=()
 for s in "${suites[@]}"; do
 	if [ -n "${TESTS:-}" ] && [[ $s != *${TESTS}* ]]; then continue; fi
+	selected+=("$s")
+done
+
+# run_suite SUITE: run it, write its log and a result line "P F S SECONDS"
+run_suite() {
+	local s=$1 name log start rc p sk f
 	name=${s//\//_}
 	log="$logdir/$name.log"
 	start=$(date +%s)
 	if [ "${VALGRIND:-0}" = 1 ] && [[ $s == "$BUILD"/tests/* ]] && command -v valgrind >/dev/null; then
-		valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite "$s" >"$log" 2>&1
+		valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+			--suppressions=tests/sanitizers/valgrind.supp "$s" >"$log" 2>&1
+	elif grep -qxF "$s" tests/lib/serial 2>/dev/null; then
+		flock "$logdir/serial.lock" "$s" >"$log" 2>&1
 	else
 		"$s" >"$log" 2>&1
 	fi
 	rc=$?
-	p=$(grep -cE '^ok [0-9]+' "$log" || true)
-	sk=$(grep -cE '^ok [0-9]+ .*# SKIP' "$log" || true)
-	f=$(grep -cE '^not ok [0-9]+' "$log" || true)
+	p=$(grep -cE '^ok [0-9]+' "$log")
+	sk=$(grep -cE '^ok [0-9]+ .*# SKIP' "$log")
+	f=$(grep -cE '^not ok [0-9]+' "$log")
 	p=$((p - sk))
-	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; echo "not ok - $s exited with status $rc" >>"$log"; fi
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		f=1
+		echo "not ok - $s exited with status $rc" >>"$log"
+	fi
+	echo "$p $f $sk $(($(date +%s) - start))" >"$log.result"
+}
+
+# report SUITE: its line in the summary, and what failed or was skipped
+report() {
+	local s=$1 log p f sk secs status
+	log="$logdir/${s//\//_}.log"
+	read -r p f sk secs <"$log.result"
 	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + sk))
-	status=PASS; [ "$f" -gt 0 ] && status=FAIL
-	printf '%-4s %-50s %3d passed %3d failed %3d skipped (%ds)\n' "$status" "$s" "$p" "$f" "$sk" "$(( $(date +%s) - start ))"
-	if [ "$f" -gt 0 ]; then grep -E -A6 '^not ok' "$log" | sed 's/^/    /' | head -60; tail -5 "$log" | sed 's/^/    | /'; fi
+	status=PASS
+	[ "$f" -gt 0 ] && status=FAIL
+	printf '%-4s %-50s %3d passed %3d failed %3d skipped (%ds)\n' "$status" "$s" "$p" "$f" "$sk" "$secs"
+	if [ "$f" -gt 0 ]; then
+		grep -E -A6 '^not ok' "$log" | sed 's/^/    /' | head -60
+		tail -5 "$log" | sed 's/^/    | /'
+	fi
 	if [ "$sk" -gt 0 ]; then grep -E '# SKIP' "$log" | sed 's/^/    /' | sort -u | head -5; fi
+}
+
+before=$(mktemp) after=$(mktemp)
+trap 'rm -f "$before" "$after"' EXIT
+[ "$(id -u)" = 0 ] && hoststate_snapshot "$before"
+
+passed=0 failed=0 skipped=0
+declare -A running=()
+start_all=$(date +%s)
+for s in "${selected[@]}"; do
+	rm -f "$logdir/${s//\//_}.log.result"
+	while [ "${#running[@]}" -ge "$jobs" ]; do
+		wait -n
+		for pid in "${!running[@]}"; do
+			if ! kill -0 "$pid" 2>/dev/null; then
+				report "${running[$pid]}"
+				unset "running[$pid]"
+			fi
+		done
+	done
+	run_suite "$s" &
+	running[$!]=$s
 done
-echo "$passed passed, $failed failed, $skipped skipped"
+wait
+for pid in "${!running[@]}"; do report "${running[$pid]}"; done
+
+if [ "$(id -u)" = 0 ]; then
+	hoststate_snapshot "$after"
+	if diff -u "$before" "$after" >"$logdir/hoststate.diff"; then
+		echo "PASS the machine is as the tests found it (/dev, /etc, /run, netns, links, mounts)"
+		passed=$((passed + 1))
+	else
+		echo "FAIL the tests changed the machine ($logdir/hoststate.diff):"
+		grep -E '^[-+][^-+]' "$logdir/hoststate.diff" | head -40 | sed 's/^/    /'
+		failed=$((failed + 1))
+	fi
+fi
+echo "$passed passed, $failed failed, $skipped skipped in $(($(date +%s) - start_all)) s"
 [ "$failed" -eq 0 ]

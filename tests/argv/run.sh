@@ -87,9 +87,10 @@ else
 		netns=
 	fi
 fi
-# kvm cases start KVM guests (paused); without a KVM device they are skipped
+# kvm cases start KVM guests (paused): skipped where vmrun's own probe says
+# KVM cannot run them (no /dev/kvm, one that opens but makes no VM, kvm_pvm)
 kvm_why=
-if ! { exec 9<>/dev/kvm; } 2>/dev/null; then kvm_why="no usable /dev/kvm"; else exec 9>&-; fi
+if ! kvm_why=$("$VMRUN" --config "$conf" probe kvm 2>&1); then kvm_why=${kvm_why#kvm: no: }; else kvm_why=; fi
 
 accept() { # accept NAME TOPOLOGY GUEST OPTIONS...
 	local name=$1 topo=$2 guest=$3 accel=tcg work

@@ -350,6 +350,22 @@ static long i386_getpid(void)
 	return r;
 }
 
+/*
+ * SIG_DFL for SIGSEGV set with the raw system call: the sanitizers wrap
+ * signal() and sigaction() and may keep their own handler.
+ */
+static void sigsegv_default(void)
+{
+	struct {
+		void *handler;
+		unsigned long flags;
+		void *restorer;
+		unsigned long mask;
+	} ksa = {0};
+
+	(void)syscall(SYS_rt_sigaction, SIGSEGV, &ksa, NULL, sizeof(ksa.mask));
+}
+
 /* Returns the wait status of a child making a call through abi. */
 static int foreign_abi_call(bool filter, bool x32)
 {
@@ -359,6 +375,12 @@ static int foreign_abi_call(bool filter, bool x32)
 	if (pid < 0)
 		abort();
 	if (pid == 0) {
+		/*
+		 * Without IA-32 emulation int 0x80 raises SIGSEGV: die of it
+		 * quietly (AddressSanitizer's handler would report a crash),
+		 * and the unfiltered probe call below reads it as "no i386 ABI".
+		 */
+		sigsegv_default();
 		if (filter && vmr_sandbox_supervisor(NULL) != 1)
 			_exit(50);
 		if (x32)
@@ -375,9 +397,12 @@ static void test_foreign_abis(void)
 {
 	int st;
 
+	/* the probe: the same call without the filter */
 	st = foreign_abi_call(false, false);
 	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-		tap_skip("this kernel has no IA-32 emulation", "int 0x80 kills");
+		tap_skip(WIFSIGNALED(st) ? "this kernel has no IA-32 emulation (int 0x80 faults)"
+					 : "int 0x80 does not return getpid() here",
+			 "int 0x80 kills");
 	} else {
 		st = foreign_abi_call(true, false);
 		ok(WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS,

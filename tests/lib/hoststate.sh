@@ -1,0 +1,39 @@
+# shellcheck shell=bash
+# What the tests must leave as they found it: source this file, then
+#   hoststate_snapshot FILE     record the machine's state
+# and compare two snapshots with diff.  Tests work only in the namespaces,
+# temporary directories and containers they create, so nothing here may
+# change across a test run: device nodes in /dev, files in /etc and /run,
+# the network namespaces, the root namespace's links, and the mounts.
+# Recorded without times or sizes that change on their own (/dev/pts, the
+# atime of a file read, a log growing).
+
+hoststate_snapshot() { # hoststate_snapshot FILE
+	{
+		echo "## /dev (type mode owner name; not pts, shm or mqueue contents)"
+		find /dev -xdev \( -path /dev/pts -o -path /dev/shm -o -path /dev/mqueue \) -prune -o \
+			-printf '%y %m %u:%g %p\n' 2>/dev/null | sort
+		echo "## /etc (type mode name, and the content of regular files)"
+		find /etc -xdev -printf '%y %m %p\n' 2>/dev/null | sort
+		find /etc -xdev -type f -readable -print0 2>/dev/null | sort -z | xargs -0 -r md5sum 2>/dev/null
+		echo "## /run (type name, three levels)"
+		find /run -xdev -maxdepth 3 \( -path '/run/user/*' -o -path /run/utmp \) -prune -o \
+			-printf '%y %p\n' 2>/dev/null | sort
+		echo "## network namespaces"
+		ip netns list 2>/dev/null | sort
+		echo "## links of this namespace (name kind master mtu)"
+		ip -d -o link show 2>/dev/null | awk '{
+			name = $2; sub(/@.*/, "", name); sub(/:$/, "", name)
+			kind = "-"; master = "-"; mtu = "-"
+			for (i = 3; i <= NF; i++) {
+				if ($i == "mtu") mtu = $(i + 1)
+				if ($i == "master") master = $(i + 1)
+				if ($i == "link/ether" || $i == "link/loopback" || $i == "link/none") continue
+			}
+			if ($0 ~ / macvtap /) kind = "macvtap"; else if ($0 ~ / veth /) kind = "veth"
+			else if ($0 ~ / bridge /) kind = "bridge"; else if ($0 ~ / tun /) kind = "tun"
+			print name, kind, master, mtu }' | sort
+		echo "## mounts (target fstype source)"
+		findmnt -rn -o TARGET,FSTYPE,SOURCE 2>/dev/null | sort
+	} >"$1"
+}
