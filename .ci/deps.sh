@@ -6,7 +6,7 @@ pkgs=(
 	# build
 	build-essential pkg-config clang
 	libyaml-dev libjansson-dev libnl-3-dev libnl-route-3-dev libmnl-dev
-	libseccomp-dev libcap-dev libiniparser-dev libpci-dev libisofs-dev
+	libseccomp-dev libcap-dev libiniparser-dev libpci-dev libisofs-dev libsystemd-dev
 	# runtime
 	qemu-system-x86 qemu-utils iproute2 kmod
 	# test guest (kernel is downloaded as a .deb, not installed)

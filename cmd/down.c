@@ -9,6 +9,7 @@
 
 #include "cmd/cmd.h"
 #include "lib/control.h"
+#include "lib/reclaim.h"
 #include "lib/util.h"
 
 static void down_usage(FILE *f)
@@ -18,8 +19,8 @@ static void down_usage(FILE *f)
 	      "presses the ACPI power button, waits up to S seconds (default: the guest's\n"
 	      "stop_timeout) for the guest to power off, then quits QEMU (SIGKILL if it\n"
 	      "does not quit) and undoes its host changes.  Waits for all of that: S +\n"
-	      "2 s + 30 s for the teardown at most.  Guests that are not running are\n"
-	      "skipped.\n\n"
+	      "2 s + 30 s for the teardown at most.  For a guest that is not running,\n"
+	      "what a killed supervisor left (its journal, its marked links) is undone.\n\n"
 	      "  -t, --timeout S   seconds to wait for each guest to power off\n"
 	      "  -h, --help        show this help\n\n"
 	      "exit status: 0 every guest stopped, 1 a guest did not stop or a request\n"
@@ -39,6 +40,7 @@ VERB(down)
 	struct vmr_error *err = NULL;
 	_cleanup_free_ const struct vmr_guest **sel = NULL;
 	_cleanup_free_ bool *asked = NULL;
+	_cleanup_free_ pid_t *pids = NULL;
 	long long timeout_s = -1;
 	unsigned long long v;
 	size_t n = 0;
@@ -91,14 +93,29 @@ VERB(down)
 
 	/* ask all first, then wait: the guests power off in parallel */
 	asked = xcalloc(n + 1, sizeof(*asked));
+	pids = xcalloc(n + 1, sizeof(*pids));
 	for (size_t i = 0; i < n; i++) {
-		r = vmr_guest_stop(cfg.state_dir, sel[i]->name, (int)timeout_s, false, &err);
+		r = vmr_guest_stop(cfg.state_dir, sel[i]->name, (int)timeout_s, false, &pids[i],
+				   &err);
 		if (r < 0) {
 			vmr_error_print(err, stderr);
 			vmr_error_clear(&err);
 			status = VMR_EXIT_FAILURE;
-		} else if (r == 0 && argc - optind > 1) {
-			printf("guest '%s' is not running\n", sel[i]->name);
+		} else if (r == 0) {
+			size_t undone = 0;
+
+			/* a killed supervisor's leftovers: `down` leaves nothing behind */
+			if (vmr_reclaim_guest(&cfg, sel[i], &undone, &err) < 0) {
+				vmr_error_print(err, stderr);
+				vmr_error_clear(&err);
+				status = VMR_EXIT_FAILURE;
+			} else if (undone > 0) {
+				printf("guest '%s' was not running: undid %zu host change%s its "
+				       "supervisor left\n",
+				       sel[i]->name, undone, undone == 1 ? "" : "s");
+			} else if (argc - optind > 1) {
+				printf("guest '%s' is not running\n", sel[i]->name);
+			}
 		}
 		asked[i] = r > 0;
 	}
@@ -108,7 +125,7 @@ VERB(down)
 		if (!asked[i])
 			continue;
 		/* the supervisor's own stop_timeout: the topology may have changed since */
-		r = vmr_guest_wait_stopped(cfg.state_dir, sel[i]->name,
+		r = vmr_guest_wait_stopped(cfg.state_dir, sel[i]->name, pids[i],
 					   vmr_guest_stop_wait_ms(cfg.state_dir, sel[i]->name,
 								  (int)timeout_s,
 								  sel[i]->stop_timeout),

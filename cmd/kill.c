@@ -31,6 +31,7 @@ VERB(kill)
 	struct vmr_config cfg = {0};
 	struct vmr_error *err = NULL;
 	const char *guest;
+	pid_t pid = 0;
 	int c, r, es;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -52,7 +53,7 @@ VERB(kill)
 	r = vmr_cli_config(&cfg);
 	if (r)
 		return r;
-	r = vmr_guest_stop(cfg.state_dir, guest, -1, true, &err);
+	r = vmr_guest_stop(cfg.state_dir, guest, -1, true, &pid, &err);
 	if (r < 0) {
 		r = vmr_cli_fail(err);
 		goto out;
@@ -61,7 +62,7 @@ VERB(kill)
 		printf("guest '%s' is not running\n", guest);
 		goto out;
 	}
-	r = vmr_guest_wait_stopped(cfg.state_dir, guest, KILL_WAIT_MS, &es, &err);
+	r = vmr_guest_wait_stopped(cfg.state_dir, guest, pid, KILL_WAIT_MS, &es, &err);
 	if (r < 0) {
 		r = vmr_cli_fail(err);
 		goto out;

@@ -2,6 +2,7 @@
 /* vmrun run TOPOLOGY GUEST [--events]: supervise one guest in the foreground. */
 #include <getopt.h>
 #include <stdio.h>
+#include <systemd/sd-daemon.h>
 
 #include "cmd/cmd.h"
 #include "lib/buf.h"
@@ -37,6 +38,18 @@ static void run_log(enum vmr_log_level level, const char *msg, void *userdata)
 		fprintf(stderr, "vmrun: %s\n", msg);
 		break;
 	}
+}
+
+/*
+ * Tell whoever started us (`vmrun up`, systemd: NOTIFY_SOCKET) why the
+ * start failed: the log may be on a full disk.
+ */
+static void notify_failure(const struct vmr_error *err)
+{
+	_cleanup_free_ char *text = vmr_error_text(err);
+
+	(void)sd_notifyf(0, "STATUS=%s\nERRNO=%d", text ? text : "failed",
+			 err ? err->errnum : 0);
 }
 
 int cmd_run(int argc, char **argv)
@@ -98,10 +111,12 @@ int cmd_run(int argc, char **argv)
 	o.topo = t;
 	o.guest = g;
 	o.topo_path = argv[optind];
-	if (vmr_supervisor_run(&o, &status, &err) < 0)
+	if (vmr_supervisor_run(&o, &status, &err) < 0) {
+		notify_failure(err);
 		r = vmr_cli_fail(err);
-	else
+	} else {
 		r = status;
+	}
 out:
 	vmr_topology_free(t);
 	vmr_config_free(&cfg);

@@ -36,6 +36,7 @@ VERB(stop)
 	long long timeout_s = -1;
 	unsigned long long v;
 	const char *guest;
+	pid_t pid = 0;
 	int c, r, es;
 
 	while ((c = getopt_long(argc, argv, "t:h", opts, NULL)) != -1) {
@@ -62,7 +63,7 @@ VERB(stop)
 	r = vmr_cli_config(&cfg);
 	if (r)
 		return r;
-	r = vmr_guest_stop(cfg.state_dir, guest, (int)timeout_s, false, &err);
+	r = vmr_guest_stop(cfg.state_dir, guest, (int)timeout_s, false, &pid, &err);
 	if (r < 0) {
 		r = vmr_cli_fail(err);
 		goto out;
@@ -73,7 +74,7 @@ VERB(stop)
 	}
 	/* without --timeout: the stop_timeout the supervisor recorded */
 	r = vmr_guest_wait_stopped(
-	    cfg.state_dir, guest,
+	    cfg.state_dir, guest, pid,
 	    vmr_guest_stop_wait_ms(cfg.state_dir, guest, (int)timeout_s, VMR_DEFAULT_STOP_TIMEOUT),
 	    &es, &err);
 	if (r < 0) {

@@ -183,6 +183,14 @@ static int select_guests(const struct vmr_topology *t, const char *path, char **
 	return 0;
 }
 
+/* The supervisor's error without the "guest 'a': " it starts with. */
+static const char *status_text(const struct vmr_launch_guest *g)
+{
+	_cleanup_free_ char *prefix = xasprintf("guest '%s': ", g->name);
+
+	return startswith(g->status, prefix) ? g->status + strlen(prefix) : g->status;
+}
+
 static void report_failure(const char *state_dir, const struct vmr_launch_guest *g, int timeout_s)
 {
 	_cleanup_free_ char *tail = NULL;
@@ -193,6 +201,10 @@ static void report_failure(const char *state_dir, const struct vmr_launch_guest 
 			"vmrun: error: guest '%s' not running with its vCPUs pinned "
 			"after %d s\n",
 			g->name, timeout_s);
+	else if (g->status[0])
+		/* the supervisor's own error, which its log may not hold (a full disk) */
+		fprintf(stderr, "vmrun: error: guest '%s' failed: %s\n", g->name,
+			status_text(g));
 	else if (g->exit_signal)
 		fprintf(stderr,
 			"vmrun: error: guest '%s' failed: its supervisor was killed by "
@@ -241,6 +253,7 @@ VERB(up)
 	const char *host = NULL;
 	unsigned long long timeout_s = UP_DEFAULT_TIMEOUT_S;
 	struct vmr_launch_opts lo;
+	struct vmr_launch launch = {.notify_fd = -1};
 	size_t n = 0, started = 0;
 	bool any_failed = false;
 	int c, r, status = VMR_EXIT_OK;
@@ -306,11 +319,16 @@ VERB(up)
 	    .envp = environ,
 	};
 
+	if (vmr_launch_init(&launch, &lo, &err) < 0) {
+		r = vmr_cli_fail(err);
+		goto out;
+	}
+
 	gs = xcalloc(n, sizeof(*gs));
 	for (size_t i = 0; i < n; i++)
 		gs[i] = (struct vmr_launch_guest){.name = sel[i]->name, .pidfd = -1};
 	for (size_t i = 0; i < n; i++) {
-		r = vmr_launch_start(&lo, &gs[i], &err);
+		r = vmr_launch_start(&launch, &gs[i], &err);
 		if (r < 0) {
 			status = vmr_cli_fail(err);
 			err = NULL;
@@ -321,7 +339,7 @@ VERB(up)
 			       (int)gs[i].pid);
 	}
 	fflush(stdout);
-	r = vmr_launch_wait(cfg.state_dir, gs, n, (int)timeout_s * 1000, true, &err);
+	r = vmr_launch_wait(&launch, gs, n, (int)timeout_s * 1000, true, &err);
 	if (r < 0) {
 		status = vmr_cli_fail(err);
 		err = NULL;
@@ -353,7 +371,7 @@ stop:
 
 		for (size_t i = 0; i < n; i++)
 			was[i] = gs[i].started && gs[i].pidfd >= 0;
-		if (vmr_launch_stop(cfg.state_dir, gs, n, UP_STOP_TIMEOUT_MS, &err) < 0) {
+		if (vmr_launch_stop(&launch, gs, n, UP_STOP_TIMEOUT_MS, &err) < 0) {
 			vmr_error_print(err, stderr);
 			vmr_error_clear(&err);
 		}
@@ -369,6 +387,7 @@ stop:
 out:
 	if (gs)
 		vmr_launch_guests_free(gs, n);
+	vmr_launch_done(&launch);
 	vmr_topology_free(t);
 out_cfg:
 	vmr_config_free(&cfg);

@@ -277,15 +277,18 @@ static int signal_supervisor(const char *state_dir, const char *guest, int sig,
 }
 
 int vmr_guest_stop(const char *state_dir, const char *guest, int timeout_s, bool kill,
-		   struct vmr_error **err)
+		   pid_t *ret_pid, struct vmr_error **err)
 {
 	struct vmr_error *e = NULL;
+	pid_t pid = 0;
 	json_t *req;
 	int r;
 
-	r = vmr_statedir_probe(state_dir, guest, NULL, err);
+	r = vmr_statedir_probe(state_dir, guest, &pid, err);
 	if (r <= 0)
 		return r;
+	if (ret_pid)
+		*ret_pid = pid;
 	if (!supervisor_serving(state_dir, guest))
 		return signal_supervisor(state_dir, guest, SIGTERM, err);
 
@@ -312,22 +315,77 @@ int vmr_guest_stop(const char *state_dir, const char *guest, int timeout_s, bool
 	return r;
 }
 
-int vmr_guest_wait_stopped(const char *state_dir, const char *guest, int timeout_ms,
+/* Wait up to timeout_ms (< 0: no limit) for process pid to end. */
+static int wait_pid_gone(pid_t pid, const char *guest, int timeout_ms, struct vmr_error **err)
+{
+	uint64_t deadline = now_ms() + (uint64_t)(timeout_ms < 0 ? 0 : timeout_ms);
+	_cleanup_close_ int pfd = pidfd_open(pid, 0);
+
+	if (pfd < 0)
+		return errno == ESRCH ? 0 : vmr_error_set(err, errno, "watch supervisor pid %d", (int)pid);
+	for (;;) {
+		struct pollfd p = {.fd = pfd, .events = POLLIN};
+		uint64_t now = now_ms();
+		int left = -1, n;
+
+		if (timeout_ms >= 0) {
+			if (now >= deadline)
+				return vmr_error_set(err, ETIMEDOUT,
+						     "guest '%s' still running after %d ms", guest,
+						     timeout_ms);
+			left = (int)(deadline - now);
+		}
+		n = poll(&p, 1, left);
+		if (n < 0 && errno != EINTR)
+			return vmr_error_set(err, errno, "poll");
+		if (n > 0)
+			return 0;
+	}
+}
+
+/*
+ * The exit status the supervisor pid recorded: in status.json, or in
+ * status.json.1 when a successor started meanwhile (it keeps its
+ * predecessor's there).  -1 when none.
+ */
+static int recorded_exit_status(const char *state_dir, const char *guest, pid_t pid)
+{
+	static const char *const files[] = {"status.json", "status.json.1"};
+
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+		_cleanup_free_ char *path = vmr_statedir_path(state_dir, guest, files[i]);
+		json_t *st = json_load_file(path, 0, NULL);
+		json_t *es = json_object_get(st, "exit_status");
+		json_t *sp = json_object_get(st, "supervisor_pid");
+		int r = -1;
+		bool mine = !pid || (json_is_integer(sp) && json_integer_value(sp) == pid);
+
+		if (mine && json_is_integer(es) &&
+		    streq(json_string_value(json_object_get(st, "state")), "exited"))
+			r = (int)json_integer_value(es);
+		json_decref(st);
+		if (mine)
+			return r;
+	}
+	return -1;
+}
+
+int vmr_guest_wait_stopped(const char *state_dir, const char *guest, pid_t pid, int timeout_ms,
 			   int *ret_exit_status, struct vmr_error **err)
 {
-	json_t *st, *es;
 	int r;
 
-	r = vmr_statedir_wait(state_dir, guest, timeout_ms, err);
+	/*
+	 * The supervisor we asked, not the lock: an `up` waiting for this
+	 * guest may start a new supervisor the moment this one is gone.
+	 */
+	if (pid > 0)
+		r = wait_pid_gone(pid, guest, timeout_ms, err);
+	else
+		r = vmr_statedir_wait(state_dir, guest, timeout_ms, err);
 	if (r < 0)
 		return r;
-	st = status_file(state_dir, guest);
-	es = json_object_get(st, "exit_status");
-	*ret_exit_status =
-	    json_is_integer(es) && streq(json_string_value(json_object_get(st, "state")), "exited")
-		? (int)json_integer_value(es)
-		: -1;
-	json_decref(st);
+	*ret_exit_status = recorded_exit_status(state_dir, guest, pid);
 	return 0;
 }
 

@@ -61,19 +61,22 @@ int vmr_control_call(const char *state_dir, const char *guest, json_t *request, 
  * stop_timeout), or with kill for an immediate SIGKILL of QEMU.  A
  * supervisor still starting (no control socket yet) gets SIGTERM, which
  * makes it tear down once startup ends.  Returns 1 when the request was
- * delivered, 0 when no supervisor runs the guest, negative on failure.
- * Does not wait: see vmr_statedir_wait().
+ * delivered (with the supervisor's pid in *ret_pid when not NULL; 0 when
+ * it has not written it yet), 0 when no supervisor runs the guest,
+ * negative on failure.  Does not wait: see vmr_guest_wait_stopped().
  */
 int vmr_guest_stop(const char *state_dir, const char *guest, int timeout_s, bool kill,
-		   struct vmr_error **err);
+		   pid_t *ret_pid, struct vmr_error **err);
 
 /*
- * Wait up to timeout_ms (< 0: no limit) for guest's supervisor to finish
- * its teardown (its lock released), then read the exit status it recorded
- * in status.json into *ret_exit_status (-1 when it recorded none, e.g. it
- * was killed).  Returns 0, or -ETIMEDOUT with *err.
+ * Wait up to timeout_ms (< 0: no limit) for guest's supervisor pid (from
+ * vmr_guest_stop(); 0: whoever holds the lock) to finish its teardown and
+ * exit, then read the exit status it recorded in status.json (or in
+ * status.json.1, where a successor keeps it) into *ret_exit_status (-1
+ * when it recorded none, e.g. it was killed).  Returns 0, or -ETIMEDOUT
+ * with *err.
  */
-int vmr_guest_wait_stopped(const char *state_dir, const char *guest, int timeout_ms,
+int vmr_guest_wait_stopped(const char *state_dir, const char *guest, pid_t pid, int timeout_ms,
 			   int *ret_exit_status, struct vmr_error **err);
 
 /*

@@ -5,7 +5,9 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <sys/pidfd.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -38,9 +40,49 @@ static int open_log(const char *state_dir, const char *guest, struct vmr_error *
 	return fd;
 }
 
-int vmr_launch_start(const struct vmr_launch_opts *o, struct vmr_launch_guest *g,
-		     struct vmr_error **err)
+int vmr_launch_init(struct vmr_launch *l, const struct vmr_launch_opts *o, struct vmr_error **err)
 {
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	_cleanup_close_ int fd = -1;
+	uint64_t nonce = 0;
+	int one = 1, len;
+
+	*l = (struct vmr_launch){.o = o, .notify_fd = -1, .env = VMR_STRVEC_INIT};
+	for (char *const *e = o->envp; e && *e; e++)
+		if (!startswith(*e, "NOTIFY_SOCKET="))
+			vmr_strvec_push(&l->env, *e);
+	if (!o->vmrun)
+		return 0;
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return vmr_error_set(err, errno, "create notification socket");
+	/* the sender's pid tells which guest a message is about */
+	if (setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) < 0)
+		return vmr_error_set(err, errno, "notification socket: SO_PASSCRED");
+	if (getrandom(&nonce, sizeof(nonce), GRND_NONBLOCK) < 0)
+		nonce = now_ms();
+	/* abstract: no file, so no directory that could be full or read-only */
+	len = snprintf(sa.sun_path + 1, sizeof(sa.sun_path) - 1, "vmrun/up/%d/%016llx",
+		       (int)getpid(), (unsigned long long)nonce);
+	if (bind(fd, (struct sockaddr *)&sa, (socklen_t)(offsetof(struct sockaddr_un, sun_path) +
+							 1 + (size_t)len)) < 0)
+		return vmr_error_set(err, errno, "bind notification socket");
+	vmr_strvec_pushf(&l->env, "NOTIFY_SOCKET=@%s", sa.sun_path + 1);
+	l->notify_fd = TAKE_FD(fd);
+	return 0;
+}
+
+void vmr_launch_done(struct vmr_launch *l)
+{
+	if (l->notify_fd >= 0)
+		close(l->notify_fd);
+	l->notify_fd = -1;
+	vmr_strvec_clear(&l->env);
+}
+
+int vmr_launch_start(struct vmr_launch *l, struct vmr_launch_guest *g, struct vmr_error **err)
+{
+	const struct vmr_launch_opts *o = l->o;
 	_cleanup_free_ char *dir = vmr_statedir_path(o->state_dir, g->name, NULL);
 	_cleanup_close_ int log = -1, devnull = -1;
 	struct vmr_strvec argv = VMR_STRVEC_INIT;
@@ -54,6 +96,8 @@ int vmr_launch_start(const struct vmr_launch_opts *o, struct vmr_launch_guest *g
 	g->state = VMR_LAUNCH_WAITING;
 	g->exit_status = 0;
 	g->exit_signal = 0;
+	g->status_errno = 0;
+	g->status[0] = '\0';
 
 	r = vmr_statedir_probe(o->state_dir, g->name, &pid, err);
 	if (r < 0)
@@ -62,11 +106,15 @@ int vmr_launch_start(const struct vmr_launch_opts *o, struct vmr_launch_guest *g
 		/* not ours to start (nor to stop if another guest fails) */
 		g->pid = pid;
 		g->pidfd = pidfd_open(pid, 0);
-		if (g->pidfd < 0)
+		if (g->pidfd < 0 && errno != ESRCH)
 			return vmr_error_set(err, errno, "guest '%s': watch supervisor pid %d",
 					     g->name, (int)pid);
-		return 0;
+		if (g->pidfd >= 0)
+			return 0;
+		/* it exited between the probe and now: start ours */
 	}
+	if (!o->vmrun)
+		return vmr_error_set(err, ESRCH, "guest '%s' has no supervisor", g->name);
 
 	/* the supervisor makes these too; the log must exist before it runs */
 	r = vmr_mkdir_p(dir, 0700);
@@ -91,7 +139,7 @@ int vmr_launch_start(const struct vmr_launch_opts *o, struct vmr_launch_guest *g
 	vmr_strvec_push(&argv, g->name);
 	sp = (struct vmr_spawn){
 	    .argv = argv.v,
-	    .envp = o->envp,
+	    .envp = l->env.v,
 	    .stdin_fd = devnull,
 	    .stdout_fd = devnull,
 	    .stderr_fd = log,
@@ -106,6 +154,53 @@ int vmr_launch_start(const struct vmr_launch_opts *o, struct vmr_launch_guest *g
 		return vmr_error_set(err, errno, "guest '%s': watch supervisor pid %d", g->name,
 				     (int)g->pid);
 	return 1;
+}
+
+/*
+ * Read what the supervisors we started said (sd_notify's protocol:
+ * KEY=VALUE lines in one datagram, the sender's pid in SCM_CREDENTIALS).
+ */
+static void notify_read(struct vmr_launch *l, struct vmr_launch_guest *gs, size_t n)
+{
+	for (;;) {
+		char buf[4096], ctl[CMSG_SPACE(sizeof(struct ucred))];
+		struct iovec iov = {.iov_base = buf, .iov_len = sizeof(buf) - 1};
+		struct msghdr mh = {.msg_iov = &iov,
+				    .msg_iovlen = 1,
+				    .msg_control = ctl,
+				    .msg_controllen = sizeof(ctl)};
+		struct vmr_launch_guest *g = NULL;
+		const struct ucred *cred = NULL;
+		ssize_t len;
+
+		if (l->notify_fd < 0)
+			return;
+		len = recvmsg(l->notify_fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+		if (len < 0)
+			return;
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+			if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS)
+				cred = (const struct ucred *)(void *)CMSG_DATA(c);
+		for (size_t i = 0; cred && i < n && !g; i++)
+			if (gs[i].started && gs[i].pid == cred->pid)
+				g = &gs[i];
+		if (!g)
+			continue;
+		buf[len] = '\0';
+		for (char *line = buf; *line;) {
+			size_t ll = strcspn(line, "\n");
+			char *next = line[ll] ? line + ll + 1 : line + ll;
+
+			line[ll] = '\0';
+			if (streq(line, "READY=1") && g->state == VMR_LAUNCH_WAITING)
+				g->state = VMR_LAUNCH_READY;
+			else if (startswith(line, "STATUS="))
+				snprintf(g->status, sizeof(g->status), "%s", line + strlen("STATUS="));
+			else if (startswith(line, "ERRNO="))
+				g->status_errno = atoi(line + strlen("ERRNO="));
+			line = next;
+		}
+	}
 }
 
 /* The supervisor behind g exited: reap it if it is ours. */
@@ -221,12 +316,39 @@ static void waiter_read(const char *state_dir, struct vmr_launch_guest *g, struc
 	json_decref(reply);
 }
 
-int vmr_launch_wait(const char *state_dir, struct vmr_launch_guest *gs, size_t n, int timeout_ms,
+/*
+ * A supervisor we did not start went away while we waited: it was stopping
+ * (or dying, its QEMU killed) when we found it.  Its lock is free now, its
+ * host changes undone: start ours, a few times at most (another `up` may
+ * be racing us for the same guest, and then we watch its supervisor).
+ */
+#define MAX_RETRIES 3
+
+static void guest_replace(struct vmr_launch *l, struct vmr_launch_guest *g, struct waiter *w)
+{
+	struct vmr_error *e = NULL;
+	unsigned retries = g->retries + 1;
+
+	if (!l->o->vmrun || g->retries >= MAX_RETRIES)
+		return;
+	waiter_close(w, 0);
+	w->stopping = false;
+	if (vmr_launch_start(l, g, &e) < 0) {
+		snprintf(g->status, sizeof(g->status), "%s", e->msg);
+		g->state = VMR_LAUNCH_FAILED;
+		g->exit_status = -1;
+	}
+	g->retries = retries;
+	vmr_error_free(e);
+}
+
+int vmr_launch_wait(struct vmr_launch *l, struct vmr_launch_guest *gs, size_t n, int timeout_ms,
 		    bool stop_at_failure, struct vmr_error **err)
 {
+	const char *state_dir = l->o->state_dir;
 	uint64_t deadline = now_ms() + (uint64_t)(timeout_ms < 0 ? 0 : timeout_ms);
-	_cleanup_free_ struct pollfd *pfd = xcalloc(2 * n + 1, sizeof(*pfd));
-	_cleanup_free_ size_t *idx = xcalloc(2 * n + 1, sizeof(*idx));
+	_cleanup_free_ struct pollfd *pfd = xcalloc(2 * n + 2, sizeof(*pfd));
+	_cleanup_free_ size_t *idx = xcalloc(2 * n + 2, sizeof(*idx));
 	_cleanup_free_ struct waiter *ws = xcalloc(n + 1, sizeof(*ws));
 	int ret;
 
@@ -240,9 +362,11 @@ int vmr_launch_wait(const char *state_dir, struct vmr_launch_guest *gs, size_t n
 
 		for (size_t i = 0; i < n; i++) {
 			struct vmr_launch_guest *g = &gs[i];
+			/* ours report on the notification socket; others are asked */
+			bool ask = !g->started;
 
-			if (g->state == VMR_LAUNCH_WAITING && ws[i].fd < 0 && !ws[i].stopping &&
-			    now >= ws[i].retry_at)
+			if (ask && g->state == VMR_LAUNCH_WAITING && ws[i].fd < 0 &&
+			    !ws[i].stopping && now >= ws[i].retry_at)
 				waiter_ask(state_dir, g, &ws[i]);
 			if (g->state != VMR_LAUNCH_READY)
 				notready++;
@@ -254,7 +378,7 @@ int vmr_launch_wait(const char *state_dir, struct vmr_launch_guest *gs, size_t n
 			if (ws[i].fd >= 0) {
 				idx[np] = i;
 				pfd[np++] = (struct pollfd){.fd = ws[i].fd, .events = POLLIN};
-			} else if (!ws[i].stopping && (!wake || ws[i].retry_at < wake)) {
+			} else if (ask && !ws[i].stopping && (!wake || ws[i].retry_at < wake)) {
 				wake = ws[i].retry_at;
 			}
 		}
@@ -268,6 +392,10 @@ int vmr_launch_wait(const char *state_dir, struct vmr_launch_guest *gs, size_t n
 				continue;
 			idx[np] = n + i;
 			pfd[np++] = (struct pollfd){.fd = gs[i].pidfd, .events = POLLIN};
+		}
+		if (l->notify_fd >= 0) {
+			idx[np] = 2 * n;
+			pfd[np++] = (struct pollfd){.fd = l->notify_fd, .events = POLLIN};
 		}
 		if (timeout_ms >= 0) {
 			if (now >= deadline) {
@@ -287,13 +415,18 @@ int vmr_launch_wait(const char *state_dir, struct vmr_launch_guest *gs, size_t n
 			ret = vmr_error_set(err, errno, "poll");
 			break;
 		}
+		/* what a supervisor said comes before its death is handled */
+		notify_read(l, gs, n);
 		for (size_t k = 0; r > 0 && k < np; k++) {
 			struct vmr_launch_guest *g;
 
-			if (!pfd[k].revents)
+			if (!pfd[k].revents || idx[k] == 2 * n)
 				continue;
 			if (idx[k] >= n) {
-				guest_exited(&gs[idx[k] - n]);
+				g = &gs[idx[k] - n];
+				guest_exited(g);
+				if (!g->started)
+					guest_replace(l, g, &ws[idx[k] - n]);
 				continue;
 			}
 			g = &gs[idx[k]];
@@ -335,9 +468,10 @@ static bool wait_exits(struct vmr_launch_guest *gs, size_t n, uint64_t deadline)
 	}
 }
 
-int vmr_launch_stop(const char *state_dir, struct vmr_launch_guest *gs, size_t n, int timeout_ms,
+int vmr_launch_stop(struct vmr_launch *l, struct vmr_launch_guest *gs, size_t n, int timeout_ms,
 		    struct vmr_error **err)
 {
+	const char *state_dir = l->o->state_dir;
 	uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
 	_cleanup_free_ bool *stopping = xcalloc(n + 1, sizeof(*stopping));
 	int ret = 0;
@@ -360,7 +494,7 @@ int vmr_launch_stop(const char *state_dir, struct vmr_launch_guest *gs, size_t n
 
 			if (!g->started || g->pidfd < 0)
 				continue;
-			r = vmr_guest_stop(state_dir, g->name, -1, true, &e);
+			r = vmr_guest_stop(state_dir, g->name, -1, true, NULL, &e);
 			if (r == 0) {
 				/* not locked yet: nothing changed on the host */
 				(void)pidfd_send_signal(g->pidfd, SIGTERM, NULL, 0);

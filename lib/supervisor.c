@@ -18,14 +18,15 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <systemd/sd-daemon.h>
 #include <time.h>
 
 #include "images/images.h"
 #include "lib/accel.h"
 #include "lib/caps.h"
 #include "lib/journal.h"
-#include "lib/memtrim.h"
 #include "lib/pin.h"
+#include "lib/reclaim.h"
 #include "lib/plan.h"
 #include "lib/run.h"
 #include "lib/sandbox.h"
@@ -48,8 +49,6 @@
 #define QMP_DRAIN_MS 1000
 /* QMP closed during startup: how long QEMU may take to exit */
 #define STARTUP_EXIT_WAIT_MS 2000
-/* how long the control socket stays without clients before the code pages are shed again */
-#define CTL_TRIM_IDLE_MS 1000
 
 enum phase {
 	PHASE_STARTING,
@@ -100,8 +99,6 @@ struct sup {
 	struct ctl_client *ctl[RUN_MAX_CLIENTS];
 	size_t nctl;
 	uint64_t next_ctl_id;
-	uint64_t trim_at;  /* shed code pages then, once no control client is left; 0: none */
-	bool trimmed_once; /* startup's pages were shed */
 
 	pid_t qemu_pid;
 	bool qemu_exited;
@@ -122,6 +119,7 @@ struct sup {
 	uint64_t started_ms;
 	int exit_status; /* once known */
 	bool finished;	 /* teardown reached: status.json says "exited" */
+	bool status_failed; /* the last status.json write failed (reported once) */
 };
 
 static void sup_log(struct sup *s, enum vmr_log_level level, const char *fmt, ...) _printf_(3, 4);
@@ -218,20 +216,36 @@ static json_t *sup_status(struct sup *s, bool live, json_t *qemu_state)
 	return st;
 }
 
-/* status.json: rewritten atomically whenever the state changes */
-static void sup_write_status(struct sup *s)
+/*
+ * status.json: rewritten atomically whenever the state changes.  During
+ * startup a failure fails the start (a guest whose state nobody can read
+ * must not run); afterwards it is reported once and the guest goes on.
+ */
+static int sup_write_status(struct sup *s, struct vmr_error **err)
 {
 	json_t *st = sup_status(s, false, NULL);
 	char *text = json_dumps(st, JSON_INDENT(2) | JSON_SORT_KEYS);
 	_cleanup_free_ char *path = sup_file(s, "status.json");
+	int r = -ENOMEM;
 
 	if (text) {
 		_cleanup_free_ char *line = xasprintf("%s\n", text);
 
-		(void)write_file_atomic(path, line, strlen(line), 0644);
+		r = write_file_atomic(path, line, strlen(line), 0644);
 	}
 	free(text);
 	json_decref(st);
+	if (r >= 0) {
+		s->status_failed = false;
+		return 0;
+	}
+	if (err)
+		return vmr_error_set(err, -r, "write '%s'", path);
+	if (!s->status_failed)
+		sup_log(s, VMR_LOG_WARNING, "guest '%s': write '%s': %s", s->g->name, path,
+			strerror(-r));
+	s->status_failed = true;
+	return r;
 }
 
 /* ---- QEMU's life ----------------------------------------------------- */
@@ -248,6 +262,33 @@ static void sup_reap(struct sup *s)
 			s->qemu_wstatus = status;
 		}
 	}
+}
+
+/*
+ * Whether QEMU is gone or on its way out: exited (reaped now), or a fatal
+ * signal already pending for it that it has not acted on yet (a
+ * `kill -9` a moment ago).  For the readiness answer, which must not say
+ * ready for a guest that dies the next instant.
+ */
+static bool sup_qemu_dying(struct sup *s)
+{
+	_cleanup_free_ char *path = NULL, *text = NULL;
+	const unsigned long long fatal = (1ull << (SIGKILL - 1)) | (1ull << (SIGTERM - 1));
+	static const char *const keys[] = {"\nShdPnd:", "\nSigPnd:"};
+
+	sup_reap(s);
+	if (s->qemu_exited || s->qemu_pid <= 0)
+		return true;
+	path = xasprintf("/proc/%d/status", (int)s->qemu_pid);
+	if (read_file(path, 1 << 16, &text, NULL) < 0)
+		return true;
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+		const char *p = strstr(text, keys[i]);
+
+		if (p && strtoull(p + strlen(keys[i]), NULL, 16) & fatal)
+			return true;
+	}
+	return false;
 }
 
 static void sup_kill(struct sup *s)
@@ -303,10 +344,11 @@ static void sup_stop(struct sup *s, unsigned timeout_s, const char *why)
 		return;
 	}
 	sup_unlink(s, "ready");
+	(void)sd_notify(0, "STOPPING=1");
 	s->phase = PHASE_POWERDOWN;
 	s->stop_wait = timeout_s;
 	s->deadline = now_ms() + (uint64_t)timeout_s * 1000u;
-	sup_write_status(s);
+	(void)sup_write_status(s, NULL);
 	sup_log(s, VMR_LOG_INFO,
 		"guest '%s': %s: pressing the ACPI power button, waiting up to %u s", s->g->name,
 		why, timeout_s);
@@ -447,25 +489,6 @@ static void ctl_drop(struct sup *s, size_t i)
 	free(c);
 	memmove(&s->ctl[i], &s->ctl[i + 1], (s->nctl - i - 1) * sizeof(s->ctl[0]));
 	s->nctl--;
-	/*
-	 * A status or QMP request ran code the loop does not need resident.
-	 * Startup's pages go as soon as its waiting clients (up's readiness
-	 * ping) are answered; later ones after a quiet second, so a burst of
-	 * requests (`ps` in a loop) costs one trim, not one each.
-	 */
-	if (s->nctl == 0 && s->phase == PHASE_RUNNING)
-		s->trim_at = now_ms() + (s->trimmed_once ? CTL_TRIM_IDLE_MS : 0);
-}
-
-/* Shed code pages when a trim is due and no control client is connected. */
-static void sup_trim(struct sup *s)
-{
-	if (!s->trim_at || s->nctl > 0 || now_ms() < s->trim_at)
-		return;
-	s->trim_at = 0;
-	s->trimmed_once = true;
-	if (s->phase == PHASE_RUNNING)
-		vmr_memtrim_text();
 }
 
 /* Queue one reply line (reply is taken) and let the client read on. */
@@ -576,9 +599,14 @@ static void ctl_request(struct sup *s, struct ctl_client *c, const char *line, s
 	} else if (streq(key, "status")) {
 		ctl_send_qmp(s, c, "query-status", NULL, true);
 	} else if (streq(key, "ping")) {
-		/* answered by the loop, so startup is over; ready: the guest runs, no stop began */
+		/*
+		 * Answered by the loop, so startup is over; ready: the guest
+		 * runs and no stop began.  A QEMU killed a moment ago is not
+		 * ready even if it has not died yet.
+		 */
 		ctl_reply(s, c->id,
-			  json_pack("{s:{s:b}}", "return", "ready", s->phase == PHASE_RUNNING));
+			  json_pack("{s:{s:b}}", "return", "ready",
+				    s->phase == PHASE_RUNNING && !sup_qemu_dying(s)));
 	} else if (streq(key, "stop")) {
 		json_t *t = json_object_get(val, "timeout");
 		unsigned timeout = s->stop_timeout;
@@ -884,28 +912,27 @@ static int sup_disks_own(struct sup *s, struct vmr_error **err)
 /* Replay what a dead predecessor left, then sweep leftovers that name us. */
 static int sup_reclaim(struct sup *s, struct vmr_error **err)
 {
-	_cleanup_free_ char *jpath = sup_file(s, "journal.jsonl");
-	size_t n;
+	size_t n = 0;
 	int r;
 
-	r = vmr_journal_open(jpath, &s->journal, err);
+	r = vmr_reclaim_locked(s->cfg, s->g, &s->dir, true, &s->journal, &n, err);
 	if (r < 0)
 		return r;
-	n = vmr_journal_count(s->journal);
-	if (n > 0) {
-		sup_log(s, VMR_LOG_INFO,
-			"guest '%s': undoing %zu host change%s left by a previous run", s->g->name,
-			n, n == 1 ? "" : "s");
-		r = vmr_journal_replay(s->journal, (void *)s->cfg, err);
-		if (r < 0)
-			return vmr_error_wrap(err, "guest '%s': undo the previous run", s->g->name);
-	}
-	r = vmr_net_reclaim(s->cfg, s->g, err);
-	if (r < 0)
-		return r;
-	/* files of a previous run that would mislead a reader */
+	if (n > 0)
+		sup_log(s, VMR_LOG_INFO, "guest '%s': undid %zu host change%s left by a previous run",
+			s->g->name, n, n == 1 ? "" : "s");
+	/*
+	 * Files of a previous run that would mislead a reader; its status
+	 * (how it ended) stays as status.json.1 for a `stop` still waiting.
+	 */
 	sup_unlink(s, "ready");
-	sup_unlink(s, "status.json");
+	{
+		_cleanup_free_ char *cur = sup_file(s, "status.json");
+		_cleanup_free_ char *prev = sup_file(s, "status.json.1");
+
+		if (rename(cur, prev) < 0 && errno != ENOENT)
+			(void)unlink(cur);
+	}
 	return 0;
 }
 
@@ -1272,7 +1299,9 @@ static int sup_start(struct sup *s, struct vmr_error **err)
 	r = sup_spawn(s, err);
 	if (r < 0)
 		return vmr_error_wrap(err, "guest '%s'", g->name);
-	sup_write_status(s);
+	r = sup_write_status(s, err);
+	if (r < 0)
+		return vmr_error_wrap(err, "guest '%s'", g->name);
 
 	r = sup_negotiate(s, err);
 	if (r != 0)
@@ -1297,10 +1326,13 @@ static int sup_start(struct sup *s, struct vmr_error **err)
 
 	s->phase = PHASE_RUNNING;
 	ready = sup_file(s, "ready");
+	/* status.json first: a healthcheck that sees `ready` finds the state in it */
+	r = sup_write_status(s, err);
+	if (r < 0)
+		return vmr_error_wrap(err, "guest '%s'", g->name);
 	r = write_file_atomic(ready, "", 0, 0644);
 	if (r < 0)
-		return vmr_error_set(err, -r, "create '%s'", ready);
-	sup_write_status(s);
+		return vmr_error_set(err, -r, "guest '%s': create '%s'", g->name, ready);
 	if (s->pinned) {
 		_cleanup_free_ char *cs = vmr_cpuset_format(&g->cpuset);
 
@@ -1311,12 +1343,8 @@ static int sup_start(struct sup *s, struct vmr_error **err)
 		sup_log(s, VMR_LOG_INFO, "guest '%s' running (qemu pid %d, vCPUs not pinned)",
 			g->name, (int)s->qemu_pid);
 	}
-	/*
-	 * Startup code is done: keep only the loop's working set resident,
-	 * once the loop has answered the clients waiting for this moment
-	 * (sup_trim()), so that they do not wait for the trim.
-	 */
-	s->trim_at = now_ms();
+	/* `vmrun up` (or systemd) learns it here, with no polling */
+	(void)sd_notifyf(0, "READY=1\nSTATUS=running (qemu pid %d)", (int)s->qemu_pid);
 	return 0;
 }
 
@@ -1330,8 +1358,6 @@ static int poll_timeout(struct sup *s)
 
 	if (s->qmp_lost_at && (!d || s->qmp_lost_at + QMP_LOST_GRACE_MS < d))
 		d = s->qmp_lost_at + QMP_LOST_GRACE_MS;
-	if (s->trim_at && s->nctl == 0 && (!d || s->trim_at < d))
-		d = s->trim_at;
 	if (d) {
 		int left = d > now ? (int)(d - now) : 0;
 
@@ -1455,7 +1481,6 @@ static void sup_loop(struct sup *s)
 			ctl_accept(s);
 		run_console_dispatch(&s->con, pfd + con_base, ncon);
 		sup_deadlines(s);
-		sup_trim(s);
 	}
 	sup_qmp_drain(s);
 }
@@ -1509,7 +1534,7 @@ static int sup_teardown(struct sup *s, struct vmr_error **err)
 	s->finished = true;
 	/* only with the lock: otherwise status.json is another supervisor's */
 	if (s->dir.path)
-		sup_write_status(s);
+		(void)sup_write_status(s, NULL);
 	vmr_journal_close(s->journal);
 	s->journal = NULL;
 	run_caplog_close(&s->events);

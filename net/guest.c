@@ -524,7 +524,7 @@ int vmr_net_setup_guest(const struct vmr_config *cfg, struct vmr_journal *j,
 	return r;
 }
 
-int vmr_net_reclaim(const struct vmr_config *cfg, const struct vmr_guest *g,
+int vmr_net_reclaim(const struct vmr_config *cfg, const struct vmr_guest *g, bool strict,
 		    struct vmr_error **err)
 {
 	_cleanup_nl_ struct vmr_nl nl = { 0 };
@@ -537,7 +537,7 @@ int vmr_net_reclaim(const struct vmr_config *cfg, const struct vmr_guest *g,
 	if (r < 0)
 		return r;
 	/* first refuse, touching nothing, if a foreign link holds a name */
-	for (size_t i = 0; i < g->nnics; i++) {
+	for (size_t i = 0; strict && i < g->nnics; i++) {
 		const struct vmr_nic *nic = &g->nics[i];
 		_cleanup_free_ char *owner = NULL;
 		struct vmr_mac mac;

@@ -78,12 +78,13 @@ int vmr_net_probe_iommu(const struct vmr_config *cfg, char **ret_why);
  * for, a link already holding the name is deleted when it is a leftover of
  * ours (owner mark vmrun:<guest>:<nic> and the MAC we give it); any other
  * holder makes this fail ("interface 'vm-52deac19a003' exists and is not
- * ours") without touching anything.  Also sweeps macvtaps and taps anywhere
+ * ours") without touching anything, when strict (a start must; `down`
+ * only sweeps).  Also sweeps macvtaps and taps anywhere
  * in the namespace whose owner mark is vmrun:<guest>:* and whose MAC is one
  * of g's (a shared VLAN or bridge is left to the journals).  Call it
  * after replaying the guest's journal from a dead run.
  */
-int vmr_net_reclaim(const struct vmr_config *cfg, const struct vmr_guest *g,
+int vmr_net_reclaim(const struct vmr_config *cfg, const struct vmr_guest *g, bool strict,
 		    struct vmr_error **err);
 
 /*

@@ -126,7 +126,7 @@ wait_line "$T/kill2-a.out" "vmrun-testguest: booted" 90
 r=$?
 ok $r "kill: a new supervisor reclaims the leftover and boots the guest"
 [ $r -eq 0 ] || tail -n 5 "$T/kill2-a.out" "$T/kill2-a.err" | sed 's/^/# /'
-grep -q "undoing 1 host change" "$T/kill2-a.err"
+grep -q "undid 1 host change" "$T/kill2-a.err"
 ok $? "kill: it said it undid the previous run's change"
 kill -TERM "${RUN_PID[kill2-a]}"
 run_wait_exit kill2-a 40

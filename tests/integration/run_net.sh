@@ -184,7 +184,7 @@ run_wait_ready n2 n 60
 r=$?
 ok $r "the next run starts"
 [ $r -ne 0 ] && sed 's/^/# /' "$T/n2.err"
-grep -q "^vmrun: guest 'n': undoing 1 host change left by a previous run$" "$T/n2.err"
+grep -q "^vmrun: guest 'n': undid 1 host change left by a previous run$" "$T/n2.err"
 ok $? "it undid the dead run's change first"
 is "$(grep -c '"type":"net.link"' "$STATE/n/journal.jsonl")" 1 "one journal entry: its own link"
 run_wait_grep "$T/n2.out" "vmrun-testguest: booted" 60

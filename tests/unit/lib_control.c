@@ -10,9 +10,11 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/pidfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <systemd/sd-daemon.h>
 
 #include "lib/control.h"
 #include "lib/cpuset.h"
@@ -354,7 +356,7 @@ static void test_stop(void)
 	pid_t child, srv;
 	char c;
 
-	is_int(vmr_guest_stop(root, "nobody", -1, false, &err), 0, "stop: not running is 0");
+	is_int(vmr_guest_stop(root, "nobody", -1, false, NULL, &err), 0, "stop: not running is 0");
 
 	/* a supervisor starting up (no ready file) gets SIGTERM */
 	if (pipe2(pipefd, O_CLOEXEC) < 0)
@@ -372,7 +374,7 @@ static void test_stop(void)
 	close(pipefd[1]);
 	ok(read(pipefd[0], &c, 1) == 1, "stop: a starting supervisor holds the lock");
 	close(pipefd[0]);
-	is_int(vmr_guest_stop(root, "up", 3, false, &err), 1, "stop: delivered");
+	is_int(vmr_guest_stop(root, "up", 3, false, NULL, &err), 1, "stop: delivered");
 	vmr_error_clear(&err);
 	for (int i = 0; i < 500 && waitpid(child, &st, WNOHANG) == 0; i++)
 		usleep(10000);
@@ -384,9 +386,9 @@ static void test_stop(void)
 	ok(vmr_statedir_lock(root, "rd", (gid_t)-1, &d, &err) == 0, "stop: lock a running guest");
 	put("rd", "ready", "");
 	srv = fake_supervisor("rd");
-	is_int(vmr_guest_stop(root, "rd", 5, false, &err), 1, "stop: request delivered");
-	is_int(vmr_guest_stop(root, "rd", -1, false, &err), 1, "stop: default timeout delivered");
-	is_int(vmr_guest_stop(root, "rd", -1, true, &err), 1, "kill: delivered");
+	is_int(vmr_guest_stop(root, "rd", 5, false, NULL, &err), 1, "stop: request delivered");
+	is_int(vmr_guest_stop(root, "rd", -1, false, NULL, &err), 1, "stop: default timeout delivered");
+	is_int(vmr_guest_stop(root, "rd", -1, true, NULL, &err), 1, "kill: delivered");
 	(void)read_file(log, 4096, &reqs, NULL);
 	is_str(reqs, "{\"stop\":{\"timeout\":5}}\n{\"stop\":null}\n{\"kill\":null}\n",
 	       "stop and kill: the requests sent");
@@ -430,27 +432,32 @@ static void test_launch_wait(void)
 	_cleanup_free_ char *reqs = NULL;
 	struct vmr_statedir d = {.lock_fd = -1};
 	struct vmr_error *err = NULL;
+	struct vmr_launch_opts lo = {.state_dir = root};
+	struct vmr_launch l;
 	struct vmr_launch_guest g;
 	pid_t srv;
 	size_t asked;
 
+	ok(vmr_launch_init(&l, &lo, &err) == 0 && l.notify_fd < 0,
+	   "launch: nothing to start: no notification socket");
+
 	/* our own lock stands for the supervisor `up` started */
 	ok(vmr_statedir_lock(root, "lw", (gid_t)-1, &d, &err) == 0, "launch: lock a guest");
 	g = (struct vmr_launch_guest){.name = "lw", .pid = getpid(), .pidfd = -1};
-	is_int(vmr_launch_wait(root, &g, 1, 300, true, &err), 1,
+	is_int(vmr_launch_wait(&l, &g, 1, 300, true, &err), 1,
 	       "launch: no control socket yet: not ready at the timeout");
 	is_int((int)g.state, VMR_LAUNCH_WAITING, "launch: still waiting");
 
 	ping_reply = "{\"return\": {\"ready\": true}}\n";
 	srv = fake_supervisor("lw");
-	is_int(vmr_launch_wait(root, &g, 1, 10000, true, &err), 0, "launch: ready when pinged");
+	is_int(vmr_launch_wait(&l, &g, 1, 10000, true, &err), 0, "launch: ready when pinged");
 	is_int((int)g.state, VMR_LAUNCH_READY, "launch: state READY");
 	(void)read_file(log, 4096, &reqs, NULL);
 	is_str(reqs, "{\"ping\": null}\n", "launch: the request is a ping");
 
 	/* the supervisor holding the lock is not the one we watch */
 	g = (struct vmr_launch_guest){.name = "lw", .pid = getpid() + 100000, .pidfd = -1};
-	is_int(vmr_launch_wait(root, &g, 1, 1000, true, &err), 1,
+	is_int(vmr_launch_wait(&l, &g, 1, 1000, true, &err), 1,
 	       "launch: ready from another supervisor does not count");
 	ok(count_lines(log) > 2, "launch: it asks again");
 	kill(srv, SIGKILL);
@@ -462,7 +469,7 @@ static void test_launch_wait(void)
 	srv = fake_supervisor("lw");
 	g = (struct vmr_launch_guest){.name = "lw", .pid = getpid(), .pidfd = -1};
 	/* long enough for a slow (valgrind) fake to answer the one ping */
-	is_int(vmr_launch_wait(root, &g, 1, 2000, true, &err), 1, "launch: stopping: not ready");
+	is_int(vmr_launch_wait(&l, &g, 1, 2000, true, &err), 1, "launch: stopping: not ready");
 	kill(srv, SIGKILL);
 	waitpid(srv, NULL, 0);
 	/*
@@ -477,12 +484,75 @@ static void test_launch_wait(void)
 	(void)unlink(log);
 	ping_reply = "{\"error\": {\"class\": \"VmrunError\", \"desc\": \"x\"}}\n";
 	srv = fake_supervisor("lw");
-	is_int(vmr_launch_wait(root, &g, 1, 1000, true, &err), 1,
+	is_int(vmr_launch_wait(&l, &g, 1, 1000, true, &err), 1,
 	       "launch: an error reply: not ready");
 	kill(srv, SIGKILL);
 	ok(count_lines(log) > 1, "launch: an error reply: asks again");
 	waitpid(srv, NULL, 0);
 	vmr_statedir_release(&d);
+	vmr_launch_done(&l);
+	vmr_error_free(err);
+}
+
+/* A child standing for a supervisor `up` started: it reports with sd_notify. */
+static pid_t notifier(const struct vmr_launch *l, const char *msg, int exit_status)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		for (size_t i = 0; i < l->env.n; i++)
+			if (startswith(l->env.v[i], "NOTIFY_SOCKET="))
+				setenv("NOTIFY_SOCKET", l->env.v[i] + strlen("NOTIFY_SOCKET="), 1);
+		(void)sd_notify(0, msg);
+		if (exit_status >= 0)
+			_exit(exit_status);
+		pause();
+		_exit(0);
+	}
+	return pid;
+}
+
+static void test_launch_notify(void)
+{
+	char *envp[] = {"PATH=/bin", "NOTIFY_SOCKET=/somewhere/else", NULL};
+	struct vmr_launch_opts lo = {.vmrun = "/bin/false", .state_dir = root, .envp = envp};
+	struct vmr_error *err = NULL;
+	struct vmr_launch_guest g;
+	struct vmr_launch l;
+	size_t nsock = 0;
+
+	ok(vmr_launch_init(&l, &lo, &err) == 0 && l.notify_fd >= 0,
+	   "notify: a notification socket");
+	for (size_t i = 0; i < l.env.n; i++)
+		nsock += startswith(l.env.v[i], "NOTIFY_SOCKET=@vmrun/up/");
+	ok(nsock == 1 && l.env.n == 2, "notify: the supervisors' NOTIFY_SOCKET replaces ours");
+
+	g = (struct vmr_launch_guest){.name = "nt", .started = true, .pidfd = -1};
+	g.pid = notifier(&l, "STATUS=starting\nREADY=1", -1);
+	g.pidfd = pidfd_open(g.pid, 0);
+	is_int(vmr_launch_wait(&l, &g, 1, 5000, true, &err), 0, "notify: READY=1 makes it ready");
+	is_str(g.status, "starting", "notify: STATUS is kept");
+	kill(g.pid, SIGKILL);
+	waitpid(g.pid, NULL, 0);
+	close(g.pidfd);
+
+	g = (struct vmr_launch_guest){.name = "nt", .started = true, .pidfd = -1};
+	g.pid = notifier(&l, "STATUS=create 'x': No space left on device\nERRNO=28", 1);
+	g.pidfd = pidfd_open(g.pid, 0);
+	is_int(vmr_launch_wait(&l, &g, 1, 5000, true, &err), 1, "notify: a failed start");
+	is_int((int)g.state, VMR_LAUNCH_FAILED, "notify: state FAILED");
+	is_int(g.exit_status, 1, "notify: its exit status");
+	is_str(g.status, "create 'x': No space left on device", "notify: its error");
+	is_int(g.status_errno, ENOSPC, "notify: its errno");
+
+	/* a stranger's message does not count */
+	g = (struct vmr_launch_guest){.name = "nt", .started = true, .pid = 1, .pidfd = -1};
+	pid_t srv = notifier(&l, "READY=1", 0);
+
+	waitpid(srv, NULL, 0);
+	is_int(vmr_launch_wait(&l, &g, 1, 300, true, &err), 1,
+	       "notify: READY=1 from another pid: not ready");
+	vmr_launch_done(&l);
 	vmr_error_free(err);
 }
 
@@ -530,6 +600,7 @@ int main(void)
 	test_stop();
 	test_stop_wait();
 	test_launch_wait();
+	test_launch_notify();
 	test_log_tail();
 
 	{

@@ -482,7 +482,7 @@ static void test_killed_and_reclaim(void)
 	is_int(vmr_journal_replay(j, &cfg, &e), 0, "replaying it succeeds");
 	vmr_journal_close(j);
 	ok(!link_is("vm-52deac19a008", "macvtap", NULL), "the leftover macvtap is gone");
-	is_int(vmr_net_reclaim(&cfg, vmr_topology_guest(t, "a"), &e), 0, "reclaim then finds nothing");
+	is_int(vmr_net_reclaim(&cfg, vmr_topology_guest(t, "a"), true, &e), 0, "reclaim then finds nothing");
 
 	/* journal lost: the sweep finds our leftover by its mark and MAC */
 	pid = fork();
@@ -502,7 +502,7 @@ static void test_killed_and_reclaim(void)
 	}
 	waitpid(pid, &status, 0);
 	ok(link_is("vm-52deac19a008", "macvtap", NULL), "a leftover without a journal");
-	is_int(vmr_net_reclaim(&cfg, vmr_topology_guest(t, "a"), &e), 0, "reclaim succeeds");
+	is_int(vmr_net_reclaim(&cfg, vmr_topology_guest(t, "a"), true, &e), 0, "reclaim succeeds");
 	ok(!link_is("vm-52deac19a008", "macvtap", NULL), "reclaim deleted our leftover");
 	check_baseline("reclaim");
 
@@ -517,7 +517,7 @@ static void test_killed_and_reclaim(void)
 		ok(net_link_create_raw(&env->nl, &spec) == 0 &&
 			   net_link_mark(&env->nl, "vmrtbr5", "vmrun:a:n1", &br, NULL) == 0,
 		   "a bridge marked vmrun:a:n1 with the guest's MAC");
-		is_int(vmr_net_reclaim(&cfg, vmr_topology_guest(t, "a"), &e), 0, "reclaim succeeds");
+		is_int(vmr_net_reclaim(&cfg, vmr_topology_guest(t, "a"), true, &e), 0, "reclaim succeeds");
 		ok(link_is("vmrtbr5", "bridge", NULL), "the sweep leaves a shared bridge to the journals");
 		net_link_delete_raw(&env->nl, br.ifindex);
 	}
@@ -535,7 +535,7 @@ static void test_killed_and_reclaim(void)
 		spec.mac = &m;
 		is_int(net_link_create_raw(&env->nl, &spec), 0, "someone else's macvtap with our name and MAC");
 		before = ns_links(env);
-		ok(vmr_net_reclaim(&cfg, vmr_topology_guest(t, "a"), &e) < 0, "reclaim refuses");
+		ok(vmr_net_reclaim(&cfg, vmr_topology_guest(t, "a"), true, &e) < 0, "reclaim refuses");
 		s = e ? vmr_error_text(e) : NULL;
 		is_str(s, "interface 'vm-52deac19a008' exists and is not ours: File exists",
 		       "the error says why");
