@@ -29,6 +29,10 @@ ifeq ($(SAN),1)
 OPT := -O1 -g -fno-omit-frame-pointer
 HARDEN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 endif
+# the fault-injection points of lib/fault.h exist only in this test build
+ifeq ($(FAULT),1)
+CPPFLAGS += -DVMR_FAULT_INJECTION
+endif
 CFLAGS ?=
 DOCDIR   ?= $(PREFIX)/share/doc/vmrun
 CPPFLAGS += -D_GNU_SOURCE -DVMR_VERSION='"$(VERSION)"' -DVMR_DOCDIR='"$(DOCDIR)"' -I. $(PKG_CFLAGS) $(INI_CFLAGS)
@@ -48,7 +52,7 @@ UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 TESTLIB_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/lib/*.c))
 
-.PHONY: all check unit asan fuzz deps demo install uninstall clean help testguest format
+.PHONY: all check unit asan faults fuzz deps demo install uninstall clean help testguest format
 
 all: $(BUILD)/vmrun
 
@@ -92,6 +96,10 @@ check: all unit testguest
 
 asan:
 	$(MAKE) BUILD=build/asan SAN=1 check
+
+# vmrun with the fault-injection points (tests/faults/)
+faults:
+	@$(MAKE) --no-print-directory BUILD=build/fault FAULT=1 all
 
 FUZZ_SECONDS ?= 30
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)

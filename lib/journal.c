@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "lib/buf.h"
+#include "lib/fault.h"
 #include "lib/journal.h"
 #include "lib/util.h"
 
@@ -188,6 +189,8 @@ int vmr_journal_record(struct vmr_journal *j, json_t *entry, struct vmr_error **
 		return vmr_error_set(err, -r, "write journal '%s'", j->path);
 	}
 	entries_push(j, json_incref(entry));
+	/* recorded, the change not made yet: the case the journal exists for */
+	vmr_fault_point("journal-record");
 	return 0;
 }
 

@@ -24,6 +24,7 @@
 #include "images/images.h"
 #include "lib/accel.h"
 #include "lib/caps.h"
+#include "lib/fault.h"
 #include "lib/journal.h"
 #include "lib/pin.h"
 #include "lib/reclaim.h"
@@ -1242,6 +1243,7 @@ static int sup_start(struct sup *s, struct vmr_error **err)
 	r = sup_reclaim(s, err);
 	if (r < 0)
 		return r;
+	vmr_fault_point("reclaimed");
 
 	events = sup_file(s, "events.jsonl");
 	r = run_caplog_open(&s->events, events, RUN_EVENTS_LOG_CAP, err);
@@ -1259,6 +1261,7 @@ static int sup_start(struct sup *s, struct vmr_error **err)
 	r = vmr_net_setup_guest(s->cfg, s->journal, &s->plan, s->fds, err);
 	if (r < 0)
 		return vmr_error_wrap(err, "guest '%s'", g->name);
+	vmr_fault_point("host-setup");
 	/* without vhost-net the plan was renumbered: fewer fds, new QMP slots */
 	s->nfds = s->plan.nfds;
 
@@ -1299,6 +1302,7 @@ static int sup_start(struct sup *s, struct vmr_error **err)
 	r = sup_spawn(s, err);
 	if (r < 0)
 		return vmr_error_wrap(err, "guest '%s'", g->name);
+	vmr_fault_point("spawned");
 	r = sup_write_status(s, err);
 	if (r < 0)
 		return vmr_error_wrap(err, "guest '%s'", g->name);
@@ -1306,9 +1310,11 @@ static int sup_start(struct sup *s, struct vmr_error **err)
 	r = sup_negotiate(s, err);
 	if (r != 0)
 		return sup_start_end(s, r, err);
+	vmr_fault_point("greeted");
 	r = sup_pin(s, err);
 	if (r != 0)
 		return sup_start_end(s, r, err);
+	vmr_fault_point("pinned");
 	/*
 	 * Every host change is made and QEMU runs: from here on the
 	 * supervisor only talks QMP, copies the console and undoes the
@@ -1345,6 +1351,7 @@ static int sup_start(struct sup *s, struct vmr_error **err)
 	}
 	/* `vmrun up` (or systemd) learns it here, with no polling */
 	(void)sd_notifyf(0, "READY=1\nSTATUS=running (qemu pid %d)", (int)s->qemu_pid);
+	vmr_fault_point("running");
 	return 0;
 }
 
@@ -1524,6 +1531,7 @@ static int sup_teardown(struct sup *s, struct vmr_error **err)
 		sup_unlink(s, "console.sock");
 		sup_unlink(s, "control.sock");
 	}
+	vmr_fault_point("teardown");
 	if (s->journal && vmr_journal_count(s->journal) > 0) {
 		r = vmr_journal_replay(s->journal, (void *)s->cfg, err);
 		if (r < 0) {
