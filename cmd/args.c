@@ -8,11 +8,11 @@
 
 #include "cmd/cmd.h"
 #include "images/images.h"
-#include "lib/accel.h"
-#include "lib/buf.h"
-#include "lib/netaddr.h"
-#include "lib/plan.h"
-#include "lib/util.h"
+#include "lib/plan/accel.h"
+#include "lib/base/buf.h"
+#include "lib/base/netaddr.h"
+#include "lib/plan/plan.h"
+#include "lib/base/util.h"
 #include "net/net.h"
 
 static void usage(FILE *f)

@@ -10,9 +10,9 @@
 
 #include <stdio.h>
 
-#include "lib/config.h"
-#include "lib/error.h"
-#include "lib/topology.h"
+#include "lib/model/config.h"
+#include "lib/base/error.h"
+#include "lib/model/topology.h"
 
 struct vmr_verb {
 	const char *name;
@@ -50,7 +50,8 @@ int vmr_cli_topology(const char *path, struct vmr_topology **ret);
 int vmr_cli_timeout(const char *verb, const char *arg, unsigned long long min,
 		    unsigned long long max, unsigned long long *ret);
 
-/* Print "guest 'a' stopped[: how] [(exit status N)]" for a supervisor's status es (< 0: unknown). */
+/* Print "guest 'a' stopped[: how] [(exit status N)]" for a supervisor's status es (< 0: unknown).
+ */
 void vmr_cli_print_stopped(const char *guest, int es);
 
 #define VERB(name) int cmd_##name(int argc, char **argv)

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "lib/topology.h"
+#include "lib/model/topology.h"
 
 /*
  * Load and validate the topology at path for an orchestrator (the loader's

@@ -15,8 +15,8 @@
 #include <termios.h>
 
 #include "cmd/cmd.h"
-#include "lib/control.h"
-#include "lib/util.h"
+#include "lib/runtime/control.h"
+#include "lib/base/util.h"
 
 #define ESCAPE_CHAR 0x1d /* Ctrl-] as telnet and virsh console use it */
 

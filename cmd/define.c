@@ -4,9 +4,9 @@
 #include <stdio.h>
 
 #include "cmd/cmd.h"
-#include "lib/buf.h"
-#include "lib/define.h"
-#include "lib/util.h"
+#include "lib/base/buf.h"
+#include "lib/model/define.h"
+#include "lib/base/util.h"
 
 static void usage(FILE *f)
 {

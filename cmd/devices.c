@@ -4,7 +4,7 @@
 #include <stdio.h>
 
 #include "cmd/cmd.h"
-#include "lib/util.h"
+#include "lib/base/util.h"
 #include "net/net.h"
 
 static void usage(FILE *f)
@@ -36,20 +36,21 @@ static void print_tables(const json_t *d)
 	printf("network interfaces:\n");
 	printf("  %-15s %-17s %-12s %-12s %s\n", "NAME", "MAC", "DRIVER", "PCI", "STATE");
 	json_array_foreach(json_object_get(d, "nics"), i, v)
-		printf("  %-15s %-17s %-12s %-12s %s\n", s_or(v, "name", "-"), s_or(v, "mac", "-"),
-		       s_or(v, "driver", "-"), s_or(v, "pci", "-"), s_or(v, "state", "-"));
+	    printf("  %-15s %-17s %-12s %-12s %s\n", s_or(v, "name", "-"), s_or(v, "mac", "-"),
+		   s_or(v, "driver", "-"), s_or(v, "pci", "-"), s_or(v, "state", "-"));
 
 	printf("\nSR-IOV physical functions:\n");
 	printf("  %-12s %-15s %-12s %s\n", "PCI", "IFNAME", "DRIVER", "VFS (used/total)");
 	json_array_foreach(json_object_get(d, "sriov"), i, v)
-		printf("  %-12s %-15s %-12s %lld/%lld\n", s_or(v, "pci", "-"), s_or(v, "ifname", "-"),
-		       s_or(v, "driver", "-"), json_integer_value(json_object_get(v, "numvfs")),
-		       json_integer_value(json_object_get(v, "totalvfs")));
+	    printf("  %-12s %-15s %-12s %lld/%lld\n", s_or(v, "pci", "-"), s_or(v, "ifname", "-"),
+		   s_or(v, "driver", "-"), json_integer_value(json_object_get(v, "numvfs")),
+		   json_integer_value(json_object_get(v, "totalvfs")));
 
 	printf("\nPCI devices:\n");
 	printf("  %-12s %-9s %-14s %-5s %-11s %s\n", "PCI", "ID", "DRIVER", "GROUP", "PASSTHROUGH",
 	       "DEVICE");
-	json_array_foreach(json_object_get(d, "pci"), i, v) {
+	json_array_foreach(json_object_get(d, "pci"), i, v)
+	{
 		const json_t *g = json_object_get(v, "iommu_group");
 		char group[16] = "-";
 
@@ -65,22 +66,24 @@ static void print_tables(const json_t *d)
 
 	printf("\nUSB devices:\n");
 	printf("  %-7s %-9s %s\n", "BUS:DEV", "ID", "PRODUCT");
-	json_array_foreach(json_object_get(d, "usb"), i, v)
-		printf("  %03lld:%03lld %-9s %s%s%s\n", json_integer_value(json_object_get(v, "bus")),
-		       json_integer_value(json_object_get(v, "dev")), s_or(v, "id", "-"),
-		       s_or(v, "manufacturer", ""), json_object_get(v, "manufacturer") &&
-		       !json_is_null(json_object_get(v, "manufacturer")) ? " " : "",
-		       s_or(v, "product", ""));
+	json_array_foreach(json_object_get(d, "usb"), i, v) printf(
+	    "  %03lld:%03lld %-9s %s%s%s\n", json_integer_value(json_object_get(v, "bus")),
+	    json_integer_value(json_object_get(v, "dev")), s_or(v, "id", "-"),
+	    s_or(v, "manufacturer", ""),
+	    json_object_get(v, "manufacturer") && !json_is_null(json_object_get(v, "manufacturer"))
+		? " "
+		: "",
+	    s_or(v, "product", ""));
 }
 
 int cmd_devices(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
-	struct vmr_config cfg = { 0 };
+	struct vmr_config cfg = {0};
 	struct vmr_error *err = NULL;
 	json_t *d = NULL;
 	bool as_json = false;

@@ -8,9 +8,9 @@
 #include <stdio.h>
 
 #include "cmd/cmd.h"
-#include "lib/control.h"
-#include "lib/reclaim.h"
-#include "lib/util.h"
+#include "lib/runtime/control.h"
+#include "lib/runtime/reclaim.h"
+#include "lib/base/util.h"
 
 static void down_usage(FILE *f)
 {

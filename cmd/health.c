@@ -11,8 +11,8 @@
 #include <sys/stat.h>
 
 #include "cmd/cmd.h"
-#include "lib/statedir.h"
-#include "lib/util.h"
+#include "lib/base/statedir.h"
+#include "lib/base/util.h"
 
 static void usage(FILE *f)
 {

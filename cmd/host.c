@@ -1,29 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * vmrun host up|down TOPOLOGY [HOST]: the host-level setup guests need
- * before they start (the vmctrl interface on the primary host, SR-IOV VFs)
- * and its undo.  The changes are journaled in STATE/host-NAME/journal.jsonl
- * (NAME: the host given, else "local"); `down` replays that journal, and
- * `up` replays what a previous `up` left before setting up again.
- * STATE/host-NAME/ready exists while the host is set up (vmrun health);
- * STATE/host-NAME/host.lock keeps a second `vmrun host` off the host while
- * one runs.
+ * before they start and its undo (lib/runtime/hostsup.h).
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "cmd/cmd.h"
-#include "lib/fsutil.h"
-#include "lib/journal.h"
-#include "lib/util.h"
-#include "net/net.h"
+#include "lib/base/util.h"
+#include "lib/runtime/hostsup.h"
 
 static void usage(FILE *f)
 {
@@ -44,86 +30,6 @@ static void usage(FILE *f)
 	      f);
 }
 
-/*
- * One `vmrun host` at a time per host: a `down` (or a second `up`) while
- * `up --foreground` runs would replay the journal under it.  The lock is
- * STATE/host-NAME/host.lock (not "lock": that marks a guest's directory),
- * held until the process exits.
- */
-static int host_lock(const char *dir, const char *host, int *ret_fd, struct vmr_error **err)
-{
-	_cleanup_free_ char *path = xasprintf("%s/host.lock", dir);
-	_cleanup_close_ int fd = -1;
-	char line[32];
-	int n;
-
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return vmr_error_set(err, errno, "open lock '%s'", path);
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		unsigned long long pid = 0;
-
-		if (errno != EWOULDBLOCK)
-			return vmr_error_set(err, errno, "lock '%s'", path);
-		n = (int)pread(fd, line, sizeof(line) - 1, 0);
-		line[n > 0 ? n : 0] = '\0';
-		line[strcspn(line, "\n")] = '\0';
-		if (parse_uint(line, INT32_MAX, &pid) == 0 && pid > 0)
-			return vmr_error_set(
-			    err, EBUSY,
-			    "host '%s' is in the hands of another 'vmrun host' (pid %llu)", host,
-			    pid);
-		return vmr_error_set(err, EBUSY,
-				     "host '%s' is in the hands of another 'vmrun host'", host);
-	}
-	n = snprintf(line, sizeof(line), "%d\n", (int)getpid());
-	if (ftruncate(fd, 0) < 0 || pwrite(fd, line, (size_t)n, 0) != n)
-		return vmr_error_set(err, errno, "write pid to '%s'", path);
-	*ret_fd = TAKE_FD(fd);
-	return 0;
-}
-
-/* STATE/host-NAME/ready: `vmrun health --host` and the compose healthcheck read it */
-static int mark_ready(const char *ready, struct vmr_error **err)
-{
-	int fd = open(ready, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-
-	if (fd < 0)
-		return vmr_error_set(err, errno, "create '%s'", ready);
-	close(fd);
-	return 0;
-}
-
-static int replay(struct vmr_journal *j, const struct vmr_config *cfg, const char *ready,
-		  struct vmr_error **err)
-{
-	int r;
-
-	(void)unlink(ready);
-	r = vmr_journal_replay(j, (void *)cfg, err);
-	if (r < 0)
-		return vmr_error_wrap(err, "undo the host setup");
-	return 0;
-}
-
-static void stop_signals(sigset_t *set)
-{
-	sigemptyset(set);
-	sigaddset(set, SIGTERM);
-	sigaddset(set, SIGINT);
-}
-
-static int wait_for_stop(void)
-{
-	sigset_t set;
-	int sig = 0;
-
-	stop_signals(&set);
-	while (sigwait(&set, &sig) != 0)
-		;
-	return sig;
-}
-
 int cmd_host(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -134,13 +40,11 @@ int cmd_host(int argc, char **argv)
 	};
 	struct vmr_config cfg = {0};
 	struct vmr_topology *t = NULL;
-	struct vmr_journal *j = NULL;
+	struct vmr_hostsup h = {.lock_fd = -1};
 	struct vmr_error *err = NULL;
-	_cleanup_free_ char *dir = NULL, *jpath = NULL, *ready = NULL;
 	const char *host = NULL, *action, *file;
 	bool foreground = false, up;
-	_cleanup_close_ int lock = -1;
-	int c, status, r;
+	int c, status;
 
 	/* GNU getopt permutes: options may come anywhere */
 	while ((c = getopt_long(argc, argv, "H:fh", opts, NULL)) != -1) {
@@ -175,13 +79,8 @@ int cmd_host(int argc, char **argv)
 		return VMR_EXIT_USAGE;
 	}
 	file = argv[optind];
-	if (foreground) {
-		sigset_t set;
-
-		/* from the start: a stop during setup is served once it is done */
-		stop_signals(&set);
-		sigprocmask(SIG_BLOCK, &set, NULL);
-	}
+	if (foreground)
+		vmr_hostsup_block_signals();
 	if (argc - optind == 2)
 		host = argv[optind + 1];
 
@@ -196,54 +95,31 @@ int cmd_host(int argc, char **argv)
 		status = vmr_cli_fail(TAKE_PTR(err));
 		goto out;
 	}
-	dir = xasprintf("%s/host-%s", cfg.state_dir, host ? host : "local");
-	jpath = xasprintf("%s/journal.jsonl", dir);
-	ready = xasprintf("%s/ready", dir);
-	vmr_net_register_undo();
-	r = vmr_mkdir_p(dir, 0700);
-	if (r < 0)
-		vmr_error_set(&err, -r, "create state directory '%s'", dir);
-	if (r < 0 || host_lock(dir, host ? host : "local", &lock, &err) < 0 ||
-	    vmr_journal_open(jpath, &j, &err) < 0) {
-		status = vmr_cli_fail(TAKE_PTR(err));
-		goto out;
-	}
-	/* a previous `up` (maybe killed) is undone first: one setup at a time */
-	if (replay(j, &cfg, ready, &err) < 0) {
+	/* opening undoes what a previous `up` (maybe killed) left */
+	if (vmr_hostsup_open(&cfg, host, &h, &err) < 0) {
 		status = vmr_cli_fail(TAKE_PTR(err));
 		goto out;
 	}
 	if (!up) {
-		printf("host '%s': undone\n", host ? host : "local");
+		printf("host '%s': undone\n", h.name);
 		goto out;
 	}
-	if (vmr_net_host_up(&cfg, t, host, j, &err) < 0) {
+	if (vmr_hostsup_up(&h, t, &err) < 0) {
 		status = vmr_cli_fail(TAKE_PTR(err));
-		/* the setup rolled itself back; this empties the journal */
-		if (replay(j, &cfg, ready, &err) < 0)
-			vmr_cli_fail(TAKE_PTR(err));
 		goto out;
 	}
-	if (mark_ready(ready, &err) < 0) {
-		status = vmr_cli_fail(TAKE_PTR(err));
-		if (replay(j, &cfg, ready, &err) < 0)
-			vmr_cli_fail(TAKE_PTR(err));
-		goto out;
-	}
-	printf("host '%s': set up (%zu change%s journaled in '%s')\n", host ? host : "local",
-	       vmr_journal_count(j), vmr_journal_count(j) == 1 ? "" : "s", jpath);
+	printf("host '%s': set up (%zu change%s journaled in '%s/journal.jsonl')\n", h.name,
+	       vmr_journal_count(h.journal), vmr_journal_count(h.journal) == 1 ? "" : "s", h.dir);
 	fflush(stdout);
 	if (foreground) {
-		int sig = wait_for_stop();
+		int sig = vmr_hostsup_wait_signal();
 
-		if (sig > 0)
-			printf("host '%s': %s, undoing the setup\n", host ? host : "local",
-			       strsignal(sig));
-		if (replay(j, &cfg, ready, &err) < 0)
+		printf("host '%s': %s, undoing the setup\n", h.name, strsignal(sig));
+		if (vmr_hostsup_undo(&h, &err) < 0)
 			status = vmr_cli_fail(TAKE_PTR(err));
 	}
 out:
-	vmr_journal_close(j);
+	vmr_hostsup_close(&h);
 	vmr_topology_free(t);
 	vmr_config_free(&cfg);
 	return status;

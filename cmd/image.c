@@ -7,7 +7,7 @@
 
 #include "cmd/cmd.h"
 #include "images/images.h"
-#include "lib/util.h"
+#include "lib/base/util.h"
 
 static volatile int interrupted;
 

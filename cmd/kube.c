@@ -6,7 +6,7 @@
 #include "cmd/cmd.h"
 #include "cmd/compose.h"
 #include "compose/compose.h"
-#include "lib/util.h"
+#include "lib/base/util.h"
 
 static void usage(FILE *f)
 {

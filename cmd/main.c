@@ -5,40 +5,42 @@
 #include <string.h>
 
 #include "cmd/cmd.h"
-#include "lib/util.h"
+#include "lib/base/util.h"
 
 struct vmr_global_opts vmr_opts;
 
 static const struct vmr_verb verbs[] = {
-	{ "run", cmd_run, "start a guest and supervise it in the foreground" },
-	{ "up", cmd_up, "start guests detached and wait until they run pinned" },
-	{ "down", cmd_down, "stop the guests of a topology gracefully and wait" },
-	{ "ps", cmd_ps, "list guests: state, pids, uptime, vCPU affinity, NICs" },
-	{ "stop", cmd_stop, "stop one guest gracefully and wait" },
-	{ "kill", cmd_kill, "kill one guest's QEMU at once; the host is still restored" },
-	{ "console", cmd_console, "attach to a guest's serial console (Ctrl-] detaches)" },
-	{ "qmp", cmd_qmp, "run a QMP command on a guest and print the reply" },
-	{ "validate", cmd_validate, "check a topology file and summarise it" },
-	{ "args", cmd_args, "print the QEMU command line of a guest" },
-	{ "define", cmd_define, "print a topology from 5gdeploy --vm flags" },
-	{ "image", cmd_image, "prepare guest disks and seeds, import disk images" },
-	{ "host", cmd_host, "set up (or undo) the host for its guests: vmctrl, SR-IOV VFs" },
-	{ "devices", cmd_devices, "list NICs, SR-IOV PFs, PCI and USB devices a topology can use" },
-	{ "compose", cmd_compose, "write a Docker Compose context for a topology" },
-	{ "kube", cmd_kube, "write Kubernetes manifests for a topology" },
-	{ "health", cmd_health, "healthcheck: is a guest running (or a host set up)" },
-	{ "probe", cmd_probe, "tell what this host gives guests: KVM, vhost-net, link kinds, IOMMU" },
+    {"run", cmd_run, "start a guest and supervise it in the foreground"},
+    {"up", cmd_up, "start guests detached and wait until they run pinned"},
+    {"down", cmd_down, "stop the guests of a topology gracefully and wait"},
+    {"ps", cmd_ps, "list guests: state, pids, uptime, vCPU affinity, NICs"},
+    {"stop", cmd_stop, "stop one guest gracefully and wait"},
+    {"kill", cmd_kill, "kill one guest's QEMU at once; the host is still restored"},
+    {"console", cmd_console, "attach to a guest's serial console (Ctrl-] detaches)"},
+    {"qmp", cmd_qmp, "run a QMP command on a guest and print the reply"},
+    {"validate", cmd_validate, "check a topology file and summarise it"},
+    {"args", cmd_args, "print the QEMU command line of a guest"},
+    {"define", cmd_define, "print a topology from 5gdeploy --vm flags"},
+    {"image", cmd_image, "prepare guest disks and seeds, import disk images"},
+    {"host", cmd_host, "set up (or undo) the host for its guests: vmctrl, SR-IOV VFs"},
+    {"devices", cmd_devices, "list NICs, SR-IOV PFs, PCI and USB devices a topology can use"},
+    {"compose", cmd_compose, "write a Docker Compose context for a topology"},
+    {"kube", cmd_kube, "write Kubernetes manifests for a topology"},
+    {"health", cmd_health, "healthcheck: is a guest running (or a host set up)"},
+    {"probe", cmd_probe, "tell what this host gives guests: KVM, vhost-net, link kinds, IOMMU"},
 };
 
 static void usage(FILE *f)
 {
 	fputs("usage: vmrun [--config FILE] [--state-dir DIR] VERB [ARGS...]\n"
 	      "       vmrun --help | --version | VERB --help\n\n"
-	      "A launcher for QEMU/KVM guests without libvirt.\n\nverbs:\n", f);
+	      "A launcher for QEMU/KVM guests without libvirt.\n\nverbs:\n",
+	      f);
 	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
 		fprintf(f, "  %-10s %s\n", verbs[i].name, verbs[i].summary);
 	fputs("\nexit status: 0 success, 1 runtime failure, 2 bad usage or invalid input\n"
-	      "documentation: " VMR_DOCDIR " (topology format, each verb)\n", f);
+	      "documentation: " VMR_DOCDIR " (topology format, each verb)\n",
+	      f);
 }
 
 static void usage_hint(void)
@@ -49,11 +51,11 @@ static void usage_hint(void)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "state-dir", required_argument, NULL, 's' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
+	    {"config", required_argument, NULL, 'c'},
+	    {"state-dir", required_argument, NULL, 's'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
 	};
 	int c;
 

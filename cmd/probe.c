@@ -5,8 +5,8 @@
 #include <stdio.h>
 
 #include "cmd/cmd.h"
-#include "lib/accel.h"
-#include "lib/util.h"
+#include "lib/plan/accel.h"
+#include "lib/base/util.h"
 #include "net/net.h"
 
 struct feature {
@@ -39,8 +39,8 @@ static int probe_iommu(const struct vmr_config *cfg, _unused_ const char *arg, c
 static const struct feature features[] = {
     {"kvm", "KVM runs guests (else accel auto falls back to TCG)", probe_kvm, NULL},
     {"tun", "tap devices (bridge and tap NICs)", probe_device, "net/tun"},
-    {"vhost-net", "vhost-net for tap-like NICs (else QEMU's own virtio-net backend)",
-     probe_device, "vhost-net"},
+    {"vhost-net", "vhost-net for tap-like NICs (else QEMU's own virtio-net backend)", probe_device,
+     "vhost-net"},
     {"macvtap", "macvtap links (macvtap NICs)", probe_kind, "macvtap"},
     {"bridge", "bridges (bridge NICs)", probe_kind, "bridge"},
     {"vlan", "802.1Q VLAN sub-interfaces (the vlan key of macvtap NICs)", probe_kind, "vlan"},
@@ -58,10 +58,11 @@ static void usage(FILE *f)
 	      f);
 	for (size_t i = 0; i < ARRAY_SIZE(features); i++)
 		fprintf(f, "  %-10s %s\n", features[i].name, features[i].what);
-	fputs("\n      --json     one JSON object: {FEATURE: {\"usable\": BOOL, \"reason\": TEXT}}\n"
-	      "  -h, --help     show this help\n\n"
-	      "exit status: 0 every FEATURE is usable, 1 one is not, 2 bad usage\n",
-	      f);
+	fputs(
+	    "\n      --json     one JSON object: {FEATURE: {\"usable\": BOOL, \"reason\": TEXT}}\n"
+	    "  -h, --help     show this help\n\n"
+	    "exit status: 0 every FEATURE is usable, 1 one is not, 2 bad usage\n",
+	    f);
 }
 
 static const struct feature *feature_find(const char *name)
@@ -125,9 +126,9 @@ VERB(probe)
 		if (!usable)
 			status = VMR_EXIT_FAILURE;
 		if (json)
-			json_object_set_new(out, want[i]->name,
-					    json_pack("{s:b, s:s?}", "usable", usable, "reason",
-						      why));
+			json_object_set_new(
+			    out, want[i]->name,
+			    json_pack("{s:b, s:s?}", "usable", usable, "reason", why));
 		else if (usable)
 			printf("%s: yes\n", want[i]->name);
 		else

@@ -8,9 +8,9 @@
 #include <stdio.h>
 
 #include "cmd/cmd.h"
-#include "lib/buf.h"
-#include "lib/control.h"
-#include "lib/util.h"
+#include "lib/base/buf.h"
+#include "lib/runtime/control.h"
+#include "lib/base/util.h"
 
 #define PS_STATUS_TIMEOUT_MS 3000
 

@@ -7,8 +7,8 @@
 #include <stdio.h>
 
 #include "cmd/cmd.h"
-#include "lib/control.h"
-#include "lib/util.h"
+#include "lib/runtime/control.h"
+#include "lib/base/util.h"
 
 /* the supervisor gives QEMU 60 s per command; we wait a little longer */
 #define QMP_REPLY_TIMEOUT_MS 65000

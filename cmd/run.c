@@ -5,9 +5,9 @@
 #include <systemd/sd-daemon.h>
 
 #include "cmd/cmd.h"
-#include "lib/buf.h"
-#include "lib/supervisor.h"
-#include "lib/util.h"
+#include "lib/base/buf.h"
+#include "lib/runtime/supervisor.h"
+#include "lib/base/util.h"
 
 static void run_usage(FILE *f)
 {
@@ -48,8 +48,7 @@ static void notify_failure(const struct vmr_error *err)
 {
 	_cleanup_free_ char *text = vmr_error_text(err);
 
-	(void)sd_notifyf(0, "STATUS=%s\nERRNO=%d", text ? text : "failed",
-			 err ? err->errnum : 0);
+	(void)sd_notifyf(0, "STATUS=%s\nERRNO=%d", text ? text : "failed", err ? err->errnum : 0);
 }
 
 int cmd_run(int argc, char **argv)

@@ -7,8 +7,8 @@
 #include <stdio.h>
 
 #include "cmd/cmd.h"
-#include "lib/control.h"
-#include "lib/util.h"
+#include "lib/runtime/control.h"
+#include "lib/base/util.h"
 
 static void stop_usage(FILE *f)
 {

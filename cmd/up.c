@@ -12,10 +12,10 @@
 #include <stdio.h>
 
 #include "cmd/cmd.h"
-#include "lib/buf.h"
-#include "lib/launch.h"
-#include "lib/statedir.h"
-#include "lib/util.h"
+#include "lib/base/buf.h"
+#include "lib/runtime/launch.h"
+#include "lib/base/statedir.h"
+#include "lib/base/util.h"
 
 #define UP_DEFAULT_TIMEOUT_S 60
 #define UP_STOP_TIMEOUT_MS 30000
@@ -203,8 +203,7 @@ static void report_failure(const char *state_dir, const struct vmr_launch_guest 
 			g->name, timeout_s);
 	else if (g->status[0])
 		/* the supervisor's own error, which its log may not hold (a full disk) */
-		fprintf(stderr, "vmrun: error: guest '%s' failed: %s\n", g->name,
-			status_text(g));
+		fprintf(stderr, "vmrun: error: guest '%s' failed: %s\n", g->name, status_text(g));
 	else if (g->exit_signal)
 		fprintf(stderr,
 			"vmrun: error: guest '%s' failed: its supervisor was killed by "

@@ -4,7 +4,7 @@
 #include <stdio.h>
 
 #include "cmd/cmd.h"
-#include "lib/util.h"
+#include "lib/base/util.h"
 
 static void validate_usage(FILE *f)
 {

@@ -17,11 +17,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "lib/buf.h"
-#include "lib/error.h"
-#include "lib/netaddr.h"
-#include "lib/strvec.h"
-#include "lib/topology.h"
+#include "lib/base/buf.h"
+#include "lib/base/error.h"
+#include "lib/base/netaddr.h"
+#include "lib/base/strvec.h"
+#include "lib/model/topology.h"
 
 #define VMR_COMPOSE_DEFAULT_IMAGE "vmrun:latest"
 /* where the containers see the topology and the guest's volume */

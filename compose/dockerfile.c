@@ -7,7 +7,7 @@
  * then that directory; the host must be Debian 12 too, for the libraries).
  */
 #include "compose/compose.h"
-#include "lib/util.h"
+#include "lib/base/util.h"
 
 /* Debian 12 package names of the libraries vmrun links (Makefile PKGS + iniparser). */
 static const char runtime_libs[] =

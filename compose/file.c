@@ -8,9 +8,9 @@
 
 #include "compose/compose.h"
 #include "compose/internal.h"
-#include "lib/netaddr.h"
-#include "lib/util.h"
-#include "lib/yamlout.h"
+#include "lib/base/netaddr.h"
+#include "lib/base/util.h"
+#include "lib/base/yamlout.h"
 
 static void kv_duration(struct vmr_yamlout *y, const char *key, unsigned seconds)
 {
@@ -20,8 +20,7 @@ static void kv_duration(struct vmr_yamlout *y, const char *key, unsigned seconds
 	vmr_yamlout_kv_str(y, key, buf);
 }
 
-static void str_list(struct vmr_yamlout *y, const char *key, const struct vmr_strvec *sv,
-		     bool flow)
+static void str_list(struct vmr_yamlout *y, const char *key, const struct vmr_strvec *sv, bool flow)
 {
 	if (!sv->n)
 		return;

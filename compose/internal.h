@@ -11,7 +11,7 @@
 #include <stdbool.h>
 
 #include "compose/compose.h"
-#include "lib/strvec.h"
+#include "lib/base/strvec.h"
 
 enum compose_target { COMPOSE_TARGET_COMPOSE, COMPOSE_TARGET_KUBE };
 

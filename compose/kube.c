@@ -10,9 +10,9 @@
 
 #include "compose/compose.h"
 #include "compose/internal.h"
-#include "lib/netaddr.h"
-#include "lib/util.h"
-#include "lib/yamlout.h"
+#include "lib/base/netaddr.h"
+#include "lib/base/util.h"
+#include "lib/base/yamlout.h"
 
 #define KUBE_CONFIGMAP "vmrun-topology"
 #define KUBE_LABEL_APP "app.kubernetes.io/name"

@@ -3,7 +3,7 @@
 #include <stdio.h>
 
 #include "compose/compose.h"
-#include "lib/util.h"
+#include "lib/base/util.h"
 
 char *compose_host_service(const char *host)
 {

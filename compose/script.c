@@ -9,8 +9,8 @@
 
 #include "compose/compose.h"
 #include "compose/internal.h"
-#include "lib/netaddr.h"
-#include "lib/util.h"
+#include "lib/base/netaddr.h"
+#include "lib/base/util.h"
 
 static void add_quoted(struct vmr_buf *b, const char *s)
 {

@@ -7,8 +7,8 @@
 #include <stdio.h>
 
 #include "compose/internal.h"
-#include "lib/netaddr.h"
-#include "lib/util.h"
+#include "lib/base/netaddr.h"
+#include "lib/base/util.h"
 
 const struct compose_health compose_guest_health = {
     .interval = 5,

@@ -23,11 +23,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "lib/buf.h"
-#include "lib/config.h"
-#include "lib/error.h"
-#include "lib/strvec.h"
-#include "lib/topology.h"
+#include "lib/base/buf.h"
+#include "lib/model/config.h"
+#include "lib/base/error.h"
+#include "lib/base/strvec.h"
+#include "lib/model/topology.h"
 
 #define VMR_SEED_VOLUME_ID "cidata"
 #define VMR_SEED_FILE "seed.iso"	 /* in the guest's state directory */

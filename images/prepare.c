@@ -13,8 +13,8 @@
 
 #include "images/images.h"
 #include "images/internal.h"
-#include "lib/fsutil.h"
-#include "lib/util.h"
+#include "lib/base/fsutil.h"
+#include "lib/base/util.h"
 
 #define PUBKEY_MAX_BYTES (64u * 1024u)
 

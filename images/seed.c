@@ -11,9 +11,9 @@
 #include <yaml.h>
 
 #include "images/images.h"
-#include "lib/netaddr.h"
-#include "lib/util.h"
-#include "lib/yamlout.h"
+#include "lib/base/netaddr.h"
+#include "lib/base/util.h"
+#include "lib/base/yamlout.h"
 
 /* Bounds on the user's user-data so an alias bomb cannot blow up the merge. */
 #define USER_DATA_MAX_NODES 100000
@@ -68,7 +68,7 @@ static void kv(struct emitter *em, const char *k, const char *v)
 
 static void emitter_open(struct emitter *em, struct vmr_buf *out)
 {
-	*em = (struct emitter){ 0 };
+	*em = (struct emitter){0};
 	vmr_yamlout_init(&em->y, out);
 }
 

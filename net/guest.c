@@ -12,9 +12,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "lib/buf.h"
-#include "lib/strvec.h"
-#include "lib/util.h"
+#include "lib/base/buf.h"
+#include "lib/base/strvec.h"
+#include "lib/base/util.h"
 #include "net/internal.h"
 
 static void nl_closep(struct vmr_nl *nl)
@@ -122,11 +122,14 @@ again:
 			return vmr_error_set(err, EEXIST, "interface '%s' exists and is not %s",
 					     spec->name, what);
 		if (startswith(ret->alias, VMR_NET_OWNER_PREFIX))
-			return record(s, json_pack("{s:s, s:s, s:s}", "type", type, "ifname",
-						   spec->name, "owner", ret->alias), err);
+			return record(s,
+				      json_pack("{s:s, s:s, s:s}", "type", type, "ifname",
+						spec->name, "owner", ret->alias),
+				      err);
 		return 0;
 	}
-	r = record(s, json_pack("{s:s, s:s, s:s}", "type", type, "ifname", spec->name, "owner", owner),
+	r = record(s,
+		   json_pack("{s:s, s:s, s:s}", "type", type, "ifname", spec->name, "owner", owner),
 		   err);
 	if (r < 0)
 		return r;
@@ -146,8 +149,8 @@ again:
 static int ensure_vlan(struct setup *s, const struct net_link *parent, unsigned vid,
 		       const char *owner, struct net_link *ret, struct vmr_error **err)
 {
-	struct net_link_spec spec = { .kind = "vlan", .parent = parent->ifindex, .vlan_id = vid,
-				      .up = true };
+	struct net_link_spec spec = {
+	    .kind = "vlan", .parent = parent->ifindex, .vlan_id = vid, .up = true};
 	_cleanup_free_ char *what = NULL, *creating = NULL;
 	char name[32];
 
@@ -161,7 +164,7 @@ static int ensure_vlan(struct setup *s, const struct net_link *parent, unsigned 
 }
 
 int net_name_check(struct vmr_nl *nl, const char *ifname, const char *owner,
-		      const struct vmr_mac *mac, bool delete_ours, struct vmr_error **err)
+		   const struct vmr_mac *mac, bool delete_ours, struct vmr_error **err)
 {
 	struct net_link l;
 	int r;
@@ -172,9 +175,11 @@ int net_name_check(struct vmr_nl *nl, const char *ifname, const char *owner,
 	if (!streq(l.alias, owner) || !l.has_mac || !vmr_mac_equal(&l.mac, mac)) {
 		r = vmr_error_set(err, EEXIST, "interface '%s' exists and is not ours", ifname);
 		if (l.alias[0])
-			vmr_error_hint(err, "its owner mark is '%s'; vmrun would use '%s'", l.alias, owner);
+			vmr_error_hint(err, "its owner mark is '%s'; vmrun would use '%s'", l.alias,
+				       owner);
 		else
-			vmr_error_hint(err, "it has no vmrun owner mark: vmrun only deletes what it made");
+			vmr_error_hint(
+			    err, "it has no vmrun owner mark: vmrun only deletes what it made");
 		return r;
 	}
 	if (!delete_ours)
@@ -190,7 +195,7 @@ static int setup_macvtap(struct setup *s, struct vmr_plan_nic *pn, int *tapfds,
 {
 	const struct vmr_nic *nic = pn->nic;
 	_cleanup_free_ char *owner = vmr_net_owner(s->guest, nic->name);
-	struct net_link_spec spec = { 0 };
+	struct net_link_spec spec = {0};
 	struct net_link parent, lower, l;
 	char name[16], mb[18];
 	int r;
@@ -209,8 +214,9 @@ static int setup_macvtap(struct setup *s, struct vmr_plan_nic *pn, int *tapfds,
 	r = net_name_check(&s->nl, name, owner, &nic->mac, true, err);
 	if (r < 0)
 		return r;
-	r = record(s, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "type", "net.link", "ifname", name,
-				"kind", "macvtap", "mac", mb, "owner", owner, "parent", lower.name),
+	r = record(s,
+		   json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "type", "net.link", "ifname", name,
+			     "kind", "macvtap", "mac", mb, "owner", owner, "parent", lower.name),
 		   err);
 	if (r < 0)
 		return r;
@@ -232,10 +238,10 @@ static int setup_macvtap(struct setup *s, struct vmr_plan_nic *pn, int *tapfds,
 	return net_macvtap_open(s->cfg, s->guest, name, l.ifindex, pn->ntapfds, tapfds, err);
 }
 
-static int ensure_bridge(struct setup *s, const char *br, const char *owner,
-			 struct net_link *ret, struct vmr_error **err)
+static int ensure_bridge(struct setup *s, const char *br, const char *owner, struct net_link *ret,
+			 struct vmr_error **err)
 {
-	struct net_link_spec spec = { .name = br, .kind = "bridge", .up = true };
+	struct net_link_spec spec = {.name = br, .kind = "bridge", .up = true};
 	_cleanup_free_ char *creating = xasprintf("create bridge '%s'", br);
 
 	return ensure_shared(s, "net.bridge", &spec, "a bridge", creating, owner, ret, err);
@@ -260,8 +266,9 @@ static int setup_bridge(struct setup *s, struct vmr_plan_nic *pn, int *tapfds,
 	r = net_name_check(&s->nl, name, owner, &mac, true, err);
 	if (r < 0)
 		return r;
-	r = record(s, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "type", "net.link", "ifname", name,
-				"kind", "tun", "mac", mb, "owner", owner, "bridge", br.name),
+	r = record(s,
+		   json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "type", "net.link", "ifname", name,
+			     "kind", "tun", "mac", mb, "owner", owner, "bridge", br.name),
 		   err);
 	if (r < 0)
 		return r;
@@ -324,7 +331,8 @@ static int check_host_use(struct setup *s, const struct vmr_nic *nic, const char
 	if (why) {
 		r = vmr_error_set(err, EBUSY, "PCI device '%s' ('%s') is used by the host: %s", bdf,
 				  ifname, why);
-		vmr_error_hint(err, "set 'force: true' on NIC '%s' to pass it through anyway", nic->name);
+		vmr_error_hint(err, "set 'force: true' on NIC '%s' to pass it through anyway",
+			       nic->name);
 		return r;
 	}
 	return 0;
@@ -425,11 +433,11 @@ static void close_fds(int *fds, int n, int *opened, size_t nopened)
 	}
 }
 
-int vmr_net_setup_guest(const struct vmr_config *cfg, struct vmr_journal *j,
-			struct vmr_plan *plan, int *fds, struct vmr_error **err)
+int vmr_net_setup_guest(const struct vmr_config *cfg, struct vmr_journal *j, struct vmr_plan *plan,
+			int *fds, struct vmr_error **err)
 {
 	const struct vmr_guest *g = plan->guest;
-	struct setup s = { .cfg = cfg, .rec = { j, json_array() }, .guest = g->name };
+	struct setup s = {.cfg = cfg, .rec = {j, json_array()}, .guest = g->name};
 	struct vmr_strvec ours = VMR_STRVEC_INIT;
 	_cleanup_free_ int *opened = NULL;
 	size_t nopened = 0;
@@ -527,7 +535,7 @@ int vmr_net_setup_guest(const struct vmr_config *cfg, struct vmr_journal *j,
 int vmr_net_reclaim(const struct vmr_config *cfg, const struct vmr_guest *g, bool strict,
 		    struct vmr_error **err)
 {
-	_cleanup_nl_ struct vmr_nl nl = { 0 };
+	_cleanup_nl_ struct vmr_nl nl = {0};
 	_cleanup_free_ struct net_link *v = NULL;
 	_cleanup_free_ char *prefix = NULL;
 	size_t n = 0;
@@ -574,7 +582,8 @@ int vmr_net_reclaim(const struct vmr_config *cfg, const struct vmr_guest *g, boo
 			continue;
 		r = net_link_delete_raw(&nl, v[k].ifindex);
 		if (r < 0)
-			return net_nl_fail(&nl, r, err, "delete leftover %s '%s'", v[k].kind, v[k].name);
+			return net_nl_fail(&nl, r, err, "delete leftover %s '%s'", v[k].kind,
+					   v[k].name);
 	}
 	return 0;
 }

@@ -24,11 +24,11 @@
 #include <jansson.h>
 #include <stdbool.h>
 
-#include "lib/config.h"
-#include "lib/error.h"
-#include "lib/journal.h"
-#include "lib/plan.h"
-#include "lib/topology.h"
+#include "lib/model/config.h"
+#include "lib/base/error.h"
+#include "lib/base/journal.h"
+#include "lib/plan/plan.h"
+#include "lib/model/topology.h"
 
 #define VMR_NET_OWNER_PREFIX "vmrun:"
 
@@ -101,8 +101,8 @@ int vmr_net_reclaim(const struct vmr_config *cfg, const struct vmr_guest *g, boo
  * undoes what it did as far as it can and returns negative with *err (the
  * caller replays the journal anyway).
  */
-int vmr_net_setup_guest(const struct vmr_config *cfg, struct vmr_journal *j,
-			struct vmr_plan *plan, int *fds, struct vmr_error **err);
+int vmr_net_setup_guest(const struct vmr_config *cfg, struct vmr_journal *j, struct vmr_plan *plan,
+			int *fds, struct vmr_error **err);
 
 /*
  * `vmrun host up` for host `host` (NULL: the primary host): the ctrlif
@@ -114,8 +114,8 @@ int vmr_net_setup_guest(const struct vmr_config *cfg, struct vmr_journal *j,
  * of that journal, restores the host.  Invalid requests (more VFs than
  * sriov_totalvfs, missing PF) fail before anything is changed.
  */
-int vmr_net_host_up(const struct vmr_config *cfg, const struct vmr_topology *t,
-		    const char *host, struct vmr_journal *j, struct vmr_error **err);
+int vmr_net_host_up(const struct vmr_config *cfg, const struct vmr_topology *t, const char *host,
+		    struct vmr_journal *j, struct vmr_error **err);
 
 /*
  * Discover what a topology can use (`vmrun devices`): network interfaces,

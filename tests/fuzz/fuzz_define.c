@@ -25,11 +25,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/buf.h"
-#include "lib/define.h"
-#include "lib/strvec.h"
-#include "lib/topology.h"
-#include "lib/util.h"
+#include "lib/base/buf.h"
+#include "lib/model/define.h"
+#include "lib/base/strvec.h"
+#include "lib/model/topology.h"
+#include "lib/base/util.h"
 
 #define MAX_VMS 300 /* a little past the 252 guests one /24 holds */
 

@@ -4,8 +4,8 @@
 
 #include "compose/compose.h"
 #include "compose/internal.h"
-#include "lib/topology.h"
-#include "lib/util.h"
+#include "lib/model/topology.h"
+#include "lib/base/util.h"
 #include "tests/lib/tap.h"
 
 static struct vmr_topology *load(const char *text)

@@ -8,7 +8,7 @@
 #include <yaml.h>
 
 #include "images/images.h"
-#include "lib/util.h"
+#include "lib/base/util.h"
 #include "tests/lib/tap.h"
 
 static struct vmr_topology *load(const char *yaml)

@@ -6,8 +6,8 @@
  */
 #include <stdio.h>
 
-#include "lib/plan.h"
-#include "lib/util.h"
+#include "lib/plan/plan.h"
+#include "lib/base/util.h"
 #include "tests/lib/tap.h"
 
 /* ---- helpers ---------------------------------------------------------- */

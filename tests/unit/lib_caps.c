@@ -21,9 +21,10 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-#include "lib/caps.h"
-#include "lib/spawn.h"
-#include "lib/util.h"
+#include "lib/base/caps.h"
+#include "lib/runtime/preflight.h"
+#include "lib/base/spawn.h"
+#include "lib/base/util.h"
 #include "tests/lib/proc.h"
 #include "tests/lib/tap.h"
 

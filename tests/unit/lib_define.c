@@ -4,8 +4,8 @@
 #include <stdio.h>
 #include <yaml.h>
 
-#include "lib/define.h"
-#include "lib/util.h"
+#include "lib/model/define.h"
+#include "lib/base/util.h"
 #include "tests/lib/tap.h"
 
 #define README_A "a | 192.168.60.2(10-19) | vmctrl@02:00:00:00:00:02,n6@02:00:00:00:06:02"

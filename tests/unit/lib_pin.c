@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <sys/syscall.h>
 
-#include "lib/pin.h"
-#include "lib/util.h"
+#include "lib/runtime/pin.h"
+#include "lib/base/util.h"
 #include "tests/lib/tap.h"
 
 static json_t *reply(const char *text)

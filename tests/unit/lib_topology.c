@@ -5,9 +5,9 @@
 #include <stdio.h>
 #include <sys/socket.h>
 
-#include "lib/buf.h"
-#include "lib/topology.h"
-#include "lib/util.h"
+#include "lib/base/buf.h"
+#include "lib/model/topology.h"
+#include "lib/base/util.h"
 #include "tests/lib/tap.h"
 
 static struct vmr_topology *load(const char *text, struct vmr_diags *d)
@@ -22,6 +22,8 @@ static struct vmr_topology *load(const char *text, struct vmr_diags *d)
 	return t;
 }
 
+/* the comments number the lines of the file */
+/* clang-format off */
 static const char full[] =
 	"version: 1\n"                                         /* 1 */
 	"defaults:\n"                                          /* 2 */
@@ -76,6 +78,7 @@ static const char full[] =
 static void test_full(void)
 {
 	struct vmr_diags d = { 0 };
+	/* clang-format on */
 	struct vmr_topology *t = load(full, &d);
 	const struct vmr_guest *a, *b, *c;
 	const struct vmr_nic *n;
@@ -138,18 +141,21 @@ static void test_full(void)
 	ok(n->kind == VMR_NIC_USER && n->nforwards == 2, "user with two forwards");
 	if (n->nforwards == 2) {
 		ok(!n->forwards[0].udp && n->forwards[0].host_port == 2222 &&
-		   n->forwards[0].guest_port == 22 && !n->forwards[0].host_addr &&
-		   !n->forwards[0].guest_addr, "tcp:2222:22");
+		       n->forwards[0].guest_port == 22 && !n->forwards[0].host_addr &&
+		       !n->forwards[0].guest_addr,
+		   "tcp:2222:22");
 		ok(n->forwards[1].udp && streq(n->forwards[1].host_addr, "127.0.0.1") &&
-		   n->forwards[1].host_port == 5353 && streq(n->forwards[1].guest_addr, "10.0.2.15") &&
-		   n->forwards[1].guest_port == 53, "udp with both addresses");
+		       n->forwards[1].host_port == 5353 &&
+		       streq(n->forwards[1].guest_addr, "10.0.2.15") &&
+		       n->forwards[1].guest_port == 53,
+		   "udp with both addresses");
 	}
 	ok(a->nics[4].kind == VMR_NIC_USER && a->nics[4].nforwards == 0, "user: true");
 	ok(a->nics[5].parent_is_mac && a->nics[5].parent_mac.b[5] == 9, "macvtap parent by MAC");
 
 	is_int(a->ndisks, 3, "three disks");
 	ok(a->disks[0].size == 20ull << 30 && a->disks[0].bus == VMR_BUS_NVME &&
-	   a->disks[0].cache == VMR_CACHE_NONE && a->disks[0].aio == VMR_AIO_IO_URING,
+	       a->disks[0].cache == VMR_CACHE_NONE && a->disks[0].aio == VMR_AIO_IO_URING,
 	   "disk size, bus, cache, aio");
 	ok(vmr_disk_effective_format(&a->disks[0]) == VMR_FORMAT_QCOW2, "backing implies qcow2");
 	ok(vmr_disk_effective_format(&a->disks[1]) == VMR_FORMAT_RAW && a->disks[1].readonly,
@@ -157,7 +163,7 @@ static void test_full(void)
 	ok(a->disks[2].cdrom && a->disks[2].readonly && streq(a->disks[2].file, "seed.iso"),
 	   "cdrom");
 	ok(a->cloud_init.enabled && a->cloud_init.ssh_keys_given &&
-	   a->cloud_init.ssh_authorized_keys.n == 1 && !a->cloud_init.password,
+	       a->cloud_init.ssh_authorized_keys.n == 1 && !a->cloud_init.password,
 	   "cloud_init keys, null password");
 	is_str(a->cloud_init.hostname, "web-1.lab", "cloud_init hostname");
 	ok(a->qemu_args.n == 2 && streq(a->qemu_args.v[1], "virtio-rng-pci"), "qemu_args");
@@ -165,9 +171,11 @@ static void test_full(void)
 	ok(streq(b->host, "192.168.1.2") && b->has_cpuset, "b placed on the other host");
 	ok(b->vcpus == 4 && b->memory == 1ull << 30, "b: cpuset size, memory from defaults");
 	ok(streq(b->kernel, "/boot/vmlinuz") && streq(b->initrd, "/boot/initrd") &&
-	   streq(b->append, "console=ttyS0"), "kernel, initrd, append");
+	       streq(b->append, "console=ttyS0"),
+	   "kernel, initrd, append");
 	ok(b->stop_timeout == 30 && b->cpu_isolation && streq(b->machine, "pc") &&
-	   streq(b->cpu, "max"), "stop_timeout, cpu_isolation, machine, cpu");
+	       streq(b->cpu, "max"),
+	   "stop_timeout, cpu_isolation, machine, cpu");
 	ok(b->cloud_init.enabled, "cpu_isolation turns the seed on");
 	is_str(b->cloud_init.hostname, "b", "hostname defaults to the guest name");
 	is_int(b->nnics, 1, "b inherits the default nic list");
@@ -184,7 +192,7 @@ out:
 
 static void test_minimal(void)
 {
-	struct vmr_diags d = { 0 };
+	struct vmr_diags d = {0};
 	struct vmr_topology *t = load("version: 1\nguests:\n  a: {}\n", &d);
 
 	ok(t && t->nguests == 1, "minimal topology");
@@ -192,7 +200,8 @@ static void test_minimal(void)
 		const struct vmr_guest *g = &t->guests[0];
 
 		ok(g->vcpus == 1 && g->memory == 512ull << 20 && g->accel == VMR_ACCEL_AUTO &&
-		   !g->host && g->nnics == 0, "guest defaults: 1 vCPU, 512M, auto");
+		       !g->host && g->nnics == 0,
+		   "guest defaults: 1 vCPU, 512M, auto");
 		ok(!vmr_topology_primary(t), "no primary host");
 	}
 	vmr_topology_free(t);
@@ -204,14 +213,15 @@ static void test_minimal(void)
 
 static void test_null(void)
 {
-	struct vmr_diags d = { 0 };
-	struct vmr_topology *t = load("version: 1\n"
-				      "defaults: {kernel: /k, append: x, nics: [{name: a, tap: t0}]}\n"
-				      "guests:\n"
-				      "  a: {kernel: null, append: ~, nics: ~}\n"
-				      "  b:\n"
-				      "    nics: [{name: a, tap: t1, mac: ~, vlan: ~, user: }]\n",
-				      &d);
+	struct vmr_diags d = {0};
+	struct vmr_topology *t =
+	    load("version: 1\n"
+		 "defaults: {kernel: /k, append: x, nics: [{name: a, tap: t0}]}\n"
+		 "guests:\n"
+		 "  a: {kernel: null, append: ~, nics: ~}\n"
+		 "  b:\n"
+		 "    nics: [{name: a, tap: t1, mac: ~, vlan: ~, user: }]\n",
+		 &d);
 
 	ok(t == NULL && d.n == 1 && strstr(d.v[0].msg, "two attachments 'tap' and 'user'"),
 	   "user: with tap is two attachments, a null vlan is no value");
@@ -231,7 +241,8 @@ static void test_null(void)
 		ok(!a->kernel && !a->append && a->nnics == 0, "a guest's null drops the default");
 		vmr_mac_derive("b", "a", &m);
 		ok(streq(b->kernel, "/k") && b->nnics == 2 && vmr_mac_equal(&b->nics[0].mac, &m) &&
-		   !b->nics[0].mac_given && b->nics[0].mtu == 0, "mac: ~ is the derived MAC");
+		       !b->nics[0].mac_given && b->nics[0].mtu == 0,
+		   "mac: ~ is the derived MAC");
 		ok(b->nics[1].kind == VMR_NIC_USER, "user: alone attaches user networking");
 	}
 	vmr_topology_free(t);
@@ -240,7 +251,7 @@ static void test_null(void)
 
 static void test_two_hosts_same_cpus(void)
 {
-	struct vmr_diags d = { 0 };
+	struct vmr_diags d = {0};
 	struct vmr_topology *t = load("version: 1\n"
 				      "hosts: {h1: {primary: true}, h2: {}}\n"
 				      "guests:\n"
@@ -269,14 +280,15 @@ static void test_two_hosts_same_cpus(void)
 		 "  a: {nics: [{name: n3, pci: \"0000:1a:00.1\"}]}\n"
 		 "  b: {host: h1, nics: [{name: n3, vf: \"0000:1a:00.1\"}]}\n",
 		 &d);
-	ok(t == NULL && d.n == 1, "a device passed through whole and used as a PF on one host fails");
+	ok(t == NULL && d.n == 1,
+	   "a device passed through whole and used as a PF on one host fails");
 	vmr_topology_free(t);
 	vmr_diags_clear(&d);
 }
 
 static void test_errors_api(void)
 {
-	struct vmr_diags d = { 0 };
+	struct vmr_diags d = {0};
 	struct vmr_topology *t = NULL;
 	static const char bad[] = "version: 1\n"
 				  "defaults: {accel: kvn}\n"
@@ -317,7 +329,8 @@ static void test_errors_api(void)
 		r = vmr_topology_load_buffer("many.yaml", b.s, b.len, &t, &d);
 		ok(r == -EINVAL && d.n == 101, "100 diagnostics and a last line (%zu)", d.n);
 		if (d.n == 101) {
-			is_str(d.v[100].msg, "too many errors, 50 more not shown", "count of the rest");
+			is_str(d.v[100].msg, "too many errors, 50 more not shown",
+			       "count of the rest");
 			ok(d.v[99].line == 102 && d.v[100].line == 102, "the count comes last");
 		}
 		vmr_buf_free(&b);
@@ -333,11 +346,12 @@ static void test_errors_api(void)
 
 static void test_names(void)
 {
-	ok(streq(vmr_accel_name(VMR_ACCEL_TCG), "tcg") && streq(vmr_nic_kind_name(VMR_NIC_VF), "vf") &&
-	   streq(vmr_macvtap_mode_name(VMR_MACVTAP_VEPA), "vepa") &&
-	   streq(vmr_disk_bus_name(VMR_BUS_SCSI), "scsi") &&
-	   streq(vmr_disk_cache_name(VMR_CACHE_DIRECTSYNC), "directsync") &&
-	   streq(vmr_disk_aio_name(VMR_AIO_NATIVE), "native"),
+	ok(streq(vmr_accel_name(VMR_ACCEL_TCG), "tcg") &&
+	       streq(vmr_nic_kind_name(VMR_NIC_VF), "vf") &&
+	       streq(vmr_macvtap_mode_name(VMR_MACVTAP_VEPA), "vepa") &&
+	       streq(vmr_disk_bus_name(VMR_BUS_SCSI), "scsi") &&
+	       streq(vmr_disk_cache_name(VMR_CACHE_DIRECTSYNC), "directsync") &&
+	       streq(vmr_disk_aio_name(VMR_AIO_NATIVE), "native"),
 	   "enum names as written in the file");
 }
 
@@ -346,26 +360,26 @@ static void test_name_rules(void)
 	ok(vmr_guest_name_valid("a") && vmr_guest_name_valid("a234567890123456789012345678901"),
 	   "guest names of 1 and 31 characters");
 	ok(!vmr_guest_name_valid("a2345678901234567890123456789012") &&
-	   !vmr_guest_name_valid("1a") && !vmr_guest_name_valid("A") &&
-	   !vmr_guest_name_valid("") && !vmr_guest_name_valid(NULL),
+	       !vmr_guest_name_valid("1a") && !vmr_guest_name_valid("A") &&
+	       !vmr_guest_name_valid("") && !vmr_guest_name_valid(NULL),
 	   "guest names: too long, digit first, uppercase, empty, NULL");
 	ok(vmr_nic_name_valid("vmctrl") && !vmr_nic_name_valid("n_6") &&
-	   !vmr_nic_name_valid("a234567890123456"),
+	       !vmr_nic_name_valid("a234567890123456"),
 	   "nic names: letters and digits, at most 15");
 	ok(vmr_host_name_valid("192.168.60.2") && vmr_host_name_valid("lab-1.example") &&
-	   !vmr_host_name_valid("Lab") && !vmr_host_name_valid("-a"),
+	       !vmr_host_name_valid("Lab") && !vmr_host_name_valid("-a"),
 	   "host names: lowercase, may start with a digit");
 	ok(vmr_host_address_valid("192.168.60.2") && vmr_host_address_valid("Lab-1.example") &&
-	   vmr_host_address_valid("fd00::2"),
+	       vmr_host_address_valid("fd00::2"),
 	   "host addresses: IPv4, DNS name, IPv6");
 	ok(!vmr_host_address_valid("a..b") && !vmr_host_address_valid("a.") &&
-	   !vmr_host_address_valid("a_b") && !vmr_host_address_valid(NULL),
+	       !vmr_host_address_valid("a_b") && !vmr_host_address_valid(NULL),
 	   "host addresses: empty label, trailing dot, underscore, NULL");
 }
 
 static void test_cpuset_limit(void)
 {
-	struct vmr_diags d = { 0 };
+	struct vmr_diags d = {0};
 	struct vmr_topology *t = load("version: 1\nguests: {a: {cpuset: \"0-1023\"}}\n", &d);
 
 	ok(t && t->guests[0].vcpus == 1024, "a cpuset of 1024 CPUs: 1024 vCPUs");
@@ -379,18 +393,19 @@ static void test_cpuset_limit(void)
 
 static void test_forwards(void)
 {
-	static const char *const good[] = { "tcp:2222:22", "udp:127.0.0.1:5353:53",
-					    "tcp:127.0.0.1:2222:10.0.2.15:22" };
-	static const char *const bad[] = { "tcp:2222:22:", ":tcp:2222:22", "tcp::2222:22",
-					   "tcp:0:22",	   "sctp:1:2",	   "tcp:1:2:3:4:5:6",
-					   "tcp:2222",	   "tcp:a.b:1:2" };
+	static const char *const good[] = {"tcp:2222:22", "udp:127.0.0.1:5353:53",
+					   "tcp:127.0.0.1:2222:10.0.2.15:22"};
+	static const char *const bad[] = {"tcp:2222:22:", ":tcp:2222:22", "tcp::2222:22",
+					  "tcp:0:22",	  "sctp:1:2",	  "tcp:1:2:3:4:5:6",
+					  "tcp:2222",	  "tcp:a.b:1:2"};
 
 	for (size_t i = 0; i < ARRAY_SIZE(good) + ARRAY_SIZE(bad); i++) {
 		bool want = i < ARRAY_SIZE(good);
 		const char *fw = want ? good[i] : bad[i - ARRAY_SIZE(good)];
 		_cleanup_free_ char *text = xasprintf(
-			"version: 1\nguests: {a: {nics: [{name: u, user: {forward: [\"%s\"]}}]}}\n", fw);
-		struct vmr_diags d = { 0 };
+		    "version: 1\nguests: {a: {nics: [{name: u, user: {forward: [\"%s\"]}}]}}\n",
+		    fw);
+		struct vmr_diags d = {0};
 		struct vmr_topology *t = NULL;
 
 		vmr_topology_load_buffer("f.yaml", text, strlen(text), &t, &d);
