@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "cmd/cmd.h"
+#include "lib/devices/devices.h"
 #include "lib/runtime/control.h"
 #include "lib/base/util.h"
 
@@ -33,7 +34,7 @@ int vmr_cli_topology(const char *path, struct vmr_topology **ret)
 	struct vmr_diags diags = {0};
 	int r;
 
-	r = vmr_topology_load(path, ret, &diags);
+	r = vmr_topology_load(path, vmr_device_kinds(), ret, &diags);
 	if (r < 0) {
 		vmr_diags_print(&diags, stderr);
 		vmr_diags_clear(&diags);

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "cmd/cmd.h"
+#include "lib/devices/devices.h"
 #include "cmd/compose.h"
 #include "compose/compose.h"
 #include "lib/base/util.h"
@@ -49,7 +50,7 @@ int vmr_cli_compose_input(const char *path, struct vmr_topology **ret_topo, char
 		vmr_topology_free(t);
 		return status ? status : VMR_EXIT_FAILURE;
 	}
-	r = vmr_topology_load_buffer(path, text, len, &t, &diags);
+	r = vmr_topology_load_buffer(path, text, len, vmr_device_kinds(), &t, &diags);
 	if (r == 0)
 		r = compose_topology_check(t, &diags);
 	if (r < 0) {

@@ -51,8 +51,7 @@ static void print_summary(const struct vmr_topology *t)
 			char mac[18];
 
 			printf("%s %s=%s(%s)", j ? "," : ":", g->nics[j].name,
-			       vmr_nic_kind_name(g->nics[j].kind),
-			       vmr_mac_format(&g->nics[j].mac, mac));
+			       g->nics[j].att.ops->name, vmr_mac_format(&g->nics[j].mac, mac));
 		}
 		printf("\n");
 	}

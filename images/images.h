@@ -8,7 +8,7 @@
  * - Overlays: a disk with `backing:` is a qcow2 overlay on that base, made
  *   with `qemu-img create -f qcow2 -F FMT -b BASE` (no copy) and grown to
  *   `size:`.  `image: BASE` is shorthand for a root overlay at
- *   IMAGE_DIR/GUEST/root.qcow2 (vmr_image_root_path()).
+ *   IMAGE_DIR/GUEST/root.qcow2 (vmr_plan_root_disk()).
  * - Seeds: a cloud-init NoCloud ISO (volume id `cidata`: meta-data,
  *   user-data, network-config v2) built in-process with libisofs.  The ISO
  *   is a pure function of the guest's configuration (fixed timestamps), so
@@ -30,8 +30,6 @@
 #include "lib/model/topology.h"
 
 #define VMR_SEED_VOLUME_ID "cidata"
-#define VMR_SEED_FILE "seed.iso"	 /* in the guest's state directory */
-#define VMR_IMAGE_ROOT_FILE "root.qcow2" /* IMAGE_DIR/GUEST/ for `image:` */
 #define VMR_USER_DATA_MAX_BYTES (256u * 1024u)
 
 /*
@@ -62,9 +60,6 @@ int vmr_image_prepare_list(const struct vmr_config *cfg, const struct vmr_topolo
 int vmr_image_prepare_guests(const struct vmr_config *cfg, const struct vmr_topology *t,
 			     const struct vmr_guest *const *guests, size_t n,
 			     struct vmr_strvec *written, struct vmr_error **err);
-
-/* IMAGE_DIR/GUEST/root.qcow2 for a guest with `image:`, else NULL; caller frees. */
-char *vmr_image_root_path(const struct vmr_config *cfg, const struct vmr_guest *g);
 
 /*
  * The qemu-img to run: $VMRUN_QEMU_IMG, else qemu-img next to the

@@ -25,23 +25,16 @@ struct pf_use {
 	char bdf[13];
 	char *netdev; /* the PF's netdev, for VF settings */
 	int ifindex;
-	const struct vmr_nic **nics; /* sorted by MAC: VF i gets nics[i] */
+	const struct vmr_net_vf_want **vfs; /* sorted by MAC: VF i gets vfs[i] */
 	size_t n, alloc;
 };
 
-static int cmp_nic_mac(const void *a, const void *b)
+static int cmp_vf_mac(const void *a, const void *b)
 {
-	const struct vmr_nic *x = *(const struct vmr_nic *const *)a;
-	const struct vmr_nic *y = *(const struct vmr_nic *const *)b;
+	const struct vmr_net_vf_want *x = *(const struct vmr_net_vf_want *const *)a;
+	const struct vmr_net_vf_want *y = *(const struct vmr_net_vf_want *const *)b;
 
 	return memcmp(x->mac.b, y->mac.b, sizeof(x->mac.b));
-}
-
-static bool guest_on_host(const struct vmr_guest *g, const struct vmr_host *h, bool primary)
-{
-	if (!g->host)
-		return primary;
-	return h && streq(g->host, h->name);
 }
 
 static int setup_ctrlif(const struct vmr_config *cfg, struct vmr_nl *nl, struct net_rec *rec,
@@ -75,7 +68,7 @@ static int setup_ctrlif(const struct vmr_config *cfg, struct vmr_nl *nl, struct 
 	spec.kind = "macvtap";
 	spec.parent = parent->ifindex;
 	spec.mac = &c->mac;
-	spec.mode = VMR_MACVTAP_BRIDGE;
+	spec.mode = VMR_NET_MACVTAP_BRIDGE;
 	spec.up = true;
 	r = net_link_create_raw(nl, &spec);
 	if (r < 0)
@@ -137,12 +130,12 @@ static int setup_pf(const struct vmr_config *cfg, struct vmr_nl *nl, struct net_
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < pf->n; i++) {
-		const struct vmr_nic *nic = pf->nics[i];
+		const struct vmr_net_vf_want *w = pf->vfs[i];
 		struct net_vf want = {.index = (unsigned)i,
-				      .mac = nic->mac,
-				      .vlan = nic->vlan,
-				      .trust = nic->trust,
-				      .spoofchk = nic->spoofchk};
+				      .mac = w->mac,
+				      .vlan = w->vlan,
+				      .trust = w->trust,
+				      .spoofchk = w->spoofchk};
 		struct net_vf old = {.index = (unsigned)i, .spoofchk = true};
 		_cleanup_free_ char *vf = NULL;
 		char mb[18];
@@ -187,7 +180,8 @@ static struct pf_use *pf_get(struct pf_use **pfs, size_t *n, size_t *alloc, cons
 }
 
 int vmr_net_host_up(const struct vmr_config *cfg, const struct vmr_topology *t, const char *host,
-		    struct vmr_journal *j, struct vmr_error **err)
+		    const struct vmr_net_vf_want *vfs, size_t nvfs, struct vmr_journal *j,
+		    struct vmr_error **err)
 {
 	_cleanup_nl_ struct vmr_nl nl = {0};
 	_cleanup_free_ char *owner = NULL;
@@ -212,21 +206,13 @@ int vmr_net_host_up(const struct vmr_config *cfg, const struct vmr_topology *t, 
 	owner = xasprintf(VMR_NET_OWNER_PREFIX "host-%s:%s", h ? h->name : "local", CTRLIF_NAME);
 	ctrlif = primary && t->ctrlif.present;
 
-	for (size_t i = 0; i < t->nguests; i++) {
-		const struct vmr_guest *g = &t->guests[i];
+	for (size_t i = 0; i < nvfs; i++) {
+		struct pf_use *pf;
+		char bdf[13];
 
-		if (!guest_on_host(g, h, primary))
-			continue;
-		for (size_t k = 0; k < g->nnics; k++) {
-			struct pf_use *pf;
-			char bdf[13];
-
-			if (g->nics[k].kind != VMR_NIC_VF)
-				continue;
-			pf = pf_get(&pfs, &npfs, &apfs, vmr_pci_format(&g->nics[k].pci, bdf));
-			XGROW(pf->nics, pf->alloc, pf->n + 1);
-			pf->nics[pf->n++] = &g->nics[k];
-		}
+		pf = pf_get(&pfs, &npfs, &apfs, vmr_pci_format(&vfs[i].pf, bdf));
+		XGROW(pf->vfs, pf->alloc, pf->n + 1);
+		pf->vfs[pf->n++] = &vfs[i];
 	}
 	r = net_nl_open(&nl, err);
 	if (r < 0)
@@ -252,7 +238,7 @@ int vmr_net_host_up(const struct vmr_config *cfg, const struct vmr_topology *t, 
 		unsigned long total = 0;
 		struct net_link l;
 
-		qsort(pf->nics, pf->n, sizeof(*pf->nics), cmp_nic_mac);
+		qsort(pf->vfs, pf->n, sizeof(*pf->vfs), cmp_vf_mac);
 		if (!net_sysfs_exists(cfg, "bus/pci/devices/%s", pf->bdf)) {
 			r = vmr_error_set(err, ENODEV, "PF '%s' not found", pf->bdf);
 			goto out;
@@ -309,7 +295,7 @@ out:
 		(void)net_undo_entries(rec.done, cfg, NULL);
 	json_decref(rec.done);
 	for (size_t i = 0; i < npfs; i++) {
-		free(pfs[i].nics);
+		free(pfs[i].vfs);
 		free(pfs[i].netdev);
 	}
 	free(pfs);

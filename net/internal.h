@@ -80,13 +80,13 @@ int net_link_find_mac(struct vmr_nl *nl, const struct vmr_mac *mac, struct net_l
 
 struct net_link_spec {
 	const char *name;
-	const char *kind;	    /* "macvtap", "macvlan", "vlan", "bridge" */
-	int parent;		    /* lower device ifindex (macvtap/macvlan/vlan) */
-	const struct vmr_mac *mac;  /* NULL: kernel's choice */
-	unsigned mtu;		    /* 0: default */
-	enum vmr_macvtap_mode mode; /* macvtap/macvlan */
-	unsigned vlan_id;	    /* vlan */
-	bool up;		    /* bring up in the same request */
+	const char *kind;		/* "macvtap", "macvlan", "vlan", "bridge" */
+	int parent;			/* lower device ifindex (macvtap/macvlan/vlan) */
+	const struct vmr_mac *mac;	/* NULL: kernel's choice */
+	unsigned mtu;			/* 0: default */
+	enum vmr_net_macvtap_mode mode; /* macvtap/macvlan */
+	unsigned vlan_id;		/* vlan */
+	bool up;			/* bring up in the same request */
 };
 
 /*

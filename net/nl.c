@@ -290,16 +290,16 @@ static int mac_addr(const struct vmr_mac *mac, struct nl_addr **ret)
 	return *ret ? 0 : -NLE_NOMEM;
 }
 
-static int macvlan_mode(enum vmr_macvtap_mode m)
+static int macvlan_mode(enum vmr_net_macvtap_mode m)
 {
 	switch (m) {
-	case VMR_MACVTAP_VEPA:
+	case VMR_NET_MACVTAP_VEPA:
 		return MACVLAN_MODE_VEPA;
-	case VMR_MACVTAP_PRIVATE:
+	case VMR_NET_MACVTAP_PRIVATE:
 		return MACVLAN_MODE_PRIVATE;
-	case VMR_MACVTAP_PASSTHRU:
+	case VMR_NET_MACVTAP_PASSTHRU:
 		return MACVLAN_MODE_PASSTHRU;
-	case VMR_MACVTAP_BRIDGE:
+	case VMR_NET_MACVTAP_BRIDGE:
 	default:
 		return MACVLAN_MODE_BRIDGE;
 	}

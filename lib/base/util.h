@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdio.h> /* before banned.h: glibc's own definitions use what it bans */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>

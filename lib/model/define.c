@@ -335,7 +335,7 @@ static int nic_hostif_parse(struct vmr_define_nic *n, const char *hostif, const 
 		return -EINVAL;
 	}
 	if (!plus) {
-		n->kind = VMR_NIC_MACVTAP;
+		n->kind = VMR_DEFINE_MACVTAP;
 		if (host_netif_parse(hostif, &n->parent) < 0)
 			return flag_fail(err, idx, vm,
 					 "invalid host netif '%s' in netif '%s': "
@@ -352,7 +352,7 @@ static int nic_hostif_parse(struct vmr_define_nic *n, const char *hostif, const 
 				 "the full form DDDD:BB:SS.F (like 0000:1a:00.1)",
 				 pci, item);
 	if (is_vf(left)) {
-		n->kind = VMR_NIC_VF;
+		n->kind = VMR_DEFINE_VF;
 		return 0;
 	}
 	if (vmr_mac_parse(left, &n->mac) < 0)
@@ -364,7 +364,7 @@ static int nic_hostif_parse(struct vmr_define_nic *n, const char *hostif, const 
 		return flag_fail(err, idx, vm,
 				 "host MAC '%s' in netif '%s' is not a unicast address", left,
 				 item);
-	n->kind = VMR_NIC_PCI;
+	n->kind = VMR_DEFINE_PCI;
 	return 0;
 }
 
@@ -446,9 +446,10 @@ static bool same_host(const struct vmr_define_guest *a, const struct vmr_define_
 /* Whether n and m cannot both use their PCI device: only VFs share one (their PF). */
 static bool pci_clash(const struct vmr_define_nic *n, const struct vmr_define_nic *m)
 {
-	if (n->kind == VMR_NIC_MACVTAP || m->kind == VMR_NIC_MACVTAP)
+	if (n->kind == VMR_DEFINE_MACVTAP || m->kind == VMR_DEFINE_MACVTAP)
 		return false;
-	return vmr_pci_equal(&n->pci, &m->pci) && !(n->kind == VMR_NIC_VF && m->kind == VMR_NIC_VF);
+	return vmr_pci_equal(&n->pci, &m->pci) &&
+	       !(n->kind == VMR_DEFINE_VF && m->kind == VMR_DEFINE_VF);
 }
 
 /* The PCI devices of g against those of o, which is on the same host or is g itself. */
@@ -554,7 +555,7 @@ static int guest_addresses(struct vmr_define *d, struct vmr_define_guest *g, siz
 		}
 		n->net = net;
 		n->ip = net_address(d, net, g->octet);
-		if (n->kind != VMR_NIC_PCI)
+		if (n->kind != VMR_DEFINE_PCI)
 			vmr_mac_from_ipv4(n->ip, &n->mac);
 	}
 	/* passthrough MACs come from the user and could repeat, or be the ctrlif's */
@@ -730,10 +731,10 @@ static void emit_nic(struct vmr_yamlout *y, const struct vmr_define_nic *n)
 	vmr_yamlout_kv_quoted(y, "mac", vmr_mac_format(&n->mac, mac));
 	emit_cidr24(y, "ip", n->ip);
 	switch (n->kind) {
-	case VMR_NIC_PCI:
+	case VMR_DEFINE_PCI:
 		vmr_yamlout_kv_quoted(y, "pci", vmr_pci_format(&n->pci, pci));
 		break;
-	case VMR_NIC_VF:
+	case VMR_DEFINE_VF:
 		vmr_yamlout_kv_quoted(y, "vf", vmr_pci_format(&n->pci, pci));
 		break;
 	default:

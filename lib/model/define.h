@@ -59,15 +59,18 @@ struct vmr_define_opts {
 	size_t nssh_keys;
 };
 
+/* The attachments 5gdeploy's netifs become. */
+enum vmr_define_kind { VMR_DEFINE_MACVTAP, VMR_DEFINE_PCI, VMR_DEFINE_VF };
+
 /* One guest netif: `name@MAC`, `name@IFNAME`, `name@MAC+pci=PCI`, `name@VF+pci=PF`. */
 struct vmr_define_nic {
-	char *name;		 /* lowercased guest netif name */
-	enum vmr_nic_kind kind;	 /* VMR_NIC_MACVTAP, VMR_NIC_PCI or VMR_NIC_VF */
-	char *parent;		 /* MACVTAP: ifname, or MAC in lowercase canonical form */
-	struct vmr_pci_addr pci; /* PCI: the device; VF: the PF */
-	struct vmr_mac mac;	 /* guest MAC: ip2mac, or the host MAC for PCI */
-	struct in_addr ip;	 /* guest address, prefix /24 */
-	size_t net;		 /* index into vmr_define.networks */
+	char *name;		   /* lowercased guest netif name */
+	enum vmr_define_kind kind; /* the attachment define writes */
+	char *parent;		   /* MACVTAP: ifname, or MAC in lowercase canonical form */
+	struct vmr_pci_addr pci;   /* PCI: the device; VF: the PF */
+	struct vmr_mac mac;	   /* guest MAC: ip2mac, or the host MAC for PCI */
+	struct in_addr ip;	   /* guest address, prefix /24 */
+	size_t net;		   /* index into vmr_define.networks */
 };
 
 struct vmr_define_guest {

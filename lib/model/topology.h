@@ -13,12 +13,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <jansson.h>
 
 #include "lib/base/cpuset.h"
 #include "lib/model/diag.h"
 #include "lib/base/error.h"
 #include "lib/base/netaddr.h"
 #include "lib/base/strvec.h"
+#include "lib/model/device.h"
 
 #define VMR_TOPOLOGY_MAX_BYTES (256u * 1024u)
 #define VMR_GUEST_NAME_MAX 31 /* [a-z][a-z0-9]{0,30} */
@@ -31,7 +33,6 @@
 enum vmr_accel { VMR_ACCEL_AUTO, VMR_ACCEL_KVM, VMR_ACCEL_TCG };
 
 enum vmr_disk_format { VMR_FORMAT_AUTO, VMR_FORMAT_QCOW2, VMR_FORMAT_RAW };
-enum vmr_disk_bus { VMR_BUS_VIRTIO, VMR_BUS_SCSI, VMR_BUS_NVME, VMR_BUS_IDE };
 enum vmr_disk_cache {
 	VMR_CACHE_DEFAULT, /* QEMU's default (writeback) */
 	VMR_CACHE_NONE,
@@ -42,44 +43,28 @@ enum vmr_disk_cache {
 };
 enum vmr_disk_aio { VMR_AIO_DEFAULT, VMR_AIO_THREADS, VMR_AIO_NATIVE, VMR_AIO_IO_URING };
 
+/*
+ * A disk: its common keys here, its bus (or cdrom) a device of class
+ * VMR_DEVICE_DISK (lib/model/device.h) that puts it on QEMU's command line.
+ */
 struct vmr_disk {
 	struct vmr_pos pos;
-	bool cdrom; /* {cdrom: PATH}: read-only removable media */
+	bool cdrom; /* removable read-only media ({cdrom: PATH}: a keyed disk kind) */
 	char *file; /* the image (or the ISO for cdrom) */
-	enum vmr_disk_format
-	    format;    /* AUTO: qcow2 when backing is set or the name ends in .qcow2, else raw */
-	char *backing; /* base image: `file` is a qcow2 overlay on it (images/) */
-	uint64_t size; /* bytes; 0 = keep the image's size */
-	enum vmr_disk_bus bus;
+	enum vmr_disk_format format; /* AUTO: qcow2 with backing or a .qcow2 name, else raw */
+	char *backing;		     /* base image: `file` is a qcow2 overlay on it (images/) */
+	uint64_t size;		     /* bytes; 0 = keep the image's size */
 	enum vmr_disk_cache cache;
 	enum vmr_disk_aio aio;
 	bool readonly;
+	char *bus_name; /* the `bus` key as written (NULL: virtio) */
+	struct vmr_device bus;
 };
 
-enum vmr_nic_kind {
-	VMR_NIC_MACVTAP,
-	VMR_NIC_BRIDGE,
-	VMR_NIC_TAP,
-	VMR_NIC_USER,
-	VMR_NIC_PCI,
-	VMR_NIC_VF,
-};
-
-enum vmr_macvtap_mode {
-	VMR_MACVTAP_BRIDGE,
-	VMR_MACVTAP_VEPA,
-	VMR_MACVTAP_PRIVATE,
-	VMR_MACVTAP_PASSTHRU,
-};
-
-struct vmr_hostfwd {
-	bool udp;	 /* "udp:..." else tcp */
-	char *host_addr; /* NULL = all addresses */
-	unsigned host_port;
-	char *guest_addr; /* NULL = the guest's DHCP address */
-	unsigned guest_port;
-};
-
+/*
+ * A NIC: its common keys here, its attachment (macvtap, bridge, ...) a
+ * device of class VMR_DEVICE_NIC that makes the host side and the netdev.
+ */
 struct vmr_nic {
 	struct vmr_pos pos;
 	char *name;		/* guest-side name, [a-z][a-z0-9]{0,14} */
@@ -89,32 +74,13 @@ struct vmr_nic {
 	bool has_ip;
 	struct vmr_cidr ip; /* guest address for cloud-init */
 	char *gateway;	    /* optional default route via this NIC */
-	enum vmr_nic_kind kind;
-	struct vmr_pos attach_pos; /* the attachment key (macvtap:, pci: ...) */
-	/* VMR_NIC_MACVTAP */
-	char *parent; /* host netif name or MAC text */
-	bool parent_is_mac;
-	struct vmr_mac parent_mac; /* when parent_is_mac */
-	enum vmr_macvtap_mode mode;
-	/* VMR_NIC_BRIDGE / VMR_NIC_TAP */
-	char *bridge;
-	char *tap;
-	/* VMR_NIC_USER */
-	struct vmr_hostfwd *forwards;
-	size_t nforwards;
-	/* VMR_NIC_PCI: the device; VMR_NIC_VF: the PF whose VF is used */
-	struct vmr_pci_addr pci;
-	bool force;	      /* pass through even if the host uses it */
-	bool trust, spoofchk; /* VF settings (host up); spoofchk default true */
-	/* common */
-	unsigned vlan;	 /* 0 = none; 1..4094 */
-	unsigned mtu;	 /* 0 = leave as is */
-	unsigned queues; /* >= 1; multiqueue tap when > 1 */
-	char *model;	 /* QEMU device model, default virtio-net-pci */
+	unsigned mtu;	    /* 0 = leave as is */
+	struct vmr_device att;
 };
 
 struct vmr_cloud_init {
 	bool enabled;	 /* a seed is built for this guest */
+	bool given;	 /* the key was written (else the seed follows ip and cpu_isolation) */
 	char *user_data; /* path of the user's own #cloud-config */
 	struct vmr_strvec ssh_authorized_keys;
 	bool ssh_keys_given; /* the key was present (even if empty) */
@@ -145,6 +111,8 @@ struct vmr_guest {
 	bool cpu_isolation;
 	struct vmr_cloud_init cloud_init;
 	struct vmr_strvec qemu_args; /* appended last, verbatim */
+	struct vmr_device *devices;  /* guest keys that add a device (rng: true), in kind order */
+	size_t ndevices;
 };
 
 struct vmr_host {
@@ -167,7 +135,8 @@ struct vmr_ctrlif {
 };
 
 struct vmr_topology {
-	char *file; /* as given to the loader */
+	char *file;				   /* as given to the loader */
+	const struct vmr_device_ops *const *kinds; /* the device kinds it was loaded with */
 	unsigned version;
 	struct vmr_host *hosts;
 	size_t nhosts;
@@ -177,17 +146,21 @@ struct vmr_topology {
 };
 
 /*
- * Load and validate a topology file.  On success returns 0 and a new model
- * in *ret (free with vmr_topology_free()).  On invalid input returns
- * -EINVAL and appends every problem found to diags (each with file, line,
+ * Load and validate a topology file with the device kinds (a NULL-
+ * terminated list, lib/devices/registry.c's vmr_device_kinds(): the
+ * loader knows no kind by name).  On success returns 0 and a new model in
+ * *ret (free with vmr_topology_free()).  On invalid input returns -EINVAL
+ * and appends every problem found to diags (each with file, line,
  * column); on I/O failure returns -errno with one diag naming the file.
  * Files above VMR_TOPOLOGY_MAX_BYTES are refused before parsing.
  */
-int vmr_topology_load(const char *path, struct vmr_topology **ret, struct vmr_diags *diags);
+int vmr_topology_load(const char *path, const struct vmr_device_ops *const *kinds,
+		      struct vmr_topology **ret, struct vmr_diags *diags);
 
 /* Same from memory; name is used in diagnostics. */
 int vmr_topology_load_buffer(const char *name, const char *data, size_t len,
-			     struct vmr_topology **ret, struct vmr_diags *diags);
+			     const struct vmr_device_ops *const *kinds, struct vmr_topology **ret,
+			     struct vmr_diags *diags);
 
 /* Free a model and every string it owns; NULL is fine. */
 void vmr_topology_free(struct vmr_topology *t);
@@ -210,12 +183,20 @@ bool vmr_host_address_valid(const char *s);
 
 /* Text names of enum values, as written in the topology file. */
 const char *vmr_accel_name(enum vmr_accel a);
-const char *vmr_nic_kind_name(enum vmr_nic_kind k);
-const char *vmr_macvtap_mode_name(enum vmr_macvtap_mode m);
-const char *vmr_disk_bus_name(enum vmr_disk_bus b);
 const char *vmr_disk_cache_name(enum vmr_disk_cache c);
 const char *vmr_disk_aio_name(enum vmr_disk_aio a);
 /* The effective format of a disk (AUTO resolved as documented above). */
 enum vmr_disk_format vmr_disk_effective_format(const struct vmr_disk *d);
+
+/*
+ * What the guest sees as hardware, as JSON: its keys marked VMR_KEY_HW,
+ * its disks', NICs' and devices' (lib/model/keys.h).  The cloud-init
+ * instance-id hashes it, so a new key marked VMR_KEY_HW changes the id
+ * without anything else to update.  Caller owns the reference.
+ */
+json_t *vmr_guest_hw_json(const struct vmr_guest *g);
+
+/* The host a guest runs on: its `host`, else the primary host's name, else NULL. */
+const char *vmr_guest_host(const struct vmr_topology *t, const struct vmr_guest *g);
 
 #endif

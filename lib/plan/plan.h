@@ -3,16 +3,18 @@
 #define VMR_PLAN_H
 
 /*
- * The plan: one guest of the validated model plus the host facts the QEMU
- * command line needs (resolved accelerator, fd numbers in the child, host
- * interface names, the VF chosen for a `vf:` NIC, the seed ISO).  The
- * supervisor fills the host facts; the argv builder only reads the plan, so
- * for the same plan it always produces the same argv.
+ * The plan: one guest of the validated model plus the host facts its QEMU
+ * command line depends on (the accelerator, whether vhost-net opens), the
+ * files vmrun makes for it (the seed, the root overlay), each device's
+ * share (child fd numbers, host interface, PCI address) and QEMU's
+ * environment.  One builder, vmr_plan_build(), serves `vmrun args`,
+ * `vmrun run`, compose and kube; the argv builder (lib/plan/argv.h) only
+ * reads the plan, so for the same plan it always gives the same argv, and
+ * `vmrun args` prints exactly what `run` executes.
  *
- * Child fd numbering (vmr_plan_assign_fds): tap fds of all tap-like NICs
- * (macvtap, bridge, tap) in NIC order starting at 3, `queues` per NIC; then
- * one vhost-net fd per tap fd of each virtio-net NIC when vhost is on; then
- * the QMP listening socket; then the console listening socket.
+ * Child fd numbering: the fds of every device's first phase (tap fds, in
+ * device order, `queues` per NIC) from 3, then those of the next phase
+ * (vhost-net fds), then the QMP listening socket, then the console's.
  */
 
 #include <stdbool.h>
@@ -20,59 +22,111 @@
 
 #include "lib/base/error.h"
 #include "lib/base/strvec.h"
+#include "lib/model/config.h"
+#include "lib/model/device.h"
 #include "lib/model/topology.h"
 
 #define VMR_MAX_QUEUES 16
 
-struct vmr_plan_nic {
-	const struct vmr_nic *nic; /* points into the topology */
-	char *ifname;		   /* host-side interface (macvtap/tap), or NULL */
-	unsigned ntapfds;	   /* == nic->queues for tap-like NICs, else 0 */
-	int tapfd[VMR_MAX_QUEUES]; /* child fd numbers */
-	unsigned nvhostfds;
-	int vhostfd[VMR_MAX_QUEUES];
-	char *vfio_host; /* "0000:1a:00.1": pci device or chosen VF */
+/* The order in which devices' child fds are numbered. */
+enum vmr_fd_phase {
+	VMR_FD_TAP,   /* tap and macvtap queues */
+	VMR_FD_VHOST, /* a vhost-net fd per tap queue */
+	VMR_FD_PHASES,
+};
+
+/* The host facts a plan depends on. */
+struct vmr_facts {
+	enum vmr_accel accel; /* KVM or TCG, never AUTO */
+	bool vhost;	      /* DEV/vhost-net opens: tap-like NICs get vhost-net fds */
+};
+
+/* What the process running the guest needs; compose and the preflight read it. */
+struct vmr_grants {
+	bool kvm;	/* /dev/kvm */
+	bool tun;	/* /dev/net/tun: taps */
+	bool vhost;	/* /dev/vhost-net */
+	bool tap_nodes; /* macvtap: its tap device node, made from sysfs (MKNOD) */
+	bool net_admin; /* CAP_NET_ADMIN: links, VF settings */
+	bool vfio;	/* /dev/vfio, locked memory, writable PCI sysfs */
+};
+
+/* A device's share of the plan. */
+struct vmr_plan_dev {
+	const struct vmr_device *dev;
+	const struct vmr_nic *nic;   /* a NIC's attachment: its NIC */
+	const struct vmr_disk *disk; /* a disk's bus: its disk */
+	size_t index;		     /* the disk's or NIC's index in the guest */
+	unsigned nfds[VMR_FD_PHASES];
+	int fds[VMR_FD_PHASES][VMR_MAX_QUEUES]; /* child fd numbers */
+	char *ifname;				/* the host interface it attaches to, when known */
+	char *hostdev; /* the PCI address QEMU gets (a VF: chosen at setup) */
 };
 
 struct vmr_plan {
 	const struct vmr_topology *topo;
 	const struct vmr_guest *guest;
-	char *qemu;	      /* QEMU binary */
-	char *topo_dir;	      /* relative paths in the topology resolve here */
-	enum vmr_accel accel; /* KVM or TCG, never AUTO */
-	bool vhost;	      /* vhost-net fds passed for tap-like NICs */
-	bool sandbox;	      /* pass QEMU's -sandbox (off for tests that need it) */
-	int qmp_fd;	      /* child fd of the QMP listening socket */
-	int console_fd;	      /* child fd of the console listening socket */
-	int nfds;	      /* child fds 3 .. 3+nfds-1 are passed */
-	char *seed_iso;	      /* cloud-init seed, attached as a CD-ROM, or NULL */
-	char *root_disk;      /* overlay on guest->image (IMAGE_DIR/GUEST/root.qcow2), or NULL */
-	struct vmr_plan_nic *nics; /* guest->nnics entries */
-	size_t nnics;
+	struct vmr_facts facts;
+	char *qemu;	       /* QEMU binary */
+	char *topo_dir;	       /* relative paths in the topology resolve here */
+	char *state_dir;       /* the guest's: STATE/GUEST */
+	bool sandbox;	       /* pass QEMU's -sandbox */
+	struct vmr_strvec env; /* QEMU's whole environment */
+	char *seed_iso;	       /* STATE/GUEST/seed.iso when the guest has a seed, else NULL */
+	char *root_disk;       /* IMAGE_DIR/GUEST/root.qcow2 for `image:`, else NULL */
+	struct vmr_plan_dev
+	    *devs; /* the disks' buses, the NICs' attachments, the guest's devices */
+	size_t ndevs;
+	int qmp_fd;	/* child fd of the QMP listening socket */
+	int console_fd; /* child fd of the console listening socket */
+	int nfds;	/* child fds 3 .. 3+nfds-1 are passed */
+	struct vmr_grants grants;
+};
+
+struct vmr_plan_opts {
+	const struct vmr_config *cfg; /* qemu, state_dir, image_dir */
+	const char *topo_dir;	      /* canonical directory of the topology file */
+	struct vmr_facts facts;
+	bool no_sandbox; /* leave out QEMU's -sandbox (`vmrun args --no-sandbox`) */
 };
 
 /*
- * Initialise a plan for guest g of topology t with the resolved accelerator.
- * Allocates plan->nics, copies strings, sets sandbox=true, vhost=true and
- * assigns child fd numbers.  Pure: touches no host state.
+ * Build the plan of guest g of topology t (pure: no host access; t may be
+ * NULL, compose plans a guest on its own).  The facts must be resolved
+ * (vmr_facts_probe(), or chosen).  Free with vmr_plan_free().
  */
-void vmr_plan_init(struct vmr_plan *p, const struct vmr_topology *t, const struct vmr_guest *g,
-		   const char *qemu, const char *topo_dir, enum vmr_accel accel);
+int vmr_plan_build(const struct vmr_topology *t, const struct vmr_guest *g,
+		   const struct vmr_plan_opts *o, struct vmr_plan *ret, struct vmr_error **err);
 
-/* Re-number child fds after changing p->vhost (called by vmr_plan_init). */
-void vmr_plan_assign_fds(struct vmr_plan *p);
-
-/* Release what the plan owns (not the topology). */
+/* Release what the plan owns (not the topology); a zeroed plan is fine. */
 void vmr_plan_free(struct vmr_plan *p);
 
-/*
- * Build QEMU's argv (argv[0] = plan->qemu) into *ret.  Pure: no syscalls,
- * no environment, no clock.  Fails (usage status) only on a plan it cannot
- * express, e.g. a `vf:` NIC without a resolved vfio_host.
- */
-int vmr_argv_build(const struct vmr_plan *p, struct vmr_strvec *ret, struct vmr_error **err);
+/* The plan's share of the NIC named name, or NULL. */
+struct vmr_plan_dev *vmr_plan_nic(const struct vmr_plan *p, const char *name);
 
 /* Absolute form of a topology path (joined with plan->topo_dir); caller frees. */
 char *vmr_plan_path(const struct vmr_plan *p, const char *path);
+
+/* IMAGE_DIR/GUEST/root.qcow2 for a guest with `image:`, else NULL; caller frees. */
+char *vmr_plan_root_disk(const struct vmr_config *cfg, const struct vmr_guest *g);
+#define VMR_PLAN_SEED_FILE "seed.iso" /* in the guest's state directory */
+#define VMR_PLAN_ROOT_FILE "root.qcow2"
+
+/*
+ * Resolve the facts on this host for guest g: its accelerator (accel, or
+ * when that is AUTO the guest's and then the configuration's; `auto`:
+ * KVM when vmrun's probe says it runs guests, else TCG with *ret_warning
+ * set) and whether vhost-net opens.  Fails when the guest asks for KVM
+ * and KVM is not usable (a forced accel is taken as it is).
+ */
+int vmr_facts_probe(const struct vmr_config *cfg, const struct vmr_guest *g, enum vmr_accel accel,
+		    struct vmr_facts *ret, char **ret_warning, struct vmr_error **err);
+
+/*
+ * Build QEMU's argv (argv[0] = plan->qemu) into *ret.  Pure: no syscalls,
+ * no environment, no clock.  Fails (usage status) only on a plan missing
+ * a host fact, e.g. a `vf:` NIC whose VF is not chosen yet.
+ */
+int vmr_argv_build(const struct vmr_plan *p, struct vmr_strvec *ret, struct vmr_error **err);
 
 #endif

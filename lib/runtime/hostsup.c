@@ -7,6 +7,7 @@
 #include "lib/base/fsutil.h"
 #include "lib/base/statedir.h"
 #include "lib/base/util.h"
+#include "lib/devices/devices.h"
 #include "lib/runtime/hostsup.h"
 #include "net/net.h"
 
@@ -69,9 +70,12 @@ fail:
 
 int vmr_hostsup_up(struct vmr_hostsup *h, const struct vmr_topology *t, struct vmr_error **err)
 {
+	struct vmr_hostsetup needs = {0};
 	int fd, r;
 
-	r = vmr_net_host_up(h->cfg, t, h->host, h->journal, err);
+	vmr_hostsetup_collect(&needs, t, h->host);
+	r = vmr_net_host_up(h->cfg, t, h->host, needs.vfs, needs.nvfs, h->journal, err);
+	vmr_hostsetup_free(&needs);
 	if (r >= 0) {
 		fd = open(h->ready, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 		if (fd >= 0)

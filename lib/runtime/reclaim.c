@@ -4,6 +4,7 @@
 
 #include "lib/runtime/reclaim.h"
 #include "lib/base/util.h"
+#include "lib/devices/devices.h"
 #include "net/net.h"
 
 int vmr_reclaim_locked(const struct vmr_config *cfg, const struct vmr_guest *g,
@@ -12,7 +13,8 @@ int vmr_reclaim_locked(const struct vmr_config *cfg, const struct vmr_guest *g,
 {
 	_cleanup_free_ char *jpath = vmr_statedir_file(dir, "journal.jsonl");
 	struct vmr_journal *j = NULL;
-	size_t n;
+	struct vmr_net_owned *owned = NULL;
+	size_t n, nowned = 0;
 	int r;
 
 	vmr_net_register_undo();
@@ -27,7 +29,9 @@ int vmr_reclaim_locked(const struct vmr_config *cfg, const struct vmr_guest *g,
 			return vmr_error_wrap(err, "guest '%s': undo the previous run", g->name);
 		}
 	}
-	r = vmr_net_reclaim(cfg, g, strict, err);
+	vmr_devices_owned(g, &owned, &nowned);
+	r = vmr_net_reclaim(cfg, g->name, owned, nowned, strict, err);
+	vmr_devices_owned_free(owned, nowned);
 	if (r < 0) {
 		vmr_journal_close(j);
 		return r;

@@ -8,7 +8,6 @@
  * on every way out of vmr_supervisor_run().
  */
 #include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -22,8 +21,8 @@
 #include <time.h>
 
 #include "images/images.h"
-#include "lib/plan/accel.h"
 #include "lib/base/caps.h"
+#include "lib/runtime/guestplan.h"
 #include "lib/runtime/preflight.h"
 #include "lib/base/fault.h"
 #include "lib/base/journal.h"
@@ -39,8 +38,6 @@
 #include "net/net.h"
 #include "qmp/qmp.h"
 
-/* QEMU gets this and nothing else from our environment. */
-#define QEMU_PATH_ENV "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #define CTL_LINE_MAX (1u << 20)
 /* replies a client has not read yet: past this, its next requests wait */
 #define CTL_OUT_HIGH (256u << 10)
@@ -87,8 +84,7 @@ struct sup {
 	struct vmr_plan plan;
 	bool have_plan;
 	int *fds; /* child fd N is fds[N - 3] until QEMU has them */
-	int nfds; /* passed to QEMU (net/ may lower it: plan renumbered) */
-	int fds_alloc;
+	int nfds; /* == plan.nfds */
 	int sigfd;
 	sigset_t oldmask;
 	bool sigs_blocked;
@@ -164,7 +160,7 @@ static json_t *sup_status(struct sup *s, bool live, json_t *qemu_state)
 	json_object_set_new(st, "supervisor_pid", json_integer(getpid()));
 	json_object_set_new(st, "qemu_pid",
 			    s->qemu_pid > 0 ? json_integer(s->qemu_pid) : json_null());
-	json_object_set_new(st, "accel", json_string(vmr_accel_name(s->plan.accel)));
+	json_object_set_new(st, "accel", json_string(vmr_accel_name(s->plan.facts.accel)));
 	json_object_set_new(st, "started", json_integer((json_int_t)s->started_wall));
 	if (g->has_cpuset) {
 		_cleanup_free_ char *cs = vmr_cpuset_format(&g->cpuset);
@@ -196,15 +192,15 @@ static json_t *sup_status(struct sup *s, bool live, json_t *qemu_state)
 	json_object_set_new(st, "vcpus", vcpus);
 	for (size_t i = 0; i < g->nnics; i++) {
 		const struct vmr_nic *n = &g->nics[i];
-		const char *ifname = s->have_plan ? s->plan.nics[i].ifname : NULL;
-		const char *vfio = s->have_plan ? s->plan.nics[i].vfio_host : NULL;
+		const struct vmr_plan_dev *pd =
+		    s->have_plan ? vmr_plan_nic(&s->plan, n->name) : NULL;
 		char mac[18];
 
 		json_array_append_new(
 		    nics, json_pack("{s:s, s:s, s:s, s:o, s:o}", "name", n->name, "kind",
-				    vmr_nic_kind_name(n->kind), "mac", vmr_mac_format(&n->mac, mac),
-				    "ifname", ifname ? json_string(ifname) : json_null(), "pci",
-				    vfio ? json_string(vfio) : json_null()));
+				    n->att.ops->name, "mac", vmr_mac_format(&n->mac, mac), "ifname",
+				    pd && pd->ifname ? json_string(pd->ifname) : json_null(), "pci",
+				    pd && pd->hostdev ? json_string(pd->hostdev) : json_null()));
 	}
 	json_object_set_new(st, "nics", nics);
 	if (s->finished)
@@ -727,14 +723,6 @@ static int sup_signals(struct sup *s, struct vmr_error **err)
 	return 0;
 }
 
-static bool guest_has_vfio(const struct vmr_guest *g)
-{
-	for (size_t i = 0; i < g->nnics; i++)
-		if (g->nics[i].kind == VMR_NIC_PCI || g->nics[i].kind == VMR_NIC_VF)
-			return true;
-	return false;
-}
-
 /*
  * QEMU's privilege drop (docs/security.md), prepared here so that the
  * forked child cannot fail for a reason knowable before any host change.
@@ -756,7 +744,7 @@ static int sup_caps_prepare(struct sup *s, enum vmr_accel accel, struct vmr_erro
 			o.device = kvm;
 		}
 		/* VFIO pins all guest memory; libvirt allows memory + 1 GiB */
-		if (guest_has_vfio(s->g))
+		if (s->plan.grants.vfio)
 			o.memlock = s->g->memory + (UINT64_C(1) << 30);
 	} else if (!vmr_caps_any_permitted()) {
 		/*
@@ -773,23 +761,26 @@ static int sup_caps_prepare(struct sup *s, enum vmr_accel accel, struct vmr_erro
 	return 0;
 }
 
-/* The plan: the guest and the host facts known before any change (fd numbering). */
+/*
+ * The plan: the guest and the host facts known before any change (fd
+ * numbering), the same as `vmrun args` prints.
+ */
 static int sup_plan(struct sup *s, struct vmr_error **err)
 {
-	_cleanup_free_ char *abs = realpath(s->o->topo_path, NULL);
-	_cleanup_free_ char *dir = NULL;
-	enum vmr_accel accel = s->plan.accel;
+	const struct vmr_guest *g = s->g;
+	struct vmr_guest_plan_opts po = {.topo_path = s->o->topo_path, .vhost = -1};
+	_cleanup_free_ char *warning = NULL;
+	int r;
 
-	if (!abs)
-		return vmr_error_set(err, errno, "resolve '%s'", s->o->topo_path);
-	dir = xstrdup(dirname(abs));
-	vmr_plan_init(&s->plan, s->o->topo, s->g, s->cfg->qemu, dir, accel);
+	r = vmr_guest_plan(s->cfg, s->o->topo, g, &po, &s->plan, &warning, err);
+	if (r < 0)
+		return r;
 	s->have_plan = true;
-	s->plan.vhost = vmr_net_vhost_available(s->cfg);
-	vmr_plan_assign_fds(&s->plan);
-	s->nfds = s->fds_alloc = s->plan.nfds;
-	s->fds = xcalloc((size_t)s->fds_alloc, sizeof(int));
-	for (int i = 0; i < s->fds_alloc; i++)
+	if (warning)
+		sup_log(s, VMR_LOG_WARNING, "guest '%s': %s", g->name, warning);
+	s->nfds = s->plan.nfds;
+	s->fds = xcalloc((size_t)s->nfds, sizeof(int));
+	for (int i = 0; i < s->nfds; i++)
 		s->fds[i] = -1;
 	return 0;
 }
@@ -827,17 +818,11 @@ static int sup_check_files(struct sup *s, struct vmr_error **err)
 static int sup_validate(struct sup *s, struct vmr_error **err)
 {
 	const struct vmr_guest *g = s->g;
-	_cleanup_free_ char *warning = NULL;
-	enum vmr_accel accel;
 	int r;
 
-	r = vmr_accel_resolve(g->accel, s->cfg->accel, s->cfg->dev_root, s->cfg->sysfs_root, &accel,
-			      &warning, err);
+	r = sup_plan(s, err);
 	if (r < 0)
-		return vmr_error_wrap(err, "guest '%s'", g->name);
-	if (warning)
-		sup_log(s, VMR_LOG_WARNING, "guest '%s': %s", g->name, warning);
-	s->plan.accel = accel;
+		return r;
 	if (g->has_cpuset && vmr_pin_check_available(&g->cpuset, err) < 0) {
 		_cleanup_free_ char *cs = vmr_cpuset_format(&g->cpuset);
 
@@ -849,13 +834,10 @@ static int sup_validate(struct sup *s, struct vmr_error **err)
 			return vmr_error_wrap(err, "qemu_user");
 		s->have_user = true;
 	}
-	r = vmr_caps_preflight(s->cfg, g, err);
+	r = vmr_caps_preflight(s->cfg, &s->plan, err);
 	if (r < 0)
 		return r;
-	r = sup_caps_prepare(s, accel, err);
-	if (r < 0)
-		return r;
-	r = sup_plan(s, err);
+	r = sup_caps_prepare(s, s->plan.facts.accel, err);
 	if (r < 0)
 		return r;
 	return sup_check_files(s, err);
@@ -963,7 +945,7 @@ static int sup_qemu_socket(struct sup *s, const char *name, int child_fd, int *r
 
 static void sup_close_child_fds(struct sup *s)
 {
-	for (int i = 0; i < s->fds_alloc; i++) {
+	for (int i = 0; i < s->nfds; i++) {
 		if (s->fds[i] >= 0)
 			close(s->fds[i]);
 		s->fds[i] = -1;
@@ -972,7 +954,6 @@ static void sup_close_child_fds(struct sup *s)
 
 static int sup_spawn(struct sup *s, struct vmr_error **err)
 {
-	char *env[] = {QEMU_PATH_ENV, NULL};
 	struct vmr_strvec argv = VMR_STRVEC_INIT;
 	_cleanup_close_ int devnull = -1;
 	struct vmr_spawn sp;
@@ -988,7 +969,7 @@ static int sup_spawn(struct sup *s, struct vmr_error **err)
 	}
 	sp = (struct vmr_spawn){
 	    .argv = argv.v,
-	    .envp = env,
+	    .envp = s->plan.env.v,
 	    .stdin_fd = devnull,
 	    /* QEMU's messages go to our stderr; stdout carries only the console */
 	    .stdout_fd = STDERR_FILENO,
@@ -1226,7 +1207,7 @@ static int sup_pin(struct sup *s, struct vmr_error **err)
 static int sup_start(struct sup *s, struct vmr_error **err)
 {
 	const struct vmr_guest *g = s->g;
-	_cleanup_free_ char *seed = NULL, *ready = NULL, *events = NULL, *conlog = NULL;
+	_cleanup_free_ char *ready = NULL, *events = NULL, *conlog = NULL;
 	_cleanup_free_ char *consock = NULL, *ctlsock = NULL, *qmpsock = NULL;
 	int qmp_conn = -1, serial_conn = -1, con_listen = -1;
 	int r;
@@ -1251,21 +1232,16 @@ static int sup_start(struct sup *s, struct vmr_error **err)
 	r = run_caplog_open(&s->events, events, RUN_EVENTS_LOG_CAP, err);
 	if (r < 0)
 		return r;
-	r = vmr_image_prepare(s->cfg, s->o->topo, g, s->dir.path, &seed, err);
+	r = vmr_image_prepare(s->cfg, s->o->topo, g, s->dir.path, NULL, err);
 	if (r < 0)
 		return vmr_error_wrap(err, "guest '%s'", g->name);
-	s->plan.seed_iso = TAKE_PTR(seed);
-	/* the overlay on `image:` that vmr_image_prepare() just made */
-	s->plan.root_disk = vmr_image_root_path(s->cfg, g);
 	r = sup_disks_own(s, err);
 	if (r < 0)
 		return vmr_error_wrap(err, "guest '%s'", g->name);
-	r = vmr_net_setup_guest(s->cfg, s->journal, &s->plan, s->fds, err);
+	r = vmr_guest_setup(s->cfg, s->journal, &s->plan, s->fds, err);
 	if (r < 0)
 		return vmr_error_wrap(err, "guest '%s'", g->name);
 	vmr_fault_point("host-setup");
-	/* without vhost-net the plan was renumbered: fewer fds, new QMP slots */
-	s->nfds = s->plan.nfds;
 
 	r = sup_qemu_socket(s, "qmp.sock", s->plan.qmp_fd, &qmp_conn, err);
 	if (r < 0)

@@ -8,7 +8,7 @@ tap fds are made with TUNSETIFF):
     qemu_accept.py WORKDIR < ARGS        (one argument per line)
 
 It provides what `vmrun run` would: every fd the command line names (taps,
-with IFF_MULTI_QUEUE for fds=a:b; listening unix sockets for the qmp and
+with IFF_MULTI_QUEUE for "fds": "a:b"; listening unix sockets for the qmp and
 console chardevs), image files at the paths of the -blockdev file nodes
 (redirected into WORKDIR; qcow2 made with qemu-img), and it drops what cannot
 exist here: vfio-pci devices (no hardware) and -kernel/-initrd/-append (no
@@ -98,8 +98,10 @@ def main():
     fds, keep, qmp_path = {}, [], None
     for k, a in enumerate(out):
         prev = out[k - 1]
-        if prev == "-netdev" and a.startswith("tap,"):
-            opts = dict(kv.split("=", 1) for kv in a.split(",")[1:])
+        if prev == "-netdev" and a.startswith("{"):
+            opts = json.loads(a)
+            if opts.get("type") != "tap":
+                continue
             name = "vt" + opts["id"][4:][:11]
             if "vhost" in opts:
                 fail("vhost fds cannot be provided here: render with --vhost off")

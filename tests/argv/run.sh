@@ -2,8 +2,9 @@
 # Golden tests of the QEMU command line (after libvirt's tests/qemuxmlconftest.c).
 #
 # Each case is a directory tests/argv/CASE/ holding topology.yaml and, for every
-# guest in it, GUEST.args: the expected output of `vmrun args`, one argument per
-# line, with the checkout's path written as @SRCDIR@.  A guest whose command
+# guest in it, GUEST.args: the expected output of `vmrun args --env` (QEMU's
+# whole environment as NAME=VALUE lines, then one argument per line), with the
+# checkout's path written as @SRCDIR@.  A guest whose command
 # line cannot be built has GUEST.err instead: the expected standard error plus a
 # last line "exit status N".  Every examples/NAME.yaml is a case too, with its
 # expected files in tests/argv/examples/NAME/.
@@ -50,7 +51,8 @@ render() {
 	local outfile=$1 topo=$2 guest=$3 errfile rc line
 	shift 3
 	errfile=$(mktemp)
-	"$VMRUN" --config "$conf" args "$topo" "$guest" "$@" >"$outfile.out" 2>"$errfile"
+	# --env: QEMU's environment is part of what run executes
+	"$VMRUN" --config "$conf" args "$topo" "$guest" "$@" --env >"$outfile.out" 2>"$errfile"
 	rc=$?
 	{
 		if [ "$rc" -eq 0 ] && [ ! -s "$errfile" ]; then

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "lib/devices/devices.h"
 #include "lib/model/topology.h"
 #include "lib/base/util.h"
 
@@ -48,7 +49,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct vmr_topology *t = NULL;
 	int r;
 
-	r = vmr_topology_load_buffer("fuzz.yaml", (const char *)data, size, &t, &d);
+	r = vmr_topology_load_buffer("fuzz.yaml", (const char *)data, size, vmr_device_kinds(), &t,
+				     &d);
 	if (r == 0) {
 		if (!t || d.n)
 			abort();

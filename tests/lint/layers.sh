@@ -42,7 +42,9 @@ while IFS= read -r f; do
 		unknown+=("$f")
 		continue
 	fi
+	# X_internal.h is part of module X (its private interface)
 	mod=${f%.*}
+	mod=${mod%_internal}
 	while IFS=: read -r ln inc; do
 		inc=${inc#*\"}
 		inc=${inc%\"*}
@@ -54,8 +56,10 @@ while IFS= read -r f; do
 			bad+=("$f:$ln: includes '$inc' from $ifolder (layer $li), above $folder (layer $lf)")
 		elif [ "$li" -eq "$lf" ] && [ "$ifolder" != "$folder" ]; then
 			bad+=("$f:$ln: includes '$inc' from its peer $ifolder")
-		elif [ "$ifolder" = "$folder" ] && [ "${inc%.*}" != "$mod" ]; then
-			echo "$mod ${inc%.*}" >>"$edges"
+		elif [ "$ifolder" = "$folder" ]; then
+			imod=${inc%.*}
+			imod=${imod%_internal}
+			[ "$imod" != "$mod" ] && echo "$mod $imod" >>"$edges"
 		fi
 	done < <(grep -n '^#include "' "$f")
 done < <(find lib qmp net images compose cmd -name '*.[ch]' | sort)

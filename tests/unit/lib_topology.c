@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <sys/socket.h>
 
+#include "lib/devices/devices.h"
 #include "lib/base/buf.h"
 #include "lib/model/topology.h"
 #include "lib/base/util.h"
@@ -14,7 +15,7 @@ static struct vmr_topology *load(const char *text, struct vmr_diags *d)
 {
 	struct vmr_topology *t = NULL;
 
-	if (vmr_topology_load_buffer("t.yaml", text, strlen(text), &t, d) < 0) {
+	if (vmr_topology_load_buffer("t.yaml", text, strlen(text), vmr_device_kinds(), &t, d) < 0) {
 		for (size_t i = 0; i < d->n; i++)
 			tap_diag("%u:%u: %s", d->v[i].line, d->v[i].col, d->v[i].msg);
 		return NULL;
@@ -24,6 +25,51 @@ static struct vmr_topology *load(const char *text, struct vmr_diags *d)
 
 /* the comments number the lines of the file */
 /* clang-format off */
+/* A device as JSON (vmr_device_json), and its fields. */
+static json_t *dev_json(const struct vmr_device *d)
+{
+	static json_t *last;
+
+	json_decref(last);
+	last = d->ops ? vmr_device_json(d, false) : json_object();
+	return last;
+}
+
+/* d is of kind and, unless value is NULL, its selecting key's value is value. */
+static bool dev_is(const struct vmr_device *d, const char *kind, const char *value)
+{
+	json_t *j = dev_json(d);
+
+	return streq(json_string_value(json_object_get(j, "kind")), kind) &&
+	       (!value || streq(json_string_value(json_object_get(j, "value")), value));
+}
+
+static const char *dev_str(const struct vmr_device *d, const char *key)
+{
+	return json_string_value(json_object_get(dev_json(d), key));
+}
+
+static long long dev_int(const struct vmr_device *d, const char *key)
+{
+	return json_integer_value(json_object_get(dev_json(d), key));
+}
+
+static bool dev_bool(const struct vmr_device *d, const char *key)
+{
+	return json_is_true(json_object_get(dev_json(d), key));
+}
+
+/* The selecting value as compact JSON text (a static buffer). */
+static const char *dev_value(const struct vmr_device *d)
+{
+	static char buf[512];
+	char *t = json_dumps(json_object_get(dev_json(d), "value"), JSON_ENCODE_ANY);
+
+	snprintf(buf, sizeof(buf), "%s", t ? t : "(none)");
+	free(t);
+	return buf;
+}
+
 static const char full[] =
 	"version: 1\n"                                         /* 1 */
 	"defaults:\n"                                          /* 2 */
@@ -118,43 +164,36 @@ static void test_full(void)
 	is_int(a->nnics, 6, "own nics replace the default list");
 
 	n = &a->nics[0];
-	ok(n->kind == VMR_NIC_MACVTAP && streq(n->parent, "eth1") && !n->parent_is_mac,
-	   "macvtap by name");
-	ok(n->mode == VMR_MACVTAP_PASSTHRU && n->vlan == 100 && n->mtu == 9000 && n->queues == 4,
+	ok(dev_is(&n->att, "macvtap", "eth1"), "macvtap by name");
+	ok(streq(dev_str(&n->att, "mode"), "passthru") && dev_int(&n->att, "vlan") == 100 &&
+	       n->mtu == 9000 && dev_int(&n->att, "queues") == 4,
 	   "macvtap mode, vlan, mtu, queues");
 	ok(n->has_ip && n->ip.prefix == 24 && streq(n->gateway, "172.25.160.1"), "ip and gateway");
 	vmr_mac_derive("a", "vmctrl", &m);
 	ok(!n->mac_given && vmr_mac_equal(&n->mac, &m), "derived MAC from guest and nic");
 	is_int(n->pos.line, 17, "nic position");
-	is_int(n->attach_pos.line, 18, "attachment position");
+	is_int(n->att.pos.line, 18, "attachment position");
 	is_int(n->mac_pos.line, 17, "derived mac points at the nic");
 
 	n = &a->nics[1];
-	ok(n->kind == VMR_NIC_VF && n->pci.bus == 0x1a && n->trust && !n->spoofchk && n->vlan == 7,
+	ok(dev_is(&n->att, "vf", "0000:1a:00.0") && dev_bool(&n->att, "trust") &&
+	       !dev_bool(&n->att, "spoofchk") && dev_int(&n->att, "vlan") == 7,
 	   "vf with trust, spoofchk, vlan");
-	ok(a->nics[0].spoofchk && !a->nics[0].trust, "spoofchk defaults to true, trust to false");
 	n = &a->nics[2];
-	ok(n->kind == VMR_NIC_PCI && n->force && n->mac_given, "pci with force and mac");
+	ok(dev_is(&n->att, "pci", "0000:1b:00.1") && dev_bool(&n->att, "force") && n->mac_given,
+	   "pci with force and mac");
 	is_str(vmr_mac_format(&n->mac, buf), "02:aa:bb:cc:dd:ee", "given mac kept");
 	is_int(n->mac_pos.col, 46, "given mac position");
 	n = &a->nics[3];
-	ok(n->kind == VMR_NIC_USER && n->nforwards == 2, "user with two forwards");
-	if (n->nforwards == 2) {
-		ok(!n->forwards[0].udp && n->forwards[0].host_port == 2222 &&
-		       n->forwards[0].guest_port == 22 && !n->forwards[0].host_addr &&
-		       !n->forwards[0].guest_addr,
-		   "tcp:2222:22");
-		ok(n->forwards[1].udp && streq(n->forwards[1].host_addr, "127.0.0.1") &&
-		       n->forwards[1].host_port == 5353 &&
-		       streq(n->forwards[1].guest_addr, "10.0.2.15") &&
-		       n->forwards[1].guest_port == 53,
-		   "udp with both addresses");
-	}
-	ok(a->nics[4].kind == VMR_NIC_USER && a->nics[4].nforwards == 0, "user: true");
-	ok(a->nics[5].parent_is_mac && a->nics[5].parent_mac.b[5] == 9, "macvtap parent by MAC");
+	ok(dev_is(&n->att, "user", NULL), "user");
+	is_str(dev_value(&n->att), "[\"tcp::2222-:22\", \"udp:127.0.0.1:5353-10.0.2.15:53\"]",
+	       "user with two forwards, addresses kept");
+	ok(dev_is(&a->nics[4].att, "user", NULL), "user: true");
+	is_str(dev_value(&a->nics[4].att), "[]", "user: true forwards nothing");
+	ok(dev_is(&a->nics[5].att, "macvtap", "02:00:00:00:00:09"), "macvtap parent by MAC");
 
 	is_int(a->ndisks, 3, "three disks");
-	ok(a->disks[0].size == 20ull << 30 && a->disks[0].bus == VMR_BUS_NVME &&
+	ok(a->disks[0].size == 20ull << 30 && streq(a->disks[0].bus.ops->name, "nvme") &&
 	       a->disks[0].cache == VMR_CACHE_NONE && a->disks[0].aio == VMR_AIO_IO_URING,
 	   "disk size, bus, cache, aio");
 	ok(vmr_disk_effective_format(&a->disks[0]) == VMR_FORMAT_QCOW2, "backing implies qcow2");
@@ -180,7 +219,8 @@ static void test_full(void)
 	is_str(b->cloud_init.hostname, "b", "hostname defaults to the guest name");
 	is_int(b->nnics, 1, "b inherits the default nic list");
 	vmr_mac_derive("b", "vmctrl", &m);
-	ok(b->nnics == 1 && b->nics[0].kind == VMR_NIC_BRIDGE && vmr_mac_equal(&b->nics[0].mac, &m),
+	ok(b->nnics == 1 && dev_is(&b->nics[0].att, "bridge", "br0") &&
+	       vmr_mac_equal(&b->nics[0].mac, &m),
 	   "inherited nic gets the guest's own derived MAC");
 
 	ok(c->vcpus == 2 && !c->has_cpuset && c->memory == 1ull << 30, "null guest: all defaults");
@@ -243,7 +283,7 @@ static void test_null(void)
 		ok(streq(b->kernel, "/k") && b->nnics == 2 && vmr_mac_equal(&b->nics[0].mac, &m) &&
 		       !b->nics[0].mac_given && b->nics[0].mtu == 0,
 		   "mac: ~ is the derived MAC");
-		ok(b->nics[1].kind == VMR_NIC_USER, "user: alone attaches user networking");
+		ok(dev_is(&b->nics[1].att, "user", NULL), "user: alone attaches user networking");
 	}
 	vmr_topology_free(t);
 	vmr_diags_clear(&d);
@@ -299,7 +339,7 @@ static void test_errors_api(void)
 	_cleanup_free_ char *big = xmalloc(VMR_TOPOLOGY_MAX_BYTES + 2);
 	int r;
 
-	r = vmr_topology_load_buffer("x.yaml", bad, strlen(bad), &t, &d);
+	r = vmr_topology_load_buffer("x.yaml", bad, strlen(bad), vmr_device_kinds(), &t, &d);
 	ok(r == -EINVAL && t == NULL, "invalid input is -EINVAL, no model");
 	is_int(d.n, 3, "every error reported, the defaults one once");
 	if (d.n == 3) {
@@ -312,11 +352,12 @@ static void test_errors_api(void)
 	ok(d.n == 0 && d.v == NULL, "diags cleared");
 
 	memset(big, ' ', VMR_TOPOLOGY_MAX_BYTES + 1);
-	r = vmr_topology_load_buffer("big.yaml", big, VMR_TOPOLOGY_MAX_BYTES + 1, &t, &d);
+	r = vmr_topology_load_buffer("big.yaml", big, VMR_TOPOLOGY_MAX_BYTES + 1,
+				     vmr_device_kinds(), &t, &d);
 	ok(r == -EINVAL && d.n == 1 && d.v[0].line == 1, "oversize buffer refused");
 	vmr_diags_clear(&d);
 
-	r = vmr_topology_load("/nonexistent/vmrun.yaml", &t, &d);
+	r = vmr_topology_load("/nonexistent/vmrun.yaml", vmr_device_kinds(), &t, &d);
 	ok(r == -ENOENT && d.n == 1 && d.v[0].line == 0, "missing file: -ENOENT, one diag");
 	vmr_diags_clear(&d);
 
@@ -326,7 +367,7 @@ static void test_errors_api(void)
 		vmr_buf_adds(&b, "version: 1\nguests:\n");
 		for (int i = 0; i < 150; i++)
 			vmr_buf_addf(&b, "  g%d: {memory: %dQ}\n", i, i);
-		r = vmr_topology_load_buffer("many.yaml", b.s, b.len, &t, &d);
+		r = vmr_topology_load_buffer("many.yaml", b.s, b.len, vmr_device_kinds(), &t, &d);
 		ok(r == -EINVAL && d.n == 101, "100 diagnostics and a last line (%zu)", d.n);
 		if (d.n == 101) {
 			is_str(d.v[100].msg, "too many errors, 50 more not shown",
@@ -347,9 +388,6 @@ static void test_errors_api(void)
 static void test_names(void)
 {
 	ok(streq(vmr_accel_name(VMR_ACCEL_TCG), "tcg") &&
-	       streq(vmr_nic_kind_name(VMR_NIC_VF), "vf") &&
-	       streq(vmr_macvtap_mode_name(VMR_MACVTAP_VEPA), "vepa") &&
-	       streq(vmr_disk_bus_name(VMR_BUS_SCSI), "scsi") &&
 	       streq(vmr_disk_cache_name(VMR_CACHE_DIRECTSYNC), "directsync") &&
 	       streq(vmr_disk_aio_name(VMR_AIO_NATIVE), "native"),
 	   "enum names as written in the file");
@@ -408,7 +446,7 @@ static void test_forwards(void)
 		struct vmr_diags d = {0};
 		struct vmr_topology *t = NULL;
 
-		vmr_topology_load_buffer("f.yaml", text, strlen(text), &t, &d);
+		vmr_topology_load_buffer("f.yaml", text, strlen(text), vmr_device_kinds(), &t, &d);
 		ok((t != NULL) == want, "forward '%s' %s", fw, want ? "accepted" : "refused");
 		vmr_topology_free(t);
 		vmr_diags_clear(&d);

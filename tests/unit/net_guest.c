@@ -16,8 +16,10 @@
 
 #include "tests/net/nstest.h"
 
+#include "lib/devices/devices.h"
 #include "lib/base/journal.h"
 #include "lib/plan/plan.h"
+#include "lib/runtime/guestplan.h"
 #include "lib/model/topology.h"
 #include "net/net.h"
 #include "tests/lib/tap.h"
@@ -31,7 +33,8 @@ static struct vmr_topology *topo_load(const char *yaml)
 	struct vmr_topology *t = NULL;
 	struct vmr_diags d = {0};
 
-	if (vmr_topology_load_buffer("test.yaml", yaml, strlen(yaml), &t, &d) < 0) {
+	if (vmr_topology_load_buffer("test.yaml", yaml, strlen(yaml), vmr_device_kinds(), &t, &d) <
+	    0) {
 		for (size_t i = 0; i < d.n; i++)
 			tap_diag("%u:%u: %s", d.v[i].line, d.v[i].col, d.v[i].msg);
 		vmr_diags_clear(&d);
@@ -51,6 +54,35 @@ struct run {
 	char *jpath;
 };
 
+/*
+ * rn's plan for guest g: vhost-net fds when vhost and the host (cfg's
+ * dev root) has vhost-net, as vmrun run decides.
+ */
+static int plan_for(struct run *rn, const char *g, bool vhost)
+{
+	const struct vmr_guest *guest = vmr_topology_guest(rn->t, g);
+	struct vmr_plan_opts po = {.cfg = &cfg, .topo_dir = "/"};
+
+	if (vmr_facts_probe(&cfg, guest, VMR_ACCEL_TCG, &po.facts, NULL, NULL) < 0)
+		return -1;
+	po.facts.vhost = po.facts.vhost && vhost;
+	return vmr_plan_build(rn->t, guest, &po, &rn->plan, NULL);
+}
+
+/* What reclaim of guest g of t finds (the links its NICs own). */
+static int reclaim(struct vmr_topology *t, const char *g, struct vmr_error **err)
+{
+	const struct vmr_guest *guest = vmr_topology_guest(t, g);
+	struct vmr_net_owned *owned = NULL;
+	size_t n = 0;
+	int r;
+
+	vmr_devices_owned(guest, &owned, &n);
+	r = vmr_net_reclaim(&cfg, guest->name, owned, n, true, err);
+	vmr_devices_owned_free(owned, n);
+	return r;
+}
+
 /* set up guest g of yaml, journal in the scratch dir, no vhost */
 static void run_setup(struct run *rn, const char *yaml, const char *g, bool vhost)
 {
@@ -60,9 +92,10 @@ static void run_setup(struct run *rn, const char *yaml, const char *g, bool vhos
 		rn->r = -EINVAL;
 		return;
 	}
-	vmr_plan_init(&rn->plan, rn->t, vmr_topology_guest(rn->t, g), "qemu", "/", VMR_ACCEL_TCG);
-	rn->plan.vhost = vhost;
-	vmr_plan_assign_fds(&rn->plan);
+	if (plan_for(rn, g, vhost) < 0) {
+		rn->r = -EINVAL;
+		return;
+	}
 	rn->fds = xcalloc((size_t)rn->plan.nfds, sizeof(int));
 	for (int i = 0; i < rn->plan.nfds; i++)
 		rn->fds[i] = -1;
@@ -71,7 +104,7 @@ static void run_setup(struct run *rn, const char *yaml, const char *g, bool vhos
 		rn->r = -EIO;
 		return;
 	}
-	rn->r = vmr_net_setup_guest(&cfg, rn->j, &rn->plan, rn->fds, &rn->err);
+	rn->r = vmr_guest_setup(&cfg, rn->j, &rn->plan, rn->fds, &rn->err);
 }
 
 static char *err_text(struct run *rn)
@@ -163,11 +196,11 @@ static void test_macvtap_by_name(void)
 	is_int(l.mtu, 1400, "it has the MTU asked for");
 	net_link_lookup(&env->nl, "v0", 0, &parent, NULL);
 	is_int(l.link, parent.ifindex, "its lower device is 'v0'");
-	is_str(rn.plan.nics[0].ifname, "vm-52deac19a003", "the plan names the host interface");
+	is_str(rn.plan.devs[0].ifname, "vm-52deac19a003", "the plan names the host interface");
 	is_int(count_open(&rn), 2, "two queue fds are open");
 	memset(&ifr, 0, sizeof(ifr));
-	ok(rn.fds[rn.plan.nics[0].tapfd[1] - 3] >= 0 &&
-	       ioctl(rn.fds[rn.plan.nics[0].tapfd[1] - 3], TUNGETIFF, &ifr) == 0 &&
+	ok(rn.fds[rn.plan.devs[0].fds[VMR_FD_TAP][1] - 3] >= 0 &&
+	       ioctl(rn.fds[rn.plan.devs[0].fds[VMR_FD_TAP][1] - 3], TUNGETIFF, &ifr) == 0 &&
 	       streq(ifr.ifr_name, "vm-52deac19a003"),
 	   "the second queue fd is a tap of the macvtap");
 	ok(ifr.ifr_flags & IFF_VNET_HDR, "the tap has a vnet header");
@@ -290,12 +323,13 @@ static void test_rollback(void)
 	}
 	run_teardown(&rn);
 
-	/* vhost-net asked for but missing: plain taps, fds renumbered */
+	/* vhost-net asked for but missing: the facts say so, the plan has plain taps */
 	cfg.dev_root = env->tmp; /* no vhost-net here */
 	run_setup(&rn, GUEST_HDR "    - {name: n1, macvtap: v0}\n", "a", true);
 	cfg.dev_root = NULL;
 	is_int(rn.r, 0, "no vhost-net: setup succeeds");
-	ok(!rn.plan.vhost && rn.plan.nics[0].nvhostfds == 0, "the plan falls back to plain taps");
+	ok(!rn.plan.facts.vhost && rn.plan.devs[0].nfds[VMR_FD_VHOST] == 0,
+	   "the plan has plain taps");
 	is_int(rn.plan.qmp_fd, 4, "the QMP fd follows the single tap fd");
 	is_int(rn.plan.nfds, 3, "three child fds (tap, QMP, console)");
 	is_int(count_open(&rn), 1, "one fd is open");
@@ -482,13 +516,11 @@ static void test_killed_and_reclaim(void)
 
 		memset(&rn, 0, sizeof(rn));
 		rn.t = topo_load(yaml);
-		vmr_plan_init(&rn.plan, rn.t, vmr_topology_guest(rn.t, "a"), "qemu", "/",
-			      VMR_ACCEL_TCG);
-		rn.plan.vhost = false;
-		vmr_plan_assign_fds(&rn.plan);
+		if (plan_for(&rn, "a", false) < 0)
+			_exit(1);
 		rn.fds = xcalloc((size_t)rn.plan.nfds, sizeof(int));
 		if (vmr_journal_open(jpath, &j, NULL) < 0 ||
-		    vmr_net_setup_guest(&cfg, j, &rn.plan, rn.fds, NULL) < 0)
+		    vmr_guest_setup(&cfg, j, &rn.plan, rn.fds, NULL) < 0)
 			_exit(1);
 		raise(SIGKILL);
 		_exit(2);
@@ -502,8 +534,7 @@ static void test_killed_and_reclaim(void)
 	is_int(vmr_journal_replay(j, &cfg, &e), 0, "replaying it succeeds");
 	vmr_journal_close(j);
 	ok(!link_is("vm-52deac19a008", "macvtap", NULL), "the leftover macvtap is gone");
-	is_int(vmr_net_reclaim(&cfg, vmr_topology_guest(t, "a"), true, &e), 0,
-	       "reclaim then finds nothing");
+	is_int(reclaim(t, "a", &e), 0, "reclaim then finds nothing");
 
 	/* journal lost: the sweep finds our leftover by its mark and MAC */
 	pid = fork();
@@ -512,19 +543,17 @@ static void test_killed_and_reclaim(void)
 
 		memset(&rn, 0, sizeof(rn));
 		rn.t = topo_load(yaml);
-		vmr_plan_init(&rn.plan, rn.t, vmr_topology_guest(rn.t, "a"), "qemu", "/",
-			      VMR_ACCEL_TCG);
-		rn.plan.vhost = false;
-		vmr_plan_assign_fds(&rn.plan);
+		if (plan_for(&rn, "a", false) < 0)
+			_exit(1);
 		rn.fds = xcalloc((size_t)rn.plan.nfds, sizeof(int));
-		if (vmr_net_setup_guest(&cfg, NULL, &rn.plan, rn.fds, NULL) < 0)
+		if (vmr_guest_setup(&cfg, NULL, &rn.plan, rn.fds, NULL) < 0)
 			_exit(1);
 		raise(SIGKILL);
 		_exit(2);
 	}
 	waitpid(pid, &status, 0);
 	ok(link_is("vm-52deac19a008", "macvtap", NULL), "a leftover without a journal");
-	is_int(vmr_net_reclaim(&cfg, vmr_topology_guest(t, "a"), true, &e), 0, "reclaim succeeds");
+	is_int(reclaim(t, "a", &e), 0, "reclaim succeeds");
 	ok(!link_is("vm-52deac19a008", "macvtap", NULL), "reclaim deleted our leftover");
 	check_baseline("reclaim");
 
@@ -539,8 +568,7 @@ static void test_killed_and_reclaim(void)
 		ok(net_link_create_raw(&env->nl, &spec) == 0 &&
 		       net_link_mark(&env->nl, "vmrtbr5", "vmrun:a:n1", &br, NULL) == 0,
 		   "a bridge marked vmrun:a:n1 with the guest's MAC");
-		is_int(vmr_net_reclaim(&cfg, vmr_topology_guest(t, "a"), true, &e), 0,
-		       "reclaim succeeds");
+		is_int(reclaim(t, "a", &e), 0, "reclaim succeeds");
 		ok(link_is("vmrtbr5", "bridge", NULL),
 		   "the sweep leaves a shared bridge to the journals");
 		net_link_delete_raw(&env->nl, br.ifindex);
@@ -561,8 +589,7 @@ static void test_killed_and_reclaim(void)
 		is_int(net_link_create_raw(&env->nl, &spec), 0,
 		       "someone else's macvtap with our name and MAC");
 		before = ns_links(env);
-		ok(vmr_net_reclaim(&cfg, vmr_topology_guest(t, "a"), true, &e) < 0,
-		   "reclaim refuses");
+		ok(reclaim(t, "a", &e) < 0, "reclaim refuses");
 		s = e ? vmr_error_text(e) : NULL;
 		is_str(s, "interface 'vm-52deac19a008' exists and is not ours: File exists",
 		       "the error says why");

@@ -9,6 +9,8 @@
 #include "tests/net/fakesys.h"
 #include "tests/net/nstest.h"
 
+#include "lib/devices/devices.h"
+#include "lib/runtime/guestplan.h"
 #include "lib/plan/plan.h"
 #include "lib/model/topology.h"
 #include "net/net.h"
@@ -28,7 +30,8 @@ static struct vmr_topology *topo(const char *yaml)
 	struct vmr_topology *t = NULL;
 	struct vmr_diags d = {0};
 
-	if (vmr_topology_load_buffer("host.yaml", yaml, strlen(yaml), &t, &d) < 0)
+	if (vmr_topology_load_buffer("host.yaml", yaml, strlen(yaml), vmr_device_kinds(), &t, &d) <
+	    0)
 		for (size_t i = 0; i < d.n; i++)
 			tap_diag("%u:%u: %s", d.v[i].line, d.v[i].col, d.v[i].msg);
 	vmr_diags_clear(&d);
@@ -38,15 +41,18 @@ static struct vmr_topology *topo(const char *yaml)
 static char *host_up(const char *yaml)
 {
 	struct vmr_topology *t = topo(yaml);
+	struct vmr_hostsetup h = {0};
 	struct vmr_error *e = NULL;
 	char *s;
 
 	if (!t)
 		return xstrdup("(topology)");
-	if (vmr_net_host_up(&cfg, t, NULL, NULL, &e) == 0)
+	vmr_hostsetup_collect(&h, t, NULL);
+	if (vmr_net_host_up(&cfg, t, NULL, h.vfs, h.nvfs, NULL, &e) == 0)
 		s = xstrdup("ok");
 	else
 		s = vmr_error_text(e);
+	vmr_hostsetup_free(&h);
 	vmr_error_free(e);
 	vmr_topology_free(t);
 	return s;
@@ -65,15 +71,16 @@ static char *setup(const char *yaml)
 {
 	struct vmr_topology *t = topo(yaml);
 	struct vmr_error *e = NULL;
-	struct vmr_plan plan;
+	struct vmr_plan_opts po = {.cfg = &cfg, .topo_dir = "/", .facts = {.accel = VMR_ACCEL_TCG}};
+	struct vmr_plan plan = {0};
 	int fds[8] = {-1, -1, -1, -1, -1, -1, -1, -1};
 	char *s;
 
 	if (!t)
 		return xstrdup("(topology)");
-	vmr_plan_init(&plan, t, vmr_topology_guest(t, "a"), "qemu", "/", VMR_ACCEL_TCG);
-	if (vmr_net_setup_guest(&cfg, NULL, &plan, fds, &e) == 0)
-		s = xasprintf("ok %s", plan.nics[0].vfio_host);
+	if (vmr_plan_build(t, vmr_topology_guest(t, "a"), &po, &plan, &e) == 0 &&
+	    vmr_guest_setup(&cfg, NULL, &plan, fds, &e) == 0)
+		s = xasprintf("ok %s", plan.devs[0].hostdev);
 	else
 		s = vmr_error_text(e);
 	vmr_error_free(e);

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The one list of device kinds (lib/model/device.h).  A new kind is one
+ * file in this folder, its line below, and its keys in docs/topology.md.
+ * Within a class the order is the documentation's; the first disk bus
+ * is the default.
+ */
+#include "lib/devices/devices.h"
+
+extern const struct vmr_device_ops vmr_device_virtio_blk, vmr_device_scsi, vmr_device_nvme,
+    vmr_device_ide, vmr_device_cdrom;
+extern const struct vmr_device_ops vmr_device_macvtap, vmr_device_bridge, vmr_device_tap,
+    vmr_device_user, vmr_device_pci, vmr_device_vf;
+extern const struct vmr_device_ops vmr_device_rng;
+
+static const struct vmr_device_ops *const kinds[] = {
+    /* disks: buses (the first is the default), then keyed media */
+    &vmr_device_virtio_blk,
+    &vmr_device_scsi,
+    &vmr_device_nvme,
+    &vmr_device_ide,
+    &vmr_device_cdrom,
+    /* NIC attachments */
+    &vmr_device_macvtap,
+    &vmr_device_bridge,
+    &vmr_device_tap,
+    &vmr_device_user,
+    &vmr_device_pci,
+    &vmr_device_vf,
+    /* guest keys */
+    &vmr_device_rng,
+    NULL,
+};
+
+const struct vmr_device_ops *const *vmr_device_kinds(void)
+{
+	return kinds;
+}
