@@ -579,3 +579,62 @@ int vmr_guest_status(const char *state_dir, const char *guest, int timeout_ms, j
 	*ret = st;
 	return 0;
 }
+
+int vmr_ctl_parse(const char *line, size_t len, struct vmr_ctl_request *ret, char **ret_why)
+{
+	json_error_t jerr;
+	json_t *req = json_loadb(line, len, 0, &jerr), *val, *t;
+	struct vmr_ctl_request r = {.timeout = -1, .doc = req};
+	const char *key;
+
+	if (!req || !json_is_object(req) || json_object_size(req) != 1) {
+		*ret_why = xasprintf("invalid request: %s",
+				     req ? "want an object with one member" : jerr.text);
+		json_decref(req);
+		return -EINVAL;
+	}
+	key = json_object_iter_key(json_object_iter(req));
+	val = json_object_get(req, key);
+	if (streq(key, "qmp")) {
+		r.kind = VMR_CTL_QMP;
+		r.execute = json_string_value(json_object_get(val, "execute"));
+		r.arguments = json_object_get(val, "arguments");
+		if (!r.execute || (r.arguments && !json_is_object(r.arguments))) {
+			*ret_why = xstrdup("invalid request: \"qmp\" wants "
+					   "{\"execute\": NAME, \"arguments\": {...}}");
+			json_decref(req);
+			return -EINVAL;
+		}
+	} else if (streq(key, "status")) {
+		r.kind = VMR_CTL_STATUS;
+	} else if (streq(key, "ping")) {
+		r.kind = VMR_CTL_PING;
+	} else if (streq(key, "stop")) {
+		r.kind = VMR_CTL_STOP;
+		t = json_object_get(val, "timeout");
+		if (t && (!json_is_integer(t) || json_integer_value(t) < 0 ||
+			  json_integer_value(t) > 86400)) {
+			*ret_why = xstrdup("invalid request: \"timeout\" wants seconds");
+			json_decref(req);
+			return -EINVAL;
+		}
+		if (t)
+			r.timeout = (int)json_integer_value(t);
+	} else if (streq(key, "kill")) {
+		r.kind = VMR_CTL_KILL;
+	} else {
+		*ret_why = xasprintf("unknown request '%s'", key);
+		json_decref(req);
+		return -EINVAL;
+	}
+	*ret = r;
+	return 0;
+}
+
+void vmr_ctl_request_free(struct vmr_ctl_request *r)
+{
+	if (!r)
+		return;
+	json_decref(r->doc);
+	*r = (struct vmr_ctl_request){.timeout = -1};
+}

@@ -133,4 +133,31 @@ int vmr_guest_status(const char *state_dir, const char *guest, int timeout_ms, j
  */
 char *vmr_thread_affinity(pid_t pid, pid_t tid);
 
+/* ---- the supervisor's side: one request line ---- */
+
+enum vmr_ctl_kind {
+	VMR_CTL_QMP,	/* {"qmp": {"execute": CMD, "arguments": {...}}} */
+	VMR_CTL_STATUS, /* {"status": null} */
+	VMR_CTL_PING,	/* {"ping": null} */
+	VMR_CTL_STOP,	/* {"stop": {"timeout": S}} (timeout optional) */
+	VMR_CTL_KILL,	/* {"kill": null} */
+};
+
+struct vmr_ctl_request {
+	enum vmr_ctl_kind kind;
+	const char *execute; /* QMP: the command (in doc) */
+	json_t *arguments;   /* QMP: an object or NULL (in doc) */
+	int timeout;	     /* STOP: seconds 0..86400, -1 for the guest's stop_timeout */
+	json_t *doc;	     /* the parsed line, owning the strings above */
+};
+
+/*
+ * Parse one request line of the control protocol (pure; the fuzz target
+ * tests/fuzz/fuzz_control.c drives it).  Returns 0 and *ret (free with
+ * vmr_ctl_request_free()), or -EINVAL with the error reply's text in
+ * *ret_why (caller frees): "invalid request: ..." or "unknown request 'x'".
+ */
+int vmr_ctl_parse(const char *line, size_t len, struct vmr_ctl_request *ret, char **ret_why);
+void vmr_ctl_request_free(struct vmr_ctl_request *r);
+
 #endif
