@@ -6,6 +6,7 @@
  * comes, and its end leaves the output flowing until the guest's side
  * closes or the timeout.
  */
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -80,7 +81,7 @@ enum relay_end { END_DETACH, END_CLOSED, END_TIMEOUT, END_SIGNAL, END_ERROR };
  * a terminal, the guest side closing, the deadline, a signal, or an error
  * (errno in *ret_errno; for a signal its number).
  */
-static enum relay_end relay(int sock, int sigfd, bool tty, int timeout_ms, int *ret_errno)
+static enum relay_end relay(int sock, int sigfd, bool tty, long long timeout_ms, int *ret_errno)
 {
 	uint64_t deadline = now_ms() + (uint64_t)(timeout_ms < 0 ? 0 : timeout_ms);
 	bool in_open = true;
@@ -100,7 +101,8 @@ static enum relay_end relay(int sock, int sigfd, bool tty, int timeout_ms, int *
 
 			if (now >= deadline)
 				return END_TIMEOUT;
-			left = (int)(deadline - now);
+			/* --timeout allows a year: more milliseconds than poll() takes */
+			left = deadline - now > INT_MAX ? INT_MAX : (int)(deadline - now);
 		}
 		r = poll(pfd, 3, left);
 		if (r < 0 && errno == EINTR)
@@ -222,7 +224,7 @@ VERB(console)
 			"vmrun: connected to the console of guest '%s'; Ctrl-] detaches\r\n",
 			guest);
 	}
-	end = relay(sock, sigfd, tty, o.timeout >= 0 ? (int)(o.timeout * 1000) : -1, &errnum);
+	end = relay(sock, sigfd, tty, o.timeout >= 0 ? o.timeout * 1000 : -1, &errnum);
 	term_restore(&term);
 	sigprocmask(SIG_SETMASK, &oldset, NULL);
 
