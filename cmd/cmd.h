@@ -31,7 +31,7 @@ enum vmr_cli_kind {
 /*
  * vmr_cli_opt.flags.  VMR_CLI_OPTIONAL_ARG: the argument may be left out
  * (`--host`, `--host NAME`, `--host=NAME`); the next word is taken unless it
- * starts with '-'; left out, the value is "".
+ * starts with '-'; left out, the value is "".  For VMR_CLI_KIND_STRING only.
  */
 #define VMR_CLI_OPTIONAL_ARG 0x1
 #define VMR_CLI_REQUIRED 0x2 /* the verb fails without this option */

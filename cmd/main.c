@@ -35,7 +35,7 @@ static const struct vmr_cli_cmd *const verbs[] = {
     NULL,
 };
 
-static const struct vmr_cli_opt main_opts[] = {
+static const struct vmr_cli_opt main_options[] = {
     {"config", 0, "FILE", "the configuration file (docs/configuration.md)",
      VMR_CLI_STRING(struct main_opts, config)},
     {"state-dir", 0, "DIR", "the state directory (docs/state-dir.md)",
@@ -48,7 +48,7 @@ static const struct vmr_cli_cmd main_cli = {
     .synopsis = "[--config FILE] [--state-dir DIR] VERB [ARGS...]\n"
 		"--help | --version | VERB --help",
     .description = "A launcher for QEMU/KVM guests without libvirt.",
-    .opts = main_opts,
+    .opts = main_options,
     .arg_names = "VERB [ARGS...]",
     .max_args = VMR_CLI_ANY,
     .exit_status = "0 success, 1 runtime failure, 2 bad usage or invalid input\n"

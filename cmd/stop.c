@@ -13,7 +13,7 @@ struct stop_opts {
 	long long timeout;
 };
 
-static const struct vmr_cli_opt stop_opts[] = {
+static const struct vmr_cli_opt stop_options[] = {
     {"timeout", 't', "S", "seconds to wait for the guest to power off",
      VMR_CLI_SECONDS(struct stop_opts, timeout, 0, 86400)},
     {0},
@@ -27,7 +27,7 @@ const struct vmr_cli_cmd cmd_stop_cli = {
 		   "up to S seconds (default: the guest's stop_timeout), then quits QEMU\n"
 		   "(SIGKILL if it does not quit) and undoes its host changes.  Waits for all\n"
 		   "of that: S + 2 s + 30 s for the teardown at most.",
-    .opts = stop_opts,
+    .opts = stop_options,
     .arg_names = "GUEST",
     .min_args = 1,
     .max_args = 1,

@@ -9,7 +9,7 @@ struct validate_opts {
 	bool quiet;
 };
 
-static const struct vmr_cli_opt validate_opts[] = {
+static const struct vmr_cli_opt validate_options[] = {
     {"quiet", 'q', NULL, "print nothing on success", VMR_CLI_FLAG(struct validate_opts, quiet)},
     {0},
 };
@@ -20,7 +20,7 @@ const struct vmr_cli_cmd cmd_validate_cli = {
     .synopsis = "[--quiet] TOPOLOGY",
     .description = "Check a topology file and print a summary of its guests.\n"
 		   "Every problem is printed as FILE:LINE:COL: error: MESSAGE.",
-    .opts = validate_opts,
+    .opts = validate_options,
     .arg_names = "TOPOLOGY",
     .min_args = 1,
     .max_args = 1,
