@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* vmrun args: print the QEMU command line `run` would exec for a guest. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -11,25 +10,51 @@
 #include "lib/plan/plan.h"
 #include "lib/runtime/guestplan.h"
 
-static void usage(FILE *f)
-{
-	fputs("usage: vmrun args TOPOLOGY GUEST [--accel kvm|tcg] [--vhost on|off]\n"
-	      "                  [--no-sandbox] [--vf NIC=DDDD:BB:SS.F]... [--env]\n\n"
-	      "Print the QEMU command line `vmrun run` executes for GUEST on this host, one\n"
-	      "argument per line, argv[0] first: the same plan, fd numbers (3, 4, ...) and\n"
-	      "paths (the seed in the state directory).\n\n"
-	      "  --accel ACCEL     kvm or tcg instead of resolving `auto` on this host\n"
-	      "  --vhost on|off    vhost-net fds for tap-like NICs (default: on when\n"
-	      "                    /dev/vhost-net opens, as run decides)\n"
-	      "  --no-sandbox      leave out QEMU's -sandbox\n"
-	      "  --vf NIC=PCI      the VF a `vf:` NIC gets (run picks it when the guest\n"
-	      "                    starts); repeat for each vf NIC\n"
-	      "  --env             first QEMU's whole environment, NAME=VALUE a line\n"
-	      "  -h, --help        show this help\n\n"
-	      "exit status: 0 printed, 1 runtime failure, 2 bad usage or invalid topology\n"
-	      "See docs/qemu-argv.md for what each argument is for.\n",
-	      f);
-}
+struct args_opts {
+	int accel; /* index in "auto|kvm|tcg" */
+	int vhost; /* index in "on|off", -1: not given */
+	bool no_sandbox;
+	bool env;
+	struct vmr_strvec vfs;
+};
+
+/* in the order of --accel's "auto|kvm|tcg" */
+static const enum vmr_accel accels[] = {VMR_ACCEL_AUTO, VMR_ACCEL_KVM, VMR_ACCEL_TCG};
+
+static const struct vmr_cli_opt args_options[] = {
+    {"accel", 0, "auto|kvm|tcg", "kvm or tcg instead of resolving `auto` on this host",
+     VMR_CLI_CHOICE(struct args_opts, accel)},
+    {"vhost", 0, "on|off",
+     "vhost-net fds for tap-like NICs (default: on when\n"
+     "/dev/vhost-net opens, as run decides)",
+     VMR_CLI_CHOICE(struct args_opts, vhost)},
+    {"no-sandbox", 0, NULL, "leave out QEMU's -sandbox",
+     VMR_CLI_FLAG(struct args_opts, no_sandbox)},
+    {"vf", 0, "NIC=PCI",
+     "the VF a `vf:` NIC gets (run picks it when the guest\n"
+     "starts); repeat for each vf NIC",
+     VMR_CLI_LIST(struct args_opts, vfs)},
+    {"env", 0, NULL, "first QEMU's whole environment, NAME=VALUE a line",
+     VMR_CLI_FLAG(struct args_opts, env)},
+    {0},
+};
+
+const struct vmr_cli_cmd cmd_args_cli = {
+    .name = "args",
+    .summary = "print the QEMU command line of a guest",
+    .synopsis = "TOPOLOGY GUEST [--accel kvm|tcg] [--vhost on|off]\n"
+		" [--no-sandbox] [--vf NIC=DDDD:BB:SS.F]... [--env]",
+    .description = "Print the QEMU command line `vmrun run` executes for GUEST on this host, one\n"
+		   "argument per line, argv[0] first: the same plan, fd numbers (3, 4, ...)\n"
+		   "and paths (the seed in the state directory).",
+    .opts = args_options,
+    .arg_names = "TOPOLOGY GUEST",
+    .min_args = 2,
+    .max_args = 2,
+    .exit_status = "0 printed, 1 runtime failure, 2 bad usage or invalid topology\n"
+		   "See docs/qemu-argv.md for what each argument is for.",
+    .run = cmd_args,
+};
 
 struct vf_opt {
 	char *nic;
@@ -72,15 +97,7 @@ static int fill_vfs(struct vmr_plan *plan, const struct vf_opt *vfs, size_t nvfs
 
 VERB(args)
 {
-	static const struct option opts[] = {
-	    {"accel", required_argument, NULL, 'a'},
-	    {"vhost", required_argument, NULL, 'v'},
-	    {"no-sandbox", no_argument, NULL, 'S'},
-	    {"vf", required_argument, NULL, 'f'},
-	    {"env", no_argument, NULL, 'e'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
+	struct args_opts o = {.vhost = -1};
 	struct vmr_config cfg = {0};
 	struct vmr_topology *topo = NULL;
 	struct vmr_plan plan = {0};
@@ -91,82 +108,35 @@ VERB(args)
 	_cleanup_free_ char *warning = NULL;
 	struct vmr_guest_plan_opts po;
 	const struct vmr_guest *g;
-	enum vmr_accel accel = VMR_ACCEL_AUTO;
-	int vhost = -1, sandbox = 1, c, status;
-	bool env = false;
+	struct vmr_cli_args a;
+	enum vmr_accel accel;
+	int status;
 
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'a':
-			if (streq(optarg, "kvm"))
-				accel = VMR_ACCEL_KVM;
-			else if (streq(optarg, "tcg"))
-				accel = VMR_ACCEL_TCG;
-			else if (!streq(optarg, "auto")) {
-				fprintf(stderr,
-					"vmrun: error: --accel '%s': expected kvm, tcg or auto\n",
-					optarg);
-				status = VMR_EXIT_USAGE;
-				goto out;
-			}
-			break;
-		case 'v':
-			if (streq(optarg, "on"))
-				vhost = 1;
-			else if (streq(optarg, "off"))
-				vhost = 0;
-			else {
-				fprintf(stderr, "vmrun: error: --vhost '%s': expected on or off\n",
-					optarg);
-				status = VMR_EXIT_USAGE;
-				goto out;
-			}
-			break;
-		case 'S':
-			sandbox = 0;
-			break;
-		case 'e':
-			env = true;
-			break;
-		case 'f':
-			XGROW(vfs, vfs_alloc, nvfs + 1);
-			if (parse_vf(optarg, &vfs[nvfs], &err) < 0) {
-				status = vmr_cli_fail(err);
-				goto out;
-			}
-			nvfs++;
-			break;
-		case 'h':
-			usage(stdout);
-			status = VMR_EXIT_OK;
-			goto out;
-		default:
-			usage(stderr);
-			status = VMR_EXIT_USAGE;
+	status = vmr_cli_parse(&cmd_args_cli, argc, argv, &o, &a);
+	if (status != VMR_CLI_RUN)
+		return status;
+	accel = accels[o.accel];
+	for (size_t i = 0; i < o.vfs.n; i++) {
+		XGROW(vfs, vfs_alloc, nvfs + 1);
+		if (parse_vf(o.vfs.v[i], &vfs[nvfs], &err) < 0) {
+			status = vmr_cli_fail(err);
 			goto out;
 		}
+		nvfs++;
 	}
-	if (argc - optind != 2) {
-		fprintf(stderr, "vmrun: error: args needs a topology file and a guest name\n");
-		usage(stderr);
-		status = VMR_EXIT_USAGE;
-		goto out;
-	}
-
 	status = vmr_cli_config(&cfg);
 	if (status)
 		goto out;
-	status = vmr_cli_topology(argv[optind], &topo);
+	status = vmr_cli_topology(a.v[0], &topo);
 	if (status)
 		goto out;
-	g = vmr_topology_guest(topo, argv[optind + 1]);
+	g = vmr_topology_guest(topo, a.v[1]);
 	if (!g) {
 		struct vmr_buf names = VMR_BUF_INIT;
 
 		for (size_t i = 0; i < topo->nguests; i++)
 			vmr_buf_addf(&names, "%s'%s'", i ? ", " : "", topo->guests[i].name);
-		vmr_error_usage(&err, "guest '%s' not found in '%s'", argv[optind + 1],
-				argv[optind]);
+		vmr_error_usage(&err, "guest '%s' not found in '%s'", a.v[1], a.v[0]);
 		vmr_error_hint(&err, "its guests: %s", vmr_buf_str(&names));
 		vmr_buf_free(&names);
 		status = vmr_cli_fail(err);
@@ -174,7 +144,11 @@ VERB(args)
 	}
 
 	po = (struct vmr_guest_plan_opts){
-	    .topo_path = argv[optind], .accel = accel, .vhost = vhost, .no_sandbox = !sandbox};
+	    .topo_path = a.v[0],
+	    .accel = accel,
+	    .vhost = o.vhost < 0 ? -1 : o.vhost == 0, /* "on|off" */
+	    .no_sandbox = o.no_sandbox,
+	};
 	if (vmr_guest_plan(&cfg, topo, g, &po, &plan, &warning, &err) < 0) {
 		/* printing needs no usable KVM: say how to get the command line anyway */
 		if (accel == VMR_ACCEL_AUTO && err->status == VMR_EXIT_FAILURE)
@@ -192,7 +166,7 @@ VERB(args)
 	}
 
 	/* QEMU's whole environment first, as NAME=VALUE lines: run passes nothing else */
-	for (size_t i = 0; env && i < plan.env.n; i++) {
+	for (size_t i = 0; o.env && i < plan.env.n; i++) {
 		fputs(plan.env.v[i], stdout);
 		putchar('\n');
 	}
@@ -211,6 +185,7 @@ out:
 		free(vfs[i].vf);
 	}
 	free(vfs);
+	vmr_strvec_clear(&o.vfs);
 	vmr_strvec_clear(&out);
 	vmr_plan_free(&plan);
 	vmr_topology_free(topo);

@@ -44,21 +44,6 @@ int vmr_cli_topology(const char *path, struct vmr_topology **ret)
 	return 0;
 }
 
-int vmr_cli_timeout(const char *verb, const char *arg, unsigned long long min,
-		    unsigned long long max, unsigned long long *ret)
-{
-	unsigned long long v;
-
-	if (parse_uint(arg, max, &v) < 0 || v < min) {
-		fprintf(stderr,
-			"vmrun: error: %s: invalid --timeout '%s': want seconds (%llu-%llu)\n",
-			verb, arg, min, max);
-		return VMR_EXIT_USAGE;
-	}
-	*ret = v;
-	return 0;
-}
-
 void vmr_cli_print_stopped(const char *guest, int es)
 {
 	const char *text = es < 0 ? NULL : vmr_guest_exit_text(es);

@@ -3,7 +3,6 @@
  * vmrun host up|down TOPOLOGY [HOST]: the host-level setup guests need
  * before they start and its undo (lib/runtime/hostsup.h).
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -11,78 +10,91 @@
 #include "lib/base/util.h"
 #include "lib/runtime/hostsup.h"
 
-static void usage(FILE *f)
-{
-	fputs("usage: vmrun host up [--foreground] TOPOLOGY [HOST]\n"
-	      "       vmrun host down TOPOLOGY [HOST]\n\n"
-	      "Set up (or undo) what the guests placed on HOST need from the host:\n"
-	      "the 'vmctrl' interface of the topology's ctrlif (on the primary host)\n"
-	      "and the SR-IOV VFs of their 'vf' NICs (sriov_numvfs, VF MAC, VLAN,\n"
-	      "trust and spoofchk, bound to vfio-pci).  HOST defaults to the primary\n"
-	      "host (or this machine when the topology names no hosts).\n\n"
-	      "  -H, --host NAME    the host (same as the HOST argument)\n"
-	      "  -f, --foreground   after setting up, wait for SIGTERM/SIGINT, then undo\n"
-	      "  -h, --help         show this help\n\n"
-	      "Changes are journaled in STATE/host-NAME/journal.jsonl; `down` restores\n"
-	      "the host from it.\n\n"
-	      "exit status: 0 done, 1 runtime failure (the host is restored as far as\n"
-	      "possible), 2 bad usage or invalid topology (nothing changed)\n",
-	      f);
-}
+struct host_opts {
+	const char *host;
+	bool foreground;
+};
 
-int cmd_host(int argc, char **argv)
+static int host_up(int argc, char **argv);
+static int host_down(int argc, char **argv);
+
+#define HOST_OPT VMR_CLI_OPT_HOST("the host (same as the HOST argument)", struct host_opts, host)
+
+static const struct vmr_cli_opt host_up_options[] = {
+    HOST_OPT,
+    {"foreground", 'f', NULL, "after setting up, wait for SIGTERM/SIGINT, then undo",
+     VMR_CLI_FLAG(struct host_opts, foreground)},
+    {0},
+};
+
+static const struct vmr_cli_opt host_down_options[] = {
+    HOST_OPT,
+    {0},
+};
+
+#define HOST_WHAT                                                                                  \
+	"Set up (or undo) what the guests placed on HOST need from the host:\n"                    \
+	"the 'vmctrl' interface of the topology's ctrlif (on the primary host)\n"                  \
+	"and the SR-IOV VFs of their 'vf' NICs (sriov_numvfs, VF MAC, VLAN,\n"                     \
+	"trust and spoofchk, bound to vfio-pci).  HOST defaults to the primary\n"                  \
+	"host (or this machine when the topology names no hosts)."
+#define HOST_JOURNAL                                                                               \
+	"Changes are journaled in STATE/host-NAME/journal.jsonl; `down` restores\n"                \
+	"the host from it."
+#define HOST_EXIT                                                                                  \
+	"0 done, 1 runtime failure (the host is restored as far as\n"                              \
+	"possible), 2 bad usage or invalid topology (nothing changed)"
+
+/* up and down: the same text, arguments and exit status */
+#define HOST_SUB(verb, summary_, synopsis_, opts_, run_)                                           \
+	{                                                                                          \
+		.name = "host " verb, .summary = summary_, .synopsis = synopsis_,                  \
+		.description = HOST_WHAT, .opts = opts_, .arg_names = "TOPOLOGY [HOST]",           \
+		.min_args = 1, .max_args = 2, .footer = HOST_JOURNAL, .exit_status = HOST_EXIT,    \
+		.run = run_,                                                                       \
+	}
+
+static const struct vmr_cli_cmd host_up_cli =
+    HOST_SUB("up", "set up HOST for its guests (and undo that at a signal with --foreground)",
+	     "[--foreground] TOPOLOGY [HOST]", host_up_options, host_up);
+static const struct vmr_cli_cmd host_down_cli =
+    HOST_SUB("down", "undo what `host up` set up on HOST, also after it was killed",
+	     "TOPOLOGY [HOST]", host_down_options, host_down);
+
+static const struct vmr_cli_cmd *const host_subs[] = {&host_up_cli, &host_down_cli, NULL};
+
+const struct vmr_cli_cmd cmd_host_cli = {
+    .name = "host",
+    .summary = "set up (or undo) the host for its guests: vmctrl, SR-IOV VFs",
+    .description = HOST_WHAT,
+    .arg_names = "COMMAND [ARGS...]",
+    .min_args = 1,
+    .max_args = VMR_CLI_ANY,
+    .footer = HOST_JOURNAL,
+    .exit_status = HOST_EXIT,
+    .subs = host_subs,
+};
+
+/* host up and host down: up sets up (then, with --foreground, undoes at a signal) */
+static int host_run(const struct vmr_cli_cmd *cmd, bool up, int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"host", required_argument, NULL, 'H'},
-	    {"foreground", no_argument, NULL, 'f'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
+	struct host_opts o = {0};
 	struct vmr_config cfg = {0};
 	struct vmr_topology *t = NULL;
 	struct vmr_hostsup h = {.lock_fd = -1};
 	struct vmr_error *err = NULL;
-	const char *host = NULL, *action, *file;
-	bool foreground = false, up;
-	int c, status;
+	struct vmr_cli_args a;
+	const char *host, *file;
+	int status;
 
-	/* GNU getopt permutes: options may come anywhere */
-	while ((c = getopt_long(argc, argv, "H:fh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'H':
-			host = optarg;
-			break;
-		case 'f':
-			foreground = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return VMR_EXIT_OK;
-		default:
-			usage(stderr);
-			return VMR_EXIT_USAGE;
-		}
-	}
-	if (optind >= argc) {
-		usage(stderr);
+	status = vmr_cli_parse(cmd, argc, argv, &o, &a);
+	if (status != VMR_CLI_RUN)
+		return status;
+	if (vmr_cli_host(cmd, o.host, a.n > 1 ? a.v[1] : NULL, &host))
 		return VMR_EXIT_USAGE;
-	}
-	action = argv[optind++];
-	if (!streq(action, "up") && !streq(action, "down")) {
-		fprintf(stderr, "vmrun: error: host: unknown action '%s' (up or down)\n", action);
-		return VMR_EXIT_USAGE;
-	}
-	up = streq(action, "up");
-	if (optind >= argc || argc - optind > 2 || (host && argc - optind > 1) ||
-	    (foreground && !up)) {
-		usage(stderr);
-		return VMR_EXIT_USAGE;
-	}
-	file = argv[optind];
-	if (foreground)
+	file = a.v[0];
+	if (o.foreground)
 		vmr_hostsup_block_signals();
-	if (argc - optind == 2)
-		host = argv[optind + 1];
 
 	status = vmr_cli_config(&cfg);
 	if (status)
@@ -111,7 +123,7 @@ int cmd_host(int argc, char **argv)
 	printf("host '%s': set up (%zu change%s journaled in '%s/journal.jsonl')\n", h.name,
 	       vmr_journal_count(h.journal), vmr_journal_count(h.journal) == 1 ? "" : "s", h.dir);
 	fflush(stdout);
-	if (foreground) {
+	if (o.foreground) {
 		int sig = vmr_hostsup_wait_signal();
 
 		printf("host '%s': %s, undoing the setup\n", h.name, strsignal(sig));
@@ -123,4 +135,14 @@ out:
 	vmr_topology_free(t);
 	vmr_config_free(&cfg);
 	return status;
+}
+
+static int host_up(int argc, char **argv)
+{
+	return host_run(&host_up_cli, true, argc, argv);
+}
+
+static int host_down(int argc, char **argv)
+{
+	return host_run(&host_down_cli, false, argc, argv);
 }

@@ -5,7 +5,6 @@
  * pinned, otherwise stop what was started and name the guest that failed.
  */
 #include <arpa/inet.h>
-#include <getopt.h>
 #include <ifaddrs.h>
 #include <limits.h>
 #include <netdb.h>
@@ -22,24 +21,39 @@
 
 extern char **environ;
 
-static void up_usage(FILE *f)
-{
-	fputs("usage: vmrun up TOPOLOGY [GUEST...] [--host NAME] [--timeout S]\n\n"
-	      "Start a detached supervisor (`vmrun run`) for each guest, its messages in\n"
-	      "STATE/GUEST/supervisor.log, and wait until every guest runs with its vCPUs\n"
-	      "pinned.  If one fails, stop the guests this command started and name the\n"
-	      "guest with the end of its supervisor.log.  Guests already running are left\n"
-	      "as they are.\n\n"
-	      "Without GUEST: the guests placed on this machine (the topology host whose\n"
-	      "name is this machine's host name or whose address is one of its addresses),\n"
-	      "or every guest when the topology has no hosts.\n\n"
-	      "  -H, --host NAME   the guests placed on host NAME\n"
-	      "  -t, --timeout S   wait at most S seconds for the guests (default 60)\n"
-	      "  -h, --help        show this help\n\n"
-	      "exit status: 0 all guests running, 1 a guest failed (the others were\n"
-	      "stopped), 2 bad usage or invalid topology (nothing started)\n",
-	      f);
-}
+struct up_opts {
+	const char *host;
+	long long timeout;
+};
+
+static const struct vmr_cli_opt up_options[] = {
+    VMR_CLI_OPT_HOST("the guests placed on host NAME", struct up_opts, host),
+    {"timeout", 't', "S", "wait at most S seconds for the guests (default 60)",
+     VMR_CLI_SECONDS(struct up_opts, timeout, 1, 86400)},
+    {0},
+};
+
+const struct vmr_cli_cmd cmd_up_cli = {
+    .name = "up",
+    .summary = "start guests detached and wait until they run pinned",
+    .synopsis = "TOPOLOGY [GUEST...] [--host NAME] [--timeout S]",
+    .description = "Start a detached supervisor (`vmrun run`) for each guest, its messages in\n"
+		   "STATE/GUEST/supervisor.log, and wait until every guest runs with its vCPUs\n"
+		   "pinned.  If one fails, stop the guests this command started and name the\n"
+		   "guest with the end of its supervisor.log.  Guests already running are left\n"
+		   "as they are.\n"
+		   "\n"
+		   "Without GUEST: the guests placed on this machine (the topology host whose\n"
+		   "name is this machine's host name or whose address is one of its addresses),\n"
+		   "or every guest when the topology has no hosts.",
+    .opts = up_options,
+    .arg_names = "TOPOLOGY [GUEST...]",
+    .min_args = 1,
+    .max_args = VMR_CLI_ANY,
+    .exit_status = "0 all guests running, 1 a guest failed (the others were\n"
+		   "stopped), 2 bad usage or invalid topology (nothing started)",
+    .run = cmd_up,
+};
 
 static const char *guest_host(const struct vmr_topology *t, const struct vmr_guest *g)
 {
@@ -237,76 +251,52 @@ static void report_failure(const char *state_dir, const struct vmr_launch_guest 
 
 VERB(up)
 {
-	static const struct option opts[] = {
-	    {"host", required_argument, NULL, 'H'},
-	    {"timeout", required_argument, NULL, 't'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
+	struct up_opts o = {.timeout = UP_DEFAULT_TIMEOUT_S};
 	struct vmr_config cfg = {0};
 	struct vmr_topology *t = NULL;
 	struct vmr_error *err = NULL;
 	_cleanup_free_ const struct vmr_guest **sel = NULL;
 	_cleanup_free_ struct vmr_launch_guest *gs = NULL;
 	_cleanup_free_ char *self = NULL, *topo = NULL;
-	const char *host = NULL;
-	unsigned long long timeout_s = UP_DEFAULT_TIMEOUT_S;
+	struct vmr_cli_args a;
+	const char *host, *path;
 	struct vmr_launch_opts lo;
 	struct vmr_launch launch = {.notify_fd = -1};
 	size_t n = 0, started = 0;
 	bool any_failed = false;
-	int c, r, status = VMR_EXIT_OK;
+	int r, status = VMR_EXIT_OK;
 
-	while ((c = getopt_long(argc, argv, "H:t:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'H':
-			host = optarg;
-			break;
-		case 't':
-			if (vmr_cli_timeout("up", optarg, 1, 86400, &timeout_s))
-				return VMR_EXIT_USAGE;
-			break;
-		case 'h':
-			up_usage(stdout);
-			return VMR_EXIT_OK;
-		default:
-			up_usage(stderr);
-			return VMR_EXIT_USAGE;
-		}
-	}
-	if (argc - optind < 1) {
-		fprintf(stderr, "vmrun: error: up needs a topology file\n");
-		up_usage(stderr);
-		return VMR_EXIT_USAGE;
-	}
-	if (host && argc - optind > 1) {
-		fprintf(stderr, "vmrun: error: up: --host and guest names exclude each other\n");
-		return VMR_EXIT_USAGE;
-	}
+	r = vmr_cli_parse(&cmd_up_cli, argc, argv, &o, &a);
+	if (r != VMR_CLI_RUN)
+		return r;
+	if (o.host && a.n > 1)
+		return vmr_cli_usage_error(&cmd_up_cli, "--host and GUEST exclude each other");
+	/* a bare --host: the default, the host this machine is */
+	host = o.host && *o.host ? o.host : NULL;
 	r = vmr_cli_config(&cfg);
 	if (r)
 		return r;
-	r = vmr_cli_topology(argv[optind], &t);
+	path = a.v[0];
+	r = vmr_cli_topology(path, &t);
 	if (r)
 		goto out_cfg;
-	if (select_guests(t, argv[optind], argv + optind + 1, argc - optind - 1, host, &sel, &n,
-			  &host, &err) < 0) {
+	if (select_guests(t, path, a.v + 1, a.n - 1, host, &sel, &n, &host, &err) < 0) {
 		r = vmr_cli_fail(err);
 		goto out;
 	}
 	if (n == 0) {
 		if (host)
-			fprintf(stderr, "vmrun: no guests of '%s' are placed on host '%s'\n",
-				argv[optind], host);
+			fprintf(stderr, "vmrun: no guests of '%s' are placed on host '%s'\n", path,
+				host);
 		else
-			fprintf(stderr, "vmrun: '%s' has no guests\n", argv[optind]);
+			fprintf(stderr, "vmrun: '%s' has no guests\n", path);
 		r = VMR_EXIT_OK;
 		goto out;
 	}
 	self = realpath("/proc/self/exe", NULL);
-	topo = realpath(argv[optind], NULL);
+	topo = realpath(path, NULL);
 	if (!self || !topo) {
-		vmr_error_set(&err, errno, "resolve '%s'", self ? argv[optind] : "/proc/self/exe");
+		vmr_error_set(&err, errno, "resolve '%s'", self ? path : "/proc/self/exe");
 		r = vmr_cli_fail(err);
 		goto out;
 	}
@@ -338,7 +328,7 @@ VERB(up)
 			       (int)gs[i].pid);
 	}
 	fflush(stdout);
-	r = vmr_launch_wait(&launch, gs, n, (int)timeout_s * 1000, true, &err);
+	r = vmr_launch_wait(&launch, gs, n, (int)o.timeout * 1000, true, &err);
 	if (r < 0) {
 		status = vmr_cli_fail(err);
 		err = NULL;
@@ -359,7 +349,7 @@ VERB(up)
 		any_failed = any_failed || gs[i].state == VMR_LAUNCH_FAILED;
 	for (size_t i = 0; i < n; i++) {
 		if (gs[i].state == (any_failed ? VMR_LAUNCH_FAILED : VMR_LAUNCH_WAITING))
-			report_failure(cfg.state_dir, &gs[i], (int)timeout_s);
+			report_failure(cfg.state_dir, &gs[i], (int)o.timeout);
 	}
 	status = VMR_EXIT_FAILURE;
 stop:

@@ -109,7 +109,6 @@ struct sup {
 	bool status_failed; /* the last status.json write failed (reported once) */
 };
 
-
 /* supervisor.c: messages, status.json, QEMU's life, QMP events */
 void sup_log(struct sup *s, enum vmr_log_level level, const char *fmt, ...) _printf_(3, 4);
 char *sup_file(struct sup *s, const char *name);

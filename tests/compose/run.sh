@@ -197,6 +197,7 @@ guests:
 
 "$VMRUN" compose examples/demo.yaml >/dev/null 2>"$tmp/err"
 is "$?" 2 "compose without -o: usage error"
+is "$(head -1 "$tmp/err")" "vmrun: error: compose: missing --output DIR" "compose without -o: says so"
 "$VMRUN" compose examples/demo.yaml -o "$tmp/x" --host-binary --source "$top" >/dev/null 2>"$tmp/err"
 is "$?" 2 "--host-binary with --source: usage error"
 [ ! -e "$tmp/x" ]
@@ -237,8 +238,10 @@ is "$?" 0 "health --host h1: set up"
 : >"$st/host-local/ready"
 "$VMRUN" --state-dir "$st" health --host >/dev/null 2>&1
 is "$?" 0 "health --host without a name: the local machine"
-"$VMRUN" health >/dev/null 2>&1
+"$VMRUN" health >/dev/null 2>"$tmp/h.err"
 is "$?" 2 "health without a guest: usage"
+is "$(head -1 "$tmp/h.err")" "vmrun: error: health: missing GUEST (or --host [HOST])" \
+	"health without a guest: says what it wants"
 
 # ---- compose.sh against a stub docker ----
 
