@@ -7,7 +7,7 @@
 #include "lib/devices/taplike.h"
 
 struct bridge {
-	struct vmr_taplike tl;
+	struct vmr_taplike tl; /* first: the taplike hooks read it */
 	char *bridge;
 };
 
@@ -15,11 +15,6 @@ static const struct vmr_key keys[] = {
     VMR_TAPLIKE_KEYS(struct bridge),
     VMR_KEYS_END,
 };
-
-static void bridge_init(void *conf)
-{
-	vmr_taplike_init(&((struct bridge *)conf)->tl);
-}
 
 static bool bridge_parse(struct vmr_keyctx *c, const struct vmr_ynode *n, void *conf)
 {
@@ -44,30 +39,11 @@ static void bridge_free(void *conf)
 	free(((struct bridge *)conf)->bridge);
 }
 
-static void bridge_check(const struct vmr_devcheck *c, const struct vmr_device *d)
-{
-	vmr_taplike_check(c, &VMR_DEVICE_CONF(d, struct bridge)->tl);
-}
-
 /* the host side must not carry the guest's MAC (net/net.h) */
 static bool bridge_link_mac(const struct vmr_nic *nic, struct vmr_mac *ret)
 {
 	vmr_net_tap_mac(&nic->mac, ret);
 	return true;
-}
-
-static void bridge_plan(const struct vmr_plan *p, struct vmr_plan_dev *pd)
-{
-	char name[16];
-
-	vmr_taplike_plan(p, pd, &VMR_DEVICE_CONF(pd->dev, struct bridge)->tl);
-	pd->ifname = xstrdup(vmr_net_ifname(&pd->nic->mac, name));
-}
-
-static int bridge_argv(const struct vmr_plan *p, const struct vmr_plan_dev *pd, struct vmr_argv *b,
-		       struct vmr_error **err)
-{
-	return vmr_taplike_argv(pd, b, &VMR_DEVICE_CONF(pd->dev, struct bridge)->tl);
 }
 
 static void bridge_grants(const struct vmr_plan *p, const struct vmr_plan_dev *pd,
@@ -77,21 +53,17 @@ static void bridge_grants(const struct vmr_plan *p, const struct vmr_plan_dev *p
 	g->tun = true;
 }
 
+static int bridge_open(struct vmr_setup *s, const struct vmr_plan_dev *pd,
+		       const struct vmr_net_nic *nic, char **ret_ifname, int *tapfds,
+		       struct vmr_error **err)
+{
+	return vmr_net_bridge_tap(s->net, nic, VMR_DEVICE_CONF(pd->dev, struct bridge)->bridge,
+				  ret_ifname, tapfds, err);
+}
+
 static int bridge_setup(struct vmr_setup *s, struct vmr_plan_dev *pd, struct vmr_error **err)
 {
-	const struct bridge *br = VMR_DEVICE_CONF(pd->dev, struct bridge);
-	struct vmr_net_nic nic = vmr_taplike_net_nic(s, pd, &br->tl);
-	_cleanup_free_ char *ifname = NULL;
-	int tapfds[VMR_MAX_QUEUES], r;
-
-	for (unsigned q = 0; q < VMR_MAX_QUEUES; q++)
-		tapfds[q] = -1;
-	r = vmr_net_bridge_tap(s->net, &nic, br->bridge, &ifname, tapfds, err);
-	if (ifname) {
-		free(pd->ifname);
-		pd->ifname = TAKE_PTR(ifname);
-	}
-	return vmr_taplike_give(s, pd, tapfds, r, err);
+	return vmr_taplike_setup(s, pd, bridge_open, err);
 }
 
 const struct vmr_device_ops vmr_device_bridge = {
@@ -101,13 +73,13 @@ const struct vmr_device_ops vmr_device_bridge = {
     .conf_size = sizeof(struct bridge),
     .parse = bridge_parse,
     .keys = keys,
-    .init = bridge_init,
-    .check = bridge_check,
+    .init = vmr_taplike_init,
+    .check = vmr_taplike_check,
     .free = bridge_free,
     .json = bridge_json,
     .link_mac = bridge_link_mac,
-    .plan = bridge_plan,
-    .argv = bridge_argv,
+    .plan = vmr_taplike_plan,
+    .argv = vmr_taplike_argv,
     .grants = bridge_grants,
     .setup = bridge_setup,
 };

@@ -8,8 +8,8 @@
 #include "lib/devices/taplike.h"
 
 struct macvtap {
-	struct vmr_taplike tl;
-	char *parent; /* host netif name or MAC text */
+	struct vmr_taplike tl; /* first: the taplike hooks read it */
+	char *parent;	       /* host netif name or MAC text */
 	bool parent_is_mac;
 	struct vmr_mac parent_mac; /* when parent_is_mac */
 	enum vmr_net_macvtap_mode mode;
@@ -29,11 +29,6 @@ static const struct vmr_key keys[] = {
     VMR_KEYS_END,
 };
 
-static void macvtap_init(void *conf)
-{
-	vmr_taplike_init(&((struct macvtap *)conf)->tl);
-}
-
 static bool macvtap_parse(struct vmr_keyctx *c, const struct vmr_ynode *n, void *conf)
 {
 	struct macvtap *m = conf;
@@ -52,29 +47,10 @@ static void macvtap_free(void *conf)
 	free(((struct macvtap *)conf)->parent);
 }
 
-static void macvtap_check(const struct vmr_devcheck *c, const struct vmr_device *d)
-{
-	vmr_taplike_check(c, &VMR_DEVICE_CONF(d, struct macvtap)->tl);
-}
-
 static bool macvtap_link_mac(const struct vmr_nic *nic, struct vmr_mac *ret)
 {
 	*ret = nic->mac;
 	return true;
-}
-
-static void macvtap_plan(const struct vmr_plan *p, struct vmr_plan_dev *pd)
-{
-	char name[16];
-
-	vmr_taplike_plan(p, pd, &VMR_DEVICE_CONF(pd->dev, struct macvtap)->tl);
-	pd->ifname = xstrdup(vmr_net_ifname(&pd->nic->mac, name));
-}
-
-static int macvtap_argv(const struct vmr_plan *p, const struct vmr_plan_dev *pd, struct vmr_argv *b,
-			struct vmr_error **err)
-{
-	return vmr_taplike_argv(pd, b, &VMR_DEVICE_CONF(pd->dev, struct macvtap)->tl);
 }
 
 static void macvtap_grants(const struct vmr_plan *p, const struct vmr_plan_dev *pd,
@@ -84,22 +60,19 @@ static void macvtap_grants(const struct vmr_plan *p, const struct vmr_plan_dev *
 	g->tap_nodes = true;
 }
 
-static int macvtap_setup(struct vmr_setup *s, struct vmr_plan_dev *pd, struct vmr_error **err)
+static int macvtap_open(struct vmr_setup *s, const struct vmr_plan_dev *pd,
+			const struct vmr_net_nic *nic, char **ret_ifname, int *tapfds,
+			struct vmr_error **err)
 {
 	const struct macvtap *m = VMR_DEVICE_CONF(pd->dev, struct macvtap);
-	struct vmr_net_nic nic = vmr_taplike_net_nic(s, pd, &m->tl);
-	_cleanup_free_ char *ifname = NULL;
-	int tapfds[VMR_MAX_QUEUES], r;
 
-	for (unsigned q = 0; q < VMR_MAX_QUEUES; q++)
-		tapfds[q] = -1;
-	r = vmr_net_macvtap(s->net, &nic, m->parent, m->parent_is_mac ? &m->parent_mac : NULL,
-			    m->mode, m->vlan, &ifname, tapfds, err);
-	if (ifname) {
-		free(pd->ifname);
-		pd->ifname = TAKE_PTR(ifname);
-	}
-	return vmr_taplike_give(s, pd, tapfds, r, err);
+	return vmr_net_macvtap(s->net, nic, m->parent, m->parent_is_mac ? &m->parent_mac : NULL,
+			       m->mode, m->vlan, ret_ifname, tapfds, err);
+}
+
+static int macvtap_setup(struct vmr_setup *s, struct vmr_plan_dev *pd, struct vmr_error **err)
+{
+	return vmr_taplike_setup(s, pd, macvtap_open, err);
 }
 
 const struct vmr_device_ops vmr_device_macvtap = {
@@ -109,13 +82,13 @@ const struct vmr_device_ops vmr_device_macvtap = {
     .conf_size = sizeof(struct macvtap),
     .parse = macvtap_parse,
     .keys = keys,
-    .init = macvtap_init,
-    .check = macvtap_check,
+    .init = vmr_taplike_init,
+    .check = vmr_taplike_check,
     .free = macvtap_free,
     .json = macvtap_json,
     .link_mac = macvtap_link_mac,
-    .plan = macvtap_plan,
-    .argv = macvtap_argv,
+    .plan = vmr_taplike_plan,
+    .argv = vmr_taplike_argv,
     .grants = macvtap_grants,
     .setup = macvtap_setup,
 };

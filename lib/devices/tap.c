@@ -4,7 +4,7 @@
 #include "lib/devices/taplike.h"
 
 struct tap {
-	struct vmr_taplike tl;
+	struct vmr_taplike tl; /* first: the taplike hooks read it */
 	char *tap;
 };
 
@@ -12,11 +12,6 @@ static const struct vmr_key keys[] = {
     VMR_TAPLIKE_KEYS(struct tap),
     VMR_KEYS_END,
 };
-
-static void tap_init(void *conf)
-{
-	vmr_taplike_init(&((struct tap *)conf)->tl);
-}
 
 static bool tap_parse(struct vmr_keyctx *c, const struct vmr_ynode *n, void *conf)
 {
@@ -40,21 +35,12 @@ static void tap_free(void *conf)
 	free(((struct tap *)conf)->tap);
 }
 
-static void tap_check(const struct vmr_devcheck *c, const struct vmr_device *d)
-{
-	vmr_taplike_check(c, &VMR_DEVICE_CONF(d, struct tap)->tl);
-}
-
+/* the tap's own name, not vm-<MAC12>: vmrun makes no link for it */
 static void tap_plan(const struct vmr_plan *p, struct vmr_plan_dev *pd)
 {
-	vmr_taplike_plan(p, pd, &VMR_DEVICE_CONF(pd->dev, struct tap)->tl);
+	vmr_taplike_plan(p, pd);
+	free(pd->ifname);
 	pd->ifname = xstrdup(VMR_DEVICE_CONF(pd->dev, struct tap)->tap);
-}
-
-static int tap_argv(const struct vmr_plan *p, const struct vmr_plan_dev *pd, struct vmr_argv *b,
-		    struct vmr_error **err)
-{
-	return vmr_taplike_argv(pd, b, &VMR_DEVICE_CONF(pd->dev, struct tap)->tl);
 }
 
 static void tap_grants(const struct vmr_plan *p, const struct vmr_plan_dev *pd,
@@ -64,15 +50,17 @@ static void tap_grants(const struct vmr_plan *p, const struct vmr_plan_dev *pd,
 	g->tun = true;
 }
 
+static int tap_open(struct vmr_setup *s, const struct vmr_plan_dev *pd,
+		    const struct vmr_net_nic *nic, char **ret_ifname, int *tapfds,
+		    struct vmr_error **err)
+{
+	return vmr_net_tap(s->net, VMR_DEVICE_CONF(pd->dev, struct tap)->tap, nic->queues, tapfds,
+			   err);
+}
+
 static int tap_setup(struct vmr_setup *s, struct vmr_plan_dev *pd, struct vmr_error **err)
 {
-	const struct tap *t = VMR_DEVICE_CONF(pd->dev, struct tap);
-	int tapfds[VMR_MAX_QUEUES], r;
-
-	for (unsigned q = 0; q < VMR_MAX_QUEUES; q++)
-		tapfds[q] = -1;
-	r = vmr_net_tap(s->net, t->tap, pd->nfds[VMR_FD_TAP], tapfds, err);
-	return vmr_taplike_give(s, pd, tapfds, r, err);
+	return vmr_taplike_setup(s, pd, tap_open, err);
 }
 
 const struct vmr_device_ops vmr_device_tap = {
@@ -82,12 +70,12 @@ const struct vmr_device_ops vmr_device_tap = {
     .conf_size = sizeof(struct tap),
     .parse = tap_parse,
     .keys = keys,
-    .init = tap_init,
-    .check = tap_check,
+    .init = vmr_taplike_init,
+    .check = vmr_taplike_check,
     .free = tap_free,
     .json = tap_json,
     .plan = tap_plan,
-    .argv = tap_argv,
+    .argv = vmr_taplike_argv,
     .grants = tap_grants,
     .setup = tap_setup,
 };

@@ -532,7 +532,7 @@ int sup_start(struct sup *s, struct vmr_error **err)
 	const struct vmr_guest *g = s->g;
 	_cleanup_free_ char *ready = NULL, *events = NULL, *conlog = NULL;
 	_cleanup_free_ char *consock = NULL, *ctlsock = NULL, *qmpsock = NULL;
-	int qmp_conn = -1, serial_conn = -1, con_listen = -1;
+	_cleanup_close_ int qmp_conn = -1, serial_conn = -1, con_listen = -1;
 	int r;
 
 	r = sup_signals(s, err);
@@ -570,15 +570,12 @@ int sup_start(struct sup *s, struct vmr_error **err)
 	if (r < 0)
 		return r;
 	r = sup_qemu_socket(s, "serial.sock", s->plan.console_fd, &serial_conn, err);
-	if (r < 0) {
-		close(qmp_conn);
+	if (r < 0)
 		return r;
-	}
-	r = vmr_qmp_new(qmp_conn, &s->qmp);
-	if (r < 0) {
-		close(serial_conn);
+	/* taken even on failure */
+	r = vmr_qmp_new(TAKE_FD(qmp_conn), &s->qmp);
+	if (r < 0)
 		return vmr_error_set(err, -r, "set up the QMP client");
-	}
 	qmpsock = sup_file(s, "qmp.sock");
 	vmr_qmp_set_name(s->qmp, qmpsock);
 	vmr_qmp_set_event_handler(s->qmp, sup_on_event, s);
@@ -586,13 +583,13 @@ int sup_start(struct sup *s, struct vmr_error **err)
 
 	consock = sup_file(s, "console.sock");
 	con_listen = run_socket_listen(consock, 8, true, err);
-	if (con_listen < 0) {
-		close(serial_conn);
+	if (con_listen < 0)
 		return con_listen;
-	}
 	conlog = sup_file(s, "console.log");
-	r = run_console_init(&s->con, serial_conn, s->o->console_fd, conlog, con_listen, err);
-	s->have_console = true; /* owns serial_conn and con_listen now, even on failure */
+	/* owns both fds now, even on failure */
+	r = run_console_init(&s->con, TAKE_FD(serial_conn), s->o->console_fd, conlog,
+			     TAKE_FD(con_listen), err);
+	s->have_console = true;
 	if (r < 0)
 		return r;
 	ctlsock = sup_file(s, "control.sock");
