@@ -259,8 +259,12 @@ static int defaults_check(struct vmr_define *d, const struct vmr_define_defaults
 			    err, "--cpu '%s': expected a QEMU CPU model like 'host'", o->cpu);
 		d->cpu = xstrdup(o->cpu);
 	} else {
-		/* 5gdeploy turns nested virtualization off; TCG has no "host" model */
-		d->cpu = xstrdup(streq(o->accel, "tcg") ? "max,-vmx,-svm" : "host,-vmx,-svm");
+		/*
+		 * 5gdeploy turns nested virtualization off.  TCG has no "host"
+		 * model, and its "max" must go without the flags: QEMU 7.2's TCG
+		 * with "max,-svm" breaks guest userspace (docs/5gdeploy.md)
+		 */
+		d->cpu = xstrdup(streq(o->accel, "tcg") ? "max" : "host,-vmx,-svm");
 	}
 	if (o->image && (!*o->image || !text_valid(o->image)))
 		return vmr_error_usage(err,

@@ -42,7 +42,7 @@
 /* Guest settings written under `defaults:` (borrowed strings). */
 struct vmr_define_defaults {
 	const char *memory; /* "4G" (5gdeploy's fixed 4096 MiB) */
-	const char *cpu;    /* NULL: "host,-vmx,-svm", or "max,-vmx,-svm" with accel tcg */
+	const char *cpu;    /* NULL: "host,-vmx,-svm", or "max" with accel tcg */
 	const char *accel;  /* "auto", "kvm" or "tcg" */
 	const char *image;  /* base image of every guest's root disk; NULL = omitted */
 	bool cpu_isolation; /* 5gdeploy's guest CPU isolation (true) */

@@ -285,12 +285,13 @@ static void push_cpu(struct vmr_argv *b, const struct vmr_guest *g, bool kvm)
 	if (g->cpu && !kvm && (streq(g->cpu, "host") || startswith(g->cpu, "host,"))) {
 		/*
 		 * "host" needs KVM.  A topology written for KVM labs (5gdeploy's
-		 * `host,-vmx,-svm`) that falls back to TCG keeps its feature flags
-		 * on "max", the closest TCG model, instead of failing in QEMU.
+		 * `host,-vmx,-svm`) that falls back to TCG gets "max", the closest
+		 * TCG model, without the feature flags: they name the host CPU's
+		 * features, and "max,-svm" under QEMU 7.2's TCG makes the guest's
+		 * readlink("/proc/self/exe") fail, so every glibc static-pie
+		 * program (busybox) aborts in _dl_get_origin (docs/5gdeploy.md).
 		 */
-		_cleanup_free_ char *cpu = xasprintf("max%s", g->cpu + strlen("host"));
-
-		vmr_argv_push(b, "-cpu", cpu);
+		vmr_argv_push(b, "-cpu", "max");
 	} else {
 		vmr_argv_push(b, "-cpu", g->cpu ? g->cpu : kvm ? "host" : "max");
 	}
