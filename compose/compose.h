@@ -52,9 +52,9 @@ struct vmr_compose_host {
 	char *name;		     /* topology host name, or VMR_COMPOSE_LOCAL_HOST */
 	const struct vmr_host *host; /* NULL for the implicit local host */
 	char *service;		     /* "host_" + name with '.' and '-' as '_' */
-	bool local;		     /* compose.sh talks to the local docker */
-	char *docker_host;	     /* "ssh://ADDRESS" for remote hosts, else NULL */
-	char *ssh_target;	     /* "ADDRESS" for remote hosts, else NULL */
+	bool local;		     /* compose.sh runs here by default (local docker) */
+	char *docker_host;	     /* "ssh://ADDRESS"; NULL for the implicit local host */
+	char *ssh_target;	     /* "ADDRESS"; NULL for the implicit local host */
 	bool ctrlif;		     /* `host up` creates vmctrl here */
 	bool sriov;		     /* guests here use VFs: `host up` sets up SR-IOV */
 	struct vmr_pci_addr *pfs;    /* the PFs of those VFs, sorted */

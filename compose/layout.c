@@ -29,7 +29,12 @@ static size_t add_host(struct vmr_compose_layout *l, const struct vmr_host *h, b
 	    .local = local,
 	};
 	ch->service = compose_host_service(ch->name);
-	if (!local) {
+	/*
+	 * Every host of the topology can be reached over ssh, the primary one
+	 * too: compose.sh runs on the primary (or local) host by default, and
+	 * on none of them with VMRUN_COMPOSE_HOST=none (docs/compose.md).
+	 */
+	if (h) {
 		ch->ssh_target = xstrdup(h->address ? h->address : h->name);
 		ch->docker_host = xasprintf("ssh://%s", ch->ssh_target);
 	}

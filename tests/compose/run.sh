@@ -251,48 +251,164 @@ run_sh() { # DIR ARGS... (PATH with the stubs first)
 	: >"$STUB_LOG"
 	PATH="$stub:$PATH" "$1/compose.sh" "${@:2}" >"$tmp/sh.out" 2>"$tmp/sh.err"
 }
-calls() { # the recorded calls, the context directory as DIR
-	grep -v -e ' image inspect ' -e '^docker image inspect' "$STUB_LOG" | sed "s|$1|DIR|g"
+# the recorded calls: the context directory as DIR, the options compose.sh's
+# ssh adds to every call (connect timeout, the shared connection) left out
+calls() {
+	sed -e "s|$1|DIR|g" -e 's/ -o ConnectTimeout=[0-9]* -o ServerAliveInterval=10 -o ServerAliveCountMax=3//' \
+		-e 's| -o ControlMaster=auto -o ControlPath=/tmp/vmrun-compose\.[A-Za-z0-9]*/ssh/%C -o ControlPersist=60||' \
+		"$STUB_LOG"
 }
+# the calls without the checks that come first (ssh HOST true, image inspect)
+work_calls() { calls "$1" | grep -v -e ' image inspect ' -e '^docker image inspect' -e '^ssh [^ ]* true <'; }
 expect() { # WHAT WANT (calls, one per line) DIR
-	local got
-	got=$(calls "$3")
-	is "$got" "$2" "$1"
+	is "$(work_calls "$3")" "$2" "$1"
+}
+# expect_steps WHAT DIR STEP...: the calls are the STEPs' lines, one step
+# after the other, in any order within a step (the hosts run at once)
+expect_steps() {
+	local what=$1 dir=$2 s got want n=0 lines
+	shift 2
+	mapfile -t lines < <(work_calls "$dir")
+	got="" want=""
+	for s in "$@"; do
+		local c
+		c=$(printf '%s\n' "$s" | wc -l)
+		got+=$(printf '%s\n' "${lines[@]:$n:$c}" | sort)$'\n--\n'
+		want+=$(printf '%s\n' "$s" | sort)$'\n--\n'
+		n=$((n + c))
+	done
+	[ "$n" = "${#lines[@]}" ] || got+=$(printf '%s\n' "${lines[@]:$n}")
+	is "$got" "$want" "$what"
 }
 
 lab=$tmp/lab
 export STUB_V2=1
 run_sh "$lab" up
 ok $? "lab: compose.sh up (Compose v2)"
-expect "lab up: host services first (primary locally, lab2 over ssh), then the guests per host" \
-"docker compose -f DIR/compose.yml up -d host_lab1
-docker -H ssh://192.168.60.3 compose -f DIR/compose.yml up -d host_lab2
-docker compose -f DIR/compose.yml up -d vm_cp
-docker -H ssh://192.168.60.3 compose -f DIR/compose.yml up -d vm_upf vm_gnb" "$lab"
-grep -c 'image inspect' "$STUB_LOG" | grep -qx 2
-ok $? "lab up: checks the image on both hosts first"
+expect_steps "lab up: host services first (primary locally, lab2 over ssh), then the guests; the hosts of a step at once" "$lab" \
+"docker compose -p lab -f DIR/compose.yml up -d host_lab1
+docker -H ssh://192.168.60.3 compose -p lab -f DIR/compose.yml up -d host_lab2" \
+"docker compose -p lab -f DIR/compose.yml up -d vm_cp
+docker -H ssh://192.168.60.3 compose -p lab -f DIR/compose.yml up -d vm_upf vm_gnb"
+is "$(calls "$lab" | grep -c -e 'image inspect' -e '^ssh .* true <')" 3 \
+	"lab up: first ssh to lab2, and the image checked on both hosts"
+is "$(calls "$lab" | head -3 | sort | tr '\n' '|')" \
+	"docker -H ssh://192.168.60.3 image inspect -f \\{\\{.Id\\}\\} vmrun:latest|docker image inspect -f \\{\\{.Id\\}\\} vmrun:latest|ssh 192.168.60.3 true <0 bytes>|" \
+	"lab up: the checks come before anything starts"
+grep -q -x "compose.sh: host 'lab2': starting its host service" "$tmp/sh.err" &&
+	grep -q -x "compose.sh: host 'lab1': starting its guests" "$tmp/sh.err"
+ok $? "lab up: says which host it works on"
+grep -q -x "compose.sh: starting its guests: done on 2 host(s) in [0-9.]* s" "$tmp/sh.err"
+ok $? "lab up: and how long each step took"
+ssh_line=$(grep -m1 '^ssh ' "$STUB_LOG")
+[[ $ssh_line == "ssh -o ConnectTimeout=10 -o ServerAliveInterval=10 -o ServerAliveCountMax=3 -o ControlMaster=auto -o ControlPath=/tmp/vmrun-compose."*"/ssh/%C -o ControlPersist=60 192.168.60.3 true <0 bytes>" ]]
+ok $? "lab up: ssh with a connect timeout and one shared connection per host" || diag "$ssh_line"
+is "$(find /tmp -maxdepth 1 -name 'vmrun-compose.*' -newer "$STUB_LOG" 2>/dev/null | wc -l)" 0 \
+	"lab up: its temporary directory (the ssh sockets) is gone afterwards"
+
+: >"$STUB_LOG"
+VMRUN_SSH_MUX=0 VMRUN_SSH_TIMEOUT=3 PATH="$stub:$PATH" "$lab/compose.sh" up >/dev/null 2>&1
+is "$(grep -m1 '^ssh ' "$STUB_LOG")" \
+	"ssh -o ConnectTimeout=3 -o ServerAliveInterval=10 -o ServerAliveCountMax=3 192.168.60.3 true <0 bytes>" \
+	"VMRUN_SSH_MUX=0, VMRUN_SSH_TIMEOUT=3: no shared connection, a 3 s timeout"
+VMRUN_SSH_TIMEOUT=soon run_sh "$lab" up
+is "$?" 1 "VMRUN_SSH_TIMEOUT must be a number"
+
+VMRUN_COMPOSE_JOBS=1 run_sh "$lab" up
+expect "VMRUN_COMPOSE_JOBS=1: one host after the other, in host order" \
+"docker compose -p lab -f DIR/compose.yml up -d host_lab1
+docker -H ssh://192.168.60.3 compose -p lab -f DIR/compose.yml up -d host_lab2
+docker compose -p lab -f DIR/compose.yml up -d vm_cp
+docker -H ssh://192.168.60.3 compose -p lab -f DIR/compose.yml up -d vm_upf vm_gnb" "$lab"
 
 run_sh "$lab" down
 ok $? "lab: compose.sh down"
-expect "lab down: every guest stops before any host service goes" \
-"docker -H ssh://192.168.60.3 compose -f DIR/compose.yml stop vm_upf vm_gnb
-docker compose -f DIR/compose.yml stop vm_cp
-docker -H ssh://192.168.60.3 compose -f DIR/compose.yml down --remove-orphans
-docker compose -f DIR/compose.yml down --remove-orphans" "$lab"
+expect_steps "lab down: every guest stops before any host service goes" "$lab" \
+"docker -H ssh://192.168.60.3 compose -p lab -f DIR/compose.yml stop vm_upf vm_gnb
+docker compose -p lab -f DIR/compose.yml stop vm_cp" \
+"docker -H ssh://192.168.60.3 compose -p lab -f DIR/compose.yml down --remove-orphans
+docker compose -p lab -f DIR/compose.yml down --remove-orphans"
 
 run_sh "$lab" down -v
-expect "lab down -v removes the volumes too" \
-"docker -H ssh://192.168.60.3 compose -f DIR/compose.yml stop vm_upf vm_gnb
-docker compose -f DIR/compose.yml stop vm_cp
-docker -H ssh://192.168.60.3 compose -f DIR/compose.yml down --remove-orphans --volumes
-docker compose -f DIR/compose.yml down --remove-orphans --volumes" "$lab"
+expect_steps "lab down -v removes the volumes too" "$lab" \
+"docker -H ssh://192.168.60.3 compose -p lab -f DIR/compose.yml stop vm_upf vm_gnb
+docker compose -p lab -f DIR/compose.yml stop vm_cp" \
+"docker -H ssh://192.168.60.3 compose -p lab -f DIR/compose.yml down --remove-orphans --volumes
+docker compose -p lab -f DIR/compose.yml down --remove-orphans --volumes"
 
+# ---- failures: named by host, with the tool's own error, nothing after them ----
 STUB_NO_IMAGE=ssh://192.168.60.3 run_sh "$lab" up
 is "$?" 1 "lab up with the image missing on lab2 fails"
-grep -q "image 'vmrun:latest' is missing on host 'lab2'" "$tmp/sh.err"
-ok $? "lab up: the error names the host and the image"
-[ -z "$(calls "$lab")" ]
+is "$(tail -1 "$tmp/sh.err")" \
+	"compose.sh: error: host 'lab2': checking ssh and the image failed (exit status 1): image 'vmrun:latest' is missing on host 'lab2': run ./compose.sh build (and upload)" \
+	"lab up: the error names the host and the image"
+[ -z "$(work_calls "$lab")" ]
 ok $? "lab up: nothing started when an image is missing"
+
+STUB_SSH_FAIL=192.168.60.3 run_sh "$lab" up
+is "$?" 1 "lab up with lab2 unreachable fails"
+is "$(tail -1 "$tmp/sh.err")" \
+	"compose.sh: error: host 'lab2': checking ssh and the image failed (exit status 1): ssh 192.168.60.3: ssh: connect to host 192.168.60.3 port 22: Connection timed out" \
+	"lab up: an unreachable host is reported with ssh's own error, not as a missing image"
+[ -z "$(work_calls "$lab")" ]
+ok $? "lab up: nothing started when a host is unreachable"
+
+STUB_DOWN=ssh://192.168.60.3 run_sh "$lab" up
+grep -q "^compose.sh: error: host 'lab2': .*: docker: error during connect" "$tmp/sh.err"
+ok $? "lab up: an engine that does not answer is reported with docker's error"
+
+STUB_FAIL=local:up run_sh "$lab" up
+is "$?" 1 "lab up: a host service that fails to start fails up"
+is "$(tail -1 "$tmp/sh.err")" \
+	"compose.sh: error: host 'lab1': starting its host service failed (exit status 1): ERROR: for up: something broke on local" \
+	"lab up: the error names the host and repeats its last line"
+grep -q "^lab1: ERROR: for up: something broke on local" "$tmp/sh.err"
+ok $? "lab up: the host's output is shown, each line prefixed with the host"
+work_calls "$lab" | grep -q 'up -d vm_'
+ok $((!$?)) "lab up: no guest starts after a failed step"
+
+STUB_FAIL=ssh://192.168.60.3:stop run_sh "$lab" down
+is "$?" 1 "lab down: a guest that fails to stop fails down"
+work_calls "$lab" | grep -q ' down '
+ok $((!$?)) "lab down: no host service is removed after a failed stop"
+
+# ---- every host over ssh: compose.sh on a machine outside the lab ----
+VMRUN_COMPOSE_HOST=none run_sh "$lab" up
+ok $? "VMRUN_COMPOSE_HOST=none: up"
+expect_steps "VMRUN_COMPOSE_HOST=none: the primary host over ssh too" "$lab" \
+"docker -H ssh://192.168.60.2 compose -p lab -f DIR/compose.yml up -d host_lab1
+docker -H ssh://192.168.60.3 compose -p lab -f DIR/compose.yml up -d host_lab2" \
+"docker -H ssh://192.168.60.2 compose -p lab -f DIR/compose.yml up -d vm_cp
+docker -H ssh://192.168.60.3 compose -p lab -f DIR/compose.yml up -d vm_upf vm_gnb"
+VMRUN_COMPOSE_HOST=lab2 run_sh "$lab" ps
+grep -q '^docker ps ' "$STUB_LOG" && grep -q '^docker -H ssh://192.168.60.2 ps ' "$STUB_LOG"
+ok $? "VMRUN_COMPOSE_HOST=lab2: lab2 locally, lab1 over ssh"
+VMRUN_COMPOSE_HOST=lab9 run_sh "$lab" up
+is "$?" 1 "VMRUN_COMPOSE_HOST: an unknown host fails"
+grep -q "VMRUN_COMPOSE_HOST: 'lab9' is not a host of this lab (lab1 lab2, or none)" "$tmp/sh.err"
+ok $? "VMRUN_COMPOSE_HOST: the error lists the hosts"
+
+# ---- ps: one table, every host's service and guests ----
+printf '%s\t%s\t%s\n' local host_lab1 'Up 2 minutes (healthy)' local vm_cp 'Up 1 minute (healthy)' \
+	local vmprep_cp 'Exited (0) 1 minute ago' ssh://192.168.60.3 host_lab2 'Up 2 minutes (healthy)' \
+	ssh://192.168.60.3 vm_upf 'Exited (0) 5 seconds ago' >"$tmp/ps"
+STUB_PS=$tmp/ps run_sh "$lab" ps
+ok $? "lab ps"
+is "$(cat "$tmp/sh.out")" "HOST  SERVICE               STATUS
+lab1  host_lab1             Up 2 minutes (healthy)
+lab1  vm_cp                 Up 1 minute (healthy)
+lab2  host_lab2             Up 2 minutes (healthy)
+lab2  vm_upf                Exited (0) 5 seconds ago
+lab2  vm_gnb                not created" "lab ps: every guest of every host, also the stopped and the missing"
+is "$(calls "$lab" | grep ' ps ' | sort)" \
+	"docker -H ssh://192.168.60.3 ps -a --filter label=com.docker.compose.project=lab --format $(printf '%q' '{{.Label "com.docker.compose.service"}}	{{.Status}}')
+docker ps -a --filter label=com.docker.compose.project=lab --format $(printf '%q' '{{.Label "com.docker.compose.service"}}	{{.Status}}')" \
+	"lab ps: one docker ps per host, by the project's label"
+STUB_PS=$tmp/ps STUB_SSH_FAIL=192.168.60.3 run_sh "$lab" ps
+is "$?" 1 "lab ps with lab2 unreachable: status 1"
+is "$(tail -1 "$tmp/sh.out")" \
+	"lab2  -                     unreachable: ssh 192.168.60.3: ssh: connect to host 192.168.60.3 port 22: Connection timed out" \
+	"lab ps: the unreachable host is a row with ssh's error; the others are listed"
 
 run_sh "$lab" upload
 ok $? "lab: compose.sh upload"
@@ -304,15 +420,13 @@ ssh 192.168.60.3 $(printf '%q' "mkdir -p $dirq && tar -C $dirq -xf -" | sed "s|$
 STUB_REMOTE_ID=sha256:new run_sh "$lab" upload
 [ "$(calls "$lab" | grep -c -e '^docker save' -e ' load ')" = 0 ]
 ok $? "lab upload: an image already there is not shipped again"
+VMRUN_COMPOSE_HOST=none STUB_REMOTE_ID=sha256:new run_sh "$lab" upload
+is "$(calls "$lab" | grep -c -e '^ssh 192.168.60.[23] mkdir')" 2 \
+	"VMRUN_COMPOSE_HOST=none: upload copies the context to the primary host too"
 
 run_sh "$lab" logs gnb --tail 5
 expect "lab logs GUEST: on the guest's host" \
-"docker -H ssh://192.168.60.3 compose -f DIR/compose.yml logs --tail 5 vm_gnb" "$lab"
-
-run_sh "$lab" ps
-expect "lab ps: every host" \
-"docker compose -f DIR/compose.yml ps
-docker -H ssh://192.168.60.3 compose -f DIR/compose.yml ps" "$lab"
+"docker -H ssh://192.168.60.3 compose -p lab -f DIR/compose.yml logs --tail 5 vm_gnb" "$lab"
 
 run_sh "$lab" ssh upf uptime
 expect "lab ssh GUEST: to its vmctrl address as root" "ssh root@172.25.160.4 uptime <0 bytes>" "$lab"
@@ -342,20 +456,33 @@ g5=$tmp/5gdeploy
 export STUB_V2=0
 run_sh "$g5" up
 ok $? "5gdeploy: compose.sh up (docker-compose v1)"
-expect "5gdeploy up: the local host (ctrlif) first, both remote hosts over ssh, then the guests" \
-"docker-compose -f DIR/compose.yml up -d host_local
-docker-compose -H ssh://192.168.60.2 -f DIR/compose.yml up -d host_192_168_60_2
-docker-compose -H ssh://192.168.60.3 -f DIR/compose.yml up -d host_192_168_60_3
-docker-compose -H ssh://192.168.60.2 -f DIR/compose.yml up -d vm_a
-docker-compose -H ssh://192.168.60.3 -f DIR/compose.yml up -d vm_b vm_c" "$g5"
+expect_steps "5gdeploy up: the local host (ctrlif) and both remote hosts over ssh, then the guests" "$g5" \
+"docker-compose -p 5gdeploy -f DIR/compose.yml up -d host_local
+docker-compose -H ssh://192.168.60.2 -p 5gdeploy -f DIR/compose.yml up -d host_192_168_60_2
+docker-compose -H ssh://192.168.60.3 -p 5gdeploy -f DIR/compose.yml up -d host_192_168_60_3" \
+"docker-compose -H ssh://192.168.60.2 -p 5gdeploy -f DIR/compose.yml up -d vm_a
+docker-compose -H ssh://192.168.60.3 -p 5gdeploy -f DIR/compose.yml up -d vm_b vm_c"
 run_sh "$g5" down
-expect "5gdeploy down: guests on every host, then host services, the ctrlif's last" \
-"docker-compose -H ssh://192.168.60.3 -f DIR/compose.yml stop vm_b vm_c
-docker-compose -H ssh://192.168.60.2 -f DIR/compose.yml stop vm_a
-docker-compose -H ssh://192.168.60.3 -f DIR/compose.yml down --remove-orphans
-docker-compose -H ssh://192.168.60.2 -f DIR/compose.yml down --remove-orphans
-docker-compose -f DIR/compose.yml down --remove-orphans" "$g5"
+expect_steps "5gdeploy down: guests on every host, then the host services" "$g5" \
+"docker-compose -H ssh://192.168.60.3 -p 5gdeploy -f DIR/compose.yml stop vm_b vm_c
+docker-compose -H ssh://192.168.60.2 -p 5gdeploy -f DIR/compose.yml stop vm_a" \
+"docker-compose -H ssh://192.168.60.3 -p 5gdeploy -f DIR/compose.yml down --remove-orphans
+docker-compose -H ssh://192.168.60.2 -p 5gdeploy -f DIR/compose.yml down --remove-orphans
+docker-compose -p 5gdeploy -f DIR/compose.yml down --remove-orphans"
+VMRUN_COMPOSE_HOST=none run_sh "$g5" up
+is "$?" 1 "5gdeploy: VMRUN_COMPOSE_HOST=none with no primary host fails"
+grep -q "host 'local' is the machine that runs compose.sh" "$tmp/sh.err"
+ok $? "5gdeploy: says why (the implicit local host is this machine)"
 run_sh "$g5" ssh c hostname -f
 expect "5gdeploy ssh c: 5gdeploy's vmctrl address" "ssh root@172.25.160.5 hostname -f <0 bytes>" "$g5"
+
+# the project name: the directory's, normalised as Compose does, or COMPOSE_PROJECT_NAME
+cp -r "$lab" "$tmp/My.Lab_2"
+run_sh "$tmp/My.Lab_2" logs
+grep -q ' -p mylab_2 ' "$STUB_LOG"
+ok $? "project name: the directory's name, lowercased, only [a-z0-9_-]"
+COMPOSE_PROJECT_NAME=other run_sh "$lab" logs
+grep -q ' -p other ' "$STUB_LOG"
+ok $? "project name: COMPOSE_PROJECT_NAME wins"
 
 done_testing
