@@ -256,10 +256,11 @@ run_sh() { # DIR ARGS... (PATH with the stubs first)
 calls() {
 	sed -e "s|$1|DIR|g" -e 's/ -o ConnectTimeout=[0-9]* -o ServerAliveInterval=10 -o ServerAliveCountMax=3//' \
 		-e 's| -o ControlMaster=auto -o ControlPath=/tmp/vmrun-compose\.[A-Za-z0-9]*/ssh/%C -o ControlPersist=60||' \
-		"$STUB_LOG"
+		-e 's|/tmp/vmrun-compose\.[A-Za-z0-9]*/|TMP/|g' "$STUB_LOG"
 }
-# the calls without the checks that come first (ssh HOST true, image inspect)
-work_calls() { calls "$1" | grep -v -e ' image inspect ' -e '^docker image inspect' -e '^ssh [^ ]* true <'; }
+ctx_inspect=$(printf '%q' "docker context inspect --format '{{.Endpoints.docker.Host}}'")
+# the calls without the checks that come first (ssh HOST, image inspect)
+work_calls() { calls "$1" | grep -vF -e ' image inspect ' -e " $ctx_inspect <"; }
 expect() { # WHAT WANT (calls, one per line) DIR
 	is "$(work_calls "$3")" "$2" "$1"
 }
@@ -290,10 +291,10 @@ expect_steps "lab up: host services first (primary locally, lab2 over ssh), then
 docker -H ssh://192.168.60.3 compose -p lab -f DIR/compose.yml up -d host_lab2" \
 "docker compose -p lab -f DIR/compose.yml up -d vm_cp
 docker -H ssh://192.168.60.3 compose -p lab -f DIR/compose.yml up -d vm_upf vm_gnb"
-is "$(calls "$lab" | grep -c -e 'image inspect' -e '^ssh .* true <')" 3 \
-	"lab up: first ssh to lab2, and the image checked on both hosts"
+is "$(calls "$lab" | grep -cF -e 'image inspect' -e " $ctx_inspect <")" 3 \
+	"lab up: first ssh to lab2 (asking for its engine), and the image checked on both hosts"
 is "$(calls "$lab" | head -3 | sort | tr '\n' '|')" \
-	"docker -H ssh://192.168.60.3 image inspect -f \\{\\{.Id\\}\\} vmrun:latest|docker image inspect -f \\{\\{.Id\\}\\} vmrun:latest|ssh 192.168.60.3 true <0 bytes>|" \
+	"docker -H ssh://192.168.60.3 image inspect -f \\{\\{.Id\\}\\} vmrun:latest|docker image inspect -f \\{\\{.Id\\}\\} vmrun:latest|ssh 192.168.60.3 $ctx_inspect <0 bytes>|" \
 	"lab up: the checks come before anything starts"
 grep -q -x "compose.sh: host 'lab2': starting its host service" "$tmp/sh.err" &&
 	grep -q -x "compose.sh: host 'lab1': starting its guests" "$tmp/sh.err"
@@ -301,7 +302,7 @@ ok $? "lab up: says which host it works on"
 grep -q -x "compose.sh: starting its guests: done on 2 host(s) in [0-9.]* s" "$tmp/sh.err"
 ok $? "lab up: and how long each step took"
 ssh_line=$(grep -m1 '^ssh ' "$STUB_LOG")
-[[ $ssh_line == "ssh -o ConnectTimeout=10 -o ServerAliveInterval=10 -o ServerAliveCountMax=3 -o ControlMaster=auto -o ControlPath=/tmp/vmrun-compose."*"/ssh/%C -o ControlPersist=60 192.168.60.3 true <0 bytes>" ]]
+[[ $ssh_line == "ssh -o ConnectTimeout=10 -o ServerAliveInterval=10 -o ServerAliveCountMax=3 -o ControlMaster=auto -o ControlPath=/tmp/vmrun-compose."*"/ssh/%C -o ControlPersist=60 192.168.60.3 $ctx_inspect <0 bytes>" ]]
 ok $? "lab up: ssh with a connect timeout and one shared connection per host" || diag "$ssh_line"
 is "$(find /tmp -maxdepth 1 -name 'vmrun-compose.*' -newer "$STUB_LOG" 2>/dev/null | wc -l)" 0 \
 	"lab up: its temporary directory (the ssh sockets) is gone afterwards"
@@ -309,8 +310,21 @@ is "$(find /tmp -maxdepth 1 -name 'vmrun-compose.*' -newer "$STUB_LOG" 2>/dev/nu
 : >"$STUB_LOG"
 VMRUN_SSH_MUX=0 VMRUN_SSH_TIMEOUT=3 PATH="$stub:$PATH" "$lab/compose.sh" up >/dev/null 2>&1
 is "$(grep -m1 '^ssh ' "$STUB_LOG")" \
-	"ssh -o ConnectTimeout=3 -o ServerAliveInterval=10 -o ServerAliveCountMax=3 192.168.60.3 true <0 bytes>" \
+	"ssh -o ConnectTimeout=3 -o ServerAliveInterval=10 -o ServerAliveCountMax=3 192.168.60.3 $ctx_inspect <0 bytes>" \
 	"VMRUN_SSH_MUX=0, VMRUN_SSH_TIMEOUT=3: no shared connection, a 3 s timeout"
+STUB_SSH_ENGINE=unix:///var/run/docker.sock run_sh "$lab" up
+expect_steps "lab up: lab2's engine socket forwarded over the shared connection, every docker call through it" "$lab" \
+"ssh -O forward -L TMP/ssh/1.sock:/var/run/docker.sock 192.168.60.3 <0 bytes>" \
+"docker compose -p lab -f DIR/compose.yml up -d host_lab1
+docker -H unix://TMP/ssh/1.sock compose -p lab -f DIR/compose.yml up -d host_lab2" \
+"docker compose -p lab -f DIR/compose.yml up -d vm_cp
+docker -H unix://TMP/ssh/1.sock compose -p lab -f DIR/compose.yml up -d vm_upf vm_gnb"
+STUB_SSH_ENGINE=tcp://10.0.0.1:2375 run_sh "$lab" up
+calls "$lab" | grep -q -e '-O forward' -e 'unix://'
+ok $((!$?)) "lab up: an engine that is not a unix socket: ssh://, nothing forwarded"
+VMRUN_SSH_MUX=0 STUB_SSH_ENGINE=unix:///var/run/docker.sock run_sh "$lab" up
+calls "$lab" | grep -q -e '-O forward' -e 'unix://'
+ok $((!$?)) "lab up: VMRUN_SSH_MUX=0: nothing forwarded"
 VMRUN_SSH_TIMEOUT=soon run_sh "$lab" up
 is "$?" 1 "VMRUN_SSH_TIMEOUT must be a number"
 
@@ -409,6 +423,8 @@ is "$?" 1 "lab ps with lab2 unreachable: status 1"
 is "$(tail -1 "$tmp/sh.out")" \
 	"lab2  -                     unreachable: ssh 192.168.60.3: ssh: connect to host 192.168.60.3 port 22: Connection timed out" \
 	"lab ps: the unreachable host is a row with ssh's error; the others are listed"
+STUB_PS=$tmp/ps STUB_SSH_ENGINE=unix:///run/docker.sock run_sh "$lab" ps
+is "$(wc -l <"$tmp/sh.out")" 6 "lab ps through a forwarded socket: the same table"
 
 run_sh "$lab" upload
 ok $? "lab: compose.sh upload"

@@ -83,6 +83,19 @@ detect_compose() {
 	fi
 }
 
+# engine HOST: docker's -H for HOST: the socket connect forwarded to its
+# engine, else ssh://ADDRESS (one ssh and `docker system dial-stdio` a call)
+engine() {
+	local i
+	for i in "${!hosts[@]}"; do
+		if [ "${hosts[$i]}" = "$1" ] && [ -n "$work" ] && [ -f "$work/ssh/$i.engine" ]; then
+			cat "$work/ssh/$i.engine"
+			return
+		fi
+	done
+	echo "${docker_host[$1]}"
+}
+
 # on HOST ARGS...: run compose with ARGS against HOST's docker engine
 on() {
 	local h=$1
@@ -90,9 +103,9 @@ on() {
 	if ! remote "$h"; then
 		"${compose_cmd[@]}" -p "$project" -f "$here/compose.yml" "$@"
 	elif [ "${compose_cmd[0]}" = docker ]; then
-		docker -H "${docker_host[$h]}" compose -p "$project" -f "$here/compose.yml" "$@"
+		docker -H "$(engine "$h")" compose -p "$project" -f "$here/compose.yml" "$@"
 	else
-		docker-compose -H "${docker_host[$h]}" -p "$project" -f "$here/compose.yml" "$@"
+		docker-compose -H "$(engine "$h")" -p "$project" -f "$here/compose.yml" "$@"
 	fi
 }
 
@@ -100,7 +113,7 @@ on() {
 docker_on() {
 	local h=$1
 	shift
-	if remote "$h"; then docker -H "${docker_host[$h]}" "$@"; else docker "$@"; fi
+	if remote "$h"; then docker -H "$(engine "$h")" "$@"; else docker "$@"; fi
 }
 
 # A directory of our own: the ssh that docker, docker-compose and this
@@ -194,14 +207,30 @@ remote_hosts() {
 	return 0
 }
 
-# reach HOST: ssh to it, which opens the connection the docker calls share
-# (ssh's own error when it fails)
+# reach HOST: ssh to HOST (ssh's own error when that fails), leaving the
+# connection open for everything after; through it, a socket here is
+# forwarded to the engine that `docker` on HOST uses, so every docker call is
+# one more channel of that connection: no new ssh, no remote shell or docker
+# process, no ssh session (sshd's MaxSessions), and docker-compose 1.29
+# needs no paramiko.  Without a shared connection, or when HOST's engine is
+# not a unix socket, docker calls go to ssh://ADDRESS.
 reach() {
-	local h=$1 err
+	local h=$1 i out rc sock
 	remote "$h" || return 0
-	if ! err=$(ssh "${ssh_target[$h]}" true 2>&1); then
-		echo "ssh ${ssh_target[$h]}: ${err:-failed}"
+	for i in "${!hosts[@]}"; do [ "${hosts[$i]}" != "$h" ] || break; done
+	[ ! -f "$work/ssh/$i.engine" ] || return 0
+	out=$(ssh "${ssh_target[$h]}" "docker context inspect --format '{{.Endpoints.docker.Host}}'" 2>&1) && rc=0 || rc=$?
+	if [ "$rc" = 255 ]; then
+		echo "ssh ${ssh_target[$h]}: ${out:-failed}"
 		return 1
+	fi
+	out=${out##*$'\n'}
+	if [ "${VMRUN_SSH_MUX:-1}" = 0 ] || [ "$rc" != 0 ] || [[ $out != unix:///* ]]; then
+		return 0
+	fi
+	sock=$work/ssh/$i.sock
+	if ssh -O forward -L "$sock:${out#unix://}" "${ssh_target[$h]}" >/dev/null 2>&1; then
+		echo "unix://$sock" >"$work/ssh/$i.engine"
 	fi
 }
 
@@ -355,12 +384,14 @@ cmd_logs() {
 	if [ $# -gt 0 ] && [ -n "${guest_host[$1]:-}" ]; then
 		g=$1
 		shift
-		remote "${guest_host[$g]}" && setup_work
+		setup_work
+		reach "${guest_host[$g]}" || die "host '${guest_host[$g]}': cannot reach it"
 		on "${guest_host[$g]}" logs "$@" "vm_$g"
 		return
 	fi
+	setup_work
 	for h in "${hosts[@]}"; do
-		remote "$h" && setup_work
+		reach "$h" || die "host '$h': cannot reach it"
 		on "$h" logs "$@"
 	done
 }
