@@ -57,7 +57,7 @@ UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 TESTLIB_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/lib/*.c))
 
-.PHONY: all check unit asan faults fuzz deps demo install uninstall clean help testguest format
+.PHONY: all check unit asan faults fuzz deps demo lab2 check-lab2 install uninstall clean help testguest format
 
 all: $(BUILD)/vmrun
 
@@ -65,6 +65,9 @@ help:
 	@echo "make            build $(BUILD)/vmrun"
 	@echo "make check      build and run every test (final line: N passed, N failed, N skipped)"
 	@echo "make demo       install what is missing, build, boot the example guests"
+	@echo "make lab2       a multi-host lab on one machine: two hosts (namespaces, dockerd, sshd),"
+	@echo "                5gdeploy's README lab deployed with compose.sh (docs/compose.md)"
+	@echo "make check-lab2 the same as a test (long: an image build, two deployments)"
 	@echo "make deps       install the Debian packages the build and tests need"
 	@echo "make asan       ASan+UBSan build and test run (in build/asan)"
 	@echo "make fuzz       run each fuzz target for FUZZ_SECONDS (clang, libFuzzer)"
@@ -121,6 +124,15 @@ deps:
 demo: deps
 	@$(MAKE) --no-print-directory all testguest
 	@BUILD=$(BUILD) examples/demo.sh
+
+# the two-host bed and 5gdeploy's README lab on it (examples/lab2/run.sh)
+lab2: deps
+	@$(MAKE) --no-print-directory all testguest
+	@BUILD=$(BUILD) examples/lab2/run.sh
+
+# long: not in check; part of check-deep once tests/deep.sh has a step for it
+check-lab2: all testguest
+	@BUILD=$(BUILD) tests/run.sh tests/lab2/deep.sh
 
 install: $(BUILD)/vmrun
 	install -D -m 0755 $(BUILD)/vmrun $(DESTDIR)$(PREFIX)/bin/vmrun

@@ -15,6 +15,11 @@ pkgs=(
 	valgrind genisoimage shellcheck python3 python3-yaml procps util-linux
 	# container tests (compose)
 	docker.io docker-compose debootstrap
+	# compose.sh reaches other hosts over ssh; docker-compose 1.29 imports
+	# paramiko for any ssh:// host (docker-compose -H ssh://... by hand)
+	openssh-client python3-paramiko
+	# the two-host test bed (examples/lab2): an sshd per host namespace
+	openssh-server socat
 )
 [ -n "${VMRUN_DEPS_EXTRA:-}" ] && read -ra extra <<<"$VMRUN_DEPS_EXTRA" && pkgs+=("${extra[@]}")
 missing=()
