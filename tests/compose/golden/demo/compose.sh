@@ -221,7 +221,8 @@ reach() {
 	[ ! -f "$work/ssh/$i.engine" ] || return 0
 	out=$(ssh "${ssh_target[$h]}" "docker context inspect --format '{{.Endpoints.docker.Host}}'" 2>&1) && rc=0 || rc=$?
 	if [ "$rc" = 255 ]; then
-		echo "ssh ${ssh_target[$h]}: ${out:-failed}"
+		out=${out%$'\n'}
+		echo "ssh ${ssh_target[$h]}: ${out//$'\n'/; }"
 		return 1
 	fi
 	out=${out##*$'\n'}
