@@ -34,7 +34,8 @@ d.update(kernel=tg + "/vmlinuz", initrd=tg + "/initrd.img", stop_timeout=5)
 ping = " ".join("vmrun.ping=" + ip for ip in
                 ("172.25.162.4", "172.25.162.5", "172.25.160.4", "172.25.160.5", "172.25.160.1"))
 for name, g in t["guests"].items():
-    g["append"] = "console=ttyS0 quiet" + (" " + ping if name == "a" else "")
+    # TCG guests on a busy 2-core machine can take minutes to boot: a waits
+    g["append"] = "console=ttyS0 quiet" + (" vmrun.pingwait=600 " + ping if name == "a" else "")
 with open(dst, "w") as f:
     f.write("# examples/lab2/topology.sh: 5gdeploy's README lab on the two-host bed\n")
     yaml.safe_dump(t, f, sort_keys=False)

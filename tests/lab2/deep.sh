@@ -150,10 +150,11 @@ wait_healthy() { # N SERVICE
 	done
 	return 1
 }
-wait_console() { # N GUEST PATTERN
+wait_console() { # N GUEST PATTERN [FAILED]: the console shows PATTERN (not FAILED)
 	local i
-	for ((i = 0; i < 300; i++)); do
+	for ((i = 0; i < 900; i++)); do
 		console "$1" "$2" | grep -q "$3" && return 0
+		[ -n "${4:-}" ] && console "$1" "$2" | grep -q "$4" && return 1
 		running "$1" "vm_$2" || [ "$i" -lt 30 ] || return 1
 		sleep 1
 	done
@@ -182,11 +183,11 @@ deploy() { # ROUND
 		"round $r: ps shows both host services and every guest on every host, healthy" ||
 		sed 's/^/# /' "$BED/ps$r.out"
 	for ip in 172.25.162.4 172.25.162.5; do
-		wait_console 1 a "vmrun-testguest: ping $ip ok"
+		wait_console 1 a "vmrun-testguest: ping $ip ok" "vmrun-testguest: ping $ip failed"
 		ok $? "round $r: a (h1) pings $ip on n6, across the wire to h2"
 	done
 	for ip in 172.25.160.4 172.25.160.5 172.25.160.1; do
-		wait_console 1 a "vmrun-testguest: ping $ip ok"
+		wait_console 1 a "vmrun-testguest: ping $ip ok" "vmrun-testguest: ping $ip failed"
 		ok $? "round $r: a pings $ip on vmctrl"
 	done
 }
