@@ -17,7 +17,7 @@
 #include "lib/devices/devices.h"
 #include "lib/plan/argv.h"
 
-#define HOSTDEVS_MAX 16u    /* the claims a device may report */
+#define HOSTDEVS_MAX 16u      /* the claims a device may report */
 #define ROOT_PORT_CHASSIS 200 /* chassis numbers of our root ports: 200.. */
 
 struct hostdev {
@@ -136,8 +136,8 @@ static bool hostdevs_parse(struct vmr_keyctx *c, const struct vmr_ynode *n, void
 		vmr_key_check_unknown(c, it, names, nnames);
 		vmr_keys_parse(c, entry_keys, it, h);
 		if (!vmr_key_get(it, "pci")) {
-			VMR_KEY_ERR(c, it->pos, "write {pci: DDDD:BB:SS.F}", "%s: hostdev #%zu needs 'pci'",
-				    c->ctx, i + 1);
+			VMR_KEY_ERR(c, it->pos, "write {pci: DDDD:BB:SS.F}",
+				    "%s: hostdev #%zu needs 'pci'", c->ctx, i + 1);
 			good = false;
 			continue;
 		}
@@ -270,10 +270,10 @@ static int hostdevs_argv(const struct vmr_plan *p, const struct vmr_plan_dev *pd
 		if (!shared) {
 			port[i] = ports++;
 			snprintf(id, sizeof(id), "hostdev-rp%u", port[i]);
-			vmr_argv_push_json(
-			    b, "-device",
-			    json_pack("{s:s, s:s, s:s, s:i}", "driver", "pcie-root-port", "id", id,
-				      "bus", "pcie.0", "chassis", ROOT_PORT_CHASSIS + (int)port[i]));
+			vmr_argv_push_json(b, "-device",
+					   json_pack("{s:s, s:s, s:s, s:i}", "driver",
+						     "pcie-root-port", "id", id, "bus", "pcie.0",
+						     "chassis", ROOT_PORT_CHASSIS + (int)port[i]));
 		}
 	}
 	for (size_t i = 0; i < hs->n; i++) {

@@ -85,8 +85,8 @@ static void memory_check(const struct vmr_devcheck *c, const struct vmr_device *
 
 	if (page && m->size && size && m->size % page)
 		VMR_KEY_ERR(c->kc, size->pos, "make it a multiple of the page size",
-			    "%s: memory size '%s' is not a whole number of %s hugepages", c->kc->ctx,
-			    size->value, huge_names[m->hugepages - HUGE_2M]);
+			    "%s: memory size '%s' is not a whole number of %s hugepages",
+			    c->kc->ctx, size->value, huge_names[m->hugepages - HUGE_2M]);
 }
 
 static void memory_plan(const struct vmr_plan *p, struct vmr_plan_dev *pd)
@@ -94,8 +94,8 @@ static void memory_plan(const struct vmr_plan *p, struct vmr_plan_dev *pd)
 	pd->memory_backend = true;
 }
 
-static int memory_argv(const struct vmr_plan *p, const struct vmr_plan_dev *pd,
-		       struct vmr_argv *b, struct vmr_error **err)
+static int memory_argv(const struct vmr_plan *p, const struct vmr_plan_dev *pd, struct vmr_argv *b,
+		       struct vmr_error **err)
 {
 	const struct memory *m = VMR_DEVICE_CONF(pd->dev, struct memory);
 	json_t *o = json_pack("{s:s, s:s, s:I}", "qom-type", "memory-backend-memfd", "id", "mem0",
@@ -205,10 +205,11 @@ static int memory_preflight(const struct vmr_config *cfg, const struct vmr_plan 
 				       (unsigned long long)(page >> 10));
 	}
 	if (avail < need) {
-		r = vmr_error_usage(err,
-				    "guest '%s': memory: %llu %s hugepages needed, %llu free on the "
-				    "host: %llu short",
-				    p->guest->name, need, pname, avail, need - avail);
+		r = vmr_error_usage(
+		    err,
+		    "guest '%s': memory: %llu %s hugepages needed, %llu free on the "
+		    "host: %llu short",
+		    p->guest->name, need, pname, avail, need - avail);
 		vmr_error_hint(err,
 			       "reserve them: echo N > %s/kernel/mm/hugepages/"
 			       "hugepages-%llukB/nr_hugepages",

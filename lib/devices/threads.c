@@ -89,8 +89,8 @@ unsigned vmr_device_iothreads_count(const struct vmr_guest *g)
 static void iothread_cpus_check(const struct vmr_devcheck *c, const struct vmr_device *d)
 {
 	if (!vmr_device_iothreads_count(c->guest))
-		VMR_KEY_ERR(c->kc, d->pos, "add 'iothreads: N'", "%s: 'iothread_cpus' needs 'iothreads'",
-			    c->kc->ctx);
+		VMR_KEY_ERR(c->kc, d->pos, "add 'iothreads: N'",
+			    "%s: 'iothread_cpus' needs 'iothreads'", c->kc->ctx);
 }
 
 static void emulator_plan(const struct vmr_plan *p, struct vmr_plan_dev *pd)
@@ -115,8 +115,8 @@ static int iothreads_argv(const struct vmr_plan *p, const struct vmr_plan_dev *p
 		char id[16];
 
 		snprintf(id, sizeof(id), "io%u", i);
-		vmr_argv_push_json(b, "-object", json_pack("{s:s, s:s}", "qom-type", "iothread",
-							   "id", id));
+		vmr_argv_push_json(b, "-object",
+				   json_pack("{s:s, s:s}", "qom-type", "iothread", "id", id));
 	}
 	return 0;
 }

@@ -113,8 +113,7 @@ static int vu_argv(const struct vmr_plan *p, const struct vmr_plan_dev *pd, stru
 	vmr_argv_push(b, "-chardev", chardev);
 	vmr_argv_push_json(b, "-netdev",
 			   json_pack("{s:s, s:s+, s:s+, s:i}", "type", "vhost-user", "id", "net-",
-				     n->name, "chardev", "vu-", n->name, "queues",
-				     (int)v->queues));
+				     n->name, "chardev", "vu-", n->name, "queues", (int)v->queues));
 	dev = json_pack("{s:s, s:s+, s:s, s:s+}", "driver", "virtio-net-pci", "netdev", "net-",
 			n->name, "mac", vmr_mac_format(&n->mac, mac), "id", "nic-", n->name);
 	if (v->queues > 1)
@@ -129,8 +128,7 @@ static int vu_argv(const struct vmr_plan *p, const struct vmr_plan_dev *pd, stru
 	return 0;
 }
 
-static void vu_grants(const struct vmr_plan *p, const struct vmr_plan_dev *pd,
-		      struct vmr_grants *g)
+static void vu_grants(const struct vmr_plan *p, const struct vmr_plan_dev *pd, struct vmr_grants *g)
 {
 	const struct vhost_user *v = VMR_DEVICE_CONF(pd->dev, struct vhost_user);
 	_cleanup_free_ char *path = vmr_plan_path(p, v->socket);
@@ -160,8 +158,8 @@ static int vu_preflight(const struct vmr_config *cfg, const struct vmr_plan *p,
 	if (stat(path, &st) == 0 && S_ISSOCK(st.st_mode))
 		return 0;
 	r = errno;
-	r = vmr_error_usage(err, "guest '%s' nic '%s': vhost-user socket '%s': %s",
-			    p->guest->name, pd->nic->name, path,
+	r = vmr_error_usage(err, "guest '%s' nic '%s': vhost-user socket '%s': %s", p->guest->name,
+			    pd->nic->name, path,
 			    stat(path, &st) == 0 ? "not a socket" : strerror(r));
 	vmr_error_hint(err, "start the backend first (mode client connects to its socket), or "
 			    "use mode: server");
