@@ -213,22 +213,31 @@ static void hostdevs_check(const struct vmr_devcheck *c, const struct vmr_device
 				    c->kc->ctx, vmr_pci_format(&h->pci, buf));
 			continue;
 		}
-		if (h->pci.func == 0)
+		if (h->pci.func == 0) {
+			/* the first other function of its slot, if any */
+			for (size_t k = 0; k < hs->n && !h->multifunction; k++)
+				if (hs->v[k].valid && hs->v[k].pci.func != 0 &&
+				    same_slot(&hs->v[k].pci, &h->pci)) {
+					char other[13];
+
+					VMR_KEY_ERR(c->kc, h->pos, "add 'multifunction: true'",
+						    "%s: hostdev '%s' shares its slot with '%s': "
+						    "function 0 needs 'multifunction: true'",
+						    c->kc->ctx, vmr_pci_format(&h->pci, buf),
+						    vmr_pci_format(&hs->v[k].pci, other));
+					break;
+				}
 			continue;
-		for (size_t k = 0; k < hs->n; k++) {
-			if (!hs->v[k].valid || !same_slot(&hs->v[k].pci, &h->pci))
-				continue;
-			if (hs->v[k].pci.func == 0)
-				f0 = &hs->v[k];
-			else if (k != i)
-				others++;
 		}
-		if (f0 && !f0->multifunction)
-			VMR_KEY_ERR(c->kc, f0->pos, "add 'multifunction: true'",
-				    "%s: hostdev '%s' shares its slot with '%s': function 0 needs "
-				    "'multifunction: true'",
-				    c->kc->ctx, vmr_pci_format(&f0->pci, buf), "another function");
-		else if (!f0 && others)
+		for (size_t k = 0; k < hs->n; k++)
+			if (hs->v[k].valid && hs->v[k].pci.func == 0 &&
+			    same_slot(&hs->v[k].pci, &h->pci))
+				f0 = &hs->v[k];
+		if (!f0)
+			for (size_t k = 0; k < hs->n; k++)
+				if (k != i && hs->v[k].valid && same_slot(&hs->v[k].pci, &h->pci))
+					others++;
+		if (!f0 && others)
 			VMR_KEY_ERR(c->kc, h->pos, "list function 0 with 'multifunction: true'",
 				    "%s: hostdev '%s': functions of one slot need function 0",
 				    c->kc->ctx, vmr_pci_format(&h->pci, buf));
