@@ -329,7 +329,7 @@ static void hostdevs_grants(const struct vmr_plan *p, const struct vmr_plan_dev 
 	g->vfio = true;
 	for (size_t i = 0; i < hs->n; i++)
 		if (hs->v[i].rom)
-			vmr_strvec_push_take(&g->files, vmr_plan_path(p, hs->v[i].rom));
+			vmr_strvec_push(&g->files, hs->v[i].rom);
 }
 
 static int hostdevs_setup(struct vmr_setup *s, struct vmr_plan_dev *pd, struct vmr_error **err)

@@ -123,6 +123,7 @@ static void memory_grants(const struct vmr_plan *p, const struct vmr_plan_dev *p
 {
 	const struct memory *m = VMR_DEVICE_CONF(pd->dev, struct memory);
 
+	g->numa |= m->has_node;
 	if (m->hugepages == HUGE_2M)
 		g->hugepages_2m += p->guest->memory;
 	else if (m->hugepages == HUGE_1G)

@@ -131,7 +131,7 @@ static int vu_argv(const struct vmr_plan *p, const struct vmr_plan_dev *pd, stru
 static void vu_grants(const struct vmr_plan *p, const struct vmr_plan_dev *pd, struct vmr_grants *g)
 {
 	const struct vhost_user *v = VMR_DEVICE_CONF(pd->dev, struct vhost_user);
-	_cleanup_free_ char *path = vmr_plan_path(p, v->socket);
+	_cleanup_free_ char *path = xstrdup(v->socket);
 
 	/* the directory, not the socket: a restarted backend makes a new one */
 	vmr_strvec_push(&g->dirs, dirname(path));

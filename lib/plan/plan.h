@@ -54,8 +54,10 @@ struct vmr_grants {
 	bool vfio;	/* /dev/vfio, locked memory, writable PCI sysfs */
 	/* guest RAM in hugepages of each size (bytes): kube's hugepages-2Mi/-1Gi limits */
 	uint64_t hugepages_2m, hugepages_1g;
-	struct vmr_strvec dirs;	 /* host directories shared read-write (vhost-user sockets) */
-	struct vmr_strvec files; /* host files read (a PCI device's ROM) */
+	bool numa; /* mbind (a host NUMA node): Docker's seccomp wants CAP_SYS_NICE for it */
+	/* paths as written in the topology (relative: to its directory) */
+	struct vmr_strvec dirs;	 /* directories shared read-write (vhost-user sockets) */
+	struct vmr_strvec files; /* files read (a PCI device's ROM) */
 };
 
 /* A device's share of the plan. */
