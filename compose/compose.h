@@ -95,7 +95,7 @@ struct vmr_compose_needs {
 	bool root_overlay; /* `image:`: the root overlay goes to IMAGE_DIR/GUEST (the volume) */
 	uint64_t hugepages_2m, hugepages_1g; /* guest RAM in hugepages: kube's resource limits */
 	bool numa;			     /* a host NUMA node: SYS_NICE (mbind under seccomp) */
-	struct vmr_compose_path *paths; /* sorted by container path, unique */
+	struct vmr_compose_path *paths;	     /* sorted by container path, unique */
 	size_t npaths;
 };
 

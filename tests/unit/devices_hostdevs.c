@@ -99,12 +99,13 @@ static void test_hostdevs(void)
 				       "  g:\n"
 				       "    hostdevs:\n"
 				       "      - {pci: \"0000:05:00.0\"}\n";
-	static const char both[] = "version: 1\n"
-				   "guests:\n"
-				   "  g:\n"
-				   "    hostdevs:\n"
-				   "      - {pci: \"0000:05:00.0\", multifunction: true, rom: false}\n"
-				   "      - {pci: \"0000:05:00.1\"}\n";
+	static const char both[] =
+	    "version: 1\n"
+	    "guests:\n"
+	    "  g:\n"
+	    "    hostdevs:\n"
+	    "      - {pci: \"0000:05:00.0\", multifunction: true, rom: false}\n"
+	    "      - {pci: \"0000:05:00.1\"}\n";
 	char *path = xasprintf("%s-journal.jsonl", fake.root);
 	struct vmr_journal *j = NULL;
 	struct vmr_error *e = NULL;
