@@ -45,6 +45,7 @@ chmod 0711 "$T"
 mkdir -p "$T/vu" && chown 65534:65534 "$T/vu" && chmod 0777 "$T/vu"
 mkfifo "$T/tp.in"
 # testpmd ends at EOF on its stdin: hold the fifo open (read-write, no block)
+# shellcheck disable=SC2034 # tpin only holds the fifo open
 exec {tpin}<>"$T/tp.in"
 (umask 0 && exec env XDG_RUNTIME_DIR="$T/vu" setpriv --reuid=65534 --regid=65534 --clear-groups \
 	dpdk-testpmd -l 0-1 --no-huge -m 256 --no-pci --file-prefix "vmrt$$" \
