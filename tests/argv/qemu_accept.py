@@ -143,9 +143,10 @@ def vhost_backend(work, out):
     tp = BACKEND[0] = subprocess.Popen(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
                            exe, "-l", "0-1", "--no-huge", "-m", "256", "--no-pci",
                            "--file-prefix", "vmrt%d" % os.getpid()] + vdevs +
-                          ["--", "--forward-mode=io", "--auto-start", "--nb-cores=1", "--total-num-mbufs=8192",
-                           "--rxq=%d" % max(queues.values() or [1]),
-                           "--txq=%d" % max(queues.values() or [1])],
+                          # one forwarding queue per port: the vdev's queues= is what
+                          # the backend offers QEMU (VHOST_USER_GET_QUEUE_NUM)
+                          ["--", "--forward-mode=io", "--auto-start", "--nb-cores=1",
+                           "--total-num-mbufs=8192"],
                           # testpmd ends at EOF on its stdin ("Press enter to exit")
                           env=env, stdin=subprocess.PIPE, stdout=log, stderr=log)
     deadline = time.time() + 30
