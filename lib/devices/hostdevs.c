@@ -255,6 +255,16 @@ static size_t hostdevs_claims(const struct vmr_device *d, struct vmr_claim *out,
 	return n;
 }
 
+/* the first device: the preflight checks that vmrun may rebind it (sysfs writable) */
+static void hostdevs_plan(const struct vmr_plan *p, struct vmr_plan_dev *pd)
+{
+	const struct hostdevs *hs = VMR_DEVICE_CONF(pd->dev, struct hostdevs);
+	char buf[13];
+
+	if (hs->n && hs->v[0].valid)
+		pd->hostdev = xstrdup(vmr_pci_format(&hs->v[0].pci, buf));
+}
+
 static int hostdevs_argv(const struct vmr_plan *p, const struct vmr_plan_dev *pd,
 			 struct vmr_argv *b, struct vmr_error **err)
 {
@@ -358,6 +368,7 @@ const struct vmr_device_ops vmr_device_hostdevs = {
     .free = hostdevs_free,
     .json = hostdevs_json,
     .claims = hostdevs_claims,
+    .plan = hostdevs_plan,
     .argv = hostdevs_argv,
     .grants = hostdevs_grants,
     .setup = hostdevs_setup,
