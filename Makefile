@@ -57,6 +57,8 @@ UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 TESTLIB_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/lib/*.c))
 
+# check-deep: the long suites of tests/deep/ (real guests and backends, minutes)
+.PHONY: check-deep
 .PHONY: all check unit asan faults fuzz deps demo lab2 check-lab2 install uninstall clean help testguest format
 
 all: $(BUILD)/vmrun
@@ -101,6 +103,9 @@ check: all unit testguest
 asan:
 	$(MAKE) BUILD=build/asan SAN=1 check
 
+check-deep: all unit testguest
+	@BUILD=$(BUILD) tests/run.sh tests/deep/*.sh
+
 # vmrun with the fault-injection points (tests/faults/)
 faults:
 	@$(MAKE) --no-print-directory BUILD=build/fault FAULT=1 all
@@ -130,9 +135,9 @@ lab2: deps
 	@$(MAKE) --no-print-directory all testguest
 	@BUILD=$(BUILD) examples/lab2/run.sh
 
-# long: not in check; part of check-deep once tests/deep.sh has a step for it
+# long: not in check, part of check-deep (tests/deep/*.sh); this one alone
 check-lab2: all testguest
-	@BUILD=$(BUILD) tests/run.sh tests/lab2/deep.sh
+	@BUILD=$(BUILD) tests/run.sh tests/deep/lab2.sh
 
 install: $(BUILD)/vmrun
 	install -D -m 0755 $(BUILD)/vmrun $(DESTDIR)$(PREFIX)/bin/vmrun
