@@ -35,8 +35,8 @@ const char *vmr_restart_name(enum vmr_restart r)
 
 char *vmr_ready_text(const struct vmr_ready *r)
 {
-	const char *name = (unsigned)r->kind < ARRAY_SIZE(ready_names) - 1 ? ready_names[r->kind]
-									   : "?";
+	const char *name =
+	    (unsigned)r->kind < ARRAY_SIZE(ready_names) - 1 ? ready_names[r->kind] : "?";
 
 	switch (r->kind) {
 	case VMR_READY_CONSOLE:
@@ -797,7 +797,7 @@ static bool ready_parse(struct vmr_keyctx *c, const struct vmr_ynode *n, void *f
 	if (n->type == VMR_YNODE_SCALAR) {
 		static const char *const simple[] = {"running", "cloud-init", "agent"};
 		static const enum vmr_ready_kind kinds[] = {VMR_READY_RUNNING, VMR_READY_CLOUD_INIT,
-							     VMR_READY_AGENT};
+							    VMR_READY_AGENT};
 
 		for (size_t i = 0; i < ARRAY_SIZE(simple); i++)
 			if (streq(n->value, simple[i])) {
@@ -832,8 +832,8 @@ static bool ready_parse(struct vmr_keyctx *c, const struct vmr_ynode *n, void *f
 		if (!vmr_key_want_scalar(c, v, "console"))
 			return false;
 		if (!*v->value) {
-			VMR_KEY_ERR(c, v->pos, NULL, "%s: ready_when console: empty regular expression",
-				    c->ctx);
+			VMR_KEY_ERR(c, v->pos, NULL,
+				    "%s: ready_when console: empty regular expression", c->ctx);
 			return false;
 		}
 		rc = regcomp(&re, v->value, REG_EXTENDED | REG_NOSUB);

@@ -100,9 +100,9 @@ enum vmr_ready_kind {
 struct vmr_ready {
 	enum vmr_ready_kind kind;
 	struct vmr_pos pos;
-	char *regex;	/* CONSOLE (CLOUD_INIT: VMR_READY_CLOUD_INIT_REGEX) */
-	char *address;	/* TCP: the guest's address (given, or its first NIC's ip) */
-	unsigned port;	/* TCP */
+	char *regex;	 /* CONSOLE (CLOUD_INIT: VMR_READY_CLOUD_INIT_REGEX) */
+	char *address;	 /* TCP: the guest's address (given, or its first NIC's ip) */
+	unsigned port;	 /* TCP */
 	bool addr_given; /* TCP: written as ADDRESS:PORT */
 };
 
@@ -141,7 +141,7 @@ struct vmr_guest {
 	struct vmr_strvec qemu_args; /* appended last, verbatim */
 	struct vmr_device *devices;  /* guest keys that add a device (rng: true), in kind order */
 	size_t ndevices;
-	struct vmr_ready ready;	     /* ready_when */
+	struct vmr_ready ready; /* ready_when */
 	enum vmr_restart restart;
 	unsigned restart_max; /* on-failure:N: at most N restarts in a row; 0: no limit */
 };

@@ -141,13 +141,18 @@ enum vmr_ctl_kind {
 	VMR_CTL_PING,	/* {"ping": null} */
 	VMR_CTL_STOP,	/* {"stop": {"timeout": S}} (timeout optional) */
 	VMR_CTL_KILL,	/* {"kill": null} */
+	VMR_CTL_HEALTH, /* {"health": {"wait": BOOL}} (or null: no wait) */
+	VMR_CTL_REBOOT, /* {"reboot": {"timeout": S}} (timeout optional) */
+	VMR_CTL_STATS,	/* {"stats": null} */
+	VMR_CTL_AGENT,	/* {"agent": {"execute": CMD, "arguments": {...}}} */
 };
 
 struct vmr_ctl_request {
 	enum vmr_ctl_kind kind;
-	const char *execute; /* QMP: the command (in doc) */
-	json_t *arguments;   /* QMP: an object or NULL (in doc) */
-	int timeout;	     /* STOP: seconds 0..86400, -1 for the guest's stop_timeout */
+	const char *execute; /* QMP, AGENT: the command (in doc) */
+	json_t *arguments;   /* QMP, AGENT: an object or NULL (in doc) */
+	int timeout;	     /* STOP, REBOOT: seconds 0..86400, -1 for the guest's stop_timeout */
+	bool wait;	     /* HEALTH: reply once the guest is ready (or will not be) */
 	json_t *doc;	     /* the parsed line, owning the strings above */
 };
 

@@ -29,8 +29,10 @@ int sup_teardown(struct sup *s, struct vmr_error **err)
 		s->have_console = false;
 	}
 	/* pending control requests are answered (with an error) from here */
+	sup_health_end(s);
 	vmr_qmp_free(s->qmp);
 	s->qmp = NULL;
+	sup_health_free(s);
 	for (size_t i = 0; i < s->nctl; i++)
 		(void)run_outq_flush(&s->ctl[i]->out, s->ctl[i]->fd, MSG_DONTWAIT | MSG_NOSIGNAL);
 	while (s->nctl > 0)
@@ -43,6 +45,8 @@ int sup_teardown(struct sup *s, struct vmr_error **err)
 
 	if (s->dir.path) {
 		sup_unlink(s, "ready");
+		sup_unlink(s, "healthy");
+		sup_unlink(s, "agent.sock");
 		sup_unlink(s, "qmp.sock");
 		sup_unlink(s, "serial.sock");
 		sup_unlink(s, "console.sock");
