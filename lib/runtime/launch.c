@@ -181,12 +181,24 @@ static void notify_read(struct vmr_launch *l, struct vmr_launch_guest *gs, size_
 		for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
 			if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS)
 				cred = (const struct ucred *)(void *)CMSG_DATA(c);
-		for (size_t i = 0; cred && i < n && !g; i++)
-			if (gs[i].started && gs[i].pid == cred->pid)
-				g = &gs[i];
+		buf[len] = '\0';
+		/*
+		 * From the supervisor we started, or from one its restart
+		 * manager (the one we started) runs: that one names it MAINPID.
+		 */
+		{
+			const char *mp = strstr(buf, "MAINPID=");
+			pid_t main_pid = 0;
+
+			if (mp && (mp == buf || mp[-1] == '\n'))
+				main_pid = (pid_t)atoi(mp + strlen("MAINPID="));
+			for (size_t i = 0; cred && i < n && !g; i++)
+				if (gs[i].started && (gs[i].pid == cred->pid ||
+						      (main_pid > 0 && gs[i].pid == main_pid)))
+					g = &gs[i];
+		}
 		if (!g)
 			continue;
-		buf[len] = '\0';
 		for (char *line = buf; *line;) {
 			size_t ll = strcspn(line, "\n");
 			char *next = line[ll] ? line + ll + 1 : line + ll;

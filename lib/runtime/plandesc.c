@@ -21,8 +21,8 @@ json_t *vmr_plan_disks_json(const struct vmr_plan *p)
 	if (p->root_disk) {
 		_cleanup_free_ char *base = vmr_plan_path(p, g->image);
 
-		json_array_append_new(a, disk_json("root", p->root_disk, "qcow2", false, false,
-						   base, true));
+		json_array_append_new(
+		    a, disk_json("root", p->root_disk, "qcow2", false, false, base, true));
 	}
 	for (size_t i = 0; i < g->ndisks; i++) {
 		const struct vmr_disk *d = &g->disks[i];
@@ -32,13 +32,14 @@ json_t *vmr_plan_disks_json(const struct vmr_plan *p)
 
 		snprintf(id, sizeof(id), "disk%zu", i);
 		json_array_append_new(
-		    a, disk_json(id, file,
-				 vmr_disk_effective_format(d) == VMR_FORMAT_QCOW2 ? "qcow2" : "raw",
-				 d->readonly, d->cdrom, base, !d->cdrom && (d->backing || d->size)));
+		    a,
+		    disk_json(id, file,
+			      vmr_disk_effective_format(d) == VMR_FORMAT_QCOW2 ? "qcow2" : "raw",
+			      d->readonly, d->cdrom, base, !d->cdrom && (d->backing || d->size)));
 	}
 	if (p->seed_iso)
-		json_array_append_new(a, disk_json("seed", p->seed_iso, "raw", true, true, NULL,
-						   true));
+		json_array_append_new(
+		    a, disk_json("seed", p->seed_iso, "raw", true, true, NULL, true));
 	return a;
 }
 
@@ -92,12 +93,11 @@ void vmr_plan_host_lines(const struct vmr_plan *p, struct vmr_strvec *ret)
 		if (pd->nic) {
 			char mac[18];
 
-			vmr_strvec_pushf(ret, "nic %s %s: %s%s%s%s%s", pd->nic->name,
-					 vmr_mac_format(&pd->nic->mac, mac), text ? text : "?",
-					 pd->ifname ? " on host interface " : "",
-					 pd->ifname ? pd->ifname : "",
-					 pd->hostdev ? " on PCI device " : "",
-					 pd->hostdev ? pd->hostdev : "");
+			vmr_strvec_pushf(
+			    ret, "nic %s %s: %s%s%s%s%s", pd->nic->name,
+			    vmr_mac_format(&pd->nic->mac, mac), text ? text : "?",
+			    pd->ifname ? " on host interface " : "", pd->ifname ? pd->ifname : "",
+			    pd->hostdev ? " on PCI device " : "", pd->hostdev ? pd->hostdev : "");
 		} else {
 			vmr_strvec_pushf(ret, "device %s", text ? text : "?");
 		}
@@ -134,7 +134,7 @@ size_t vmr_lines_diff(const char *const *a, size_t na, const char *const *b, siz
 #define LCS(x, y) lcs[(x) * (nb + 1) + (y)]
 	for (size_t x = na; x-- > 0;)
 		for (size_t y = nb; y-- > 0;)
-			LCS(x, y) = streq(a[x], b[y])		    ? LCS(x + 1, y + 1) + 1
+			LCS(x, y) = streq(a[x], b[y])		     ? LCS(x + 1, y + 1) + 1
 				    : LCS(x + 1, y) >= LCS(x, y + 1) ? LCS(x + 1, y)
 								     : LCS(x, y + 1);
 	while (i < na || j < nb) {

@@ -25,9 +25,9 @@ int vmr_proc_stat_ticks(const char *line, unsigned long long *ret)
 
 int vmr_proc_cpu_seconds(const char *proc, pid_t pid, pid_t tid, double *ret)
 {
-	_cleanup_free_ char *path = tid > 0 ? xasprintf("%s/%d/task/%d/stat", proc, (int)pid,
-							  (int)tid)
-					     : xasprintf("%s/%d/stat", proc, (int)pid);
+	_cleanup_free_ char *path = tid > 0
+					? xasprintf("%s/%d/task/%d/stat", proc, (int)pid, (int)tid)
+					: xasprintf("%s/%d/stat", proc, (int)pid);
 	_cleanup_free_ char *text = NULL;
 	unsigned long long ticks;
 	long hz = sysconf(_SC_CLK_TCK);

@@ -79,6 +79,7 @@ json_t *sup_status(struct sup *s, bool live, json_t *qemu_state)
 		json_object_set_new(st, "cpuset", json_null());
 	}
 	json_object_set_new(st, "pinned", json_boolean(s->pinned));
+	json_object_set_new(st, "ran", json_boolean(s->ran));
 	json_object_set_new(st, "stop_timeout", json_integer(s->stop_timeout));
 	for (size_t i = 0; i < s->nvcpus; i++) {
 		json_t *v = json_pack("{s:I, s:I}", "index", (json_int_t)s->vcpus[i].index,

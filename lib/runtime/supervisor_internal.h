@@ -157,6 +157,7 @@ struct sup {
 	uint64_t started_ms;
 	int exit_status;	/* once known */
 	bool finished;		/* teardown reached: status.json says "exited" */
+	bool ran;		/* the guest ran: startup finished */
 	bool status_failed;	/* the last status.json write failed (reported once) */
 	const char *stop_cause; /* "request", "signal" or "kill": asked from outside */
 

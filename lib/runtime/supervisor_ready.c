@@ -222,8 +222,7 @@ static void agent_close(struct sup *s, const char *why)
 	vmr_buf_free(&s->agent.in);
 	vmr_buf_free(&s->agent.out.buf);
 	for (size_t i = 0; i < s->agent.nreqs; i++)
-		sup_ctl_reply(s, s->agent.reqs[i].client,
-			      sup_ctl_error("guest agent: %s", why));
+		sup_ctl_reply(s, s->agent.reqs[i].client, sup_ctl_error("guest agent: %s", why));
 	free(s->agent.reqs);
 	s->agent.reqs = NULL;
 	s->agent.nreqs = 0;
@@ -251,11 +250,12 @@ void sup_agent_call(struct sup *s, uint64_t client, const char *cmd, json_t *arg
 	uint64_t id;
 
 	if (s->agent.fd < 0) {
-		sup_ctl_reply(s, client,
-			      sup_ctl_error(vmr_guest_has_agent(s->g)
-						? "guest agent: connection lost"
-						: "guest '%s' has no guest agent channel (agent: true)",
-					    s->g->name));
+		sup_ctl_reply(
+		    s, client,
+		    sup_ctl_error(vmr_guest_has_agent(s->g)
+				      ? "guest agent: connection lost"
+				      : "guest '%s' has no guest agent channel (agent: true)",
+				  s->g->name));
 		return;
 	}
 	id = agent_send(s, cmd, args);
@@ -401,8 +401,8 @@ static void reboot_powerdown_sent(json_t *ret, int r, const char *error_class,
 	vmr_error_free(err);
 }
 
-static void reboot_action_set(json_t *ret, int r, const char *error_class,
-			      struct vmr_error *err, void *userdata)
+static void reboot_action_set(json_t *ret, int r, const char *error_class, struct vmr_error *err,
+			      void *userdata)
 {
 	struct sup *s = userdata;
 	struct vmr_error *e = NULL;
@@ -565,9 +565,8 @@ int sup_health_timeout(struct sup *s)
 	if (!s->health.started || s->phase != PHASE_RUNNING)
 		return -1;
 	if (s->g->ready.kind == VMR_READY_TCP && !s->health.healthy)
-		timeout_min(now,
-			    s->health.tcp_fd >= 0 ? s->health.tcp_deadline : s->health.tcp_next,
-			    &t);
+		timeout_min(
+		    now, s->health.tcp_fd >= 0 ? s->health.tcp_deadline : s->health.tcp_next, &t);
 	if (s->g->ready.kind == VMR_READY_AGENT && !s->health.healthy && s->agent.fd >= 0)
 		timeout_min(now, s->agent.next_ping, &t);
 	for (size_t i = 0; i < s->agent.nreqs; i++)
@@ -619,8 +618,7 @@ json_t *sup_health_json(struct sup *s)
 					      : json_null());
 	json_object_set_new(o, "last", last ? json_string(last) : json_null());
 	json_object_set_new(o, "console_last",
-			    s->health.lines.last ? json_string(s->health.lines.last)
-						 : json_null());
+			    s->health.lines.last ? json_string(s->health.lines.last) : json_null());
 	return o;
 }
 
@@ -643,8 +641,9 @@ void sup_health_end(struct sup *s)
 	tcp_close(s);
 	if (s->reboot.active) {
 		s->reboot.active = false;
-		sup_ctl_reply(s, s->reboot.client,
-			      sup_ctl_error("guest '%s' is stopping: reboot abandoned", s->g->name));
+		sup_ctl_reply(
+		    s, s->reboot.client,
+		    sup_ctl_error("guest '%s' is stopping: reboot abandoned", s->g->name));
 	}
 }
 

@@ -653,6 +653,7 @@ int sup_start(struct sup *s, struct vmr_error **err)
 		return sup_start_end(s, r, err);
 
 	s->phase = PHASE_RUNNING;
+	s->ran = true;
 	ready = sup_file(s, "ready");
 	/* status.json first: a healthcheck that sees `ready` finds the state in it */
 	r = sup_write_status(s, err);
