@@ -54,8 +54,8 @@ static int not_ready(const char *state, const char *name, struct vmr_error **err
 	if (json_is_true(json_object_get(h, "paused")))
 		r = vmr_error_set(err, 0, "guest '%s' is paused", name);
 	else if (when)
-		r = vmr_error_set(err, 0, "guest '%s' is not ready yet (ready_when %s)%s%s%s",
-				  name, when, last ? ": last seen '" : "", last ? last : "",
+		r = vmr_error_set(err, 0, "guest '%s' is not ready yet (ready_when %s)%s%s%s", name,
+				  when, last ? ": last seen '" : "", last ? last : "",
 				  last ? "'" : "");
 	else
 		r = vmr_error_set(err, 0, "guest '%s' is not ready yet", name);

@@ -128,8 +128,8 @@ static void print_table(json_t *list)
 		wname = ln > wname ? ln : wname;
 		wstate = ls > wstate ? ls : wstate;
 	}
-	printf("%-*s  %-*s  %-10s  %-7s  %-7s  %-8s  %-24s  %s\n", (int)wname, "GUEST",
-	       (int)wstate, "STATE", "SUPERVISOR", "QEMU", "UPTIME", "RESTARTS", "VCPUS", "NICS");
+	printf("%-*s  %-*s  %-10s  %-7s  %-7s  %-8s  %-24s  %s\n", (int)wname, "GUEST", (int)wstate,
+	       "STATE", "SUPERVISOR", "QEMU", "UPTIME", "RESTARTS", "VCPUS", "NICS");
 	json_array_foreach(list, i, st)
 	{
 		/* a guest without a supervisor has no pids, threads or NICs (null, []) */

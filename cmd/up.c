@@ -212,8 +212,7 @@ static const char *status_text(const struct vmr_launch_guest *g)
 }
 
 /* A guest that runs but is not ready: what its readiness check saw last. */
-static void report_not_ready(const char *state_dir, const struct vmr_launch_guest *g,
-			     int timeout_s)
+static void report_not_ready(const char *state_dir, const struct vmr_launch_guest *g, int timeout_s)
 {
 	json_t *req = json_pack("{s:n}", "health"), *h = NULL;
 	const char *when, *last, *con;
@@ -224,7 +223,8 @@ static void report_not_ready(const char *state_dir, const struct vmr_launch_gues
 	when = json_string_value(json_object_get(h, "ready_when"));
 	last = json_string_value(json_object_get(h, "last"));
 	con = json_string_value(json_object_get(h, "console_last"));
-	fprintf(stderr, "vmrun: error: guest '%s' running but not ready after %d s (ready_when %s)\n",
+	fprintf(stderr,
+		"vmrun: error: guest '%s' running but not ready after %d s (ready_when %s)\n",
 		g->name, timeout_s, when ? when : "?");
 	if (last && (!con || !streq(last, con)))
 		fprintf(stderr, "vmrun: guest '%s': last seen: %s\n", g->name, last);

@@ -210,8 +210,7 @@ static void notify_read(struct vmr_launch *l, struct vmr_launch_guest *gs, size_
 					g->running = true;
 				else
 					g->state = VMR_LAUNCH_READY;
-			}
-			else if (startswith(line, "STATUS="))
+			} else if (startswith(line, "STATUS="))
 				snprintf(g->status, sizeof(g->status), "%s",
 					 line + strlen("STATUS="));
 			else if (startswith(line, "ERRNO="))

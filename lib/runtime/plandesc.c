@@ -43,6 +43,24 @@ json_t *vmr_plan_disks_json(const struct vmr_plan *p)
 	return a;
 }
 
+json_t *vmr_plan_unmigratable_json(const struct vmr_plan *p)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < p->ndevs; i++) {
+		const struct vmr_plan_dev *pd = &p->devs[i];
+
+		if (!pd->dev->ops || !pd->dev->ops->unmigratable)
+			continue;
+		if (pd->nic)
+			json_array_append_new(
+			    a, json_sprintf("nic %s (%s)", pd->nic->name, pd->dev->ops->name));
+		else
+			json_array_append_new(a, json_string(pd->dev->ops->name));
+	}
+	return a;
+}
+
 void vmr_plan_host_lines(const struct vmr_plan *p, struct vmr_strvec *ret)
 {
 	const struct vmr_guest *g = p->guest;

@@ -23,9 +23,16 @@
  * overlay ("root"), each disk ("diskN", N its index in `disks:`), the seed
  * ("seed"), each {id, file (absolute), format, readonly, cdrom, backing
  * (absolute or null), made (vmrun creates it: an overlay or a blank
- * disk)}.  A new reference.
+ * disk)} and for diskN its topology `size` (bytes, 0 when none).  A new
+ * reference.
  */
 json_t *vmr_plan_disks_json(const struct vmr_plan *p);
+
+/*
+ * The devices whose state cannot be saved (vfio passthrough): a new array
+ * of names such as "nic n1 (pci)"; empty when the guest can be snapshotted.
+ */
+json_t *vmr_plan_unmigratable_json(const struct vmr_plan *p);
 
 /*
  * One line per host-side fact of the plan, in a stable order: the

@@ -134,9 +134,10 @@ static void status_update(struct mgr *m, const char *state, unsigned count, int 
 	if (exit_status >= 0)
 		json_object_set_new(st, "exit_status", json_integer(exit_status));
 	if (restart_in_ms)
-		json_object_set_new(st, "restart_at",
-				    json_integer((json_int_t)(time(NULL) +
-							      (time_t)((restart_in_ms + 999) / 1000))));
+		json_object_set_new(
+		    st, "restart_at",
+		    json_integer(
+			(json_int_t)(time(NULL) + (time_t)((restart_in_ms + 999) / 1000))));
 	else
 		json_object_del(st, "restart_at");
 	json_object_del(st, "run_pid");

@@ -65,8 +65,10 @@ json_t *sup_status(struct sup *s, bool live, json_t *qemu_state)
 	json_object_set_new(st, "stop_cause",
 			    s->stop_cause ? json_string(s->stop_cause) : json_null());
 	json_object_set_new(st, "health", sup_health_json(s));
-	if (s->have_plan)
+	if (s->have_plan) {
 		json_object_set_new(st, "disks", vmr_plan_disks_json(&s->plan));
+		json_object_set_new(st, "unmigratable", vmr_plan_unmigratable_json(&s->plan));
+	}
 	json_object_set_new(st, "qemu_pid",
 			    s->qemu_pid > 0 ? json_integer(s->qemu_pid) : json_null());
 	json_object_set_new(st, "accel", json_string(vmr_accel_name(s->plan.facts.accel)));
