@@ -53,9 +53,8 @@ static int disk_grow(int argc, char **argv)
 	if (r != VMR_CLI_RUN)
 		return r;
 	if (vmr_size_parse(a.v[2], 1ull << 20, &size) < 0 || size == 0)
-		return vmr_cli_usage_error(&disk_grow_cli,
-					   "invalid SIZE '%s': want a number with K, M, G or T",
-					   a.v[2]);
+		return vmr_cli_usage_error(
+		    &disk_grow_cli, "invalid SIZE '%s': want a number with K, M, G or T", a.v[2]);
 	r = vmr_cli_config(&cfg);
 	if (r)
 		return r;

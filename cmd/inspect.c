@@ -78,16 +78,14 @@ static json_t *agent_addresses(json_t *ifaces, const char *mac)
 
 	json_array_foreach(ifaces, k, i)
 	{
-		if (!mac || strcasecmp(json_string_value(json_object_get(i, "hardware-address"))
-					   ?: "",
-				       mac) != 0)
+		if (!mac ||
+		    strcasecmp(json_string_value(json_object_get(i, "hardware-address")) ?: "",
+			       mac) != 0)
 			continue;
-		json_array_foreach(json_object_get(i, "ip-addresses"), m, a)
-			json_array_append_new(
-			    out, json_sprintf("%s/%lld",
-					      json_string_value(json_object_get(a, "ip-address")),
-					      (long long)json_integer_value(
-						  json_object_get(a, "prefix"))));
+		json_array_foreach(json_object_get(i, "ip-addresses"), m, a) json_array_append_new(
+		    out,
+		    json_sprintf("%s/%lld", json_string_value(json_object_get(a, "ip-address")),
+				 (long long)json_integer_value(json_object_get(a, "prefix"))));
 	}
 	return out;
 }
@@ -125,8 +123,9 @@ static json_t *build(const struct vmr_config *cfg, const char *guest, struct vmr
 		      json_object_get(st, "cpuset"), "argv", json_object_get(plan, "argv"), "host",
 		      json_object_get(plan, "host")));
 	json_object_set_new(o, "readiness",
-			    json_object_get(st, "health") ? json_incref(json_object_get(st, "health"))
-							  : json_null());
+			    json_object_get(st, "health")
+				? json_incref(json_object_get(st, "health"))
+				: json_null());
 	/* vCPUs: thread and affinity from the status, CPU time from /proc */
 	json_array_foreach(json_object_get(st, "vcpus"), k, x)
 	{
@@ -159,13 +158,12 @@ static json_t *build(const struct vmr_config *cfg, const char *guest, struct vmr
 		if (qemu_img && file && vmr_image_chain(qemu_img, file, &chain, NULL) == 0) {
 			json_t *c = json_array(), *img;
 
-			json_array_foreach(chain, n, img)
-				json_array_append_new(
-				    c, json_pack("{s:O?, s:O?, s:O?, s:O?}", "file",
-						 json_object_get(img, "filename"), "format",
-						 json_object_get(img, "format"), "virtual_size",
-						 json_object_get(img, "virtual-size"), "actual_size",
-						 json_object_get(img, "actual-size")));
+			json_array_foreach(chain, n, img) json_array_append_new(
+			    c, json_pack("{s:O?, s:O?, s:O?, s:O?}", "file",
+					 json_object_get(img, "filename"), "format",
+					 json_object_get(img, "format"), "virtual_size",
+					 json_object_get(img, "virtual-size"), "actual_size",
+					 json_object_get(img, "actual-size")));
 			json_object_set_new(d, "chain", c);
 			json_decref(chain);
 		} else {
@@ -210,8 +208,7 @@ static json_t *build(const struct vmr_config *cfg, const char *guest, struct vmr
 		if (ifaces) {
 			json_object_set_new(
 			    n, "addresses",
-			    agent_addresses(ifaces,
-					    json_string_value(json_object_get(x, "mac"))));
+			    agent_addresses(ifaces, json_string_value(json_object_get(x, "mac"))));
 			json_object_set_new(n, "addresses_from", json_string("agent"));
 		} else {
 			json_object_set_new(n, "addresses",
@@ -261,10 +258,10 @@ static void print_human(json_t *o)
 	       (long long)json_integer_value(json_object_get(mem, "qemu_rss_bytes")),
 	       json_is_null(json_object_get(mem, "balloon")) ? "none" : "present");
 	json_array_foreach(json_object_get(o, "vcpus"), k, x)
-		printf("vcpu %lld:       thread %lld, affinity %s, %.2f s CPU\n",
-		       (long long)json_integer_value(json_object_get(x, "index")),
-		       (long long)json_integer_value(json_object_get(x, "thread")),
-		       str(x, "affinity"), json_number_value(json_object_get(x, "cpu_seconds")));
+	    printf("vcpu %lld:       thread %lld, affinity %s, %.2f s CPU\n",
+		   (long long)json_integer_value(json_object_get(x, "index")),
+		   (long long)json_integer_value(json_object_get(x, "thread")), str(x, "affinity"),
+		   json_number_value(json_object_get(x, "cpu_seconds")));
 	json_array_foreach(json_object_get(o, "disks"), k, x)
 	{
 		json_t *img, *io = json_object_get(x, "io");
@@ -273,10 +270,10 @@ static void print_human(json_t *o)
 		printf("disk %s: %s (%s%s)\n", str(x, "id"), str(x, "file"), str(x, "format"),
 		       json_is_true(json_object_get(x, "readonly")) ? ", read-only" : "");
 		json_array_foreach(json_object_get(x, "chain"), n, img)
-			printf("  %s %s: %s, %lld of %lld bytes allocated\n", n ? "on" : "image",
-			       str(img, "file"), str(img, "format"),
-			       (long long)json_integer_value(json_object_get(img, "actual_size")),
-			       (long long)json_integer_value(json_object_get(img, "virtual_size")));
+		    printf("  %s %s: %s, %lld of %lld bytes allocated\n", n ? "on" : "image",
+			   str(img, "file"), str(img, "format"),
+			   (long long)json_integer_value(json_object_get(img, "actual_size")),
+			   (long long)json_integer_value(json_object_get(img, "virtual_size")));
 		if (json_is_object(io))
 			printf("  io: read %lld bytes (%lld requests), written %lld bytes (%lld "
 			       "requests)\n",
@@ -301,7 +298,7 @@ static void print_human(json_t *o)
 			       (long long)json_integer_value(json_object_get(c, "tx_packets")));
 		printf("  addresses (%s):", str(x, "addresses_from"));
 		json_array_foreach(json_object_get(x, "addresses"), n, a)
-			printf(" %s", json_string_value(a));
+		    printf(" %s", json_string_value(a));
 		printf("\n");
 	}
 }

@@ -58,8 +58,8 @@ VERB(reboot)
 	req = o.timeout >= 0 ? json_pack("{s:{s:I}}", "reboot", "timeout", (json_int_t)o.timeout)
 			     : json_pack("{s:{}}", "reboot");
 	/* the power button's wait, then the reset and resume */
-	wait_ms = vmr_guest_stop_wait_ms(cfg.state_dir, a.v[0], (int)o.timeout,
-					 VMR_DEFAULT_STOP_TIMEOUT);
+	wait_ms =
+	    vmr_guest_stop_wait_ms(cfg.state_dir, a.v[0], (int)o.timeout, VMR_DEFAULT_STOP_TIMEOUT);
 	r = vmr_control_call(cfg.state_dir, a.v[0], req, wait_ms, &ret, NULL, &err);
 	json_decref(req);
 	if (r < 0) {

@@ -19,7 +19,7 @@ struct snap_opts {
 #define SNAP_TOPOLOGY_OPT                                                                          \
 	{                                                                                          \
 		"topology", 'f', "FILE",                                                           \
-		    "take a stopped guest's disks from FILE (default: what\nits last run "        \
+		    "take a stopped guest's disks from FILE (default: what\nits last run "         \
 		    "recorded)",                                                                   \
 		    VMR_CLI_STRING(struct snap_opts, topology)                                     \
 	}
@@ -99,8 +99,7 @@ static const struct vmr_cli_cmd snap_delete_cli = {
     .run = snap_delete,
 };
 
-static int snap_run(const struct vmr_cli_cmd *cli, int argc, char **argv,
-		    enum vmr_snapshot_op op)
+static int snap_run(const struct vmr_cli_cmd *cli, int argc, char **argv, enum vmr_snapshot_op op)
 {
 	struct snap_opts o = {0};
 	struct vmr_config cfg = {0};
@@ -129,8 +128,7 @@ static int snap_run(const struct vmr_cli_cmd *cli, int argc, char **argv,
 		break;
 	case VMR_SNAPSHOT_REVERT:
 		printf("guest '%s': reverted to snapshot '%s' (%s)\n", a.v[0], a.v[1],
-		       streq(how, "running") ? "memory and disks: it runs on from there"
-					     : "disks");
+		       streq(how, "running") ? "memory and disks: it runs on from there" : "disks");
 		break;
 	case VMR_SNAPSHOT_DELETE:
 		printf("guest '%s': snapshot '%s' deleted\n", a.v[0], a.v[1]);
@@ -163,7 +161,7 @@ static int snap_run(const struct vmr_cli_cmd *cli, int argc, char **argv,
 				printf("%-24s  %-19s  %-12s  ",
 				       json_string_value(json_object_get(e, "name")), date, vms);
 				json_array_foreach(json_object_get(e, "disks"), m, d)
-					printf("%s%s", m ? "," : "", json_string_value(d));
+				    printf("%s%s", m ? "," : "", json_string_value(d));
 				printf("\n");
 			}
 		}

@@ -61,8 +61,7 @@ static double sum(json_t *arr, const char *key)
 	size_t i;
 	json_t *x;
 
-	json_array_foreach(arr, i, x)
-		s += num(x, key);
+	json_array_foreach(arr, i, x) s += num(x, key);
 	return s;
 }
 

@@ -16,7 +16,7 @@ int vmr_image_resize(const char *qemu_img, const char *path, const char *format,
 {
 	char sz[32];
 	char *argv[] = {(char *)qemu_img, "resize", "-q", "-f", (char *)format, "--",
-			(char *)path, sz, NULL};
+			(char *)path,	  sz,	    NULL};
 	struct images_run r = {.argv = argv};
 
 	snprintf(sz, sizeof(sz), "%llu", (unsigned long long)size);
@@ -31,8 +31,8 @@ int vmr_image_snapshot(const char *qemu_img, const char *path, enum vmr_image_sn
 	static const char *const flags[] = {"-c", "-a", "-d"};
 	static const char *const what[] = {"create snapshot", "revert to snapshot",
 					   "delete snapshot"};
-	char *argv[] = {(char *)qemu_img, "snapshot", "-q", (char *)flags[op], (char *)name, "--",
-			(char *)path, NULL};
+	char *argv[] = {(char *)qemu_img, "snapshot", "-q",	    (char *)flags[op],
+			(char *)name,	  "--",	      (char *)path, NULL};
 	struct images_run r = {.argv = argv};
 
 	if (images_run(&r, NULL, err) < 0)
@@ -86,10 +86,9 @@ int vmr_image_from_snapshot(const char *qemu_img, const char *src, const char *s
 	vmr_strvec_pushv(&argv, (const char *const[]){qemu_img, "convert", "-U", "-f", "qcow2",
 						      "-l", snap, "-O", "qcow2", NULL});
 	if (backing)
-		vmr_strvec_pushv(&argv, (const char *const[]){"-B", backing, "-F",
-							      backing_format ? backing_format
-									     : "raw",
-							      NULL});
+		vmr_strvec_pushv(
+		    &argv, (const char *const[]){"-B", backing, "-F",
+						 backing_format ? backing_format : "raw", NULL});
 	vmr_strvec_pushv(&argv, (const char *const[]){"--", src, tmp, NULL});
 	r = (struct images_run){.argv = argv.v};
 	rc = images_run(&r, NULL, err);
@@ -98,15 +97,16 @@ int vmr_image_from_snapshot(const char *qemu_img, const char *src, const char *s
 		rc = images_tmp_commit(tmp, dst, true, err);
 	if (rc < 0) {
 		unlink(tmp);
-		return vmr_error_wrap(err, "copy snapshot '%s' of '%s' to '%s'", snapshot, src, dst);
+		return vmr_error_wrap(err, "copy snapshot '%s' of '%s' to '%s'", snapshot, src,
+				      dst);
 	}
 	return 0;
 }
 
 int vmr_image_chain(const char *qemu_img, const char *path, json_t **ret, struct vmr_error **err)
 {
-	char *argv[] = {(char *)qemu_img,   "info", "--output=json", "--backing-chain",
-			"-U",		    "--",   (char *)path,	     NULL};
+	char *argv[] = {(char *)qemu_img, "info", "--output=json", "--backing-chain", "-U", "--",
+			(char *)path,	  NULL};
 	struct vmr_buf out = VMR_BUF_INIT;
 	struct images_run r = {.argv = argv, .out = &out};
 	json_t *root;

@@ -58,9 +58,8 @@ static void disk_names(const struct vmr_guest_info *i, struct vmr_error **err)
 	size_t k;
 	json_t *d;
 
-	json_array_foreach(i->disks, k, d)
-		vmr_buf_addf(&b, "%s%s", b.len ? ", " : "",
-			     json_string_value(json_object_get(d, "id")));
+	json_array_foreach(i->disks, k, d) vmr_buf_addf(
+	    &b, "%s%s", b.len ? ", " : "", json_string_value(json_object_get(d, "id")));
 	if (b.len)
 		vmr_error_hint(err, "disks: %s", vmr_buf_str(&b));
 	else if (!i->have_record)
@@ -68,9 +67,8 @@ static void disk_names(const struct vmr_guest_info *i, struct vmr_error **err)
 	vmr_buf_free(&b);
 }
 
-int vmr_disk_grow(const struct vmr_config *cfg, const char *guest, const char *disk,
-		  uint64_t size, const char *topo_path, struct vmr_disk_grow_result *ret,
-		  struct vmr_error **err)
+int vmr_disk_grow(const struct vmr_config *cfg, const char *guest, const char *disk, uint64_t size,
+		  const char *topo_path, struct vmr_disk_grow_result *ret, struct vmr_error **err)
 {
 	struct vmr_guest_info i = {.lock = {.lock_fd = -1}};
 	_cleanup_free_ char *qemu_img = NULL;

@@ -28,8 +28,7 @@ struct vmr_disk_grow_result {
  * run's).  A size not above the current one, a CD-ROM, a read-only disk or
  * the seed is a usage error.
  */
-int vmr_disk_grow(const struct vmr_config *cfg, const char *guest, const char *disk,
-		  uint64_t size, const char *topo_path, struct vmr_disk_grow_result *ret,
-		  struct vmr_error **err);
+int vmr_disk_grow(const struct vmr_config *cfg, const char *guest, const char *disk, uint64_t size,
+		  const char *topo_path, struct vmr_disk_grow_result *ret, struct vmr_error **err);
 
 #endif

@@ -15,8 +15,8 @@
 #include "lib/runtime/exporter.h"
 #include "lib/runtime/metrics.h"
 
-int vmr_exporter_parse_listen(const char *listen, struct sockaddr_storage *ret,
-			      socklen_t *ret_len, struct vmr_error **err)
+int vmr_exporter_parse_listen(const char *listen, struct sockaddr_storage *ret, socklen_t *ret_len,
+			      struct vmr_error **err)
 {
 	_cleanup_free_ char *host = NULL;
 	const char *colon, *port;
@@ -74,8 +74,8 @@ struct exporter {
 	const struct vmr_exporter_opts *o;
 };
 
-static void ex_log(const struct vmr_exporter_opts *o, enum vmr_log_level lvl, const char *fmt,
-		   ...) _printf_(3, 4);
+static void ex_log(const struct vmr_exporter_opts *o, enum vmr_log_level lvl, const char *fmt, ...)
+    _printf_(3, 4);
 
 static void ex_log(const struct vmr_exporter_opts *o, enum vmr_log_level lvl, const char *fmt, ...)
 {
@@ -128,8 +128,7 @@ static char *scrape(const struct vmr_exporter_opts *o, size_t *ret_len)
 static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *type,
 			     char *body, size_t len, const char *allow)
 {
-	struct MHD_Response *r =
-	    MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	struct MHD_Response *r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
 	enum MHD_Result ret;
 
 	if (!r) {
@@ -164,8 +163,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	}
 	if (streq(url, "/")) {
 		body = xstrdup("vmrun exporter: the guests' metrics are at /metrics\n");
-		return reply(c, MHD_HTTP_OK, "text/plain; charset=utf-8", body, strlen(body),
-			     NULL);
+		return reply(c, MHD_HTTP_OK, "text/plain; charset=utf-8", body, strlen(body), NULL);
 	}
 	body = xasprintf("not found: %s (the metrics are at /metrics)\n", url);
 	return reply(c, MHD_HTTP_NOT_FOUND, "text/plain; charset=utf-8", body, strlen(body), NULL);
@@ -225,7 +223,7 @@ int vmr_exporter_run(const struct vmr_exporter_opts *o, struct vmr_error **err)
 	ex_log(o, VMR_LOG_INFO, "exporter listening on %s%s%s:%u (metrics at /metrics, state %s)",
 	       sa.ss_family == AF_INET6 ? "[" : "", host, sa.ss_family == AF_INET6 ? "]" : "",
 	       (unsigned)ntohs(sa.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&sa)->sin6_port
-						       : ((struct sockaddr_in *)&sa)->sin_port),
+							: ((struct sockaddr_in *)&sa)->sin_port),
 	       o->state_dir);
 	sigdelset(&set, SIGPIPE);
 	while (sigwait(&set, &sig) != 0)

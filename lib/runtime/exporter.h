@@ -28,8 +28,8 @@ struct vmr_exporter_opts {
  * Parse o->listen (pure): usage error naming the value when it is not
  * ADDR:PORT.
  */
-int vmr_exporter_parse_listen(const char *listen, struct sockaddr_storage *ret,
-			      socklen_t *ret_len, struct vmr_error **err);
+int vmr_exporter_parse_listen(const char *listen, struct sockaddr_storage *ret, socklen_t *ret_len,
+			      struct vmr_error **err);
 
 /* Serve until a signal ends it; 0 then, negative with *err when it cannot listen. */
 int vmr_exporter_run(const struct vmr_exporter_opts *o, struct vmr_error **err);

@@ -20,11 +20,11 @@
 
 struct vmr_guest_info {
 	char *name;
-	bool running;	     /* a supervisor holds the guest's lock */
-	json_t *status;	     /* vmr_guest_status()'s object (never NULL) */
-	json_t *disks;	     /* status.json's "disks" form (never NULL; may be empty) */
-	json_t *unmigratable; /* devices whose state cannot be saved (never NULL) */
-	bool have_record;     /* disks came from a supervisor or a topology */
+	bool running;		  /* a supervisor holds the guest's lock */
+	json_t *status;		  /* vmr_guest_status()'s object (never NULL) */
+	json_t *disks;		  /* status.json's "disks" form (never NULL; may be empty) */
+	json_t *unmigratable;	  /* devices whose state cannot be saved (never NULL) */
+	bool have_record;	  /* disks came from a supervisor or a topology */
 	struct vmr_statedir lock; /* held while the guest is stopped, with lock_stopped */
 };
 

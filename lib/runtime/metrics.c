@@ -18,8 +18,8 @@ static void copy_key(json_t *to, json_t *from, const char *key)
 int vmr_guest_metrics(const char *state_dir, const char *guest, int timeout_ms, json_t **ret,
 		      struct vmr_error **err)
 {
-	static const char *const status_keys[] = {"state",	   "accel",   "restart_count",
-						  "restart",	   "started", "uptime",
+	static const char *const status_keys[] = {"state",	    "accel",   "restart_count",
+						  "restart",	    "started", "uptime",
 						  "supervisor_pid", "qemu_pid"};
 	json_t *st = NULL, *m, *stats = NULL, *nics = json_array(), *n;
 	bool up;
@@ -50,11 +50,13 @@ int vmr_guest_metrics(const char *state_dir, const char *guest, int timeout_ms, 
 	copy_key(m, stats, "cpu_seconds");
 	copy_key(m, stats, "rss_bytes");
 	json_object_set(m, "vcpus",
-			json_is_array(json_object_get(stats, "vcpus")) ? json_object_get(stats, "vcpus")
-								       : json_array());
+			json_is_array(json_object_get(stats, "vcpus"))
+			    ? json_object_get(stats, "vcpus")
+			    : json_array());
 	json_object_set(m, "disks",
-			json_is_array(json_object_get(stats, "disks")) ? json_object_get(stats, "disks")
-								       : json_array());
+			json_is_array(json_object_get(stats, "disks"))
+			    ? json_object_get(stats, "disks")
+			    : json_array());
 	json_array_foreach(json_object_get(stats, "nics"), k, n)
 	{
 		const char *ifname = json_string_value(json_object_get(n, "ifname"));
@@ -183,8 +185,7 @@ static const struct {
 	struct family f;
 	const char *key;
 } disk_families[] = {
-    {{"vmrun_disk_read_bytes_total", "counter", "Bytes the guest read from the disk."},
-     "rd_bytes"},
+    {{"vmrun_disk_read_bytes_total", "counter", "Bytes the guest read from the disk."}, "rd_bytes"},
     {{"vmrun_disk_written_bytes_total", "counter", "Bytes the guest wrote to the disk."},
      "wr_bytes"},
     {{"vmrun_disk_reads_total", "counter", "Read requests of the guest on the disk."},
@@ -283,11 +284,10 @@ void vmr_metrics_render(json_t *guests, struct vmr_buf *out)
 		family_head(out, &disk_families[f].f);
 		json_array_foreach(guests, i, g)
 		{
-			json_array_foreach(json_object_get(g, "disks"), k, x)
-				sample(out, disk_families[f].f.name,
-				       json_object_get(x, disk_families[f].key), "guest",
-				       json_string_value(json_object_get(g, "guest")), "disk",
-				       json_string_value(json_object_get(x, "id")), NULL);
+			json_array_foreach(json_object_get(g, "disks"), k, x) sample(
+			    out, disk_families[f].f.name, json_object_get(x, disk_families[f].key),
+			    "guest", json_string_value(json_object_get(g, "guest")), "disk",
+			    json_string_value(json_object_get(x, "id")), NULL);
 		}
 	}
 	for (size_t f = 0; f < ARRAY_SIZE(nic_families); f++) {
@@ -297,7 +297,8 @@ void vmr_metrics_render(json_t *guests, struct vmr_buf *out)
 			json_array_foreach(json_object_get(g, "nics"), k, x)
 			{
 				json_t *v = json_object_get(x, nic_families[f].key);
-				const char *ifname = json_string_value(json_object_get(x, "ifname"));
+				const char *ifname =
+				    json_string_value(json_object_get(x, "ifname"));
 
 				if (!json_is_integer(v) || !ifname)
 					continue;

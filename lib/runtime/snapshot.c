@@ -80,10 +80,9 @@ int vmr_snapshot_disks(const char *state_dir, const struct vmr_guest_info *i, bo
 	}
 	if (json_array_size(out) == 0) {
 		json_decref(out);
-		return vmr_error_usage(err, "guest '%s' has no writable qcow2 disk to snapshot%s",
-				       i->name,
-				       i->have_record ? ""
-						      : " (it never ran here: give --topology FILE)");
+		return vmr_error_usage(
+		    err, "guest '%s' has no writable qcow2 disk to snapshot%s", i->name,
+		    i->have_record ? "" : " (it never ran here: give --topology FILE)");
 	}
 	*ret = out;
 	return 0;
@@ -133,7 +132,8 @@ static int run_job(const char *state_dir, const char *guest, const char *cmd, js
 			if (streq(json_string_value(json_object_get(j, "id")), id))
 				mine = j;
 		}
-		if (mine && streq(json_string_value(json_object_get(mine, "status")), "concluded")) {
+		if (mine &&
+		    streq(json_string_value(json_object_get(mine, "status")), "concluded")) {
 			const char *e = json_string_value(json_object_get(mine, "error"));
 			_cleanup_free_ char *why = e ? xstrdup(e) : NULL;
 			json_t *dargs = json_pack("{s:s}", "id", id);
@@ -147,8 +147,8 @@ static int run_job(const char *state_dir, const char *guest, const char *cmd, js
 		}
 		json_decref(jobs);
 		if (!mine)
-			return vmr_error_set(err, EPROTO, "guest '%s': %s: job '%s' vanished", guest,
-					     cmd, id);
+			return vmr_error_set(err, EPROTO, "guest '%s': %s: job '%s' vanished",
+					     guest, cmd, id);
 		if (now_ms() >= deadline)
 			return vmr_error_set(err, ETIMEDOUT,
 					     "guest '%s': %s: not done within %d s (job '%s' "
@@ -178,13 +178,13 @@ static void list_add(json_t *list, const char *disk, json_t *snaps)
 				found = e;
 		}
 		if (!found) {
-			found = json_pack("{s:s, s:I, s:I, s:I, s:[]}", "name", name, "date",
-					  json_integer_value(json_object_get(s, "date-sec")),
-					  "vm_state_size", (json_int_t)0, "vm_clock_nsec",
-					  json_integer_value(json_object_get(s, "vm-clock-nsec")) +
-					      json_integer_value(json_object_get(s, "vm-clock-sec")) *
-						  1000000000,
-					  "disks");
+			found = json_pack(
+			    "{s:s, s:I, s:I, s:I, s:[]}", "name", name, "date",
+			    json_integer_value(json_object_get(s, "date-sec")), "vm_state_size",
+			    (json_int_t)0, "vm_clock_nsec",
+			    json_integer_value(json_object_get(s, "vm-clock-nsec")) +
+				json_integer_value(json_object_get(s, "vm-clock-sec")) * 1000000000,
+			    "disks");
 			json_array_append_new(list, found);
 		}
 		if (vm > json_integer_value(json_object_get(found, "vm_state_size")))
@@ -235,8 +235,9 @@ static int list_running(const char *state_dir, const char *guest, json_t *disks,
 		json_array_foreach(nodes, k, nd)
 		{
 			if (streq(json_string_value(json_object_get(nd, "node-name")), id))
-				list_add(list, id,
-					 json_object_get(json_object_get(nd, "image"), "snapshots"));
+				list_add(
+				    list, id,
+				    json_object_get(json_object_get(nd, "image"), "snapshots"));
 		}
 	}
 	json_decref(nodes);
@@ -296,8 +297,7 @@ static json_t *disk_ids(json_t *disks)
 	json_t *ids = json_array(), *d;
 	size_t k;
 
-	json_array_foreach(disks, k, d)
-		json_array_append(ids, json_object_get(d, "id"));
+	json_array_foreach(disks, k, d) json_array_append(ids, json_object_get(d, "id"));
 	return ids;
 }
 
@@ -313,8 +313,8 @@ static int do_running(const struct vmr_config *cfg, const struct vmr_guest_info 
 	switch (op) {
 	case VMR_SNAPSHOT_CREATE:
 		if (e)
-			return vmr_error_usage(err, "guest '%s' already has a snapshot '%s'",
-					       guest, name);
+			return vmr_error_usage(err, "guest '%s' already has a snapshot '%s'", guest,
+					       name);
 		args = json_pack("{s:s, s:s, s:o}", "tag", name, "vmstate", first, "devices",
 				 disk_ids(disks));
 		r = run_job(cfg->state_dir, guest, "snapshot-save", args, err);
@@ -338,8 +338,8 @@ static int do_running(const struct vmr_config *cfg, const struct vmr_guest_info 
 	case VMR_SNAPSHOT_DELETE:
 		if (!e)
 			return vmr_error_usage(err, "guest '%s' has no snapshot '%s'", guest, name);
-		args = json_pack("{s:s, s:o}", "tag", name, "devices", json_incref(json_object_get(
-									   e, "disks")));
+		args = json_pack("{s:s, s:o}", "tag", name, "devices",
+				 json_incref(json_object_get(e, "disks")));
 		r = run_job(cfg->state_dir, guest, "snapshot-delete", args, err);
 		break;
 	default:
@@ -349,9 +349,8 @@ static int do_running(const struct vmr_config *cfg, const struct vmr_guest_info 
 	return r;
 }
 
-static int do_stopped(const char *qemu_img, const struct vmr_guest_info *i,
-		      enum vmr_snapshot_op op, const char *name, json_t *disks, json_t *list,
-		      struct vmr_error **err)
+static int do_stopped(const char *qemu_img, const struct vmr_guest_info *i, enum vmr_snapshot_op op,
+		      const char *name, json_t *disks, json_t *list, struct vmr_error **err)
 {
 	json_t *e = name ? list_find(list, name) : NULL, *d;
 	size_t k, done = 0;
@@ -388,11 +387,12 @@ static int do_stopped(const char *qemu_img, const struct vmr_guest_info *i,
 			const char *id = json_string_value(json_object_get(d, "id"));
 
 			if (!list_on_disk(e, id))
-				return vmr_error_usage(err,
-						       "guest '%s': snapshot '%s' is not on disk %s "
-						       "('%s'): not reverting any disk",
-						       i->name, name, id,
-						       json_string_value(json_object_get(d, "file")));
+				return vmr_error_usage(
+				    err,
+				    "guest '%s': snapshot '%s' is not on disk %s "
+				    "('%s'): not reverting any disk",
+				    i->name, name, id,
+				    json_string_value(json_object_get(d, "file")));
 		}
 		json_array_foreach(disks, k, d)
 		{
@@ -421,13 +421,49 @@ static int do_stopped(const char *qemu_img, const struct vmr_guest_info *i,
 	}
 }
 
+int vmr_snapshot_info_do(const struct vmr_config *cfg, const struct vmr_guest_info *i,
+			 enum vmr_snapshot_op op, const char *name, json_t **ret_list,
+			 struct vmr_error **err)
+{
+	_cleanup_free_ char *qemu_img = NULL;
+	json_t *disks = NULL, *list = NULL;
+	const char *why;
+	int r;
+
+	if (op != VMR_SNAPSHOT_LIST && (why = vmr_snapshot_name_problem(name)))
+		return vmr_error_usage(err, "invalid snapshot name '%s': %s", name ? name : "",
+				       why);
+	r = vmr_snapshot_disks(
+	    cfg->state_dir, i,
+	    i->running && (op == VMR_SNAPSHOT_CREATE || op == VMR_SNAPSHOT_REVERT), &disks, err);
+	if (r < 0)
+		return r;
+	if (!i->running) {
+		r = vmr_image_qemu_img(cfg, &qemu_img, err);
+		if (r >= 0)
+			r = list_stopped(qemu_img, disks, &list, err);
+	} else {
+		r = list_running(cfg->state_dir, i->name, disks, &list, err);
+	}
+	if (r < 0)
+		goto out;
+	if (op == VMR_SNAPSHOT_LIST) {
+		*ret_list = TAKE_PTR(list);
+		goto out;
+	}
+	r = i->running ? do_running(cfg, i, op, name, disks, list, err)
+		       : do_stopped(qemu_img, i, op, name, disks, list, err);
+out:
+	json_decref(disks);
+	json_decref(list);
+	return r < 0 ? r : 0;
+}
+
 int vmr_snapshot_do(const struct vmr_config *cfg, const char *guest, const char *topo_path,
 		    enum vmr_snapshot_op op, const char *name, json_t **ret_list,
 		    const char **ret_how, struct vmr_error **err)
 {
 	struct vmr_guest_info i = {.lock = {.lock_fd = -1}};
-	_cleanup_free_ char *qemu_img = NULL;
-	json_t *disks = NULL, *list = NULL;
 	const char *why;
 	int r;
 
@@ -440,30 +476,7 @@ int vmr_snapshot_do(const struct vmr_config *cfg, const char *guest, const char 
 		return r;
 	if (ret_how)
 		*ret_how = i.running ? "running" : "stopped";
-	r = vmr_snapshot_disks(cfg->state_dir, &i,
-			       i.running && (op == VMR_SNAPSHOT_CREATE || op == VMR_SNAPSHOT_REVERT),
-			       &disks, err);
-	if (r < 0)
-		goto out;
-	if (!i.running) {
-		r = vmr_image_qemu_img(cfg, &qemu_img, err);
-		if (r < 0)
-			goto out;
-		r = list_stopped(qemu_img, disks, &list, err);
-	} else {
-		r = list_running(cfg->state_dir, guest, disks, &list, err);
-	}
-	if (r < 0)
-		goto out;
-	if (op == VMR_SNAPSHOT_LIST) {
-		*ret_list = TAKE_PTR(list);
-		goto out;
-	}
-	r = i.running ? do_running(cfg, &i, op, name, disks, list, err)
-		      : do_stopped(qemu_img, &i, op, name, disks, list, err);
-out:
-	json_decref(disks);
-	json_decref(list);
+	r = vmr_snapshot_info_do(cfg, &i, op, name, ret_list, err);
 	vmr_guest_info_free(&i);
-	return r < 0 ? r : 0;
+	return r;
 }

@@ -62,4 +62,9 @@ int vmr_snapshot_do(const struct vmr_config *cfg, const char *guest, const char 
 		    enum vmr_snapshot_op op, const char *name, json_t **ret_list,
 		    const char **ret_how, struct vmr_error **err);
 
+/* The same on a guest already looked up (and locked when stopped) by the caller. */
+int vmr_snapshot_info_do(const struct vmr_config *cfg, const struct vmr_guest_info *i,
+			 enum vmr_snapshot_op op, const char *name, json_t **ret_list,
+			 struct vmr_error **err);
+
 #endif

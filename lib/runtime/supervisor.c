@@ -111,12 +111,12 @@ json_t *sup_status(struct sup *s, bool live, json_t *qemu_state)
 		char ip[64];
 
 		json_array_append_new(
-		    nics, json_pack("{s:s, s:s, s:s, s:o, s:o, s:o}", "name", n->name, "kind",
-				    n->att.ops->name, "mac", vmr_mac_format(&n->mac, mac), "ifname",
-				    pd && pd->ifname ? json_string(pd->ifname) : json_null(), "pci",
-				    pd && pd->hostdev ? json_string(pd->hostdev) : json_null(), "ip",
-				    n->has_ip ? json_string(vmr_cidr_format(&n->ip, ip))
-					      : json_null()));
+		    nics,
+		    json_pack("{s:s, s:s, s:s, s:o, s:o, s:o}", "name", n->name, "kind",
+			      n->att.ops->name, "mac", vmr_mac_format(&n->mac, mac), "ifname",
+			      pd && pd->ifname ? json_string(pd->ifname) : json_null(), "pci",
+			      pd && pd->hostdev ? json_string(pd->hostdev) : json_null(), "ip",
+			      n->has_ip ? json_string(vmr_cidr_format(&n->ip, ip)) : json_null()));
 	}
 	json_object_set_new(st, "nics", nics);
 	if (s->finished)
