@@ -178,8 +178,8 @@ static void disks(struct emit *e, const struct vmr_ynode *seq)
 			if (p->skip)
 				continue;
 			if (streq(p->key->value, "file") && p->value->type == VMR_YNODE_SCALAR) {
-				_cleanup_free_ char *f = vmr_clone_disk_name(
-				    p->value->value, e->o->source, e->o->name);
+				_cleanup_free_ char *f =
+				    vmr_clone_disk_name(p->value->value, e->o->source, e->o->name);
 
 				vmr_yamlout_kv_str(&e->y, "file", f);
 				continue;
@@ -296,8 +296,9 @@ static int insert_entry(const char *text, const struct vmr_ynode *guests, const 
 			size_t ll = eol ? (size_t)(eol - q) : strlen(q);
 
 			if (memchr(q, '{', ll) && col > 1 && q[col - 2] == '{')
-				return vmr_error_usage(err, "the guests of the topology are a flow "
-							    "mapping ({...}): add the entry by hand");
+				return vmr_error_usage(err,
+						       "the guests of the topology are a flow "
+						       "mapping ({...}): add the entry by hand");
 			break;
 		}
 		if (*q == '\n')
@@ -372,8 +373,9 @@ static int address_clash(const struct vmr_topology *t, const struct vmr_guest *g
 						"guest '%s' nic '%s' has",
 						g->name, a->name, vmr_cidr_format(&a->ip, buf),
 						o->name, b->name);
-				vmr_error_hint(err, "give it another with --ip %s=ADDRESS/PREFIX "
-						    "(or --ip %s=none)",
+				vmr_error_hint(err,
+					       "give it another with --ip %s=ADDRESS/PREFIX "
+					       "(or --ip %s=none)",
 					       a->name, a->name);
 				return -EINVAL;
 			}
@@ -432,8 +434,7 @@ static json_t *disk_by_id(json_t *disks, const char *id)
 	return NULL;
 }
 
-int vmr_clone(const struct vmr_clone_opts *o, struct vmr_clone_result *ret,
-	      struct vmr_error **err)
+int vmr_clone(const struct vmr_clone_opts *o, struct vmr_clone_result *ret, struct vmr_error **err)
 {
 	const struct vmr_config *cfg = o->cfg;
 	struct vmr_clone_result res = {.disks = VMR_STRVEC_INIT, .files = VMR_STRVEC_INIT};
@@ -454,14 +455,14 @@ int vmr_clone(const struct vmr_clone_opts *o, struct vmr_clone_result *ret,
 	int r;
 
 	if (!vmr_guest_name_valid(o->name))
-		return vmr_error_usage(err, "invalid guest name '%s' (expected [a-z][a-z0-9]{0,30})",
-				       o->name);
+		return vmr_error_usage(
+		    err, "invalid guest name '%s' (expected [a-z][a-z0-9]{0,30})", o->name);
 	for (size_t i = 0; o->ips && i < o->ips->n; i++) {
 		const char *eq = strchr(o->ips->v[i], '=');
 
 		if (!eq || eq == o->ips->v[i])
-			return vmr_error_usage(err, "--ip '%s': want NIC=ADDRESS/PREFIX or NIC=none",
-					       o->ips->v[i]);
+			return vmr_error_usage(
+			    err, "--ip '%s': want NIC=ADDRESS/PREFIX or NIC=none", o->ips->v[i]);
 	}
 	real = realpath(o->topo_path, NULL);
 	if (!real)
@@ -472,10 +473,11 @@ int vmr_clone(const struct vmr_clone_opts *o, struct vmr_clone_result *ret,
 		_cleanup_free_ char *odr = realpath(dirname(od), NULL);
 
 		if (!odr || !streq(odr, dirname(sd)))
-			return vmr_error_usage(err,
-					       "-o '%s' is not in the directory of '%s', from which "
-					       "its relative paths resolve",
-					       o->out_path, o->topo_path);
+			return vmr_error_usage(
+			    err,
+			    "-o '%s' is not in the directory of '%s', from which "
+			    "its relative paths resolve",
+			    o->out_path, o->topo_path);
 	}
 	r = read_file(real, VMR_TOPOLOGY_MAX_BYTES, &text, NULL);
 	if (r < 0)
@@ -552,14 +554,15 @@ int vmr_clone(const struct vmr_clone_opts *o, struct vmr_clone_result *ret,
 		struct stat st;
 
 		if (!dst || streq(dst, json_string_value(json_object_get(d, "file")))) {
-			r = vmr_error_usage(err, "disk %s of guest '%s': no file of its own for the "
-						 "clone",
+			r = vmr_error_usage(err,
+					    "disk %s of guest '%s': no file of its own for the "
+					    "clone",
 					    id, o->source);
 			goto out;
 		}
 		if (lstat(dst, &st) == 0) {
-			r = vmr_error_usage(err, "'%s' exists: the clone's disk %s would replace it",
-					    dst, id);
+			r = vmr_error_usage(
+			    err, "'%s' exists: the clone's disk %s would replace it", dst, id);
 			vmr_error_hint(err, "remove it, or clone to another name");
 			goto out;
 		}
@@ -582,7 +585,8 @@ int vmr_clone(const struct vmr_clone_opts *o, struct vmr_clone_result *ret,
 		const char *id = json_string_value(json_object_get(d, "id"));
 		const char *src_file = json_string_value(json_object_get(d, "file"));
 		const char *backing = json_string_value(json_object_get(d, "backing"));
-		const char *dst = json_string_value(json_object_get(disk_by_id(new_disks, id), "file"));
+		const char *dst =
+		    json_string_value(json_object_get(disk_by_id(new_disks, id), "file"));
 		struct vmr_image_info bi = {0};
 		_cleanup_free_ char *dir = xstrdup(dst);
 

@@ -20,25 +20,24 @@
 
 struct vmr_clone_opts {
 	const struct vmr_config *cfg;
-	const char *topo_path; /* the source topology */
-	const char *source;    /* GUEST */
-	const char *name;      /* NEW */
+	const char *topo_path;	      /* the source topology */
+	const char *source;	      /* GUEST */
+	const char *name;	      /* NEW */
 	const struct vmr_strvec *ips; /* "NIC=ADDR/PFX" or "NIC=none", in order */
 	const char *cpuset;	      /* NULL: as GUEST's; "none": without one */
-	const char *out_path; /* where the full topology will be written (NULL: nowhere) */
-	bool dry_run;	      /* check and describe, copy no disk */
+	const char *out_path;	      /* where the full topology will be written (NULL: nowhere) */
+	bool dry_run;		      /* check and describe, copy no disk */
 };
 
 struct vmr_clone_result {
-	char *entry;		  /* NEW's entry, indented as the guests map's entries */
-	char *topology;		  /* the whole topology with NEW's entry added */
-	struct vmr_strvec disks;  /* "ID SRC -> DST" per disk copied (or to copy, dry run) */
-	struct vmr_strvec files;  /* the disk files made (none on a dry run) */
-	char *warning;		  /* the snapshot could not be deleted afterwards, or NULL */
+	char *entry;		 /* NEW's entry, indented as the guests map's entries */
+	char *topology;		 /* the whole topology with NEW's entry added */
+	struct vmr_strvec disks; /* "ID SRC -> DST" per disk copied (or to copy, dry run) */
+	struct vmr_strvec files; /* the disk files made (none on a dry run) */
+	char *warning;		 /* the snapshot could not be deleted afterwards, or NULL */
 };
 
-int vmr_clone(const struct vmr_clone_opts *o, struct vmr_clone_result *ret,
-	      struct vmr_error **err);
+int vmr_clone(const struct vmr_clone_opts *o, struct vmr_clone_result *ret, struct vmr_error **err);
 void vmr_clone_result_free(struct vmr_clone_result *r);
 
 /*

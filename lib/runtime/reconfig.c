@@ -15,13 +15,14 @@ static void strings(json_t *arr, const char *prefix, struct vmr_strvec *out)
 	json_t *v;
 
 	json_array_foreach(arr, i, v)
-		vmr_strvec_pushf(out, "%s%s", prefix, json_string_value(v) ?: "");
+	    vmr_strvec_pushf(out, "%s%s", prefix, json_string_value(v) ?: "");
 }
 
 /* The VF each vf NIC had (status.json's nics), so the argv compares like for like. */
 static void keep_vfs(const struct vmr_config *cfg, struct vmr_plan *p)
 {
-	_cleanup_free_ char *path = vmr_statedir_path(cfg->state_dir, p->guest->name, "status.json");
+	_cleanup_free_ char *path =
+	    vmr_statedir_path(cfg->state_dir, p->guest->name, "status.json");
 	json_t *st = json_load_file(path, 0, NULL), *n;
 	size_t i;
 
@@ -37,8 +38,7 @@ static void keep_vfs(const struct vmr_config *cfg, struct vmr_plan *p)
 	json_decref(st);
 	/* a VF no run chose yet: the next start chooses one */
 	for (size_t k = 0; k < p->ndevs; k++)
-		if (p->devs[k].nic && !p->devs[k].hostdev &&
-		    streq(p->devs[k].dev->ops->name, "vf"))
+		if (p->devs[k].nic && !p->devs[k].hostdev && streq(p->devs[k].dev->ops->name, "vf"))
 			p->devs[k].hostdev = xstrdup("(a VF chosen at start)");
 }
 
@@ -50,7 +50,8 @@ int vmr_reconfig_diff(const struct vmr_config *cfg, const struct vmr_topology *t
 	struct vmr_guest_plan_opts po = {.topo_path = topo_path, .vhost = -1};
 	struct vmr_strvec argv = VMR_STRVEC_INIT, oldl = VMR_STRVEC_INIT, newl = VMR_STRVEC_INIT;
 	struct vmr_strvec oldh = VMR_STRVEC_INIT, newh = VMR_STRVEC_INIT;
-	struct vmr_reconfig r = {.argv_diff = VMR_STRVEC_INIT, .host_diff = VMR_STRVEC_INIT,
+	struct vmr_reconfig r = {.argv_diff = VMR_STRVEC_INIT,
+				 .host_diff = VMR_STRVEC_INIT,
 				 .argv_new = VMR_STRVEC_INIT};
 	struct vmr_plan plan = {0};
 	json_t *old;

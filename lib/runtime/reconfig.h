@@ -17,9 +17,9 @@
 #include "lib/model/topology.h"
 
 struct vmr_reconfig {
-	bool have_old;	      /* plan.json exists (the guest started here before) */
-	size_t changed_argv;  /* lines that differ in QEMU's environment and command line */
-	size_t changed_host;  /* lines that differ in the host changes */
+	bool have_old;	     /* plan.json exists (the guest started here before) */
+	size_t changed_argv; /* lines that differ in QEMU's environment and command line */
+	size_t changed_host; /* lines that differ in the host changes */
 	struct vmr_strvec argv_diff, host_diff; /* "-LINE" / "+LINE" */
 	struct vmr_strvec argv_new;		/* the new command line */
 };
