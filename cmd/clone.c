@@ -19,8 +19,8 @@ struct clone_opts {
 
 static const struct vmr_cli_opt clone_options[] = {
     {"output", 'o', "FILE",
-     "write the whole topology with NEW added to FILE (it may be\nTOPOLOGY; in its "
-     "directory); default: print NEW's entry",
+     "write the whole topology with NEW added to FILE\n(TOPOLOGY itself, or a file in "
+     "its directory);\ndefault: print NEW's entry",
      VMR_CLI_STRING(struct clone_opts, output)},
     {"ip", 0, "NIC=ADDR/PFX", "the clone's address on NIC (NIC=none: without one);\nrepeatable",
      VMR_CLI_LIST(struct clone_opts, ips)},
@@ -34,8 +34,8 @@ static const struct vmr_cli_opt clone_options[] = {
 const struct vmr_cli_cmd cmd_clone_cli = {
     .name = "clone",
     .summary = "a new guest like another, with copies of its disks",
-    .synopsis = "TOPOLOGY GUEST NEW [-o FILE] [--ip NIC=ADDR/PFX] [--cpuset LIST]\n"
-		"[--dry-run]",
+    .synopsis = "TOPOLOGY GUEST NEW [-o FILE] [--ip NIC=ADDR/PFX]\n"
+		" [--cpuset LIST] [--dry-run]",
     .description = "Write the entry of guest NEW, like GUEST: MACs GUEST has written out are\n"
 		   "derived again from NEW's name, its hostname (so its seed and instance-id)\n"
 		   "is NEW's, and each writable qcow2 disk (the root overlay too) is a copy of\n"

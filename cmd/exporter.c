@@ -12,8 +12,8 @@ struct exporter_opts {
 
 static const struct vmr_cli_opt exporter_options[] = {
     {"listen", 'l', "ADDR:PORT",
-     "where to listen (default 127.0.0.1:9177; :PORT for every\nIPv4 address, [IPV6]:PORT, "
-     "port 0 for any free one)",
+     "where to listen (default 127.0.0.1:9177; :PORT\nfor every IPv4 address, "
+     "[IPV6]:PORT, port 0\nfor any free one)",
      VMR_CLI_STRING(struct exporter_opts, listen)},
     {0},
 };

@@ -32,7 +32,7 @@ static const struct vmr_cli_opt restart_options[] = {
     {"wait", 'w', NULL, "after the start, wait until the guest is ready (ready_when)",
      VMR_CLI_FLAG(struct restart_opts, wait)},
     {"timeout", 't', "S",
-     "seconds the guest gets to power off (default: its stop_timeout);\nthe start waits "
+     "seconds the guest gets to power off (default: its\nstop_timeout); the start waits "
      "60 s, or S when longer",
      VMR_CLI_SECONDS(struct restart_opts, timeout, 0, 86400)},
     {0},

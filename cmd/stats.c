@@ -43,7 +43,8 @@ const struct vmr_cli_cmd cmd_stats_cli = {
     .opts = stats_options,
     .arg_names = "[GUEST...]",
     .max_args = VMR_CLI_ANY,
-    .exit_status = "0 shown, 1 failure (the state directory cannot be read), 2 bad usage",
+    .exit_status = "0 shown, 1 failure (the state directory cannot be read),\n"
+		   "2 bad usage",
     .run = cmd_stats,
 };
 

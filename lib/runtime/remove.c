@@ -71,7 +71,8 @@ static const char *used_by(const struct vmr_config *cfg, const struct vmr_topolo
 				continue;
 			json_array_foreach(chain, m, img)
 			{
-				const char *fn = json_string_value(json_object_get(img, "filename"));
+				const char *fn =
+				    json_string_value(json_object_get(img, "filename"));
 				_cleanup_free_ char *cfn = fn ? canon(fn) : NULL;
 
 				if (m > 0 && cfn && streq(cfn, file)) {
@@ -148,8 +149,9 @@ int vmr_guest_remove(const struct vmr_config *cfg, const char *topo_path, const 
 	if (r < 0)
 		goto out;
 	if (r > 0) {
-		r = vmr_error_set(err, 0, "guest '%s' is running (supervisor pid %d): stop it first",
-				  guest, (int)pid);
+		r = vmr_error_set(err, 0,
+				  "guest '%s' is running (supervisor pid %d): stop it first", guest,
+				  (int)pid);
 		goto out;
 	}
 	journal = vmr_statedir_path(cfg->state_dir, guest, "journal.jsonl");
@@ -186,8 +188,9 @@ int vmr_guest_remove(const struct vmr_config *cfg, const char *topo_path, const 
 			continue;
 		who = used_by(cfg, t, g, real, qemu_img, cf, &how);
 		if (who) {
-			r = vmr_error_set(err, 0, "guest '%s' uses '%s' %s: not removing guest '%s'",
-					  who, f, how, guest);
+			r = vmr_error_set(err, 0,
+					  "guest '%s' uses '%s' %s: not removing guest '%s'", who,
+					  f, how, guest);
 			goto out;
 		}
 		vmr_strvec_push(&files, f);

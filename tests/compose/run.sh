@@ -23,6 +23,7 @@ cases=(
 	"single|examples/single.yaml||"
 	"5gdeploy|tests/compose/5gdeploy.yaml||"
 	"sriov|tests/compose/sriov.yaml|--state-dir /srv/vmrun-state|--image registry.example:5000/vmrun:1.0 --source $top"
+	"lifecycle|tests/compose/lifecycle.yaml||--exporter 0.0.0.0:9177"
 )
 
 normalise() { # FILE -> stdout, the repository path as @TOP@
