@@ -18,12 +18,27 @@
 #include "lib/runtime/plandesc.h"
 #include "lib/runtime/snapshot.h"
 
+/* source in base as a whole word: at its ends, or next to one of "-_." */
+static const char *name_token(const char *base, const char *source)
+{
+	size_t n = strlen(source);
+
+	for (const char *hit = strstr(base, source); hit; hit = strstr(hit + 1, source)) {
+		bool start = hit == base || strchr("-_.", hit[-1]);
+		bool end = !hit[n] || strchr("-_.", hit[n]);
+
+		if (start && end)
+			return hit;
+	}
+	return NULL;
+}
+
 char *vmr_clone_disk_name(const char *path, const char *source, const char *name)
 {
 	const char *slash = strrchr(path, '/');
 	const char *base = slash ? slash + 1 : path;
 	size_t dirlen = (size_t)(base - path);
-	const char *hit = strstr(base, source);
+	const char *hit = name_token(base, source);
 	struct vmr_buf b = VMR_BUF_INIT;
 
 	vmr_buf_add(&b, path, dirlen);

@@ -42,9 +42,10 @@ void vmr_clone_result_free(struct vmr_clone_result *r);
 
 /*
  * The name of a clone's copy of disk file path (pure): the source guest's
- * name in its base name becomes the new one's, else the new name and '-'
- * come first ("data/a-disk.qcow2" -> "data/b-disk.qcow2",
- * "x.qcow2" -> "b-x.qcow2").  Caller frees.
+ * name as a word of its base name (between '-', '_', '.' or the ends)
+ * becomes the new one's, else the new name and '-' come first
+ * ("data/a-disk.qcow2" -> "data/b-disk.qcow2", "data-a.qcow2" ->
+ * "data-b.qcow2", "x.qcow2" -> "b-x.qcow2").  Caller frees.
  */
 char *vmr_clone_disk_name(const char *path, const char *source, const char *name);
 

@@ -275,10 +275,12 @@ int vmr_restart_run(const struct vmr_restart_opts *o, int *ret_status, struct vm
 		}
 		mgr_log(&m,
 			"guest '%s': restarting in %llu.%llu s (restart %u, restart: %s; %s: exit "
-			"status %d)",
+			"status %d after %llu.%llu s)",
 			g->name, (unsigned long long)(delay / 1000),
 			(unsigned long long)(delay % 1000 / 100), count + 1,
-			vmr_restart_name(g->restart), why, e.status);
+			vmr_restart_name(g->restart), why, e.status,
+			(unsigned long long)(e.duration_ms / 1000),
+			(unsigned long long)(e.duration_ms % 1000 / 100));
 		status_update(&m, "restarting", count, e.status, delay);
 		mgr_wait(&m, now_ms() + delay);
 		if (m.stopping) {

@@ -277,16 +277,54 @@ static void test_names(void)
 	_cleanup_free_ char *a = vmr_clone_disk_name("data/a-disk.qcow2", "a", "b");
 	_cleanup_free_ char *b = vmr_clone_disk_name("x.qcow2", "web", "web2");
 	_cleanup_free_ char *c = vmr_clone_disk_name("/srv/web-root.qcow2", "web", "api");
+	_cleanup_free_ char *d = vmr_clone_disk_name("data-d.qcow2", "d", "e");
+	_cleanup_free_ char *f = vmr_clone_disk_name("dd.qcow2", "d", "e");
 
 	is_str(a, "data/b-disk.qcow2", "the source's name in the base name becomes the clone's");
 	is_str(b, "web2-x.qcow2", "else the clone's name comes first");
 	is_str(c, "/srv/api-root.qcow2", "absolute paths keep their directory");
+	is_str(d, "data-e.qcow2", "the name as a word, not inside another");
+	is_str(f, "e-dd.qcow2", "not a word: prefixed");
 	ok(!vmr_snapshot_name_problem("before-upgrade.1"), "a snapshot name");
 	ok(vmr_snapshot_name_problem("") && vmr_snapshot_name_problem("-x") &&
 	       vmr_snapshot_name_problem("12") && vmr_snapshot_name_problem("a b") &&
 	       vmr_snapshot_name_problem(
 		   "0123456789012345678901234567890123456789012345678901234567890123456789"),
 	   "bad snapshot names: empty, leading '-', all digits, a space, too long");
+}
+
+static void test_snapshot_disks(void)
+{
+	struct vmr_guest_info i = {
+	    .name = (char *)"g",
+	    .disks = json_loads("[{\"id\": \"root\", \"file\": \"/x/root.qcow2\", \"format\": "
+				"\"qcow2\", \"readonly\": false, \"cdrom\": false}, {\"id\": "
+				"\"seed\", \"file\": \"/s/seed.iso\", \"format\": \"raw\", "
+				"\"readonly\": true, \"cdrom\": true}]",
+				0, NULL),
+	    .unmigratable = json_loads("[\"nic n1 (pci)\"]", 0, NULL),
+	    .have_record = true,
+	};
+	struct vmr_error *e = NULL;
+	json_t *d = NULL;
+
+	ok(vmr_snapshot_disks("/nonexistent", &i, true, &d, &e) < 0 && e &&
+	       e->status == VMR_EXIT_USAGE && strstr(e->msg, "nic n1 (pci) cannot have its state"),
+	   "a running guest with a vfio NIC: no snapshot (%s)", e ? e->msg : "");
+	vmr_error_free(e);
+	e = NULL;
+	ok(vmr_snapshot_disks("/nonexistent", &i, false, &d, &e) == 0 && json_array_size(d) == 1,
+	   "stopped: a disk-only snapshot of the qcow2 disk, the seed left out");
+	json_decref(d);
+	json_array_append_new(i.disks, json_pack("{s:s, s:s, s:s, s:b, s:b}", "id", "disk0", "file",
+						 "/x/data.img", "format", "raw", "readonly", false,
+						 "cdrom", false));
+	ok(vmr_snapshot_disks("/nonexistent", &i, false, &d, &e) < 0 && e &&
+	       strstr(e->msg, "disk disk0 ('/x/data.img') is raw"),
+	   "a raw writable disk refuses (%s)", e ? e->msg : "");
+	vmr_error_free(e);
+	json_decref(i.disks);
+	json_decref(i.unmigratable);
 }
 
 static void test_procstat(void)
@@ -312,6 +350,7 @@ int main(void)
 	test_listen();
 	test_control();
 	test_names();
+	test_snapshot_disks();
 	test_procstat();
 	return tap_done();
 }
