@@ -23,7 +23,7 @@ fi
 unset VMRUN_QEMU
 
 mkdir -p "$T/images"
-printf 'image_dir = %s/images\n' "$T" >"$T/vmrun.conf"
+printf '[vmrun]\nimage_dir = %s/images\n' "$T" >"$T/vmrun.conf"
 vc() { "$VMRUN" --config "$T/vmrun.conf" --state-dir "$STATE" "$@"; }
 qemu-img create -q -f qcow2 "$T/base.qcow2" 64M &&
 	qemu-img create -q -f qcow2 "$T/data-base.qcow2" 64M
