@@ -174,7 +174,8 @@ static void test_metrics(void)
 
 	vmr_metrics_render(g, &out);
 	t = vmr_buf_str(&out);
-	ok(strstr(t, "# TYPE vmrun_guest_up gauge\n") && strstr(t, "vmrun_guest_up{guest=\"a\"} 1\n"),
+	ok(strstr(t, "# TYPE vmrun_guest_up gauge\n") &&
+	       strstr(t, "vmrun_guest_up{guest=\"a\"} 1\n"),
 	   "guest up, with HELP and TYPE");
 	ok(strstr(t, "vmrun_guest_up{guest=\"b\\\"q\"} 0\n"), "label values are escaped");
 	ok(strstr(t, "vmrun_guest_restarts_total{guest=\"a\"} 2\n") &&
