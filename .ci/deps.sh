@@ -15,6 +15,8 @@ pkgs=(
 	# tests
 	valgrind genisoimage shellcheck python3 python3-yaml procps util-linux
 	curl python3-prometheus-client
+	# vhost-user tests: dpdk-testpmd is in dpdk-dev, not dpdk (issue 12)
+	dpdk-dev
 	# container tests (compose)
 	docker.io docker-compose debootstrap
 )
