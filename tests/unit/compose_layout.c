@@ -52,7 +52,9 @@ static void test_layout(void)
 	compose_layout_build(t, &l);
 	is_int(l.nhosts, 3, "three hosts");
 	is_str(l.hosts[0].name, "h1", "the primary host comes first");
-	ok(l.hosts[0].local && !l.hosts[0].docker_host, "the primary host is driven locally");
+	ok(l.hosts[0].local, "the primary host is driven locally by default");
+	is_str(l.hosts[0].docker_host, "ssh://10.0.0.1",
+	       "and over ssh from a workstation (VMRUN_COMPOSE_HOST=none)");
 	ok(l.hosts[0].ctrlif && !l.hosts[1].ctrlif, "the ctrlif lives on the primary host");
 	is_str(l.hosts[1].name, "h2", "then the others in file order");
 	is_str(l.hosts[1].docker_host, "ssh://10.0.0.2", "remote hosts over ssh to their address");
