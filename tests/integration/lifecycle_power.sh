@@ -8,7 +8,8 @@
 # (ACPI, then readiness again), restart: on-failure after kill -9 of QEMU
 # with the backoff seen in the log and the count in ps, and a guest that
 # never gets ready (up --wait fails naming what it saw last), readiness by
-# the guest agent (ready_when agent).
+# the guest agent (ready_when agent) and the reboot of a guest that ignores
+# the power button (system_reset after the timeout).
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 # shellcheck source=tests/lib/tap.sh
@@ -63,7 +64,7 @@ guests:
     ready_when: {tcp: 9}
     nics: [{name: n1, bridge: br0, mac: "52:54:00:7e:00:03", ip: ${net}3/24}]
   r:
-    append: console=ttyS0 quiet
+    append: console=ttyS0 quiet vmrun.noacpi=1
     ready_when: agent
     agent: true
 YAML
@@ -266,6 +267,17 @@ ok_or_show $? "readiness by the guest agent's guest-ping" "$STATE/r/supervisor.l
 is "$(json_get <(v qmp r query-status) 'j["status"]')" running "r runs"
 v health r >/dev/null 2>&1
 is "$?" 0 "health: r is ready"
+# r ignores the power button: reboot resets it once the timeout is over
+v reboot --timeout 2 r >"$T/rbr.out" 2>&1
+is "$?" 0 "reboot of a guest that ignores the power button"
+grep -q "^guest 'r' reset (no ACPI poweroff in time)" "$T/rbr.out" &&
+	grep -q "guest 'r': reboot: no poweroff in time: system_reset" "$STATE/r/supervisor.log"
+ok_or_show $? "reset by system_reset after 2 s" "$T/rbr.out" "$STATE/r/supervisor.log"
+grep -q "vmrun-testguest: ignoring the power button" "$STATE/r/console.log"
+ok $? "the guest had said it ignores the button"
+v health r >"$T/hr.out" 2>&1
+is "$?" 1 "health: r is not ready right after its reset (it boots again)"
+is "$(json_get <(v qmp r query-status) 'j["status"]')" running "r runs on after the reset"
 v kill r >/dev/null 2>&1
 grep -q "^vmrun: error: guest 'q' running but not ready after 40 s (ready_when tcp: ${net}3:9)" "$T/upq.err"
 ok_or_show $? "the error names the guest and its readiness condition" "$T/upq.err"
