@@ -52,16 +52,19 @@ UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 TESTLIB_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/lib/*.c))
 
-.PHONY: all check unit asan faults fuzz deps demo install uninstall clean help testguest format
+.PHONY: all check check-deep unit asan faults fuzz fuzz-replay deps demo install uninstall clean help testguest format
 
 all: $(BUILD)/vmrun
 
 help:
 	@echo "make            build $(BUILD)/vmrun"
 	@echo "make check      build and run every test (final line: N passed, N failed, N skipped)"
+	@echo "make check-deep ASan/UBSan and valgrind runs, long fuzzing, every fault case, soak,"
+	@echo "                the integration suites without /dev/kvm (tests/deep.sh; slow)"
 	@echo "make demo       install what is missing, build, boot the example guests"
 	@echo "make deps       install the Debian packages the build and tests need"
 	@echo "make asan       ASan+UBSan build and test run (in build/asan)"
+	@echo "make faults     build/fault/vmrun with the fault-injection points (tests/faults/)"
 	@echo "make fuzz       run each fuzz target for FUZZ_SECONDS (clang, libFuzzer)"
 	@echo "make testguest  build the small test/demo guest (kernel + initramfs)"
 	@echo "make install    PREFIX=$(PREFIX) DESTDIR="
@@ -90,9 +93,15 @@ unit: $(UNIT_BINS)
 testguest:
 	@images/testguest/build.sh $(BUILD)/testguest
 
-# the integration suites boot the test guest: build it (cached) first
-check: all unit testguest
+# the integration suites boot the test guest: build it (cached) first; the
+# quick fault suite needs the fault build, the corpus replay its drivers
+check: all unit testguest faults fuzz-replay
 	@BUILD=$(BUILD) tests/run.sh
+
+# everything slow (tests/deep.sh says what): sanitizers, valgrind, long
+# fuzzing, every fault case, the soak, the suites without /dev/kvm
+check-deep: all unit testguest faults fuzz-replay
+	@tests/deep.sh
 
 asan:
 	$(MAKE) BUILD=build/asan SAN=1 check
@@ -111,6 +120,14 @@ fuzz-bins: $(FUZZ_BINS)
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(ARCHIVES)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $< $(ARCHIVES) $(LIBS)
+
+# each fuzz target with a plain main() that replays its corpus once
+# (tests/fuzz/replay.c): any compiler, part of make check
+REPLAY_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/replay/%,$(FUZZ_SRCS))
+fuzz-replay: $(REPLAY_BINS)
+$(BUILD)/replay/%: $(BUILD)/obj/tests/fuzz/%.o $(BUILD)/obj/tests/fuzz/replay.o $(ARCHIVES)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/obj/tests/fuzz/replay.o -Wl,--start-group $(ARCHIVES) -Wl,--end-group $(LIBS)
 
 deps:
 	@.ci/deps.sh
