@@ -5,12 +5,12 @@
 #   tests/run.sh SUITE...      these suites (paths, as listed below)
 #   TESTS=pattern tests/run.sh only suites whose path contains pattern
 #   JOBS=N                     suites run N at a time (default: online CPUs + 1)
+#   TEST_LOGS=DIR              where the logs go (default $BUILD/test-logs)
 #
-# Suites: every unit test binary $BUILD/tests/*, tests/*/run.sh and
-# tests/integration/*.sh.  tests/sanitizers (ASan, valgrind), the long
-# fuzz runs (tests/fuzz/run.sh; the corpus replay tests/fuzz/replay.sh is
-# part of make check) and tests/faults/deep.sh belong to `make check-deep`
-# (tests/deep.sh).  Each suite prints TAP; a suite that exits non-zero
+# Suites: every unit test binary $BUILD/tests/*, tests/*/run.sh,
+# tests/fuzz/replay.sh and tests/integration/*.sh.  The ASan and valgrind
+# runs, the long fuzz runs (tests/fuzz/run.sh) and tests/faults/deep.sh
+# belong to `make check-deep` (tests/deep.sh).  Each suite prints TAP; a suite that exits non-zero
 # without a failing check counts as one failure.  "not ok ... # TODO BUG"
 # is a check that a known, reported product bug makes fail: listed, not
 # counted as a failure.  Suites run in parallel: each makes its own
@@ -29,7 +29,7 @@ cd "$top" || exit 1
 export VMRUN="${VMRUN:-$top/$BUILD/vmrun}"
 # shellcheck source=tests/lib/hoststate.sh
 . tests/lib/hoststate.sh
-logdir="$BUILD/test-logs"
+logdir="${TEST_LOGS:-$BUILD/test-logs}"
 mkdir -p "$logdir"
 jobs=${JOBS:-$(($(nproc) + 1))}
 
@@ -40,7 +40,7 @@ else
 	for t in "$BUILD"/tests/*; do [ -x "$t" ] && [ -f "$t" ] && suites+=("$t"); done
 	for t in tests/*/run.sh tests/fuzz/replay.sh tests/integration/*.sh; do
 		[ -f "$t" ] || continue
-		case $t in tests/fuzz/run.sh | tests/sanitizers/*) continue ;; esac
+		case $t in tests/fuzz/run.sh) continue ;; esac
 		suites+=("$t")
 	done
 fi
