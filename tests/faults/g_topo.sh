@@ -14,7 +14,9 @@
 # both `up` succeed, as an `up` that finds the guest running does.  The
 # race is forced, not hoped for: the first `up` reads its --config from a
 # FIFO, so its supervisor blocks reading it until the second `up` has
-# probed the (free) lock and started its own supervisor, which wins.
+# probed the (free) lock and started its own supervisor, which wins.  And
+# an `up` that fails must stop only the supervisors it started, never a
+# guest another `up` started meanwhile.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 FAULTS_GROUP="topology: replaced file, concurrent up"
@@ -114,13 +116,13 @@ replaced_killed() {
 # line is `vmrun [--config F] --state-dir STATE run TOPOLOGY GUEST`)
 supervisors() { pgrep -f -- "--state-dir $STATE run " || true; }
 
-# two_ups NAME GUESTS...: the forced race described at the top
-two_ups() {
-	local name=$1 i up1 rc1 out2 rc2 s1 sups
-	shift
+BUG_UP_RACE="an up whose supervisor lost the lock race fails (lib/launch.c)"
+BUG_UP_STOP="a failing up kills the guest another up started (lib/launch.c vmr_launch_stop)"
+
+# topo_ab: guests a (on p0, CPU 0) and b (on p1, CPU 1)
+topo_ab() {
 	topo_real "$TOPO" a '{name: n0, macvtap: p0, mac: "52:54:00:66:04:0a"}'
-	if [ $# -gt 1 ]; then
-		cat >>"$TOPO" <<EOF
+	cat >>"$TOPO" <<EOF
   b:
     accel: tcg
     cpuset: "1"
@@ -132,58 +134,116 @@ two_ups() {
     nics:
       - {name: n0, macvtap: p1, mac: "52:54:00:66:04:0b"}
 EOF
-	fi
+}
+
+# supervisor_of GUEST: the pid of the supervisor running (or starting) GUEST
+supervisor_of() { pgrep -f -- "--state-dir $STATE run $TOPO $1\$" || true; }
+
+# up1_start NAME N GUEST...: `up` 1, whose --config is a FIFO: it reads its
+# configuration (fed here), and the N supervisors it starts block reading
+# theirs.  Its output goes to $T/NAME.up1, its pid to UP1.
+UP1=
+up1_start() {
+	local name=$1 n=$2 i s
+	shift 2
 	rm -f "$T/conf.fifo"
 	mkfifo "$T/conf.fifo"
 	printf '[vmrun]\n' >"$T/conf.ini"
-	in_ns "$VMRUN" --config "$T/conf.fifo" --state-dir "$STATE" up "$TOPO" >"$T/$name.up1" 2>&1 &
-	up1=$!
-	printf '[vmrun]\n' >"$T/conf.fifo" # up 1 reads its configuration
+	in_ns "$VMRUN" --config "$T/conf.fifo" --state-dir "$STATE" up "$TOPO" "$@" >"$T/$name.up1" 2>&1 &
+	UP1=$!
+	printf '[vmrun]\n' >"$T/conf.fifo"
 	for ((i = 0; i < 200; i++)); do
-		s1=$(supervisors)
-		[ "$(wc -w <<<"$s1")" = $# ] && break
+		s=$(supervisors)
+		[ "$(wc -w <<<"$s")" = "$n" ] && break
 		sleep 0.05
 	done
-	is "$(wc -w <<<"$s1")" $# "$name: up 1 started its supervisors, which wait for their configuration"
+	is "$(wc -w <<<"$s")" "$n" "$name: up 1 started $n supervisor(s), which wait for their configuration"
+}
+
+# feed TEXT: the supervisors blocked on the FIFO read TEXT (printf's
+# format; one of them reads it, the others an empty file: the defaults)
+feed() {
+	# shellcheck disable=SC2016 # the inner sh expands $1 and $2
+	timeout 10 sh -c 'printf "$2" >"$1"' - "$T/conf.fifo" "$1"
+}
+
+# up1_wait: wait for `up` 1; its exit status in RC
+up1_wait() {
+	local i
+	for ((i = 0; i < 1200; i++)); do kill -0 "$UP1" 2>/dev/null || break; sleep 0.05; done
+	kill -0 "$UP1" 2>/dev/null && kill -KILL "$UP1"
+	wait "$UP1"
+	RC=$?
+}
+
+# two_ups NAME: both `up` probe the guest's free lock and start a
+# supervisor; the one of `up` 2 wins.  `up` 1 must succeed as an `up`
+# that finds the guest running does, and the guest must run once.
+two_ups() {
+	local name=$1 out2 sups
+	topo_real "$TOPO" a '{name: n0, macvtap: p0, mac: "52:54:00:66:04:0a"}'
+	up1_start "$name" 1
 	out2=$(in_ns "$VMRUN" --config "$T/conf.ini" --state-dir "$STATE" up "$TOPO" 2>&1)
-	rc2=$?
-	is "$rc2" 0 "$name: up 2 starts the guests" || diag "$out2"
-	# every supervisor of up 1 reads the FIFO now (one gets the text, the
-	# others an empty file: the defaults)
-	for ((i = 0; i < $#; i++)); do
-		# shellcheck disable=SC2016 # the inner sh expands $1
-		timeout 10 sh -c 'printf "[vmrun]\n" >"$1"' - "$T/conf.fifo"
-	done
-	for ((i = 0; i < 600; i++)); do kill -0 "$up1" 2>/dev/null || break; sleep 0.05; done
-	wait "$up1"
-	rc1=$?
+	is "$?" 0 "$name: up 2 starts the guest" || diag "$out2"
+	feed '[vmrun]\n'
+	up1_wait
 	sups=$(supervisors)
-	is "$(wc -w <<<"$sups")" $# "$name: one supervisor per guest runs" || diag "$(cat "$T/$name.up1")"
-	for g; do
-		is "$(pgrep -c -P "$(head -1 "$STATE/$g/lock")" qemu)" 1 \
-			"$name: guest $g runs once (one QEMU)"
-	done
-	grep -q "already running" "$T/$name.up1" || [ "$rc1" = 0 ]
+	is "$(wc -w <<<"$sups")" 1 "$name: one supervisor runs the guest" || sed 's/^/# /' "$T/$name.up1"
+	is "$(pgrep -c -P "$(head -1 "$STATE/a/lock")" qemu)" 1 "$name: the guest runs once (one QEMU)"
+	grep -q "already running" "$T/$name.up1" || [ "$RC" = 0 ]
 	ok $? "$name: up 1 either succeeds or says the guest is already running" || sed 's/^/# /' "$T/$name.up1"
-	todo "$rc1" "up whose supervisor lost the lock race fails (lib/launch.c)" \
-		"$name: up 1, which lost the race, also succeeds, as an up that finds the guest running does"
-	[ "$rc1" = 0 ] || sed 's/^/# up 1: /' "$T/$name.up1"
+	todo "$RC" "$BUG_UP_RACE" "$name: up 1, which lost the race, also succeeds, as an up that finds the guest running does"
+	[ "$RC" = 0 ] || sed 's/^/# up 1: /' "$T/$name.up1"
 	out2=$(v down "$TOPO" 2>&1)
-	ok $? "$name: down stops the guests" || diag "$out2"
-	for g; do faults_clean "$name/$g" "$g"; done
+	ok $? "$name: down stops the guest" || diag "$out2"
+	faults_clean "$name" a
+}
+
+# up_fails_beside NAME: `up` 1 starts a and b; its supervisor of a waits
+# (stopped) before taking the lock while `up` 2 starts a alone; then its
+# supervisor of b fails for a reason of its own (QEMU missing).  `up` 1
+# fails and stops what it started, which must not be the guest of `up` 2.
+up_fails_beside() {
+	local name=$1 out2 s1a s2a i
+	topo_ab
+	up1_start "$name" 2
+	s1a=$(supervisor_of a)
+	kill -STOP "$s1a"
+	out2=$(in_ns "$VMRUN" --config "$T/conf.ini" --state-dir "$STATE" up "$TOPO" a 2>&1)
+	is "$?" 0 "$name: up 2 starts guest a" || diag "$out2"
+	s2a=$(head -1 "$STATE/a/lock")
+	feed '[vmrun]\nqemu = /nonexistent/qemu-system-x86_64\n'
+	# up 1's supervisor of b fails (exec), so up 1 stops what it started;
+	# a bounded while for it to reach guest a before ours goes on
+	for ((i = 0; i < 100; i++)); do
+		kill -0 "$s2a" 2>/dev/null || break
+		sleep 0.05
+	done
+	kill -CONT "$s1a"
+	up1_wait
+	is "$RC" 1 "$name: up 1 fails"
+	grep -q "^vmrun: error: guest 'b' failed: .*nonexistent" "$T/$name.up1"
+	ok $? "$name: naming guest b and its missing QEMU" || sed 's/^/# /' "$T/$name.up1"
+	kill -0 "$s2a" 2>/dev/null && [ -e "$STATE/a/ready" ]
+	todo $? "$BUG_UP_STOP" "$name: the guest a of up 2 still runs" || sed 's/^/# up 1: /' "$T/$name.up1"
+	out2=$(v down "$TOPO" 2>&1)
+	ok $? "$name: down stops what runs" || diag "$out2"
+	faults_clean "$name/a" a
+	faults_clean "$name/b" b
 }
 
 if [ "$FAULTS_QUICK" = 1 ]; then
 	replaced replaced+down down
-	two_ups two-ups a
+	two_ups two-ups
+	up_fails_beside up-fails-beside-another
 else
 	replaced replaced+down down
 	replaced replaced-invalid+stop stop-invalid
 	replaced replaced-without-guest+stop stop-gone
 	replaced deleted+stop stop-deleted
 	replaced_killed replaced+killed
-	two_ups two-ups a
-	two_ups two-ups-two-guests a b
+	two_ups two-ups
+	up_fails_beside up-fails-beside-another
 fi
 
 done_testing
