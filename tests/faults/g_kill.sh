@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Fault group "kill": SIGKILL of QEMU, and of the supervisor, at every
-# startup step, through the fault points of the `make faults` build
+# Fault group "kill": SIGKILL of QEMU, and of the supervisor (and its
+# _exit without cleanup), at every startup step, through the fault points of the `make faults` build
 # (lib/fault.h).  Real QEMU (the test guest, TCG) with a macvtap NIC and a
 # bridge NIC in a network namespace of our own: three journal entries.
 #
@@ -111,17 +111,20 @@ recover() {
 	faults_clean "$name"
 }
 
-# die POINT HOW: the supervisor SIGKILLs itself at POINT; HOW recovers
+# die POINT HOW [ACTION]: the supervisor SIGKILLs itself at POINT (ACTION
+# exit: _exit(99) without any cleanup); HOW recovers
 die() {
-	local point=$1 how=$2 name="die@$1+$2" left spec=$1=die
-	fstart "$name" "$spec" "$TOPO" g
+	local point=$1 how=$2 action=${3:-die} name left want=137 what="died of SIGKILL"
+	name="$action@$point+$how"
+	[ "$action" = exit ] && want=99 what="exited 99 without cleaning up"
+	fstart "$name" "$point=$action" "$TOPO" g
 	if [ "$point" = teardown ]; then
 		wait_ready "$name" g 60
 		ok $? "$name: the guest runs" || sed 's/^/# /' "$T/$name.err"
 		kill -TERM "${RUN_PID[$name]}"
 	fi
 	fwait_exit "$name" 60
-	is "$RC" 137 "$name: the supervisor died of SIGKILL at ${point%%:*}"
+	is "$RC" "$want" "$name: the supervisor $what at ${point%%:*}"
 	wait_no_procs 10
 	ok $? "$name: QEMU died with it"
 	left=0
@@ -191,6 +194,9 @@ else
 		[ $((i % 3)) = 0 ] && die "$p" up
 		i=$((i + 1))
 	done
+	# _exit() instead of SIGKILL: QEMU still goes (PDEATHSIG), the rest stays
+	die host-setup down exit
+	die running run exit
 	for p in spawned greeted pinned running; do kill_qemu "$p"; done
 	for p in reclaimed host-setup spawned greeted pinned; do term "$p"; done
 fi

@@ -7,6 +7,8 @@
 #   - the bridge vmrun made is deleted while the guest runs, or replaced
 #     by a bridge of someone else's under the same name: that one is never
 #     deleted;
+#   - two guests share a bridge vmrun made: the reclaim and stop of one
+#     leave it to the other;
 #   - a link of someone else's holds a journaled name with another MAC
 #     after the supervisor was killed: `down` and the next `run` never
 #     delete it, `run` refuses to start with one error, and starts once
@@ -114,6 +116,33 @@ foreign_name() {
 	faults_clean "$name"
 }
 
+# shared_bridge NAME: guests x and y on one bridge vmrun makes; x's
+# supervisor is killed; its reclaim and its stop must leave the bridge to
+# y, and the last one out removes it
+shared_bridge() {
+	local name=$1
+	topo_real "$T/x.yaml" x '{name: n0, bridge: fbr1, mac: "52:54:00:66:03:0a"}'
+	topo_real "$T/y.yaml" y '{name: n0, bridge: fbr1, mac: "52:54:00:66:03:0b"}'
+	sed -i 's/cpuset: "0"/cpuset: "1"/' "$T/y.yaml"
+	fstart "$name-y" "" "$T/y.yaml" y
+	wait_ready "$name-y" y 60
+	ok $? "$name: guest y runs on bridge fbr1" || sed 's/^/# /' "$T/$name-y.err"
+	fstart "$name-x" "running=die" "$T/x.yaml" x
+	fwait_exit "$name-x" 60
+	is "$RC" 137 "$name: the supervisor of x, on the same bridge, was killed"
+	fstart "$name-x2" "" "$T/x.yaml" x
+	wait_ready "$name-x2" x 60
+	ok $? "$name: x starts again, reclaiming what it left" || sed 's/^/# /' "$T/$name-x2.err"
+	stop_clean "$name-x2"
+	ip -n "$NS" link show fbr1 >/dev/null 2>&1
+	ok $? "$name: fbr1 stays while y uses it"
+	[ "$(ip -n "$NS" -o link show master fbr1 | wc -l)" = 1 ]
+	ok $? "$name: with y's tap still on it"
+	stop_clean "$name-y"
+	faults_clean "$name/x" x
+	faults_clean "$name/y" y
+}
+
 if [ "$FAULTS_QUICK" = 1 ]; then
 	parent_deleted parent-deleted 0
 	bridge_deleted bridge-deleted 1
@@ -124,6 +153,7 @@ else
 	bridge_deleted bridge-deleted 0
 	bridge_deleted bridge-replaced 1
 	foreign_name foreign-name
+	shared_bridge shared-bridge
 fi
 
 done_testing
