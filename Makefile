@@ -106,9 +106,10 @@ check-deep: all unit testguest faults fuzz-replay
 asan:
 	$(MAKE) BUILD=build/asan SAN=1 check
 
-# vmrun with the fault-injection points (tests/faults/)
+# vmrun with the fault-injection points (tests/faults/): build/fault/vmrun,
+# or under another BUILD (make asan) $(BUILD)/fault/vmrun, built as that one is
 faults:
-	@$(MAKE) --no-print-directory BUILD=build/fault FAULT=1 all
+	@$(MAKE) --no-print-directory BUILD=$(BUILD)/fault FAULT=1 all
 
 FUZZ_SECONDS ?= 30
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)

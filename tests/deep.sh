@@ -10,7 +10,7 @@
 #             image is built inside the image, from source)
 #   valgrind  every unit test of the normal build under valgrind
 #   faults    every fault case (tests/faults/deep.sh, docs/reliability.md),
-#             against the ASan builds (build/asan-fault/vmrun with the fault
+#             against the ASan builds (build/asan/fault/vmrun with the fault
 #             points, build/asan/vmrun)
 #   nokvm     the golden and integration suites again, in a mount namespace
 #             where /dev/kvm and /dev/vhost-net do not exist
@@ -97,7 +97,7 @@ if want asan || want faults; then
 		ln -sfn ../testguest build/asan/testguest && asan_ok=1
 fi
 if want faults; then
-	build asan-fault make -s -j2 BUILD=build/asan-fault SAN=1 FAULT=1 all || asan_ok=0
+	build asan-fault make -s -j2 BUILD=build/asan SAN=1 faults || asan_ok=0
 fi
 if want fuzz; then
 	if command -v clang >/dev/null; then
@@ -133,7 +133,7 @@ if want valgrind; then
 	fi
 fi
 if want faults && [ "$asan_ok" = 1 ]; then
-	step faults env VMRUN="$top/build/asan/vmrun" FVMRUN="$top/build/asan-fault/vmrun" \
+	step faults env VMRUN="$top/build/asan/vmrun" FVMRUN="$top/build/asan/fault/vmrun" \
 		BUILD=build/asan TEST_LOGS="$logs/faults" tests/run.sh tests/faults/deep.sh
 fi
 if want nokvm; then

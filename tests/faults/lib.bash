@@ -7,8 +7,9 @@
 # started, on any exit.
 #
 #   FAULTS_QUICK=1   the group runs its quick subset (tests/faults/run.sh)
-#   FVMRUN           the fault-injection build (default build/fault/vmrun,
-#                    `make faults`); VMRUN stays the normal build
+#   FVMRUN           the fault-injection build (default $BUILD/fault/vmrun,
+#                    `make faults`, else build/fault/vmrun); VMRUN stays
+#                    the build without fault points
 #
 # Conventions of a case: one TAP block whose lines start with the case's
 # name; afterwards faults_clean NAME asserts what every case must leave:
@@ -18,7 +19,8 @@
 . tests/lib/tap.sh
 # shellcheck source=tests/integration/run_lib.bash
 . tests/integration/run_lib.bash
-FVMRUN=${FVMRUN:-$top/build/fault/vmrun}
+FVMRUN=${FVMRUN:-$top/${BUILD:-build}/fault/vmrun}
+[ -x "$FVMRUN" ] || FVMRUN=$top/build/fault/vmrun
 FAULTS_QUICK=${FAULTS_QUICK:-0}
 NS=vmrf-$$
 NS_MADE=0
