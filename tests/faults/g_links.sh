@@ -34,13 +34,14 @@ stop_clean() {
 # parent_deleted NAME RECREATE: the macvtap's parent (a veth of its own) is
 # deleted while the guest runs; with RECREATE=1 a new veth takes its name
 parent_deleted() {
-	local name=$1 again=$2 reply
+	local name=$1 again=$2 reply fds
 	ip -n "$NS" link add pd0 type veth peer name pd1 && ip -n "$NS" link set pd0 up &&
 		ip -n "$NS" link set pd1 up
 	topo_real "$T/$name.yaml" g '{name: n0, macvtap: pd0, mac: "52:54:00:66:03:01"}'
 	fstart "$name" "" "$T/$name.yaml" g
 	wait_ready "$name" g 60
 	ok $? "$name: the guest runs on a macvtap of pd0" || sed 's/^/# /' "$T/$name.err"
+	fds=$(fd_list "${RUN_PID[$name]}")
 	ip -n "$NS" link del pd0
 	ip -n "$NS" link show vm-525400660301 >/dev/null 2>&1
 	ok $((!$?)) "$name: deleting pd0 took the macvtap with it"
@@ -50,6 +51,7 @@ parent_deleted() {
 	reply=$(ctl g '{"status": null}')
 	[[ $reply == '{"return":{"guest":"g"'* ]]
 	ok $? "$name: the supervisor still answers" || diag "$reply"
+	is "$(fd_list "${RUN_PID[$name]}")" "$fds" "$name: its fds are as before"
 	stop_clean "$name"
 	if [ "$again" = 1 ]; then
 		ip -n "$NS" link show pd0 >/dev/null 2>&1
@@ -62,17 +64,22 @@ parent_deleted() {
 # bridge_deleted NAME FOREIGN: the bridge vmrun made is deleted while the
 # guest runs; with FOREIGN=1 a bridge of someone else's takes its name
 bridge_deleted() {
-	local name=$1 foreign=$2
+	local name=$1 foreign=$2 reply fds
 	topo_real "$T/$name.yaml" g '{name: n0, bridge: fbr0, mac: "52:54:00:66:03:02"}'
 	fstart "$name" "" "$T/$name.yaml" g
 	wait_ready "$name" g 60
 	ok $? "$name: the guest runs on bridge fbr0" || sed 's/^/# /' "$T/$name.err"
+	fds=$(fd_list "${RUN_PID[$name]}")
 	ip -n "$NS" link del fbr0
 	ok $? "$name: fbr0 deleted under it"
 	if [ "$foreign" = 1 ]; then
 		ip -n "$NS" link add fbr0 type bridge
 		ok $? "$name: a bridge of someone else's named fbr0"
 	fi
+	reply=$(ctl g '{"status": null}')
+	[[ $reply == '{"return":{"guest":"g"'* ]]
+	ok $? "$name: the supervisor still answers" || diag "$reply"
+	is "$(fd_list "${RUN_PID[$name]}")" "$fds" "$name: its fds are as before"
 	stop_clean "$name"
 	if [ "$foreign" = 1 ]; then
 		ip -n "$NS" link show fbr0 >/dev/null 2>&1
