@@ -10,5 +10,5 @@ cd "$(dirname "$0")/../.." || exit 1
 # shellcheck source=tests/faults/merge.bash
 . tests/faults/merge.bash
 groups=("$@")
-[ ${#groups[@]} -gt 0 ] || groups=(kill docker stall disk links topo)
+[ ${#groups[@]} -gt 0 ] || groups=(kill docker stall disk links topo journal)
 faults_groups 0 "${FAULTS_JOBS:-2}" "${groups[@]}"

@@ -9,4 +9,4 @@ set -u
 cd "$(dirname "$0")/../.." || exit 1
 # shellcheck source=tests/faults/merge.bash
 . tests/faults/merge.bash
-faults_groups 1 "${FAULTS_JOBS:-2}" kill stall disk links topo
+faults_groups 1 "${FAULTS_JOBS:-2}" kill stall disk links topo journal
