@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# Fault group "kill": SIGKILL of QEMU, and of the supervisor (and its
-# _exit without cleanup), at every startup step, through the fault points of the `make faults` build
-# (lib/fault.h).  Real QEMU (the test guest, TCG) with a macvtap NIC and a
-# bridge NIC in a network namespace of our own: three journal entries.
+# Fault group "kill": SIGKILL of QEMU, and of the supervisor (or its _exit
+# without cleanup), at every startup step, through the fault points of the
+# `make faults` build (lib/fault.h).  Real QEMU (the test guest, TCG) with a
+# macvtap NIC and a bridge NIC in a network namespace of our own: three
+# journal entries.
 #
 #   kill the supervisor at POINT (VMRUN_FAULT=POINT=die): QEMU dies with
 #   it; then the next `vmrun run`, `vmrun up` or `vmrun down` of the guest
 #   must undo what it left (the journal replayed, the links gone) and the
-#   guest must run again with the fds of a clean start.
+#   guest must run again with the fds of a clean start.  `down` must also
+#   clear what the dead supervisor left besides the journal.
 #   kill QEMU at POINT (VMRUN_FAULT=POINT=stop, kill -9 QEMU, SIGCONT):
 #   the supervisor tears down and exits 1 with one error (137 once the
 #   guest ran).
