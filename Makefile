@@ -1,8 +1,11 @@
 # vmrun — one Makefile.  `make help` lists the targets.
 #
-# Layout: each of lib/ qmp/ net/ images/ compose/ builds into its own
-# archive under $(BUILD)/; cmd/ links them into $(BUILD)/vmrun.
-# Unit tests tests/unit/<module>_*.c link <module>'s archive and lib's.
+# Layout: one archive per layer, each built from one folder; docs/architecture.md
+# draws the layers.  Lowest first:
+#   lib/base  lib/model  lib/plan  qmp net images  lib/devices  lib/runtime  compose
+# cmd/ links them into $(BUILD)/vmrun in the reverse order, so the link is
+# linear: a layer only uses layers below it (tests/lint/layers.sh checks the
+# includes).  Unit tests tests/unit/*.c link every archive.
 
 PREFIX   ?= /usr/local
 DESTDIR  ?=
@@ -11,7 +14,7 @@ CC       ?= cc
 PKG_CONFIG ?= pkg-config
 VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 
-PKGS := yaml-0.1 jansson libnl-3.0 libnl-route-3.0 libmnl libseccomp libcap libpci libisofs-1 libsystemd
+PKGS := yaml-0.1 jansson libnl-3.0 libnl-route-3.0 libmnl libseccomp libcap libpci libisofs-1 libsystemd libmicrohttpd
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 # iniparser ships no .pc file on Debian 12: fall back to its known layout.
@@ -41,18 +44,20 @@ LDFLAGS ?=
 ALL_LDFLAGS = $(HARDEN) -pie -Wl,-z,relro,-z,now $(LDFLAGS)
 LIBS = $(PKG_LIBS) $(INI_LIBS)
 
-MODULES := compose images net qmp lib
+# highest first: the link order
+LAYERS := compose lib/runtime lib/devices images net qmp lib/plan lib/model lib/base
+layer_name = $(subst /,-,$(1))
 define module_objs
 $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard $(1)/*.c))
 endef
-ARCHIVES := $(foreach m,$(MODULES),$(BUILD)/lib$(m).a)
+ARCHIVES := $(foreach m,$(LAYERS),$(BUILD)/lib$(call layer_name,$(m)).a)
 CMD_OBJS := $(call module_objs,cmd)
 
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 TESTLIB_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/lib/*.c))
 
-.PHONY: all check check-deep unit asan faults fuzz fuzz-replay deps demo install uninstall clean help testguest format
+.PHONY: all check check-deep unit asan faults fuzz fuzz-bins fuzz-replay deps demo install uninstall clean help testguest format
 
 all: $(BUILD)/vmrun
 
@@ -60,7 +65,7 @@ help:
 	@echo "make            build $(BUILD)/vmrun"
 	@echo "make check      build and run every test (final line: N passed, N failed, N skipped)"
 	@echo "make check-deep ASan/UBSan and valgrind runs, long fuzzing, every fault case, soak,"
-	@echo "                the integration suites without /dev/kvm (tests/deep.sh; slow)"
+	@echo "                the integration suites without /dev/kvm, tests/deep/ (tests/deep.sh; slow)"
 	@echo "make demo       install what is missing, build, boot the example guests"
 	@echo "make deps       install the Debian packages the build and tests need"
 	@echo "make asan       ASan+UBSan build and test run (in build/asan)"
@@ -73,20 +78,16 @@ $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-$(foreach m,$(MODULES),$(eval $(BUILD)/lib$(m).a: $(call module_objs,$(m)) ; @mkdir -p $$(dir $$@); rm -f $$@; $$(AR) rcs $$@ $$^))
+$(foreach m,$(LAYERS),$(eval $(BUILD)/lib$(call layer_name,$(m)).a: $(call module_objs,$(m)) ; @mkdir -p $$(dir $$@); rm -f $$@; $$(AR) rcs $$@ $$^))
 
 $(BUILD)/vmrun: $(CMD_OBJS) $(ARCHIVES)
-	$(CC) $(ALL_LDFLAGS) -o $@ $(CMD_OBJS) -Wl,--start-group $(ARCHIVES) -Wl,--end-group $(LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(CMD_OBJS) $(ARCHIVES) $(LIBS)
 
-# tests/unit/<module>_name.c -> links <module> (if it is one) and lib
-unit_module = $(firstword $(subst _, ,$(1)))
-unit_archives = $(if $(filter $(call unit_module,$(1)),$(MODULES)),$(BUILD)/lib$(call unit_module,$(1)).a) $(BUILD)/liblib.a
 # test objects are intermediate files of a pattern chain: keep them
 .SECONDARY:
-.SECONDEXPANSION:
-$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(TESTLIB_OBJS) $$(call unit_archives,%)
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(TESTLIB_OBJS) $(ARCHIVES)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(TESTLIB_OBJS) $(ARCHIVES) $(LIBS)
 
 unit: $(UNIT_BINS)
 
@@ -99,7 +100,8 @@ check: all unit testguest faults fuzz-replay
 	@BUILD=$(BUILD) tests/run.sh
 
 # everything slow (tests/deep.sh says what): sanitizers, valgrind, long
-# fuzzing, every fault case, the soak, the suites without /dev/kvm
+# fuzzing, every fault case, the soak, the suites without /dev/kvm, and the
+# long suites of tests/deep/ (real guests and backends, minutes)
 check-deep: all unit testguest faults fuzz-replay
 	@tests/deep.sh
 
@@ -128,7 +130,7 @@ REPLAY_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/replay/%,$(FUZZ_SRCS))
 fuzz-replay: $(REPLAY_BINS)
 $(BUILD)/replay/%: $(BUILD)/obj/tests/fuzz/%.o $(BUILD)/obj/tests/fuzz/replay.o $(ARCHIVES)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/obj/tests/fuzz/replay.o -Wl,--start-group $(ARCHIVES) -Wl,--end-group $(LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/obj/tests/fuzz/replay.o $(ARCHIVES) $(LIBS)
 
 deps:
 	@.ci/deps.sh
@@ -148,6 +150,7 @@ uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/vmrun
 	rm -rf $(DESTDIR)$(DOCDIR)
 
+# every C file as .clang-format says; make check fails on one that is not (tests/lint)
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 

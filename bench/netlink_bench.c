@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "lib/util.h"
+#include "lib/base/util.h"
 #include "net/internal.h"
 
 static double now(void)
@@ -35,13 +35,14 @@ static int fail(struct vmr_error *e)
 
 int main(int argc, char **argv)
 {
-	struct vmr_nl nl = { 0 };
+	struct vmr_nl nl = {0};
 	struct vmr_error *err = NULL;
 	struct net_link parent, l;
 	unsigned long long n, rounds;
 	int *idx;
 
-	if (argc != 4 || parse_uint(argv[2], 4096, &n) < 0 || parse_uint(argv[3], 1000, &rounds) < 0) {
+	if (argc != 4 || parse_uint(argv[2], 4096, &n) < 0 ||
+	    parse_uint(argv[3], 1000, &rounds) < 0) {
 		fprintf(stderr, "usage: netlink_bench PARENT N ROUNDS\n");
 		return 2;
 	}
@@ -55,10 +56,14 @@ int main(int argc, char **argv)
 
 		for (unsigned long long i = 0; i < n; i++) {
 			char name[16], owner[64];
-			struct vmr_mac mac = { { 0x52, 0xde, 0xbe, 0x0c, (uint8_t)(i >> 8), (uint8_t)i } };
-			struct net_link_spec spec = { .name = name, .kind = "macvtap",
-						      .parent = parent.ifindex, .mac = &mac,
-						      .mode = VMR_MACVTAP_BRIDGE, .up = true };
+			struct vmr_mac mac = {
+			    {0x52, 0xde, 0xbe, 0x0c, (uint8_t)(i >> 8), (uint8_t)i}};
+			struct net_link_spec spec = {.name = name,
+						     .kind = "macvtap",
+						     .parent = parent.ifindex,
+						     .mac = &mac,
+						     .mode = VMR_MACVTAP_BRIDGE,
+						     .up = true};
 			int rc;
 
 			snprintf(name, sizeof(name), "vmb%llu", i);

@@ -1,37 +1,60 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* vmrun args: print the QEMU command line `run` would exec for a guest. */
-#include <getopt.h>
-#include <libgen.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "cmd/cmd.h"
-#include "images/images.h"
-#include "lib/accel.h"
-#include "lib/buf.h"
-#include "lib/netaddr.h"
-#include "lib/plan.h"
-#include "lib/util.h"
-#include "net/net.h"
+#include "lib/base/buf.h"
+#include "lib/base/netaddr.h"
+#include "lib/base/util.h"
+#include "lib/plan/plan.h"
+#include "lib/runtime/guestplan.h"
 
-static void usage(FILE *f)
-{
-	fputs("usage: vmrun args TOPOLOGY GUEST [--accel kvm|tcg] [--vhost on|off]\n"
-	      "                  [--no-sandbox] [--vf NIC=DDDD:BB:SS.F]...\n\n"
-	      "Print the QEMU command line `vmrun run` would execute for GUEST, one argument\n"
-	      "per line, argv[0] first.  Fds are numbered as run passes them (3, 4, ...).\n\n"
-	      "  --accel ACCEL     kvm or tcg instead of resolving `auto` on this host\n"
-	      "  --vhost on|off    vhost-net fds for tap-like NICs (default: on when\n"
-	      "                    /dev/vhost-net opens, as run decides)\n"
-	      "  --no-sandbox      leave out QEMU's -sandbox\n"
-	      "  --vf NIC=PCI      the VF a `vf:` NIC gets (run picks it when the guest\n"
-	      "                    starts); repeat for each vf NIC\n"
-	      "  -h, --help        show this help\n\n"
-	      "exit status: 0 printed, 1 runtime failure, 2 bad usage or invalid topology\n"
-	      "See docs/qemu-argv.md for what each argument is for.\n",
-	      f);
-}
+struct args_opts {
+	int accel; /* index in "auto|kvm|tcg" */
+	int vhost; /* index in "on|off", -1: not given */
+	bool no_sandbox;
+	bool env;
+	struct vmr_strvec vfs;
+};
+
+/* in the order of --accel's "auto|kvm|tcg" */
+static const enum vmr_accel accels[] = {VMR_ACCEL_AUTO, VMR_ACCEL_KVM, VMR_ACCEL_TCG};
+
+static const struct vmr_cli_opt args_options[] = {
+    {"accel", 0, "auto|kvm|tcg", "kvm or tcg instead of resolving `auto` on this host",
+     VMR_CLI_CHOICE(struct args_opts, accel)},
+    {"vhost", 0, "on|off",
+     "vhost-net fds for tap-like NICs (default: on when\n"
+     "/dev/vhost-net opens, as run decides)",
+     VMR_CLI_CHOICE(struct args_opts, vhost)},
+    {"no-sandbox", 0, NULL, "leave out QEMU's -sandbox",
+     VMR_CLI_FLAG(struct args_opts, no_sandbox)},
+    {"vf", 0, "NIC=PCI",
+     "the VF a `vf:` NIC gets (run picks it when the guest\n"
+     "starts); repeat for each vf NIC",
+     VMR_CLI_LIST(struct args_opts, vfs)},
+    {"env", 0, NULL, "first QEMU's whole environment, NAME=VALUE a line",
+     VMR_CLI_FLAG(struct args_opts, env)},
+    {0},
+};
+
+const struct vmr_cli_cmd cmd_args_cli = {
+    .name = "args",
+    .summary = "print the QEMU command line of a guest",
+    .synopsis = "TOPOLOGY GUEST [--accel kvm|tcg] [--vhost on|off]\n"
+		" [--no-sandbox] [--vf NIC=DDDD:BB:SS.F]... [--env]",
+    .description = "Print the QEMU command line `vmrun run` executes for GUEST on this host, one\n"
+		   "argument per line, argv[0] first: the same plan, fd numbers (3, 4, ...)\n"
+		   "and paths (the seed in the state directory).",
+    .opts = args_options,
+    .arg_names = "TOPOLOGY GUEST",
+    .min_args = 2,
+    .max_args = 2,
+    .exit_status = "0 printed, 1 runtime failure, 2 bad usage or invalid topology\n"
+		   "See docs/qemu-argv.md for what each argument is for.",
+    .run = cmd_args,
+};
 
 struct vf_opt {
 	char *nic;
@@ -54,59 +77,27 @@ static int parse_vf(const char *arg, struct vf_opt *ret, struct vmr_error **err)
 	return 0;
 }
 
-/* Canonical directory of the topology file: relative paths in it resolve there. */
-static int topology_dir(const char *path, char **ret, struct vmr_error **err)
-{
-	_cleanup_free_ char *real = realpath(path, NULL);
-
-	if (!real)
-		return vmr_error_set(err, errno, "resolve '%s'", path);
-	*ret = xstrdup(dirname(real));
-	return 0;
-}
-
+/* The VFs --vf names, in the plan: run picks them when the guest starts. */
 static int fill_vfs(struct vmr_plan *plan, const struct vf_opt *vfs, size_t nvfs,
 		    struct vmr_error **err)
 {
 	const struct vmr_guest *g = plan->guest;
 
 	for (size_t i = 0; i < nvfs; i++) {
-		size_t k;
+		struct vmr_plan_dev *pd = vmr_plan_nic(plan, vfs[i].nic);
 
-		for (k = 0; k < plan->nnics; k++)
-			if (streq(plan->nics[k].nic->name, vfs[i].nic))
-				break;
-		if (k == plan->nnics || plan->nics[k].nic->kind != VMR_NIC_VF)
+		if (!pd || !streq(pd->dev->ops->name, "vf"))
 			return vmr_error_usage(err, "--vf '%s=%s': guest '%s' has no vf nic '%s'",
 					       vfs[i].nic, vfs[i].vf, g->name, vfs[i].nic);
-		free(plan->nics[k].vfio_host);
-		plan->nics[k].vfio_host = xstrdup(vfs[i].vf);
-	}
-	for (size_t k = 0; k < plan->nnics; k++) {
-		const struct vmr_nic *n = plan->nics[k].nic;
-		char pf[13];
-
-		if (n->kind != VMR_NIC_VF || plan->nics[k].vfio_host)
-			continue;
-		vmr_error_usage(err,
-				"nic '%s' of guest '%s' is a vf of '%s': run picks the vf when "
-				"the guest starts",
-				n->name, g->name, vmr_pci_format(&n->pci, pf));
-		vmr_error_hint(err,
-			       "pass --vf %s=DDDD:BB:SS.F to print the command line with that vf",
-			       n->name);
-		return -EINVAL;
+		free(pd->hostdev);
+		pd->hostdev = xstrdup(vfs[i].vf);
 	}
 	return 0;
 }
 
 VERB(args)
 {
-	static const struct option opts[] = {
-	    {"accel", required_argument, NULL, 'a'}, {"vhost", required_argument, NULL, 'v'},
-	    {"no-sandbox", no_argument, NULL, 'S'},  {"vf", required_argument, NULL, 'f'},
-	    {"help", no_argument, NULL, 'h'},	     {NULL, 0, NULL, 0},
-	};
+	struct args_opts o = {.vhost = -1};
 	struct vmr_config cfg = {0};
 	struct vmr_topology *topo = NULL;
 	struct vmr_plan plan = {0};
@@ -114,117 +105,71 @@ VERB(args)
 	struct vmr_error *err = NULL;
 	struct vf_opt *vfs = NULL;
 	size_t nvfs = 0, vfs_alloc = 0;
-	_cleanup_free_ char *dir = NULL, *warning = NULL;
+	_cleanup_free_ char *warning = NULL;
+	struct vmr_guest_plan_opts po;
 	const struct vmr_guest *g;
-	enum vmr_accel accel = VMR_ACCEL_AUTO;
-	int vhost = -1, sandbox = 1, c, status;
+	struct vmr_cli_args a;
+	enum vmr_accel accel;
+	int status;
 
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'a':
-			if (streq(optarg, "kvm"))
-				accel = VMR_ACCEL_KVM;
-			else if (streq(optarg, "tcg"))
-				accel = VMR_ACCEL_TCG;
-			else if (!streq(optarg, "auto")) {
-				fprintf(stderr,
-					"vmrun: error: --accel '%s': expected kvm, tcg or auto\n",
-					optarg);
-				status = VMR_EXIT_USAGE;
-				goto out;
-			}
-			break;
-		case 'v':
-			if (streq(optarg, "on"))
-				vhost = 1;
-			else if (streq(optarg, "off"))
-				vhost = 0;
-			else {
-				fprintf(stderr, "vmrun: error: --vhost '%s': expected on or off\n",
-					optarg);
-				status = VMR_EXIT_USAGE;
-				goto out;
-			}
-			break;
-		case 'S':
-			sandbox = 0;
-			break;
-		case 'f':
-			XGROW(vfs, vfs_alloc, nvfs + 1);
-			if (parse_vf(optarg, &vfs[nvfs], &err) < 0) {
-				status = vmr_cli_fail(err);
-				goto out;
-			}
-			nvfs++;
-			break;
-		case 'h':
-			usage(stdout);
-			status = VMR_EXIT_OK;
-			goto out;
-		default:
-			usage(stderr);
-			status = VMR_EXIT_USAGE;
+	status = vmr_cli_parse(&cmd_args_cli, argc, argv, &o, &a);
+	if (status != VMR_CLI_RUN)
+		return status;
+	accel = accels[o.accel];
+	for (size_t i = 0; i < o.vfs.n; i++) {
+		XGROW(vfs, vfs_alloc, nvfs + 1);
+		if (parse_vf(o.vfs.v[i], &vfs[nvfs], &err) < 0) {
+			status = vmr_cli_fail(err);
 			goto out;
 		}
+		nvfs++;
 	}
-	if (argc - optind != 2) {
-		fprintf(stderr, "vmrun: error: args needs a topology file and a guest name\n");
-		usage(stderr);
-		status = VMR_EXIT_USAGE;
-		goto out;
-	}
-
 	status = vmr_cli_config(&cfg);
 	if (status)
 		goto out;
-	status = vmr_cli_topology(argv[optind], &topo);
+	status = vmr_cli_topology(a.v[0], &topo);
 	if (status)
 		goto out;
-	g = vmr_topology_guest(topo, argv[optind + 1]);
+	g = vmr_topology_guest(topo, a.v[1]);
 	if (!g) {
 		struct vmr_buf names = VMR_BUF_INIT;
 
 		for (size_t i = 0; i < topo->nguests; i++)
 			vmr_buf_addf(&names, "%s'%s'", i ? ", " : "", topo->guests[i].name);
-		vmr_error_usage(&err, "guest '%s' not found in '%s'", argv[optind + 1],
-				argv[optind]);
+		vmr_error_usage(&err, "guest '%s' not found in '%s'", a.v[1], a.v[0]);
 		vmr_error_hint(&err, "its guests: %s", vmr_buf_str(&names));
 		vmr_buf_free(&names);
 		status = vmr_cli_fail(err);
 		goto out;
 	}
 
-	if (accel == VMR_ACCEL_AUTO &&
-	    vmr_accel_resolve(g->accel, cfg.accel, cfg.dev_root, cfg.sysfs_root, &accel, &warning,
-			      &err) < 0) {
-		vmr_error_wrap(&err, "guest '%s'", g->name);
+	po = (struct vmr_guest_plan_opts){
+	    .topo_path = a.v[0],
+	    .accel = accel,
+	    .vhost = o.vhost < 0 ? -1 : o.vhost == 0, /* "on|off" */
+	    .no_sandbox = o.no_sandbox,
+	};
+	if (vmr_guest_plan(&cfg, topo, g, &po, &plan, &warning, &err) < 0) {
 		/* printing needs no usable KVM: say how to get the command line anyway */
-		vmr_error_hint(&err, "%s%sprint the command line anyway with --accel kvm (or tcg)",
-			       err->hint ? err->hint : "", err->hint ? "; or " : "");
+		if (accel == VMR_ACCEL_AUTO && err->status == VMR_EXIT_FAILURE)
+			vmr_error_hint(
+			    &err, "%s%sprint the command line anyway with --accel kvm (or tcg)",
+			    err->hint ? err->hint : "", err->hint ? "; or " : "");
 		status = vmr_cli_fail(err);
 		goto out;
 	}
 	if (warning)
 		fprintf(stderr, "vmrun: warning: guest '%s': %s\n", g->name, warning);
-
-	if (topology_dir(argv[optind], &dir, &err) < 0) {
-		status = vmr_cli_fail(err);
-		goto out;
-	}
-	vmr_plan_init(&plan, topo, g, cfg.qemu, dir, accel);
-	/* run's choice: vhost-net when the device opens (net/ falls back the same way) */
-	plan.vhost = vhost >= 0 ? vhost : vmr_net_vhost_available(&cfg);
-	plan.sandbox = sandbox;
-	vmr_plan_assign_fds(&plan);
-	/* the paths run uses; images/ creates the files there (docs/images.md) */
-	if (g->cloud_init.enabled)
-		plan.seed_iso = xasprintf("%s/%s/" VMR_SEED_FILE, cfg.state_dir, g->name);
-	plan.root_disk = vmr_image_root_path(&cfg, g);
 	if (fill_vfs(&plan, vfs, nvfs, &err) < 0 || vmr_argv_build(&plan, &out, &err) < 0) {
 		status = vmr_cli_fail(err);
 		goto out;
 	}
 
+	/* QEMU's whole environment first, as NAME=VALUE lines: run passes nothing else */
+	for (size_t i = 0; o.env && i < plan.env.n; i++) {
+		fputs(plan.env.v[i], stdout);
+		putchar('\n');
+	}
 	for (size_t i = 0; i < out.n; i++) {
 		fputs(out.v[i], stdout);
 		putchar('\n');
@@ -240,6 +185,7 @@ out:
 		free(vfs[i].vf);
 	}
 	free(vfs);
+	vmr_strvec_clear(&o.vfs);
 	vmr_strvec_clear(&out);
 	vmr_plan_free(&plan);
 	vmr_topology_free(topo);

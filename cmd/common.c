@@ -3,8 +3,9 @@
 #include <stdio.h>
 
 #include "cmd/cmd.h"
-#include "lib/control.h"
-#include "lib/util.h"
+#include "lib/devices/devices.h"
+#include "lib/runtime/control.h"
+#include "lib/base/util.h"
 
 int vmr_cli_fail(struct vmr_error *err)
 {
@@ -30,30 +31,16 @@ int vmr_cli_config(struct vmr_config *ret)
 
 int vmr_cli_topology(const char *path, struct vmr_topology **ret)
 {
-	struct vmr_diags diags = { 0 };
+	struct vmr_diags diags = {0};
 	int r;
 
-	r = vmr_topology_load(path, ret, &diags);
+	r = vmr_topology_load(path, vmr_device_kinds(), ret, &diags);
 	if (r < 0) {
 		vmr_diags_print(&diags, stderr);
 		vmr_diags_clear(&diags);
 		return r == -EINVAL ? VMR_EXIT_USAGE : VMR_EXIT_FAILURE;
 	}
 	vmr_diags_clear(&diags);
-	return 0;
-}
-
-int vmr_cli_timeout(const char *verb, const char *arg, unsigned long long min,
-		    unsigned long long max, unsigned long long *ret)
-{
-	unsigned long long v;
-
-	if (parse_uint(arg, max, &v) < 0 || v < min) {
-		fprintf(stderr, "vmrun: error: %s: invalid --timeout '%s': want seconds (%llu-%llu)\n",
-			verb, arg, min, max);
-		return VMR_EXIT_USAGE;
-	}
-	*ret = v;
 	return 0;
 }
 

@@ -7,7 +7,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "lib/topology.h"
+#include "cmd/cmd.h"
+#include "lib/model/topology.h"
 
 /*
  * Load and validate the topology at path for an orchestrator (the loader's
@@ -21,13 +22,11 @@ int vmr_cli_compose_input(const char *path, struct vmr_topology **ret_topo, char
 			  size_t *ret_len, char **ret_dir);
 
 /*
- * The checks `compose` and `kube` share once getopt is done (optind past
- * the options): exactly one TOPOLOGY, -o DIR, a non-empty --image (NULL:
- * not given) and an absolute global --state-dir (the hosts' path, mounted
- * into the containers).  Prints the problem, with usage where it helps.
+ * The checks `compose` and `kube` share once their options are parsed: a
+ * non-empty --image (NULL: not given) and an absolute global --state-dir
+ * (the hosts' path, mounted into the containers).  Prints the problem.
  * Returns 0 or VMR_EXIT_USAGE.
  */
-int vmr_cli_compose_args(const char *verb, int argc, const char *output, const char *image,
-			 void (*print_usage)(FILE *f));
+int vmr_cli_compose_check(const struct vmr_cli_cmd *cmd, const char *image);
 
 #endif

@@ -6,7 +6,7 @@
  * comes, and its end leaves the output flowing until the guest's side
  * closes or the timeout.
  */
-#include <getopt.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -15,25 +15,38 @@
 #include <termios.h>
 
 #include "cmd/cmd.h"
-#include "lib/control.h"
-#include "lib/util.h"
+#include "lib/runtime/control.h"
+#include "lib/base/util.h"
 
 #define ESCAPE_CHAR 0x1d /* Ctrl-] as telnet and virsh console use it */
 
-static void console_usage(FILE *f)
-{
-	fputs("usage: vmrun console GUEST [--timeout S]\n\n"
-	      "Connect to GUEST's serial console.  On a terminal the terminal is put in raw\n"
-	      "mode (restored on exit) and Ctrl-] detaches.  stdin and stdout may be pipes:\n"
-	      "input is sent to the guest as it comes; after the end of the input the\n"
-	      "output keeps flowing until the guest's console closes or --timeout.\n"
-	      "Only the oldest connected client types into the guest; others watch.\n\n"
-	      "  -t, --timeout S   detach after S seconds\n"
-	      "  -h, --help        show this help\n\n"
-	      "exit status: 0 detached or the console closed, 1 the guest is not\n"
-	      "running or the connection failed, 2 bad usage\n",
-	      f);
-}
+struct console_opts {
+	long long timeout;
+};
+
+static const struct vmr_cli_opt console_options[] = {
+    {"timeout", 't', "S", "detach after S seconds",
+     VMR_CLI_SECONDS(struct console_opts, timeout, 0, 86400 * 365)},
+    {0},
+};
+
+const struct vmr_cli_cmd cmd_console_cli = {
+    .name = "console",
+    .summary = "attach to a guest's serial console (Ctrl-] detaches)",
+    .synopsis = "GUEST [--timeout S]",
+    .description = "Connect to GUEST's serial console.  On a terminal the terminal is put in raw\n"
+		   "mode (restored on exit) and Ctrl-] detaches.  stdin and stdout may be pipes:\n"
+		   "input is sent to the guest as it comes; after the end of the input the\n"
+		   "output keeps flowing until the guest's console closes or --timeout.\n"
+		   "Only the oldest connected client types into the guest; others watch.",
+    .opts = console_options,
+    .arg_names = "GUEST",
+    .min_args = 1,
+    .max_args = 1,
+    .exit_status = "0 detached or the console closed, 1 the guest is not\n"
+		   "running or the connection failed, 2 bad usage",
+    .run = cmd_console,
+};
 
 struct term {
 	bool raw;
@@ -68,7 +81,7 @@ enum relay_end { END_DETACH, END_CLOSED, END_TIMEOUT, END_SIGNAL, END_ERROR };
  * a terminal, the guest side closing, the deadline, a signal, or an error
  * (errno in *ret_errno; for a signal its number).
  */
-static enum relay_end relay(int sock, int sigfd, bool tty, int timeout_ms, int *ret_errno)
+static enum relay_end relay(int sock, int sigfd, bool tty, long long timeout_ms, int *ret_errno)
 {
 	uint64_t deadline = now_ms() + (uint64_t)(timeout_ms < 0 ? 0 : timeout_ms);
 	bool in_open = true;
@@ -88,7 +101,8 @@ static enum relay_end relay(int sock, int sigfd, bool tty, int timeout_ms, int *
 
 			if (now >= deadline)
 				return END_TIMEOUT;
-			left = (int)(deadline - now);
+			/* --timeout allows a year: more milliseconds than poll() takes */
+			left = deadline - now > INT_MAX ? INT_MAX : (int)(deadline - now);
 		}
 		r = poll(pfd, 3, left);
 		if (r < 0 && errno == EINTR)
@@ -161,44 +175,23 @@ static enum relay_end relay(int sock, int sigfd, bool tty, int timeout_ms, int *
 
 VERB(console)
 {
-	static const struct option opts[] = {
-	    {"timeout", required_argument, NULL, 't'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
+	struct console_opts o = {.timeout = -1};
 	struct vmr_config cfg = {0};
 	struct vmr_error *err = NULL;
 	struct term term = {0};
 	_cleanup_close_ int sock = -1, sigfd = -1;
 	struct sigaction ign = {.sa_handler = SIG_IGN};
-	unsigned long long timeout_s = 0;
-	bool has_timeout = false, tty;
+	struct vmr_cli_args a;
+	bool tty;
 	sigset_t set, oldset;
 	enum relay_end end;
 	const char *guest;
-	int c, r, errnum = 0;
+	int r, errnum = 0;
 
-	while ((c = getopt_long(argc, argv, "t:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 't':
-			if (vmr_cli_timeout("console", optarg, 0, 86400 * 365, &timeout_s))
-				return VMR_EXIT_USAGE;
-			has_timeout = true;
-			break;
-		case 'h':
-			console_usage(stdout);
-			return VMR_EXIT_OK;
-		default:
-			console_usage(stderr);
-			return VMR_EXIT_USAGE;
-		}
-	}
-	if (argc - optind != 1) {
-		fprintf(stderr, "vmrun: error: console needs one guest name\n");
-		console_usage(stderr);
-		return VMR_EXIT_USAGE;
-	}
-	guest = argv[optind];
+	r = vmr_cli_parse(&cmd_console_cli, argc, argv, &o, &a);
+	if (r != VMR_CLI_RUN)
+		return r;
+	guest = a.v[0];
 	r = vmr_cli_config(&cfg);
 	if (r)
 		return r;
@@ -231,7 +224,7 @@ VERB(console)
 			"vmrun: connected to the console of guest '%s'; Ctrl-] detaches\r\n",
 			guest);
 	}
-	end = relay(sock, sigfd, tty, has_timeout ? (int)(timeout_s * 1000) : -1, &errnum);
+	end = relay(sock, sigfd, tty, o.timeout >= 0 ? o.timeout * 1000 : -1, &errnum);
 	term_restore(&term);
 	sigprocmask(SIG_SETMASK, &oldset, NULL);
 

@@ -1,25 +1,34 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* vmrun devices [--json]: what this host offers a topology (NICs, VFs, PCI, USB). */
-#include <getopt.h>
 #include <stdio.h>
 
 #include "cmd/cmd.h"
-#include "lib/util.h"
+#include "lib/base/util.h"
 #include "net/net.h"
 
-static void usage(FILE *f)
-{
-	fputs("usage: vmrun devices [--json]\n\n"
-	      "List what a topology can use on this host: network interfaces (MAC,\n"
-	      "driver, PCI address, state), SR-IOV physical functions (VFs in use and\n"
-	      "total), PCI devices with their IOMMU group and whether they can be passed\n"
-	      "through, and USB devices.  Reads sysfs (sysfs_root in the configuration,\n"
-	      "or VMRUN_SYSFS_ROOT) with libpci; changes nothing.\n\n"
-	      "  -j, --json   one JSON object instead of tables\n"
-	      "  -h, --help   show this help\n\n"
-	      "exit status: 0 listed, 1 sysfs could not be read, 2 bad usage\n",
-	      f);
-}
+struct devices_opts {
+	bool json;
+};
+
+static const struct vmr_cli_opt devices_options[] = {
+    {"json", 'j', NULL, "one JSON object instead of tables",
+     VMR_CLI_FLAG(struct devices_opts, json)},
+    {0},
+};
+
+const struct vmr_cli_cmd cmd_devices_cli = {
+    .name = "devices",
+    .summary = "list NICs, SR-IOV PFs, PCI and USB devices a topology can use",
+    .synopsis = "[--json]",
+    .description = "List what a topology can use on this host: network interfaces (MAC,\n"
+		   "driver, PCI address, state), SR-IOV physical functions (VFs in use and\n"
+		   "total), PCI devices with their IOMMU group and whether they can be passed\n"
+		   "through, and USB devices.  Reads sysfs (sysfs_root in the configuration,\n"
+		   "or VMRUN_SYSFS_ROOT) with libpci; changes nothing.",
+    .opts = devices_options,
+    .exit_status = "0 listed, 1 sysfs could not be read, 2 bad usage",
+    .run = cmd_devices,
+};
 
 static const char *s_or(const json_t *o, const char *key, const char *dflt)
 {
@@ -36,20 +45,21 @@ static void print_tables(const json_t *d)
 	printf("network interfaces:\n");
 	printf("  %-15s %-17s %-12s %-12s %s\n", "NAME", "MAC", "DRIVER", "PCI", "STATE");
 	json_array_foreach(json_object_get(d, "nics"), i, v)
-		printf("  %-15s %-17s %-12s %-12s %s\n", s_or(v, "name", "-"), s_or(v, "mac", "-"),
-		       s_or(v, "driver", "-"), s_or(v, "pci", "-"), s_or(v, "state", "-"));
+	    printf("  %-15s %-17s %-12s %-12s %s\n", s_or(v, "name", "-"), s_or(v, "mac", "-"),
+		   s_or(v, "driver", "-"), s_or(v, "pci", "-"), s_or(v, "state", "-"));
 
 	printf("\nSR-IOV physical functions:\n");
 	printf("  %-12s %-15s %-12s %s\n", "PCI", "IFNAME", "DRIVER", "VFS (used/total)");
 	json_array_foreach(json_object_get(d, "sriov"), i, v)
-		printf("  %-12s %-15s %-12s %lld/%lld\n", s_or(v, "pci", "-"), s_or(v, "ifname", "-"),
-		       s_or(v, "driver", "-"), json_integer_value(json_object_get(v, "numvfs")),
-		       json_integer_value(json_object_get(v, "totalvfs")));
+	    printf("  %-12s %-15s %-12s %lld/%lld\n", s_or(v, "pci", "-"), s_or(v, "ifname", "-"),
+		   s_or(v, "driver", "-"), json_integer_value(json_object_get(v, "numvfs")),
+		   json_integer_value(json_object_get(v, "totalvfs")));
 
 	printf("\nPCI devices:\n");
 	printf("  %-12s %-9s %-14s %-5s %-11s %s\n", "PCI", "ID", "DRIVER", "GROUP", "PASSTHROUGH",
 	       "DEVICE");
-	json_array_foreach(json_object_get(d, "pci"), i, v) {
+	json_array_foreach(json_object_get(d, "pci"), i, v)
+	{
 		const json_t *g = json_object_get(v, "iommu_group");
 		char group[16] = "-";
 
@@ -65,51 +75,34 @@ static void print_tables(const json_t *d)
 
 	printf("\nUSB devices:\n");
 	printf("  %-7s %-9s %s\n", "BUS:DEV", "ID", "PRODUCT");
-	json_array_foreach(json_object_get(d, "usb"), i, v)
-		printf("  %03lld:%03lld %-9s %s%s%s\n", json_integer_value(json_object_get(v, "bus")),
-		       json_integer_value(json_object_get(v, "dev")), s_or(v, "id", "-"),
-		       s_or(v, "manufacturer", ""), json_object_get(v, "manufacturer") &&
-		       !json_is_null(json_object_get(v, "manufacturer")) ? " " : "",
-		       s_or(v, "product", ""));
+	json_array_foreach(json_object_get(d, "usb"), i, v) printf(
+	    "  %03lld:%03lld %-9s %s%s%s\n", json_integer_value(json_object_get(v, "bus")),
+	    json_integer_value(json_object_get(v, "dev")), s_or(v, "id", "-"),
+	    s_or(v, "manufacturer", ""),
+	    json_object_get(v, "manufacturer") && !json_is_null(json_object_get(v, "manufacturer"))
+		? " "
+		: "",
+	    s_or(v, "product", ""));
 }
 
-int cmd_devices(int argc, char **argv)
+VERB(devices)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct vmr_config cfg = { 0 };
+	struct devices_opts o = {0};
+	struct vmr_cli_args a;
+	struct vmr_config cfg = {0};
 	struct vmr_error *err = NULL;
 	json_t *d = NULL;
-	bool as_json = false;
-	int c, status;
+	int status;
 
-	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			as_json = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return VMR_EXIT_OK;
-		default:
-			usage(stderr);
-			return VMR_EXIT_USAGE;
-		}
-	}
-	if (optind != argc) {
-		fprintf(stderr, "vmrun: error: devices: unexpected argument '%s'\n", argv[optind]);
-		usage(stderr);
-		return VMR_EXIT_USAGE;
-	}
+	status = vmr_cli_parse(&cmd_devices_cli, argc, argv, &o, &a);
+	if (status != VMR_CLI_RUN)
+		return status;
 	status = vmr_cli_config(&cfg);
 	if (status)
 		return status;
 	if (vmr_net_devices(&cfg, &d, &err) < 0) {
 		status = vmr_cli_fail(err);
-	} else if (as_json) {
+	} else if (o.json) {
 		json_dumpf(d, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		putchar('\n');
 	} else {

@@ -4,82 +4,72 @@
  * topology gracefully and wait until their supervisors have undone their
  * host changes.
  */
-#include <getopt.h>
 #include <stdio.h>
 
 #include "cmd/cmd.h"
-#include "lib/control.h"
-#include "lib/reclaim.h"
-#include "lib/util.h"
+#include "lib/runtime/control.h"
+#include "lib/runtime/reclaim.h"
+#include "lib/base/util.h"
 
-static void down_usage(FILE *f)
-{
-	fputs("usage: vmrun down TOPOLOGY [GUEST...] [--timeout S]\n\n"
-	      "Stop the running guests of TOPOLOGY (or only GUEST...): each supervisor\n"
-	      "presses the ACPI power button, waits up to S seconds (default: the guest's\n"
-	      "stop_timeout) for the guest to power off, then quits QEMU (SIGKILL if it\n"
-	      "does not quit) and undoes its host changes.  Waits for all of that: S +\n"
-	      "2 s + 30 s for the teardown at most.  For a guest that is not running,\n"
-	      "what a killed supervisor left (its journal, its marked links) is undone.\n\n"
-	      "  -t, --timeout S   seconds to wait for each guest to power off\n"
-	      "  -h, --help        show this help\n\n"
-	      "exit status: 0 every guest stopped, 1 a guest did not stop or a request\n"
-	      "failed, 2 bad usage or invalid topology\n",
-	      f);
-}
+struct down_opts {
+	long long timeout;
+};
+
+static const struct vmr_cli_opt down_options[] = {
+    {"timeout", 't', "S", "seconds to wait for each guest to power off",
+     VMR_CLI_SECONDS(struct down_opts, timeout, 0, 86400)},
+    {0},
+};
+
+const struct vmr_cli_cmd cmd_down_cli = {
+    .name = "down",
+    .summary = "stop the guests of a topology gracefully and wait",
+    .synopsis = "TOPOLOGY [GUEST...] [--timeout S]",
+    .description = "Stop the running guests of TOPOLOGY (or only GUEST...): each supervisor\n"
+		   "presses the ACPI power button, waits up to S seconds (default: the guest's\n"
+		   "stop_timeout) for the guest to power off, then quits QEMU (SIGKILL if it\n"
+		   "does not quit) and undoes its host changes.  Waits for all of that: S +\n"
+		   "2 s + 30 s for the teardown at most.  For a guest that is not running,\n"
+		   "what a killed supervisor left (its journal, its marked links) is undone.",
+    .opts = down_options,
+    .arg_names = "TOPOLOGY [GUEST...]",
+    .min_args = 1,
+    .max_args = VMR_CLI_ANY,
+    .exit_status = "0 every guest stopped, 1 a guest did not stop or a request\n"
+		   "failed, 2 bad usage or invalid topology",
+    .run = cmd_down,
+};
 
 VERB(down)
 {
-	static const struct option opts[] = {
-	    {"timeout", required_argument, NULL, 't'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
+	struct down_opts o = {.timeout = -1};
 	struct vmr_config cfg = {0};
 	struct vmr_topology *t = NULL;
 	struct vmr_error *err = NULL;
 	_cleanup_free_ const struct vmr_guest **sel = NULL;
 	_cleanup_free_ bool *asked = NULL;
 	_cleanup_free_ pid_t *pids = NULL;
-	long long timeout_s = -1;
-	unsigned long long v;
+	struct vmr_cli_args a;
 	size_t n = 0;
-	int c, r, status = VMR_EXIT_OK;
+	int r, status = VMR_EXIT_OK;
 
-	while ((c = getopt_long(argc, argv, "t:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 't':
-			if (vmr_cli_timeout("down", optarg, 0, 86400, &v))
-				return VMR_EXIT_USAGE;
-			timeout_s = (long long)v;
-			break;
-		case 'h':
-			down_usage(stdout);
-			return VMR_EXIT_OK;
-		default:
-			down_usage(stderr);
-			return VMR_EXIT_USAGE;
-		}
-	}
-	if (argc - optind < 1) {
-		fprintf(stderr, "vmrun: error: down needs a topology file\n");
-		down_usage(stderr);
-		return VMR_EXIT_USAGE;
-	}
+	r = vmr_cli_parse(&cmd_down_cli, argc, argv, &o, &a);
+	if (r != VMR_CLI_RUN)
+		return r;
 	r = vmr_cli_config(&cfg);
 	if (r)
 		return r;
-	r = vmr_cli_topology(argv[optind], &t);
+	r = vmr_cli_topology(a.v[0], &t);
 	if (r)
 		goto out_cfg;
-	sel = xcalloc(t->nguests + (size_t)argc, sizeof(*sel));
-	if (argc - optind > 1) {
-		for (int i = optind + 1; i < argc; i++) {
-			const struct vmr_guest *g = vmr_topology_guest(t, argv[i]);
+	sel = xcalloc(t->nguests + (size_t)a.n, sizeof(*sel));
+	if (a.n > 1) {
+		for (int i = 1; i < a.n; i++) {
+			const struct vmr_guest *g = vmr_topology_guest(t, a.v[i]);
 
 			if (!g) {
-				vmr_error_usage(&err, "guest '%s' not found in '%s'", argv[i],
-						argv[optind]);
+				vmr_error_usage(&err, "guest '%s' not found in '%s'", a.v[i],
+						a.v[0]);
 				r = vmr_cli_fail(err);
 				goto out;
 			}
@@ -95,7 +85,7 @@ VERB(down)
 	asked = xcalloc(n + 1, sizeof(*asked));
 	pids = xcalloc(n + 1, sizeof(*pids));
 	for (size_t i = 0; i < n; i++) {
-		r = vmr_guest_stop(cfg.state_dir, sel[i]->name, (int)timeout_s, false, &pids[i],
+		r = vmr_guest_stop(cfg.state_dir, sel[i]->name, (int)o.timeout, false, &pids[i],
 				   &err);
 		if (r < 0) {
 			vmr_error_print(err, stderr);
@@ -113,7 +103,7 @@ VERB(down)
 				printf("guest '%s' was not running: undid %zu host change%s its "
 				       "supervisor left\n",
 				       sel[i]->name, undone, undone == 1 ? "" : "s");
-			} else if (argc - optind > 1) {
+			} else if (a.n > 1) {
 				printf("guest '%s' is not running\n", sel[i]->name);
 			}
 		}
@@ -127,7 +117,7 @@ VERB(down)
 		/* the supervisor's own stop_timeout: the topology may have changed since */
 		r = vmr_guest_wait_stopped(cfg.state_dir, sel[i]->name, pids[i],
 					   vmr_guest_stop_wait_ms(cfg.state_dir, sel[i]->name,
-								  (int)timeout_s,
+								  (int)o.timeout,
 								  sel[i]->stop_timeout),
 					   &es, &err);
 		if (r < 0) {

@@ -1,35 +1,72 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * vmrun health: the container healthcheck.  A guest is healthy while its
- * supervisor runs it with the vCPUs pinned: the supervisor holds the
- * guest's lock (which catches a ready file left by a supervisor that was
- * killed) and STATE/GUEST/ready exists.  A host is healthy once `host up`
- * finished.
+ * supervisor runs it, ready as its ready_when says and not paused: the
+ * supervisor holds the guest's lock (which catches files left by a
+ * supervisor that was killed), STATE/GUEST/ready and STATE/GUEST/healthy
+ * exist.  A host is healthy once `host up` finished.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <sys/stat.h>
 
 #include "cmd/cmd.h"
-#include "lib/statedir.h"
-#include "lib/util.h"
+#include "lib/base/statedir.h"
+#include "lib/base/util.h"
+#include "lib/runtime/control.h"
 
-static void usage(FILE *f)
+struct health_opts {
+	const char *host;
+};
+
+static const struct vmr_cli_opt health_options[] = {
+    VMR_CLI_OPT_HOST("check the setup of host NAME (or HOST) instead of a guest",
+		     struct health_opts, host),
+    {0},
+};
+
+const struct vmr_cli_cmd cmd_health_cli = {
+    .name = "health",
+    .summary = "healthcheck: is a guest running (or a host set up)",
+    .synopsis = "GUEST\n--host [HOST]",
+    .description = "Tell whether GUEST is ready under a live supervisor: running with its\n"
+		   "vCPUs pinned, ready as its ready_when says (booted) and not paused; or\n"
+		   "whether `vmrun host up` has finished setting up HOST (default: the local\n"
+		   "machine).  For container healthchecks (compose's service_healthy).",
+    .opts = health_options,
+    .arg_names = "GUEST",
+    .max_args = 1,
+    .exit_status = "0 healthy, 1 not (with the reason), 2 bad usage",
+    .run = cmd_health,
+};
+
+/* Why a running guest is not healthy, from its supervisor (best effort). */
+static int not_ready(const char *state, const char *name, struct vmr_error **err)
 {
-	fputs("usage: vmrun health GUEST\n"
-	      "       vmrun health --host [HOST]\n\n"
-	      "Tell whether GUEST runs with its vCPUs pinned under a live supervisor,\n"
-	      "or whether `vmrun host up` has finished setting up HOST (default: the\n"
-	      "local machine).  For container healthchecks.\n\n"
-	      "      --host     check the host setup instead of a guest\n"
-	      "  -h, --help     show this help\n\n"
-	      "exit status: 0 healthy, 1 not (with the reason), 2 bad usage\n",
-	      f);
+	json_t *req = json_pack("{s:n}", "health"), *h = NULL;
+	const char *when, *last;
+	int r;
+
+	if (vmr_control_call(state, name, req, 2000, &h, NULL, NULL) < 0)
+		h = NULL;
+	json_decref(req);
+	when = json_string_value(json_object_get(h, "ready_when"));
+	last = json_string_value(json_object_get(h, "last"));
+	if (json_is_true(json_object_get(h, "paused")))
+		r = vmr_error_set(err, 0, "guest '%s' is paused", name);
+	else if (when)
+		r = vmr_error_set(err, 0, "guest '%s' is not ready yet (ready_when %s)%s%s%s", name,
+				  when, last ? ": last seen '" : "", last ? last : "",
+				  last ? "'" : "");
+	else
+		r = vmr_error_set(err, 0, "guest '%s' is not ready yet", name);
+	json_decref(h);
+	return r;
 }
 
 static int guest_health(const char *state, const char *name, struct vmr_error **err)
 {
 	_cleanup_free_ char *ready = vmr_statedir_path(state, name, "ready");
+	_cleanup_free_ char *healthy = vmr_statedir_path(state, name, "healthy");
 	struct stat st;
 	int r;
 
@@ -39,7 +76,9 @@ static int guest_health(const char *state, const char *name, struct vmr_error **
 	if (r == 0)
 		return vmr_error_set(err, 0, "guest '%s' has no supervisor running", name);
 	if (stat(ready, &st) < 0)
-		return vmr_error_set(err, errno, "guest '%s' is not ready: '%s'", name, ready);
+		return vmr_error_set(err, errno, "guest '%s' is not running: '%s'", name, ready);
+	if (stat(healthy, &st) < 0)
+		return not_ready(state, name, err);
 	return 0;
 }
 
@@ -55,46 +94,35 @@ static int host_health(const char *state, const char *host, struct vmr_error **e
 
 VERB(health)
 {
-	static const struct option opts[] = {
-	    {"host", no_argument, NULL, 'H'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
+	struct health_opts o = {0};
 	struct vmr_config cfg = {0};
 	struct vmr_error *err = NULL;
-	bool host = false;
+	struct vmr_cli_args a;
 	const char *name;
-	int c, status;
+	int status;
 
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'H':
-			host = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return VMR_EXIT_OK;
-		default:
-			usage(stderr);
+	status = vmr_cli_parse(&cmd_health_cli, argc, argv, &o, &a);
+	if (status != VMR_CLI_RUN)
+		return status;
+	if (o.host) {
+		if (vmr_cli_host(&cmd_health_cli, o.host, a.n ? a.v[0] : NULL, &name))
 			return VMR_EXIT_USAGE;
-		}
+		if (!name)
+			name = "local";
+	} else if (a.n == 0) {
+		return vmr_cli_usage_error(&cmd_health_cli, "missing GUEST (or --host [HOST])");
+	} else {
+		name = a.v[0];
 	}
-	if (argc - optind > 1 || (!host && argc - optind != 1)) {
-		fprintf(stderr, "vmrun: error: health needs %s\n",
-			host ? "at most one host name" : "one guest name (or --host [HOST])");
-		usage(stderr);
-		return VMR_EXIT_USAGE;
-	}
-	name = optind < argc ? argv[optind] : "local";
 	status = vmr_cli_config(&cfg);
 	if (status)
 		return status;
-	if ((host ? host_health(cfg.state_dir, name, &err)
-		  : guest_health(cfg.state_dir, name, &err)) < 0)
+	if ((o.host ? host_health(cfg.state_dir, name, &err)
+		    : guest_health(cfg.state_dir, name, &err)) < 0)
 		status = vmr_cli_fail(err);
 	else
-		printf("%s '%s' is %s\n", host ? "host" : "guest", name,
-		       host ? "set up" : "running");
+		printf("%s '%s' is %s\n", o.host ? "host" : "guest", name,
+		       o.host ? "set up" : "ready");
 	vmr_config_free(&cfg);
 	return status;
 }

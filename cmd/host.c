@@ -1,189 +1,100 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * vmrun host up|down TOPOLOGY [HOST]: the host-level setup guests need
- * before they start (the vmctrl interface on the primary host, SR-IOV VFs)
- * and its undo.  The changes are journaled in STATE/host-NAME/journal.jsonl
- * (NAME: the host given, else "local"); `down` replays that journal, and
- * `up` replays what a previous `up` left before setting up again.
- * STATE/host-NAME/ready exists while the host is set up (vmrun health);
- * STATE/host-NAME/host.lock keeps a second `vmrun host` off the host while
- * one runs.
+ * before they start and its undo (lib/runtime/hostsup.h).
  */
-#include <errno.h>
-#include <fcntl.h>
-#include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "cmd/cmd.h"
-#include "lib/fsutil.h"
-#include "lib/journal.h"
-#include "lib/util.h"
-#include "net/net.h"
+#include "lib/base/util.h"
+#include "lib/runtime/hostsup.h"
 
-static void usage(FILE *f)
-{
-	fputs("usage: vmrun host up [--foreground] TOPOLOGY [HOST]\n"
-	      "       vmrun host down TOPOLOGY [HOST]\n\n"
-	      "Set up (or undo) what the guests placed on HOST need from the host:\n"
-	      "the 'vmctrl' interface of the topology's ctrlif (on the primary host)\n"
-	      "and the SR-IOV VFs of their 'vf' NICs (sriov_numvfs, VF MAC, VLAN,\n"
-	      "trust and spoofchk, bound to vfio-pci).  HOST defaults to the primary\n"
-	      "host (or this machine when the topology names no hosts).\n\n"
-	      "  -H, --host NAME    the host (same as the HOST argument)\n"
-	      "  -f, --foreground   after setting up, wait for SIGTERM/SIGINT, then undo\n"
-	      "  -h, --help         show this help\n\n"
-	      "Changes are journaled in STATE/host-NAME/journal.jsonl; `down` restores\n"
-	      "the host from it.\n\n"
-	      "exit status: 0 done, 1 runtime failure (the host is restored as far as\n"
-	      "possible), 2 bad usage or invalid topology (nothing changed)\n",
-	      f);
-}
+struct host_opts {
+	const char *host;
+	bool foreground;
+};
 
-/*
- * One `vmrun host` at a time per host: a `down` (or a second `up`) while
- * `up --foreground` runs would replay the journal under it.  The lock is
- * STATE/host-NAME/host.lock (not "lock": that marks a guest's directory),
- * held until the process exits.
- */
-static int host_lock(const char *dir, const char *host, int *ret_fd, struct vmr_error **err)
-{
-	_cleanup_free_ char *path = xasprintf("%s/host.lock", dir);
-	_cleanup_close_ int fd = -1;
-	char line[32];
-	int n;
+static int host_up(int argc, char **argv);
+static int host_down(int argc, char **argv);
 
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return vmr_error_set(err, errno, "open lock '%s'", path);
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		unsigned long long pid = 0;
+#define HOST_OPT VMR_CLI_OPT_HOST("the host (same as the HOST argument)", struct host_opts, host)
 
-		if (errno != EWOULDBLOCK)
-			return vmr_error_set(err, errno, "lock '%s'", path);
-		n = (int)pread(fd, line, sizeof(line) - 1, 0);
-		line[n > 0 ? n : 0] = '\0';
-		line[strcspn(line, "\n")] = '\0';
-		if (parse_uint(line, INT32_MAX, &pid) == 0 && pid > 0)
-			return vmr_error_set(
-			    err, EBUSY,
-			    "host '%s' is in the hands of another 'vmrun host' (pid %llu)", host,
-			    pid);
-		return vmr_error_set(err, EBUSY,
-				     "host '%s' is in the hands of another 'vmrun host'", host);
+static const struct vmr_cli_opt host_up_options[] = {
+    HOST_OPT,
+    {"foreground", 'f', NULL, "after setting up, wait for SIGTERM/SIGINT, then undo",
+     VMR_CLI_FLAG(struct host_opts, foreground)},
+    {0},
+};
+
+static const struct vmr_cli_opt host_down_options[] = {
+    HOST_OPT,
+    {0},
+};
+
+#define HOST_WHAT                                                                                  \
+	"Set up (or undo) what the guests placed on HOST need from the host:\n"                    \
+	"the 'vmctrl' interface of the topology's ctrlif (on the primary host)\n"                  \
+	"and the SR-IOV VFs of their 'vf' NICs (sriov_numvfs, VF MAC, VLAN,\n"                     \
+	"trust and spoofchk, bound to vfio-pci).  HOST defaults to the primary\n"                  \
+	"host (or this machine when the topology names no hosts)."
+#define HOST_JOURNAL                                                                               \
+	"Changes are journaled in STATE/host-NAME/journal.jsonl; `down` restores\n"                \
+	"the host from it."
+#define HOST_EXIT                                                                                  \
+	"0 done, 1 runtime failure (the host is restored as far as\n"                              \
+	"possible), 2 bad usage or invalid topology (nothing changed)"
+
+/* up and down: the same text, arguments and exit status */
+#define HOST_SUB(verb, summary_, synopsis_, opts_, run_)                                           \
+	{                                                                                          \
+		.name = "host " verb, .summary = summary_, .synopsis = synopsis_,                  \
+		.description = HOST_WHAT, .opts = opts_, .arg_names = "TOPOLOGY [HOST]",           \
+		.min_args = 1, .max_args = 2, .footer = HOST_JOURNAL, .exit_status = HOST_EXIT,    \
+		.run = run_,                                                                       \
 	}
-	n = snprintf(line, sizeof(line), "%d\n", (int)getpid());
-	if (ftruncate(fd, 0) < 0 || pwrite(fd, line, (size_t)n, 0) != n)
-		return vmr_error_set(err, errno, "write pid to '%s'", path);
-	*ret_fd = TAKE_FD(fd);
-	return 0;
-}
 
-/* STATE/host-NAME/ready: `vmrun health --host` and the compose healthcheck read it */
-static int mark_ready(const char *ready, struct vmr_error **err)
+static const struct vmr_cli_cmd host_up_cli =
+    HOST_SUB("up", "set up HOST for its guests (and undo that at a signal with --foreground)",
+	     "[--foreground] TOPOLOGY [HOST]", host_up_options, host_up);
+static const struct vmr_cli_cmd host_down_cli =
+    HOST_SUB("down", "undo what `host up` set up on HOST, also after it was killed",
+	     "TOPOLOGY [HOST]", host_down_options, host_down);
+
+static const struct vmr_cli_cmd *const host_subs[] = {&host_up_cli, &host_down_cli, NULL};
+
+const struct vmr_cli_cmd cmd_host_cli = {
+    .name = "host",
+    .summary = "set up (or undo) the host for its guests: vmctrl, SR-IOV VFs",
+    .description = HOST_WHAT,
+    .arg_names = "COMMAND [ARGS...]",
+    .min_args = 1,
+    .max_args = VMR_CLI_ANY,
+    .footer = HOST_JOURNAL,
+    .exit_status = HOST_EXIT,
+    .subs = host_subs,
+};
+
+/* host up and host down: up sets up (then, with --foreground, undoes at a signal) */
+static int host_run(const struct vmr_cli_cmd *cmd, bool up, int argc, char **argv)
 {
-	int fd = open(ready, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-
-	if (fd < 0)
-		return vmr_error_set(err, errno, "create '%s'", ready);
-	close(fd);
-	return 0;
-}
-
-static int replay(struct vmr_journal *j, const struct vmr_config *cfg, const char *ready,
-		  struct vmr_error **err)
-{
-	int r;
-
-	(void)unlink(ready);
-	r = vmr_journal_replay(j, (void *)cfg, err);
-	if (r < 0)
-		return vmr_error_wrap(err, "undo the host setup");
-	return 0;
-}
-
-static void stop_signals(sigset_t *set)
-{
-	sigemptyset(set);
-	sigaddset(set, SIGTERM);
-	sigaddset(set, SIGINT);
-}
-
-static int wait_for_stop(void)
-{
-	sigset_t set;
-	int sig = 0;
-
-	stop_signals(&set);
-	while (sigwait(&set, &sig) != 0)
-		;
-	return sig;
-}
-
-int cmd_host(int argc, char **argv)
-{
-	static const struct option opts[] = {
-	    {"host", required_argument, NULL, 'H'},
-	    {"foreground", no_argument, NULL, 'f'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
+	struct host_opts o = {0};
 	struct vmr_config cfg = {0};
 	struct vmr_topology *t = NULL;
-	struct vmr_journal *j = NULL;
+	struct vmr_hostsup h = {.lock_fd = -1};
 	struct vmr_error *err = NULL;
-	_cleanup_free_ char *dir = NULL, *jpath = NULL, *ready = NULL;
-	const char *host = NULL, *action, *file;
-	bool foreground = false, up;
-	_cleanup_close_ int lock = -1;
-	int c, status, r;
+	struct vmr_cli_args a;
+	const char *host, *file;
+	int status;
 
-	/* GNU getopt permutes: options may come anywhere */
-	while ((c = getopt_long(argc, argv, "H:fh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'H':
-			host = optarg;
-			break;
-		case 'f':
-			foreground = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return VMR_EXIT_OK;
-		default:
-			usage(stderr);
-			return VMR_EXIT_USAGE;
-		}
-	}
-	if (optind >= argc) {
-		usage(stderr);
+	status = vmr_cli_parse(cmd, argc, argv, &o, &a);
+	if (status != VMR_CLI_RUN)
+		return status;
+	if (vmr_cli_host(cmd, o.host, a.n > 1 ? a.v[1] : NULL, &host))
 		return VMR_EXIT_USAGE;
-	}
-	action = argv[optind++];
-	if (!streq(action, "up") && !streq(action, "down")) {
-		fprintf(stderr, "vmrun: error: host: unknown action '%s' (up or down)\n", action);
-		return VMR_EXIT_USAGE;
-	}
-	up = streq(action, "up");
-	if (optind >= argc || argc - optind > 2 || (host && argc - optind > 1) ||
-	    (foreground && !up)) {
-		usage(stderr);
-		return VMR_EXIT_USAGE;
-	}
-	file = argv[optind];
-	if (foreground) {
-		sigset_t set;
-
-		/* from the start: a stop during setup is served once it is done */
-		stop_signals(&set);
-		sigprocmask(SIG_BLOCK, &set, NULL);
-	}
-	if (argc - optind == 2)
-		host = argv[optind + 1];
+	file = a.v[0];
+	if (o.foreground)
+		vmr_hostsup_block_signals();
 
 	status = vmr_cli_config(&cfg);
 	if (status)
@@ -196,55 +107,42 @@ int cmd_host(int argc, char **argv)
 		status = vmr_cli_fail(TAKE_PTR(err));
 		goto out;
 	}
-	dir = xasprintf("%s/host-%s", cfg.state_dir, host ? host : "local");
-	jpath = xasprintf("%s/journal.jsonl", dir);
-	ready = xasprintf("%s/ready", dir);
-	vmr_net_register_undo();
-	r = vmr_mkdir_p(dir, 0700);
-	if (r < 0)
-		vmr_error_set(&err, -r, "create state directory '%s'", dir);
-	if (r < 0 || host_lock(dir, host ? host : "local", &lock, &err) < 0 ||
-	    vmr_journal_open(jpath, &j, &err) < 0) {
-		status = vmr_cli_fail(TAKE_PTR(err));
-		goto out;
-	}
-	/* a previous `up` (maybe killed) is undone first: one setup at a time */
-	if (replay(j, &cfg, ready, &err) < 0) {
+	/* opening undoes what a previous `up` (maybe killed) left */
+	if (vmr_hostsup_open(&cfg, host, &h, &err) < 0) {
 		status = vmr_cli_fail(TAKE_PTR(err));
 		goto out;
 	}
 	if (!up) {
-		printf("host '%s': undone\n", host ? host : "local");
+		printf("host '%s': undone\n", h.name);
 		goto out;
 	}
-	if (vmr_net_host_up(&cfg, t, host, j, &err) < 0) {
+	if (vmr_hostsup_up(&h, t, &err) < 0) {
 		status = vmr_cli_fail(TAKE_PTR(err));
-		/* the setup rolled itself back; this empties the journal */
-		if (replay(j, &cfg, ready, &err) < 0)
-			vmr_cli_fail(TAKE_PTR(err));
 		goto out;
 	}
-	if (mark_ready(ready, &err) < 0) {
-		status = vmr_cli_fail(TAKE_PTR(err));
-		if (replay(j, &cfg, ready, &err) < 0)
-			vmr_cli_fail(TAKE_PTR(err));
-		goto out;
-	}
-	printf("host '%s': set up (%zu change%s journaled in '%s')\n", host ? host : "local",
-	       vmr_journal_count(j), vmr_journal_count(j) == 1 ? "" : "s", jpath);
+	printf("host '%s': set up (%zu change%s journaled in '%s/journal.jsonl')\n", h.name,
+	       vmr_journal_count(h.journal), vmr_journal_count(h.journal) == 1 ? "" : "s", h.dir);
 	fflush(stdout);
-	if (foreground) {
-		int sig = wait_for_stop();
+	if (o.foreground) {
+		int sig = vmr_hostsup_wait_signal();
 
-		if (sig > 0)
-			printf("host '%s': %s, undoing the setup\n", host ? host : "local",
-			       strsignal(sig));
-		if (replay(j, &cfg, ready, &err) < 0)
+		printf("host '%s': %s, undoing the setup\n", h.name, strsignal(sig));
+		if (vmr_hostsup_undo(&h, &err) < 0)
 			status = vmr_cli_fail(TAKE_PTR(err));
 	}
 out:
-	vmr_journal_close(j);
+	vmr_hostsup_close(&h);
 	vmr_topology_free(t);
 	vmr_config_free(&cfg);
 	return status;
+}
+
+static int host_up(int argc, char **argv)
+{
+	return host_run(&host_up_cli, true, argc, argv);
+}
+
+static int host_down(int argc, char **argv)
+{
+	return host_run(&host_down_cli, false, argc, argv);
 }

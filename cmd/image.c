@@ -1,13 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* vmrun image prep|import: per-guest disks and seeds, disk import (docs/images.md). */
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <unistd.h>
 
 #include "cmd/cmd.h"
 #include "images/images.h"
-#include "lib/util.h"
+#include "lib/base/util.h"
 
 static volatile int interrupted;
 
@@ -16,23 +15,59 @@ static void on_signal(int sig)
 	interrupted = sig;
 }
 
-static void usage(FILE *f)
-{
-	fputs("usage: vmrun image prep TOPOLOGY [GUEST...]\n"
-	      "       vmrun image import SRC DEST [--format qcow2|raw] [--force]\n\n"
-	      "prep    create the qcow2 overlays (disks with backing:, image:) and the\n"
-	      "        cloud-init seed of each guest (all guests when none is named);\n"
-	      "        prints the path of every file written, one per line\n"
-	      "import  convert a qcow2, raw, vmdk, vdi, vpc (vhd) or qed disk to qcow2\n"
-	      "        (default) or raw, verify it, and only then put it at DEST\n\n"
-	      "  -f, --format FMT  output format of import: qcow2 or raw\n"
-	      "      --force       let import replace an existing DEST\n"
-	      "  -h, --help        show this help\n\n"
-	      "exit status: 0 done, 1 runtime failure (e.g. a directory that cannot be\n"
-	      "written), 2 bad usage or invalid input (nothing written)\n",
-	      f);
-}
+#define IMAGE_EXIT                                                                                 \
+	"0 done, 1 runtime failure (e.g. a directory that cannot be\n"                             \
+	"written), 2 bad usage or invalid input (nothing written)"
 
+/* in the order of --format's "qcow2|raw" */
+static const enum vmr_import_format import_formats[] = {VMR_IMPORT_QCOW2, VMR_IMPORT_RAW};
+
+struct import_opts {
+	int format;
+	bool force;
+};
+
+static int image_prep(int argc, char **argv);
+static int image_import(int argc, char **argv);
+
+static const struct vmr_cli_cmd image_prep_cli = {
+    .name = "image prep",
+    .summary = "create the qcow2 overlays (disks with backing:, image:) and the\n"
+	       "cloud-init seed of each guest (all guests when none is named);\n"
+	       "prints the path of every file written, one per line",
+    .synopsis = "TOPOLOGY [GUEST...]",
+    .description = "Create the qcow2 overlays (disks with backing:, image:) and the\n"
+		   "cloud-init seed of each guest (all guests when none is named);\n"
+		   "print the path of every file written, one per line.",
+    .arg_names = "TOPOLOGY [GUEST...]",
+    .min_args = 1,
+    .max_args = VMR_CLI_ANY,
+    .exit_status = IMAGE_EXIT,
+    .run = image_prep,
+};
+
+static const struct vmr_cli_opt import_options[] = {
+    {"format", 'f', "qcow2|raw", "output format of import (default qcow2)",
+     VMR_CLI_CHOICE(struct import_opts, format)},
+    {"force", 0, NULL, "let import replace an existing DEST",
+     VMR_CLI_FLAG(struct import_opts, force)},
+    {0},
+};
+
+static const struct vmr_cli_cmd image_import_cli = {
+    .name = "image import",
+    .summary = "convert a qcow2, raw, vmdk, vdi, vpc (vhd) or qed disk to qcow2\n"
+	       "(default) or raw, verify it, and only then put it at DEST",
+    .synopsis = "SRC DEST [--format qcow2|raw] [--force]",
+    .description = "Convert a qcow2, raw, vmdk, vdi, vpc (vhd) or qed disk to qcow2\n"
+		   "(default) or raw, verify it, and only then put it at DEST.",
+    .opts = import_options,
+    .arg_names = "SRC DEST",
+    .min_args = 2,
+    .max_args = 2,
+    .exit_status = IMAGE_EXIT,
+    .run = image_import,
+};
 static int image_prep(int argc, char **argv)
 {
 	struct vmr_config cfg = {0};
@@ -40,37 +75,28 @@ static int image_prep(int argc, char **argv)
 	struct vmr_strvec written = VMR_STRVEC_INIT;
 	struct vmr_error *err = NULL;
 	const struct vmr_guest **guests = NULL;
+	struct vmr_cli_args a;
 	size_t n = 0;
 	int r;
 
-	if (argc < 2) {
-		fprintf(stderr, "vmrun: error: image prep needs a topology file\n");
-		usage(stderr);
-		return VMR_EXIT_USAGE;
-	}
-	for (int i = 1; i < argc; i++)
-		if (argv[i][0] == '-') {
-			fprintf(stderr, "vmrun: error: image prep: unrecognized option '%s'\n",
-				argv[i]);
-			usage(stderr);
-			return VMR_EXIT_USAGE;
-		}
+	r = vmr_cli_parse(&image_prep_cli, argc, argv, NULL, &a);
+	if (r != VMR_CLI_RUN)
+		return r;
 	r = vmr_cli_config(&cfg);
 	if (r)
 		return r;
-	r = vmr_cli_topology(argv[1], &t);
+	r = vmr_cli_topology(a.v[0], &t);
 	if (r) {
 		vmr_config_free(&cfg);
 		return r;
 	}
-	if (argc > 2) {
-		guests = xcalloc((size_t)(argc - 2), sizeof(*guests));
-		for (int i = 2; i < argc; i++) {
-			const struct vmr_guest *g = vmr_topology_guest(t, argv[i]);
+	if (a.n > 1) {
+		guests = xcalloc((size_t)(a.n - 1), sizeof(*guests));
+		for (int i = 1; i < a.n; i++) {
+			const struct vmr_guest *g = vmr_topology_guest(t, a.v[i]);
 
 			if (!g) {
-				vmr_error_usage(&err, "guest '%s' is not in '%s'", argv[i],
-						argv[1]);
+				vmr_error_usage(&err, "guest '%s' is not in '%s'", a.v[i], a.v[0]);
 				goto out;
 			}
 			guests[n++] = g;
@@ -127,51 +153,23 @@ static void show_progress(double pct, void *userdata)
 
 static int image_import(int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"format", required_argument, NULL, 'f'},
-	    {"force", no_argument, NULL, 'F'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
+	struct import_opts io = {0};
 	struct vmr_import_opts o = {.format = VMR_IMPORT_QCOW2, .cancel = &interrupted};
 	struct bar bar = {.tty = isatty(STDERR_FILENO), .last = -1};
 	struct vmr_config cfg = {0};
 	struct vmr_error *err = NULL;
 	_cleanup_free_ char *qemu_img = NULL;
 	struct sigaction sa = {.sa_handler = on_signal}; /* no SA_RESTART: poll wakes up */
-	int c, r;
+	struct vmr_cli_args a;
+	int r;
 
-	while ((c = getopt_long(argc, argv, "f:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'f':
-			if (streq(optarg, "qcow2")) {
-				o.format = VMR_IMPORT_QCOW2;
-			} else if (streq(optarg, "raw")) {
-				o.format = VMR_IMPORT_RAW;
-			} else {
-				vmr_error_usage(&err, "--format '%s': expected qcow2 or raw",
-						optarg);
-				return vmr_cli_fail(err);
-			}
-			break;
-		case 'F':
-			o.force = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return VMR_EXIT_OK;
-		default:
-			usage(stderr);
-			return VMR_EXIT_USAGE;
-		}
-	}
-	if (argc - optind != 2) {
-		fprintf(stderr, "vmrun: error: image import needs a source and a destination\n");
-		usage(stderr);
-		return VMR_EXIT_USAGE;
-	}
-	o.src = argv[optind];
-	o.dest = argv[optind + 1];
+	r = vmr_cli_parse(&image_import_cli, argc, argv, &io, &a);
+	if (r != VMR_CLI_RUN)
+		return r;
+	o.format = import_formats[io.format];
+	o.force = io.force;
+	o.src = a.v[0];
+	o.dest = a.v[1];
 	r = vmr_cli_config(&cfg);
 	if (r)
 		return r;
@@ -196,31 +194,15 @@ static int image_import(int argc, char **argv)
 	return VMR_EXIT_OK;
 }
 
-int cmd_image(int argc, char **argv)
-{
-	if (argc < 2) {
-		fprintf(stderr, "vmrun: error: image needs a command: prep or import\n");
-		usage(stderr);
-		return VMR_EXIT_USAGE;
-	}
-	if (streq(argv[1], "--help") || streq(argv[1], "-h")) {
-		usage(stdout);
-		return VMR_EXIT_OK;
-	}
-	for (int i = 2; i < argc; i++) {
-		if (streq(argv[i], "--"))
-			break;
-		if (streq(argv[i], "--help") || streq(argv[i], "-h")) {
-			usage(stdout);
-			return VMR_EXIT_OK;
-		}
-	}
-	optind = 0;
-	if (streq(argv[1], "prep"))
-		return image_prep(argc - 1, argv + 1);
-	if (streq(argv[1], "import"))
-		return image_import(argc - 1, argv + 1);
-	fprintf(stderr, "vmrun: error: unknown image command '%s' (prep or import)\n", argv[1]);
-	usage(stderr);
-	return VMR_EXIT_USAGE;
-}
+static const struct vmr_cli_cmd *const image_subs[] = {&image_prep_cli, &image_import_cli, NULL};
+
+const struct vmr_cli_cmd cmd_image_cli = {
+    .name = "image",
+    .summary = "prepare guest disks and seeds, import disk images",
+    .description = "Prepare the disks and seeds of guests, import disk images (docs/images.md).",
+    .arg_names = "COMMAND [ARGS...]",
+    .min_args = 1,
+    .max_args = VMR_CLI_ANY,
+    .exit_status = IMAGE_EXIT,
+    .subs = image_subs,
+};

@@ -3,53 +3,40 @@
  * vmrun kill GUEST: QEMU gets SIGKILL at once (no ACPI shutdown); the
  * supervisor still undoes its host changes, and we wait for that.
  */
-#include <getopt.h>
 #include <stdio.h>
 
 #include "cmd/cmd.h"
-#include "lib/control.h"
-#include "lib/util.h"
+#include "lib/runtime/control.h"
+#include "lib/base/util.h"
 
 #define KILL_WAIT_MS 30000
 
-static void kill_usage(FILE *f)
-{
-	fputs("usage: vmrun kill GUEST\n\n"
-	      "Kill GUEST's QEMU with SIGKILL (the guest gets no chance to shut down),\n"
-	      "then wait until its supervisor has undone its host changes and exited.\n\n"
-	      "  -h, --help   show this help\n\n"
-	      "exit status: 0 killed (or was not running), 1 failure, 2 bad usage\n",
-	      f);
-}
+const struct vmr_cli_cmd cmd_kill_cli = {
+    .name = "kill",
+    .summary = "kill one guest's QEMU at once; the host is still restored",
+    .synopsis = "GUEST",
+    .description = "Kill GUEST's QEMU with SIGKILL (the guest gets no chance to shut down),\n"
+		   "then wait until its supervisor has undone its host changes and exited.",
+    .arg_names = "GUEST",
+    .min_args = 1,
+    .max_args = 1,
+    .exit_status = "0 killed (or was not running), 1 failure, 2 bad usage",
+    .run = cmd_kill,
+};
 
 VERB(kill)
 {
-	static const struct option opts[] = {
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
 	struct vmr_config cfg = {0};
 	struct vmr_error *err = NULL;
+	struct vmr_cli_args a;
 	const char *guest;
 	pid_t pid = 0;
-	int c, r, es;
+	int r, es;
 
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'h':
-			kill_usage(stdout);
-			return VMR_EXIT_OK;
-		default:
-			kill_usage(stderr);
-			return VMR_EXIT_USAGE;
-		}
-	}
-	if (argc - optind != 1) {
-		fprintf(stderr, "vmrun: error: kill needs one guest name\n");
-		kill_usage(stderr);
-		return VMR_EXIT_USAGE;
-	}
-	guest = argv[optind];
+	r = vmr_cli_parse(&cmd_kill_cli, argc, argv, NULL, &a);
+	if (r != VMR_CLI_RUN)
+		return r;
+	guest = a.v[0];
 	r = vmr_cli_config(&cfg);
 	if (r)
 		return r;

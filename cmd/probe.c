@@ -1,17 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* vmrun probe: what this host gives guests, by the checks vmrun itself makes. */
-#include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 
 #include "cmd/cmd.h"
-#include "lib/accel.h"
-#include "lib/util.h"
+#include "lib/plan/accel.h"
+#include "lib/base/util.h"
 #include "net/net.h"
 
+/* vmrun probe --help describes each (cmd_probe_cli) */
 struct feature {
 	const char *name;
-	const char *what;
 	int (*probe)(const struct vmr_config *cfg, const char *arg, char **ret_why);
 	const char *arg;
 };
@@ -37,32 +36,48 @@ static int probe_iommu(const struct vmr_config *cfg, _unused_ const char *arg, c
 }
 
 static const struct feature features[] = {
-    {"kvm", "KVM runs guests (else accel auto falls back to TCG)", probe_kvm, NULL},
-    {"tun", "tap devices (bridge and tap NICs)", probe_device, "net/tun"},
-    {"vhost-net", "vhost-net for tap-like NICs (else QEMU's own virtio-net backend)",
-     probe_device, "vhost-net"},
-    {"macvtap", "macvtap links (macvtap NICs)", probe_kind, "macvtap"},
-    {"bridge", "bridges (bridge NICs)", probe_kind, "bridge"},
-    {"vlan", "802.1Q VLAN sub-interfaces (the vlan key of macvtap NICs)", probe_kind, "vlan"},
-    {"iommu", "an IOMMU and VFIO (pci and vf NICs)", probe_iommu, NULL},
+    {"kvm", probe_kvm, NULL},
+    {"tun", probe_device, "net/tun"},
+    {"vhost-net", probe_device, "vhost-net"},
+    {"macvtap", probe_kind, "macvtap"},
+    {"bridge", probe_kind, "bridge"},
+    {"vlan", probe_kind, "vlan"},
+    {"iommu", probe_iommu, NULL},
 };
 
-static void usage(FILE *f)
-{
-	fputs("usage: vmrun probe [--json] [FEATURE...]\n\n"
-	      "Tell whether this host gives guests each FEATURE (default: all), by the\n"
-	      "same checks vmrun makes before it relies on one.  One line each:\n"
-	      "\"FEATURE: yes\" or \"FEATURE: no: REASON\".  Link kinds are tried in a\n"
-	      "private network namespace, so the host's links are left alone.\n\n"
-	      "features:\n",
-	      f);
-	for (size_t i = 0; i < ARRAY_SIZE(features); i++)
-		fprintf(f, "  %-10s %s\n", features[i].name, features[i].what);
-	fputs("\n      --json     one JSON object: {FEATURE: {\"usable\": BOOL, \"reason\": TEXT}}\n"
-	      "  -h, --help     show this help\n\n"
-	      "exit status: 0 every FEATURE is usable, 1 one is not, 2 bad usage\n",
-	      f);
-}
+struct probe_opts {
+	bool json;
+};
+
+static const struct vmr_cli_opt probe_options[] = {
+    {"json", 'j', NULL, "one JSON object: {FEATURE: {\"usable\": BOOL, \"reason\": TEXT}}",
+     VMR_CLI_FLAG(struct probe_opts, json)},
+    {0},
+};
+
+const struct vmr_cli_cmd cmd_probe_cli = {
+    .name = "probe",
+    .summary = "tell what this host gives guests: KVM, vhost-net, link kinds, IOMMU",
+    .synopsis = "[--json] [FEATURE...]",
+    .description = "Tell whether this host gives guests each FEATURE (default: all), by the\n"
+		   "same checks vmrun makes before it relies on one.  One line each:\n"
+		   "\"FEATURE: yes\" or \"FEATURE: no: REASON\".  Link kinds are tried in a\n"
+		   "private network namespace, so the host's links are left alone.\n"
+		   "\n"
+		   "features:\n"
+		   "  kvm        KVM runs guests (else accel auto falls back to TCG)\n"
+		   "  tun        tap devices (bridge and tap NICs)\n"
+		   "  vhost-net  vhost-net for tap-like NICs (else QEMU's own virtio-net backend)\n"
+		   "  macvtap    macvtap links (macvtap NICs)\n"
+		   "  bridge     bridges (bridge NICs)\n"
+		   "  vlan       802.1Q VLAN sub-interfaces (the vlan key of macvtap NICs)\n"
+		   "  iommu      an IOMMU and VFIO (pci and vf NICs)",
+    .opts = probe_options,
+    .arg_names = "[FEATURE...]",
+    .max_args = VMR_CLI_ANY,
+    .exit_status = "0 every FEATURE is usable, 1 one is not, 2 bad usage",
+    .run = cmd_probe,
+};
 
 static const struct feature *feature_find(const char *name)
 {
@@ -74,39 +89,22 @@ static const struct feature *feature_find(const char *name)
 
 VERB(probe)
 {
-	static const struct option opts[] = {
-	    {"json", no_argument, NULL, 'j'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
+	struct probe_opts o = {0};
 	const struct feature *want[ARRAY_SIZE(features)];
 	struct vmr_config cfg = {0};
 	json_t *out = NULL;
 	size_t nwant = 0;
-	bool json = false;
-	int c, status;
+	struct vmr_cli_args a;
+	int status;
 
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return VMR_EXIT_OK;
-		default:
-			usage(stderr);
-			return VMR_EXIT_USAGE;
-		}
-	}
-	for (int i = optind; i < argc; i++) {
-		const struct feature *f = feature_find(argv[i]);
+	status = vmr_cli_parse(&cmd_probe_cli, argc, argv, &o, &a);
+	if (status != VMR_CLI_RUN)
+		return status;
+	for (int i = 0; i < a.n; i++) {
+		const struct feature *f = feature_find(a.v[i]);
 
-		if (!f) {
-			fprintf(stderr, "vmrun: error: probe: unknown feature '%s'\n", argv[i]);
-			fputs("vmrun: see 'vmrun probe --help'\n", stderr);
-			return VMR_EXIT_USAGE;
-		}
+		if (!f)
+			return vmr_cli_usage_error(&cmd_probe_cli, "unknown feature '%s'", a.v[i]);
 		if (nwant < ARRAY_SIZE(want))
 			want[nwant++] = f;
 	}
@@ -124,16 +122,16 @@ VERB(probe)
 
 		if (!usable)
 			status = VMR_EXIT_FAILURE;
-		if (json)
-			json_object_set_new(out, want[i]->name,
-					    json_pack("{s:b, s:s?}", "usable", usable, "reason",
-						      why));
+		if (o.json)
+			json_object_set_new(
+			    out, want[i]->name,
+			    json_pack("{s:b, s:s?}", "usable", usable, "reason", why));
 		else if (usable)
 			printf("%s: yes\n", want[i]->name);
 		else
 			printf("%s: no: %s\n", want[i]->name, why);
 	}
-	if (json) {
+	if (o.json) {
 		json_dumpf(out, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		putchar('\n');
 	}

@@ -4,36 +4,49 @@
  * that run (or that a dead supervisor left for the next start to
  * reclaim), their state, pids, uptime, vCPU threads and affinities, NICs.
  */
-#include <getopt.h>
 #include <stdio.h>
 
 #include "cmd/cmd.h"
-#include "lib/buf.h"
-#include "lib/control.h"
-#include "lib/util.h"
+#include "lib/base/buf.h"
+#include "lib/runtime/control.h"
+#include "lib/base/util.h"
 
 #define PS_STATUS_TIMEOUT_MS 3000
 
-static void ps_usage(FILE *f)
-{
-	fputs("usage: vmrun ps [--all] [--json] [GUEST...]\n\n"
-	      "List the guests in the state directory that have a supervisor, and those\n"
-	      "whose supervisor died without cleaning up (stale: the next `vmrun run` or\n"
-	      "`up` of the guest reclaims what it left).  With --all or GUEST... also\n"
-	      "guests that stopped.  Columns:\n"
-	      "  STATE       QEMU's run state from QMP (running, paused, ...) while the\n"
-	      "              supervisor runs; starting or stopping around that; stale;\n"
-	      "              exited after a clean stop, stopped when nothing was recorded\n"
-	      "  SUPERVISOR  QEMU  supervisor and QEMU pids (running guests only)\n"
-	      "  UPTIME      since the supervisor started\n"
-	      "  VCPUS       per vCPU: INDEX:THREAD@AFFINITY (CPUs the thread may run on)\n"
-	      "  NICS        per NIC: NAME=HOST-INTERFACE (or the PCI device, or the kind)\n\n"
-	      "  -a, --all    also the guests that are not running\n"
-	      "  -j, --json   one JSON array with every field (docs/verbs.md)\n"
-	      "  -h, --help   show this help\n\n"
-	      "exit status: 0 listed, 1 the state directory cannot be read, 2 bad usage\n",
-	      f);
-}
+struct ps_opts {
+	bool all;
+	bool json;
+};
+
+static const struct vmr_cli_opt ps_options[] = {
+    {"all", 'a', NULL, "also the guests that are not running", VMR_CLI_FLAG(struct ps_opts, all)},
+    {"json", 'j', NULL, "one JSON array with every field (docs/verbs.md)",
+     VMR_CLI_FLAG(struct ps_opts, json)},
+    {0},
+};
+
+const struct vmr_cli_cmd cmd_ps_cli = {
+    .name = "ps",
+    .summary = "list guests: state, pids, uptime, vCPU affinity, NICs",
+    .synopsis = "[--all] [--json] [GUEST...]",
+    .description = "List the guests in the state directory that have a supervisor, and those\n"
+		   "whose supervisor died without cleaning up (stale: the next `vmrun run` or\n"
+		   "`up` of the guest reclaims what it left).  With --all or GUEST... also\n"
+		   "guests that stopped.  Columns:\n"
+		   "  STATE       QEMU's run state from QMP (running, paused, ...) while the\n"
+		   "              supervisor runs; starting or stopping around that; stale;\n"
+		   "              exited after a clean stop, stopped when nothing was recorded\n"
+		   "  SUPERVISOR  QEMU  supervisor and QEMU pids (running guests only)\n"
+		   "  UPTIME      since the supervisor started\n"
+		   "  RESTARTS    restarts by its restart policy (restarting: waiting to)\n"
+		   "  VCPUS       per vCPU: INDEX:THREAD@AFFINITY (CPUs the thread may run on)\n"
+		   "  NICS        per NIC: NAME=HOST-INTERFACE (or the PCI device, or the kind)",
+    .opts = ps_options,
+    .arg_names = "[GUEST...]",
+    .max_args = VMR_CLI_ANY,
+    .exit_status = "0 listed, 1 the state directory cannot be read, 2 bad usage",
+    .run = cmd_ps,
+};
 
 static char *fmt_uptime(json_t *v)
 {
@@ -115,8 +128,8 @@ static void print_table(json_t *list)
 		wname = ln > wname ? ln : wname;
 		wstate = ls > wstate ? ls : wstate;
 	}
-	printf("%-*s  %-*s  %-10s  %-7s  %-7s  %-24s  %s\n", (int)wname, "GUEST", (int)wstate,
-	       "STATE", "SUPERVISOR", "QEMU", "UPTIME", "VCPUS", "NICS");
+	printf("%-*s  %-*s  %-10s  %-7s  %-7s  %-8s  %-24s  %s\n", (int)wname, "GUEST", (int)wstate,
+	       "STATE", "SUPERVISOR", "QEMU", "UPTIME", "RESTARTS", "VCPUS", "NICS");
 	json_array_foreach(list, i, st)
 	{
 		/* a guest without a supervisor has no pids, threads or NICs (null, []) */
@@ -125,10 +138,16 @@ static void print_table(json_t *list)
 		_cleanup_free_ char *up = fmt_uptime(json_object_get(st, "uptime"));
 		_cleanup_free_ char *vcpus = fmt_vcpus(json_object_get(st, "vcpus"));
 		_cleanup_free_ char *nics = fmt_nics(json_object_get(st, "nics"));
+		json_t *rc = json_object_get(st, "restart_count");
+		_cleanup_free_ char *restarts =
+		    json_is_true(json_object_get(st, "supervisor_alive")) && json_is_integer(rc)
+			? xasprintf("%lld", (long long)json_integer_value(rc))
+			: xstrdup("-");
 
-		printf("%-*s  %-*s  %-10s  %-7s  %-7s  %-24s  %s\n", (int)wname,
+		printf("%-*s  %-*s  %-10s  %-7s  %-7s  %-8s  %-24s  %s\n", (int)wname,
 		       json_string_value(json_object_get(st, "guest")), (int)wstate,
-		       json_string_value(json_object_get(st, "state")), sup, qemu, up, vcpus, nics);
+		       json_string_value(json_object_get(st, "state")), sup, qemu, up, restarts,
+		       vcpus, nics);
 	}
 }
 
@@ -141,42 +160,24 @@ static bool ps_listed(json_t *st)
 
 VERB(ps)
 {
-	static const struct option opts[] = {
-	    {"all", no_argument, NULL, 'a'},
-	    {"json", no_argument, NULL, 'j'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
+	struct ps_opts o = {0};
 	struct vmr_config cfg = {0};
 	struct vmr_error *err = NULL;
 	struct vmr_strvec names = VMR_STRVEC_INIT;
+	struct vmr_cli_args a;
 	json_t *list = NULL;
-	bool json = false, all = false;
 	size_t nstale = 0;
-	int c, r;
+	int r;
 
-	while ((c = getopt_long(argc, argv, "ajh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'a':
-			all = true;
-			break;
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			ps_usage(stdout);
-			return VMR_EXIT_OK;
-		default:
-			ps_usage(stderr);
-			return VMR_EXIT_USAGE;
-		}
-	}
+	r = vmr_cli_parse(&cmd_ps_cli, argc, argv, &o, &a);
+	if (r != VMR_CLI_RUN)
+		return r;
 	r = vmr_cli_config(&cfg);
 	if (r)
 		return r;
-	if (optind < argc) {
-		for (int i = optind; i < argc; i++)
-			vmr_strvec_push(&names, argv[i]);
+	if (a.n > 0) {
+		for (int i = 0; i < a.n; i++)
+			vmr_strvec_push(&names, a.v[i]);
 	} else if (vmr_guest_list(cfg.state_dir, &names, &err) < 0) {
 		r = vmr_cli_fail(err);
 		goto out;
@@ -191,14 +192,14 @@ VERB(ps)
 			goto out;
 		}
 		/* a guest asked for by name is shown whatever its state */
-		if (!all && optind == argc && !ps_listed(st)) {
+		if (!o.all && a.n == 0 && !ps_listed(st)) {
 			json_decref(st);
 			continue;
 		}
 		nstale += streq(json_string_value(json_object_get(st, "state")), "stale");
 		json_array_append_new(list, st);
 	}
-	if (json) {
+	if (o.json) {
 		char *text = json_dumps(list, JSON_INDENT(2) | JSON_SORT_KEYS);
 
 		if (text)

@@ -3,69 +3,64 @@
  * vmrun qmp GUEST COMMAND [JSON-ARGS]: one QMP command through the guest's
  * supervisor (which owns the only QMP connection); prints the reply.
  */
-#include <getopt.h>
 #include <stdio.h>
 
 #include "cmd/cmd.h"
-#include "lib/control.h"
-#include "lib/util.h"
+#include "lib/runtime/control.h"
+#include "lib/base/util.h"
 
 /* the supervisor gives QEMU 60 s per command; we wait a little longer */
 #define QMP_REPLY_TIMEOUT_MS 65000
 
-static void qmp_usage(FILE *f)
-{
-	fputs("usage: vmrun qmp [--compact] GUEST COMMAND [JSON-ARGS]\n\n"
-	      "Run the QMP command COMMAND with the arguments JSON-ARGS (an object) on\n"
-	      "GUEST's QEMU and print the reply's \"return\" value as JSON.\n"
-	      "Example: vmrun qmp a query-cpus-fast\n"
-	      "         vmrun qmp a human-monitor-command '{\"command-line\": \"info mtree\"}'\n\n"
-	      "  -c, --compact  print the JSON on one line\n"
-	      "  -h, --help     show this help\n\n"
-	      "exit status: 0 success, 1 QMP error (its class and description are\n"
-	      "printed) or the guest is not running, 2 bad usage or JSON-ARGS not an object\n",
-	      f);
-}
+struct qmp_opts {
+	bool compact;
+};
+
+static const struct vmr_cli_opt qmp_options[] = {
+    {"compact", 'c', NULL, "print the JSON on one line", VMR_CLI_FLAG(struct qmp_opts, compact)},
+    {0},
+};
+
+const struct vmr_cli_cmd cmd_qmp_cli = {
+    .name = "qmp",
+    .summary = "run a QMP command on a guest and print the reply",
+    .synopsis = "[--compact] GUEST COMMAND [JSON-ARGS]",
+    .description =
+	"Run the QMP command COMMAND with the arguments JSON-ARGS (an object) on\n"
+	"GUEST's QEMU and print the reply's \"return\" value as JSON.\n"
+	"Example: vmrun qmp a query-cpus-fast\n"
+	"         vmrun qmp a human-monitor-command '{\"command-line\": \"info mtree\"}'",
+    .opts = qmp_options,
+    .arg_names = "GUEST COMMAND [JSON-ARGS]",
+    .min_args = 2,
+    .max_args = 3,
+    .exit_status = "0 success, 1 QMP error (its class and description are\n"
+		   "printed) or the guest is not running, 2 bad usage or JSON-ARGS not an object",
+    .run = cmd_qmp,
+};
 
 VERB(qmp)
 {
-	static const struct option opts[] = {
-	    {"compact", no_argument, NULL, 'c'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
+	struct qmp_opts o = {0};
 	struct vmr_config cfg = {0};
 	struct vmr_error *err = NULL;
 	_cleanup_free_ char *cls = NULL, *text = NULL;
 	json_t *args = NULL, *req = NULL, *ret = NULL;
 	size_t flags = JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY;
 	const char *guest, *cmd;
+	struct vmr_cli_args a;
 	json_error_t jerr;
-	int c, r;
+	int r;
 
-	while ((c = getopt_long(argc, argv, "ch", opts, NULL)) != -1) {
-		switch (c) {
-		case 'c':
-			flags = JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY;
-			break;
-		case 'h':
-			qmp_usage(stdout);
-			return VMR_EXIT_OK;
-		default:
-			qmp_usage(stderr);
-			return VMR_EXIT_USAGE;
-		}
-	}
-	if (argc - optind < 2 || argc - optind > 3) {
-		fprintf(stderr, "vmrun: error: qmp needs a guest name, a command and optionally "
-				"its arguments\n");
-		qmp_usage(stderr);
-		return VMR_EXIT_USAGE;
-	}
-	guest = argv[optind];
-	cmd = argv[optind + 1];
-	if (argc - optind == 3) {
-		args = json_loads(argv[optind + 2], 0, &jerr);
+	r = vmr_cli_parse(&cmd_qmp_cli, argc, argv, &o, &a);
+	if (r != VMR_CLI_RUN)
+		return r;
+	if (o.compact)
+		flags = JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY;
+	guest = a.v[0];
+	cmd = a.v[1];
+	if (a.n == 3) {
+		args = json_loads(a.v[2], 0, &jerr);
 		if (!json_is_object(args)) {
 			if (args)
 				fprintf(stderr,

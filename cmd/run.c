@@ -1,29 +1,48 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* vmrun run TOPOLOGY GUEST [--events]: supervise one guest in the foreground. */
-#include <getopt.h>
 #include <stdio.h>
 #include <systemd/sd-daemon.h>
 
 #include "cmd/cmd.h"
-#include "lib/buf.h"
-#include "lib/supervisor.h"
-#include "lib/util.h"
+#include "lib/base/buf.h"
+#include "lib/base/util.h"
+#include "lib/runtime/restart.h"
+#include "lib/runtime/supervisor.h"
 
-static void run_usage(FILE *f)
-{
-	fputs("usage: vmrun run [--events] TOPOLOGY GUEST\n\n"
-	      "Start GUEST of TOPOLOGY and supervise it in the foreground until it stops:\n"
-	      "the guest console goes to stdout (and STATE/GUEST/console.log), messages to\n"
-	      "stderr.  SIGTERM or SIGINT presses the ACPI power button and waits up to the\n"
-	      "guest's stop_timeout before quitting QEMU; a second signal skips the wait.\n"
-	      "Every host change is undone on the way out.\n\n"
-	      "  -e, --events  also print QMP events to stderr as JSON lines\n"
-	      "  -h, --help    show this help\n\n"
-	      "exit status: 0 the guest powered off, 1 startup or teardown failure,\n"
-	      "2 invalid input, 3 QEMU failed, 4 guest panic, 128+N QEMU killed by\n"
-	      "signal N, 143 stopped without a guest poweroff (see docs/supervisor.md)\n",
-	      f);
-}
+struct run_opts {
+	bool events;
+	bool no_restart;
+};
+
+static const struct vmr_cli_opt run_options[] = {
+    {"events", 'e', NULL, "also print QMP events to stderr as JSON lines",
+     VMR_CLI_FLAG(struct run_opts, events)},
+    {"no-restart", 0, NULL,
+     "ignore the guest's restart policy (an orchestrator restarts\nthe container instead)",
+     VMR_CLI_FLAG(struct run_opts, no_restart)},
+    {0},
+};
+
+const struct vmr_cli_cmd cmd_run_cli = {
+    .name = "run",
+    .summary = "start a guest and supervise it in the foreground",
+    .synopsis = "[--events] [--no-restart] TOPOLOGY GUEST",
+    .description = "Start GUEST of TOPOLOGY and supervise it in the foreground until it stops:\n"
+		   "the guest console goes to stdout (and STATE/GUEST/console.log), messages to\n"
+		   "stderr.  SIGTERM or SIGINT presses the ACPI power button and waits up to the\n"
+		   "guest's stop_timeout before quitting QEMU; a second signal skips the wait.\n"
+		   "Every host change is undone on the way out.  With `restart: on-failure` or\n"
+		   "`always` a new supervisor starts the guest again when it ends, as Docker's\n"
+		   "restart policies do (docs/supervisor.md).",
+    .opts = run_options,
+    .arg_names = "TOPOLOGY GUEST",
+    .min_args = 2,
+    .max_args = 2,
+    .exit_status = "0 the guest powered off, 1 startup or teardown failure,\n"
+		   "2 invalid input, 3 QEMU failed, 4 guest panic, 128+N QEMU killed by\n"
+		   "signal N, 143 stopped without a guest poweroff (see docs/supervisor.md)",
+    .run = cmd_run,
+};
 
 static void run_log(enum vmr_log_level level, const char *msg, void *userdata)
 {
@@ -44,58 +63,70 @@ static void run_log(enum vmr_log_level level, const char *msg, void *userdata)
  * Tell whoever started us (`vmrun up`, systemd: NOTIFY_SOCKET) why the
  * start failed: the log may be on a full disk.
  */
-static void notify_failure(const struct vmr_error *err)
+static void notify_failure(const struct vmr_error *err, pid_t manager)
 {
 	_cleanup_free_ char *text = vmr_error_text(err);
 
-	(void)sd_notifyf(0, "STATUS=%s\nERRNO=%d", text ? text : "failed",
-			 err ? err->errnum : 0);
+	if (manager > 0)
+		(void)sd_notifyf(0, "MAINPID=%d\nSTATUS=%s\nERRNO=%d", (int)manager,
+				 text ? text : "failed", err ? err->errnum : 0);
+	else
+		(void)sd_notifyf(0, "STATUS=%s\nERRNO=%d", text ? text : "failed",
+				 err ? err->errnum : 0);
 }
 
-int cmd_run(int argc, char **argv)
+/* One supervisor run: its exit status (errors printed here). */
+static int run_once(const struct vmr_supervisor_opts *o)
 {
-	static const struct option opts[] = {
-	    {"events", no_argument, NULL, 'e'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
+	struct vmr_error *err = NULL;
+	int status = 0;
+
+	if (vmr_supervisor_run(o, &status, &err) < 0) {
+		notify_failure(err, o->manager_pid);
+		return vmr_cli_fail(err);
+	}
+	return status;
+}
+
+/* A run under the restart manager, in its child process. */
+static int run_child(const struct vmr_statedir *locked, pid_t manager, unsigned count,
+		     void *userdata)
+{
+	struct vmr_supervisor_opts o = *(const struct vmr_supervisor_opts *)userdata;
+
+	o.locked = locked;
+	o.manager_pid = manager;
+	o.restart_count = count;
+	return run_once(&o);
+}
+
+VERB(run)
+{
+	struct run_opts ro = {0};
 	struct vmr_config cfg = {0};
 	struct vmr_topology *t = NULL;
 	struct vmr_error *err = NULL;
 	struct vmr_supervisor_opts o = {.console_fd = STDOUT_FILENO, .log = run_log};
 	const struct vmr_guest *g;
-	int c, r, status = 0;
+	_cleanup_free_ char *real = NULL;
+	struct vmr_cli_args a;
+	int r, status = 0;
 
-	while ((c = getopt_long(argc, argv, "eh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'e':
-			o.events = true;
-			break;
-		case 'h':
-			run_usage(stdout);
-			return VMR_EXIT_OK;
-		default:
-			run_usage(stderr);
-			return VMR_EXIT_USAGE;
-		}
-	}
-	if (argc - optind != 2) {
-		fprintf(stderr, "vmrun: error: run needs a topology file and a guest name\n");
-		run_usage(stderr);
-		return VMR_EXIT_USAGE;
-	}
+	r = vmr_cli_parse(&cmd_run_cli, argc, argv, &ro, &a);
+	if (r != VMR_CLI_RUN)
+		return r;
+	o.events = ro.events;
 	r = vmr_cli_config(&cfg);
 	if (r)
 		return r;
-	r = vmr_cli_topology(argv[optind], &t);
+	r = vmr_cli_topology(a.v[0], &t);
 	if (r) {
 		vmr_config_free(&cfg);
 		return r;
 	}
-	g = vmr_topology_guest(t, argv[optind + 1]);
+	g = vmr_topology_guest(t, a.v[1]);
 	if (!g) {
-		vmr_error_usage(&err, "guest '%s' not found in '%s'", argv[optind + 1],
-				argv[optind]);
+		vmr_error_usage(&err, "guest '%s' not found in '%s'", a.v[1], a.v[0]);
 		if (t->nguests > 0) {
 			struct vmr_buf names = VMR_BUF_INIT;
 
@@ -110,12 +141,26 @@ int cmd_run(int argc, char **argv)
 	o.cfg = &cfg;
 	o.topo = t;
 	o.guest = g;
-	o.topo_path = argv[optind];
-	if (vmr_supervisor_run(&o, &status, &err) < 0) {
-		notify_failure(err);
-		r = vmr_cli_fail(err);
+	/* absolute in status.json, for verbs run from elsewhere */
+	real = realpath(a.v[0], NULL);
+	o.topo_path = real ? real : a.v[0];
+	if (g->restart != VMR_RESTART_NO && !ro.no_restart) {
+		struct vmr_restart_opts mo = {
+		    .cfg = &cfg,
+		    .guest = g,
+		    .run = run_child,
+		    .userdata = &o,
+		    .log = run_log,
+		};
+
+		if (vmr_restart_run(&mo, &status, &err) < 0) {
+			notify_failure(err, 0);
+			r = vmr_cli_fail(err);
+		} else {
+			r = status;
+		}
 	} else {
-		r = status;
+		r = run_once(&o);
 	}
 out:
 	vmr_topology_free(t);

@@ -5,41 +5,61 @@
  * pinned, otherwise stop what was started and name the guest that failed.
  */
 #include <arpa/inet.h>
-#include <getopt.h>
 #include <ifaddrs.h>
 #include <limits.h>
 #include <netdb.h>
 #include <stdio.h>
 
 #include "cmd/cmd.h"
-#include "lib/buf.h"
-#include "lib/launch.h"
-#include "lib/statedir.h"
-#include "lib/util.h"
+#include "lib/base/buf.h"
+#include "lib/runtime/control.h"
+#include "lib/runtime/launch.h"
+#include "lib/base/statedir.h"
+#include "lib/base/util.h"
 
 #define UP_DEFAULT_TIMEOUT_S 60
 #define UP_STOP_TIMEOUT_MS 30000
 
 extern char **environ;
 
-static void up_usage(FILE *f)
-{
-	fputs("usage: vmrun up TOPOLOGY [GUEST...] [--host NAME] [--timeout S]\n\n"
-	      "Start a detached supervisor (`vmrun run`) for each guest, its messages in\n"
-	      "STATE/GUEST/supervisor.log, and wait until every guest runs with its vCPUs\n"
-	      "pinned.  If one fails, stop the guests this command started and name the\n"
-	      "guest with the end of its supervisor.log.  Guests already running are left\n"
-	      "as they are.\n\n"
-	      "Without GUEST: the guests placed on this machine (the topology host whose\n"
-	      "name is this machine's host name or whose address is one of its addresses),\n"
-	      "or every guest when the topology has no hosts.\n\n"
-	      "  -H, --host NAME   the guests placed on host NAME\n"
-	      "  -t, --timeout S   wait at most S seconds for the guests (default 60)\n"
-	      "  -h, --help        show this help\n\n"
-	      "exit status: 0 all guests running, 1 a guest failed (the others were\n"
-	      "stopped), 2 bad usage or invalid topology (nothing started)\n",
-	      f);
-}
+struct up_opts {
+	const char *host;
+	long long timeout;
+	bool wait;
+};
+
+static const struct vmr_cli_opt up_options[] = {
+    VMR_CLI_OPT_HOST("the guests placed on host NAME", struct up_opts, host),
+    {"timeout", 't', "S", "wait at most S seconds for the guests (default 60)",
+     VMR_CLI_SECONDS(struct up_opts, timeout, 1, 86400)},
+    {"wait", 'w', NULL,
+     "wait until each guest is ready as its ready_when says\n(booted), not only running",
+     VMR_CLI_FLAG(struct up_opts, wait)},
+    {0},
+};
+
+const struct vmr_cli_cmd cmd_up_cli = {
+    .name = "up",
+    .summary = "start guests detached and wait until they run pinned",
+    .synopsis = "TOPOLOGY [GUEST...] [--host NAME] [--wait] [--timeout S]",
+    .description = "Start a detached supervisor (`vmrun run`) for each guest, its messages in\n"
+		   "STATE/GUEST/supervisor.log, and wait until every guest runs with its vCPUs\n"
+		   "pinned (with --wait: until each is ready as its ready_when says).  If one\n"
+		   "fails, stop the guests this command started and name the guest with the\n"
+		   "end of its supervisor.log (or, not ready in time, what its readiness\n"
+		   "check saw last).  Guests already running are left as they are.\n"
+		   "\n"
+		   "Without GUEST: the guests placed on this machine (the topology host whose\n"
+		   "name is this machine's host name or whose address is one of its addresses),\n"
+		   "or every guest when the topology has no hosts.",
+    .opts = up_options,
+    .arg_names = "TOPOLOGY [GUEST...]",
+    .min_args = 1,
+    .max_args = VMR_CLI_ANY,
+    .exit_status = "0 all guests running, 1 a guest failed (the others were\n"
+		   "stopped), 2 bad usage or invalid topology (nothing started)",
+    .run = cmd_up,
+};
 
 static const char *guest_host(const struct vmr_topology *t, const struct vmr_guest *g)
 {
@@ -191,11 +211,39 @@ static const char *status_text(const struct vmr_launch_guest *g)
 	return startswith(g->status, prefix) ? g->status + strlen(prefix) : g->status;
 }
 
+/* A guest that runs but is not ready: what its readiness check saw last. */
+static void report_not_ready(const char *state_dir, const struct vmr_launch_guest *g, int timeout_s)
+{
+	json_t *req = json_pack("{s:n}", "health"), *h = NULL;
+	const char *when, *last, *con;
+
+	if (vmr_control_call(state_dir, g->name, req, 3000, &h, NULL, NULL) < 0)
+		h = NULL;
+	json_decref(req);
+	when = json_string_value(json_object_get(h, "ready_when"));
+	last = json_string_value(json_object_get(h, "last"));
+	con = json_string_value(json_object_get(h, "console_last"));
+	fprintf(stderr,
+		"vmrun: error: guest '%s' running but not ready after %d s (ready_when %s)\n",
+		g->name, timeout_s, when ? when : "?");
+	if (last && (!con || !streq(last, con)))
+		fprintf(stderr, "vmrun: guest '%s': last seen: %s\n", g->name, last);
+	if (con)
+		fprintf(stderr, "vmrun: guest '%s': last console line: %s\n", g->name, con);
+	else
+		fprintf(stderr, "vmrun: guest '%s': nothing on its console yet\n", g->name);
+	json_decref(h);
+}
+
 static void report_failure(const char *state_dir, const struct vmr_launch_guest *g, int timeout_s)
 {
 	_cleanup_free_ char *tail = NULL;
 	_cleanup_free_ char *log = vmr_statedir_path(state_dir, g->name, VMR_LAUNCH_LOG);
 
+	if (g->state == VMR_LAUNCH_WAITING && g->running) {
+		report_not_ready(state_dir, g, timeout_s);
+		return;
+	}
 	if (g->state == VMR_LAUNCH_WAITING)
 		fprintf(stderr,
 			"vmrun: error: guest '%s' not running with its vCPUs pinned "
@@ -203,8 +251,7 @@ static void report_failure(const char *state_dir, const struct vmr_launch_guest 
 			g->name, timeout_s);
 	else if (g->status[0])
 		/* the supervisor's own error, which its log may not hold (a full disk) */
-		fprintf(stderr, "vmrun: error: guest '%s' failed: %s\n", g->name,
-			status_text(g));
+		fprintf(stderr, "vmrun: error: guest '%s' failed: %s\n", g->name, status_text(g));
 	else if (g->exit_signal)
 		fprintf(stderr,
 			"vmrun: error: guest '%s' failed: its supervisor was killed by "
@@ -238,76 +285,52 @@ static void report_failure(const char *state_dir, const struct vmr_launch_guest 
 
 VERB(up)
 {
-	static const struct option opts[] = {
-	    {"host", required_argument, NULL, 'H'},
-	    {"timeout", required_argument, NULL, 't'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
+	struct up_opts o = {.timeout = UP_DEFAULT_TIMEOUT_S};
 	struct vmr_config cfg = {0};
 	struct vmr_topology *t = NULL;
 	struct vmr_error *err = NULL;
 	_cleanup_free_ const struct vmr_guest **sel = NULL;
 	_cleanup_free_ struct vmr_launch_guest *gs = NULL;
 	_cleanup_free_ char *self = NULL, *topo = NULL;
-	const char *host = NULL;
-	unsigned long long timeout_s = UP_DEFAULT_TIMEOUT_S;
+	struct vmr_cli_args a;
+	const char *host, *path;
 	struct vmr_launch_opts lo;
 	struct vmr_launch launch = {.notify_fd = -1};
 	size_t n = 0, started = 0;
 	bool any_failed = false;
-	int c, r, status = VMR_EXIT_OK;
+	int r, status = VMR_EXIT_OK;
 
-	while ((c = getopt_long(argc, argv, "H:t:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'H':
-			host = optarg;
-			break;
-		case 't':
-			if (vmr_cli_timeout("up", optarg, 1, 86400, &timeout_s))
-				return VMR_EXIT_USAGE;
-			break;
-		case 'h':
-			up_usage(stdout);
-			return VMR_EXIT_OK;
-		default:
-			up_usage(stderr);
-			return VMR_EXIT_USAGE;
-		}
-	}
-	if (argc - optind < 1) {
-		fprintf(stderr, "vmrun: error: up needs a topology file\n");
-		up_usage(stderr);
-		return VMR_EXIT_USAGE;
-	}
-	if (host && argc - optind > 1) {
-		fprintf(stderr, "vmrun: error: up: --host and guest names exclude each other\n");
-		return VMR_EXIT_USAGE;
-	}
+	r = vmr_cli_parse(&cmd_up_cli, argc, argv, &o, &a);
+	if (r != VMR_CLI_RUN)
+		return r;
+	if (o.host && a.n > 1)
+		return vmr_cli_usage_error(&cmd_up_cli, "--host and GUEST exclude each other");
+	/* a bare --host: the default, the host this machine is */
+	host = o.host && *o.host ? o.host : NULL;
 	r = vmr_cli_config(&cfg);
 	if (r)
 		return r;
-	r = vmr_cli_topology(argv[optind], &t);
+	path = a.v[0];
+	r = vmr_cli_topology(path, &t);
 	if (r)
 		goto out_cfg;
-	if (select_guests(t, argv[optind], argv + optind + 1, argc - optind - 1, host, &sel, &n,
-			  &host, &err) < 0) {
+	if (select_guests(t, path, a.v + 1, a.n - 1, host, &sel, &n, &host, &err) < 0) {
 		r = vmr_cli_fail(err);
 		goto out;
 	}
 	if (n == 0) {
 		if (host)
-			fprintf(stderr, "vmrun: no guests of '%s' are placed on host '%s'\n",
-				argv[optind], host);
+			fprintf(stderr, "vmrun: no guests of '%s' are placed on host '%s'\n", path,
+				host);
 		else
-			fprintf(stderr, "vmrun: '%s' has no guests\n", argv[optind]);
+			fprintf(stderr, "vmrun: '%s' has no guests\n", path);
 		r = VMR_EXIT_OK;
 		goto out;
 	}
 	self = realpath("/proc/self/exe", NULL);
-	topo = realpath(argv[optind], NULL);
+	topo = realpath(path, NULL);
 	if (!self || !topo) {
-		vmr_error_set(&err, errno, "resolve '%s'", self ? argv[optind] : "/proc/self/exe");
+		vmr_error_set(&err, errno, "resolve '%s'", self ? path : "/proc/self/exe");
 		r = vmr_cli_fail(err);
 		goto out;
 	}
@@ -317,6 +340,7 @@ VERB(up)
 	    .state_dir = cfg.state_dir,
 	    .topology = topo,
 	    .envp = environ,
+	    .wait_healthy = o.wait,
 	};
 
 	if (vmr_launch_init(&launch, &lo, &err) < 0) {
@@ -339,7 +363,7 @@ VERB(up)
 			       (int)gs[i].pid);
 	}
 	fflush(stdout);
-	r = vmr_launch_wait(&launch, gs, n, (int)timeout_s * 1000, true, &err);
+	r = vmr_launch_wait(&launch, gs, n, (int)o.timeout * 1000, true, &err);
 	if (r < 0) {
 		status = vmr_cli_fail(err);
 		err = NULL;
@@ -348,9 +372,11 @@ VERB(up)
 	if (r == 0) {
 		for (size_t i = 0; i < n; i++) {
 			if (gs[i].started)
-				printf("guest '%s' is running (supervisor pid %d, log %s/%s/%s)\n",
-				       gs[i].name, (int)gs[i].pid, cfg.state_dir, gs[i].name,
-				       VMR_LAUNCH_LOG);
+				printf("guest '%s' is %s (supervisor pid %d, log %s/%s/%s)\n",
+				       gs[i].name, o.wait ? "ready" : "running", (int)gs[i].pid,
+				       cfg.state_dir, gs[i].name, VMR_LAUNCH_LOG);
+			else if (o.wait)
+				printf("guest '%s' is ready\n", gs[i].name);
 		}
 		r = VMR_EXIT_OK;
 		goto out;
@@ -360,7 +386,7 @@ VERB(up)
 		any_failed = any_failed || gs[i].state == VMR_LAUNCH_FAILED;
 	for (size_t i = 0; i < n; i++) {
 		if (gs[i].state == (any_failed ? VMR_LAUNCH_FAILED : VMR_LAUNCH_WAITING))
-			report_failure(cfg.state_dir, &gs[i], (int)timeout_s);
+			report_failure(cfg.state_dir, &gs[i], (int)o.timeout);
 	}
 	status = VMR_EXIT_FAILURE;
 stop:

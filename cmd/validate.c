@@ -1,21 +1,32 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* vmrun validate TOPOLOGY [--quiet]: load, check, summarise. */
-#include <getopt.h>
 #include <stdio.h>
 
 #include "cmd/cmd.h"
-#include "lib/util.h"
+#include "lib/base/util.h"
 
-static void validate_usage(FILE *f)
-{
-	fputs("usage: vmrun validate [--quiet] TOPOLOGY\n\n"
-	      "Check a topology file and print a summary of its guests.\n"
-	      "Every problem is printed as FILE:LINE:COL: error: MESSAGE.\n\n"
-	      "  -q, --quiet   print nothing on success\n"
-	      "  -h, --help    show this help\n\n"
-	      "exit status: 0 valid, 2 invalid or bad usage, 1 the file cannot be read\n",
-	      f);
-}
+struct validate_opts {
+	bool quiet;
+};
+
+static const struct vmr_cli_opt validate_options[] = {
+    {"quiet", 'q', NULL, "print nothing on success", VMR_CLI_FLAG(struct validate_opts, quiet)},
+    {0},
+};
+
+const struct vmr_cli_cmd cmd_validate_cli = {
+    .name = "validate",
+    .summary = "check a topology file and summarise it",
+    .synopsis = "[--quiet] TOPOLOGY",
+    .description = "Check a topology file and print a summary of its guests.\n"
+		   "Every problem is printed as FILE:LINE:COL: error: MESSAGE.",
+    .opts = validate_options,
+    .arg_names = "TOPOLOGY",
+    .min_args = 1,
+    .max_args = 1,
+    .exit_status = "0 valid, 2 invalid or bad usage, 1 the file cannot be read",
+    .run = cmd_validate,
+};
 
 static void print_memory(uint64_t bytes)
 {
@@ -51,46 +62,26 @@ static void print_summary(const struct vmr_topology *t)
 			char mac[18];
 
 			printf("%s %s=%s(%s)", j ? "," : ":", g->nics[j].name,
-			       vmr_nic_kind_name(g->nics[j].kind),
-			       vmr_mac_format(&g->nics[j].mac, mac));
+			       g->nics[j].att.ops->name, vmr_mac_format(&g->nics[j].mac, mac));
 		}
 		printf("\n");
 	}
 }
 
-int cmd_validate(int argc, char **argv)
+VERB(validate)
 {
-	static const struct option opts[] = {
-	    {"quiet", no_argument, NULL, 'q'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
+	struct validate_opts o = {0};
 	struct vmr_topology *t = NULL;
-	bool quiet = false;
-	int c, r;
+	struct vmr_cli_args a;
+	int r;
 
-	while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'q':
-			quiet = true;
-			break;
-		case 'h':
-			validate_usage(stdout);
-			return VMR_EXIT_OK;
-		default:
-			validate_usage(stderr);
-			return VMR_EXIT_USAGE;
-		}
-	}
-	if (argc - optind != 1) {
-		fprintf(stderr, "vmrun: error: validate needs exactly one topology file\n");
-		validate_usage(stderr);
-		return VMR_EXIT_USAGE;
-	}
-	r = vmr_cli_topology(argv[optind], &t);
+	r = vmr_cli_parse(&cmd_validate_cli, argc, argv, &o, &a);
+	if (r != VMR_CLI_RUN)
+		return r;
+	r = vmr_cli_topology(a.v[0], &t);
 	if (r)
 		return r;
-	if (!quiet)
+	if (!o.quiet)
 		print_summary(t);
 	vmr_topology_free(t);
 	return VMR_EXIT_OK;

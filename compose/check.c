@@ -7,7 +7,7 @@
 #include <stdio.h>
 
 #include "compose/compose.h"
-#include "lib/util.h"
+#include "lib/base/util.h"
 
 static struct vmr_pos pos_or(struct vmr_pos p, struct vmr_pos fallback)
 {

@@ -17,11 +17,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "lib/buf.h"
-#include "lib/error.h"
-#include "lib/netaddr.h"
-#include "lib/strvec.h"
-#include "lib/topology.h"
+#include "lib/base/buf.h"
+#include "lib/base/error.h"
+#include "lib/base/netaddr.h"
+#include "lib/base/strvec.h"
+#include "lib/model/topology.h"
 
 #define VMR_COMPOSE_DEFAULT_IMAGE "vmrun:latest"
 /* where the containers see the topology and the guest's volume */
@@ -45,6 +45,7 @@ struct vmr_compose_opts {
 	const char *topology_name; /* the input file name shown in headers; NULL = none */
 	const char *topology_dir; /* canonical directory of the input: relative paths; NULL = "." */
 	const char *state_dir;	  /* the hosts' state directory; NULL = VMR_COMPOSE_STATE_DIR */
+	const char *exporter;	  /* ADDR:PORT of an exporter_HOST service per host; NULL: none */
 };
 
 /* One physical host and the guests placed on it. */
@@ -93,7 +94,9 @@ struct vmr_compose_needs {
 	bool net_admin;	   /* creating, attaching or configuring links */
 	bool vfio;	   /* PCI or VF NICs: /dev/vfio, memlock, writable /sys */
 	bool root_overlay; /* `image:`: the root overlay goes to IMAGE_DIR/GUEST (the volume) */
-	struct vmr_compose_path *paths; /* sorted by container path, unique */
+	uint64_t hugepages_2m, hugepages_1g; /* guest RAM in hugepages: kube's resource limits */
+	bool numa;			     /* a host NUMA node: SYS_NICE (mbind under seccomp) */
+	struct vmr_compose_path *paths;	     /* sorted by container path, unique */
 	size_t npaths;
 };
 

@@ -4,8 +4,8 @@
 #include <stdio.h>
 
 #include "compose/compose.h"
-#include "lib/fsutil.h"
-#include "lib/util.h"
+#include "lib/base/fsutil.h"
+#include "lib/base/util.h"
 
 /* a vmrun binary is a few MB; an ASan build a few tens */
 #define BINARY_MAX (512u << 20)

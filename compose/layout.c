@@ -3,7 +3,8 @@
 #include <stdio.h>
 
 #include "compose/compose.h"
-#include "lib/util.h"
+#include "lib/base/util.h"
+#include "lib/plan/plan.h"
 
 char *compose_host_service(const char *host)
 {
@@ -103,9 +104,16 @@ void compose_layout_build(const struct vmr_topology *t, struct vmr_compose_layou
 		l.hosts[h].guests =
 		    xrealloc(l.hosts[h].guests, (l.hosts[h].nguests + 1) * sizeof(size_t));
 		l.hosts[h].guests[l.hosts[h].nguests++] = i;
-		for (size_t n = 0; n < g->nnics; n++)
-			if (g->nics[n].kind == VMR_NIC_VF)
-				count_vf(&l.hosts[h], &g->nics[n].pci);
+		for (size_t n = 0; n < g->nnics; n++) {
+			const struct vmr_device *d = &g->nics[n].att;
+			struct vmr_claim c[16];
+			size_t nc =
+			    d->ops && d->ops->claims ? d->ops->claims(d, c, ARRAY_SIZE(c)) : 0;
+
+			for (size_t k = 0; k < nc; k++)
+				if (c[k].type == VMR_CLAIM_VF)
+					count_vf(&l.hosts[h], &c[k].pci);
+		}
 	}
 	if (t->ctrlif.present && local != (size_t)-1)
 		l.hosts[local].ctrlif = true;
@@ -200,28 +208,32 @@ void compose_guest_needs(const struct vmr_guest *g, const char *topology_dir,
 			 struct vmr_compose_needs *ret)
 {
 	struct vmr_compose_needs n = {0};
+	struct vmr_plan_opts po = {.topo_dir = topology_dir};
+	struct vmr_plan plan;
 
 	if (!topology_dir)
 		topology_dir = ".";
-	n.kvm = g->accel != VMR_ACCEL_TCG;
-	for (size_t i = 0; i < g->nnics; i++) {
-		switch (g->nics[i].kind) {
-		case VMR_NIC_MACVTAP:
-			n.macvtap = n.net_admin = true;
-			break;
-		case VMR_NIC_BRIDGE:
-		case VMR_NIC_TAP:
-			n.tun = n.net_admin = true;
-			break;
-		case VMR_NIC_VF:
-			n.vfio = n.net_admin = true;
-			break;
-		case VMR_NIC_PCI:
-			n.vfio = true;
-			break;
-		case VMR_NIC_USER:
-			break;
-		}
+	/*
+	 * What the plan's devices need, for a host whose facts are not known
+	 * here: KVM unless the guest asks for TCG, and no vhost-net (a
+	 * container without its device falls back to the plain tap path).
+	 */
+	po.facts.accel = g->accel == VMR_ACCEL_TCG ? VMR_ACCEL_TCG : VMR_ACCEL_KVM;
+	if (vmr_plan_build(NULL, g, &po, &plan, NULL) == 0) {
+		n.kvm = plan.grants.kvm;
+		n.tun = plan.grants.tun;
+		n.macvtap = plan.grants.tap_nodes;
+		n.net_admin = plan.grants.net_admin;
+		n.vfio = plan.grants.vfio;
+		n.hugepages_2m = plan.grants.hugepages_2m;
+		n.hugepages_1g = plan.grants.hugepages_1g;
+		n.numa = plan.grants.numa;
+		/* vhost-user sockets' directories (the backend's side), a device's ROM */
+		for (size_t i = 0; i < plan.grants.dirs.n; i++)
+			add_path(&n, topology_dir, plan.grants.dirs.v[i], true, true);
+		for (size_t i = 0; i < plan.grants.files.n; i++)
+			add_input(&n, topology_dir, plan.grants.files.v[i]);
+		vmr_plan_free(&plan);
 	}
 
 	add_input(&n, topology_dir, g->kernel);

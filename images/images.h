@@ -8,7 +8,7 @@
  * - Overlays: a disk with `backing:` is a qcow2 overlay on that base, made
  *   with `qemu-img create -f qcow2 -F FMT -b BASE` (no copy) and grown to
  *   `size:`.  `image: BASE` is shorthand for a root overlay at
- *   IMAGE_DIR/GUEST/root.qcow2 (vmr_image_root_path()).
+ *   IMAGE_DIR/GUEST/root.qcow2 (vmr_plan_root_disk()).
  * - Seeds: a cloud-init NoCloud ISO (volume id `cidata`: meta-data,
  *   user-data, network-config v2) built in-process with libisofs.  The ISO
  *   is a pure function of the guest's configuration (fixed timestamps), so
@@ -20,18 +20,17 @@
  * directory of the topology file.
  */
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "lib/buf.h"
-#include "lib/config.h"
-#include "lib/error.h"
-#include "lib/strvec.h"
-#include "lib/topology.h"
+#include "lib/base/buf.h"
+#include "lib/model/config.h"
+#include "lib/base/error.h"
+#include "lib/base/strvec.h"
+#include "lib/model/topology.h"
 
 #define VMR_SEED_VOLUME_ID "cidata"
-#define VMR_SEED_FILE "seed.iso"	 /* in the guest's state directory */
-#define VMR_IMAGE_ROOT_FILE "root.qcow2" /* IMAGE_DIR/GUEST/ for `image:` */
 #define VMR_USER_DATA_MAX_BYTES (256u * 1024u)
 
 /*
@@ -62,9 +61,6 @@ int vmr_image_prepare_list(const struct vmr_config *cfg, const struct vmr_topolo
 int vmr_image_prepare_guests(const struct vmr_config *cfg, const struct vmr_topology *t,
 			     const struct vmr_guest *const *guests, size_t n,
 			     struct vmr_strvec *written, struct vmr_error **err);
-
-/* IMAGE_DIR/GUEST/root.qcow2 for a guest with `image:`, else NULL; caller frees. */
-char *vmr_image_root_path(const struct vmr_config *cfg, const struct vmr_guest *g);
 
 /*
  * The qemu-img to run: $VMRUN_QEMU_IMG, else qemu-img next to the
@@ -98,6 +94,35 @@ int vmr_image_info_parse(const char *json, const char *path, struct vmr_image_in
  */
 int vmr_image_overlay(const char *qemu_img, const char *file, const char *backing, uint64_t size,
 		      bool *ret_written, struct vmr_error **err);
+
+/*
+ * Grow an image to size bytes (`qemu-img resize -f FORMAT`); qemu-img
+ * refuses a smaller size without --shrink, which vmrun never passes.
+ */
+int vmr_image_resize(const char *qemu_img, const char *path, const char *format, uint64_t size,
+		     struct vmr_error **err);
+
+/* Internal snapshots of a qcow2 image, with `qemu-img snapshot -c|-a|-d NAME`. */
+enum vmr_image_snap_op { VMR_IMAGE_SNAP_CREATE, VMR_IMAGE_SNAP_APPLY, VMR_IMAGE_SNAP_DELETE };
+int vmr_image_snapshot(const char *qemu_img, const char *path, enum vmr_image_snap_op op,
+		       const char *name, struct vmr_error **err);
+/*
+ * The internal snapshots of an image as qemu-img info lists them (a new
+ * array of {id, name, vm-state-size, date-sec, date-nsec, vm-clock-nsec}).
+ */
+int vmr_image_snapshots(const char *qemu_img, const char *path, json_t **ret,
+			struct vmr_error **err);
+/*
+ * A new qcow2 image dst (never replacing a file) holding the state of the
+ * qcow2 src at its internal snapshot: an overlay on backing (of
+ * backing_format) with only what differs from it, or (backing NULL) a
+ * full copy.  src may be in use by a running guest.
+ */
+int vmr_image_from_snapshot(const char *qemu_img, const char *src, const char *snapshot,
+			    const char *dst, const char *backing, const char *backing_format,
+			    struct vmr_error **err);
+/* `qemu-img info --backing-chain`: a new array, the image first, its base last. */
+int vmr_image_chain(const char *qemu_img, const char *path, json_t **ret, struct vmr_error **err);
 
 /* The three seed files and the instance id they carry. */
 struct vmr_seed {

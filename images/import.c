@@ -6,7 +6,7 @@
 
 #include "images/images.h"
 #include "images/internal.h"
-#include "lib/util.h"
+#include "lib/base/util.h"
 
 /* Source formats accepted: what TrueNAS and the usual hypervisors export. */
 static const char *const src_formats[] = {"qcow2", "raw", "vmdk", "vdi", "vpc", "qed"};

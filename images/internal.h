@@ -9,8 +9,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "lib/buf.h"
-#include "lib/error.h"
+#include "lib/base/buf.h"
+#include "lib/base/error.h"
 
 /* A program run to completion without a shell, its output captured. */
 struct images_run {

@@ -11,7 +11,7 @@
 
 #include "images/images.h"
 #include "images/internal.h"
-#include "lib/util.h"
+#include "lib/base/util.h"
 
 /*
  * Every timestamp in the image is this fixed point, so the bytes depend only

@@ -7,7 +7,7 @@
 
 #include "images/images.h"
 #include "images/internal.h"
-#include "lib/util.h"
+#include "lib/base/util.h"
 
 /* Formats qemu-img may find a base (or an import source) in. */
 static const char *const base_formats[] = {"qcow2", "raw", "vmdk", "vdi", "vpc", "qed"};

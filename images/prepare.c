@@ -13,18 +13,11 @@
 
 #include "images/images.h"
 #include "images/internal.h"
-#include "lib/fsutil.h"
-#include "lib/util.h"
+#include "lib/base/fsutil.h"
+#include "lib/base/util.h"
+#include "lib/plan/plan.h"
 
 #define PUBKEY_MAX_BYTES (64u * 1024u)
-
-char *vmr_image_root_path(const struct vmr_config *cfg, const struct vmr_guest *g)
-{
-	if (!g->image)
-		return NULL;
-	return xasprintf("%s/%s/%s", cfg->image_dir ? cfg->image_dir : "/var/lib/vmrun/images",
-			 g->name, VMR_IMAGE_ROOT_FILE);
-}
 
 /* Home of the user who invoked vmrun: under sudo, the sudo user's. */
 static char *invoking_home(void)
@@ -177,7 +170,7 @@ static int plan_seed(struct prep *p, const struct vmr_guest *g, const char *dir,
 	if (r < 0)
 		return r;
 	p->seed = true;
-	p->seed_path = xasprintf("%s/%s", state_dir, VMR_SEED_FILE);
+	p->seed_path = xasprintf("%s/%s", state_dir, VMR_PLAN_SEED_FILE);
 	return 0;
 }
 
@@ -193,7 +186,7 @@ static int prep_plan(struct prep *p, const struct vmr_config *cfg, const struct 
 	state = guest_state_dir
 		    ? xstrdup(guest_state_dir)
 		    : xasprintf("%s/%s", cfg->state_dir ? cfg->state_dir : "/run/vmrun", g->name);
-	p->root = vmr_image_root_path(cfg, g);
+	p->root = vmr_plan_root_disk(cfg, g);
 	if (p->root) {
 		_cleanup_free_ char *base = images_path_join(dir, g->image);
 

@@ -9,8 +9,8 @@
 #include <sys/wait.h>
 
 #include "images/internal.h"
-#include "lib/spawn.h"
-#include "lib/util.h"
+#include "lib/base/spawn.h"
+#include "lib/base/util.h"
 
 /* Program stderr kept for the error message; the tail is what matters. */
 #define STDERR_KEEP 4096

@@ -11,9 +11,9 @@
 #include <yaml.h>
 
 #include "images/images.h"
-#include "lib/netaddr.h"
-#include "lib/util.h"
-#include "lib/yamlout.h"
+#include "lib/base/netaddr.h"
+#include "lib/base/util.h"
+#include "lib/base/yamlout.h"
 
 /* Bounds on the user's user-data so an alias bomb cannot blow up the merge. */
 #define USER_DATA_MAX_NODES 100000
@@ -68,7 +68,7 @@ static void kv(struct emitter *em, const char *k, const char *v)
 
 static void emitter_open(struct emitter *em, struct vmr_buf *out)
 {
-	*em = (struct emitter){ 0 };
+	*em = (struct emitter){0};
 	vmr_yamlout_init(&em->y, out);
 }
 
@@ -365,7 +365,7 @@ static int user_data_build(const struct vmr_guest *g, const struct vmr_seed_inpu
 /* A passthrough NIC keeps the device's own MAC: without `mac:` it is unknown. */
 static bool nic_matchable(const struct vmr_nic *n)
 {
-	return n->kind != VMR_NIC_PCI || n->mac_given;
+	return !(n->att.ops && n->att.ops->mac_from_device) || n->mac_given;
 }
 
 static int network_config_build(const struct vmr_guest *g, char **ret, struct vmr_error **err)
@@ -445,64 +445,6 @@ static int meta_data_build(const char *iid, const char *hostname, char **ret,
 
 /* ---- instance id --------------------------------------------------------- */
 
-static json_t *jstr(const char *s)
-{
-	return s ? json_string(s) : json_null();
-}
-
-/* The virtual hardware as the guest sees it (host-side details left out). */
-static json_t *guest_hardware(const struct vmr_guest *g)
-{
-	json_t *o = json_object(), *disks = json_array(), *nics = json_array(),
-	       *args = json_array();
-	char mac[18], cidr[64];
-
-	json_object_set_new(o, "name", json_string(g->name));
-	json_object_set_new(o, "vcpus", json_integer(g->vcpus));
-	json_object_set_new(o, "memory", json_integer((json_int_t)g->memory));
-	json_object_set_new(o, "accel", json_string(vmr_accel_name(g->accel)));
-	json_object_set_new(o, "machine", jstr(g->machine));
-	json_object_set_new(o, "cpu", jstr(g->cpu));
-	json_object_set_new(o, "kernel", jstr(g->kernel));
-	json_object_set_new(o, "initrd", jstr(g->initrd));
-	json_object_set_new(o, "append", jstr(g->append));
-	json_object_set_new(o, "image", jstr(g->image));
-	for (size_t i = 0; i < g->ndisks; i++) {
-		const struct vmr_disk *d = &g->disks[i];
-		json_t *j = json_object();
-
-		json_object_set_new(j, "file", jstr(d->file));
-		json_object_set_new(j, "backing", jstr(d->backing));
-		json_object_set_new(j, "cdrom", json_boolean(d->cdrom));
-		json_object_set_new(j, "size", json_integer((json_int_t)d->size));
-		json_object_set_new(j, "format", json_integer(vmr_disk_effective_format(d)));
-		json_object_set_new(j, "bus", json_string(vmr_disk_bus_name(d->bus)));
-		json_object_set_new(j, "readonly", json_boolean(d->readonly));
-		json_array_append_new(disks, j);
-	}
-	for (size_t i = 0; i < g->nnics; i++) {
-		const struct vmr_nic *n = &g->nics[i];
-		json_t *j = json_object();
-
-		json_object_set_new(j, "name", json_string(n->name));
-		json_object_set_new(j, "mac", json_string(vmr_mac_format(&n->mac, mac)));
-		json_object_set_new(j, "kind", json_string(vmr_nic_kind_name(n->kind)));
-		json_object_set_new(
-		    j, "ip", n->has_ip ? json_string(vmr_cidr_format(&n->ip, cidr)) : json_null());
-		json_object_set_new(j, "gateway", jstr(n->gateway));
-		json_object_set_new(j, "model", jstr(n->model));
-		json_object_set_new(j, "mtu", json_integer(n->mtu));
-		json_object_set_new(j, "queues", json_integer(n->queues));
-		json_array_append_new(nics, j);
-	}
-	for (size_t i = 0; i < g->qemu_args.n; i++)
-		json_array_append_new(args, json_string(g->qemu_args.v[i]));
-	json_object_set_new(o, "disks", disks);
-	json_object_set_new(o, "nics", nics);
-	json_object_set_new(o, "qemu_args", args);
-	return o;
-}
-
 static void md5_add(void *ctx, const char *s, size_t n)
 {
 	while (n > 0) {
@@ -517,7 +459,7 @@ static void md5_add(void *ctx, const char *s, size_t n)
 static int instance_id(const struct vmr_guest *g, const char *hostname, const char *user_data,
 		       const char *network_config, char **ret, struct vmr_error **err)
 {
-	json_t *hw = guest_hardware(g);
+	json_t *hw = vmr_guest_hw_json(g);
 	_cleanup_free_ char *hwtext = json_dumps(hw, JSON_COMPACT | JSON_SORT_KEYS);
 	void *ctx = NULL;
 	char digest[16];

@@ -13,8 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "lib/strvec.h"
-#include "lib/util.h"
+#include "lib/base/strvec.h"
+#include "lib/base/util.h"
 #include "net/internal.h"
 
 static void strv_freep(char ***v)
@@ -155,9 +155,9 @@ static int scan_usb(const struct vmr_config *cfg, json_t *usb)
 		prod = attr(cfg, "bus/usb/devices/%s/product", *n);
 		manu = attr(cfg, "bus/usb/devices/%s/manufacturer", *n);
 		id = xasprintf("%s:%s", vid, pid);
-		o = json_pack("{s:s, s:I, s:I, s:s, s:o, s:o}", "port", *n, "bus", (json_int_t)b, "dev",
-			      (json_int_t)d, "id", id, "manufacturer", jstr_or_null(manu), "product",
-			      jstr_or_null(prod));
+		o = json_pack("{s:s, s:I, s:I, s:s, s:o, s:o}", "port", *n, "bus", (json_int_t)b,
+			      "dev", (json_int_t)d, "id", id, "manufacturer", jstr_or_null(manu),
+			      "product", jstr_or_null(prod));
 		if (!o)
 			return -ENOMEM;
 		json_array_append_new(usb, o);
@@ -165,8 +165,8 @@ static int scan_usb(const struct vmr_config *cfg, json_t *usb)
 	return 0;
 }
 
-static json_t *pci_entry(const struct vmr_config *cfg, struct pci_access *pacc,
-			 struct pci_dev *d, const char *bdf, json_t *sriov)
+static json_t *pci_entry(const struct vmr_config *cfg, struct pci_access *pacc, struct pci_dev *d,
+			 const char *bdf, json_t *sriov)
 {
 	char vname[128], dname[256], cname[128], id[16], cls[8];
 	_cleanup_free_ char *drv = NULL, *why = NULL, *netdev = NULL;
@@ -188,13 +188,14 @@ static json_t *pci_entry(const struct vmr_config *cfg, struct pci_access *pacc,
 		      "driver", jstr_or_null(drv), "ifname", jstr_or_null(netdev), "iommu_group",
 		      group >= 0 ? json_integer(group) : json_null(), "passthrough", viable > 0,
 		      "why", jstr_or_null(viable > 0 ? NULL : why));
-	if (o && net_sysfs_read_uint(cfg, &total, NULL, "bus/pci/devices/%s/sriov_totalvfs", bdf) == 0 &&
+	if (o &&
+	    net_sysfs_read_uint(cfg, &total, NULL, "bus/pci/devices/%s/sriov_totalvfs", bdf) == 0 &&
 	    total > 0) {
 		(void)net_sysfs_read_uint(cfg, &num, NULL, "bus/pci/devices/%s/sriov_numvfs", bdf);
-		json_array_append_new(sriov, json_pack("{s:s, s:o, s:o, s:I, s:I}", "pci", bdf, "ifname",
-						       jstr_or_null(netdev), "driver",
-						       jstr_or_null(drv), "totalvfs",
-						       (json_int_t)total, "numvfs", (json_int_t)num));
+		json_array_append_new(
+		    sriov, json_pack("{s:s, s:o, s:o, s:I, s:I}", "pci", bdf, "ifname",
+				     jstr_or_null(netdev), "driver", jstr_or_null(drv), "totalvfs",
+				     (json_int_t)total, "numvfs", (json_int_t)num));
 	}
 	return o;
 }

@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "lib/util.h"
+#include "lib/base/util.h"
 #include "net/internal.h"
 
 #define CTRLIF_NAME "vmctrl"
@@ -23,25 +23,18 @@ static void nl_closep(struct vmr_nl *nl)
 /* the VFs one PF must provide on this host */
 struct pf_use {
 	char bdf[13];
-	char *netdev;               /* the PF's netdev, for VF settings */
+	char *netdev; /* the PF's netdev, for VF settings */
 	int ifindex;
-	const struct vmr_nic **nics;/* sorted by MAC: VF i gets nics[i] */
+	const struct vmr_net_vf_want **vfs; /* sorted by MAC: VF i gets vfs[i] */
 	size_t n, alloc;
 };
 
-static int cmp_nic_mac(const void *a, const void *b)
+static int cmp_vf_mac(const void *a, const void *b)
 {
-	const struct vmr_nic *x = *(const struct vmr_nic *const *)a;
-	const struct vmr_nic *y = *(const struct vmr_nic *const *)b;
+	const struct vmr_net_vf_want *x = *(const struct vmr_net_vf_want *const *)a;
+	const struct vmr_net_vf_want *y = *(const struct vmr_net_vf_want *const *)b;
 
 	return memcmp(x->mac.b, y->mac.b, sizeof(x->mac.b));
-}
-
-static bool guest_on_host(const struct vmr_guest *g, const struct vmr_host *h, bool primary)
-{
-	if (!g->host)
-		return primary;
-	return h && streq(g->host, h->name);
 }
 
 static int setup_ctrlif(const struct vmr_config *cfg, struct vmr_nl *nl, struct net_rec *rec,
@@ -49,7 +42,7 @@ static int setup_ctrlif(const struct vmr_config *cfg, struct vmr_nl *nl, struct 
 			const struct net_link *parent, struct vmr_error **err)
 {
 	const struct vmr_ctrlif *c = &t->ctrlif;
-	struct net_link_spec spec = { 0 };
+	struct net_link_spec spec = {0};
 	struct net_link l;
 	char mb[18];
 	int r;
@@ -59,9 +52,10 @@ static int setup_ctrlif(const struct vmr_config *cfg, struct vmr_nl *nl, struct 
 	if (r < 0)
 		return r;
 	vmr_mac_format(&c->mac, mb);
-	r = net_record(rec, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "type", "net.link", "ifname",
-				      CTRLIF_NAME, "kind", "macvtap", "mac", mb, "owner", owner,
-				      "parent", parent->name),
+	r = net_record(rec,
+		       json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "type", "net.link", "ifname",
+				 CTRLIF_NAME, "kind", "macvtap", "mac", mb, "owner", owner,
+				 "parent", parent->name),
 		       err);
 	if (r < 0)
 		return r;
@@ -74,11 +68,12 @@ static int setup_ctrlif(const struct vmr_config *cfg, struct vmr_nl *nl, struct 
 	spec.kind = "macvtap";
 	spec.parent = parent->ifindex;
 	spec.mac = &c->mac;
-	spec.mode = VMR_MACVTAP_BRIDGE;
+	spec.mode = VMR_NET_MACVTAP_BRIDGE;
 	spec.up = true;
 	r = net_link_create_raw(nl, &spec);
 	if (r < 0)
-		return net_nl_fail(nl, r, err, "create macvtap '%s' on '%s'", CTRLIF_NAME, parent->name);
+		return net_nl_fail(nl, r, err, "create macvtap '%s' on '%s'", CTRLIF_NAME,
+				   parent->name);
 	r = net_link_mark(nl, CTRLIF_NAME, owner, &l, err);
 	if (r < 0)
 		return r;
@@ -116,12 +111,14 @@ static int setup_pf(const struct vmr_config *cfg, struct vmr_nl *nl, struct net_
 		return r;
 	r = net_link_lookup(nl, pf->netdev, 0, &l, err);
 	if (r <= 0)
-		return r < 0 ? r : vmr_error_set(err, ENODEV, "PF netdev '%s' vanished", pf->netdev);
+		return r < 0 ? r
+			     : vmr_error_set(err, ENODEV, "PF netdev '%s' vanished", pf->netdev);
 	pf->ifindex = l.ifindex;
 	/* VFs pass no traffic while their PF is down */
 	if (!(l.flags & 0x1)) {
-		r = net_record(rec, json_pack("{s:s, s:s, s:b}", "type", "net.updown", "ifname",
-					      pf->netdev, "up", 0),
+		r = net_record(rec,
+			       json_pack("{s:s, s:s, s:b}", "type", "net.updown", "ifname",
+					 pf->netdev, "up", 0),
 			       err);
 		if (r < 0)
 			return r;
@@ -133,10 +130,13 @@ static int setup_pf(const struct vmr_config *cfg, struct vmr_nl *nl, struct net_
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < pf->n; i++) {
-		const struct vmr_nic *nic = pf->nics[i];
-		struct net_vf want = { .index = (unsigned)i, .mac = nic->mac, .vlan = nic->vlan,
-				       .trust = nic->trust, .spoofchk = nic->spoofchk };
-		struct net_vf old = { .index = (unsigned)i, .spoofchk = true };
+		const struct vmr_net_vf_want *w = pf->vfs[i];
+		struct net_vf want = {.index = (unsigned)i,
+				      .mac = w->mac,
+				      .vlan = w->vlan,
+				      .trust = w->trust,
+				      .spoofchk = w->spoofchk};
+		struct net_vf old = {.index = (unsigned)i, .spoofchk = true};
 		_cleanup_free_ char *vf = NULL;
 		char mb[18];
 
@@ -144,10 +144,11 @@ static int setup_pf(const struct vmr_config *cfg, struct vmr_nl *nl, struct net_
 			if (cur[k].index == i)
 				old = cur[k];
 		vmr_mac_format(&old.mac, mb);
-		r = net_record(rec, json_pack("{s:s, s:s, s:s, s:i, s:s, s:i, s:b, s:b}", "type",
-					      "sriov.vf", "pf", pf->bdf, "pfname", pf->netdev, "index",
-					      (int)i, "mac", mb, "vlan", (int)old.vlan, "trust",
-					      old.trust, "spoofchk", old.spoofchk),
+		r = net_record(rec,
+			       json_pack("{s:s, s:s, s:s, s:i, s:s, s:i, s:b, s:b}", "type",
+					 "sriov.vf", "pf", pf->bdf, "pfname", pf->netdev, "index",
+					 (int)i, "mac", mb, "vlan", (int)old.vlan, "trust",
+					 old.trust, "spoofchk", old.spoofchk),
 			       err);
 		if (r < 0)
 			return r;
@@ -156,8 +157,10 @@ static int setup_pf(const struct vmr_config *cfg, struct vmr_nl *nl, struct net_
 			return r;
 		r = net_sysfs_link_name(cfg, &vf, err, "bus/pci/devices/%s/virtfn%zu", pf->bdf, i);
 		if (r <= 0)
-			return r < 0 ? r : vmr_error_set(err, ENODEV, "VF %zu of '%s' has no 'virtfn%zu'",
-							 i, pf->bdf, i);
+			return r < 0
+				   ? r
+				   : vmr_error_set(err, ENODEV, "VF %zu of '%s' has no 'virtfn%zu'",
+						   i, pf->bdf, i);
 		r = net_pci_bind_vfio(cfg, rec, vf, err);
 		if (r < 0)
 			return r;
@@ -176,12 +179,13 @@ static struct pf_use *pf_get(struct pf_use **pfs, size_t *n, size_t *alloc, cons
 	return &(*pfs)[(*n)++];
 }
 
-int vmr_net_host_up(const struct vmr_config *cfg, const struct vmr_topology *t,
-		    const char *host, struct vmr_journal *j, struct vmr_error **err)
+int vmr_net_host_up(const struct vmr_config *cfg, const struct vmr_topology *t, const char *host,
+		    const struct vmr_net_vf_want *vfs, size_t nvfs, struct vmr_journal *j,
+		    struct vmr_error **err)
 {
-	_cleanup_nl_ struct vmr_nl nl = { 0 };
+	_cleanup_nl_ struct vmr_nl nl = {0};
 	_cleanup_free_ char *owner = NULL;
-	struct net_rec rec = { j, NULL };
+	struct net_rec rec = {j, NULL};
 	const struct vmr_host *h = NULL;
 	struct pf_use *pfs = NULL;
 	size_t npfs = 0, apfs = 0;
@@ -202,21 +206,13 @@ int vmr_net_host_up(const struct vmr_config *cfg, const struct vmr_topology *t,
 	owner = xasprintf(VMR_NET_OWNER_PREFIX "host-%s:%s", h ? h->name : "local", CTRLIF_NAME);
 	ctrlif = primary && t->ctrlif.present;
 
-	for (size_t i = 0; i < t->nguests; i++) {
-		const struct vmr_guest *g = &t->guests[i];
+	for (size_t i = 0; i < nvfs; i++) {
+		struct pf_use *pf;
+		char bdf[13];
 
-		if (!guest_on_host(g, h, primary))
-			continue;
-		for (size_t k = 0; k < g->nnics; k++) {
-			struct pf_use *pf;
-			char bdf[13];
-
-			if (g->nics[k].kind != VMR_NIC_VF)
-				continue;
-			pf = pf_get(&pfs, &npfs, &apfs, vmr_pci_format(&g->nics[k].pci, bdf));
-			XGROW(pf->nics, pf->alloc, pf->n + 1);
-			pf->nics[pf->n++] = &g->nics[k];
-		}
+		pf = pf_get(&pfs, &npfs, &apfs, vmr_pci_format(&vfs[i].pf, bdf));
+		XGROW(pf->vfs, pf->alloc, pf->n + 1);
+		pf->vfs[pf->n++] = &vfs[i];
 	}
 	r = net_nl_open(&nl, err);
 	if (r < 0)
@@ -227,7 +223,8 @@ int vmr_net_host_up(const struct vmr_config *cfg, const struct vmr_topology *t,
 		if (t->ctrlif.parent_is_mac)
 			r = net_link_find_mac(&nl, &t->ctrlif.parent_mac, &parent, err);
 		else if ((r = net_link_lookup(&nl, t->ctrlif.parent, 0, &parent, err)) == 0)
-			r = vmr_error_set(err, ENODEV, "host netif '%s' not found", t->ctrlif.parent);
+			r = vmr_error_set(err, ENODEV, "host netif '%s' not found",
+					  t->ctrlif.parent);
 		if (r < 0) {
 			vmr_error_wrap(err, "ctrlif");
 			goto out;
@@ -241,33 +238,40 @@ int vmr_net_host_up(const struct vmr_config *cfg, const struct vmr_topology *t,
 		unsigned long total = 0;
 		struct net_link l;
 
-		qsort(pf->nics, pf->n, sizeof(*pf->nics), cmp_nic_mac);
+		qsort(pf->vfs, pf->n, sizeof(*pf->vfs), cmp_vf_mac);
 		if (!net_sysfs_exists(cfg, "bus/pci/devices/%s", pf->bdf)) {
 			r = vmr_error_set(err, ENODEV, "PF '%s' not found", pf->bdf);
 			goto out;
 		}
 		if (!net_sysfs_exists(cfg, "bus/pci/devices/%s/sriov_totalvfs", pf->bdf)) {
-			r = vmr_error_usage(err, "'%s' is not SR-IOV capable (no sriov_totalvfs)", pf->bdf);
+			r = vmr_error_usage(err, "'%s' is not SR-IOV capable (no sriov_totalvfs)",
+					    pf->bdf);
 			goto out;
 		}
-		r = net_sysfs_read_uint(cfg, &total, err, "bus/pci/devices/%s/sriov_totalvfs", pf->bdf);
+		r = net_sysfs_read_uint(cfg, &total, err, "bus/pci/devices/%s/sriov_totalvfs",
+					pf->bdf);
 		if (r < 0)
 			goto out;
 		if (pf->n > total) {
-			r = vmr_error_usage(err, "'%s' has %lu VFs, the guests on this host need %zu",
+			r = vmr_error_usage(err,
+					    "'%s' has %lu VFs, the guests on this host need %zu",
 					    pf->bdf, total, pf->n);
 			goto out;
 		}
 		r = net_pci_netdev(cfg, pf->bdf, &pf->netdev, err);
 		if (r == 0)
-			r = vmr_error_set(err, ENODEV, "PF '%s' has no network interface "
-					  "(is its driver loaded?)", pf->bdf);
+			r = vmr_error_set(err, ENODEV,
+					  "PF '%s' has no network interface "
+					  "(is its driver loaded?)",
+					  pf->bdf);
 		if (r < 0)
 			goto out;
 		r = net_link_lookup(&nl, pf->netdev, 0, &l, err);
 		if (r == 0)
-			r = vmr_error_set(err, ENODEV, "PF '%s': interface '%s' not found in this "
-					  "network namespace", pf->bdf, pf->netdev);
+			r = vmr_error_set(err, ENODEV,
+					  "PF '%s': interface '%s' not found in this "
+					  "network namespace",
+					  pf->bdf, pf->netdev);
 		if (r < 0)
 			goto out;
 	}
@@ -291,7 +295,7 @@ out:
 		(void)net_undo_entries(rec.done, cfg, NULL);
 	json_decref(rec.done);
 	for (size_t i = 0; i < npfs; i++) {
-		free(pfs[i].nics);
+		free(pfs[i].vfs);
 		free(pfs[i].netdev);
 	}
 	free(pfs);

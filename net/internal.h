@@ -10,10 +10,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "lib/config.h"
-#include "lib/error.h"
-#include "lib/journal.h"
-#include "lib/netaddr.h"
+#include "lib/model/config.h"
+#include "lib/base/error.h"
+#include "lib/base/journal.h"
+#include "lib/base/netaddr.h"
 #include "net/net.h"
 
 struct net_rec;
@@ -44,50 +44,49 @@ void net_nl_close(struct vmr_nl *nl);
  * reads "CONTEXT: EXTACK: strerror".  Returns the negative errno.
  */
 int net_nl_fail(struct vmr_nl *nl, int r, struct vmr_error **err, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 /* The facts of one link that net/ acts on. */
 struct net_link {
 	int ifindex;
-	char name[16];      /* IFNAMSIZ */
-	char kind[32];       /* IFLA_INFO_KIND, "" for none (physical, veth shows "veth") */
-	char alias[256];     /* ifalias, "" when unset */
+	char name[16];	 /* IFNAMSIZ */
+	char kind[32];	 /* IFLA_INFO_KIND, "" for none (physical, veth shows "veth") */
+	char alias[256]; /* ifalias, "" when unset */
 	bool has_mac;
 	struct vmr_mac mac;
 	unsigned mtu;
-	unsigned flags;      /* IFF_* */
-	int master;          /* ifindex of the bridge/bond, 0 when none */
-	int link;            /* IFLA_LINK: the lower device, 0 when none */
+	unsigned flags; /* IFF_* */
+	int master;	/* ifindex of the bridge/bond, 0 when none */
+	int link;	/* IFLA_LINK: the lower device, 0 when none */
 };
 
 /*
  * Look up a link by name (index 0) or index.  Returns 1 and fills *ret when
  * it exists, 0 when it does not, negative with *err on failure.
  */
-int net_link_lookup(struct vmr_nl *nl, const char *name, int ifindex,
-		    struct net_link *ret, struct vmr_error **err);
+int net_link_lookup(struct vmr_nl *nl, const char *name, int ifindex, struct net_link *ret,
+		    struct vmr_error **err);
 
 /* All links of the namespace; *ret is a new array of *ret_n entries. */
-int net_link_list(struct vmr_nl *nl, struct net_link **ret, size_t *ret_n,
-		  struct vmr_error **err);
+int net_link_list(struct vmr_nl *nl, struct net_link **ret, size_t *ret_n, struct vmr_error **err);
 
 /*
  * Find the host netif whose current MAC is mac, ignoring the stacked kinds
  * that copy their lower device's MAC (vlan, macvlan, macvtap, bridge, bond).
  * None: "host netif not found for 'MAC'"; several: both named.
  */
-int net_link_find_mac(struct vmr_nl *nl, const struct vmr_mac *mac,
-		      struct net_link *ret, struct vmr_error **err);
+int net_link_find_mac(struct vmr_nl *nl, const struct vmr_mac *mac, struct net_link *ret,
+		      struct vmr_error **err);
 
 struct net_link_spec {
 	const char *name;
-	const char *kind;        /* "macvtap", "macvlan", "vlan", "bridge" */
-	int parent;              /* lower device ifindex (macvtap/macvlan/vlan) */
-	const struct vmr_mac *mac;  /* NULL: kernel's choice */
-	unsigned mtu;            /* 0: default */
-	enum vmr_macvtap_mode mode; /* macvtap/macvlan */
-	unsigned vlan_id;        /* vlan */
-	bool up;                 /* bring up in the same request */
+	const char *kind;		/* "macvtap", "macvlan", "vlan", "bridge" */
+	int parent;			/* lower device ifindex (macvtap/macvlan/vlan) */
+	const struct vmr_mac *mac;	/* NULL: kernel's choice */
+	unsigned mtu;			/* 0: default */
+	enum vmr_net_macvtap_mode mode; /* macvtap/macvlan */
+	unsigned vlan_id;		/* vlan */
+	bool up;			/* bring up in the same request */
 };
 
 /*
@@ -111,8 +110,8 @@ int net_link_mark(struct vmr_nl *nl, const char *name, const char *owner, struct
  * 0: none), up (-1 keep, 0 down, 1 up), mac (NULL: keep).  Returns the
  * libnl code like net_link_create_raw().
  */
-int net_link_change_raw(struct vmr_nl *nl, int ifindex, const char *alias, unsigned mtu,
-			int master, int up, const struct vmr_mac *mac);
+int net_link_change_raw(struct vmr_nl *nl, int ifindex, const char *alias, unsigned mtu, int master,
+			int up, const struct vmr_mac *mac);
 
 /* Delete a link by index; the libnl code (0 also when it is gone already). */
 int net_link_delete_raw(struct vmr_nl *nl, int ifindex);
@@ -129,8 +128,8 @@ int net_name_check(struct vmr_nl *nl, const char *ifname, const char *owner,
 		   const struct vmr_mac *mac, bool delete_ours, struct vmr_error **err);
 
 /* Add an address to a link (kept if it is there already). */
-int net_addr_add(struct vmr_nl *nl, int ifindex, const struct vmr_cidr *a,
-		 const char *ifname, struct vmr_error **err);
+int net_addr_add(struct vmr_nl *nl, int ifindex, const struct vmr_cidr *a, const char *ifname,
+		 struct vmr_error **err);
 
 /* Add or replace a permanent neighbour entry ip -> mac on a link. */
 int net_neigh_add(struct vmr_nl *nl, int ifindex, const struct vmr_cidr *ip,
@@ -169,15 +168,14 @@ const char *net_dev_root(const struct vmr_config *cfg);
 
 /* ROOT + "/" + formatted relative path (caller frees). */
 char *net_sysfs_path(const struct vmr_config *cfg, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 /* Read a small attribute, trailing newline removed.  -errno, *err set. */
 int net_sysfs_read(const struct vmr_config *cfg, char **ret, struct vmr_error **err,
 		   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* Read an unsigned decimal (or 0x hex) attribute. */
-int net_sysfs_read_uint(const struct vmr_config *cfg, unsigned long *ret,
-			struct vmr_error **err, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+int net_sysfs_read_uint(const struct vmr_config *cfg, unsigned long *ret, struct vmr_error **err,
+			const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* Write value to an attribute in one write(2), as the kernel expects. */
 int net_sysfs_write(const struct vmr_config *cfg, const char *value, struct vmr_error **err,
 		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
@@ -189,7 +187,7 @@ int net_sysfs_link_name(const struct vmr_config *cfg, char **ret, struct vmr_err
 			const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* Whether a path exists under the root. */
 bool net_sysfs_exists(const struct vmr_config *cfg, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 /* Sorted names in a directory under the root (no . and ..); -errno. */
 int net_sysfs_list(const struct vmr_config *cfg, char ***ret, struct vmr_error **err,
 		   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
@@ -210,8 +208,8 @@ int net_macvtap_open(const struct vmr_config *cfg, const char *guest, const char
  * /dev/net/tun: IFF_TAP|IFF_NO_PI|IFF_VNET_HDR, IFF_MULTI_QUEUE when
  * queues > 1.  fds[0..queues-1] are set.
  */
-int net_tun_open(const struct vmr_config *cfg, const char *ifname, unsigned queues,
-		 int *fds, struct vmr_error **err);
+int net_tun_open(const struct vmr_config *cfg, const char *ifname, unsigned queues, int *fds,
+		 struct vmr_error **err);
 
 /* Open /dev/vhost-net (O_RDWR|O_CLOEXEC). */
 int net_vhost_open(const struct vmr_config *cfg, int *ret_fd, struct vmr_error **err);
@@ -226,9 +224,8 @@ int net_vhost_open(const struct vmr_config *cfg, int *ret_fd, struct vmr_error *
  * Returns 1 viable, 0 not (*ret_why says why; caller frees), negative on
  * failure.  *ret_group (may be NULL) gets the group number, -1 for none.
  */
-int net_pci_group_viable(const struct vmr_config *cfg, const char *bdf,
-			 const char *const *ours, long *ret_group, char **ret_why,
-			 struct vmr_error **err);
+int net_pci_group_viable(const struct vmr_config *cfg, const char *bdf, const char *const *ours,
+			 long *ret_group, char **ret_why, struct vmr_error **err);
 
 /*
  * Bind bdf to vfio-pci: record the current driver in j ("pci.driver"),

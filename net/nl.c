@@ -33,9 +33,10 @@
 #include <stdio.h>
 #include <sys/socket.h>
 
-#include "lib/buf.h"
-#include "lib/util.h"
+#include "lib/base/buf.h"
+#include "lib/base/util.h"
 #include "net/internal.h"
+#include "net/net.h"
 
 #ifndef SOL_NETLINK
 #define SOL_NETLINK 270
@@ -201,8 +202,8 @@ static void link_fill(struct rtnl_link *l, struct net_link *ret)
 	ret->link = rtnl_link_get_link(l);
 }
 
-int net_link_lookup(struct vmr_nl *nl, const char *name, int ifindex,
-		    struct net_link *ret, struct vmr_error **err)
+int net_link_lookup(struct vmr_nl *nl, const char *name, int ifindex, struct net_link *ret,
+		    struct vmr_error **err)
 {
 	_cleanup_link_ struct rtnl_link *l = NULL;
 	int r;
@@ -222,8 +223,7 @@ int net_link_lookup(struct vmr_nl *nl, const char *name, int ifindex,
 	return 1;
 }
 
-int net_link_list(struct vmr_nl *nl, struct net_link **ret, size_t *ret_n,
-		  struct vmr_error **err)
+int net_link_list(struct vmr_nl *nl, struct net_link **ret, size_t *ret_n, struct vmr_error **err)
 {
 	_cleanup_cache_ struct nl_cache *cache = NULL;
 	struct net_link *v = NULL;
@@ -247,8 +247,8 @@ int net_link_list(struct vmr_nl *nl, struct net_link **ret, size_t *ret_n,
 /* kinds that copy their lower device's MAC, so a MAC names the lower one */
 static bool kind_is_stacked(const char *kind)
 {
-	static const char *const stacked[] = { "vlan", "macvlan", "macvtap", "bridge",
-					       "bond", "team", "ipvlan" };
+	static const char *const stacked[] = {"vlan", "macvlan", "macvtap", "bridge",
+					      "bond", "team",	 "ipvlan"};
 
 	for (size_t i = 0; i < ARRAY_SIZE(stacked); i++)
 		if (streq(kind, stacked[i]))
@@ -256,8 +256,8 @@ static bool kind_is_stacked(const char *kind)
 	return false;
 }
 
-int net_link_find_mac(struct vmr_nl *nl, const struct vmr_mac *mac,
-		      struct net_link *ret, struct vmr_error **err)
+int net_link_find_mac(struct vmr_nl *nl, const struct vmr_mac *mac, struct net_link *ret,
+		      struct vmr_error **err)
 {
 	_cleanup_free_ struct net_link *v = NULL;
 	size_t n, found = 0, first = 0;
@@ -275,8 +275,9 @@ int net_link_find_mac(struct vmr_nl *nl, const struct vmr_mac *mac,
 			first = i;
 			continue;
 		}
-		return vmr_error_set(err, ENOTUNIQ, "several host netifs have MAC '%s': '%s' and '%s'",
-				     mb, v[first].name, v[i].name);
+		return vmr_error_set(err, ENOTUNIQ,
+				     "several host netifs have MAC '%s': '%s' and '%s'", mb,
+				     v[first].name, v[i].name);
 	}
 	if (!found)
 		return vmr_error_set(err, ENODEV, "host netif not found for '%s'", mb);
@@ -290,16 +291,16 @@ static int mac_addr(const struct vmr_mac *mac, struct nl_addr **ret)
 	return *ret ? 0 : -NLE_NOMEM;
 }
 
-static int macvlan_mode(enum vmr_macvtap_mode m)
+static int macvlan_mode(enum vmr_net_macvtap_mode m)
 {
 	switch (m) {
-	case VMR_MACVTAP_VEPA:
+	case VMR_NET_MACVTAP_VEPA:
 		return MACVLAN_MODE_VEPA;
-	case VMR_MACVTAP_PRIVATE:
+	case VMR_NET_MACVTAP_PRIVATE:
 		return MACVLAN_MODE_PRIVATE;
-	case VMR_MACVTAP_PASSTHRU:
+	case VMR_NET_MACVTAP_PASSTHRU:
 		return MACVLAN_MODE_PASSTHRU;
-	case VMR_MACVTAP_BRIDGE:
+	case VMR_NET_MACVTAP_BRIDGE:
 	default:
 		return MACVLAN_MODE_BRIDGE;
 	}
@@ -354,7 +355,8 @@ int net_link_mark(struct vmr_nl *nl, const char *name, const char *owner, struct
 
 	r = net_link_lookup(nl, name, 0, ret, err);
 	if (r == 0)
-		return vmr_error_set(err, ENODEV, "interface '%s' vanished after its creation", name);
+		return vmr_error_set(err, ENODEV, "interface '%s' vanished after its creation",
+				     name);
 	if (r < 0)
 		return r;
 	r = net_link_change_raw(nl, ret->ifindex, owner, 0, -1, -1, NULL);
@@ -364,8 +366,8 @@ int net_link_mark(struct vmr_nl *nl, const char *name, const char *owner, struct
 	return 0;
 }
 
-int net_link_change_raw(struct vmr_nl *nl, int ifindex, const char *alias, unsigned mtu,
-			int master, int up, const struct vmr_mac *mac)
+int net_link_change_raw(struct vmr_nl *nl, int ifindex, const char *alias, unsigned mtu, int master,
+			int up, const struct vmr_mac *mac)
 {
 	_cleanup_link_ struct rtnl_link *orig = NULL, *change = NULL;
 	_cleanup_addr_ struct nl_addr *a = NULL;
@@ -438,8 +440,8 @@ static int cidr_addr(const struct vmr_cidr *c, bool with_prefix, struct nl_addr 
 	return 0;
 }
 
-int net_addr_add(struct vmr_nl *nl, int ifindex, const struct vmr_cidr *c,
-		 const char *ifname, struct vmr_error **err)
+int net_addr_add(struct vmr_nl *nl, int ifindex, const struct vmr_cidr *c, const char *ifname,
+		 struct vmr_error **err)
 {
 	struct rtnl_addr *ra = NULL;
 	_cleanup_addr_ struct nl_addr *a = NULL;
@@ -449,7 +451,8 @@ int net_addr_add(struct vmr_nl *nl, int ifindex, const struct vmr_cidr *c,
 	nl_reset(nl);
 	r = cidr_addr(c, true, &a);
 	if (r < 0)
-		return net_nl_fail(nl, r, err, "add address '%s' to '%s'", vmr_cidr_format(c, buf), ifname);
+		return net_nl_fail(nl, r, err, "add address '%s' to '%s'", vmr_cidr_format(c, buf),
+				   ifname);
 	ra = rtnl_addr_alloc();
 	if (!ra)
 		return vmr_error_set(err, ENOMEM, "allocate address");
@@ -458,7 +461,8 @@ int net_addr_add(struct vmr_nl *nl, int ifindex, const struct vmr_cidr *c,
 	r = rtnl_addr_add(nl->sk, ra, NLM_F_REPLACE);
 	rtnl_addr_put(ra);
 	if (r < 0)
-		return net_nl_fail(nl, r, err, "add address '%s' to '%s'", vmr_cidr_format(c, buf), ifname);
+		return net_nl_fail(nl, r, err, "add address '%s' to '%s'", vmr_cidr_format(c, buf),
+				   ifname);
 	return 0;
 }
 
@@ -475,7 +479,8 @@ int net_neigh_add(struct vmr_nl *nl, int ifindex, const struct vmr_cidr *ip,
 	if (r == 0)
 		r = mac_addr(mac, &ll);
 	if (r < 0)
-		return net_nl_fail(nl, r, err, "add neighbour '%s' on '%s'", vmr_cidr_format(ip, buf), ifname);
+		return net_nl_fail(nl, r, err, "add neighbour '%s' on '%s'",
+				   vmr_cidr_format(ip, buf), ifname);
 	n = rtnl_neigh_alloc();
 	if (!n)
 		return vmr_error_set(err, ENOMEM, "allocate neighbour");
@@ -541,7 +546,7 @@ int net_link_in_use(struct vmr_nl *nl, const struct net_link *l, char **ret_why,
 		    struct vmr_error **err)
 {
 	_cleanup_cache_ struct nl_cache *addrs = NULL, *routes = NULL;
-	struct in_use_ctx c = { .ifindex = l->ifindex };
+	struct in_use_ctx c = {.ifindex = l->ifindex};
 	struct net_link m;
 	int r;
 
@@ -657,8 +662,50 @@ int net_vf_set(struct vmr_nl *nl, int ifindex, const char *pfname, const struct 
 		return net_nl_fail(nl, r, err, "set VF %u of '%s'", vf->index, pfname);
 	r = rtnl_link_change(nl->sk, orig, change, 0);
 	if (r < 0)
-		return net_nl_fail(nl, r, err, "set VF %u of '%s' (mac %s, vlan %u, trust %s, spoofchk %s)",
+		return net_nl_fail(nl, r, err,
+				   "set VF %u of '%s' (mac %s, vlan %u, trust %s, spoofchk %s)",
 				   vf->index, pfname, mb, vf->vlan, vf->trust ? "on" : "off",
 				   vf->spoofchk ? "on" : "off");
+	return 0;
+}
+
+/* A link's counters (net/net.h): one RTM_GETLINK, the IFLA_STATS64 libnl keeps. */
+int vmr_net_link_stats(const char *ifname, struct vmr_net_link_stats *ret, struct vmr_error **err)
+{
+	static const struct {
+		rtnl_link_stat_id_t id;
+		size_t off;
+	} map[] = {
+	    {RTNL_LINK_RX_BYTES, offsetof(struct vmr_net_link_stats, rx_bytes)},
+	    {RTNL_LINK_TX_BYTES, offsetof(struct vmr_net_link_stats, tx_bytes)},
+	    {RTNL_LINK_RX_PACKETS, offsetof(struct vmr_net_link_stats, rx_packets)},
+	    {RTNL_LINK_TX_PACKETS, offsetof(struct vmr_net_link_stats, tx_packets)},
+	    {RTNL_LINK_RX_ERRORS, offsetof(struct vmr_net_link_stats, rx_errors)},
+	    {RTNL_LINK_TX_ERRORS, offsetof(struct vmr_net_link_stats, tx_errors)},
+	    {RTNL_LINK_RX_DROPPED, offsetof(struct vmr_net_link_stats, rx_dropped)},
+	    {RTNL_LINK_TX_DROPPED, offsetof(struct vmr_net_link_stats, tx_dropped)},
+	};
+	struct vmr_nl nl = {0};
+	struct rtnl_link *l = NULL;
+	int r;
+
+	r = net_nl_open(&nl, err);
+	if (r < 0)
+		return r;
+	r = rtnl_link_get_kernel(nl.sk, 0, ifname, &l);
+	if (r < 0) {
+		if (nl.errnum == ENODEV ||
+		    (!nl.errnum && (r == -NLE_OBJ_NOTFOUND || r == -NLE_NODEV)))
+			r = vmr_error_set(err, ENODEV, "interface '%s' not found", ifname);
+		else
+			r = net_nl_fail(&nl, r, err, "look up interface '%s'", ifname);
+		net_nl_close(&nl);
+		return r;
+	}
+	*ret = (struct vmr_net_link_stats){.ifindex = rtnl_link_get_ifindex(l)};
+	for (size_t i = 0; i < ARRAY_SIZE(map); i++)
+		*(uint64_t *)((char *)ret + map[i].off) = rtnl_link_get_stat(l, map[i].id);
+	rtnl_link_put(l);
+	net_nl_close(&nl);
 	return 0;
 }

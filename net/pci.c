@@ -14,10 +14,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lib/buf.h"
-#include "lib/spawn.h"
-#include "lib/strvec.h"
-#include "lib/util.h"
+#include "lib/base/buf.h"
+#include "lib/base/spawn.h"
+#include "lib/base/strvec.h"
+#include "lib/base/util.h"
 #include "net/internal.h"
 
 #define VFIO_DRIVER "vfio-pci"
@@ -33,7 +33,7 @@ static void strv_freep(char ***v)
 
 static void sleep_ns(long ns)
 {
-	struct timespec ts = { 0, ns };
+	struct timespec ts = {0, ns};
 
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
@@ -75,9 +75,8 @@ static bool strv_contains(const char *const *v, const char *s)
 	return false;
 }
 
-int net_pci_group_viable(const struct vmr_config *cfg, const char *bdf,
-			 const char *const *ours, long *ret_group, char **ret_why,
-			 struct vmr_error **err)
+int net_pci_group_viable(const struct vmr_config *cfg, const char *bdf, const char *const *ours,
+			 long *ret_group, char **ret_why, struct vmr_error **err)
 {
 	_cleanup_free_ char *group = NULL;
 	_cleanup_strv_ char **devs = NULL;
@@ -92,7 +91,8 @@ int net_pci_group_viable(const struct vmr_config *cfg, const char *bdf,
 		return r;
 	if (r == 0) {
 		*ret_why = xasprintf("'%s' has no IOMMU group (is the IOMMU enabled, "
-				     "e.g. intel_iommu=on?)", bdf);
+				     "e.g. intel_iommu=on?)",
+				     bdf);
 		return 0;
 	}
 	if (parse_uint(group, 1u << 30, &g) < 0)
@@ -111,8 +111,9 @@ int net_pci_group_viable(const struct vmr_config *cfg, const char *bdf,
 		if (r < 0)
 			return r;
 		if (!driver_harmless(drv)) {
-			*ret_why = xasprintf("'%s' shares IOMMU group %s with '%s', which is bound to '%s'",
-					     bdf, group, *d, drv);
+			*ret_why = xasprintf(
+			    "'%s' shares IOMMU group %s with '%s', which is bound to '%s'", bdf,
+			    group, *d, drv);
 			return 0;
 		}
 	}
@@ -163,7 +164,7 @@ static bool node_rw_for(const struct stat *st, uid_t uid, gid_t gid)
 static int node_allow_qemu(const struct vmr_config *cfg, struct net_rec *rec, const char *path,
 			   bool made, struct vmr_error **err)
 {
-	struct vmr_spawn_user u = { 0 };
+	struct vmr_spawn_user u = {0};
 	struct stat st;
 	mode_t mode;
 	int r;
@@ -181,11 +182,12 @@ static int node_allow_qemu(const struct vmr_config *cfg, struct net_rec *rec, co
 		return 0;
 	mode = (st.st_mode & 07777) | 0060;
 	if (!made) {
-		r = net_record(rec, json_pack("{s:s, s:s, s:i, s:i, s:i, s:i, s:i}", "type",
-					     "net.node_access", "path", path, "major",
-					     (int)major(st.st_rdev), "minor", (int)minor(st.st_rdev),
-					     "uid", (int)st.st_uid, "gid", (int)st.st_gid, "mode",
-					     (int)(st.st_mode & 07777)),
+		r = net_record(rec,
+			       json_pack("{s:s, s:s, s:i, s:i, s:i, s:i, s:i}", "type",
+					 "net.node_access", "path", path, "major",
+					 (int)major(st.st_rdev), "minor", (int)minor(st.st_rdev),
+					 "uid", (int)st.st_uid, "gid", (int)st.st_gid, "mode",
+					 (int)(st.st_mode & 07777)),
 			       err);
 		if (r < 0)
 			return r;
@@ -205,8 +207,8 @@ static int node_allow_qemu(const struct vmr_config *cfg, struct net_rec *rec, co
  * With qemu_user, the node (made or found) is then read-write for that
  * user's group.
  */
-static int ensure_vfio_node(const struct vmr_config *cfg, struct net_rec *rec,
-			    const char *sysdir, const char *name, struct vmr_error **err)
+static int ensure_vfio_node(const struct vmr_config *cfg, struct net_rec *rec, const char *sysdir,
+			    const char *name, struct vmr_error **err)
 {
 	_cleanup_free_ char *path = NULL, *dir = NULL, *num = NULL;
 	unsigned maj, min;
@@ -225,8 +227,10 @@ static int ensure_vfio_node(const struct vmr_config *cfg, struct net_rec *rec,
 		return vmr_error_set(err, EINVAL, "create '%s': bad device number '%s'", path, num);
 	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
 		return vmr_error_set(err, errno, "create directory '%s'", dir);
-	r = net_record(rec, json_pack("{s:s, s:s, s:i, s:i}", "type", "net.node", "path", path,
-				     "major", (int)maj, "minor", (int)min), err);
+	r = net_record(rec,
+		       json_pack("{s:s, s:s, s:i, s:i}", "type", "net.node", "path", path, "major",
+				 (int)maj, "minor", (int)min),
+		       err);
 	if (r < 0)
 		return r;
 	if (mknod(path, S_IFCHR | 0600, makedev(maj, min)) < 0 && errno != EEXIST)
@@ -248,10 +252,14 @@ int net_pci_bind_vfio(const struct vmr_config *cfg, struct net_rec *rec, const c
 	if (!streq(drv, VFIO_DRIVER)) {
 		/* checked before anything changes: else the device is left driverless */
 		if (!net_sysfs_exists(cfg, "bus/pci/drivers/" VFIO_DRIVER))
-			return vmr_error_set(err, ENOENT, "bind '%s' to vfio-pci: the vfio-pci driver is "
-					     "not loaded (modprobe vfio-pci)", bdf);
-		r = net_record(rec, json_pack("{s:s, s:s, s:s?}", "type", "pci.driver", "bdf", bdf,
-					     "driver", drv), err);
+			return vmr_error_set(err, ENOENT,
+					     "bind '%s' to vfio-pci: the vfio-pci driver is "
+					     "not loaded (modprobe vfio-pci)",
+					     bdf);
+		r = net_record(
+		    rec,
+		    json_pack("{s:s, s:s, s:s?}", "type", "pci.driver", "bdf", bdf, "driver", drv),
+		    err);
 		if (r < 0)
 			return r;
 		if (drv) {
@@ -259,7 +267,8 @@ int net_pci_bind_vfio(const struct vmr_config *cfg, struct net_rec *rec, const c
 			if (r < 0)
 				return vmr_error_wrap(err, "unbind '%s' from '%s'", bdf, drv);
 		}
-		r = net_sysfs_write(cfg, VFIO_DRIVER, err, "bus/pci/devices/%s/driver_override", bdf);
+		r = net_sysfs_write(cfg, VFIO_DRIVER, err, "bus/pci/devices/%s/driver_override",
+				    bdf);
 		if (r < 0)
 			return vmr_error_wrap(err, "bind '%s' to vfio-pci", bdf);
 		r = net_sysfs_write(cfg, bdf, err, "bus/pci/drivers_probe");
@@ -268,7 +277,8 @@ int net_pci_bind_vfio(const struct vmr_config *cfg, struct net_rec *rec, const c
 		r = wait_driver(cfg, bdf, VFIO_DRIVER, &last, err);
 		if (r == -ETIMEDOUT)
 			return vmr_error_set(err, ETIMEDOUT, "bind '%s' to vfio-pci: %s", bdf,
-					     last ? "it is bound to another driver" : "it stays unbound");
+					     last ? "it is bound to another driver"
+						  : "it stays unbound");
 		if (r < 0)
 			return r;
 	}
@@ -364,12 +374,13 @@ int net_vf_find(const struct vmr_config *cfg, const char *pf, const struct vmr_m
 
 			if (!startswith(*n, "virtfn") || parse_uint(*n + 6, 1u << 16, &k) < 0)
 				continue;
-			if (net_sysfs_link_name(cfg, &vf, NULL, "bus/pci/devices/%s/%s", pf, *n) <= 0)
+			if (net_sysfs_link_name(cfg, &vf, NULL, "bus/pci/devices/%s/%s", pf, *n) <=
+			    0)
 				continue;
 			if (net_pci_netdev(cfg, vf, &ifname, NULL) <= 0)
 				continue;
-			if (net_sysfs_read(cfg, &addr, NULL, "bus/pci/devices/%s/net/%s/address", vf,
-					   ifname) < 0)
+			if (net_sysfs_read(cfg, &addr, NULL, "bus/pci/devices/%s/net/%s/address",
+					   vf, ifname) < 0)
 				continue;
 			if (vmr_mac_parse(addr, &m) == 0 && vmr_mac_equal(&m, mac))
 				index = (long)k;
@@ -384,8 +395,8 @@ int net_vf_find(const struct vmr_config *cfg, const char *pf, const struct vmr_m
 	if (r < 0)
 		return r;
 	if (r == 0)
-		return vmr_error_set(err, ENODEV, "VF %ld of '%s' (MAC '%s') has no 'virtfn%ld'", index,
-				     pf, mb, index);
+		return vmr_error_set(err, ENODEV, "VF %ld of '%s' (MAC '%s') has no 'virtfn%ld'",
+				     index, pf, mb, index);
 	*ret_bdf = TAKE_PTR(bdf);
 	return 0;
 }
@@ -409,18 +420,22 @@ int net_sriov_set_numvfs(const struct vmr_config *cfg, struct net_rec *rec, cons
 	r = net_sysfs_read_uint(cfg, &cur, err, "bus/pci/devices/%s/sriov_numvfs", pf);
 	if (r < 0)
 		return r;
-	r = net_sysfs_read_uint(cfg, &autoprobe, err, "bus/pci/devices/%s/sriov_drivers_autoprobe", pf);
+	r = net_sysfs_read_uint(cfg, &autoprobe, err, "bus/pci/devices/%s/sriov_drivers_autoprobe",
+				pf);
 	if (r < 0)
 		return r;
 	if (cur == n)
 		return 0;
-	r = net_record(rec, json_pack("{s:s, s:s, s:i, s:b}", "type", "sriov.numvfs", "pf", pf,
-				     "numvfs", (int)cur, "autoprobe", autoprobe != 0), err);
+	r = net_record(rec,
+		       json_pack("{s:s, s:s, s:i, s:b}", "type", "sriov.numvfs", "pf", pf, "numvfs",
+				 (int)cur, "autoprobe", autoprobe != 0),
+		       err);
 	if (r < 0)
 		return r;
 	/* no host driver may grab the new VFs: they go to vfio-pci */
 	if (autoprobe) {
-		r = net_sysfs_write(cfg, "0", err, "bus/pci/devices/%s/sriov_drivers_autoprobe", pf);
+		r = net_sysfs_write(cfg, "0", err, "bus/pci/devices/%s/sriov_drivers_autoprobe",
+				    pf);
 		if (r < 0)
 			return r;
 	}
@@ -435,7 +450,8 @@ int net_sriov_set_numvfs(const struct vmr_config *cfg, struct net_rec *rec, cons
 	if (r < 0)
 		return vmr_error_wrap(err, "create %u VFs on '%s'", n, pf);
 	if (autoprobe) {
-		r = net_sysfs_write(cfg, "1", err, "bus/pci/devices/%s/sriov_drivers_autoprobe", pf);
+		r = net_sysfs_write(cfg, "1", err, "bus/pci/devices/%s/sriov_drivers_autoprobe",
+				    pf);
 		if (r < 0)
 			return r;
 	}

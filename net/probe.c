@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <sys/wait.h>
 
-#include "lib/util.h"
+#include "lib/base/util.h"
 #include "net/internal.h"
 
 int vmr_net_probe_device(const struct vmr_config *cfg, const char *node, char **ret_why)

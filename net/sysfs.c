@@ -14,8 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "lib/strvec.h"
-#include "lib/util.h"
+#include "lib/base/strvec.h"
+#include "lib/base/util.h"
 #include "net/internal.h"
 
 #define SYSFS_ATTR_MAX 4096
@@ -84,8 +84,8 @@ int net_sysfs_read(const struct vmr_config *cfg, char **ret, struct vmr_error **
 	return r;
 }
 
-int net_sysfs_read_uint(const struct vmr_config *cfg, unsigned long *ret,
-			struct vmr_error **err, const char *fmt, ...)
+int net_sysfs_read_uint(const struct vmr_config *cfg, unsigned long *ret, struct vmr_error **err,
+			const char *fmt, ...)
 {
 	_cleanup_free_ char *path = NULL, *s = NULL;
 	unsigned long v;

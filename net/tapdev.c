@@ -16,8 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lib/fsutil.h"
-#include "lib/util.h"
+#include "lib/base/fsutil.h"
+#include "lib/base/util.h"
 #include "net/internal.h"
 
 /* the sysfs entry appears with the link; allow a slow host 2 s */
@@ -26,7 +26,7 @@
 
 static void sleep_ns(long ns)
 {
-	struct timespec ts = { 0, ns };
+	struct timespec ts = {0, ns};
 
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
@@ -43,8 +43,8 @@ static void close_queues(int *fds, unsigned n)
 }
 
 /* "246:1" from sysfs, waiting for the entry the kernel adds with the link */
-static int macvtap_devnum(const struct vmr_config *cfg, const char *ifname, int ifindex,
-			  dev_t *ret, struct vmr_error **err)
+static int macvtap_devnum(const struct vmr_config *cfg, const char *ifname, int ifindex, dev_t *ret,
+			  struct vmr_error **err)
 {
 	_cleanup_free_ char *s = NULL;
 	unsigned maj, min;
@@ -68,8 +68,8 @@ static int macvtap_devnum(const struct vmr_config *cfg, const char *ifname, int 
 		sleep_ns(NODE_WAIT_NS);
 	}
 	if (sscanf(s, "%u:%u%c", &maj, &min, &c) != 2)
-		return vmr_error_set(err, EINVAL, "tap device of macvtap '%s': bad device number '%s'",
-				     ifname, s);
+		return vmr_error_set(
+		    err, EINVAL, "tap device of macvtap '%s': bad device number '%s'", ifname, s);
 	*ret = makedev(maj, min);
 	return 0;
 }
@@ -100,8 +100,9 @@ int net_macvtap_open(const struct vmr_config *cfg, const char *guest, const char
 		if (unlink(node) < 0 && errno != ENOENT)
 			return vmr_error_set(err, errno, "remove stale node '%s'", node);
 		if (mknod(node, S_IFCHR | 0600, dev) < 0)
-			return vmr_error_set(err, errno, "create tap node '%s' (%u:%u) for macvtap '%s'",
-					     node, major(dev), minor(dev), ifname);
+			return vmr_error_set(err, errno,
+					     "create tap node '%s' (%u:%u) for macvtap '%s'", node,
+					     major(dev), minor(dev), ifname);
 		path = node;
 	}
 	/* each open is one queue of the macvtap (drivers/net/tap.c) */
@@ -120,8 +121,9 @@ int net_macvtap_open(const struct vmr_config *cfg, const char *guest, const char
 			goto fail;
 		}
 		if (!streq(ifr.ifr_name, ifname)) {
-			r = vmr_error_set(err, ENXIO, "'%s' is the tap of '%s', not of macvtap '%s'",
-					  path, ifr.ifr_name, ifname);
+			r = vmr_error_set(err, ENXIO,
+					  "'%s' is the tap of '%s', not of macvtap '%s'", path,
+					  ifr.ifr_name, ifname);
 			q++;
 			goto fail;
 		}
@@ -137,8 +139,8 @@ fail:
 	return r;
 }
 
-int net_tun_open(const struct vmr_config *cfg, const char *ifname, unsigned queues,
-		 int *fds, struct vmr_error **err)
+int net_tun_open(const struct vmr_config *cfg, const char *ifname, unsigned queues, int *fds,
+		 struct vmr_error **err)
 {
 	_cleanup_free_ char *path = xasprintf("%s/net/tun", net_dev_root(cfg));
 	unsigned q;

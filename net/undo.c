@@ -23,7 +23,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "lib/util.h"
+#include "lib/base/util.h"
 #include "net/internal.h"
 
 static void nl_closep(struct vmr_nl *nl)
@@ -62,7 +62,8 @@ static int entry_link(const json_t *e, struct vmr_nl *nl, struct net_link *l,
 	int r;
 
 	if (!ifname)
-		return vmr_error_set(err, EINVAL, "bad %s journal entry: no ifname", str(e, "type"));
+		return vmr_error_set(err, EINVAL, "bad %s journal entry: no ifname",
+				     str(e, "type"));
 	r = net_nl_open(nl, err);
 	if (r < 0)
 		return r;
@@ -71,7 +72,7 @@ static int entry_link(const json_t *e, struct vmr_nl *nl, struct net_link *l,
 
 int net_undo_link(const json_t *e, void *ctx, struct vmr_error **err)
 {
-	_cleanup_nl_ struct vmr_nl nl = { 0 };
+	_cleanup_nl_ struct vmr_nl nl = {0};
 	const char *owner = str(e, "owner"), *kind = str(e, "kind"), *macs = str(e, "mac");
 	struct net_link l;
 	struct vmr_mac mac;
@@ -95,13 +96,14 @@ int net_undo_link(const json_t *e, void *ctx, struct vmr_error **err)
 		return 0;
 	r = net_link_delete_raw(&nl, l.ifindex);
 	if (r < 0)
-		return net_nl_fail(&nl, r, err, "delete %s '%s'", l.kind[0] ? l.kind : "link", l.name);
+		return net_nl_fail(&nl, r, err, "delete %s '%s'", l.kind[0] ? l.kind : "link",
+				   l.name);
 	return 0;
 }
 
 int net_undo_shared(const json_t *e, void *ctx, struct vmr_error **err)
 {
-	_cleanup_nl_ struct vmr_nl nl = { 0 };
+	_cleanup_nl_ struct vmr_nl nl = {0};
 	const char *kind = streq(str(e, "type"), "net.vlan") ? "vlan" : "bridge";
 	struct net_link l;
 	size_t uppers;
@@ -127,7 +129,7 @@ int net_undo_shared(const json_t *e, void *ctx, struct vmr_error **err)
 
 static int undo_updown(const json_t *e, void *ctx, struct vmr_error **err)
 {
-	_cleanup_nl_ struct vmr_nl nl = { 0 };
+	_cleanup_nl_ struct vmr_nl nl = {0};
 	struct net_link l;
 	int r;
 
@@ -235,9 +237,9 @@ int net_undo_numvfs(const json_t *e, void *ctx, struct vmr_error **err)
 int net_undo_vf(const json_t *e, void *ctx, struct vmr_error **err)
 {
 	const struct vmr_config *cfg = ctx;
-	_cleanup_nl_ struct vmr_nl nl = { 0 };
+	_cleanup_nl_ struct vmr_nl nl = {0};
 	const char *pf = str(e, "pf"), *pfname = str(e, "pfname"), *macs = str(e, "mac");
-	struct net_vf vf = { 0 };
+	struct net_vf vf = {0};
 	struct net_link l;
 	int r;
 
@@ -265,11 +267,15 @@ static vmr_undo_fn handler_of(const char *type)
 		const char *type;
 		vmr_undo_fn fn;
 	} handlers[] = {
-		{ "net.link", net_undo_link },	      { "net.vlan", net_undo_shared },
-		{ "net.bridge", net_undo_shared },    { "net.updown", undo_updown },
-		{ "net.node", net_undo_node },	      { "pci.driver", net_undo_pci },
-		{ "net.node_access", net_undo_node_access },
-		{ "sriov.numvfs", net_undo_numvfs }, { "sriov.vf", net_undo_vf },
+	    {"net.link", net_undo_link},
+	    {"net.vlan", net_undo_shared},
+	    {"net.bridge", net_undo_shared},
+	    {"net.updown", undo_updown},
+	    {"net.node", net_undo_node},
+	    {"pci.driver", net_undo_pci},
+	    {"net.node_access", net_undo_node_access},
+	    {"sriov.numvfs", net_undo_numvfs},
+	    {"sriov.vf", net_undo_vf},
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(handlers); i++)
@@ -280,9 +286,9 @@ static vmr_undo_fn handler_of(const char *type)
 
 void vmr_net_register_undo(void)
 {
-	static const char *const types[] = { "net.link",   "net.vlan",	 "net.bridge",
-					     "net.updown", "net.node",	 "net.node_access",
-					     "pci.driver", "sriov.numvfs", "sriov.vf" };
+	static const char *const types[] = {"net.link",	  "net.vlan",	  "net.bridge",
+					    "net.updown", "net.node",	  "net.node_access",
+					    "pci.driver", "sriov.numvfs", "sriov.vf"};
 
 	for (size_t i = 0; i < ARRAY_SIZE(types); i++)
 		vmr_journal_register(types[i], handler_of(types[i]));

@@ -2,7 +2,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "lib/util.h"
+#include "lib/base/util.h"
 #include "qmp/line.h"
 
 /* Above this an emptied buffer is released, so one big reply does not pin memory. */

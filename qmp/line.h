@@ -21,11 +21,11 @@
 #define VMR_QMP_MAX_LINE ((size_t)10 * 1024 * 1024)
 
 struct vmr_qmp_lines {
-	char *buf;    /* the unfinished line, not NUL-terminated */
+	char *buf; /* the unfinished line, not NUL-terminated */
 	size_t len;
 	size_t alloc; /* never above cap + 1 */
 	size_t cap;
-	bool failed;  /* a line exceeded cap; every later feed fails */
+	bool failed; /* a line exceeded cap; every later feed fails */
 };
 
 /*
@@ -44,8 +44,8 @@ void vmr_qmp_lines_init(struct vmr_qmp_lines *l, size_t cap);
  * data is discarded: the caller is tearing down), or -EMSGSIZE if a line
  * exceeds the cap (the assembler is then failed and empty).
  */
-int vmr_qmp_lines_feed(struct vmr_qmp_lines *l, const void *data, size_t n,
-		       vmr_qmp_line_fn fn, void *userdata);
+int vmr_qmp_lines_feed(struct vmr_qmp_lines *l, const void *data, size_t n, vmr_qmp_line_fn fn,
+		       void *userdata);
 
 /* Bytes held for the unfinished line (always <= cap). */
 size_t vmr_qmp_lines_pending(const struct vmr_qmp_lines *l);

@@ -8,9 +8,9 @@
 #include <sys/un.h>
 #include <time.h>
 
-#include "lib/buf.h"
-#include "lib/error.h"
-#include "lib/util.h"
+#include "lib/base/buf.h"
+#include "lib/base/error.h"
+#include "lib/base/util.h"
 #include "qmp/line.h"
 #include "qmp/qmp.h"
 

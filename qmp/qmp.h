@@ -42,7 +42,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lib/error.h"
+#include "lib/base/error.h"
 #include "qmp/line.h" /* VMR_QMP_MAX_LINE */
 
 struct vmr_qmp;
@@ -72,8 +72,8 @@ typedef void (*vmr_qmp_diag_fn)(const char *msg, void *userdata);
  * ("GenericError", "CommandNotFound", ...) or NULL when the failure is not
  * QEMU's answer.  r is the value vmr_qmp_execute() would return.
  */
-typedef void (*vmr_qmp_reply_fn)(json_t *ret, int r, const char *error_class,
-				 struct vmr_error *err, void *userdata);
+typedef void (*vmr_qmp_reply_fn)(json_t *ret, int r, const char *error_class, struct vmr_error *err,
+				 void *userdata);
 
 /*
  * Wrap a connected stream socket; the fd is taken (closed on failure and

@@ -17,6 +17,8 @@
 #   nullkvm   and where /dev/kvm is /dev/null: it opens, makes no VM
 #             (tests/lib/devns.sh); the suites must skip or use TCG by
 #             vmrun's own probe
+#   suites    the long suites of tests/deep/*.sh (real guests with real
+#             backends, e.g. vhost_user.sh: two guests through dpdk-testpmd)
 #   soak      bench/soak.sh 50
 #   lint      shellcheck -x -S warning over every shell script
 #   fuzz      every fuzz target for FUZZ_SECONDS (default 60) under
@@ -31,7 +33,7 @@ cd "$top" || exit 1
 logs=build/deep-logs
 mkdir -p "$logs"
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
-steps=${STEPS:-asan valgrind faults nokvm nullkvm soak lint fuzz}
+steps=${STEPS:-asan valgrind faults nokvm nullkvm suites soak lint fuzz}
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=86
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 start_all=$(date +%s)
@@ -120,7 +122,7 @@ fi
 # ---- the steps ----
 if want asan && [ "$asan_ok" = 1 ]; then
 	step asan env VMRUN="$top/build/asan/vmrun" BUILD=build/asan TEST_LOGS="$logs/asan" \
-		tests/run.sh build/asan/tests/* tests/bad/run.sh tests/argv/run.sh tests/define/run.sh \
+		tests/run.sh build/asan/tests/* tests/bad/run.sh tests/argv/run.sh tests/cli/run.sh tests/define/run.sh \
 		tests/net/run.sh tests/images/run.sh tests/compose/run.sh tests/fuzz/replay.sh \
 		"${integration[@]}"
 fi
@@ -143,6 +145,12 @@ fi
 if want nullkvm; then
 	step nullkvm env TEST_LOGS="$logs/nullkvm" tests/lib/devns.sh nullkvm \
 		tests/run.sh tests/argv/run.sh "${integration[@]}"
+fi
+if want suites; then
+	deep_suites=(tests/deep/*.sh)
+	if [ -f "${deep_suites[0]}" ]; then
+		step suites env TEST_LOGS="$logs/suites" tests/run.sh "${deep_suites[@]}"
+	fi
 fi
 if want soak; then
 	step soak bench/soak.sh 50

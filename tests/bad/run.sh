@@ -80,6 +80,32 @@ done
 [ "$ncases" -ge 40 ]
 ok $? "corpus has at least 40 cases ($ncases)"
 
+# Whatever validate refuses, args and run refuse the same way: exit 2 and the
+# same first error line (all validation is in the model).  run gets a state
+# directory of its own that must stay empty: nothing was started.
+state="$tmp/state"
+mkdir -p "$state"
+agree=0 disagree=()
+for f in "$here"/*.yaml "$tmp"/*.yaml; do
+	[ -f "$f" ] || continue
+	first() { grep -m1 -E 'error: ' || true; }
+	v=$("$VMRUN" validate "$f" 2>&1 >/dev/null | first)
+	vs=$("$VMRUN" validate "$f" >/dev/null 2>&1; echo $?)
+	a=$("$VMRUN" args "$f" g 2>&1 >/dev/null | first)
+	as=$("$VMRUN" args "$f" g >/dev/null 2>&1; echo $?)
+	r=$("$VMRUN" --state-dir "$state" run "$f" g 2>&1 >/dev/null | first)
+	rs=$("$VMRUN" --state-dir "$state" run "$f" g >/dev/null 2>&1; echo $?)
+	if [ "$vs" = 2 ] && [ "$as" = 2 ] && [ "$rs" = 2 ] && [ "$v" = "$a" ] && [ "$v" = "$r" ]; then
+		agree=$((agree + 1))
+	else
+		disagree+=("$(basename "$f"): validate $vs '$v'; args $as '$a'; run $rs '$r'")
+	fi
+done
+ok "${#disagree[@]}" "validate, args and run refuse all $agree cases alike (exit 2, same first error)"
+for d in "${disagree[@]}"; do diag "$d"; done
+[ -z "$(ls -A "$state")" ]
+ok $? "run refused them all before making anything"
+
 # every complete example (a yaml block starting with "version: 1") in the
 # topology reference must validate: the docs stay true
 doc="$here/../../docs/topology.md"

@@ -22,7 +22,9 @@ cases=(
 	"lab|examples/lab.yaml||"
 	"single|examples/single.yaml||"
 	"5gdeploy|tests/compose/5gdeploy.yaml||"
+	"hostdev|tests/compose/hostdev.yaml||"
 	"sriov|tests/compose/sriov.yaml|--state-dir /srv/vmrun-state|--image registry.example:5000/vmrun:1.0 --source $top"
+	"lifecycle|tests/compose/lifecycle.yaml||--exporter 0.0.0.0:9177"
 )
 
 normalise() { # FILE -> stdout, the repository path as @TOP@
@@ -197,6 +199,7 @@ guests:
 
 "$VMRUN" compose examples/demo.yaml >/dev/null 2>"$tmp/err"
 is "$?" 2 "compose without -o: usage error"
+is "$(head -1 "$tmp/err")" "vmrun: error: compose: missing --output DIR" "compose without -o: says so"
 "$VMRUN" compose examples/demo.yaml -o "$tmp/x" --host-binary --source "$top" >/dev/null 2>"$tmp/err"
 is "$?" 2 "--host-binary with --source: usage error"
 [ ! -e "$tmp/x" ]
@@ -221,9 +224,15 @@ ok $? "health: says so"
 is "$?" 1 "health: a ready file left by a dead supervisor is not enough"
 flock "$st/g1/lock" sleep 60 &
 holder=$!
+: >"$st/g1/healthy"
 for _ in $(seq 50); do "$VMRUN" --state-dir "$st" health g1 >/dev/null 2>&1 && break; sleep 0.1; done
 "$VMRUN" --state-dir "$st" health g1 >"$tmp/h.out" 2>&1
-is "$?" 0 "health: lock held and ready: healthy"
+is "$?" 0 "health: lock held, running and ready: healthy"
+rm "$st/g1/healthy"
+"$VMRUN" --state-dir "$st" health g1 >/dev/null 2>"$tmp/h.err"
+is "$?" 1 "health: lock held and running, not ready (ready_when not met): unhealthy"
+grep -q "guest 'g1' is not ready yet" "$tmp/h.err"
+ok $? "health: says it is not ready yet"
 rm "$st/g1/ready"
 "$VMRUN" --state-dir "$st" health g1 >/dev/null 2>"$tmp/h.err"
 is "$?" 1 "health: lock held but not ready (not pinned yet): unhealthy"
@@ -237,8 +246,10 @@ is "$?" 0 "health --host h1: set up"
 : >"$st/host-local/ready"
 "$VMRUN" --state-dir "$st" health --host >/dev/null 2>&1
 is "$?" 0 "health --host without a name: the local machine"
-"$VMRUN" health >/dev/null 2>&1
+"$VMRUN" health >/dev/null 2>"$tmp/h.err"
 is "$?" 2 "health without a guest: usage"
+is "$(head -1 "$tmp/h.err")" "vmrun: error: health: missing GUEST (or --host [HOST])" \
+	"health without a guest: says what it wants"
 
 # ---- compose.sh against a stub docker ----
 

@@ -25,11 +25,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/buf.h"
-#include "lib/define.h"
-#include "lib/strvec.h"
-#include "lib/topology.h"
-#include "lib/util.h"
+#include "lib/devices/devices.h"
+#include "lib/base/buf.h"
+#include "lib/model/define.h"
+#include "lib/base/strvec.h"
+#include "lib/model/topology.h"
+#include "lib/base/util.h"
 
 #define MAX_VMS 300 /* a little past the 252 guests one /24 holds */
 
@@ -161,7 +162,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	r = vmr_define_emit(d, &yaml, &err);
 	CHECK(r == 0 && !err);
-	r = vmr_topology_load_buffer("define.yaml", vmr_buf_str(&yaml), yaml.len, &t, &diags);
+	r = vmr_topology_load_buffer("define.yaml", vmr_buf_str(&yaml), yaml.len,
+				     vmr_device_kinds(), &t, &diags);
 	CHECK(r == 0 && t && diags.n == 0);
 	check_model(d, t);
 out:

@@ -17,7 +17,7 @@
 #include <string.h>
 
 #include "images/images.h"
-#include "lib/util.h"
+#include "lib/base/util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -29,10 +29,10 @@ struct fuzz_state {
 	unsigned sent, completed;
 };
 
-#define CHECK(cond)                                                                          \
-	do {                                                                                 \
-		if (!(cond))                                                                 \
-			__builtin_trap();                                                    \
+#define CHECK(cond)                                                                                \
+	do {                                                                                       \
+		if (!(cond))                                                                       \
+			__builtin_trap();                                                          \
 	} while (0)
 
 static void fuzz_send(struct fuzz_state *st);
@@ -83,7 +83,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct fuzz_state st = { 0 };
+	struct fuzz_state st = {0};
 	size_t chunk, cap;
 	int sv[2];
 

@@ -8,8 +8,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "lib/topology.h"
-#include "lib/util.h"
+#include "lib/devices/devices.h"
+#include "lib/model/topology.h"
+#include "lib/base/util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -22,7 +23,7 @@ static void check_model(const struct vmr_topology *t)
 		if (vmr_topology_guest(t, g->name) != g || !g->vcpus || !g->machine)
 			abort();
 		if (g->has_cpuset) {
-			struct vmr_cpuset back = { 0 };
+			struct vmr_cpuset back = {0};
 
 			if (g->vcpus != g->cpuset.n)
 				abort();
@@ -35,7 +36,8 @@ static void check_model(const struct vmr_topology *t)
 		for (size_t j = 0; j < g->nnics; j++) {
 			const struct vmr_nic *n = &g->nics[j];
 
-			if (!n->name || vmr_mac_is_multicast(&n->mac) || n->queues < 1 || n->queues > 16)
+			if (!n->name || vmr_mac_is_multicast(&n->mac) || n->queues < 1 ||
+			    n->queues > 16)
 				abort();
 		}
 	}
@@ -43,11 +45,12 @@ static void check_model(const struct vmr_topology *t)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct vmr_diags d = { 0 };
+	struct vmr_diags d = {0};
 	struct vmr_topology *t = NULL;
 	int r;
 
-	r = vmr_topology_load_buffer("fuzz.yaml", (const char *)data, size, &t, &d);
+	r = vmr_topology_load_buffer("fuzz.yaml", (const char *)data, size, vmr_device_kinds(), &t,
+				     &d);
 	if (r == 0) {
 		if (!t || d.n)
 			abort();

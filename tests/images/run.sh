@@ -386,5 +386,10 @@ is "$?" "2" "unknown image command: exit 2"
 V image prep --dry-run topo.yaml >/dev/null 2>err.txt
 is "$?" "2" "image prep with an unknown option: exit 2"
 ok "$(grep -q "unrecognized option '--dry-run'" err.txt; echo $?)" "naming it"
+is "$(sed -n 2p err.txt)" "vmrun: see 'vmrun image prep --help'" "then where the usage is"
+is "$(wc -l <err.txt)" "2" "and nothing more (no usage dumped on stderr)"
+V image frob >/dev/null 2>err.txt
+is "$(head -1 err.txt)" "vmrun: error: image: unknown command 'frob' (prep or import)" \
+	"unknown image command: named, with the commands there are"
 
 done_testing

@@ -493,7 +493,7 @@ if [ "$(id -u)" -eq 0 ] && unshare -m --propagation private true 2>/dev/null; th
 	}
 	ro_run "$T/ro/state" >/dev/null 2>"$T/q1.err"
 	is "$?" 1 "read-only guest state directory: exit 1"
-	grep -q "^vmrun: error: open lock '$T/ro/state/q/lock': Read-only file system$" "$T/q1.err" &&
+	grep -q "^vmrun: error: lock '$T/ro/state/q/lock': Read-only file system$" "$T/q1.err" &&
 		one_error "$T/q1.err"
 	ok $? "one error naming the lock file"
 	ro_run "$T/ro/new" >/dev/null 2>"$T/q2.err"

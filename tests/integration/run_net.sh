@@ -74,10 +74,11 @@ r=$?
 ok $r "fake guest with a macvtap NIC ready"
 [ $r -ne 0 ] && sed 's/^/# /' "$T/f.err"
 if [ -s "$T/f.report" ]; then
-	want=$(json_get "$T/f.report" 'sorted(set([0, 1, 2] + [int(n) for a in j["argv"] for kv in a.split(",") if kv.split("=")[0] in ("fd", "fds", "vhostfd", "vhostfds") for n in kv.split("=")[1].split(":")]))')
+	# fds the argv names: the chardevs' fd=N, the netdevs' JSON fd, fds, vhostfd(s)
+	want=$(json_get "$T/f.report" 'sorted(set([0, 1, 2] + [int(n) for a in j["argv"] if a.startswith("socket,") for kv in a.split(",") if kv.startswith("fd=") for n in [kv[3:]]] + [int(n) for a in j["argv"] if a.startswith("{\"type\"") for k, v in json.loads(a).items() if k in ("fd", "fds", "vhostfd", "vhostfds") for n in v.split(":")]))')
 	is "$(json_get "$T/f.report" 'j["fds"]')" "$want" \
 		"QEMU holds exactly fds 0-2 and the fds its argv names (tap, vhost, QMP, console)"
-	is "$(json_get "$T/f.report" 'len([a for a in j["argv"] if a.startswith("tap,") and ",fd" in a])')" 1 \
+	is "$(json_get "$T/f.report" 'len([a for a in j["argv"] if a.startswith("{\"type\":\"tap\"") and "\"fd\"" in a])')" 1 \
 		"the NIC is a tap netdev on a passed fd"
 else
 	ok 1 "QEMU holds exactly fds 0-2 and the fds its argv names (no report from the fake QEMU)"
@@ -105,8 +106,9 @@ run_wait_ready v n 20
 r=$?
 ok $r "fake guest with vhost-net ready"
 [ $r -ne 0 ] && sed 's/^/# /' "$T/v.err"
-is "$(json_get "$T/f.report" '[a for a in j["argv"] if a.startswith("tap,")]')" \
-	"['tap,id=net-eth0,fd=3,vhost=on,vhostfd=4']" "tap fd 3, vhost-net fd 4"
+is "$(json_get "$T/f.report" '[a for a in j["argv"] if a.startswith("{\"type\":\"tap\"")]')" \
+	"['{\"type\":\"tap\",\"id\":\"net-eth0\",\"fd\":\"3\",\"vhost\":true,\"vhostfd\":\"4\"}']" \
+	"tap fd 3, vhost-net fd 4"
 is "$(json_get "$T/f.report" '[a.split(",")[2] for a in j["argv"] if a.startswith("socket,id=")]')" \
 	"['fd=5', 'fd=6']" "QMP and console sockets on fds 5 and 6"
 is "$(json_get "$T/f.report" 'j["fds"]')" "[0, 1, 2, 3, 4, 5, 6]" "QEMU holds exactly fds 0-6"

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
-#include "lib/buf.h"
-#include "lib/util.h"
+#include "lib/base/buf.h"
+#include "lib/base/util.h"
 #include "tests/lib/proc.h"
 
 char *test_read_fd(int fd)

@@ -31,8 +31,7 @@ bool tap_ok_at(const char *file, int line, bool cond, const char *fmt, ...)
 	return cond;
 }
 
-bool tap_is_int_at(const char *file, int line, long long got, long long want,
-		   const char *fmt, ...)
+bool tap_is_int_at(const char *file, int line, long long got, long long want, const char *fmt, ...)
 {
 	bool cond = got == want;
 	va_list ap;
@@ -46,8 +45,8 @@ bool tap_is_int_at(const char *file, int line, long long got, long long want,
 	return cond;
 }
 
-bool tap_is_str_at(const char *file, int line, const char *got, const char *want,
-		   const char *fmt, ...)
+bool tap_is_str_at(const char *file, int line, const char *got, const char *want, const char *fmt,
+		   ...)
 {
 	bool cond = (got == NULL && want == NULL) || (got && want && strcmp(got, want) == 0);
 	va_list ap;

@@ -14,11 +14,11 @@
 #include <stdint.h>
 
 bool tap_ok_at(const char *file, int line, bool cond, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-bool tap_is_int_at(const char *file, int line, long long got, long long want,
-		   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-bool tap_is_str_at(const char *file, int line, const char *got, const char *want,
-		   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+    __attribute__((format(printf, 4, 5)));
+bool tap_is_int_at(const char *file, int line, long long got, long long want, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+bool tap_is_str_at(const char *file, int line, const char *got, const char *want, const char *fmt,
+		   ...) __attribute__((format(printf, 5, 6)));
 void tap_skip(const char *why, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void tap_diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Print the plan line; returns the process exit status (1 if anything failed). */

@@ -29,21 +29,21 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "lib/buf.h"
-#include "lib/util.h"
+#include "lib/base/buf.h"
+#include "lib/base/util.h"
 
 struct fake_dev {
 	const char *bdf;
-	const char *driver;   /* bound at creation; NULL: none */
-	const char *native;   /* what drivers_probe picks without override */
-	int group;            /* IOMMU group; -1: none */
-	const char *netdev;   /* net/NAME with address mac, or NULL */
+	const char *driver; /* bound at creation; NULL: none */
+	const char *native; /* what drivers_probe picks without override */
+	int group;	    /* IOMMU group; -1: none */
+	const char *netdev; /* net/NAME with address mac, or NULL */
 	const char *mac;
-	unsigned totalvfs;    /* > 0: an SR-IOV PF */
-	const char *vf_driver;/* driver autoprobe binds VFs to */
-	unsigned numvfs;      /* state: the file is truncated by the write's open */
-	const char *class;    /* "0x020000" when NULL */
-	const char *id;       /* "8086:10fb" when NULL */
+	unsigned totalvfs;     /* > 0: an SR-IOV PF */
+	const char *vf_driver; /* driver autoprobe binds VFs to */
+	unsigned numvfs;       /* state: the file is truncated by the write's open */
+	const char *class;     /* "0x020000" when NULL */
+	const char *id;	       /* "8086:10fb" when NULL */
 };
 
 #define FAKE_MAX_DEVS 32
@@ -60,7 +60,7 @@ static struct {
 } fake;
 
 static void fake_vput(const char *content, const char *fmt, va_list ap)
-	__attribute__((format(printf, 2, 0)));
+    __attribute__((format(printf, 2, 0)));
 
 static void fake_vput(const char *content, const char *fmt, va_list ap)
 {
@@ -90,7 +90,8 @@ static void fake_vput(const char *content, const char *fmt, va_list ap)
 }
 
 /* fake_put("1\n", "bus/pci/devices/%s/sriov_numvfs", bdf); NULL content: a directory */
-static __attribute__((format(printf, 2, 3))) void fake_put(const char *content, const char *fmt, ...)
+static __attribute__((format(printf, 2, 3))) void fake_put(const char *content, const char *fmt,
+							   ...)
 {
 	va_list ap;
 
@@ -99,7 +100,8 @@ static __attribute__((format(printf, 2, 3))) void fake_put(const char *content, 
 	va_end(ap);
 }
 
-static __attribute__((format(printf, 2, 3))) void fake_link(const char *target, const char *fmt, ...)
+static __attribute__((format(printf, 2, 3))) void fake_link(const char *target, const char *fmt,
+							    ...)
 {
 	char *rel = NULL, *path;
 	va_list ap;
@@ -354,7 +356,7 @@ static int fake_set_numvfs(const char *pf, unsigned n)
 		}
 	}
 	for (unsigned i = 0; i < n && !cur; i++) {
-		struct fake_dev v = { .group = 100 + (int)i, .native = d->vf_driver };
+		struct fake_dev v = {.group = 100 + (int)i, .native = d->vf_driver};
 		char *t;
 
 		fake_vf_bdf(pf, i, vf);
@@ -424,7 +426,8 @@ static int fake_apply(const char *rel, const char *value)
 		if (streq(b, "driver_override")) {
 			size_t n = strcspn(value, "\n");
 
-			snprintf(fake.override[idx], sizeof(fake.override[idx]), "%.*s", (int)n, value);
+			snprintf(fake.override[idx], sizeof(fake.override[idx]), "%.*s", (int)n,
+				 value);
 			return 0;
 		}
 		if (streq(b, "sriov_numvfs"))

@@ -23,13 +23,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "lib/strvec.h"
-#include "lib/util.h"
+#include "lib/base/strvec.h"
+#include "lib/base/util.h"
 #include "net/internal.h"
 
 struct ns_env {
-	char tmp[64];      /* scratch directory (state dir, journal) */
-	char sysfs[96];    /* this namespace's sysfs */
+	char tmp[64];	/* scratch directory (state dir, journal) */
+	char sysfs[96]; /* this namespace's sysfs */
 	struct vmr_nl nl;
 };
 

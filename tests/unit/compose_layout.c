@@ -4,8 +4,9 @@
 
 #include "compose/compose.h"
 #include "compose/internal.h"
-#include "lib/topology.h"
-#include "lib/util.h"
+#include "lib/devices/devices.h"
+#include "lib/model/topology.h"
+#include "lib/base/util.h"
 #include "tests/lib/tap.h"
 
 static struct vmr_topology *load(const char *text)
@@ -13,7 +14,8 @@ static struct vmr_topology *load(const char *text)
 	struct vmr_topology *t = NULL;
 	struct vmr_diags d = {0};
 
-	if (vmr_topology_load_buffer("t.yaml", text, strlen(text), &t, &d) < 0) {
+	if (vmr_topology_load_buffer("t.yaml", text, strlen(text), vmr_device_kinds(), &t, &d) <
+	    0) {
 		for (size_t i = 0; i < d.n; i++)
 			tap_diag("%u:%u: %s", d.v[i].line, d.v[i].col, d.v[i].msg);
 		t = NULL;

@@ -3,7 +3,7 @@
 #include <stdio.h>
 
 #include "images/images.h"
-#include "lib/util.h"
+#include "lib/base/util.h"
 #include "tests/lib/tap.h"
 
 int main(void)

@@ -6,7 +6,7 @@
 #include <sys/stat.h>
 
 #include "images/images.h"
-#include "lib/util.h"
+#include "lib/base/util.h"
 #include "tests/lib/tap.h"
 
 #define SECTOR 2048

@@ -8,7 +8,8 @@
 #include <yaml.h>
 
 #include "images/images.h"
-#include "lib/util.h"
+#include "lib/devices/devices.h"
+#include "lib/base/util.h"
 #include "tests/lib/tap.h"
 
 static struct vmr_topology *load(const char *yaml)
@@ -16,7 +17,8 @@ static struct vmr_topology *load(const char *yaml)
 	struct vmr_diags d = {0};
 	struct vmr_topology *t = NULL;
 
-	if (vmr_topology_load_buffer("test.yaml", yaml, strlen(yaml), &t, &d) < 0) {
+	if (vmr_topology_load_buffer("test.yaml", yaml, strlen(yaml), vmr_device_kinds(), &t, &d) <
+	    0) {
 		for (size_t i = 0; i < d.n; i++)
 			tap_diag("%u:%u: %s", d.v[i].line, d.v[i].col, d.v[i].msg);
 		t = NULL;

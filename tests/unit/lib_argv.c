@@ -1,37 +1,77 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The plan and the QEMU argv builder on hand-made guests (no topology
- * loader): fd numbering, every disk bus and cache mode, every NIC kind,
- * the errors the builder reports, and path resolution.
+ * The plan and the QEMU argv builder on guests of small topologies: fd
+ * numbering, every disk bus and cache mode, every NIC kind, the devices,
+ * the rules the model enforces instead of the builder, and path
+ * resolution.
  */
 #include <stdio.h>
 
-#include "lib/plan.h"
-#include "lib/util.h"
+#include "lib/devices/devices.h"
+#include "lib/plan/plan.h"
+#include "lib/base/util.h"
 #include "tests/lib/tap.h"
 
 /* ---- helpers ---------------------------------------------------------- */
 
-static struct vmr_topology topo = {.file = (char *)"/t/topology.yaml", .version = 1};
+static struct vmr_config cfg = {
+    .qemu = (char *)"/usr/bin/qemu-system-x86_64",
+    .state_dir = (char *)"/run/vmrun",
+    .image_dir = (char *)"/var/lib/vmrun/images",
+};
+static struct vmr_topology *topo;
 
-static void guest_init(struct vmr_guest *g, const char *name)
+/*
+ * Plan guest name of a topology with these guests (YAML under `guests:`),
+ * relative paths resolving in dir, with the facts given.  The topology
+ * stays loaded until the next call.
+ */
+static int plan_of(struct vmr_plan *p, const char *guests, const char *name, const char *dir,
+		   enum vmr_accel accel, bool vhost)
 {
-	*g = (struct vmr_guest){.name = (char *)name, .vcpus = 2, .memory = 1024ull << 20};
+	_cleanup_free_ char *yaml = xasprintf("version: 1\nguests:\n%s", guests);
+	struct vmr_plan_opts po = {.cfg = &cfg, .topo_dir = dir, .facts = {accel, vhost}};
+	struct vmr_diags d = {0};
+	struct vmr_error *e = NULL;
+	int r;
+
+	vmr_topology_free(topo);
+	topo = NULL;
+	if (vmr_topology_load_buffer("a.yaml", yaml, strlen(yaml), vmr_device_kinds(), &topo, &d) <
+	    0) {
+		for (size_t i = 0; i < d.n; i++)
+			tap_diag("%u:%u: %s", d.v[i].line, d.v[i].col, d.v[i].msg);
+		vmr_diags_clear(&d);
+		*p = (struct vmr_plan){0};
+		return -1;
+	}
+	r = vmr_plan_build(topo, vmr_topology_guest(topo, name), &po, p, &e);
+	if (r < 0)
+		tap_diag("plan: %s", e->msg);
+	vmr_error_free(e);
+	return r;
 }
 
-static struct vmr_nic nic_make(const char *name, enum vmr_nic_kind kind, unsigned last)
+/* Whether yaml fails to load with a message containing needle. */
+static bool refused(const char *guests, const char *needle)
 {
-	return (struct vmr_nic){
-	    .name = (char *)name,
-	    .kind = kind,
-	    .queues = 1,
-	    .mac = {{0x52, 0xde, 0xac, 0x19, 0xa0, (uint8_t)last}},
-	};
-}
+	_cleanup_free_ char *yaml = xasprintf("version: 1\nguests:\n%s", guests);
+	struct vmr_topology *t = NULL;
+	struct vmr_diags d = {0};
+	bool found = false;
 
-static struct vmr_disk disk_make(const char *file, enum vmr_disk_bus bus)
-{
-	return (struct vmr_disk){.file = (char *)file, .bus = bus};
+	if (vmr_topology_load_buffer("a.yaml", yaml, strlen(yaml), vmr_device_kinds(), &t, &d) ==
+	    0) {
+		vmr_topology_free(t);
+		return false;
+	}
+	for (size_t i = 0; i < d.n; i++) {
+		found = found || strstr(d.v[i].msg, needle);
+		if (!found)
+			tap_diag("%s", d.v[i].msg);
+	}
+	vmr_diags_clear(&d);
+	return found;
 }
 
 /* Build argv for g; returns the status of vmr_argv_build. */
@@ -123,18 +163,18 @@ static void test_minimal(void)
 	    "-sandbox",
 	    "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny",
 	};
-	struct vmr_guest g;
 	struct vmr_plan p;
 	struct vmr_strvec sv = VMR_STRVEC_INIT;
 	struct vmr_error *err = NULL;
 	bool same = true;
 
-	guest_init(&g, "m");
-	vmr_plan_init(&p, &topo, &g, "/usr/bin/qemu-system-x86_64", "/t", VMR_ACCEL_TCG);
+	is_int(plan_of(&p, "  m: {vcpus: 2, memory: 1G}\n", "m", "/t", VMR_ACCEL_TCG, true), 0,
+	       "minimal: plans");
 	is_int(p.qmp_fd, 3, "minimal: qmp fd is 3 without NICs");
 	is_int(p.console_fd, 4, "minimal: console fd is 4");
 	is_int(p.nfds, 2, "minimal: two fds passed");
-	ok(p.sandbox && p.vhost, "minimal: plan defaults to sandbox and vhost");
+	ok(p.sandbox, "minimal: plan defaults to sandbox");
+	ok(p.env.n == 1 && startswith(p.env.v[0], "PATH="), "minimal: QEMU's environment is PATH");
 	is_int(build(&p, &sv, &err), 0, "minimal: builds");
 	is_int((long long)sv.n, (long long)ARRAY_SIZE(want), "minimal: argument count");
 	for (size_t i = 0; i < ARRAY_SIZE(want) && i < sv.n; i++)
@@ -164,44 +204,43 @@ static void test_minimal(void)
 
 static void test_accel_cpu_memory(void)
 {
-	struct vmr_guest g;
 	struct vmr_plan p;
 	struct vmr_strvec sv = VMR_STRVEC_INIT;
 	struct vmr_error *err = NULL;
 
-	guest_init(&g, "k");
-	g.vcpus = 10;
-	g.memory = 4096ull << 20;
-	vmr_plan_init(&p, &topo, &g, "qemu", "/t", VMR_ACCEL_KVM);
+	plan_of(&p, "  k: {vcpus: 10, memory: 4G}\n", "k", "/t", VMR_ACCEL_KVM, true);
 	is_int(build(&p, &sv, &err), 0, "kvm: builds");
 	is_str(opt_value(&sv, "-accel", 0), "kvm", "kvm: -accel kvm");
 	is_str(opt_value(&sv, "-cpu", 0), "host", "kvm: -cpu host by default");
 	is_str(opt_value(&sv, "-smp", 0), "10,sockets=1,cores=10,threads=1", "kvm: -smp 10");
 	is_str(opt_value(&sv, "-m", 0), "4096M", "memory: whole MiB");
+	ok(p.grants.kvm, "kvm: the process needs /dev/kvm");
 	vmr_plan_free(&p);
 
-	g.cpu = (char *)"host,-vmx,-svm";
-	g.machine = (char *)"pc-q35-7.2";
-	g.memory = (1ull << 20) + 4096;
-	vmr_plan_init(&p, &topo, &g, "qemu", "/t", VMR_ACCEL_TCG);
+	plan_of(&p,
+		"  k: {cpu: \"host,-vmx,-svm\", machine: pc-q35-7.2, memory: 16388K}\n"
+		"  h: {cpu: hostile}\n  o: {cpu: host}\n",
+		"k", "/t", VMR_ACCEL_TCG, true);
 	is_int(build(&p, &sv, &err), 0, "cpu override: builds");
 	is_str(opt_value(&sv, "-cpu", 0), "max,-vmx,-svm",
 	       "cpu host under tcg: max with the same feature flags");
 	is_str(opt_value(&sv, "-machine", 0), "pc-q35-7.2", "machine override");
 	is_str(opt_value(&sv, "-accel", 0), "tcg,thread=multi", "tcg is multi-threaded");
-	is_str(opt_value(&sv, "-m", 0), "1028K", "memory: KiB when not whole MiB");
+	is_str(opt_value(&sv, "-m", 0), "16388K", "memory: KiB when not whole MiB");
+	ok(!p.grants.kvm, "tcg: no /dev/kvm");
+	vmr_plan_free(&p);
 
 	vmr_strvec_clear(&sv);
-	g.cpu = (char *)"hostile";
+	plan_of(&p, "  h: {cpu: hostile}\n", "h", "/t", VMR_ACCEL_TCG, true);
 	is_int(build(&p, &sv, &err), 0, "other cpu model: builds");
 	is_str(opt_value(&sv, "-cpu", 0), "hostile", "other cpu model: verbatim under tcg");
+	vmr_plan_free(&p);
 	vmr_strvec_clear(&sv);
-	g.cpu = (char *)"host";
-	p.accel = VMR_ACCEL_KVM;
+	plan_of(&p, "  o: {cpu: host}\n", "o", "/t", VMR_ACCEL_KVM, true);
 	is_int(build(&p, &sv, &err), 0, "cpu host under kvm: builds");
 	is_str(opt_value(&sv, "-cpu", 0), "host", "cpu host under kvm: verbatim");
 
-	p.accel = VMR_ACCEL_AUTO;
+	p.facts.accel = VMR_ACCEL_AUTO;
 	ok(build(&p, &sv, &err) < 0 && err_has(err, "accelerator not resolved"),
 	   "unresolved accel is an error");
 	vmr_error_clear(&err);
@@ -209,46 +248,52 @@ static void test_accel_cpu_memory(void)
 	vmr_plan_free(&p);
 }
 
+#define FDS_GUEST                                                                                  \
+	"  f:\n    nics:\n"                                                                        \
+	"      - {name: vmctrl, macvtap: eth1, mac: \"52:de:ac:19:a0:03\"}\n"                      \
+	"      - {name: user0, user: true, mac: \"52:de:ac:19:a0:04\"}\n"                          \
+	"      - {name: n3, bridge: br0, queues: 2, mac: \"52:de:ac:19:a0:05\"}\n"                 \
+	"      - {name: n6, pci: \"0000:1a:00.1\", mac: \"52:de:ac:19:a0:06\"}\n"                  \
+	"      - {name: n9, tap: tap9, mac: \"52:de:ac:19:a0:07\"}\n"
+
 static void test_fds(void)
 {
-	struct vmr_nic nics[5];
-	struct vmr_guest g;
 	struct vmr_plan p;
 	struct vmr_strvec sv = VMR_STRVEC_INIT;
 	struct vmr_error *err = NULL;
+	struct vmr_plan_dev *d;
 
-	nics[0] = nic_make("vmctrl", VMR_NIC_MACVTAP, 3);
-	nics[1] = nic_make("user0", VMR_NIC_USER, 4);
-	nics[2] = nic_make("n3", VMR_NIC_BRIDGE, 5);
-	nics[2].queues = 2;
-	nics[3] = nic_make("n6", VMR_NIC_PCI, 6);
-	nics[3].pci = (struct vmr_pci_addr){0, 0x1a, 0, 1};
-	nics[4] = nic_make("n9", VMR_NIC_TAP, 7);
-	guest_init(&g, "f");
-	g.nics = nics;
-	g.nnics = ARRAY_SIZE(nics);
-
-	vmr_plan_init(&p, &topo, &g, "qemu", "/t", VMR_ACCEL_TCG);
-	is_int(p.nics[0].tapfd[0], 3, "fds: first tap-like NIC gets fd 3");
-	is_int(p.nics[1].ntapfds, 0, "fds: user NIC has no tap fd");
-	is_int(p.nics[2].ntapfds, 2, "fds: multiqueue NIC has one fd per queue");
-	is_int(p.nics[2].tapfd[0], 4, "fds: second tap-like NIC, queue 0");
-	is_int(p.nics[2].tapfd[1], 5, "fds: second tap-like NIC, queue 1");
-	is_int(p.nics[3].ntapfds, 0, "fds: pci NIC has no tap fd");
-	is_str(p.nics[3].vfio_host, "0000:1a:00.1", "fds: pci NIC's vfio host from the model");
-	is_int(p.nics[4].tapfd[0], 6, "fds: third tap-like NIC");
-	is_int(p.nics[0].vhostfd[0], 7, "fds: vhost fds follow all tap fds");
-	is_int(p.nics[2].vhostfd[0], 8, "fds: vhost fd for queue 0");
-	is_int(p.nics[2].vhostfd[1], 9, "fds: vhost fd for queue 1");
-	is_int(p.nics[4].vhostfd[0], 10, "fds: vhost fd of third NIC");
+	plan_of(&p, FDS_GUEST, "f", "/t", VMR_ACCEL_TCG, true);
+	d = p.devs;
+	is_int(p.ndevs, 5, "fds: a plan share per NIC");
+	is_int(d[0].fds[VMR_FD_TAP][0], 3, "fds: first tap-like NIC gets fd 3");
+	is_int(d[1].nfds[VMR_FD_TAP], 0, "fds: user NIC has no tap fd");
+	is_int(d[2].nfds[VMR_FD_TAP], 2, "fds: multiqueue NIC has one fd per queue");
+	is_int(d[2].fds[VMR_FD_TAP][0], 4, "fds: second tap-like NIC, queue 0");
+	is_int(d[2].fds[VMR_FD_TAP][1], 5, "fds: second tap-like NIC, queue 1");
+	is_int(d[3].nfds[VMR_FD_TAP], 0, "fds: pci NIC has no tap fd");
+	is_str(d[3].hostdev, "0000:1a:00.1", "fds: pci NIC's vfio host from the model");
+	is_int(d[4].fds[VMR_FD_TAP][0], 6, "fds: third tap-like NIC");
+	is_int(d[0].fds[VMR_FD_VHOST][0], 7, "fds: vhost fds follow all tap fds");
+	is_int(d[2].fds[VMR_FD_VHOST][0], 8, "fds: vhost fd for queue 0");
+	is_int(d[2].fds[VMR_FD_VHOST][1], 9, "fds: vhost fd for queue 1");
+	is_int(d[4].fds[VMR_FD_VHOST][0], 10, "fds: vhost fd of third NIC");
 	is_int(p.qmp_fd, 11, "fds: qmp after vhost fds");
 	is_int(p.console_fd, 12, "fds: console last");
 	is_int(p.nfds, 10, "fds: 3..12 passed");
+	is_str(d[0].ifname, "vm-52deac19a003", "macvtap: the plan names its host interface");
+	ok(p.grants.tap_nodes && p.grants.tun && p.grants.net_admin && p.grants.vfio &&
+	       p.grants.vhost,
+	   "grants: tap nodes, tun, NET_ADMIN, vfio, vhost-net");
 
 	is_int(build(&p, &sv, &err), 0, "fds: builds");
-	ok(has_pair(&sv, "-netdev", "tap,id=net-vmctrl,fd=3,vhost=on,vhostfd=7"),
+	ok(has_pair(&sv, "-netdev",
+		    "{\"type\":\"tap\",\"id\":\"net-vmctrl\",\"fd\":\"3\",\"vhost\":true,"
+		    "\"vhostfd\":\"7\"}"),
 	   "netdev: single queue with vhost");
-	ok(has_pair(&sv, "-netdev", "tap,id=net-n3,fds=4:5,vhost=on,vhostfds=8:9"),
+	ok(has_pair(&sv, "-netdev",
+		    "{\"type\":\"tap\",\"id\":\"net-n3\",\"fds\":\"4:5\",\"vhost\":true,"
+		    "\"vhostfds\":\"8:9\"}"),
 	   "netdev: multiqueue with vhost");
 	ok(has_pair(
 	       &sv, "-device",
@@ -263,15 +308,17 @@ static void test_fds(void)
 	   "NICs appear in NIC order");
 	ok(has_pair(&sv, "-chardev", "socket,id=qmp,fd=11,server=on,wait=off"),
 	   "chardev qmp uses the plan's fd");
+	vmr_plan_free(&p);
 
-	p.vhost = false;
-	vmr_plan_assign_fds(&p);
-	is_int(p.nics[0].nvhostfds, 0, "vhost off: no vhost fds");
+	plan_of(&p, FDS_GUEST, "f", "/t", VMR_ACCEL_TCG, false);
+	is_int(p.devs[0].nfds[VMR_FD_VHOST], 0, "vhost off: no vhost fds");
 	is_int(p.qmp_fd, 7, "vhost off: qmp follows the tap fds");
 	is_int(p.console_fd, 8, "vhost off: console");
 	is_int(p.nfds, 6, "vhost off: 3..8 passed");
+	ok(!p.grants.vhost, "vhost off: no /dev/vhost-net");
 	is_int(build(&p, &sv, &err), 0, "vhost off: builds");
-	ok(has_pair(&sv, "-netdev", "tap,id=net-n3,fds=4:5"), "vhost off: no vhost options");
+	ok(has_pair(&sv, "-netdev", "{\"type\":\"tap\",\"id\":\"net-n3\",\"fds\":\"4:5\"}"),
+	   "vhost off: no vhost options");
 	vmr_strvec_clear(&sv);
 	vmr_plan_free(&p);
 	vmr_error_free(err);
@@ -279,39 +326,26 @@ static void test_fds(void)
 
 static void test_nic_options(void)
 {
-	struct vmr_hostfwd fwd[2] = {
-	    {.host_port = 2222, .guest_port = 22},
-	    {.udp = true,
-	     .host_addr = (char *)"127.0.0.1",
-	     .host_port = 5353,
-	     .guest_addr = (char *)"10.0.2.15",
-	     .guest_port = 53},
-	};
-	struct vmr_nic nics[3];
-	struct vmr_guest g;
 	struct vmr_plan p;
 	struct vmr_strvec sv = VMR_STRVEC_INIT;
 	struct vmr_error *err = NULL;
 
-	nics[0] = nic_make("mgmt", VMR_NIC_USER, 1);
-	nics[0].forwards = fwd;
-	nics[0].nforwards = 2;
-	nics[1] = nic_make("jumbo", VMR_NIC_MACVTAP, 2);
-	nics[1].mtu = 9000;
-	nics[2] = nic_make("legacy", VMR_NIC_TAP, 3);
-	nics[2].model = (char *)"e1000";
-	nics[2].mtu = 1400;
-	guest_init(&g, "o");
-	g.nics = nics;
-	g.nnics = ARRAY_SIZE(nics);
-	vmr_plan_init(&p, &topo, &g, "qemu", "/t", VMR_ACCEL_TCG);
-	is_int(p.nics[1].nvhostfds, 1, "vhost: virtio-net NIC gets a vhost fd");
-	is_int(p.nics[2].nvhostfds, 0, "vhost: e1000 NIC gets none");
+	plan_of(&p,
+		"  o:\n    nics:\n"
+		"      - {name: mgmt, user: {forward: [\"tcp:2222:22\", "
+		"\"udp:127.0.0.1:5353:10.0.2.15:53\"]}, mac: \"52:de:ac:19:a0:01\"}\n"
+		"      - {name: jumbo, macvtap: eth1, mtu: 9000, mac: \"52:de:ac:19:a0:02\"}\n"
+		"      - {name: legacy, tap: t0, model: e1000, mtu: 1400, mac: "
+		"\"52:de:ac:19:a0:03\"}\n",
+		"o", "/t", VMR_ACCEL_TCG, true);
+	is_int(p.devs[1].nfds[VMR_FD_VHOST], 1, "vhost: virtio-net NIC gets a vhost fd");
+	is_int(p.devs[2].nfds[VMR_FD_VHOST], 0, "vhost: e1000 NIC gets none");
 	is_int(p.qmp_fd, 6, "vhost: only one vhost fd numbered");
 	is_int(build(&p, &sv, &err), 0, "nic options: builds");
 	ok(has_pair(
 	       &sv, "-netdev",
-	       "user,id=net-mgmt,hostfwd=tcp::2222-:22,hostfwd=udp:127.0.0.1:5353-10.0.2.15:53"),
+	       "{\"type\":\"user\",\"id\":\"net-mgmt\",\"hostfwd\":[{\"str\":\"tcp::2222-:22\"},"
+	       "{\"str\":\"udp:127.0.0.1:5353-10.0.2.15:53\"}]}"),
 	   "user: forwards with and without addresses");
 	ok(has_pair(&sv, "-device",
 		    "{\"driver\":\"virtio-net-pci\",\"netdev\":\"net-jumbo\",\"mac\":\"52:de:ac:19:"
@@ -322,55 +356,41 @@ static void test_nic_options(void)
 		    "{\"driver\":\"e1000\",\"netdev\":\"net-legacy\",\"mac\":\"52:de:ac:19:a0:03\","
 		    "\"id\":\"nic-legacy\"}"),
 	   "model override: no virtio-only properties");
-	ok(has_pair(&sv, "-netdev", "tap,id=net-legacy,fd=4"), "model override: tap without vhost");
-	ok(has_pair(&sv, "-netdev", "tap,id=net-jumbo,fd=3,vhost=on,vhostfd=5"),
+	ok(has_pair(&sv, "-netdev", "{\"type\":\"tap\",\"id\":\"net-legacy\",\"fd\":\"4\"}"),
+	   "model override: tap without vhost");
+	ok(has_pair(&sv, "-netdev",
+		    "{\"type\":\"tap\",\"id\":\"net-jumbo\",\"fd\":\"3\",\"vhost\":true,"
+		    "\"vhostfd\":\"5\"}"),
 	   "virtio-net: tap with vhost");
-	vmr_plan_free(&p);
-
-	nics[2].queues = 2;
-	vmr_plan_init(&p, &topo, &g, "qemu", "/t", VMR_ACCEL_TCG);
-	ok(build(&p, &sv, &err) < 0 &&
-	       err_has(err, "nic 'legacy' of guest 'o': 2 queues need a virtio-net model, not "
-			    "'e1000'"),
-	   "multiqueue with a non-virtio model: error");
-	vmr_error_clear(&err);
-	vmr_plan_free(&p);
-	nics[2].queues = 1;
-
-	nics[1].queues = VMR_MAX_QUEUES + 1;
-	vmr_plan_init(&p, &topo, &g, "qemu", "/t", VMR_ACCEL_TCG);
-	is_int(p.nics[1].ntapfds, VMR_MAX_QUEUES, "queues above the limit are clamped in the plan");
-	ok(build(&p, &sv, &err) < 0 && err && err->status == VMR_EXIT_USAGE &&
-	       err_has(err, "nic 'jumbo' of guest 'o': 17 queues, at most 16"),
-	   "queues above the limit: builder error");
-	vmr_error_clear(&err);
 	vmr_strvec_clear(&sv);
 	vmr_plan_free(&p);
+
+	ok(refused("  o:\n    nics: [{name: legacy, tap: t0, model: e1000, queues: 2}]\n",
+		   "2 queues need a virtio-net model, not 'e1000'"),
+	   "multiqueue with a non-virtio model: refused by the model");
+	ok(refused("  o:\n    nics: [{name: jumbo, macvtap: eth1, queues: 17}]\n",
+		   "queues '17' out of range (1..16)"),
+	   "queues above the limit: refused by the model");
 }
 
 static void test_vf(void)
 {
-	struct vmr_nic nics[1];
-	struct vmr_guest g;
 	struct vmr_plan p;
 	struct vmr_strvec sv = VMR_STRVEC_INIT;
 	struct vmr_error *err = NULL;
 
-	nics[0] = nic_make("n3", VMR_NIC_VF, 9);
-	nics[0].pci = (struct vmr_pci_addr){0, 0x1a, 0, 0};
-	guest_init(&g, "v");
-	g.nics = nics;
-	g.nnics = 1;
-	vmr_plan_init(&p, &topo, &g, "qemu", "/t", VMR_ACCEL_KVM);
-	ok(p.nics[0].vfio_host == NULL, "vf: not resolved by the plan itself");
+	plan_of(&p,
+		"  v:\n    nics: [{name: n3, vf: \"0000:1a:00.0\", mac: \"52:de:ac:19:a0:09\"}]\n",
+		"v", "/t", VMR_ACCEL_KVM, true);
+	ok(p.devs[0].hostdev == NULL, "vf: not resolved by the plan itself");
 	ok(build(&p, &sv, &err) < 0, "vf: unresolved is an error");
 	ok(err && err->status == VMR_EXIT_USAGE, "vf: usage status");
-	ok(err_has(err, "nic 'n3' of guest 'v': the vf of pf '0000:1a:00.0' is not resolved"),
+	ok(err_has(err, "nic 'n3' of guest 'v' is a vf of '0000:1a:00.0': run picks the vf"),
 	   "vf: message names nic, guest and pf");
 	ok(sv.n == 0, "vf: nothing returned on failure");
 	vmr_error_clear(&err);
 
-	p.nics[0].vfio_host = xstrdup("0000:1a:02.3");
+	p.devs[0].hostdev = xstrdup("0000:1a:02.3");
 	is_int(build(&p, &sv, &err), 0, "vf: resolved builds");
 	ok(has_pair(&sv, "-device",
 		    "{\"driver\":\"vfio-pci\",\"host\":\"0000:1a:02.3\",\"id\":\"hostdev-n3\"}"),
@@ -380,39 +400,27 @@ static void test_vf(void)
 	vmr_plan_free(&p);
 }
 
+#define DISKS_GUEST                                                                                \
+	"  d:\n    cloud_init: true\n    disks:\n"                                                 \
+	"      - {file: root.qcow2, cache: none, aio: native}\n"                                   \
+	"      - {file: /data/scratch.img, bus: scsi, cache: writethrough, aio: io_uring, "        \
+	"readonly: true}\n"                                                                        \
+	"      - {file: ../nv.raw, bus: nvme, cache: unsafe, format: raw}\n"                       \
+	"      - {file: ide.img, bus: ide, cache: directsync, aio: threads}\n"                     \
+	"      - {cdrom: install.iso}\n"                                                           \
+	"      - {file: wb.img, bus: scsi, cache: writeback}\n"                                    \
+	"      - {file: base-overlay.img, backing: base.qcow2}\n"                                  \
+	"      - {file: \"x,y.img\"}\n"
+
 static void test_disks(void)
 {
-	struct vmr_disk d[8];
-	struct vmr_guest g;
 	struct vmr_plan p;
 	struct vmr_strvec sv = VMR_STRVEC_INIT;
 	struct vmr_error *err = NULL;
 	long i0, iscsi, iseed;
 
-	d[0] = disk_make("root.qcow2", VMR_BUS_VIRTIO);
-	d[0].cache = VMR_CACHE_NONE;
-	d[0].aio = VMR_AIO_NATIVE;
-	d[1] = disk_make("/data/scratch.img", VMR_BUS_SCSI);
-	d[1].cache = VMR_CACHE_WRITETHROUGH;
-	d[1].aio = VMR_AIO_IO_URING;
-	d[1].readonly = true;
-	d[2] = disk_make("../nv.raw", VMR_BUS_NVME);
-	d[2].cache = VMR_CACHE_UNSAFE;
-	d[2].format = VMR_FORMAT_RAW;
-	d[3] = disk_make("ide.img", VMR_BUS_IDE);
-	d[3].cache = VMR_CACHE_DIRECTSYNC;
-	d[3].aio = VMR_AIO_THREADS;
-	d[4] = (struct vmr_disk){.cdrom = true, .file = (char *)"install.iso"};
-	d[5] = disk_make("wb.img", VMR_BUS_SCSI);
-	d[5].cache = VMR_CACHE_WRITEBACK;
-	d[6] = disk_make("base-overlay.img", VMR_BUS_VIRTIO);
-	d[6].backing = (char *)"base.qcow2";
-	d[7] = disk_make("x,y.img", VMR_BUS_VIRTIO);
-	guest_init(&g, "d");
-	g.disks = d;
-	g.ndisks = ARRAY_SIZE(d);
-	vmr_plan_init(&p, &topo, &g, "qemu", "/srv/topo", VMR_ACCEL_TCG);
-	p.seed_iso = xstrdup("/run/vmrun/d/seed.iso");
+	plan_of(&p, DISKS_GUEST, "d", "/srv/topo", VMR_ACCEL_TCG, true);
+	is_str(p.seed_iso, "/run/vmrun/d/seed.iso", "seed: in the guest's state directory");
 	is_int(build(&p, &sv, &err), 0, "disks: builds");
 
 	is_str(opt_value(&sv, "-blockdev", 0),
@@ -515,56 +523,45 @@ static void test_disks(void)
 	vmr_plan_free(&p);
 }
 
-static void test_disk_errors_and_machines(void)
+static void test_disk_rules_and_machines(void)
 {
-	struct vmr_disk d[8];
-	struct vmr_guest g;
 	struct vmr_plan p;
 	struct vmr_strvec sv = VMR_STRVEC_INIT;
 	struct vmr_error *err = NULL;
 
-	guest_init(&g, "e");
-	g.disks = d;
-	g.ndisks = 1;
-
-	d[0] = disk_make("a.img", VMR_BUS_VIRTIO);
-	d[0].aio = VMR_AIO_NATIVE;
-	vmr_plan_init(&p, &topo, &g, "qemu", "/t", VMR_ACCEL_TCG);
-	ok(build(&p, &sv, &err) < 0 && err->status == VMR_EXIT_USAGE &&
-	       err_has(err, "disk 'a.img' of guest 'e': aio 'native' needs cache 'none' or "
-			    "'directsync'"),
-	   "aio native without cache none: error");
-	vmr_error_clear(&err);
-	d[0].cache = VMR_CACHE_WRITEBACK;
-	ok(build(&p, &sv, &err) < 0, "aio native with writeback: error");
-	vmr_error_clear(&err);
-	d[0].cache = VMR_CACHE_DIRECTSYNC;
-	is_int(build(&p, &sv, &err), 0, "aio native with directsync: accepted");
-
-	d[0] = disk_make("r.img", VMR_BUS_IDE);
-	d[0].readonly = true;
-	ok(build(&p, &sv, &err) < 0 && err_has(err, "an ide disk cannot be read-only"),
-	   "read-only ide disk: error");
-	vmr_error_clear(&err);
+	ok(refused("  e: {disks: [{file: a.img, aio: native}]}\n",
+		   "aio 'native' needs cache 'none' or 'directsync'"),
+	   "aio native without cache none: refused by the model");
+	ok(refused("  e: {disks: [{file: a.img, aio: native, cache: writeback}]}\n",
+		   "aio 'native' needs cache"),
+	   "aio native with writeback: refused");
+	is_int(plan_of(&p, "  e: {disks: [{file: a.img, aio: native, cache: directsync}]}\n", "e",
+		       "/t", VMR_ACCEL_TCG, true),
+	       0, "aio native with directsync: accepted");
 	vmr_plan_free(&p);
+	ok(refused("  e: {disks: [{file: r.img, bus: ide, readonly: true}]}\n",
+		   "an ide disk cannot be read-only"),
+	   "read-only ide disk: refused");
 
 	/* seven IDE devices on q35's six AHCI ports */
-	for (size_t i = 0; i < 7; i++)
-		d[i] = (struct vmr_disk){.cdrom = true, .file = (char *)"c.iso"};
-	g.ndisks = 7;
-	vmr_plan_init(&p, &topo, &g, "qemu", "/t", VMR_ACCEL_TCG);
-	ok(build(&p, &sv, &err) < 0 && err_has(err, "more than 6 ide devices"),
-	   "q35: seventh ide device is an error");
-	vmr_error_clear(&err);
-	g.ndisks = 6;
+	ok(refused("  e: {disks: [{cdrom: c.iso}, {cdrom: c.iso}, {cdrom: c.iso}, {cdrom: c.iso}, "
+		   "{cdrom: c.iso}, {cdrom: c.iso}, {cdrom: c.iso}]}\n",
+		   "more than 6 ide devices"),
+	   "q35: seventh ide device is refused");
+	is_int(
+	    plan_of(&p,
+		    "  e: {disks: [{cdrom: c.iso}, {cdrom: c.iso}, {cdrom: c.iso}, {cdrom: c.iso}, "
+		    "{cdrom: c.iso}, {cdrom: c.iso}]}\n",
+		    "e", "/t", VMR_ACCEL_TCG, true),
+	    0, "q35: six ide devices plan");
 	is_int(build(&p, &sv, &err), 0, "q35: six ide devices fit");
 	vmr_plan_free(&p);
 
 	/* pc: two buses with two units each */
-	g.machine = (char *)"pc";
-	g.ndisks = 3;
-	d[0] = disk_make("a.img", VMR_BUS_IDE);
-	vmr_plan_init(&p, &topo, &g, "qemu", "/t", VMR_ACCEL_TCG);
+	plan_of(&p,
+		"  e: {machine: pc, disks: [{file: a.img, bus: ide}, {cdrom: c.iso}, {cdrom: "
+		"c.iso}]}\n",
+		"e", "/t", VMR_ACCEL_TCG, true);
 	is_int(build(&p, &sv, &err), 0, "pc: builds");
 	ok(has_pair(&sv, "-device",
 		    "{\"driver\":\"ide-hd\",\"bus\":\"ide.0\",\"unit\":0,\"drive\":\"disk0\","
@@ -575,37 +572,30 @@ static void test_disk_errors_and_machines(void)
 		    "\"id\":\"disk2\"}"),
 	   "pc: third ide device on ide.1 unit 0");
 	vmr_plan_free(&p);
-	g.ndisks = 5;
-	vmr_plan_init(&p, &topo, &g, "qemu", "/t", VMR_ACCEL_TCG);
-	ok(build(&p, &sv, &err) < 0 && err_has(err, "more than 4 ide devices"),
-	   "pc: fifth ide device is an error");
-	vmr_error_clear(&err);
-	vmr_plan_free(&p);
+	ok(refused("  e: {machine: pc, disks: [{file: a.img, bus: ide}, {cdrom: c.iso}, {cdrom: "
+		   "c.iso}, {cdrom: c.iso}, {cdrom: c.iso}]}\n",
+		   "more than 4 ide devices"),
+	   "pc: fifth ide device is refused");
 
 	/* a machine without IDE: cdroms go to virtio-scsi, ide disks are refused */
-	g.machine = (char *)"microvm";
-	g.ndisks = 1;
-	d[0] = (struct vmr_disk){.cdrom = true, .file = (char *)"c.iso"};
-	vmr_plan_init(&p, &topo, &g, "qemu", "/t", VMR_ACCEL_TCG);
+	plan_of(&p, "  e: {machine: microvm, disks: [{cdrom: c.iso}]}\n", "e", "/t", VMR_ACCEL_TCG,
+		true);
 	is_int(build(&p, &sv, &err), 0, "microvm: cdrom builds");
 	ok(has_pair(&sv, "-device",
 		    "{\"driver\":\"scsi-cd\",\"bus\":\"scsi0.0\",\"channel\":0,\"scsi-id\":0,"
 		    "\"lun\":0,\"drive\":\"disk0\",\"id\":\"disk0\",\"bootindex\":1}"),
 	   "microvm: cdrom becomes scsi-cd");
-	d[0] = disk_make("a.img", VMR_BUS_IDE);
-	ok(build(&p, &sv, &err) < 0 &&
-	       err_has(err, "bus 'ide' needs a q35 or pc machine, not 'microvm'"),
-	   "microvm: ide disk is an error");
-	vmr_error_clear(&err);
 	vmr_plan_free(&p);
+	ok(refused("  e: {machine: microvm, disks: [{file: a.img, bus: ide}]}\n",
+		   "bus 'ide' needs a q35 or pc machine, not 'microvm'"),
+	   "microvm: ide disk is refused");
 
 	/* with a kernel no disk carries a bootindex */
-	g.machine = NULL;
-	g.kernel = (char *)"vmlinuz";
-	g.initrd = (char *)"./boot/initrd.img";
-	g.append = (char *)"console=ttyS0 quiet";
-	d[0] = disk_make("a.img", VMR_BUS_VIRTIO);
-	vmr_plan_init(&p, &topo, &g, "qemu", "/t/x", VMR_ACCEL_TCG);
+	plan_of(
+	    &p,
+	    "  e: {kernel: vmlinuz, initrd: ./boot/initrd.img, append: \"console=ttyS0 quiet\", "
+	    "disks: [{file: a.img}]}\n",
+	    "e", "/t/x", VMR_ACCEL_TCG, true);
 	is_int(build(&p, &sv, &err), 0, "kernel: builds");
 	is_str(opt_value(&sv, "-kernel", 0), "/t/x/vmlinuz", "kernel: resolved path");
 	is_str(opt_value(&sv, "-initrd", 0), "/t/x/boot/initrd.img", "initrd: ./ folded");
@@ -620,17 +610,12 @@ static void test_disk_errors_and_machines(void)
 
 static void test_sandbox_and_qemu_args(void)
 {
-	struct vmr_guest g;
 	struct vmr_plan p;
 	struct vmr_strvec sv = VMR_STRVEC_INIT;
 	struct vmr_error *err = NULL;
 
-	guest_init(&g, "s");
-	vmr_strvec_push(&g.qemu_args, "-device");
-	vmr_strvec_push(&g.qemu_args, "virtio-rng-pci");
-	vmr_strvec_push(&g.qemu_args, "-sandbox");
-	vmr_strvec_push(&g.qemu_args, "off");
-	vmr_plan_init(&p, &topo, &g, "qemu", "/t", VMR_ACCEL_TCG);
+	plan_of(&p, "  s: {qemu_args: [-device, virtio-rng-pci, -sandbox, \"off\"]}\n", "s", "/t",
+		VMR_ACCEL_TCG, true);
 	is_int(build(&p, &sv, &err), 0, "qemu_args: builds");
 	ok(sv.n >= 4 && streq(sv.v[sv.n - 4], "-device") &&
 	       streq(sv.v[sv.n - 3], "virtio-rng-pci") && streq(sv.v[sv.n - 2], "-sandbox") &&
@@ -641,30 +626,45 @@ static void test_sandbox_and_qemu_args(void)
 	is_int(build(&p, &sv, &err), 0, "no sandbox: builds");
 	is_int((long long)count_opt(&sv, "-sandbox"), 1, "no sandbox: only the user's -sandbox");
 	vmr_strvec_clear(&sv);
-	vmr_strvec_clear(&g.qemu_args);
-	vmr_plan_free(&p);
-
-	g.vcpus = 0;
-	vmr_plan_init(&p, &topo, &g, "qemu", "/t", VMR_ACCEL_TCG);
-	ok(build(&p, &sv, &err) < 0 && err_has(err, "guest 's': no vcpus"), "zero vcpus: error");
-	vmr_error_clear(&err);
 	vmr_plan_free(&p);
 }
 
-static void test_image(void)
+static void test_rng(void)
 {
-	struct vmr_disk d[1];
-	struct vmr_guest g;
 	struct vmr_plan p;
 	struct vmr_strvec sv = VMR_STRVEC_INIT;
 	struct vmr_error *err = NULL;
 
-	guest_init(&g, "i");
-	g.image = (char *)"debian-12.qcow2";
-	d[0] = disk_make("data.img", VMR_BUS_VIRTIO);
-	g.disks = d;
-	g.ndisks = 1;
-	vmr_plan_init(&p, &topo, &g, "qemu", "/t", VMR_ACCEL_TCG);
+	plan_of(&p, "  r: {rng: true}\n  n: {rng: false}\n", "r", "/t", VMR_ACCEL_TCG, true);
+	is_int(build(&p, &sv, &err), 0, "rng: builds");
+	ok(has_pair(&sv, "-object",
+		    "{\"qom-type\":\"rng-random\",\"id\":\"rng0\",\"filename\":\"/dev/urandom\"}"),
+	   "rng: an rng-random backend on /dev/urandom");
+	ok(has_pair(&sv, "-device",
+		    "{\"driver\":\"virtio-rng-pci\",\"rng\":\"rng0\",\"id\":\"rng0\"}"),
+	   "rng: a virtio-rng-pci device");
+	vmr_strvec_clear(&sv);
+	vmr_plan_free(&p);
+	plan_of(&p, "  n: {rng: false}\n", "n", "/t", VMR_ACCEL_TCG, true);
+	is_int(build(&p, &sv, &err), 0, "rng false: builds");
+	is_int((long long)count_opt(&sv, "-object"), 0, "rng false: no device");
+	vmr_strvec_clear(&sv);
+	vmr_plan_free(&p);
+	ok(refused("  r: {rng: yes}\n", "'rng' must be true or false"), "rng: a boolean");
+}
+
+static void test_image(void)
+{
+	struct vmr_plan p;
+	struct vmr_strvec sv = VMR_STRVEC_INIT;
+	struct vmr_error *err = NULL;
+
+	plan_of(&p, "  i: {image: debian-12.qcow2, disks: [{file: data.img}]}\n", "i", "/t",
+		VMR_ACCEL_TCG, true);
+	is_str(p.root_disk, "/var/lib/vmrun/images/i/root.qcow2",
+	       "image: root overlay in image_dir");
+	free(p.root_disk);
+	p.root_disk = NULL;
 	ok(build(&p, &sv, &err) < 0 && err->status == VMR_EXIT_USAGE &&
 	       err_has(err, "guest 'i': the root disk overlay on image 'debian-12.qcow2' is not "
 			    "in the plan"),
@@ -706,18 +706,13 @@ static void test_plan_path(void)
 	    {"/", "x", "/x"},
 	    {"/", "../x", "/x"},
 	};
-	struct vmr_guest g;
-
-	guest_init(&g, "p");
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-		struct vmr_plan p;
+		struct vmr_plan p = {.topo_dir = (char *)cases[i].dir};
 		char *s;
 
-		vmr_plan_init(&p, &topo, &g, "qemu", cases[i].dir, VMR_ACCEL_TCG);
 		s = vmr_plan_path(&p, cases[i].path);
 		is_str(s, cases[i].want, "plan path '%s' in '%s'", cases[i].path, cases[i].dir);
 		free(s);
-		vmr_plan_free(&p);
 	}
 }
 
@@ -729,9 +724,11 @@ int main(void)
 	test_nic_options();
 	test_vf();
 	test_disks();
-	test_disk_errors_and_machines();
+	test_disk_rules_and_machines();
 	test_sandbox_and_qemu_args();
+	test_rng();
 	test_image();
 	test_plan_path();
+	vmr_topology_free(topo);
 	return tap_done();
 }

@@ -4,8 +4,8 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
-#include "lib/accel.h"
-#include "lib/util.h"
+#include "lib/plan/accel.h"
+#include "lib/base/util.h"
 #include "tests/lib/tap.h"
 
 static char root[] = "/tmp/vmrt-accel-XXXXXX";

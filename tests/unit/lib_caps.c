@@ -21,9 +21,11 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-#include "lib/caps.h"
-#include "lib/spawn.h"
-#include "lib/util.h"
+#include "lib/base/caps.h"
+#include "lib/devices/devices.h"
+#include "lib/runtime/preflight.h"
+#include "lib/base/spawn.h"
+#include "lib/base/util.h"
 #include "tests/lib/proc.h"
 #include "tests/lib/tap.h"
 
@@ -292,9 +294,28 @@ static void test_require_writable(void)
 
 struct preflight_case {
 	struct vmr_config *cfg;
-	struct vmr_guest *g;
+	struct vmr_plan plan;
 	bool drop_net_admin, drop_dac, drop_nice;
 };
+
+/* c's plan for guest g1 of yaml (the topology stays loaded: the plan points into it) */
+static void preflight_plan(struct preflight_case *c, const char *yaml)
+{
+	static struct vmr_topology *t;
+	struct vmr_plan_opts po = {
+	    .cfg = c->cfg, .topo_dir = "/", .facts = {.accel = VMR_ACCEL_TCG}};
+	struct vmr_diags d = {0};
+	struct vmr_error *e = NULL;
+
+	vmr_plan_free(&c->plan);
+	vmr_topology_free(t);
+	t = NULL;
+	if (vmr_topology_load_buffer("p.yaml", yaml, strlen(yaml), vmr_device_kinds(), &t, &d) <
+		0 ||
+	    vmr_plan_build(t, vmr_topology_guest(t, "g1"), &po, &c->plan, &e) < 0)
+		abort();
+	vmr_diags_clear(&d);
+}
 
 static void child_preflight(const void *arg)
 {
@@ -308,7 +329,7 @@ static void child_preflight(const void *arg)
 		clear_effective((cap_value_t[]){CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH}, 2);
 	if (c->drop_nice)
 		clear_effective((cap_value_t[]){CAP_SYS_NICE}, 1);
-	r = vmr_caps_preflight(c->cfg, c->g, &err);
+	r = vmr_caps_preflight(c->cfg, &c->plan, &err);
 	report_err(r, err);
 }
 
@@ -319,10 +340,15 @@ static void test_preflight(void)
 	_cleanup_free_ char *ovr = xasprintf("%s/driver_override", dev);
 	_cleanup_free_ char *probe = xasprintf("%s/sys/bus/pci/drivers_probe", tmpdir);
 	_cleanup_free_ char *want = NULL;
-	struct vmr_nic nics[2] = {0};
-	struct vmr_guest g = {0};
+	static const char head[] = "version: 1\nguests:\n  g1:\n    accel: tcg\n";
+	_cleanup_free_ char *user = xasprintf("%s    nics: [{name: n1, user: true}]\n", head);
+	_cleanup_free_ char *mvt =
+	    xasprintf("%s    nics: [{name: n1, user: true}, {name: n2, macvtap: eth0}]\n", head);
+	_cleanup_free_ char *pci = xasprintf(
+	    "%s    nics: [{name: n1, user: true}, {name: n2, pci: \"0000:3b:00.1\"}]\n", head);
+	_cleanup_free_ char *pinned = xasprintf("%s    cpuset: \"0\"\n", head);
 	struct vmr_config cfg = {0};
-	struct preflight_case c = {&cfg, &g, false, false, false};
+	struct preflight_case c = {.cfg = &cfg};
 	char cmd[512];
 
 	if (geteuid() != 0) {
@@ -339,19 +365,13 @@ static void test_preflight(void)
 	if (write_file_atomic(ovr, "", 0, 0644) < 0 || write_file_atomic(probe, "", 0, 0444) < 0)
 		abort();
 
-	g.name = "g1";
-	g.nics = nics;
-	g.nnics = 1;
-	nics[0].name = "n1";
-	nics[0].kind = VMR_NIC_USER;
-	nics[1].name = "n2";
-	nics[1].kind = VMR_NIC_MACVTAP;
 	cfg.sysfs_root = sysfs;
 
+	preflight_plan(&c, user);
 	c.drop_net_admin = true;
 	in_child(child_preflight, &c);
 	is_int(sh->r, 0, "a user-mode NIC needs no capability");
-	g.nnics = 2;
+	preflight_plan(&c, mvt);
 	in_child(child_preflight, &c);
 	is_str(
 	    sh->msg,
@@ -362,8 +382,7 @@ static void test_preflight(void)
 	in_child(child_preflight, &c);
 	is_int(sh->r, 0, "macvtap with CAP_NET_ADMIN");
 
-	nics[1].kind = VMR_NIC_PCI;
-	nics[1].pci = (struct vmr_pci_addr){0, 0x3b, 0, 1};
+	preflight_plan(&c, pci);
 	c.drop_dac = true;
 	in_child(child_preflight, &c);
 	is_int(sh->r, -EACCES, "PCI passthrough, drivers_probe not writable");
@@ -376,16 +395,17 @@ static void test_preflight(void)
 	is_int(sh->r, 0, "PCI passthrough as root");
 
 	cfg.qemu_user = "nobody";
-	g.has_cpuset = true;
+	preflight_plan(&c, pinned);
 	c.drop_nice = true;
 	in_child(child_preflight, &c);
 	is_str(sh->msg,
-	       "pinning the vCPUs of guest 'g1' when QEMU runs as 'nobody' needs CAP_SYS_NICE, "
+	       "placing the threads of guest 'g1' when QEMU runs as 'nobody' needs CAP_SYS_NICE, "
 	       "which this process lacks",
 	       "pinning threads of another uid needs CAP_SYS_NICE");
-	g.has_cpuset = false;
+	preflight_plan(&c, user);
 	in_child(child_preflight, &c);
 	is_int(sh->r, 0, "no cpuset: CAP_SYS_NICE not needed");
+	vmr_plan_free(&c.plan);
 }
 
 /* ---- the drop ------------------------------------------------------ */

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
-#include "lib/config.h"
-#include "lib/util.h"
+#include "lib/model/config.h"
+#include "lib/base/util.h"
 #include "tests/lib/tap.h"
 
 static char dir[] = "/tmp/vmrt-config-XXXXXX";
@@ -39,12 +39,13 @@ static void check_err(const char *name, const char *text, const char *want, int 
 {
 	_cleanup_free_ char *path = conf(name, text);
 	_cleanup_free_ char *got = NULL, *full = NULL;
-	struct vmr_config c = { 0 };
+	struct vmr_config c = {0};
 	int status = -1;
 
 	got = load_err(path, &c, &status);
 	/* want has one '@' standing for the config path */
-	full = xasprintf("%.*s%s%s", (int)(strchr(want, '@') - want), want, path, strchr(want, '@') + 1);
+	full = xasprintf("%.*s%s%s", (int)(strchr(want, '@') - want), want, path,
+			 strchr(want, '@') + 1);
 	is_str(got, full, "%s: error text", name);
 	is_int(status, want_status, "%s: exit status", name);
 	if (!got)
@@ -53,12 +54,12 @@ static void check_err(const char *name, const char *text, const char *want, int 
 
 int main(void)
 {
-	struct vmr_config c = { 0 };
+	struct vmr_config c = {0};
 	_cleanup_free_ char *good = NULL, *missing = NULL, *err = NULL;
 	int status = 0;
 
-	static const char *const envs[] = { "VMRUN_QEMU", "VMRUN_STATE_DIR", "VMRUN_SYSFS_ROOT",
-					     "VMRUN_DEV_ROOT", "VMRUN_NO_SANDBOX" };
+	static const char *const envs[] = {"VMRUN_QEMU", "VMRUN_STATE_DIR", "VMRUN_SYSFS_ROOT",
+					   "VMRUN_DEV_ROOT", "VMRUN_NO_SANDBOX"};
 	for (size_t i = 0; i < ARRAY_SIZE(envs); i++)
 		unsetenv(envs[i]);
 	if (!mkdtemp(dir))
@@ -90,12 +91,14 @@ int main(void)
 	setenv("VMRUN_DEV_ROOT", "/tmp/env-dev", 1);
 	ok(vmr_config_load(good, &c, NULL) == 0, "config with environment");
 	ok(streq(c.state_dir, "/tmp/env-state") && streq(c.qemu, "/tmp/fake-qemu") &&
-	   streq(c.sysfs_root, "/tmp/env-sys") && streq(c.dev_root, "/tmp/env-dev"),
+	       streq(c.sysfs_root, "/tmp/env-sys") && streq(c.dev_root, "/tmp/env-dev"),
 	   "environment overrides the file");
 	vmr_config_free(&c);
 	setenv("VMRUN_STATE_DIR", "relative", 1);
 	err = load_err(good, &c, &status);
-	is_str(err, "environment variable VMRUN_STATE_DIR: invalid value 'relative' for 'state_dir' (expected an absolute path)",
+	is_str(err,
+	       "environment variable VMRUN_STATE_DIR: invalid value 'relative' for 'state_dir' "
+	       "(expected an absolute path)",
 	       "bad environment value named");
 	for (size_t i = 0; i < ARRAY_SIZE(envs); i++)
 		unsetenv(envs[i]);
@@ -104,16 +107,18 @@ int main(void)
 		_cleanup_free_ char *empty = conf("empty.conf", "");
 
 		ok(vmr_config_load(empty, &c, NULL) == 0, "empty file: all defaults");
-		ok(streq(c.qemu, "/usr/bin/qemu-system-x86_64") && streq(c.state_dir, "/run/vmrun") &&
-		   c.accel == VMR_ACCEL_AUTO && streq(c.image_dir, "/var/lib/vmrun/images") &&
-		   c.qemu_user == NULL && streq(c.sysfs_root, "/sys") && streq(c.dev_root, "/dev"),
+		ok(streq(c.qemu, "/usr/bin/qemu-system-x86_64") &&
+		       streq(c.state_dir, "/run/vmrun") && c.accel == VMR_ACCEL_AUTO &&
+		       streq(c.image_dir, "/var/lib/vmrun/images") && c.qemu_user == NULL &&
+		       streq(c.sysfs_root, "/sys") && streq(c.dev_root, "/dev"),
 		   "documented defaults");
 		vmr_config_free(&c);
 	}
 	{
 		_cleanup_free_ char *p = conf("user.conf", "[vmrun]\nqemu_user =\n");
 
-		ok(vmr_config_load(p, &c, NULL) == 0 && c.qemu_user == NULL, "empty qemu_user is root");
+		ok(vmr_config_load(p, &c, NULL) == 0 && c.qemu_user == NULL,
+		   "empty qemu_user is root");
 		vmr_config_free(&c);
 	}
 	{
@@ -125,10 +130,12 @@ int main(void)
 		ok(vmr_config_load(off, &c, NULL) == 0 && !c.sandbox, "sandbox = false");
 		vmr_config_free(&c);
 		setenv("VMRUN_NO_SANDBOX", "1", 1);
-		ok(vmr_config_load(on, &c, NULL) == 0 && !c.sandbox, "VMRUN_NO_SANDBOX=1 forces false");
+		ok(vmr_config_load(on, &c, NULL) == 0 && !c.sandbox,
+		   "VMRUN_NO_SANDBOX=1 forces false");
 		vmr_config_free(&c);
 		setenv("VMRUN_NO_SANDBOX", "0", 1);
-		ok(vmr_config_load(on, &c, NULL) == 0 && c.sandbox, "VMRUN_NO_SANDBOX=0 changes nothing");
+		ok(vmr_config_load(on, &c, NULL) == 0 && c.sandbox,
+		   "VMRUN_NO_SANDBOX=0 changes nothing");
 		vmr_config_free(&c);
 		unsetenv("VMRUN_NO_SANDBOX");
 	}
@@ -136,8 +143,10 @@ int main(void)
 	/* the shipped example must load and say what the defaults are */
 	if (access("docs/vmrun.conf.example", R_OK) == 0) {
 		ok(vmr_config_load("docs/vmrun.conf.example", &c, NULL) == 0 &&
-		   streq(c.qemu, "/usr/bin/qemu-system-x86_64") && streq(c.state_dir, "/run/vmrun") &&
-		   c.accel == VMR_ACCEL_AUTO && !c.qemu_user, "docs/vmrun.conf.example loads with the defaults");
+		       streq(c.qemu, "/usr/bin/qemu-system-x86_64") &&
+		       streq(c.state_dir, "/run/vmrun") && c.accel == VMR_ACCEL_AUTO &&
+		       !c.qemu_user,
+		   "docs/vmrun.conf.example loads with the defaults");
 		vmr_config_free(&c);
 	} else {
 		tap_skip("not run from the repository top", "docs/vmrun.conf.example");
@@ -148,7 +157,8 @@ int main(void)
 	check_err("bad-accel.conf", "[vmrun]\naccel = fast\n",
 		  "config '@': invalid value 'fast' for 'accel' (expected auto, kvm or tcg)", 2);
 	check_err("relative.conf", "[vmrun]\nimage_dir = images\n",
-		  "config '@': invalid value 'images' for 'image_dir' (expected an absolute path)", 2);
+		  "config '@': invalid value 'images' for 'image_dir' (expected an absolute path)",
+		  2);
 	check_err("section.conf", "[qemu]\nbinary = x\n",
 		  "config '@': unknown section or key 'qemu' (expected [vmrun])", 2);
 	check_err("bad-user.conf", "[vmrun]\nqemu_user = ../root\n",
@@ -158,14 +168,16 @@ int main(void)
 
 	missing = xasprintf("%s/none.conf", dir);
 	err = (free(err), load_err(missing, &c, &status));
-	ok(err && strstr(err, "does not exist") && strstr(err, missing), "explicit missing path is an error");
+	ok(err && strstr(err, "does not exist") && strstr(err, missing),
+	   "explicit missing path is an error");
 	is_int(status, 2, "missing explicit config is bad usage");
 
 	{
 		_cleanup_free_ char *p = conf("syntax.conf", "[vmrun\nqemu = /x\n");
 		_cleanup_free_ char *e = load_err(p, &c, &status);
 
-		ok(e && strstr(e, p) && strstr(e, "syntax error"), "syntax error names the file (%s)", e ? e : "none");
+		ok(e && strstr(e, p) && strstr(e, "syntax error"),
+		   "syntax error names the file (%s)", e ? e : "none");
 	}
 	{
 		/* nothing may reach stderr from the library: iniparser's callback is ours */
@@ -182,17 +194,18 @@ int main(void)
 		dup2(saved, STDERR_FILENO);
 		close(saved);
 		close(fd);
-		ok(stat(errpath, &st) == 0 && st.st_size == 0, "the library printed nothing on stderr");
+		ok(stat(errpath, &st) == 0 && st.st_size == 0,
+		   "the library printed nothing on stderr");
 		unlink(errpath);
 	}
 
 	/* leave /tmp as found */
 	{
-		static const char *const names[] = { "good.conf", "empty.conf", "user.conf",
-						     "unknown-key.conf", "bad-accel.conf",
-						     "relative.conf", "section.conf", "bad-user.conf",
-						     "syntax.conf", "syntax2.conf", "sandbox-on.conf",
-						     "sandbox-off.conf", "bad-sandbox.conf" };
+		static const char *const names[] = {
+		    "good.conf",       "empty.conf",	"user.conf",	   "unknown-key.conf",
+		    "bad-accel.conf",  "relative.conf", "section.conf",	   "bad-user.conf",
+		    "syntax.conf",     "syntax2.conf",	"sandbox-on.conf", "sandbox-off.conf",
+		    "bad-sandbox.conf"};
 
 		for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
 			_cleanup_free_ char *f = xasprintf("%s/%s", dir, names[i]);

@@ -16,13 +16,13 @@
 #include <sys/wait.h>
 #include <systemd/sd-daemon.h>
 
-#include "lib/control.h"
-#include "lib/cpuset.h"
-#include "lib/launch.h"
-#include "lib/run.h"
-#include "lib/statedir.h"
-#include "lib/supervisor.h"
-#include "lib/util.h"
+#include "lib/runtime/control.h"
+#include "lib/base/cpuset.h"
+#include "lib/runtime/launch.h"
+#include "lib/runtime/run.h"
+#include "lib/base/statedir.h"
+#include "lib/runtime/supervisor.h"
+#include "lib/base/util.h"
 #include "tests/lib/tap.h"
 
 static char *root;
@@ -387,7 +387,8 @@ static void test_stop(void)
 	put("rd", "ready", "");
 	srv = fake_supervisor("rd");
 	is_int(vmr_guest_stop(root, "rd", 5, false, NULL, &err), 1, "stop: request delivered");
-	is_int(vmr_guest_stop(root, "rd", -1, false, NULL, &err), 1, "stop: default timeout delivered");
+	is_int(vmr_guest_stop(root, "rd", -1, false, NULL, &err), 1,
+	       "stop: default timeout delivered");
 	is_int(vmr_guest_stop(root, "rd", -1, true, NULL, &err), 1, "kill: delivered");
 	(void)read_file(log, 4096, &reqs, NULL);
 	is_str(reqs, "{\"stop\":{\"timeout\":5}}\n{\"stop\":null}\n{\"kill\":null}\n",

@@ -3,14 +3,14 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "lib/cpuset.h"
-#include "lib/util.h"
+#include "lib/base/cpuset.h"
+#include "lib/base/util.h"
 #include "tests/lib/tap.h"
 
 /* Parse s and format it back, or "ERR:<why>:<bad>". */
 static char *roundtrip(const char *s)
 {
-	struct vmr_cpuset cs = { 0 };
+	struct vmr_cpuset cs = {0};
 	_cleanup_free_ char *bad = NULL;
 	const char *why = NULL;
 	char *out;
@@ -31,7 +31,7 @@ static void check(const char *in, const char *want)
 
 int main(void)
 {
-	struct vmr_cpuset a = { 0 }, b = { 0 }, c = { 0 };
+	struct vmr_cpuset a = {0}, b = {0}, c = {0};
 
 	check("10-19,22", "10-19,22");
 	check("3,1,2", "1-3");
@@ -54,7 +54,8 @@ int main(void)
 	check("8192", "ERR:CPU number above 8191 in item:8192");
 	check("0-99999999999", "ERR:CPU number above 8191 in item:0-99999999999");
 
-	ok(vmr_cpuset_parse("2-5", &a, NULL, NULL) == 0 && a.n == 4 && a.cpus[0] == 2 && a.cpus[3] == 5,
+	ok(vmr_cpuset_parse("2-5", &a, NULL, NULL) == 0 && a.n == 4 && a.cpus[0] == 2 &&
+	       a.cpus[3] == 5,
 	   "vCPU i maps to the i-th CPU");
 	ok(vmr_cpuset_contains(&a, 3) && !vmr_cpuset_contains(&a, 6), "contains");
 	vmr_cpuset_parse("5-9", &b, NULL, NULL);
@@ -64,7 +65,7 @@ int main(void)
 	vmr_cpuset_free(&c);
 	vmr_cpuset_copy(&c, &a);
 	ok(c.n == a.n && c.cpus != a.cpus && c.cpus[1] == 3, "copy is deep");
-	ok(!vmr_cpuset_contains(&(struct vmr_cpuset){ 0 }, 0), "empty set contains nothing");
+	ok(!vmr_cpuset_contains(&(struct vmr_cpuset){0}, 0), "empty set contains nothing");
 	vmr_cpuset_free(&a);
 	vmr_cpuset_free(&b);
 	vmr_cpuset_free(&c);

@@ -4,8 +4,8 @@
 #include <stdio.h>
 #include <yaml.h>
 
-#include "lib/define.h"
-#include "lib/util.h"
+#include "lib/model/define.h"
+#include "lib/base/util.h"
 #include "tests/lib/tap.h"
 
 #define README_A "a | 192.168.60.2(10-19) | vmctrl@02:00:00:00:00:02,n6@02:00:00:00:06:02"
@@ -79,7 +79,7 @@ static void test_readme(void)
 	a = vmr_define_guest(d, "a");
 	is_int(a ? (long long)a->cpuset.n : -1, 10, "a has 10 CPUs");
 	is_str(a ? a->host : NULL, "192.168.60.2", "a placed on 192.168.60.2");
-	is_int(nic(d, "a", "n6") ? (long long)nic(d, "a", "n6")->kind : -1, VMR_NIC_MACVTAP,
+	is_int(nic(d, "a", "n6") ? (long long)nic(d, "a", "n6")->kind : -1, VMR_DEFINE_MACVTAP,
 	       "n6 is macvtap");
 	is_str(nic(d, "b", "n6") ? nic(d, "b", "n6")->parent : NULL, "02:00:00:00:06:03",
 	       "macvtap parent by MAC");
@@ -109,13 +109,13 @@ static void test_attachments(void)
 	n = nic(d, "a", "vmctrl");
 	is_str(n ? n->parent : NULL, "enp26s0f1", "macvtap parent by ifname");
 	n = nic(d, "a", "n3");
-	is_int(n ? (long long)n->kind : -1, VMR_NIC_PCI, "MAC+pci is passthrough");
+	is_int(n ? (long long)n->kind : -1, VMR_DEFINE_PCI, "MAC+pci is passthrough");
 	is_str(mac_of(n, buf), "a4:bf:01:cc:75:97",
 	       "passthrough guest MAC is the host MAC lowercased");
 	is_str(n ? vmr_pci_format(&n->pci, pci) : NULL, "0000:1a:00.1", "PCI address lowercased");
 	is_str(ip_of(n, ip), "172.25.162.3", "passthrough still gets its address");
 	n = nic(d, "a", "n5");
-	is_int(n ? (long long)n->kind : -1, VMR_NIC_VF,
+	is_int(n ? (long long)n->kind : -1, VMR_DEFINE_VF,
 	       "VF+pci is SR-IOV; name lowercased like 5gdeploy");
 	is_str(mac_of(n, buf), "52:de:ac:19:a4:03", "VF guest MAC is ip2mac");
 	is_str(mac_of(nic(d, "b", "n4"), buf), "52:de:ac:19:a3:04", "b's VF on the same PF");

@@ -5,8 +5,8 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
-#include "lib/journal.h"
-#include "lib/util.h"
+#include "lib/base/journal.h"
+#include "lib/base/util.h"
 #include "tests/lib/tap.h"
 
 /*

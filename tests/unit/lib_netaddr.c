@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <sys/socket.h>
 
-#include "lib/netaddr.h"
-#include "lib/util.h"
+#include "lib/base/netaddr.h"
+#include "lib/base/util.h"
 #include "tests/lib/tap.h"
 
 static void test_mac(void)
@@ -22,7 +22,8 @@ static void test_mac(void)
 	ok(vmr_mac_parse("52:de:ac:19:a0", &m) == -EINVAL, "mac: five bytes rejected");
 	ok(vmr_mac_parse("52:de:ac:19:a0:0g", &m) == -EINVAL, "mac: non-hex rejected");
 	ok(vmr_mac_parse("52:de:ac:19:a0:03:", &m) == -EINVAL, "mac: trailing colon rejected");
-	ok(vmr_mac_parse("", &m) == -EINVAL && vmr_mac_parse(NULL, &m) == -EINVAL, "mac: empty and NULL");
+	ok(vmr_mac_parse("", &m) == -EINVAL && vmr_mac_parse(NULL, &m) == -EINVAL,
+	   "mac: empty and NULL");
 	vmr_mac_parse("01:00:5e:00:00:01", &m);
 	ok(vmr_mac_is_multicast(&m), "mac: 01:... is multicast");
 	vmr_mac_parse("00:00:00:00:00:00", &m);
@@ -119,7 +120,8 @@ static void test_size(void)
 	ok(vmr_size_parse("", 1, &v) == -EINVAL, "size: empty");
 	ok(vmr_size_parse("20000000T", 1, &v) == -ERANGE, "size: overflow");
 	ok(vmr_size_parse("99999999999999999999999", 1, &v) == -EINVAL ||
-	   vmr_size_parse("99999999999999999999999", 1, &v) == -ERANGE, "size: too many digits");
+	       vmr_size_parse("99999999999999999999999", 1, &v) == -ERANGE,
+	   "size: too many digits");
 	ok(vmr_size_parse("18446744073709551615", 1, &v) == 0 && v == UINT64_MAX,
 	   "size: the largest byte count");
 	ok(vmr_size_parse("18446744073709551616", 1, &v) == -ERANGE, "size: one byte more");

@@ -25,8 +25,8 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
-#include "lib/sandbox.h"
-#include "lib/util.h"
+#include "lib/runtime/sandbox.h"
+#include "lib/base/util.h"
 #include "tests/lib/tap.h"
 
 enum check {

@@ -16,9 +16,9 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
-#include "lib/buf.h"
-#include "lib/spawn.h"
-#include "lib/util.h"
+#include "lib/base/buf.h"
+#include "lib/base/spawn.h"
+#include "lib/base/util.h"
 #include "tests/lib/proc.h"
 #include "tests/lib/tap.h"
 

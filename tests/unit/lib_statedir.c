@@ -4,8 +4,8 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-#include "lib/statedir.h"
-#include "lib/util.h"
+#include "lib/base/statedir.h"
+#include "lib/base/util.h"
 #include "tests/lib/tap.h"
 
 int main(void)

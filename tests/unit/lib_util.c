@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
-#include "lib/buf.h"
-#include "lib/error.h"
-#include "lib/strvec.h"
-#include "lib/util.h"
+#include "lib/base/buf.h"
+#include "lib/base/error.h"
+#include "lib/base/strvec.h"
+#include "lib/base/util.h"
 #include "tests/lib/tap.h"
 
 static void test_parse_uint(void)
@@ -80,7 +80,7 @@ static void test_files(void)
 static void test_strvec(void)
 {
 	struct vmr_strvec sv = VMR_STRVEC_INIT;
-	const char *more[] = { "c", "d", NULL };
+	const char *more[] = {"c", "d", NULL};
 	char **v;
 
 	vmr_strvec_push(&sv, "a");
@@ -142,13 +142,16 @@ static void test_error(void)
 	is_int(err->status, VMR_EXIT_FAILURE, "error: runtime status");
 	is_int(vmr_error_wrap(&err, "load guest '%s'", "a"), -ENOENT, "error: wrap keeps return");
 	t1 = vmr_error_text(err);
-	is_str(t1, "load guest 'a': open '/x': No such file or directory", "error: text with strerror");
+	is_str(t1, "load guest 'a': open '/x': No such file or directory",
+	       "error: text with strerror");
 	vmr_error_hint(&err, "create it with '%s'", "touch");
 	f = open_memstream(&buf, &sz);
 	vmr_error_print(err, f);
 	fclose(f);
-	is_str(buf, "vmrun: error: load guest 'a': open '/x': No such file or directory\n"
-		    "vmrun: hint: create it with 'touch'\n", "error: print with hint");
+	is_str(buf,
+	       "vmrun: error: load guest 'a': open '/x': No such file or directory\n"
+	       "vmrun: hint: create it with 'touch'\n",
+	       "error: print with hint");
 	free(buf);
 	vmr_error_clear(&err);
 	ok(err == NULL, "error: clear");
@@ -157,7 +160,8 @@ static void test_error(void)
 	t2 = vmr_error_text(err);
 	is_str(t2, "bad 'x'", "error: usage text has no strerror");
 	vmr_error_set(&err, 0, "second");
-	ok(err->errnum == 0 && streq(err->msg, "second"), "error: a second error replaces the first");
+	ok(err->errnum == 0 && streq(err->msg, "second"),
+	   "error: a second error replaces the first");
 	is_int(vmr_error_ret(err), -1, "error: -1 without errno");
 	vmr_error_free(err);
 	is_int(vmr_error_set(NULL, EIO, "dropped"), -EIO, "error: NULL err still returns");

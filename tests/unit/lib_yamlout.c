@@ -3,17 +3,17 @@
 #include <stdio.h>
 #include <yaml.h>
 
-#include "lib/util.h"
-#include "lib/yamlout.h"
+#include "lib/base/util.h"
+#include "lib/base/yamlout.h"
 #include "tests/lib/tap.h"
 
 static void test_needs_quotes(void)
 {
 	static const char *const quote[] = {
-	    "",	  "7",	 "0-3",	 "10-19", "12:30", "1e3",   "0x1f", "0o17", "+1",	  "-1",
-	    ".5", "-.5", ".inf", "-.Inf", ".nan",  "~",	    "null", "NULL", "yes",	  "No",
-	    "on", "OFF", "y",	 "n",	  "true",  "False", "<<",   "=",    "2001-12-14",
-	    "nUll", "oFf", "+.INF",
+	    "",	    "7",     "0-3", "10-19", "12:30",	   "1e3",   "0x1f", "0o17",
+	    "+1",   "-1",    ".5",  "-.5",   ".inf",	   "-.Inf", ".nan", "~",
+	    "null", "NULL",  "yes", "No",    "on",	   "OFF",   "y",    "n",
+	    "true", "False", "<<",  "=",     "2001-12-14", "nUll",  "oFf",  "+.INF",
 	};
 	static const char *const plain[] = {
 	    "vmrun",

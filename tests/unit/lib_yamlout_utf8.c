@@ -6,8 +6,8 @@
  */
 #include <yaml.h>
 
-#include "lib/util.h"
-#include "lib/yamlout.h"
+#include "lib/base/util.h"
+#include "lib/base/yamlout.h"
 #include "tests/lib/tap.h"
 
 struct sample {

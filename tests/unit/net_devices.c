@@ -16,9 +16,8 @@ static const json_t *find(const json_t *arr, const char *key, const char *val)
 	const json_t *v;
 	size_t i;
 
-	json_array_foreach(arr, i, v)
-		if (streq(json_string_value(json_object_get(v, key)), val))
-			return v;
+	json_array_foreach(arr, i,
+			   v) if (streq(json_string_value(json_object_get(v, key)), val)) return v;
 	return NULL;
 }
 
@@ -32,17 +31,38 @@ static const char *s(const json_t *o, const char *key)
 int main(void)
 {
 	static const struct fake_dev devs[] = {
-		{ .bdf = "0000:01:00.0", .driver = "ixgbe", .native = "ixgbe", .group = 10,
-		  .netdev = "enp1s0f0", .mac = "a4:bf:01:cc:75:96", .totalvfs = 8,
-		  .vf_driver = "ixgbevf", .id = "8086:10fb" },
-		{ .bdf = "0000:05:00.0", .driver = "nouveau", .native = "nouveau", .group = 14,
-		  .class = "0x030000", .id = "10de:1eb8" },
-		{ .bdf = "0000:05:00.1", .driver = "snd_hda_intel", .native = "snd_hda_intel",
-		  .group = 14, .class = "0x040300", .id = "10de:10f8" },
-		{ .bdf = "0000:00:1c.0", .driver = "pcieport", .native = "pcieport", .group = 14,
-		  .class = "0x060400", .id = "8086:a110" },
-		{ .bdf = "0000:06:00.0", .driver = "vfio-pci", .native = "e1000e", .group = 15,
-		  .id = "8086:10d3" },
+	    {.bdf = "0000:01:00.0",
+	     .driver = "ixgbe",
+	     .native = "ixgbe",
+	     .group = 10,
+	     .netdev = "enp1s0f0",
+	     .mac = "a4:bf:01:cc:75:96",
+	     .totalvfs = 8,
+	     .vf_driver = "ixgbevf",
+	     .id = "8086:10fb"},
+	    {.bdf = "0000:05:00.0",
+	     .driver = "nouveau",
+	     .native = "nouveau",
+	     .group = 14,
+	     .class = "0x030000",
+	     .id = "10de:1eb8"},
+	    {.bdf = "0000:05:00.1",
+	     .driver = "snd_hda_intel",
+	     .native = "snd_hda_intel",
+	     .group = 14,
+	     .class = "0x040300",
+	     .id = "10de:10f8"},
+	    {.bdf = "0000:00:1c.0",
+	     .driver = "pcieport",
+	     .native = "pcieport",
+	     .group = 14,
+	     .class = "0x060400",
+	     .id = "8086:a110"},
+	    {.bdf = "0000:06:00.0",
+	     .driver = "vfio-pci",
+	     .native = "e1000e",
+	     .group = 15,
+	     .id = "8086:10d3"},
 	};
 	struct vmr_error *err = NULL;
 	const json_t *v, *nics, *pci, *sriov, *usb;
@@ -96,10 +116,13 @@ int main(void)
 	is_str(s(v, "class"), "0300", "its class from libpci");
 	is_int(json_integer_value(json_object_get(v, "iommu_group")), 14, "its IOMMU group");
 	ok(json_is_false(json_object_get(v, "passthrough")), "it is not viable alone");
-	is_str(s(v, "why"), "'0000:05:00.0' shares IOMMU group 14 with '0000:05:00.1', which is "
-			    "bound to 'snd_hda_intel'", "because of its audio function");
+	is_str(s(v, "why"),
+	       "'0000:05:00.0' shares IOMMU group 14 with '0000:05:00.1', which is "
+	       "bound to 'snd_hda_intel'",
+	       "because of its audio function");
 	v = find(pci, "pci", "0000:06:00.0");
-	ok(json_is_true(json_object_get(v, "passthrough")), "a device alone in its group is viable");
+	ok(json_is_true(json_object_get(v, "passthrough")),
+	   "a device alone in its group is viable");
 	is_str(s(v, "driver"), "vfio-pci", "and shows its driver");
 
 	is_int((long long)json_array_size(usb), 1, "one USB device (interfaces are left out)");

@@ -16,9 +16,11 @@
 
 #include "tests/net/nstest.h"
 
-#include "lib/journal.h"
-#include "lib/plan.h"
-#include "lib/topology.h"
+#include "lib/devices/devices.h"
+#include "lib/base/journal.h"
+#include "lib/plan/plan.h"
+#include "lib/runtime/guestplan.h"
+#include "lib/model/topology.h"
 #include "net/net.h"
 #include "tests/lib/tap.h"
 
@@ -29,9 +31,10 @@ static char *baseline;
 static struct vmr_topology *topo_load(const char *yaml)
 {
 	struct vmr_topology *t = NULL;
-	struct vmr_diags d = { 0 };
+	struct vmr_diags d = {0};
 
-	if (vmr_topology_load_buffer("test.yaml", yaml, strlen(yaml), &t, &d) < 0) {
+	if (vmr_topology_load_buffer("test.yaml", yaml, strlen(yaml), vmr_device_kinds(), &t, &d) <
+	    0) {
 		for (size_t i = 0; i < d.n; i++)
 			tap_diag("%u:%u: %s", d.v[i].line, d.v[i].col, d.v[i].msg);
 		vmr_diags_clear(&d);
@@ -51,6 +54,35 @@ struct run {
 	char *jpath;
 };
 
+/*
+ * rn's plan for guest g: vhost-net fds when vhost and the host (cfg's
+ * dev root) has vhost-net, as vmrun run decides.
+ */
+static int plan_for(struct run *rn, const char *g, bool vhost)
+{
+	const struct vmr_guest *guest = vmr_topology_guest(rn->t, g);
+	struct vmr_plan_opts po = {.cfg = &cfg, .topo_dir = "/"};
+
+	if (vmr_facts_probe(&cfg, guest, VMR_ACCEL_TCG, &po.facts, NULL, NULL) < 0)
+		return -1;
+	po.facts.vhost = po.facts.vhost && vhost;
+	return vmr_plan_build(rn->t, guest, &po, &rn->plan, NULL);
+}
+
+/* What reclaim of guest g of t finds (the links its NICs own). */
+static int reclaim(struct vmr_topology *t, const char *g, struct vmr_error **err)
+{
+	const struct vmr_guest *guest = vmr_topology_guest(t, g);
+	struct vmr_net_owned *owned = NULL;
+	size_t n = 0;
+	int r;
+
+	vmr_devices_owned(guest, &owned, &n);
+	r = vmr_net_reclaim(&cfg, guest->name, owned, n, true, err);
+	vmr_devices_owned_free(owned, n);
+	return r;
+}
+
 /* set up guest g of yaml, journal in the scratch dir, no vhost */
 static void run_setup(struct run *rn, const char *yaml, const char *g, bool vhost)
 {
@@ -60,9 +92,10 @@ static void run_setup(struct run *rn, const char *yaml, const char *g, bool vhos
 		rn->r = -EINVAL;
 		return;
 	}
-	vmr_plan_init(&rn->plan, rn->t, vmr_topology_guest(rn->t, g), "qemu", "/", VMR_ACCEL_TCG);
-	rn->plan.vhost = vhost;
-	vmr_plan_assign_fds(&rn->plan);
+	if (plan_for(rn, g, vhost) < 0) {
+		rn->r = -EINVAL;
+		return;
+	}
 	rn->fds = xcalloc((size_t)rn->plan.nfds, sizeof(int));
 	for (int i = 0; i < rn->plan.nfds; i++)
 		rn->fds[i] = -1;
@@ -71,7 +104,7 @@ static void run_setup(struct run *rn, const char *yaml, const char *g, bool vhos
 		rn->r = -EIO;
 		return;
 	}
-	rn->r = vmr_net_setup_guest(&cfg, rn->j, &rn->plan, rn->fds, &rn->err);
+	rn->r = vmr_guest_setup(&cfg, rn->j, &rn->plan, rn->fds, &rn->err);
 }
 
 static char *err_text(struct run *rn)
@@ -145,8 +178,11 @@ static void test_macvtap_by_name(void)
 	struct ifreq ifr;
 	char mb[18];
 
-	run_setup(&rn, GUEST_HDR "    - {name: n1, macvtap: v0, mac: \"52:de:ac:19:a0:03\", queues: 2, mtu: 1400}\n",
-		  "a", false);
+	run_setup(
+	    &rn,
+	    GUEST_HDR
+	    "    - {name: n1, macvtap: v0, mac: \"52:de:ac:19:a0:03\", queues: 2, mtu: 1400}\n",
+	    "a", false);
 	is_int(rn.r, 0, "macvtap by name: setup succeeds");
 	if (rn.r < 0) {
 		char *s = err_text(&rn);
@@ -160,12 +196,12 @@ static void test_macvtap_by_name(void)
 	is_int(l.mtu, 1400, "it has the MTU asked for");
 	net_link_lookup(&env->nl, "v0", 0, &parent, NULL);
 	is_int(l.link, parent.ifindex, "its lower device is 'v0'");
-	is_str(rn.plan.nics[0].ifname, "vm-52deac19a003", "the plan names the host interface");
+	is_str(rn.plan.devs[0].ifname, "vm-52deac19a003", "the plan names the host interface");
 	is_int(count_open(&rn), 2, "two queue fds are open");
 	memset(&ifr, 0, sizeof(ifr));
-	ok(rn.fds[rn.plan.nics[0].tapfd[1] - 3] >= 0 &&
-		   ioctl(rn.fds[rn.plan.nics[0].tapfd[1] - 3], TUNGETIFF, &ifr) == 0 &&
-		   streq(ifr.ifr_name, "vm-52deac19a003"),
+	ok(rn.fds[rn.plan.devs[0].fds[VMR_FD_TAP][1] - 3] >= 0 &&
+	       ioctl(rn.fds[rn.plan.devs[0].fds[VMR_FD_TAP][1] - 3], TUNGETIFF, &ifr) == 0 &&
+	       streq(ifr.ifr_name, "vm-52deac19a003"),
 	   "the second queue fd is a tap of the macvtap");
 	ok(ifr.ifr_flags & IFF_VNET_HDR, "the tap has a vnet header");
 	is_int(vmr_journal_count(rn.j), 1, "one journal entry");
@@ -179,7 +215,9 @@ static void test_macvtap_by_mac(void)
 	struct run rn;
 	struct net_link l, v1;
 
-	run_setup(&rn, GUEST_HDR "    - {name: n1, macvtap: \"02:00:00:00:00:b1\", mac: \"52:de:ac:19:a0:04\"}\n",
+	run_setup(&rn,
+		  GUEST_HDR
+		  "    - {name: n1, macvtap: \"02:00:00:00:00:b1\", mac: \"52:de:ac:19:a0:04\"}\n",
 		  "a", false);
 	is_int(rn.r, 0, "macvtap by MAC: setup succeeds");
 	net_link_lookup(&env->nl, "v1", 0, &v1, NULL);
@@ -222,8 +260,9 @@ static void test_parent_mac_ambiguous(void)
 	run_setup(&rn, GUEST_HDR "    - {name: n1, macvtap: \"02:00:00:00:00:b1\"}\n", "a", false);
 	s = err_text(&rn);
 	ok(rn.r < 0, "a parent MAC that several links have fails");
-	is_str(s, "NIC 'n1': several host netifs have MAC '02:00:00:00:00:b1': 'v1' and 'v2': "
-		  "Name not unique on network",
+	is_str(s,
+	       "NIC 'n1': several host netifs have MAC '02:00:00:00:00:b1': 'v1' and 'v2': "
+	       "Name not unique on network",
 	       "the error names both links");
 	free(s);
 	run_teardown(&rn);
@@ -235,7 +274,7 @@ static void test_parent_mac_ambiguous(void)
 /* journal entries whose name is now held by something that is not what we made */
 static void test_undo_checks_identity(void)
 {
-	struct net_link_spec spec = { .name = "vm-52deac19a0aa", .kind = "macvtap", .up = false };
+	struct net_link_spec spec = {.name = "vm-52deac19a0aa", .kind = "macvtap", .up = false};
 	struct vmr_error *e = NULL;
 	struct net_link v0, l;
 	struct vmr_mac m;
@@ -247,7 +286,7 @@ static void test_undo_checks_identity(void)
 	spec.parent = v0.ifindex;
 	spec.mac = &m;
 	ok(net_link_create_raw(&env->nl, &spec) == 0 &&
-		   net_link_mark(&env->nl, spec.name, "vmrun:a:n1", &l, NULL) == 0,
+	       net_link_mark(&env->nl, spec.name, "vmrun:a:n1", &l, NULL) == 0,
 	   "a marked macvtap with another MAC");
 	entry = json_pack("{s:s, s:s, s:s, s:s, s:s}", "type", "net.link", "ifname", spec.name,
 			  "kind", "macvtap", "mac", "52:de:ac:19:a0:aa", "owner", "vmrun:a:n1");
@@ -271,7 +310,8 @@ static void test_rollback(void)
 	struct run rn;
 
 	/* the second NIC fails after the first made its macvtap and opened fds */
-	run_setup(&rn, GUEST_HDR "    - {name: n1, macvtap: v0}\n    - {name: n2, macvtap: nosuch1}\n",
+	run_setup(&rn,
+		  GUEST_HDR "    - {name: n1, macvtap: v0}\n    - {name: n2, macvtap: nosuch1}\n",
 		  "a", false);
 	ok(rn.r < 0, "a guest whose second NIC fails: setup fails");
 	is_int(count_open(&rn), 0, "no fd is left open");
@@ -283,12 +323,13 @@ static void test_rollback(void)
 	}
 	run_teardown(&rn);
 
-	/* vhost-net asked for but missing: plain taps, fds renumbered */
+	/* vhost-net asked for but missing: the facts say so, the plan has plain taps */
 	cfg.dev_root = env->tmp; /* no vhost-net here */
 	run_setup(&rn, GUEST_HDR "    - {name: n1, macvtap: v0}\n", "a", true);
 	cfg.dev_root = NULL;
 	is_int(rn.r, 0, "no vhost-net: setup succeeds");
-	ok(!rn.plan.vhost && rn.plan.nics[0].nvhostfds == 0, "the plan falls back to plain taps");
+	ok(!rn.plan.facts.vhost && rn.plan.devs[0].nfds[VMR_FD_VHOST] == 0,
+	   "the plan has plain taps");
 	is_int(rn.plan.qmp_fd, 4, "the QMP fd follows the single tap fd");
 	is_int(rn.plan.nfds, 3, "three child fds (tap, QMP, console)");
 	is_int(count_open(&rn), 1, "one fd is open");
@@ -298,7 +339,7 @@ static void test_rollback(void)
 
 static void test_duplicate_mac(void)
 {
-	struct net_link_spec spec = { .name = "other0", .kind = "macvlan", .up = true };
+	struct net_link_spec spec = {.name = "other0", .kind = "macvlan", .up = true};
 	struct vmr_mac m;
 	struct net_link v0;
 	struct run rn;
@@ -308,9 +349,11 @@ static void test_duplicate_mac(void)
 	net_link_lookup(&env->nl, "v0", 0, &v0, NULL);
 	spec.parent = v0.ifindex;
 	spec.mac = &m;
-	is_int(net_link_create_raw(&env->nl, &spec), 0, "a foreign macvlan uses the guest MAC on 'v0'");
+	is_int(net_link_create_raw(&env->nl, &spec), 0,
+	       "a foreign macvlan uses the guest MAC on 'v0'");
 	before = ns_links(env);
-	run_setup(&rn, GUEST_HDR "    - {name: n1, macvtap: v0, mac: \"52:de:ac:19:a0:05\"}\n", "a", false);
+	run_setup(&rn, GUEST_HDR "    - {name: n1, macvtap: v0, mac: \"52:de:ac:19:a0:05\"}\n", "a",
+		  false);
 	s = err_text(&rn);
 	ok(rn.r < 0, "a duplicate MAC on the parent fails");
 	is_str(s, "NIC 'n1': create macvtap 'vm-52deac19a005' on 'v0': Address already in use",
@@ -324,7 +367,8 @@ static void test_duplicate_mac(void)
 	is_str(now, before, "the replay leaves the foreign macvlan alone");
 	free(now);
 	free(before);
-	net_link_delete_raw(&env->nl, (net_link_lookup(&env->nl, "other0", 0, &v0, NULL), v0.ifindex));
+	net_link_delete_raw(&env->nl,
+			    (net_link_lookup(&env->nl, "other0", 0, &v0, NULL), v0.ifindex));
 	check_baseline("duplicate MAC");
 }
 
@@ -334,8 +378,11 @@ static void test_bridge(void)
 	struct net_link br, tp;
 	char mb[18];
 
-	run_setup(&rn, GUEST_HDR "    - {name: n1, bridge: vmrtbr0, mac: \"52:de:ac:19:a0:06\", queues: 2, mtu: 1450}\n",
-		  "a", false);
+	run_setup(
+	    &rn,
+	    GUEST_HDR
+	    "    - {name: n1, bridge: vmrtbr0, mac: \"52:de:ac:19:a0:06\", queues: 2, mtu: 1450}\n",
+	    "a", false);
 	is_int(rn.r, 0, "bridge + tap: setup succeeds");
 	ok(link_is("vmrtbr0", "bridge", &br), "the missing bridge was created");
 	is_str(br.alias, "vmrun:a:n1", "the bridge carries the owner mark");
@@ -353,7 +400,7 @@ static void test_bridge(void)
 
 static void test_foreign_bridge(void)
 {
-	struct net_link_spec spec = { .name = "vmrtbr1", .kind = "bridge", .up = true };
+	struct net_link_spec spec = {.name = "vmrtbr1", .kind = "bridge", .up = true};
 	struct net_link br;
 	struct run rn;
 	char *before;
@@ -383,7 +430,7 @@ static void test_tap(void)
 	/* a persistent tap made by the user */
 	fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
 	{
-		struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI };
+		struct ifreq ifr = {.ifr_flags = IFF_TAP | IFF_NO_PI};
 
 		memcpy(ifr.ifr_name, "vmrttap0", 9);
 		ok(fd >= 0 && ioctl(fd, TUNSETIFF, &ifr) == 0 && ioctl(fd, TUNSETPERSIST, 1) == 0,
@@ -399,14 +446,15 @@ static void test_tap(void)
 
 	run_setup(&rn, GUEST_HDR "    - {name: n1, tap: vmrttap9}\n", "a", false);
 	s = err_text(&rn);
-	is_str(s, "NIC 'n1': tap 'vmrttap9' not found: No such device", "a missing tap is not created");
+	is_str(s, "NIC 'n1': tap 'vmrttap9' not found: No such device",
+	       "a missing tap is not created");
 	free(s);
 	ok(!link_is("vmrttap9", "tun", NULL), "no tap 'vmrttap9' appeared");
 	run_teardown(&rn);
 
 	fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
 	{
-		struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI };
+		struct ifreq ifr = {.ifr_flags = IFF_TAP | IFF_NO_PI};
 
 		memcpy(ifr.ifr_name, "vmrttap0", 9);
 		if (fd >= 0 && ioctl(fd, TUNSETIFF, &ifr) == 0)
@@ -419,7 +467,7 @@ static void test_tap(void)
 
 static void test_vlan(void)
 {
-	struct net_link_spec spec = { .name = "vmrtprobe.7", .kind = "vlan", .vlan_id = 7 };
+	struct net_link_spec spec = {.name = "vmrtprobe.7", .kind = "vlan", .vlan_id = 7};
 	struct net_link v0, l, vl;
 	struct run rn;
 	int r;
@@ -434,14 +482,19 @@ static void test_vlan(void)
 	}
 	if (net_link_lookup(&env->nl, "vmrtprobe.7", 0, &l, NULL) == 1)
 		net_link_delete_raw(&env->nl, l.ifindex);
-	run_setup(&rn, GUEST_HDR "    - {name: n1, macvtap: v0, vlan: 100, mac: \"52:de:ac:19:a0:07\", mtu: 1400}\n",
-		  "a", false);
+	run_setup(
+	    &rn,
+	    GUEST_HDR
+	    "    - {name: n1, macvtap: v0, vlan: 100, mac: \"52:de:ac:19:a0:07\", mtu: 1400}\n",
+	    "a", false);
 	is_int(rn.r, 0, "macvtap with VLAN: setup succeeds");
 	ok(link_is("v0.100", "vlan", &vl), "VLAN sub-interface 'v0.100' was created");
-	ok(link_is("vm-52deac19a007", "macvtap", &l) && l.link == vl.ifindex, "the macvtap is on it");
+	ok(link_is("vm-52deac19a007", "macvtap", &l) && l.link == vl.ifindex,
+	   "the macvtap is on it");
 	is_int(l.mtu, 1400, "the macvtap has the MTU");
 	run_teardown(&rn);
-	ok(!link_is("v0.100", "vlan", NULL), "the VLAN sub-interface is removed with its last user");
+	ok(!link_is("v0.100", "vlan", NULL),
+	   "the VLAN sub-interface is removed with its last user");
 	check_baseline("VLAN");
 }
 
@@ -463,12 +516,11 @@ static void test_killed_and_reclaim(void)
 
 		memset(&rn, 0, sizeof(rn));
 		rn.t = topo_load(yaml);
-		vmr_plan_init(&rn.plan, rn.t, vmr_topology_guest(rn.t, "a"), "qemu", "/", VMR_ACCEL_TCG);
-		rn.plan.vhost = false;
-		vmr_plan_assign_fds(&rn.plan);
+		if (plan_for(&rn, "a", false) < 0)
+			_exit(1);
 		rn.fds = xcalloc((size_t)rn.plan.nfds, sizeof(int));
 		if (vmr_journal_open(jpath, &j, NULL) < 0 ||
-		    vmr_net_setup_guest(&cfg, j, &rn.plan, rn.fds, NULL) < 0)
+		    vmr_guest_setup(&cfg, j, &rn.plan, rn.fds, NULL) < 0)
 			_exit(1);
 		raise(SIGKILL);
 		_exit(2);
@@ -482,7 +534,7 @@ static void test_killed_and_reclaim(void)
 	is_int(vmr_journal_replay(j, &cfg, &e), 0, "replaying it succeeds");
 	vmr_journal_close(j);
 	ok(!link_is("vm-52deac19a008", "macvtap", NULL), "the leftover macvtap is gone");
-	is_int(vmr_net_reclaim(&cfg, vmr_topology_guest(t, "a"), true, &e), 0, "reclaim then finds nothing");
+	is_int(reclaim(t, "a", &e), 0, "reclaim then finds nothing");
 
 	/* journal lost: the sweep finds our leftover by its mark and MAC */
 	pid = fork();
@@ -491,40 +543,41 @@ static void test_killed_and_reclaim(void)
 
 		memset(&rn, 0, sizeof(rn));
 		rn.t = topo_load(yaml);
-		vmr_plan_init(&rn.plan, rn.t, vmr_topology_guest(rn.t, "a"), "qemu", "/", VMR_ACCEL_TCG);
-		rn.plan.vhost = false;
-		vmr_plan_assign_fds(&rn.plan);
+		if (plan_for(&rn, "a", false) < 0)
+			_exit(1);
 		rn.fds = xcalloc((size_t)rn.plan.nfds, sizeof(int));
-		if (vmr_net_setup_guest(&cfg, NULL, &rn.plan, rn.fds, NULL) < 0)
+		if (vmr_guest_setup(&cfg, NULL, &rn.plan, rn.fds, NULL) < 0)
 			_exit(1);
 		raise(SIGKILL);
 		_exit(2);
 	}
 	waitpid(pid, &status, 0);
 	ok(link_is("vm-52deac19a008", "macvtap", NULL), "a leftover without a journal");
-	is_int(vmr_net_reclaim(&cfg, vmr_topology_guest(t, "a"), true, &e), 0, "reclaim succeeds");
+	is_int(reclaim(t, "a", &e), 0, "reclaim succeeds");
 	ok(!link_is("vm-52deac19a008", "macvtap", NULL), "reclaim deleted our leftover");
 	check_baseline("reclaim");
 
 	/* a bridge with our mark and, by chance, the guest's MAC is not a leftover NIC */
 	{
-		struct net_link_spec spec = { .name = "vmrtbr5", .kind = "bridge" };
+		struct net_link_spec spec = {.name = "vmrtbr5", .kind = "bridge"};
 		struct net_link br;
 		struct vmr_mac m;
 
 		vmr_mac_parse("52:de:ac:19:a0:08", &m);
 		spec.mac = &m;
 		ok(net_link_create_raw(&env->nl, &spec) == 0 &&
-			   net_link_mark(&env->nl, "vmrtbr5", "vmrun:a:n1", &br, NULL) == 0,
+		       net_link_mark(&env->nl, "vmrtbr5", "vmrun:a:n1", &br, NULL) == 0,
 		   "a bridge marked vmrun:a:n1 with the guest's MAC");
-		is_int(vmr_net_reclaim(&cfg, vmr_topology_guest(t, "a"), true, &e), 0, "reclaim succeeds");
-		ok(link_is("vmrtbr5", "bridge", NULL), "the sweep leaves a shared bridge to the journals");
+		is_int(reclaim(t, "a", &e), 0, "reclaim succeeds");
+		ok(link_is("vmrtbr5", "bridge", NULL),
+		   "the sweep leaves a shared bridge to the journals");
 		net_link_delete_raw(&env->nl, br.ifindex);
 	}
 
 	/* a foreign link holding the name: refuse and never touch it */
 	{
-		struct net_link_spec spec = { .name = "vm-52deac19a008", .kind = "macvtap", .up = false };
+		struct net_link_spec spec = {
+		    .name = "vm-52deac19a008", .kind = "macvtap", .up = false};
 		struct net_link v0, l;
 		struct vmr_mac m;
 		char *before;
@@ -533,9 +586,10 @@ static void test_killed_and_reclaim(void)
 		net_link_lookup(&env->nl, "v0", 0, &v0, NULL);
 		spec.parent = v0.ifindex;
 		spec.mac = &m;
-		is_int(net_link_create_raw(&env->nl, &spec), 0, "someone else's macvtap with our name and MAC");
+		is_int(net_link_create_raw(&env->nl, &spec), 0,
+		       "someone else's macvtap with our name and MAC");
 		before = ns_links(env);
-		ok(vmr_net_reclaim(&cfg, vmr_topology_guest(t, "a"), true, &e) < 0, "reclaim refuses");
+		ok(reclaim(t, "a", &e) < 0, "reclaim refuses");
 		s = e ? vmr_error_text(e) : NULL;
 		is_str(s, "interface 'vm-52deac19a008' exists and is not ours: File exists",
 		       "the error says why");
@@ -562,7 +616,7 @@ static void test_killed_and_reclaim(void)
 
 static void test_extack(void)
 {
-	struct net_link_spec spec = { .name = "vmrtx0", .kind = "vmrtnosuchkind" };
+	struct net_link_spec spec = {.name = "vmrtx0", .kind = "vmrtnosuchkind"};
 	struct vmr_error *e = NULL;
 	char *s;
 	int r;

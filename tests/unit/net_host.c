@@ -9,8 +9,10 @@
 #include "tests/net/fakesys.h"
 #include "tests/net/nstest.h"
 
-#include "lib/plan.h"
-#include "lib/topology.h"
+#include "lib/devices/devices.h"
+#include "lib/runtime/guestplan.h"
+#include "lib/plan/plan.h"
+#include "lib/model/topology.h"
 #include "net/net.h"
 #include "tests/lib/tap.h"
 
@@ -26,9 +28,10 @@ static char *drv_of(const char *bdf)
 static struct vmr_topology *topo(const char *yaml)
 {
 	struct vmr_topology *t = NULL;
-	struct vmr_diags d = { 0 };
+	struct vmr_diags d = {0};
 
-	if (vmr_topology_load_buffer("host.yaml", yaml, strlen(yaml), &t, &d) < 0)
+	if (vmr_topology_load_buffer("host.yaml", yaml, strlen(yaml), vmr_device_kinds(), &t, &d) <
+	    0)
 		for (size_t i = 0; i < d.n; i++)
 			tap_diag("%u:%u: %s", d.v[i].line, d.v[i].col, d.v[i].msg);
 	vmr_diags_clear(&d);
@@ -38,26 +41,29 @@ static struct vmr_topology *topo(const char *yaml)
 static char *host_up(const char *yaml)
 {
 	struct vmr_topology *t = topo(yaml);
+	struct vmr_hostsetup h = {0};
 	struct vmr_error *e = NULL;
 	char *s;
 
 	if (!t)
 		return xstrdup("(topology)");
-	if (vmr_net_host_up(&cfg, t, NULL, NULL, &e) == 0)
+	vmr_hostsetup_collect(&h, t, NULL);
+	if (vmr_net_host_up(&cfg, t, NULL, h.vfs, h.nvfs, NULL, &e) == 0)
 		s = xstrdup("ok");
 	else
 		s = vmr_error_text(e);
+	vmr_hostsetup_free(&h);
 	vmr_error_free(e);
 	vmr_topology_free(t);
 	return s;
 }
 
-#define VF_GUESTS(n0)                                                                      \
-	"version: 1\nguests:\n"                                                            \
-	"  a:\n    accel: tcg\n    nics:\n"                                                \
-	"    - {name: n1, vf: \"0000:01:00.0\", mac: \"52:de:ac:19:a2:05\", vlan: 7}\n"      \
-	"    - {name: n2, vf: \"" n0 "\", mac: \"52:de:ac:19:a2:03\"}\n"                     \
-	"  b:\n    accel: tcg\n    nics:\n"                                                \
+#define VF_GUESTS(n0)                                                                              \
+	"version: 1\nguests:\n"                                                                    \
+	"  a:\n    accel: tcg\n    nics:\n"                                                        \
+	"    - {name: n1, vf: \"0000:01:00.0\", mac: \"52:de:ac:19:a2:05\", vlan: 7}\n"            \
+	"    - {name: n2, vf: \"" n0 "\", mac: \"52:de:ac:19:a2:03\"}\n"                           \
+	"  b:\n    accel: tcg\n    nics:\n"                                                        \
 	"    - {name: n1, vf: \"0000:01:00.0\", mac: \"52:de:ac:19:a2:04\", trust: true}\n"
 
 /* set up guest a of yaml (PCI NICs only: no fds but QMP's and the console's) */
@@ -65,15 +71,16 @@ static char *setup(const char *yaml)
 {
 	struct vmr_topology *t = topo(yaml);
 	struct vmr_error *e = NULL;
-	struct vmr_plan plan;
-	int fds[8] = { -1, -1, -1, -1, -1, -1, -1, -1 };
+	struct vmr_plan_opts po = {.cfg = &cfg, .topo_dir = "/", .facts = {.accel = VMR_ACCEL_TCG}};
+	struct vmr_plan plan = {0};
+	int fds[8] = {-1, -1, -1, -1, -1, -1, -1, -1};
 	char *s;
 
 	if (!t)
 		return xstrdup("(topology)");
-	vmr_plan_init(&plan, t, vmr_topology_guest(t, "a"), "qemu", "/", VMR_ACCEL_TCG);
-	if (vmr_net_setup_guest(&cfg, NULL, &plan, fds, &e) == 0)
-		s = xasprintf("ok %s", plan.nics[0].vfio_host);
+	if (vmr_plan_build(t, vmr_topology_guest(t, "a"), &po, &plan, &e) == 0 &&
+	    vmr_guest_setup(&cfg, NULL, &plan, fds, &e) == 0)
+		s = xasprintf("ok %s", plan.devs[0].hostdev);
 	else
 		s = vmr_error_text(e);
 	vmr_error_free(e);
@@ -82,8 +89,8 @@ static char *setup(const char *yaml)
 	return s;
 }
 
-#define PCI_GUEST(extra)                                                                   \
-	"version: 1\nguests:\n  a:\n    accel: tcg\n    nics:\n"                              \
+#define PCI_GUEST(extra)                                                                           \
+	"version: 1\nguests:\n  a:\n    accel: tcg\n    nics:\n"                                   \
 	"    - {name: n1, pci: \"0000:03:00.0\"" extra "}\n"
 
 /* a NIC the host uses is refused unless force (enp3s0f0 is a veth here) */
@@ -91,16 +98,18 @@ static void test_host_use(struct ns_env *env)
 {
 	struct vmr_cidr a;
 	struct net_link l, br;
-	struct net_link_spec spec = { .name = "vmrtbr9", .kind = "bridge" };
+	struct net_link_spec spec = {.name = "vmrtbr9", .kind = "bridge"};
 	char *s;
 
 	net_link_lookup(&env->nl, "enp3s0f0", 0, &l, NULL);
 	vmr_cidr_parse("10.0.0.5/24", &a);
-	is_int(net_addr_add(&env->nl, l.ifindex, &a, "enp3s0f0", NULL), 0, "the PF interface gets an address");
+	is_int(net_addr_add(&env->nl, l.ifindex, &a, "enp3s0f0", NULL), 0,
+	       "the PF interface gets an address");
 	free(fake_take_log());
 	s = setup(PCI_GUEST(""));
-	is_str(s, "NIC 'n1': PCI device '0000:03:00.0' ('enp3s0f0') is used by the host: it has "
-		  "address 10.0.0.5/24: Device or resource busy",
+	is_str(s,
+	       "NIC 'n1': PCI device '0000:03:00.0' ('enp3s0f0') is used by the host: it has "
+	       "address 10.0.0.5/24: Device or resource busy",
 	       "a NIC with an address is refused");
 	free(s);
 	s = fake_take_log();
@@ -118,14 +127,16 @@ static void test_host_use(struct ns_env *env)
 
 	/* a bridge port without an address is in use too */
 	net_link_delete_raw(&env->nl, l.ifindex); /* both veth ends go */
-	ok(ns_veth(env, "enp3s0f0", "enp3s0f0p", NULL) == 0 && net_link_create_raw(&env->nl, &spec) == 0,
+	ok(ns_veth(env, "enp3s0f0", "enp3s0f0p", NULL) == 0 &&
+	       net_link_create_raw(&env->nl, &spec) == 0,
 	   "a fresh PF interface and a bridge");
 	net_link_lookup(&env->nl, "enp3s0f0", 0, &l, NULL);
 	net_link_lookup(&env->nl, "vmrtbr9", 0, &br, NULL);
 	net_link_change_raw(&env->nl, l.ifindex, NULL, 0, br.ifindex, -1, NULL);
 	s = setup(PCI_GUEST(""));
-	is_str(s, "NIC 'n1': PCI device '0000:03:00.0' ('enp3s0f0') is used by the host: it is a "
-		  "port of bridge 'vmrtbr9': Device or resource busy",
+	is_str(s,
+	       "NIC 'n1': PCI device '0000:03:00.0' ('enp3s0f0') is used by the host: it is a "
+	       "port of bridge 'vmrtbr9': Device or resource busy",
 	       "a bridge port is refused");
 	free(s);
 	s = drv_of("0000:03:00.0");
@@ -135,13 +146,21 @@ static void test_host_use(struct ns_env *env)
 
 int main(void)
 {
-	static const struct fake_dev pf = { .bdf = "0000:01:00.0", .driver = "ixgbe",
-					    .native = "ixgbe", .group = 10, .netdev = "enp1s0f0",
-					    .mac = "a4:bf:01:cc:75:96", .totalvfs = 2,
-					    .vf_driver = "ixgbevf" };
-	static const struct fake_dev pf2 = { .bdf = "0000:03:00.0", .driver = "ixgbe",
-					     .native = "ixgbe", .group = 11, .netdev = "enp3s0f0",
-					     .totalvfs = 4, .vf_driver = "ixgbevf" };
+	static const struct fake_dev pf = {.bdf = "0000:01:00.0",
+					   .driver = "ixgbe",
+					   .native = "ixgbe",
+					   .group = 10,
+					   .netdev = "enp1s0f0",
+					   .mac = "a4:bf:01:cc:75:96",
+					   .totalvfs = 2,
+					   .vf_driver = "ixgbevf"};
+	static const struct fake_dev pf2 = {.bdf = "0000:03:00.0",
+					    .driver = "ixgbe",
+					    .native = "ixgbe",
+					    .group = 11,
+					    .netdev = "enp3s0f0",
+					    .totalvfs = 4,
+					    .vf_driver = "ixgbevf"};
 	const char *why = NULL;
 	struct ns_env *env;
 	char *s, *links;
@@ -167,8 +186,9 @@ int main(void)
 	free(s);
 
 	s = host_up(VF_GUESTS("0000:03:00.0"));
-	is_str(s, "PF '0000:01:00.0': interface 'enp1s0f0' not found in this network namespace: "
-		  "No such device",
+	is_str(s,
+	       "PF '0000:01:00.0': interface 'enp1s0f0' not found in this network namespace: "
+	       "No such device",
 	       "a PF whose interface is not here is refused");
 	free(s);
 	s = fake_take_log();
@@ -177,18 +197,19 @@ int main(void)
 
 	/* the PF interfaces exist now, but refuse VF settings like a NIC without SR-IOV */
 	ok(ns_veth(env, "enp1s0f0", "enp1s0f0p", NULL) == 0 &&
-		   ns_veth(env, "enp3s0f0", "enp3s0f0p", NULL) == 0,
+	       ns_veth(env, "enp3s0f0", "enp3s0f0p", NULL) == 0,
 	   "veths stand in for the PF interfaces");
 	links = ns_links(env);
 	s = host_up(VF_GUESTS("0000:03:00.0"));
 	ok(strstr(s, "set VF 0 of 'enp1s0f0'") != NULL, "setting a VF fails, naming it (%s)", s);
 	free(s);
 	s = fake_take_log();
-	is_str(s, "bus/pci/devices/0000:01:00.0/sriov_drivers_autoprobe <- 0\n"
-		  "bus/pci/devices/0000:01:00.0/sriov_numvfs <- 2\n"
-		  "bus/pci/devices/0000:01:00.0/sriov_drivers_autoprobe <- 1\n"
-		  "bus/pci/devices/0000:01:00.0/sriov_numvfs <- 0\n"
-		  "bus/pci/devices/0000:01:00.0/sriov_drivers_autoprobe <- 1\n",
+	is_str(s,
+	       "bus/pci/devices/0000:01:00.0/sriov_drivers_autoprobe <- 0\n"
+	       "bus/pci/devices/0000:01:00.0/sriov_numvfs <- 2\n"
+	       "bus/pci/devices/0000:01:00.0/sriov_drivers_autoprobe <- 1\n"
+	       "bus/pci/devices/0000:01:00.0/sriov_numvfs <- 0\n"
+	       "bus/pci/devices/0000:01:00.0/sriov_drivers_autoprobe <- 1\n",
 	       "the VFs made before the failure are removed again");
 	free(s);
 	s = ns_links(env);

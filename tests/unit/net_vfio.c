@@ -11,7 +11,7 @@
 
 #include "tests/net/fakesys.h"
 
-#include "lib/journal.h"
+#include "lib/base/journal.h"
 #include "net/internal.h"
 #include "tests/lib/tap.h"
 
@@ -20,17 +20,21 @@ static char devroot[160];
 
 static void setup_tree(void)
 {
-	static const char *const drivers[] = { "ixgbe", "ixgbevf", "vfio-pci", "e1000e",
-					       "nouveau", "snd_hda_intel", "pcieport" };
+	static const char *const drivers[] = {"ixgbe",	 "ixgbevf",	  "vfio-pci", "e1000e",
+					      "nouveau", "snd_hda_intel", "pcieport"};
 	static const struct fake_dev devs[] = {
-		{ "0000:01:00.0", "ixgbe", "ixgbe", 10, "enp1s0f0", "a4:bf:01:cc:75:96", 8, "ixgbevf", 0, NULL, NULL },
-		{ "0000:01:00.1", "ixgbe", "ixgbe", 10, "enp1s0f1", "a4:bf:01:cc:75:97", 8, "ixgbevf", 0, NULL, NULL },
-		{ "0000:03:00.0", "e1000e", "e1000e", 12, "enp3s0", "a4:bf:01:00:00:03", 0, NULL, 0, NULL, NULL },
-		{ "0000:04:00.0", NULL, "e1000e", 13, NULL, NULL, 0, NULL, 0, NULL, NULL },
-		{ "0000:05:00.0", "nouveau", "nouveau", 14, NULL, NULL, 0, NULL, 0, NULL, NULL },
-		{ "0000:05:00.1", "snd_hda_intel", "snd_hda_intel", 14, NULL, NULL, 0, NULL, 0, NULL, NULL },
-		{ "0000:00:1c.0", "pcieport", "pcieport", 14, NULL, NULL, 0, NULL, 0, NULL, NULL },
-		{ "0000:06:00.0", "e1000e", "e1000e", -1, NULL, NULL, 0, NULL, 0, NULL, NULL },
+	    {"0000:01:00.0", "ixgbe", "ixgbe", 10, "enp1s0f0", "a4:bf:01:cc:75:96", 8, "ixgbevf", 0,
+	     NULL, NULL},
+	    {"0000:01:00.1", "ixgbe", "ixgbe", 10, "enp1s0f1", "a4:bf:01:cc:75:97", 8, "ixgbevf", 0,
+	     NULL, NULL},
+	    {"0000:03:00.0", "e1000e", "e1000e", 12, "enp3s0", "a4:bf:01:00:00:03", 0, NULL, 0,
+	     NULL, NULL},
+	    {"0000:04:00.0", NULL, "e1000e", 13, NULL, NULL, 0, NULL, 0, NULL, NULL},
+	    {"0000:05:00.0", "nouveau", "nouveau", 14, NULL, NULL, 0, NULL, 0, NULL, NULL},
+	    {"0000:05:00.1", "snd_hda_intel", "snd_hda_intel", 14, NULL, NULL, 0, NULL, 0, NULL,
+	     NULL},
+	    {"0000:00:1c.0", "pcieport", "pcieport", 14, NULL, NULL, 0, NULL, 0, NULL, NULL},
+	    {"0000:06:00.0", "e1000e", "e1000e", -1, NULL, NULL, 0, NULL, 0, NULL, NULL},
 	};
 
 	fake_init();
@@ -77,7 +81,7 @@ static void check_str(char *got, const char *want, const char *what)
 
 static void test_viability(void)
 {
-	const char *const ours[] = { "0000:05:00.1", NULL };
+	const char *const ours[] = {"0000:05:00.1", NULL};
 	struct vmr_error *e = NULL;
 	char *why = NULL;
 	long group;
@@ -87,8 +91,10 @@ static void test_viability(void)
 	is_int(group, 12, "its IOMMU group is 12");
 	is_int(net_pci_group_viable(&cfg, "0000:05:00.0", NULL, &group, &why, &e), 0,
 	       "a GPU whose audio function is on a host driver is not viable");
-	is_str(why, "'0000:05:00.0' shares IOMMU group 14 with '0000:05:00.1', which is bound to "
-		    "'snd_hda_intel'", "the reason names the other device and its driver");
+	is_str(why,
+	       "'0000:05:00.0' shares IOMMU group 14 with '0000:05:00.1', which is bound to "
+	       "'snd_hda_intel'",
+	       "the reason names the other device and its driver");
 	free(why);
 	why = NULL;
 	is_int(net_pci_group_viable(&cfg, "0000:05:00.0", ours, &group, &why, &e), 1,
@@ -103,7 +109,7 @@ static void test_viability(void)
 
 static void test_bind_restore(void)
 {
-	struct net_rec rec = { NULL, json_array() };
+	struct net_rec rec = {NULL, json_array()};
 	struct vmr_error *e = NULL;
 	char *s;
 
@@ -119,7 +125,8 @@ static void test_bind_restore(void)
 	free(s);
 	ok(is_node("vfio", 10, 196) && is_node("12", 241, 12),
 	   "the missing /dev/vfio/vfio and /dev/vfio/12 nodes were made from sysfs");
-	is_int((long long)json_array_size(rec.done), 3, "three journal entries (driver, two nodes)");
+	is_int((long long)json_array_size(rec.done), 3,
+	       "three journal entries (driver, two nodes)");
 
 	is_int(net_pci_bind_vfio(&cfg, &rec, "0000:03:00.0", &e), 0, "binding again");
 	check_log("", "is a no-op");
@@ -131,7 +138,8 @@ static void test_bind_restore(void)
 		  "bus/pci/drivers_probe <- 0000:03:00.0\n",
 		  "restore: unbind from vfio-pci, clear driver_override, reprobe");
 	check_str(drv("0000:03:00.0"), "e1000e", "the device is back on its driver");
-	ok(!is_node("12", 241, 12) && !is_node("vfio", 10, 196), "the nodes vmrun made are removed");
+	ok(!is_node("12", 241, 12) && !is_node("vfio", 10, 196),
+	   "the nodes vmrun made are removed");
 	is_int(net_undo_entries(rec.done, &cfg, &e), 0, "undo again (a second replay)");
 	check_log("", "changes nothing");
 	json_decref(rec.done);
@@ -154,7 +162,7 @@ static char *node_access(const char *name)
 
 static void test_qemu_user(void)
 {
-	struct net_rec rec = { NULL, json_array() };
+	struct net_rec rec = {NULL, json_array()};
 	struct vmr_error *e = NULL;
 	char *p;
 
@@ -162,11 +170,13 @@ static void test_qemu_user(void)
 	cfg.qemu_user = "65534:65534";
 	is_int(net_pci_bind_vfio(&cfg, &rec, "0000:03:00.0", &e), 0, "bind with qemu_user");
 	free(fake_take_log());
-	check_str(node_access("12"), "0:65534 0660", "a node vmrun makes is 0660 with QEMU's group");
+	check_str(node_access("12"), "0:65534 0660",
+		  "a node vmrun makes is 0660 with QEMU's group");
 	check_str(node_access("vfio"), "0:65534 0660", "so is the container node");
 	is_int((long long)json_array_size(rec.done), 3, "no more journal entries than without");
 	is_int(net_undo_entries(rec.done, &cfg, &e), 0, "undo");
-	ok(!is_node("12", 241, 12) && !is_node("vfio", 10, 196), "the nodes vmrun made are removed");
+	ok(!is_node("12", 241, 12) && !is_node("vfio", 10, 196),
+	   "the nodes vmrun made are removed");
 	free(fake_take_log());
 	json_decref(rec.done);
 
@@ -185,7 +195,8 @@ static void test_qemu_user(void)
 	free(p);
 	is_int(net_pci_bind_vfio(&cfg, &rec, "0000:03:00.0", &e), 0, "bind with host nodes");
 	free(fake_take_log());
-	check_str(node_access("12"), "0:65534 0660", "the host's group node is given to QEMU's group");
+	check_str(node_access("12"), "0:65534 0660",
+		  "the host's group node is given to QEMU's group");
 	check_str(node_access("vfio"), "0:0 0666", "a node QEMU can already open is left alone");
 	is_str(json_string_value(json_object_get(json_array_get(rec.done, 1), "type")),
 	       "net.node_access", "the old owner and mode are journaled before the change");
@@ -208,10 +219,11 @@ static void test_qemu_user(void)
 
 static void test_unbound(void)
 {
-	struct net_rec rec = { NULL, json_array() };
+	struct net_rec rec = {NULL, json_array()};
 	struct vmr_error *e = NULL;
 
-	is_int(net_pci_bind_vfio(&cfg, &rec, "0000:04:00.0", &e), 0, "bind a device with no driver");
+	is_int(net_pci_bind_vfio(&cfg, &rec, "0000:04:00.0", &e), 0,
+	       "bind a device with no driver");
 	check_log("bus/pci/devices/0000:04:00.0/driver_override <- vfio-pci\n"
 		  "bus/pci/drivers_probe <- 0000:04:00.0\n",
 		  "no unbind for an unbound device");
@@ -226,7 +238,7 @@ static void test_unbound(void)
 
 static void test_bind_errors(void)
 {
-	struct net_rec rec = { NULL, json_array() };
+	struct net_rec rec = {NULL, json_array()};
 	struct vmr_error *e = NULL;
 	char *p, *s;
 
@@ -253,7 +265,7 @@ static void test_bind_errors(void)
 
 static void test_numvfs(void)
 {
-	struct net_rec rec = { NULL, json_array() };
+	struct net_rec rec = {NULL, json_array()};
 	struct vmr_error *e = NULL;
 	char *s;
 
@@ -265,15 +277,18 @@ static void test_numvfs(void)
 	vmr_error_clear(&e);
 	check_log("", "without a write");
 
-	is_int(net_sriov_set_numvfs(&cfg, &rec, "0000:01:00.0", 3, &e), 0, "3 VFs on a PF with none");
+	is_int(net_sriov_set_numvfs(&cfg, &rec, "0000:01:00.0", 3, &e), 0,
+	       "3 VFs on a PF with none");
 	check_log("bus/pci/devices/0000:01:00.0/sriov_drivers_autoprobe <- 0\n"
 		  "bus/pci/devices/0000:01:00.0/sriov_numvfs <- 3\n"
 		  "bus/pci/devices/0000:01:00.0/sriov_drivers_autoprobe <- 1\n",
 		  "autoprobe off, numvfs, autoprobe back");
 	check_str(drv("0000:02:00.0"), "(none)", "the new VFs are not grabbed by a host driver");
 	s = json_dumps(json_array_get(rec.done, 0), JSON_COMPACT | JSON_SORT_KEYS);
-	is_str(s, "{\"autoprobe\":true,\"numvfs\":0,\"pf\":\"0000:01:00.0\",\"type\":\"sriov.numvfs\"}",
-	       "the journal has the old count and autoprobe");
+	is_str(
+	    s,
+	    "{\"autoprobe\":true,\"numvfs\":0,\"pf\":\"0000:01:00.0\",\"type\":\"sriov.numvfs\"}",
+	    "the journal has the old count and autoprobe");
 	free(s);
 
 	is_int(net_sriov_set_numvfs(&cfg, &rec, "0000:01:00.0", 2, &e), 0, "then 2");
@@ -298,7 +313,7 @@ static void test_numvfs(void)
 		free(bdf);
 		bdf = NULL;
 		{
-			struct net_vf vfs[2] = { { .index = 0 }, { .index = 1 } };
+			struct net_vf vfs[2] = {{.index = 0}, {.index = 1}};
 
 			vmr_mac_parse("52:de:ac:19:a0:0a", &vfs[0].mac);
 			vmr_mac_parse("52:de:ac:19:a0:0a", &m);
@@ -341,7 +356,8 @@ static void test_journal_replay(void)
 	is_int(vmr_journal_open(path, &j, &e), 0, "open a journal");
 	rec.j = j;
 	rec.done = NULL;
-	is_int(net_sriov_set_numvfs(&cfg, &rec, "0000:01:00.1", 2, &e), 0, "2 VFs on the second PF");
+	is_int(net_sriov_set_numvfs(&cfg, &rec, "0000:01:00.1", 2, &e), 0,
+	       "2 VFs on the second PF");
 	is_int(net_pci_bind_vfio(&cfg, &rec, "0000:02:00.0", &e), 0, "first VF to vfio-pci");
 	free(fake_take_log());
 	vmr_journal_close(j);

@@ -3,15 +3,15 @@
 #include <errno.h>
 #include <string.h>
 
-#include "lib/buf.h"
-#include "lib/util.h"
+#include "lib/base/buf.h"
+#include "lib/base/util.h"
 #include "qmp/line.h"
 #include "tests/lib/tap.h"
 
 struct collect {
 	struct vmr_buf all; /* lines joined with '|' */
 	int n;
-	int stop_after;     /* return -EINTR after this many lines (0: never) */
+	int stop_after; /* return -EINTR after this many lines (0: never) */
 };
 
 static int collect_line(const char *line, size_t len, void *userdata)
@@ -31,13 +31,14 @@ static int collect_line(const char *line, size_t len, void *userdata)
 static void test_basic(void)
 {
 	struct vmr_qmp_lines l;
-	struct collect c = { 0 };
+	struct collect c = {0};
 	const char *in = "{\"a\":1}\r\n{\"b\":2}\n\r\n\n{\"c\"";
 
 	vmr_qmp_lines_init(&l, 0);
 	is_int(l.cap, (long long)VMR_QMP_MAX_LINE, "default cap is 10 MiB");
 	is_int(vmr_qmp_lines_feed(&l, in, strlen(in), collect_line, &c), 0, "feed ok");
-	is_str(vmr_buf_str(&c.all), "{\"a\":1}|{\"b\":2}", "CRLF and LF stripped, empty lines skipped");
+	is_str(vmr_buf_str(&c.all), "{\"a\":1}|{\"b\":2}",
+	       "CRLF and LF stripped, empty lines skipped");
 	is_int(vmr_qmp_lines_pending(&l), 4, "partial tail kept");
 	is_int(vmr_qmp_lines_feed(&l, ":3}\r\n", 5, collect_line, &c), 0, "tail completed");
 	is_str(vmr_buf_str(&c.all), "{\"a\":1}|{\"b\":2}|{\"c\":3}", "tail joined to its line");
@@ -49,7 +50,7 @@ static void test_basic(void)
 static void test_bytewise(void)
 {
 	struct vmr_qmp_lines l;
-	struct collect c = { 0 };
+	struct collect c = {0};
 	const char *in = "{\"QMP\":{}}\r\n{\"return\":{},\"id\":1}\r\n";
 	int r = 0;
 
@@ -66,7 +67,7 @@ static void test_bytewise(void)
 static void test_cap(void)
 {
 	struct vmr_qmp_lines l;
-	struct collect c = { 0 };
+	struct collect c = {0};
 	char big[100];
 
 	memset(big, 'x', sizeof(big));
@@ -100,7 +101,7 @@ static void test_cap(void)
 static void test_stop(void)
 {
 	struct vmr_qmp_lines l;
-	struct collect c = { .stop_after = 1 };
+	struct collect c = {.stop_after = 1};
 	const char *in = "a\nb\nc";
 
 	vmr_qmp_lines_init(&l, 0);
@@ -114,7 +115,7 @@ static void test_stop(void)
 static void test_big_line_shrinks(void)
 {
 	struct vmr_qmp_lines l;
-	struct collect c = { 0 };
+	struct collect c = {0};
 	size_t n = 1 << 20;
 	_cleanup_free_ char *big = xmalloc(n);
 

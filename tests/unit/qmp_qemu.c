@@ -15,8 +15,8 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 
-#include "lib/buf.h"
-#include "lib/util.h"
+#include "lib/base/buf.h"
+#include "lib/base/util.h"
 #include "qmp/qmp.h"
 #include "tests/lib/tap.h"
 
@@ -43,11 +43,27 @@ static pid_t spawn_qemu(const char *qemu, int lfd)
 {
 	/* argv is built before fork: the child only dups, sets PDEATHSIG and execs */
 	char *const argv[] = {
-		(char *)qemu, "-machine", "pc", "-m", "32", "-smp", "2", "-accel", "tcg",
-		"-nodefaults", "-no-user-config", "-S", "-display", "none",
-		"-name", "qmpt,debug-threads=on",
-		"-chardev", "socket,id=m,fd=3,server=on,wait=off",
-		"-mon", "chardev=m,mode=control", NULL,
+	    (char *)qemu,
+	    "-machine",
+	    "pc",
+	    "-m",
+	    "32",
+	    "-smp",
+	    "2",
+	    "-accel",
+	    "tcg",
+	    "-nodefaults",
+	    "-no-user-config",
+	    "-S",
+	    "-display",
+	    "none",
+	    "-name",
+	    "qmpt,debug-threads=on",
+	    "-chardev",
+	    "socket,id=m,fd=3,server=on,wait=off",
+	    "-mon",
+	    "chardev=m,mode=control",
+	    NULL,
 	};
 	pid_t parent = getpid();
 	pid_t pid = fork();
@@ -71,7 +87,7 @@ static pid_t spawn_qemu(const char *qemu, int lfd)
 
 struct rec {
 	struct vmr_buf events;
-	int done;          /* executes completed, maintained by the test */
+	int done; /* executes completed, maintained by the test */
 	int done_at_resume, done_at_shutdown;
 };
 
@@ -97,10 +113,10 @@ static void test_qemu(const char *qemu)
 {
 	char dir[] = "/tmp/vmrt-qmpq-XXXXXX";
 	_cleanup_free_ char *path = NULL, *msg = NULL;
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	struct vmr_qmp *q = NULL, *q2 = NULL;
 	struct vmr_error *err = NULL;
-	struct rec rec = { 0 };
+	struct rec rec = {0};
 	json_t *ret = NULL;
 	int lfd, r, status = -1;
 	pid_t pid;
@@ -126,7 +142,7 @@ static void test_qemu(const char *qemu)
 	is_int(vmr_qmp_connect_path(path, T, &q2, &err), 0, "second client connects");
 	if (q2) {
 		_cleanup_free_ char *want =
-			xasprintf("qmp '%s': no greeting within 300 ms: Connection timed out", path);
+		    xasprintf("qmp '%s': no greeting within 300 ms: Connection timed out", path);
 
 		is_int(vmr_qmp_handshake(q2, 300, &err), -ETIMEDOUT, "but gets no greeting");
 		msg = err_text(err);
@@ -141,10 +157,8 @@ static void test_qemu(const char *qemu)
 	vmr_error_clear(&err);
 
 	is_int(vmr_qmp_handshake(q, T, &err), 0, "handshake");
-	ok(json_is_integer(json_object_get(json_object_get(json_object_get(vmr_qmp_greeting(q),
-									     "version"),
-							      "qemu"),
-					   "major")),
+	ok(json_is_integer(json_object_get(
+	       json_object_get(json_object_get(vmr_qmp_greeting(q), "version"), "qemu"), "major")),
 	   "greeting carries QEMU's version");
 
 	is_int(vmr_qmp_execute(q, "query-status", NULL, T, &ret, &err), 0, "query-status");
@@ -156,8 +170,8 @@ static void test_qemu(const char *qemu)
 	is_int(json_array_size(ret), 2, "two vCPUs");
 	for (size_t i = 0; i < json_array_size(ret); i++) {
 		json_t *tid = json_object_get(json_array_get(ret, i), "thread-id");
-		_cleanup_free_ char *task = xasprintf("/proc/%d/task/%lld", (int)pid,
-						      (long long)json_integer_value(tid));
+		_cleanup_free_ char *task =
+		    xasprintf("/proc/%d/task/%lld", (int)pid, (long long)json_integer_value(tid));
 
 		ok(json_is_integer(tid) && access(task, F_OK) == 0,
 		   "vCPU %zu thread-id is a QEMU thread (%s)", i, task);
@@ -183,7 +197,7 @@ static void test_qemu(const char *qemu)
 	   "SHUTDOWN reason host-qmp-quit (events: %s)", vmr_buf_str(&rec.events));
 
 	for (int i = 0; i < 200 && (r = vmr_qmp_process(q, &err)) == 0; i++) {
-		struct pollfd pfd = { .fd = vmr_qmp_fd(q), .events = POLLIN };
+		struct pollfd pfd = {.fd = vmr_qmp_fd(q), .events = POLLIN};
 
 		poll(&pfd, 1, 100);
 	}

@@ -1,0 +1,341 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Process spawning: see lib/spawn.h for the order of steps in the child. */
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "lib/base/spawn.h"
+#include "lib/base/util.h"
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+/* What the child reports when a step fails: the step and its errno. */
+enum child_step {
+	STEP_SETSID,
+	STEP_SIGNALS,
+	STEP_FDS,
+	STEP_AFFINITY,
+	STEP_CAPS, /* the sub-step is child_report.caps_step */
+	STEP_NO_NEW_PRIVS,
+	STEP_PDEATHSIG,
+	STEP_PARENT_DIED,
+	STEP_EXEC,
+};
+
+static const char *const step_names[] = {
+    [STEP_SETSID] = "setsid",
+    [STEP_SIGNALS] = "reset signals",
+    [STEP_FDS] = "set up fds",
+    [STEP_AFFINITY] = "sched_setaffinity",
+    [STEP_CAPS] = "drop privileges",
+    [STEP_NO_NEW_PRIVS] = "PR_SET_NO_NEW_PRIVS",
+    [STEP_PDEATHSIG] = "PR_SET_PDEATHSIG",
+    [STEP_PARENT_DIED] = "parent died before exec",
+    [STEP_EXEC] = "exec",
+};
+
+struct child_report {
+	int step;
+	int errnum;
+	int caps_step; /* enum vmr_caps_step, with STEP_CAPS */
+};
+
+/* Everything the child needs, computed before fork. */
+struct child_ctx {
+	const struct vmr_spawn *s;
+	char *const *envp;
+	int src[3 + VMR_SPAWN_MAX_FDS]; /* source fd per target fd, -1: leave */
+	int tmp[3 + VMR_SPAWN_MAX_FDS];
+	int ntargets;
+	int errfd;
+	pid_t parent;
+	cpu_set_t *cpus; /* NULL or cpus_buf */
+	size_t cpus_size;
+	/* in the context, not malloc'ed: a failing child leaks nothing */
+	unsigned long cpus_buf[(VMR_CPU_MAX + 1) / (8 * sizeof(unsigned long)) + 1];
+	int maxfd; /* fallback when close_range is missing */
+};
+
+static void __attribute__((noreturn))
+child_fail_caps(const struct child_ctx *c, int step, int errnum, int caps_step)
+{
+	struct child_report rep = {step, errnum, caps_step};
+
+	/* nothing to do if the parent is gone; its read sees EOF or this */
+	(void)!write(c->errfd, &rep, sizeof(rep));
+	_exit(127);
+}
+
+static void __attribute__((noreturn)) child_fail(const struct child_ctx *c, int step, int errnum)
+{
+	child_fail_caps(c, step, errnum, -1);
+}
+
+/*
+ * glibc refuses sigaction() on the signals it reserves for itself (32 and
+ * 33: thread cancellation, set*id broadcast) with EINVAL, yet an "ignored"
+ * inherited from our parent (GNU make leaves them so) would survive exec
+ * too and break the program's threads.  The kernel call takes them; an
+ * all-zero struct is SIG_DFL with no flags and an empty mask on every
+ * architecture's layout.
+ */
+static int child_signal_default(int sig)
+{
+	unsigned long ksa[8] = {0};
+
+	if (sigaction(sig, &(struct sigaction){.sa_handler = SIG_DFL}, NULL) == 0)
+		return 0;
+	if (errno != EINVAL)
+		return -1;
+	if (syscall(SYS_rt_sigaction, sig, ksa, NULL, (size_t)(NSIG - 1) / 8) == 0)
+		return 0;
+	/* EINVAL again: a number beyond the kernel's signals */
+	return errno == EINVAL ? 0 : -1;
+}
+
+static void child_fds(struct child_ctx *c)
+{
+	int base = c->ntargets;
+	int fd;
+
+	/* move the report pipe and every source above all targets first, so
+	 * no dup2 below can clobber a source that is still needed */
+	fd = fcntl(c->errfd, F_DUPFD_CLOEXEC, base);
+	if (fd < 0)
+		child_fail(c, STEP_FDS, errno);
+	c->errfd = fd;
+	for (int i = 0; i < c->ntargets; i++) {
+		c->tmp[i] = -1;
+		if (c->src[i] < 0)
+			continue;
+		c->tmp[i] = fcntl(c->src[i], F_DUPFD_CLOEXEC, base);
+		if (c->tmp[i] < 0)
+			child_fail(c, STEP_FDS, errno);
+	}
+	for (int i = 0; i < c->ntargets; i++) {
+		if (c->tmp[i] < 0)
+			continue;
+		/* dup2 leaves the new fd without FD_CLOEXEC: it is passed */
+		if (dup2(c->tmp[i], i) < 0)
+			child_fail(c, STEP_FDS, errno);
+	}
+	/* everything else goes at exec (the report pipe must live until then) */
+	if (close_range((unsigned)base, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
+		for (fd = base; fd < c->maxfd; fd++)
+			if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0 && errno != EBADF)
+				child_fail(c, STEP_FDS, errno);
+	}
+}
+
+static void __attribute__((noreturn)) child_run(struct child_ctx *c)
+{
+	const struct vmr_spawn *s = c->s;
+	sigset_t none;
+	int step = -1, r;
+
+	if (setsid() < 0)
+		child_fail(c, STEP_SETSID, errno);
+	/* handlers do not survive exec but "ignored" does: reset all */
+	for (int sig = 1; sig < NSIG; sig++) {
+		if (sig == SIGKILL || sig == SIGSTOP)
+			continue;
+		if (child_signal_default(sig) < 0)
+			child_fail(c, STEP_SIGNALS, errno);
+	}
+	child_fds(c);
+	if (c->cpus && sched_setaffinity(0, c->cpus_size, c->cpus) < 0)
+		child_fail(c, STEP_AFFINITY, errno);
+	if (s->caps) {
+		/* ends with PR_SET_NO_NEW_PRIVS */
+		r = vmr_caps_drop_apply(s->caps, &step);
+		if (r < 0)
+			child_fail_caps(c, STEP_CAPS, -r, step);
+	} else if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		child_fail(c, STEP_NO_NEW_PRIVS, errno);
+	}
+	sigemptyset(&none);
+	if (sigprocmask(SIG_SETMASK, &none, NULL) < 0)
+		child_fail(c, STEP_SIGNALS, errno);
+	if (s->pdeathsig) {
+		/* after the uid change, which would clear it */
+		if (prctl(PR_SET_PDEATHSIG, s->pdeathsig, 0, 0, 0) < 0)
+			child_fail(c, STEP_PDEATHSIG, errno);
+		/* the parent may have died before the prctl: then nobody
+		 * would ever send the signal */
+		if (getppid() != c->parent)
+			child_fail(c, STEP_PARENT_DIED, ESRCH);
+	}
+	execve(s->argv[0], s->argv, c->envp);
+	child_fail(c, STEP_EXEC, errno);
+}
+
+static int ctx_prepare(struct child_ctx *c, const struct vmr_spawn *s, struct vmr_error **err)
+{
+	static char *const empty_env[] = {NULL};
+	struct rlimit rl;
+
+	if (!s->argv || !s->argv[0])
+		return vmr_error_set(err, EINVAL, "spawn: empty argv");
+	if (s->nfds > VMR_SPAWN_MAX_FDS)
+		return vmr_error_set(err, E2BIG, "start '%s': %zu fds to pass, at most %d",
+				     s->argv[0], s->nfds, VMR_SPAWN_MAX_FDS);
+	c->s = s;
+	c->envp = s->envp ? s->envp : empty_env;
+	c->src[0] = s->stdin_fd;
+	c->src[1] = s->stdout_fd;
+	c->src[2] = s->stderr_fd;
+	for (size_t i = 0; i < s->nfds; i++) {
+		if (s->fds[i] < 0)
+			return vmr_error_set(err, EBADF, "start '%s': fd %zu to pass is not open",
+					     s->argv[0], i + 3);
+		c->src[3 + i] = s->fds[i];
+	}
+	c->ntargets = 3 + (int)s->nfds;
+	c->parent = getpid();
+	c->maxfd = 65536;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur < (rlim_t)c->maxfd)
+		c->maxfd = (int)rl.rlim_cur;
+	if (s->affinity && s->affinity->n > 0) {
+		unsigned max = s->affinity->cpus[s->affinity->n - 1];
+
+		if (max > VMR_CPU_MAX)
+			return vmr_error_set(err, EINVAL, "start '%s': CPU %u out of range",
+					     s->argv[0], max);
+		c->cpus = (cpu_set_t *)c->cpus_buf;
+		c->cpus_size = CPU_ALLOC_SIZE(max + 1);
+		CPU_ZERO_S(c->cpus_size, c->cpus);
+		for (size_t i = 0; i < s->affinity->n; i++)
+			CPU_SET_S(s->affinity->cpus[i], c->cpus_size, c->cpus);
+	}
+	return 0;
+}
+
+int vmr_spawn(const struct vmr_spawn *s, pid_t *ret_pid, struct vmr_error **err)
+{
+	struct child_ctx c = {0};
+	struct child_report rep;
+	int pipefd[2];
+	ssize_t n;
+	pid_t pid;
+	int r;
+
+	r = ctx_prepare(&c, s, err);
+	if (r < 0)
+		return r;
+	if (pipe2(pipefd, O_CLOEXEC) < 0)
+		return vmr_error_set(err, errno, "start '%s': pipe", s->argv[0]);
+	c.errfd = pipefd[1];
+	pid = fork();
+	if (pid < 0) {
+		r = vmr_error_set(err, errno, "start '%s': fork", s->argv[0]);
+		close(pipefd[0]);
+		close(pipefd[1]);
+		return r;
+	}
+	if (pid == 0)
+		child_run(&c);
+
+	close(pipefd[1]);
+	do
+		n = read(pipefd[0], &rep, sizeof(rep));
+	while (n < 0 && errno == EINTR);
+	close(pipefd[0]);
+	if (n == 0) {
+		*ret_pid = pid;
+		return 0;
+	}
+	/* the child failed (or the read did): reap it before reporting */
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	if (n != (ssize_t)sizeof(rep))
+		r = vmr_error_set(err, n < 0 ? errno : EIO, "start '%s': read child status",
+				  s->argv[0]);
+	else if (rep.step == STEP_EXEC)
+		r = vmr_error_set(err, rep.errnum, "exec '%s'", s->argv[0]);
+	else if (rep.step == STEP_CAPS)
+		r = vmr_error_set(err, rep.errnum, "start '%s': %s", s->argv[0],
+				  vmr_caps_step_name(rep.caps_step));
+	else
+		r = vmr_error_set(err, rep.errnum, "start '%s': %s", s->argv[0],
+				  rep.step >= 0 && rep.step < (int)ARRAY_SIZE(step_names)
+				      ? step_names[rep.step]
+				      : "child setup");
+	return r;
+}
+
+static int user_by_ids(const char *spec, struct vmr_spawn_user *ret)
+{
+	unsigned long long uid, gid;
+	const char *colon = strchr(spec, ':');
+	_cleanup_free_ char *u = colon ? xstrndup(spec, (size_t)(colon - spec)) : xstrdup(spec);
+
+	if (parse_uint(u, (uid_t)-2, &uid) < 0)
+		return -EINVAL;
+	gid = uid;
+	if (colon && parse_uint(colon + 1, (gid_t)-2, &gid) < 0)
+		return -EINVAL;
+	ret->uid = (uid_t)uid;
+	ret->gid = (gid_t)gid;
+	ret->groups = NULL;
+	ret->ngroups = 0;
+	return 0;
+}
+
+int vmr_spawn_user_lookup(const char *spec, struct vmr_spawn_user *ret, struct vmr_error **err)
+{
+	struct passwd pw, *res = NULL;
+	_cleanup_free_ char *buf = NULL;
+	_cleanup_free_ gid_t *groups = NULL;
+	long bufsize = sysconf(_SC_GETPW_R_SIZE_MAX);
+	int ngroups = 16, r;
+
+	if (spec[0] >= '0' && spec[0] <= '9') {
+		if (user_by_ids(spec, ret) < 0)
+			return vmr_error_usage(err, "invalid user '%s' (want NAME, UID or UID:GID)",
+					       spec);
+		return 0;
+	}
+	if (bufsize <= 0)
+		bufsize = 16384;
+	buf = xmalloc((size_t)bufsize);
+	r = getpwnam_r(spec, &pw, buf, (size_t)bufsize, &res);
+	if (r != 0)
+		return vmr_error_set(err, r, "look up user '%s'", spec);
+	if (!res)
+		return vmr_error_usage(err, "unknown user '%s'", spec);
+	for (;;) {
+		int n = ngroups;
+
+		groups = xrealloc(groups, (size_t)n * sizeof(*groups));
+		if (getgrouplist(spec, pw.pw_gid, groups, &n) >= 0) {
+			ngroups = n;
+			break;
+		}
+		if (n <= ngroups) /* no growth requested: give up on groups */
+			return vmr_error_set(err, 0, "look up groups of user '%s'", spec);
+		ngroups = n;
+	}
+	ret->uid = pw.pw_uid;
+	ret->gid = pw.pw_gid;
+	ret->groups = TAKE_PTR(groups);
+	ret->ngroups = (size_t)ngroups;
+	return 0;
+}
+
+void vmr_spawn_user_free(struct vmr_spawn_user *u)
+{
+	if (!u)
+		return;
+	free(u->groups);
+	u->groups = NULL;
+	u->ngroups = 0;
+}

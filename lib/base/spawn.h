@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef VMR_SPAWN_H
+#define VMR_SPAWN_H
+
+/*
+ * Start a program the careful way (after git's run-command.c and the
+ * jailers in docs/supervisor.md): everything is prepared before fork; the
+ * child makes only async-signal-safe system calls; a failure in the child
+ * (including exec) comes back to the parent through a close-on-exec pipe,
+ * so vmr_spawn() either returns a running program or an error naming the
+ * step that failed.
+ *
+ * The child, in this order: starts a new session (so a terminal's Ctrl-C
+ * reaches only the supervisor); resets every signal disposition to the
+ * default; places stdin/stdout/stderr and the passed fds (fds[i] becomes
+ * fd 3+i) and marks every other fd close-on-exec; sets the CPU affinity;
+ * applies the privilege drop prepared by lib/caps.h (bounding set, groups,
+ * uid/gid, capabilities, ambient set, PR_SET_NO_NEW_PRIVS) or, without
+ * one, only sets PR_SET_NO_NEW_PRIVS; unblocks all signals; sets
+ * PR_SET_PDEATHSIG last, because a uid change clears it, and then checks
+ * that the parent is still the one that forked it; execve.
+ *
+ * Every program started here runs with NoNewPrivs: nothing vmrun starts
+ * (QEMU, qemu-img, a detached supervisor) needs to gain privileges through
+ * a setuid binary or file capabilities, and NoNewPrivs keeps a dropped
+ * QEMU from getting back what the drop took.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "lib/base/caps.h"
+#include "lib/base/cpuset.h"
+#include "lib/base/error.h"
+
+#define VMR_SPAWN_MAX_FDS 256
+
+/* A user to run as, resolved before fork. */
+struct vmr_spawn_user {
+	uid_t uid;
+	gid_t gid;
+	gid_t *groups; /* supplementary groups (owned) */
+	size_t ngroups;
+};
+
+struct vmr_spawn {
+	char *const *argv; /* argv[0] is executed as given: no PATH search */
+	char *const *envp; /* NULL: an empty environment */
+	int stdin_fd;	   /* -1: inherit */
+	int stdout_fd;	   /* -1: inherit */
+	int stderr_fd;	   /* -1: inherit */
+	const int *fds;	   /* fds[i] becomes fd 3+i in the child */
+	size_t nfds;	   /* at most VMR_SPAWN_MAX_FDS */
+	/*
+	 * Prepared with vmr_caps_drop_prepare() (the caller keeps it and frees
+	 * it after vmr_spawn() returns).  NULL: the program keeps this
+	 * process's ids and capabilities (still with NoNewPrivs).
+	 */
+	const struct vmr_caps_drop *caps;
+	int pdeathsig;			   /* 0: none; else e.g. SIGKILL */
+	const struct vmr_cpuset *affinity; /* NULL: inherit */
+};
+
+/*
+ * Start the program described by s.  On success returns 0 with the child's
+ * pid in *ret_pid; the caller must reap it.  On failure the child (if one
+ * was forked) has been reaped and the error names the step: "exec
+ * '/usr/bin/qemu-system-x86_64': No such file or directory",
+ * "start '/x': setresuid: Operation not permitted" (the steps of the
+ * privilege drop are named by vmr_caps_step_name()).
+ */
+int vmr_spawn(const struct vmr_spawn *s, pid_t *ret_pid, struct vmr_error **err);
+
+/*
+ * Resolve "NAME", "UID" or "UID:GID" into *ret (supplementary groups from
+ * the group database for a name, none for numbers), for
+ * struct vmr_caps_drop_opts.  Unknown names are an
+ * error with usage status.  Free with vmr_spawn_user_free().
+ */
+int vmr_spawn_user_lookup(const char *spec, struct vmr_spawn_user *ret, struct vmr_error **err);
+void vmr_spawn_user_free(struct vmr_spawn_user *u);
+
+#endif

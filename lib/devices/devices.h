@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef VMR_DEVICES_H
+#define VMR_DEVICES_H
+
+/*
+ * The device kinds (lib/model/device.h): one file each in this folder,
+ * listed in registry.c.  This header has the list and the contexts the
+ * runtime gives the host hooks.
+ */
+
+#include "lib/base/error.h"
+#include "lib/model/config.h"
+#include "lib/model/device.h"
+#include "lib/model/topology.h"
+#include "lib/plan/plan.h"
+#include "net/net.h"
+
+/* Every device kind, NULL-terminated, in the order the docs list them. */
+const struct vmr_device_ops *const *vmr_device_kinds(void);
+
+/* One guest's host setup, given to each device's setup hook. */
+struct vmr_setup {
+	const struct vmr_config *cfg;
+	const struct vmr_plan *plan;
+	struct vmr_net *net;	     /* links, taps, vfio: each change journaled */
+	int *fds;		     /* child fd N is fds[N - 3]; -1: not opened yet */
+	const char *const *together; /* PCI devices the guest passes through whole */
+};
+
+/* Hand fd (taken) to the child as pd's fd of phase ph, queue q. */
+void vmr_setup_give(struct vmr_setup *s, const struct vmr_plan_dev *pd, enum vmr_fd_phase ph,
+		    unsigned q, int fd);
+
+/* `vmrun host up`: what the devices of the guests on the host need from it. */
+struct vmr_hostsetup {
+	const struct vmr_topology *topo;
+	const struct vmr_guest *guest; /* whose device host_needs() is asked about */
+	struct vmr_net_vf_want *vfs;
+	size_t nvfs, alloc;
+};
+
+/* Ask every device of the guests placed on host (NULL: the primary) what it needs. */
+void vmr_hostsetup_collect(struct vmr_hostsetup *h, const struct vmr_topology *t, const char *host);
+void vmr_hostsetup_free(struct vmr_hostsetup *h);
+
+/*
+ * The links the guest's NICs own on the host (for vmr_net_reclaim()): the
+ * name, owner mark and MAC of each link a NIC's kind creates.  *ret is a
+ * new array of *ret_n entries; free with vmr_devices_owned_free().
+ */
+void vmr_devices_owned(const struct vmr_guest *g, struct vmr_net_owned **ret, size_t *ret_n);
+void vmr_devices_owned_free(struct vmr_net_owned *v, size_t n);
+
+/* The guest's `iothreads: N` (0 without it), for its disks' `iothread: K` (threads.c). */
+unsigned vmr_device_iothreads_count(const struct vmr_guest *g);
+
+/*
+ * Free hugepages of page_bytes on this host (node < 0) or on NUMA node
+ * node, read under sysfs_root (NULL: /sys): free_hugepages less those
+ * reserved for mappings (lib/devices/memory.c).
+ */
+int vmr_memory_free_hugepages(const char *sysfs_root, uint64_t page_bytes, int node,
+			      unsigned long long *ret, struct vmr_error **err);
+
+#endif

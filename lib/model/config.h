@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef VMR_CONFIG_H
+#define VMR_CONFIG_H
+
+/*
+ * Host configuration: /etc/vmrun/vmrun.conf (INI, read with iniparser),
+ * overridden by environment variables and then by command-line options.
+ * docs/configuration.md lists every key.
+ *
+ *   [vmrun]
+ *   qemu = /usr/bin/qemu-system-x86_64     ; VMRUN_QEMU
+ *   state_dir = /run/vmrun                 ; VMRUN_STATE_DIR, --state-dir
+ *   accel = auto                           ; used where a guest says auto
+ *   image_dir = /var/lib/vmrun/images
+ *   qemu_user =                            ; run QEMU as this user (empty: root)
+ *   sysfs_root = /sys                      ; VMRUN_SYSFS_ROOT
+ *   sandbox = true                         ; VMRUN_NO_SANDBOX=1 forces false
+ */
+
+#include <stdbool.h>
+
+#include "lib/base/error.h"
+#include "lib/model/topology.h"
+
+#define VMR_CONFIG_DEFAULT_PATH "/etc/vmrun/vmrun.conf"
+
+struct vmr_config {
+	char *path; /* the file read, or NULL if none */
+	char *qemu;
+	char *state_dir;
+	enum vmr_accel accel;
+	char *image_dir;
+	char *qemu_user; /* NULL = root */
+	char *sysfs_root;
+	char *dev_root; /* "/dev"; VMRUN_DEV_ROOT, for tests */
+	bool sandbox;	/* the supervisor loads its seccomp filter (lib/sandbox.h) */
+};
+
+/*
+ * Load the configuration.  path NULL means the default path, which may be
+ * absent; an explicit path must exist.  Unknown keys and bad values are
+ * errors naming the file, key and value (usage status).  Then applies the
+ * environment overrides.
+ */
+int vmr_config_load(const char *path, struct vmr_config *ret, struct vmr_error **err);
+/* Free the strings of c and zero it; NULL is fine. */
+void vmr_config_free(struct vmr_config *c);
+
+#endif

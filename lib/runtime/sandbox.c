@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The supervisor's seccomp filter: see lib/sandbox.h and docs/security.md. */
+#include <errno.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
+
+#include "lib/runtime/sandbox.h"
+#include "lib/base/util.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define VMR_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define VMR_ASAN 1
+#endif
+#endif
+
+/* clang-format off */
+const char *const vmr_sandbox_denied[] = {
+	/* running programs */
+	"execve", "execveat",
+	/* kernel modules */
+	"init_module", "finit_module", "delete_module",
+	/* mounts and root changes */
+	"mount", "umount2", "pivot_root", "chroot", "move_mount", "open_tree", "fsopen",
+	"fsconfig", "fsmount", "fspick", "mount_setattr",
+	/* other processes' memory and fds */
+#ifndef VMR_ASAN
+	"ptrace",
+#endif
+	"process_vm_readv", "process_vm_writev", "pidfd_getfd",
+	/* the machine */
+	"kexec_load", "kexec_file_load", "reboot", "swapon", "swapoff", "acct", "quotactl",
+	"sethostname", "setdomainname", "settimeofday", "clock_settime", "clock_adjtime",
+	"adjtimex", "iopl", "ioperm", "syslog", "vhangup", "uselib", "personality",
+	/* identities and capabilities */
+	"setuid", "setgid", "setreuid", "setregid", "setresuid", "setresgid", "setgroups",
+	"setfsuid", "setfsgid", "capset",
+	/* namespaces (setns stays: entering an existing one grants nothing new) */
+	"unshare",
+	/* kernel attack surface the supervisor never uses */
+	"bpf", "perf_event_open", "userfaultfd", "keyctl", "add_key", "request_key",
+	"open_by_handle_at", "lookup_dcookie",
+	/* device nodes are made during setup only */
+	"mknod", "mknodat",
+	NULL,
+};
+/* clang-format on */
+
+static const unsigned long clone_new_flags[] = {
+    CLONE_NEWNS,   CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC,
+    CLONE_NEWUSER, CLONE_NEWPID,    CLONE_NEWNET,
+};
+
+/* terminal ioctls that write into another program's input */
+static const unsigned long tty_ioctls[] = {TIOCSTI, TIOCLINUX};
+
+static int rule_fail(int r, const char *what, struct vmr_error **err)
+{
+	return vmr_error_set(err, -r, "seccomp: add rule for '%s'", what);
+}
+
+int vmr_sandbox_filter_new(scmp_filter_ctx *ret, struct vmr_error **err)
+{
+	scmp_filter_ctx ctx;
+	int r;
+
+	ctx = seccomp_init(SCMP_ACT_ALLOW);
+	if (!ctx)
+		return vmr_error_set(err, ENOMEM, "seccomp: create filter");
+	/* all threads or none: a thread left unfiltered would defeat it */
+	r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
+	if (r < 0) {
+		seccomp_release(ctx);
+		return vmr_error_set(err, -r, "seccomp: set TSYNC");
+	}
+	for (size_t i = 0; vmr_sandbox_denied[i]; i++) {
+		int nr = seccomp_syscall_resolve_name(vmr_sandbox_denied[i]);
+
+		/* a libseccomp older than the call: nothing to deny with it */
+		if (nr == __NR_SCMP_ERROR)
+			continue;
+		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 0);
+		if (r < 0) {
+			seccomp_release(ctx);
+			return rule_fail(r, vmr_sandbox_denied[i], err);
+		}
+	}
+	/* clone's flags are its first argument on x86_64 and aarch64 */
+	for (size_t i = 0; i < ARRAY_SIZE(clone_new_flags); i++) {
+		r = seccomp_rule_add(
+		    ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1,
+		    SCMP_A0(SCMP_CMP_MASKED_EQ, clone_new_flags[i], clone_new_flags[i]));
+		if (r < 0) {
+			seccomp_release(ctx);
+			return rule_fail(r, "clone", err);
+		}
+	}
+	r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
+	if (r < 0) {
+		seccomp_release(ctx);
+		return rule_fail(r, "clone3", err);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(tty_ioctls); i++) {
+		/* the request is an int in the kernel: compare the low 32 bits */
+		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1,
+				     SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffUL, tty_ioctls[i]));
+		if (r < 0) {
+			seccomp_release(ctx);
+			return rule_fail(r, "ioctl", err);
+		}
+	}
+	*ret = ctx;
+	return 0;
+}
+
+bool vmr_sandbox_enabled(void)
+{
+	const char *e = getenv("VMRUN_NO_SANDBOX");
+
+	return !streq(e, "1");
+}
+
+int vmr_sandbox_supervisor(struct vmr_error **err)
+{
+	scmp_filter_ctx ctx = NULL;
+	int r;
+
+	if (!vmr_sandbox_enabled())
+		return 0;
+	r = vmr_sandbox_filter_new(&ctx, err);
+	if (r < 0)
+		return r;
+	/* libseccomp sets PR_SET_NO_NEW_PRIVS first (SCMP_FLTATR_CTL_NNP) */
+	r = seccomp_load(ctx);
+	seccomp_release(ctx);
+	if (r < 0)
+		return vmr_error_set(err, -r, "seccomp: load the supervisor's filter");
+	return 1;
+}

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef VMR_SANDBOX_H
+#define VMR_SANDBOX_H
+
+/*
+ * The supervisor's own seccomp filter, with libseccomp (docs/security.md).
+ *
+ * Once QEMU runs and the host is set up, the supervisor only talks QMP,
+ * copies the console, reaps, and at the end undoes the journal (netlink,
+ * sysfs writes, unlink, kill, waitpid, flock).  It never again needs to
+ * exec a program, load a module, mount, ptrace, kexec, reboot, change its
+ * ids or create namespaces, so those fail with EPERM from then on: a bug
+ * that hands an attacker control of the supervisor (say, through a
+ * hostile QMP reply) cannot turn into any of them.
+ *
+ * The filter allows by default and denies a list: a teardown that fails
+ * because a needed call was forgotten is worse than a call left allowed.
+ * Foreign system call ABIs (i386 int 0x80, x32) kill the process:
+ * libseccomp's default for an architecture the filter does not name, so
+ * the list cannot be bypassed through them.
+ */
+
+#include <seccomp.h>
+#include <stdbool.h>
+
+#include "lib/base/error.h"
+
+/*
+ * The system calls the filter makes fail with EPERM, NULL-terminated.
+ * On top of these: clone() with any CLONE_NEW* flag fails with EPERM,
+ * clone3() with ENOSYS (its flags are behind a pointer seccomp cannot
+ * read; glibc then falls back to clone()), ioctl TIOCSTI and TIOCLINUX
+ * with EPERM.  Under AddressSanitizer ptrace is left allowed, because
+ * LeakSanitizer needs it at exit.
+ */
+extern const char *const vmr_sandbox_denied[];
+
+/*
+ * Build the filter without loading it, for inspection (seccomp_export_pfc)
+ * and tests.  The caller releases *ret with seccomp_release().
+ */
+int vmr_sandbox_filter_new(scmp_filter_ctx *ret, struct vmr_error **err);
+
+/* False when the environment says VMRUN_NO_SANDBOX=1 (for debugging). */
+bool vmr_sandbox_enabled(void);
+
+/*
+ * Load the filter into this process, for all its threads (TSYNC), after
+ * setting PR_SET_NO_NEW_PRIVS.  Irreversible; inherited by every child
+ * forked later, but not by QEMU, which must already run.  Returns 1 when
+ * loaded, 0 when disabled by VMRUN_NO_SANDBOX=1, negative with *err.
+ */
+int vmr_sandbox_supervisor(struct vmr_error **err);
+
+#endif
