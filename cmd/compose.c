@@ -148,7 +148,8 @@ VERB(compose)
 		status = vmr_cli_fail(err);
 		goto out;
 	}
-	printf("wrote %s: compose.yml compose.sh Dockerfile topology.yaml%s (%zu guest%s)\n",
+	printf("wrote %s: compose.yml compose.v1.yml compose.sh Dockerfile topology.yaml%s (%zu "
+	       "guest%s)\n",
 	       o.output, o.c.host_binary ? " vmrun" : "", t->nguests, t->nguests == 1 ? "" : "s");
 out:
 	compose_files_free(&files);
