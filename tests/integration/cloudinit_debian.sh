@@ -16,7 +16,8 @@
 #   - the macvtaps' parent, down before, raised by vmrun and down again after.
 #
 # Long (a few minutes: the guest boots under TCG, cloud-init is Python):
-# opt-in with VMRUN_DEEP=1.  Skips with the reason where the image cannot be
+# opt-in with VMRUN_DEEP=1; VMRUN_DEEP_BOOT_TIMEOUT (default 1200 s) bounds the
+# wait for ssh on a loaded machine.  Skips with the reason where the image cannot be
 # built (no debootstrap, no Debian mirror) or there is no ssh client.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
@@ -122,7 +123,7 @@ pwssh() { # USER COMMAND...: ssh with the password only
 
 start=$SECONDS
 up=1
-while ((SECONDS - start < 600)); do
+while ((SECONDS - start < ${VMRUN_DEEP_BOOT_TIMEOUT:-1200})); do
 	if gssh root true 2>/dev/null; then
 		up=0
 		break
