@@ -34,7 +34,9 @@ const struct vmr_cli_cmd cmd_compose_cli = {
     .summary = "write a Docker Compose context for a topology",
     .synopsis = "TOPOLOGY -o DIR [--image NAME]\n"
 		" [--host-binary | --source SRCDIR]",
-    .description = "Write a Docker Compose context for the topology's guests: DIR/compose.yml,\n"
+    .description = "Write a Docker Compose context for the topology's guests: DIR/compose.yml\n"
+		   "(with the annotations 5gdeploy's netdef-compose --use-vm reads),\n"
+		   "DIR/compose.v1.yml (the same without them, for docker-compose 1.29),\n"
 		   "DIR/compose.sh (up, down, ps, logs, build, upload, ssh GUEST across the\n"
 		   "physical hosts), DIR/Dockerfile and DIR/topology.yaml (a copy of TOPOLOGY).\n"
 		   "Nothing is written unless the topology is valid for it.",
