@@ -81,7 +81,7 @@ guests:
     kernel: $img/vmlinuz
     initrd: $img/initrd.img
     append: root=/dev/vda ro console=ttyS0
-    stop_timeout: 60
+    stop_timeout: 300
     disks:
       - {file: $T/root.qcow2, backing: $img/root.qcow2}
     nics:
@@ -106,19 +106,37 @@ ip -n "$ns" -o link show dev c0 | grep -q '[<,]UP[,>]'
 ok $? "the macvtaps' parent c0 was raised"
 
 sshopt=(-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR
-	-o ConnectTimeout=5)
-gssh() { # USER COMMAND...: ssh with the key from the namespace
-	local u=$1
-	shift
-	ip netns exec "$ns" ssh "${sshopt[@]}" -o BatchMode=yes -i "$T/key" "$u@10.79.0.3" "$@"
+	-o ConnectTimeout=30)
+# ssh's own failures (255: no connection, a banner that came too late on a
+# loaded machine) are retried; the command's status is passed on
+gssh_to() { # ADDRESS USER COMMAND...: ssh with the key from the namespace
+	local a=$1 u=$2 i r
+	shift 2
+	for i in 1 2 3 4 5; do
+		ip netns exec "$ns" ssh "${sshopt[@]}" -o BatchMode=yes -i "$T/key" "$u@$a" "$@"
+		r=$?
+		[ $r -ne 255 ] && return $r
+		sleep $((i * 5))
+	done
+	return $r
 }
-pwssh() { # USER COMMAND...: ssh with the password only
-	local u=$1
+gssh() { gssh_to 10.79.0.3 "$@"; }
+pwssh() { # USER COMMAND...: ssh with the password only (stderr: $T/pw.err)
+	local u=$1 i r
 	shift
-	SSH_ASKPASS=$T/askpass SSH_ASKPASS_REQUIRE=force DISPLAY=none \
-		ip netns exec "$ns" setsid -w ssh "${sshopt[@]}" -o PubkeyAuthentication=no \
-		-o PreferredAuthentications=password,keyboard-interactive -o NumberOfPasswordPrompts=1 \
-		"$u@10.79.0.3" "$@" </dev/null
+	for i in 1 2 3 4 5; do
+		SSH_ASKPASS=$T/askpass SSH_ASKPASS_REQUIRE=force DISPLAY=none \
+			ip netns exec "$ns" setsid -w ssh "${sshopt[@]}" -o PubkeyAuthentication=no \
+			-o PreferredAuthentications=password,keyboard-interactive \
+			-o NumberOfPasswordPrompts=1 "$u@10.79.0.3" "$@" </dev/null 2>"$T/pw.err"
+		r=$?
+		# a refused password is 255 too: retry only what never got that far
+		if [ $r -ne 255 ] || grep -q 'Permission denied' "$T/pw.err"; then
+			return $r
+		fi
+		sleep $((i * 5))
+	done
+	return $r
 }
 
 start=$SECONDS
@@ -140,7 +158,9 @@ if [ $up -ne 0 ]; then
 fi
 # ssh comes up before cloud-init's last stage (passwords) is done
 gssh root cloud-init status --wait >"$T/status" 2>&1
-ok $? "cloud-init finished: $(tr '\n' ' ' <"$T/status")"
+ok $? "cloud-init finished without errors: $(tr -d '.' <"$T/status" | tr '\n' ' ')"
+gssh root 'cloud-init status --long; grep -E "WARNING|ERROR|Traceback|Failed" /var/log/cloud-init.log | tail -20' 2>&1 |
+	sed 's/^/#   /'
 is "$(gssh root cloud-init query v1.platform 2>/dev/null)" "nocloud" "datasource NoCloud"
 is "$(gssh root id -un)" "root" "logged in as root"
 is "$(gssh debian id -un 2>&1)" "debian" "the default user (debian) has the key too"
@@ -158,35 +178,34 @@ for n in vmctrl:00 n6:06 n9:09; do
 		"$name: matched by MAC and renamed"
 done
 is "$(gssh root cat /proc/sys/net/ipv6/conf/n6/accept_ra)" "0" "n6: no router adverts (accept-ra: false)"
-is "$(gssh root ip -6 -o addr show dev n6 scope link | wc -l)" "0" \
-	"n6: no IPv6 link-local address (link-local: [])"
-is "$(gssh root ip -6 -o addr show dev vmctrl scope link | wc -l)" "0" "vmctrl: no link-local address"
-# networkd leaves accept_ra to the kernel with IPv6AcceptRA unset; the
-# link-local address takes DAD's moment
-ll=0
+# "n=COUNT" from the guest: a failed ssh cannot pass for zero addresses
+lladdrs() { gssh root "echo n=\$(ip -6 -o addr show dev $1 scope link | wc -l)"; }
+is "$(lladdrs n6)" "n=0" "n6: no IPv6 link-local address (link-local: [])"
+is "$(lladdrs vmctrl)" "n=0" "vmctrl: no link-local address"
+# the link-local address takes DAD's moment
+ll=
 for _ in 1 2 3 4 5 6; do
-	ll=$(gssh root ip -6 -o addr show dev n9 scope link | wc -l)
-	[ "$ll" -gt 0 ] && break
+	ll=$(lladdrs n9)
+	[ "$ll" = n=1 ] && break
 	sleep 2
 done
-ok "$([ "$ll" -gt 0 ]; echo $?)" "n9 (ipv6_auto: true): keeps its link-local address"
+is "$ll" "n=1" "n9 (ipv6_auto: true): keeps its link-local address"
 is "$(gssh root cat /proc/sys/net/ipv6/conf/n9/accept_ra)" "1" "n9 (ipv6_auto: true): accepts router adverts"
-ip netns exec "$ns" ping -c 1 -W 5 10.79.6.3 >/dev/null
-ok $? "the test's namespace reaches n6's address"
+is "$(gssh_to 10.79.6.3 root hostname)" "deb1" "the test's namespace reaches n6's address (ssh to 10.79.6.3)"
 
 is "$(gssh root passwd -S root | awk '{print $2}')" "P" "root has a usable password"
 is "$(gssh root passwd -S debian | awk '{print $2}')" "P" "the default user has a usable password"
-is "$(pwssh root id -un 2>"$T/pw.err")" "root" "password SSH login as root"
+is "$(pwssh root id -un)" "root" "password SSH login as root"
 sed 's/^/#   /' "$T/pw.err"
-is "$(pwssh debian id -un 2>"$T/pw.err")" "debian" "password SSH login as the default user"
+is "$(pwssh debian id -un)" "debian" "password SSH login as the default user"
 sed 's/^/#   /' "$T/pw.err"
 printf '#!/bin/sh\necho wrong\n' >"$T/askpass"
-r=0
-pwssh root true 2>/dev/null && r=1
-ok $r "a wrong password is refused"
+pwssh root true
+grep -q 'Permission denied' "$T/pw.err"
+ok $? "a wrong password is refused (Permission denied)"
 
 kill -TERM "${RUN_PID[deb]}"
-run_wait_exit deb 120
+run_wait_exit deb 330
 is "$RC" 0 "SIGTERM: the guest powers off through ACPI, exit 0"
 ip -n "$ns" -o link show dev c0 | grep -q '[<,]UP[,>]'
 is $? 1 "c0 down again: vmrun had raised it"
