@@ -40,7 +40,7 @@ cache=${VMRUN_DEBOOTSTRAP_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vmrun/debootstr
 # virtual packages such as python3-cryptography's python3-cffi-backend-api-*).
 base=systemd-sysv,udev,dbus
 packages=(cloud-init netplan.io openssh-server sudo iproute2 linux-image-cloud-amd64
-	initramfs-tools e2fsprogs procps iputils-ping)
+	initramfs-tools e2fsprogs procps iputils-ping locales)
 include="$base ${packages[*]}"
 
 [ "$(id -u)" -eq 0 ] || die "needs root (debootstrap)"
@@ -79,6 +79,9 @@ if ! unshare -m --propagation private bash -euc '
 	DEBIAN_FRONTEND=noninteractive chroot "$root" apt-get -q update
 	DEBIAN_FRONTEND=noninteractive chroot "$root" apt-get -q install -y --no-install-recommends "$@"
 	rm -f "$root/usr/sbin/policy-rc.d"
+	# en_US.UTF-8, as in Debian cloud images: the locale module of cloud-init sets it
+	sed -i "s/^# *en_US.UTF-8 UTF-8/en_US.UTF-8 UTF-8/" "$root/etc/locale.gen"
+	chroot "$root" locale-gen
 ' debguest "$root" "$cache" "$mirror" "$base" "${packages[@]}" >"$out/debootstrap.log" 2>&1; then
 	cp "$root/debootstrap/debootstrap.log" "$out/debootstrap-target.log" 2>/dev/null
 	tail -5 "$out/debootstrap.log" >&2
