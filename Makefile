@@ -57,6 +57,8 @@ UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 TESTLIB_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/lib/*.c))
 
+# check-deep: the long suites of tests/deep/ (real guests and backends, minutes)
+.PHONY: check-deep
 .PHONY: all check unit asan faults fuzz deps demo install uninstall clean help testguest format
 
 all: $(BUILD)/vmrun
@@ -97,6 +99,9 @@ check: all unit testguest
 
 asan:
 	$(MAKE) BUILD=build/asan SAN=1 check
+
+check-deep: all unit testguest
+	@BUILD=$(BUILD) tests/run.sh tests/deep/*.sh
 
 # vmrun with the fault-injection points (tests/faults/)
 faults:

@@ -23,6 +23,7 @@ cases=(
 	"single|examples/single.yaml||"
 	"5gdeploy|tests/compose/5gdeploy.yaml||"
 	"5gdeploy-sriov|tests/compose/5gdeploy-sriov.yaml||"
+	"hostdev|tests/compose/hostdev.yaml||"
 	"sriov|tests/compose/sriov.yaml|--state-dir /srv/vmrun-state|--image registry.example:5000/vmrun:1.0 --source $top"
 )
 
