@@ -200,6 +200,11 @@ ok_or_show $? "reboot: by ACPI" "$T/rb.out"
 is "$(json_get <(v ps --json p) 'j[0]["qemu_pid"]')" "$qemu" "reboot: the same QEMU"
 vn up --wait --timeout 240 "$T/lab.yaml" p >"$T/up2.out" 2>&1
 is "$?" 0 "up --wait after the reboot: ready again"
+# the test guest starts its TCP server before it says "booted": ready comes first
+for _ in $(seq 100); do
+	[ "$(grep -c 'vmrun-testguest: booted' "$STATE/p/console.log")" -ge 2 ] && break
+	sleep 0.1
+done
 is "$(grep -c 'vmrun-testguest: booted' "$STATE/p/console.log")" 2 "the guest booted twice"
 grep -q "vmrun-testguest: powering off" "$STATE/p/console.log"
 ok $? "it powered off on the ACPI button before"
