@@ -13,15 +13,17 @@ pkgs=(
 	# test guest (kernel is downloaded as a .deb, not installed)
 	busybox-static cpio
 	# tests
-	valgrind genisoimage shellcheck python3 python3-yaml procps util-linux
+	valgrind genisoimage shellcheck python3 python3-yaml python3-jsonschema procps util-linux
 	curl python3-prometheus-client
 	# vhost-user tests: dpdk-testpmd is in dpdk-dev, not dpdk (issue 12)
 	dpdk-dev
 	# container tests (compose)
 	docker.io docker-compose debootstrap
+	# the Debian cloud-init guest (images/debguest, VMRUN_DEEP=1)
+	e2fsprogs openssh-client
 	# compose.sh reaches other hosts over ssh; docker-compose 1.29 imports
 	# paramiko for any ssh:// host (docker-compose -H ssh://... by hand)
-	openssh-client python3-paramiko
+	python3-paramiko
 	# the two-host test bed (examples/lab2): an sshd per host namespace
 	openssh-server socat
 )

@@ -70,14 +70,17 @@ check_this_host() {
 }
 remote() { [ "$1" != "$this_host" ]; }
 
-# docker compose (v2 plugin) when present, else docker-compose (1.29 in Debian 12)
+# docker compose (v2 plugin) when present, else docker-compose (1.29 in Debian 12),
+# which refuses compose.yml's annotations (for 5gdeploy): it reads compose.v1.yml
 compose_cmd=()
+compose_file=compose.yml
 detect_compose() {
 	[ ${#compose_cmd[@]} -eq 0 ] || return 0
 	if docker compose version >/dev/null 2>&1; then
 		compose_cmd=(docker compose)
 	elif command -v docker-compose >/dev/null 2>&1; then
 		compose_cmd=(docker-compose)
+		compose_file=compose.v1.yml
 	else
 		die "neither 'docker compose' nor 'docker-compose' is installed"
 	fi
@@ -100,12 +103,13 @@ engine() {
 on() {
 	local h=$1
 	shift
+	detect_compose
 	if ! remote "$h"; then
-		"${compose_cmd[@]}" -p "$project" -f "$here/compose.yml" "$@"
+		"${compose_cmd[@]}" -p "$project" -f "$here/$compose_file" "$@"
 	elif [ "${compose_cmd[0]}" = docker ]; then
-		docker -H "$(engine "$h")" compose -p "$project" -f "$here/compose.yml" "$@"
+		docker -H "$(engine "$h")" compose -p "$project" -f "$here/$compose_file" "$@"
 	else
-		docker-compose -H "$(engine "$h")" -p "$project" -f "$here/compose.yml" "$@"
+		docker-compose -H "$(engine "$h")" -p "$project" -f "$here/$compose_file" "$@"
 	fi
 }
 
@@ -278,7 +282,7 @@ ship() {
 	dir=$(printf '%q' "$here")
 	# $dir is quoted for the remote shell by printf %q
 	# shellcheck disable=SC2029
-	tar -C "$here" -cf - compose.yml compose.sh topology.yaml |
+	tar -C "$here" -cf - compose.yml compose.v1.yml compose.sh topology.yaml |
 		ssh "${ssh_target[$h]}" "mkdir -p $dir && tar -C $dir -xf -"
 }
 
