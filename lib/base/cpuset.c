@@ -72,9 +72,9 @@ int vmr_cpuset_parse(const char *s, struct vmr_cpuset *ret, char **ret_bad, cons
 	}
 	cpus = xmalloc(n * sizeof(*cpus));
 	ret->n = 0;
-	for (unsigned c = 0; c <= VMR_CPU_MAX; c++)
-		if (seen[c / 64] & (1ull << (c % 64)))
-			cpus[ret->n++] = c;
+	for (unsigned w = 0; w < ARRAY_SIZE(seen); w++)
+		for (uint64_t bits = seen[w]; bits; bits &= bits - 1)
+			cpus[ret->n++] = w * 64 + (unsigned)__builtin_ctzll(bits);
 	ret->cpus = cpus;
 	return 0;
 }

@@ -567,6 +567,8 @@ static int sup_pin(struct sup *s, struct vmr_error **err)
 	}
 	pl.emulator = p->emulator_cpus;
 	pl.iothreads = p->iothread_cpus;
+	for (size_t i = 0; i < p->ndevs; i++)
+		pl.vhost_workers = pl.vhost_workers || p->devs[i].nfds[VMR_FD_VHOST] > 0;
 	r = vmr_pin_apply_place(s->qemu_pid, &pl, err);
 	if (r < 0)
 		return r;
