@@ -26,6 +26,7 @@ enum vmr_cli_kind {
 	VMR_CLI_KIND_LIST,    /* struct vmr_strvec: a copy of every argument, in order */
 	VMR_CLI_KIND_CHOICE,  /* int: the index of the argument in .arg ("on|off": 0 or 1) */
 	VMR_CLI_KIND_SECONDS, /* long long: whole seconds in .min..max */
+	VMR_CLI_KIND_COUNT,   /* long long: a whole number in .min..max */
 };
 
 /*
@@ -45,7 +46,7 @@ struct vmr_cli_opt {
 	enum vmr_cli_kind kind;
 	size_t offset; /* of the value in the verb's options struct */
 	unsigned flags;
-	long long min, max; /* VMR_CLI_KIND_SECONDS */
+	long long min, max; /* VMR_CLI_KIND_SECONDS, VMR_CLI_KIND_COUNT */
 };
 
 /*
@@ -65,6 +66,9 @@ struct vmr_cli_opt {
 	.kind = VMR_CLI_KIND_CHOICE, .offset = VMR_CLI_FIELD(int, st, field)
 #define VMR_CLI_SECONDS(st, field, lo, hi)                                                         \
 	.kind = VMR_CLI_KIND_SECONDS, .offset = VMR_CLI_FIELD(long long, st, field), .min = (lo),  \
+	.max = (hi)
+#define VMR_CLI_COUNT(st, field, lo, hi)                                                           \
+	.kind = VMR_CLI_KIND_COUNT, .offset = VMR_CLI_FIELD(long long, st, field), .min = (lo),    \
 	.max = (hi)
 
 /*
@@ -171,6 +175,9 @@ int vmr_cli_choice(const struct vmr_cli_cmd *cmd, const char *name, const char *
 		   const char *choices, int *ret);
 int vmr_cli_seconds(const struct vmr_cli_cmd *cmd, const char *name, const char *arg, long long min,
 		    long long max, long long *ret);
+/* arg is a whole number in min..max ("want a number (1-4096)" otherwise) */
+int vmr_cli_count(const struct vmr_cli_cmd *cmd, const char *name, const char *arg, long long min,
+		  long long max, long long *ret);
 
 /*
  * The host a verb with -H, --host [NAME] and a HOST argument is asked
@@ -200,6 +207,36 @@ int vmr_cli_config(struct vmr_config *ret);
  * return the exit status (2 for invalid input), else 0 and *ret.
  */
 int vmr_cli_topology(const char *path, struct vmr_topology **ret);
+
+/*
+ * Supervise guest g of topology t in this process until it stops, as
+ * `vmrun run` does (its messages on stderr, a startup failure also to
+ * NOTIFY_SOCKET), under the guest's restart policy unless no_restart;
+ * topo_path is the topology's absolute path.  Returns the exit status of
+ * `vmrun run`.  `up` calls it in the child it forks for each guest.
+ */
+int vmr_cli_supervise(const struct vmr_config *cfg, const struct vmr_topology *t,
+		      const struct vmr_guest *g, const char *topo_path, bool events,
+		      bool no_restart);
+
+/*
+ * The supervisor of a guest started by vmr_launch (`up`, `restart`): its
+ * struct vmr_launch_opts .supervise with a struct vmr_cli_launch as
+ * .userdata, everything already parsed.
+ */
+struct vmr_cli_launch {
+	const struct vmr_config *cfg;
+	const struct vmr_topology *t;
+	const char *topo; /* absolute */
+};
+int vmr_cli_launch_supervise(const char *guest, void *userdata);
+
+/*
+ * --parallel N (-j N) of up and down: at most N guests starting (or
+ * stopping) at once; default the online CPUs.
+ */
+#define VMR_CLI_PARALLEL_MAX 4096
+long long vmr_cli_parallel_default(void);
 
 /* Print "guest 'a' stopped[: how] [(exit status N)]" for a supervisor's status es (< 0: unknown).
  */

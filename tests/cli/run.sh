@@ -137,6 +137,13 @@ vmrun: see 'vmrun stop --help'" "stop --timeout soon: the range, then the see-he
 v up --timeout 0 examples/demo.yaml
 is "$(head -1 "$tmp/err")" "vmrun: error: up: invalid --timeout '0': want seconds (1-86400)" \
 	"up --timeout 0: out of range"
+v up --parallel 0 examples/demo.yaml
+is "$RC" 2 "up --parallel 0: exit 2"
+is "$(head -1 "$tmp/err")" "vmrun: error: up: invalid --parallel '0': want a number (1-4096)" \
+	"up --parallel 0: out of range"
+v down -j many examples/demo.yaml
+is "$(head -1 "$tmp/err")" "vmrun: error: down: invalid --parallel 'many': want a number (1-4096)" \
+	"down -j many: not a number"
 v args --vhost maybe examples/demo.yaml a
 is "$(head -1 "$tmp/err")" "vmrun: error: args: invalid --vhost 'maybe': want on or off" \
 	"args --vhost maybe: the choices"
