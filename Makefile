@@ -14,8 +14,9 @@ CC       ?= cc
 PKG_CONFIG ?= pkg-config
 VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 
-PKGS := yaml-0.1 jansson libnl-3.0 libnl-route-3.0 libmnl libseccomp libcap libpci libisofs-1 libsystemd libmicrohttpd
-PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKGS := yaml-0.1 jansson libnl-3.0 libnl-route-3.0 libmnl libseccomp libcap libpci libisofs-1 libsystemd
+# libmicrohttpd: its header only; the exporter loads it with dlopen (lib/runtime/exporter.c)
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) libmicrohttpd 2>/dev/null)
 PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 # iniparser ships no .pc file on Debian 12: fall back to its known layout.
 INI_CFLAGS := $(shell $(PKG_CONFIG) --cflags iniparser 2>/dev/null || echo -I/usr/include/iniparser)
