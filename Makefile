@@ -44,6 +44,16 @@ ALL_CFLAGS = -std=gnu11 $(OPT) $(WARN) $(HARDEN) -MMD -MP $(CPPFLAGS) $(CFLAGS)
 LDFLAGS ?=
 ALL_LDFLAGS = $(HARDEN) -pie -Wl,-z,relro,-z,now $(LDFLAGS)
 LIBS = $(PKG_LIBS) $(INI_LIBS)
+# STATIC_LIBS=1: the libraries Debian ships as archives (.a) linked in
+# statically, the others (and libisofs's own dependencies, which its .pc
+# file omits) shared: a start of vmrun 1.6x cheaper (docs/performance.md),
+# at the price of a rebuild for a security update of those libraries.
+ifeq ($(STATIC_LIBS),1)
+STATIC_PKGS := yaml-0.1 jansson libnl-3.0 libnl-route-3.0 libseccomp libcap libisofs-1
+LIBS = -Wl,-Bstatic $(shell $(PKG_CONFIG) --libs $(STATIC_PKGS) 2>/dev/null) $(INI_LIBS) \
+	-Wl,-Bdynamic $(shell $(PKG_CONFIG) --libs libmnl libpci libsystemd 2>/dev/null) \
+	-l:libjte.so.2 -l:libacl.so.1 -lz -lpthread
+endif
 
 # highest first: the link order
 LAYERS := compose lib/runtime lib/devices images net qmp lib/plan lib/model lib/base
