@@ -16,6 +16,7 @@
 #include "lib/base/buf.h"
 #include "lib/runtime/control.h"
 #include "lib/base/fsutil.h"
+#include "lib/base/fault.h"
 #include "lib/runtime/launch.h"
 #include "lib/base/spawn.h"
 #include "lib/base/statedir.h"
@@ -136,6 +137,8 @@ static int supervise_child(void *arg)
 {
 	const struct supervise_arg *a = arg;
 
+	/* tests hold a supervisor here, before it probes the guest's lock */
+	vmr_fault_point("supervise");
 	return a->o->supervise(a->guest, a->o->userdata);
 }
 
