@@ -19,8 +19,9 @@ pkgs=(
 	dpdk-dev
 	# container tests (compose)
 	docker.io docker-compose debootstrap
-	# the Debian cloud-init guest (images/debguest, VMRUN_DEEP=1)
-	e2fsprogs openssh-client
+	# the Debian cloud-init guest (images/debguest, make check-deep) and cloud-init's
+	# own code on the seed (tests/integration/cloudinit_seed.sh: what its .deb depends on)
+	e2fsprogs openssh-client python3-jinja2 python3-jsonpatch python3-configobj python3-requests
 )
 [ -n "${VMRUN_DEPS_EXTRA:-}" ] && read -ra extra <<<"$VMRUN_DEPS_EXTRA" && pkgs+=("${extra[@]}")
 missing=()
