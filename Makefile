@@ -57,7 +57,7 @@ UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 TESTLIB_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/lib/*.c))
 
-.PHONY: all check unit asan faults fuzz deps demo install uninstall clean help testguest format
+.PHONY: all check unit asan faults fuzz deps demo install uninstall clean help testguest testguest-generic format
 
 all: $(BUILD)/vmrun
 
@@ -69,6 +69,7 @@ help:
 	@echo "make asan       ASan+UBSan build and test run (in build/asan)"
 	@echo "make fuzz       run each fuzz target for FUZZ_SECONDS (clang, libFuzzer)"
 	@echo "make testguest  build the small test/demo guest (kernel + initramfs)"
+	@echo "make testguest-generic  the same on Debian's generic kernel (USB, watchdog)"
 	@echo "make install    PREFIX=$(PREFIX) DESTDIR="
 
 $(BUILD)/obj/%.o: %.c
@@ -91,8 +92,13 @@ unit: $(UNIT_BINS)
 testguest:
 	@images/testguest/build.sh $(BUILD)/testguest
 
-# the integration suites boot the test guest: build it (cached) first
-check: all unit testguest
+# the same guest on Debian's generic kernel: USB (the tablet) and the
+# i6300esb watchdog, which the cloud kernel lacks
+testguest-generic:
+	@VMRUN_TESTGUEST_KERNEL_PKG=linux-image-amd64 images/testguest/build.sh $(BUILD)/testguest-generic
+
+# the integration suites boot the test guests: build them (cached) first
+check: all unit testguest testguest-generic
 	@BUILD=$(BUILD) tests/run.sh
 
 asan:

@@ -12,6 +12,9 @@ extern const struct vmr_device_ops vmr_device_virtio_blk, vmr_device_scsi, vmr_d
 extern const struct vmr_device_ops vmr_device_macvtap, vmr_device_bridge, vmr_device_tap,
     vmr_device_user, vmr_device_pci, vmr_device_vf;
 extern const struct vmr_device_ops vmr_device_rng;
+/* firmware, TPM, display and USB, watchdog (issue 12) */
+extern const struct vmr_device_ops vmr_device_firmware, vmr_device_secure_boot, vmr_device_tpm,
+    vmr_device_vnc, vmr_device_tablet, vmr_device_usb, vmr_device_watchdog;
 
 static const struct vmr_device_ops *const kinds[] = {
     /* disks: buses (the first is the default), then keyed media */
@@ -29,6 +32,14 @@ static const struct vmr_device_ops *const kinds[] = {
     &vmr_device_vf,
     /* guest keys */
     &vmr_device_rng,
+    /* firmware first: secure_boot's check looks at it */
+    &vmr_device_firmware,
+    &vmr_device_secure_boot,
+    &vmr_device_tpm,
+    &vmr_device_vnc,
+    &vmr_device_tablet,
+    &vmr_device_usb,
+    &vmr_device_watchdog,
     NULL,
 };
 

@@ -13,8 +13,9 @@
  * `vmrun args` prints exactly what `run` executes.
  *
  * Child fd numbering: the fds of every device's first phase (tap fds, in
- * device order, `queues` per NIC) from 3, then those of the next phase
- * (vhost-net fds), then the QMP listening socket, then the console's.
+ * device order, `queues` per NIC) from 3, then those of the next phases
+ * (vhost-net fds, then other device nodes and sockets), then the QMP
+ * listening socket, then the console's.
  */
 
 #include <stdbool.h>
@@ -32,6 +33,7 @@
 enum vmr_fd_phase {
 	VMR_FD_TAP,   /* tap and macvtap queues */
 	VMR_FD_VHOST, /* a vhost-net fd per tap queue */
+	VMR_FD_DEV,   /* other nodes and sockets vmrun opens for QEMU: USB devices, swtpm's */
 	VMR_FD_PHASES,
 };
 
@@ -49,6 +51,10 @@ struct vmr_grants {
 	bool tap_nodes; /* macvtap: its tap device node, made from sysfs (MKNOD) */
 	bool net_admin; /* CAP_NET_ADMIN: links, VF settings */
 	bool vfio;	/* /dev/vfio, locked memory, writable PCI sysfs */
+	/* guest devices: firmware, tpm, vnc, usb */
+	bool guest_dir;		 /* writes IMAGE_DIR/GUEST: UEFI variables, TPM state */
+	bool usb;		 /* host USB device nodes: DEV/bus/usb (character major 189) */
+	struct vmr_strvec files; /* host files it reads as it starts (a VNC password_file) */
 };
 
 /* A device's share of the plan. */
@@ -74,6 +80,8 @@ struct vmr_plan {
 	struct vmr_strvec env; /* QEMU's whole environment */
 	char *seed_iso;	       /* STATE/GUEST/seed.iso when the guest has a seed, else NULL */
 	char *root_disk;       /* IMAGE_DIR/GUEST/root.qcow2 for `image:`, else NULL */
+	char *guest_dir;       /* IMAGE_DIR/GUEST: what the guest keeps across runs */
+	char *firmware_dir;    /* OVMF's files (`firmware: uefi`) */
 	struct vmr_plan_dev
 	    *devs; /* the disks' buses, the NICs' attachments, the guest's devices */
 	size_t ndevs;
