@@ -226,6 +226,8 @@ VERB_DECLARE(kill);
 VERB_DECLARE(qmp);
 VERB_DECLARE(console);
 VERB_DECLARE(probe);
+VERB_DECLARE(vnc);
+VERB_DECLARE(media);
 extern const struct vmr_cli_cmd cmd_image_cli;
 extern const struct vmr_cli_cmd cmd_host_cli;
 

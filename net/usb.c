@@ -119,7 +119,8 @@ char *vmr_net_usb_yaml(const struct vmr_net_usb *v, size_t n, size_t i)
 	if (v[i].root_hub)
 		return NULL;
 	for (size_t k = 0; k < n; k++)
-		same += !v[k].root_hub && v[k].vendor == v[i].vendor && v[k].product == v[i].product;
+		same +=
+		    !v[k].root_hub && v[k].vendor == v[i].vendor && v[k].product == v[i].product;
 	/* the ID follows the device to any port; two alike need their place */
 	if (same == 1)
 		return xasprintf("{vendor: 0x%04x, product: 0x%04x}", v[i].vendor, v[i].product);

@@ -24,7 +24,7 @@
 
 #define CODE "OVMF_CODE_4M.fd"
 #define CODE_SECBOOT "OVMF_CODE_4M.secboot.fd"
-#define VARS_TEMPLATE "OVMF_VARS_4M.fd"	      /* no keys: secure boot off */
+#define VARS_TEMPLATE "OVMF_VARS_4M.fd"		   /* no keys: secure boot off */
 #define VARS_TEMPLATE_SECBOOT "OVMF_VARS_4M.ms.fd" /* Microsoft + Debian keys, enforcing */
 #define VARS "uefi-vars.fd"
 #define VARS_SECBOOT "uefi-vars-secboot.fd"
@@ -122,8 +122,8 @@ static void fw_paths(const struct vmr_plan *p, char **ret_code, char **ret_templ
 
 	*ret_code = xasprintf("%s/%s", p->firmware_dir, sb ? CODE_SECBOOT : CODE);
 	if (ret_template)
-		*ret_template = xasprintf("%s/%s", p->firmware_dir,
-					  sb ? VARS_TEMPLATE_SECBOOT : VARS_TEMPLATE);
+		*ret_template =
+		    xasprintf("%s/%s", p->firmware_dir, sb ? VARS_TEMPLATE_SECBOOT : VARS_TEMPLATE);
 	*ret_vars = xasprintf("%s/%s", p->guest_dir, sb ? VARS_SECBOOT : VARS);
 }
 
@@ -148,7 +148,8 @@ static int firmware_argv(const struct vmr_plan *p, const struct vmr_plan_dev *pd
 	vmr_argv_blockdev(b, "fw-vars", vars, "raw", false, NULL, VMR_AIO_DEFAULT);
 	/* QEMU merges this -machine with the first one */
 	vmr_argv_push(b, "-machine",
-		      sb ? "pflash0=fw-code,pflash1=fw-vars,smm=on" : "pflash0=fw-code,pflash1=fw-vars");
+		      sb ? "pflash0=fw-code,pflash1=fw-vars,smm=on"
+			 : "pflash0=fw-code,pflash1=fw-vars");
 	if (sb)
 		/* the variable store is writable only from SMM, so the OS cannot change the keys */
 		vmr_argv_push(b, "-global", "driver=cfi.pflash01,property=secure,value=on");
@@ -159,8 +160,9 @@ static int need_file(const char *path, struct vmr_error **err)
 {
 	if (access(path, R_OK) == 0)
 		return 0;
-	return vmr_error_set(err, errno, "OVMF file '%s' (install Debian's ovmf, or set "
-					 "firmware_dir in vmrun.conf)",
+	return vmr_error_set(err, errno,
+			     "OVMF file '%s' (install Debian's ovmf, or set "
+			     "firmware_dir in vmrun.conf)",
 			     path);
 }
 

@@ -17,8 +17,8 @@ static void tablet_check(const struct vmr_devcheck *c, const struct vmr_device *
 			    c->kc->ctx, c->guest->machine);
 }
 
-static int tablet_argv(const struct vmr_plan *p, const struct vmr_plan_dev *pd,
-		       struct vmr_argv *b, struct vmr_error **err)
+static int tablet_argv(const struct vmr_plan *p, const struct vmr_plan_dev *pd, struct vmr_argv *b,
+		       struct vmr_error **err)
 {
 	json_t *dev = json_pack("{s:s}", "driver", "usb-tablet");
 

@@ -30,9 +30,9 @@
 #include "lib/devices/devices.h"
 #include "lib/plan/argv.h"
 
-#define TPM_DIR "tpm"			  /* in IMAGE_DIR/GUEST */
+#define TPM_DIR "tpm"			 /* in IMAGE_DIR/GUEST */
 #define TPM_STATE_FILE "tpm2-00.permall" /* what swtpm_setup makes */
-#define TPM_SOCKET "tpm.sock"		  /* in STATE/GUEST */
+#define TPM_SOCKET "tpm.sock"		 /* in STATE/GUEST */
 #define SETUP_TIMEOUT_MS 60000
 
 static void tpm_plan(const struct vmr_plan *p, struct vmr_plan_dev *pd)
@@ -46,9 +46,9 @@ static int tpm_argv(const struct vmr_plan *p, const struct vmr_plan_dev *pd, str
 	vmr_strvec_push(b->out, "-chardev");
 	vmr_strvec_pushf(b->out, "socket,id=tpm0-ctrl,fd=%d", pd->fds[VMR_FD_DEV][0]);
 	vmr_argv_push(b, "-tpmdev", "emulator,id=tpm0,chardev=tpm0-ctrl");
-	vmr_argv_push_json(b, "-device",
-			   json_pack("{s:s, s:s, s:s}", "driver", "tpm-crb", "tpmdev", "tpm0", "id",
-				     "tpm0"));
+	vmr_argv_push_json(
+	    b, "-device",
+	    json_pack("{s:s, s:s, s:s}", "driver", "tpm-crb", "tpmdev", "tpm0", "id", "tpm0"));
 	return 0;
 }
 
@@ -70,8 +70,9 @@ static int need_program(const char *path, struct vmr_error **err)
 {
 	if (access(path, X_OK) == 0)
 		return 0;
-	return vmr_error_set(err, errno, "'%s' (install Debian's swtpm and swtpm-tools, or set "
-					 "swtpm in vmrun.conf)",
+	return vmr_error_set(err, errno,
+			     "'%s' (install Debian's swtpm and swtpm-tools, or set "
+			     "swtpm in vmrun.conf)",
 			     path);
 }
 
@@ -153,7 +154,9 @@ static int run_dropped(struct vmr_setup *s, char *const *argv, struct vmr_error 
 
 		r = vmr_error_set(err, 0, "'%s' %s: %s", argv[0],
 				  WIFEXITED(st) ? "failed" : "was killed",
-				  last ? last + 1 : out.len ? out.s : "no output");
+				  last	    ? last + 1
+				  : out.len ? out.s
+					    : "no output");
 	}
 	vmr_buf_free(&out);
 	return r;
@@ -164,9 +167,15 @@ static int tpm_state(struct vmr_setup *s, const char *dir, struct vmr_error **er
 {
 	_cleanup_free_ char *file = xasprintf("%s/" TPM_STATE_FILE, dir);
 	_cleanup_free_ char *setup = swtpm_setup_path(s->cfg);
-	char *argv[] = {setup,	   (char *)"--tpm2",	     (char *)"--tpmstate",
-			(char *)dir, (char *)"--createek",	     (char *)"--pcr-banks",
-			(char *)"sha256", (char *)"--not-overwrite", NULL};
+	char *argv[] = {setup,
+			(char *)"--tpm2",
+			(char *)"--tpmstate",
+			(char *)dir,
+			(char *)"--createek",
+			(char *)"--pcr-banks",
+			(char *)"sha256",
+			(char *)"--not-overwrite",
+			NULL};
 	int r;
 
 	r = vmr_mkdir_p(s->plan->guest_dir, 0755);
@@ -229,15 +238,10 @@ static int tpm_setup(struct vmr_setup *s, struct vmr_plan_dev *pd, struct vmr_er
 	_cleanup_free_ char *sock = xasprintf("%s/" TPM_SOCKET, p->state_dir);
 	_cleanup_free_ char *state = xasprintf("dir=%s,mode=0600", dir);
 	_cleanup_close_ int lfd = -1, cfd = -1, devnull = -1;
-	char *argv[] = {(char *)swtpm,
-			(char *)"socket",
-			(char *)"--tpm2",
-			(char *)"--tpmstate",
-			state,
-			(char *)"--ctrl",
-			(char *)"type=unixio,fd=3",
-			(char *)"--terminate",
-			NULL};
+	char *argv[] = {
+	    (char *)swtpm, (char *)"socket", (char *)"--tpm2",		 (char *)"--tpmstate",
+	    state,	   (char *)"--ctrl", (char *)"type=unixio,fd=3", (char *)"--terminate",
+	    NULL};
 	struct vmr_spawn sp;
 	pid_t pid;
 	int r;

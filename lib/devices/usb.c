@@ -42,7 +42,8 @@ static bool usb_id_parse(struct vmr_keyctx *c, const struct vmr_ynode *n, const 
 		return false;
 	/* lsusb's hex with 0x: unquoted YAML would read a bare 0781 as a number */
 	if (!startswith(n->value, "0x") || !n->value[2] || strlen(n->value) > 6) {
-		VMR_KEY_ERR(c, n->pos, "write the ID lsusb and 'vmrun devices' show, with 0x: 0x0781",
+		VMR_KEY_ERR(c, n->pos,
+			    "write the ID lsusb and 'vmrun devices' show, with 0x: 0x0781",
 			    "%s: '%s' must be a hexadecimal ID 0x0000..0xffff, not '%s'", c->ctx,
 			    key, n->value);
 		return false;
@@ -80,8 +81,7 @@ static bool usb_port_ok(const char *s)
 	}
 }
 
-static void usb_entry(struct vmr_keyctx *c, const struct vmr_ynode *m, struct usb_dev *d,
-		      bool *ok)
+static void usb_entry(struct vmr_keyctx *c, const struct vmr_ynode *m, struct usb_dev *d, bool *ok)
 {
 	static const char *const known[] = {"vendor", "product", "bus", "port"};
 	const struct vmr_ynode *vendor, *product, *bus, *port;
@@ -109,8 +109,8 @@ static void usb_entry(struct vmr_keyctx *c, const struct vmr_ynode *m, struct us
 	if (vendor || product) {
 		d->by_id = true;
 		if (!vendor || !product) {
-			VMR_KEY_ERR(c, m->pos, NULL, "%s: a usb entry needs both 'vendor' and 'product'",
-				    c->ctx);
+			VMR_KEY_ERR(c, m->pos, NULL,
+				    "%s: a usb entry needs both 'vendor' and 'product'", c->ctx);
 			*ok = false;
 			return;
 		}
@@ -205,8 +205,8 @@ static json_t *usb_list_json(const void *field)
 			json_object_set_new(o, "product", json_string(id));
 			json_array_append_new(a, o);
 		} else {
-			json_array_append_new(a, json_pack("{s:i, s:s}", "bus", (int)d->bus,
-							   "port", d->port ? d->port : ""));
+			json_array_append_new(a, json_pack("{s:i, s:s}", "bus", (int)d->bus, "port",
+							   d->port ? d->port : ""));
 		}
 	}
 	return a;
