@@ -9,10 +9,14 @@ pkgs=(
 	libseccomp-dev libcap-dev libiniparser-dev libpci-dev libisofs-dev libsystemd-dev
 	# runtime
 	qemu-system-x86 qemu-utils iproute2 kmod
+	# guest devices: UEFI firmware (firmware: uefi), the TPM emulator (tpm: true)
+	ovmf swtpm swtpm-tools
 	# test guest (kernel is downloaded as a .deb, not installed)
 	busybox-static cpio
 	# tests
 	valgrind genisoimage shellcheck python3 python3-yaml procps util-linux
+	# tests of the guest devices: VNC clients, the secure boot ESP (mtools, mkfs.vfat)
+	gvncviewer vncsnapshot mtools dosfstools openssl
 	# container tests (compose)
 	docker.io docker-compose debootstrap
 )
