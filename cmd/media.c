@@ -30,13 +30,12 @@ const struct vmr_cli_cmd cmd_media_cli = {
     .synopsis = "[--json] GUEST\n"
 		"GUEST DEVICE PATH\n"
 		"--eject GUEST DEVICE",
-    .description =
-	"Without DEVICE, list GUEST's removable devices and their media.  With\n"
-	"DEVICE and PATH, put the file PATH (an ISO, read-only) into DEVICE's tray;\n"
-	"with --eject, empty it.  Both work while the guest holds the tray locked.\n"
-	"DEVICE is the QEMU id of a `{cdrom: PATH}` disk: diskN, N its place in\n"
-	"`disks:` from 0 (as `vmrun args` shows).  QEMU opens PATH as the user it\n"
-	"runs as.  The change lasts until QEMU exits.",
+    .description = "Without DEVICE, list GUEST's removable devices and their media.  With\n"
+		   "DEVICE and PATH, put the file PATH (an ISO, read-only) into DEVICE's tray;\n"
+		   "with --eject, empty it.  Both work while the guest holds the tray locked.\n"
+		   "DEVICE is the QEMU id of a `{cdrom: PATH}` disk: diskN, N its place in\n"
+		   "`disks:` from 0 (as `vmrun args` shows).  QEMU opens PATH as the user it\n"
+		   "runs as.  The change lasts until QEMU exits.",
     .opts = media_options,
     .arg_names = "GUEST [DEVICE [PATH]]",
     .min_args = 1,

@@ -26,12 +26,11 @@ const struct vmr_cli_cmd cmd_vnc_cli = {
     .name = "vnc",
     .summary = "say where a guest's VNC server listens and how to connect",
     .synopsis = "[--json] GUEST",
-    .description =
-	"Print the address of GUEST's VNC server (the topology's `vnc:` key) as a\n"
-	"URI, its authentication, its clients and a command that connects.  A unix\n"
-	"socket is in the guest's state directory and only root reaches it.  The\n"
-	"password is the first line of the topology's password_file; it is never\n"
-	"printed.",
+    .description = "Print the address of GUEST's VNC server (the topology's `vnc:` key) as a\n"
+		   "URI, its authentication, its clients and a command that connects.  A unix\n"
+		   "socket is in the guest's state directory and only root reaches it.  The\n"
+		   "password is the first line of the topology's password_file; it is never\n"
+		   "printed.",
     .opts = vnc_options,
     .arg_names = "GUEST",
     .min_args = 1,
@@ -82,7 +81,8 @@ VERB(vnc)
 		goto out;
 	}
 	if (!json_is_true(json_object_get(v, "enabled")) || !(uri = vnc_uri(v))) {
-		fprintf(stderr, "vmrun: error: guest '%s' has no VNC server (`vnc:` in its topology)\n",
+		fprintf(stderr,
+			"vmrun: error: guest '%s' has no VNC server (`vnc:` in its topology)\n",
 			guest);
 		r = VMR_EXIT_FAILURE;
 		goto out;
@@ -99,8 +99,9 @@ VERB(vnc)
 	service = json_string_value(json_object_get(v, "service"));
 	printf("%s\n", uri);
 	printf("  auth: %s\n", streq(auth, "vnc")    ? "VNC password (the topology's password_file)"
-			   : streq(auth, "none") ? "none"
-						 : auth ? auth : "?");
+			       : streq(auth, "none") ? "none"
+			       : auth		     ? auth
+						     : "?");
 	printf("  clients: %zu\n", json_array_size(json_object_get(v, "clients")));
 	if (streq(family, "unix")) {
 		printf("  connect: remote-viewer %s\n", uri);

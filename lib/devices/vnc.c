@@ -125,7 +125,7 @@ static void vnc_grants(const struct vmr_plan *p, const struct vmr_plan_dev *pd,
 	const struct vnc *v = VMR_DEVICE_CONF(pd->dev, struct vnc);
 
 	if (v->password_file)
-		vmr_strvec_push_take(&g->files, vmr_plan_path(p, v->password_file));
+		vmr_strvec_push(&g->files, v->password_file);
 }
 
 /*

@@ -52,9 +52,10 @@ struct vmr_grants {
 	bool net_admin; /* CAP_NET_ADMIN: links, VF settings */
 	bool vfio;	/* /dev/vfio, locked memory, writable PCI sysfs */
 	/* guest devices: firmware, tpm, vnc, usb */
-	bool guest_dir;		 /* writes IMAGE_DIR/GUEST: UEFI variables, TPM state */
-	bool usb;		 /* host USB device nodes: DEV/bus/usb (character major 189) */
-	struct vmr_strvec files; /* host files it reads as it starts (a VNC password_file) */
+	bool guest_dir; /* writes IMAGE_DIR/GUEST: UEFI variables, TPM state */
+	bool usb;	/* host USB device nodes: DEV/bus/usb (character major 189) */
+	/* host files it reads as it starts, as the topology names them (a VNC password_file) */
+	struct vmr_strvec files;
 };
 
 /* A device's share of the plan. */

@@ -146,12 +146,11 @@ int vmr_guest_media_change(const char *state_dir, const char *guest, const char 
 		_cleanup_free_ char *names = media_names(blocks);
 
 		json_decref(blocks);
-		return vmr_error_usage(err,
-				       "guest '%s' has no removable device '%s' (it has: %s)",
+		return vmr_error_usage(err, "guest '%s' has no removable device '%s' (it has: %s)",
 				       guest, device, names);
 	}
-	old = xstrdup(json_string_value(
-	    json_object_get(json_object_get(found, "inserted"), "node-name")));
+	old = xstrdup(
+	    json_string_value(json_object_get(json_object_get(found, "inserted"), "node-name")));
 	json_decref(blocks);
 
 	/* force: the guest may hold the tray locked (a mounted CD) */
@@ -160,8 +159,7 @@ int vmr_guest_media_change(const char *state_dir, const char *guest, const char 
 				 "format", "raw", "read-only-mode", "read-only", "force", true);
 	else
 		args = json_pack("{s:s, s:b}", "id", device, "force", true);
-	r = media_qmp(state_dir, guest, path ? "blockdev-change-medium" : "eject", args, NULL,
-		      err);
+	r = media_qmp(state_dir, guest, path ? "blockdev-change-medium" : "eject", args, NULL, err);
 	json_decref(args);
 	if (r < 0)
 		return vmr_error_wrap(err, "%s '%s' of guest '%s'",
@@ -177,8 +175,9 @@ int vmr_guest_media_change(const char *state_dir, const char *guest, const char 
 		if (r == 0)
 			r = media_node_del(state_dir, guest, old_file, err);
 		if (r < 0)
-			return vmr_error_wrap(err, "guest '%s': %s has its new medium, but its old "
-						   "node stays",
+			return vmr_error_wrap(err,
+					      "guest '%s': %s has its new medium, but its old "
+					      "node stays",
 					      guest, device);
 	}
 	return 0;

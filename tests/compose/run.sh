@@ -23,6 +23,7 @@ cases=(
 	"single|examples/single.yaml||"
 	"5gdeploy|tests/compose/5gdeploy.yaml||"
 	"sriov|tests/compose/sriov.yaml|--state-dir /srv/vmrun-state|--image registry.example:5000/vmrun:1.0 --source $top"
+	"devices|tests/compose/devices.yaml||"
 )
 
 normalise() { # FILE -> stdout, the repository path as @TOP@

@@ -103,9 +103,10 @@ static void test_firmware(void)
 
 	ok(plan_of(&p, "  g: {firmware: uefi}\n", "g") == 0, "uefi: plans");
 	a = argv_of(&p);
-	ok(has(a, "-blockdev {\"driver\":\"file\",\"filename\":\"/fw/OVMF_CODE_4M.fd\",\"node-name\":"
-		  "\"fw-code-file\",\"read-only\":true} -blockdev {\"driver\":\"raw\",\"file\":"
-		  "\"fw-code-file\",\"node-name\":\"fw-code\",\"read-only\":true}"),
+	ok(has(a,
+	       "-blockdev {\"driver\":\"file\",\"filename\":\"/fw/OVMF_CODE_4M.fd\",\"node-name\":"
+	       "\"fw-code-file\",\"read-only\":true} -blockdev {\"driver\":\"raw\",\"file\":"
+	       "\"fw-code-file\",\"node-name\":\"fw-code\",\"read-only\":true}"),
 	   "uefi: OVMF's code read-only, on both nodes");
 	ok(has(a, "{\"driver\":\"file\",\"filename\":\"/img/g/uefi-vars.fd\",\"node-name\":"
 		  "\"fw-vars-file\"}"),
@@ -139,8 +140,8 @@ static void test_firmware(void)
 	REFUSED("  g: {firmware: efi}\n",
 		"3:17: guest 'g': unknown firmware 'efi' (expected bios or uefi)",
 		"firmware: bios or uefi");
-	REFUSED("  g: {secure_boot: true}\n", "3:20: guest 'g': 'secure_boot' needs 'firmware: uefi'",
-		"secure boot needs uefi");
+	REFUSED("  g: {secure_boot: true}\n",
+		"3:20: guest 'g': 'secure_boot' needs 'firmware: uefi'", "secure boot needs uefi");
 	REFUSED("  g: {firmware: bios, secure_boot: true}\n",
 		"3:36: guest 'g': 'secure_boot' needs 'firmware: uefi'",
 		"secure boot needs uefi, not bios");
@@ -195,7 +196,8 @@ static void test_vnc(void)
 	a = argv_of(&p);
 	ok(has(a, "-vnc 127.0.0.1:7,password=on"), "vnc port: display 7 on 127.0.0.1, password on");
 	ok(!strstr(a, "/pw"), "vnc: the password file is not on argv (QMP sends its content)");
-	ok(p.grants.files.n == 1 && strlen(p.grants.files.v[0]) > 3 && streq(p.grants.files.v[0] + strlen(p.grants.files.v[0]) - 3, "/pw"),
+	ok(p.grants.files.n == 1 && strlen(p.grants.files.v[0]) > 3 &&
+	       streq(p.grants.files.v[0] + strlen(p.grants.files.v[0]) - 3, "/pw"),
 	   "vnc: password_file is a host file the start reads (compose mounts it)");
 	free(a);
 	vmr_plan_free(&p);
@@ -214,10 +216,11 @@ static void test_vnc(void)
 	free(a);
 	vmr_plan_free(&p);
 
-	REFUSED("  g: {vnc: {port: 5901}}\n",
-		"3:12: guest 'g' vnc: a VNC server on TCP needs 'password_file' (anyone who reaches "
-		"127.0.0.1:5901 could take the guest's console)",
-		"vnc: TCP needs a password");
+	REFUSED(
+	    "  g: {vnc: {port: 5901}}\n",
+	    "3:12: guest 'g' vnc: a VNC server on TCP needs 'password_file' (anyone who reaches "
+	    "127.0.0.1:5901 could take the guest's console)",
+	    "vnc: TCP needs a password");
 	REFUSED("  g: {vnc: {listen: localhost, port: 5901, password_file: p}}\n",
 		"3:21: guest 'g' vnc: 'listen' must be 'unix' or an IP address, not 'localhost'",
 		"vnc: listen is an address");
@@ -242,7 +245,8 @@ static void test_small(void)
 	struct vmr_plan p;
 	char *a;
 
-	ok(plan_of(&p, "  g: {tablet: true, watchdog: true}\n", "g") == 0, "tablet, watchdog: plan");
+	ok(plan_of(&p, "  g: {tablet: true, watchdog: true}\n", "g") == 0,
+	   "tablet, watchdog: plan");
 	a = argv_of(&p);
 	ok(has(a, "-device {\"driver\":\"qemu-xhci\",\"id\":\"xhci\",\"p2\":15,\"p3\":15} -device "
 		  "{\"driver\":\"usb-tablet\",\"bus\":\"xhci.0\",\"id\":\"tablet0\"}"),
@@ -265,7 +269,8 @@ static void test_small(void)
 		"3:35: guest 'g': 'watchdog' needs a pc or q35 machine (the i6300esb is PCI), not "
 		"'microvm'",
 		"watchdog: PCI");
-	REFUSED("  g: {tablet: {x: 1}}\n", "3:15: guest 'g': 'tablet' must be a single value, not a mapping",
+	REFUSED("  g: {tablet: {x: 1}}\n",
+		"3:15: guest 'g': 'tablet' must be a single value, not a mapping",
 		"tablet: a boolean");
 }
 

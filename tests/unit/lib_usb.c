@@ -29,13 +29,14 @@ static void put(const char *rel, const char *content)
 	_cleanup_free_ char *dir = xstrdup(path);
 
 	*strrchr(dir, '/') = '\0';
-	if (vmr_mkdir_p(dir, 0755) < 0 || write_file_atomic(path, content, strlen(content), 0644) < 0)
+	if (vmr_mkdir_p(dir, 0755) < 0 ||
+	    write_file_atomic(path, content, strlen(content), 0644) < 0)
 		abort();
 }
 
 /* a device in the fake sysfs tree, and its usbfs node in the fake /dev */
-static void usb_dev(const char *name, unsigned bus, unsigned dev, const char *vid,
-		    const char *pid, const char *product)
+static void usb_dev(const char *name, unsigned bus, unsigned dev, const char *vid, const char *pid,
+		    const char *product)
 {
 	char rel[128], val[32];
 
@@ -128,7 +129,8 @@ static void test_list(void)
 	{
 		if (streq(json_string_value(json_object_get(e, "port")), "1-2"))
 			is_str(json_string_value(json_object_get(e, "yaml")),
-			       "{vendor: 0x0781, product: 0x5567}", "vmrun devices: the YAML column");
+			       "{vendor: 0x0781, product: 0x5567}",
+			       "vmrun devices: the YAML column");
 	}
 	json_decref(d);
 }
@@ -215,11 +217,13 @@ static void test_setup(void)
 	ok(plan.grants.usb, "grants: USB device nodes");
 	is_int(vmr_argv_build(&plan, &argv, &err), 0, "argv builds");
 	for (size_t i = 0; i + 1 < argv.n; i++) {
-		fdset |= streq(argv.v[i], "-add-fd") && streq(argv.v[i + 1], "fd=3,set=3,opaque=usb0");
+		fdset |=
+		    streq(argv.v[i], "-add-fd") && streq(argv.v[i + 1], "fd=3,set=3,opaque=usb0");
 		host0 |= streq(argv.v[i + 1], "{\"driver\":\"usb-host\",\"bus\":\"xhci.0\","
 					      "\"hostdevice\":\"/dev/fdset/3\",\"id\":\"usb0\"}");
-		tablet |= streq(argv.v[i + 1],
-				"{\"driver\":\"usb-tablet\",\"bus\":\"xhci.0\",\"id\":\"tablet0\"}");
+		tablet |=
+		    streq(argv.v[i + 1],
+			  "{\"driver\":\"usb-tablet\",\"bus\":\"xhci.0\",\"id\":\"tablet0\"}");
 	}
 	ok(fdset, "argv: -add-fd puts child fd 3 in fd set 3");
 	ok(host0, "argv: usb-host opens /dev/fdset/3 on the xHCI bus");
@@ -268,8 +272,9 @@ static void test_model(void)
 	char *s;
 
 	s = refusal("  g: {usb: [{vendor: 0781, product: 0x5567}]}\n");
-	is_str(s, "3:22: guest 'g' usb #1: 'vendor' must be a hexadecimal ID 0x0000..0xffff, not "
-		  "'0781'",
+	is_str(s,
+	       "3:22: guest 'g' usb #1: 'vendor' must be a hexadecimal ID 0x0000..0xffff, not "
+	       "'0781'",
 	       "model: an ID without 0x");
 	free(s);
 	s = refusal("  g: {usb: [{vendor: 0x0781}]}\n");
