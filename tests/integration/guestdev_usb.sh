@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# USB and removable media with real QEMU under TCG:
+# - usb: passthrough without USB hardware: a fake sysfs tree and device
+#   root name a device; vmrun opens its node and QEMU gets the fd through
+#   an fd set (QEMU as nobody, the node root's 0600).  QEMU, given a plain
+#   file instead of a usbfs node, then fails to open it *as a USB device*
+#   (libusb), which is as far as this machine can go;
+# - tablet: the generic-kernel test guest sees QEMU's USB tablet on xHCI;
+# - vmrun media: a running guest's CD-ROM changed and ejected, seen by
+#   QEMU (query-block) and by the guest, its old nodes deleted.
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+# shellcheck source=tests/lib/tap.sh
+. tests/lib/tap.sh
+# shellcheck source=tests/integration/run_lib.bash
+. tests/integration/run_lib.bash
+unset VMRUN_QEMU VMRUN_SYSFS_ROOT VMRUN_DEV_ROOT
+BOOT=240
+
+# --- usb: the fd of the node vmrun opened reaches QEMU's usb-host
+if [ ! -f "$TESTGUEST/vmlinuz" ]; then
+	skip "no test guest in $TESTGUEST (run make testguest)" "usb passthrough fd"
+else
+	fs=$T/fake
+	mkdir -p "$fs/sys/bus/usb/devices/1-2" "$fs/dev/bus/usb/001"
+	printf '1\n' >"$fs/sys/bus/usb/devices/1-2/busnum"
+	printf '4\n' >"$fs/sys/bus/usb/devices/1-2/devnum"
+	printf '0781\n' >"$fs/sys/bus/usb/devices/1-2/idVendor"
+	printf '5567\n' >"$fs/sys/bus/usb/devices/1-2/idProduct"
+	printf 'not a usbfs node\n' >"$fs/dev/bus/usb/001/004"
+	chmod 0600 "$fs/dev/bus/usb/001/004"
+	user=
+	if [ "$(id -u)" -eq 0 ] && id nobody >/dev/null 2>&1; then
+		user=nobody
+		chmod 0711 "$T"
+	fi
+	printf '[vmrun]\nsysfs_root = %s\ndev_root = %s\nqemu_user = %s\nimage_dir = %s\n' \
+		"$fs/sys" "$fs/dev" "$user" "$T/images" >"$T/usb.conf"
+	cat >"$T/usb.yaml" <<EOF
+version: 1
+guests:
+  usb:
+    accel: tcg
+    memory: 128M
+    usb: [{vendor: 0x0781, product: 0x5567}]
+EOF
+	"$VMRUN" --config "$T/usb.conf" args "$T/usb.yaml" usb >"$T/usb.args"
+	grep -qx -- "fd=3,set=3,opaque=usb0" "$T/usb.args" &&
+		grep -qF '"hostdevice":"/dev/fdset/3"' "$T/usb.args"
+	ok $? "vmrun args: the device's fd 3 in fd set 3, usb-host on /dev/fdset/3"
+	"$VMRUN" --config "$T/usb.conf" --state-dir "$STATE" run "$T/usb.yaml" usb \
+		>"$T/usb.out" 2>"$T/usb.err"
+	is "$?" 1 "vmrun run: QEMU cannot use a plain file as a USB device"
+	grep -q "usb-host.*failed to open host usb device /dev/fdset/3" "$T/usb.err"
+	ok $? "QEMU got the fd vmrun opened and handed it to libusb: $(grep -o 'failed to open host usb device [^ ]*' "$T/usb.err")"
+	grep -q "No such file\|Permission denied" "$T/usb.err"
+	ok "$([ $? -ne 0 ] && echo 0 || echo 1)" "QEMU never opened the node by name"
+	torn_down usb
+	ok $? "torn down"
+	# a device that is not there: refused before anything starts
+	sed -i 's/0x5567/0x5568/' "$T/usb.yaml"
+	"$VMRUN" --config "$T/usb.conf" --state-dir "$STATE" run "$T/usb.yaml" usb \
+		>"$T/usb2.out" 2>"$T/usb2.err"
+	is "$?" 1 "an absent USB device fails the start"
+	grep -q "guest 'usb': USB device 0781:5568: not on this host ('vmrun devices' lists them)" "$T/usb2.err"
+	ok $? "and names it"
+	VMRUN_SYSFS_ROOT=$fs/sys "$VMRUN" devices >"$T/dev.txt"
+	grep -q "001:004 0781:5567 1-2 *{vendor: 0x0781, product: 0x5567}" "$T/dev.txt"
+	ok $? "vmrun devices prints the usb: entry that names it"
+fi
+
+# --- the generic-kernel guest: the USB tablet, CD-ROM media changes
+GENERIC=$top/${BUILD:-build}/testguest-generic
+[ -d "$GENERIC" ] || GENERIC=$top/build/testguest-generic
+if [ ! -f "$GENERIC/vmlinuz" ] || [ ! -f "$GENERIC/initrd.img" ]; then
+	skip "no generic-kernel test guest in $GENERIC (run make testguest-generic)" \
+		"tablet and media suite"
+	done_testing
+	exit
+fi
+head -c 1048576 /dev/zero >"$T/a.iso"
+head -c 2097152 /dev/zero >"$T/b.iso"
+cat >"$T/m.yaml" <<EOF
+version: 1
+guests:
+  m:
+    accel: tcg
+    machine: pc
+    memory: 256M
+    kernel: $GENERIC/vmlinuz
+    initrd: $GENERIC/initrd.img
+    append: console=ttyS0 quiet vmrun.cdwatch=1
+    stop_timeout: 60
+    tablet: true
+    disks: [{cdrom: $T/a.iso}]
+EOF
+run_start m "$T/m.yaml" m
+run_wait_ready m m "$BOOT"
+ok $? "guest with a tablet and a CD-ROM is ready"
+run_wait_grep "$T/m.out" "vmrun-testguest: booted" "$BOOT"
+ok $? "the guest boots"
+run_wait_grep "$T/m.out" "vmrun-testguest: usb 1-1 0627:0001 QEMU USB Tablet" 60
+ok $? "the guest sees QEMU's USB tablet on xHCI"
+run_wait_grep "$T/m.out" "vmrun-testguest: cdrom sr0 1048576" 60
+ok $? "the guest sees the CD-ROM's 1 MiB medium"
+
+media() { "$VMRUN" --state-dir "$STATE" media "$@"; }
+media m >"$T/list.txt"
+grep -q "^disk0 *$T/a.iso$" "$T/list.txt"
+ok $? "vmrun media lists disk0 with its medium"
+media m disk0 "$T/b.iso" >"$T/chg.txt"
+is "$?" 0 "vmrun media m disk0 b.iso"
+media m --json >"$T/list.json"
+is "$(json_get "$T/list.json" '[m["file"] for m in j if m["device"] == "disk0"][0]')" "$T/b.iso" \
+	"query-block: disk0 holds b.iso"
+run_wait_grep "$T/m.out" "vmrun-testguest: cdrom sr0 2097152" 60
+ok $? "the guest sees the 2 MiB medium"
+reply=$(ctl m '{"qmp": {"execute": "query-named-block-nodes"}}')
+case $reply in *'"node-name":"disk0"'* | *'"node-name":"disk0-file"'*) r=1 ;; *) r=0 ;; esac
+ok $r "the nodes QEMU started with are deleted"
+media m --eject disk0 >/dev/null
+is "$?" 0 "vmrun media --eject m disk0"
+media m --json >"$T/list.json"
+is "$(json_get "$T/list.json" '[m["file"] for m in j if m["device"] == "disk0"][0]')" "None" \
+	"query-block: disk0 is empty"
+run_wait_grep "$T/m.out" "vmrun-testguest: cdrom sr0 none" 60
+ok $? "the guest sees no medium"
+media m disk0 "$T/a.iso" >/dev/null
+for ((i = 0; i < 60 * 20; i++)); do
+	[ "$(grep -ac 'vmrun-testguest: cdrom sr0 1048576' "$T/m.out")" -ge 2 ] && break
+	sleep 0.05
+done
+[ "$(grep -ac 'vmrun-testguest: cdrom sr0 1048576' "$T/m.out")" -ge 2 ]
+ok $? "a medium goes back into the empty tray"
+media m disk7 "$T/a.iso" >/dev/null 2>"$T/e1.txt"
+is "$?" 2 "an unknown device is bad usage"
+grep -q "guest 'm' has no removable device 'disk7' (it has: disk0)" "$T/e1.txt"
+ok $? "and names the devices there are"
+media m seed "$T/a.iso" >/dev/null 2>"$T/e2.txt"
+is "$?" 2 "the cloud-init seed is not for vmrun media"
+media m disk0 "$T/missing.iso" >/dev/null 2>"$T/e3.txt"
+is "$?" 2 "a missing file is bad usage"
+media m disk0 >/dev/null 2>&1
+is "$?" 2 "DEVICE without PATH or --eject is bad usage"
+kill -TERM "${RUN_PID[m]}"
+run_wait_exit m 120
+is "$RC" 0 "SIGTERM: the guest powers off, exit 0"
+torn_down m
+ok $? "torn down"
+[ "$TAP_FAILED" -ne 0 ] && grep -a "vmrun-testguest" "$T/m.out" | sed 's/^/# console: /'
+
+done_testing
