@@ -57,7 +57,7 @@ UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 TESTLIB_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/lib/*.c))
 
-.PHONY: all check unit asan faults fuzz deps demo install uninstall clean help testguest testguest-generic format
+.PHONY: all check unit asan faults fuzz deps demo install uninstall clean help testguest testguest-generic testguest-esp format
 
 all: $(BUILD)/vmrun
 
@@ -70,6 +70,7 @@ help:
 	@echo "make fuzz       run each fuzz target for FUZZ_SECONDS (clang, libFuzzer)"
 	@echo "make testguest  build the small test/demo guest (kernel + initramfs)"
 	@echo "make testguest-generic  the same on Debian's generic kernel (USB, watchdog)"
+	@echo "make testguest-esp  an ESP with Debian's signed shim and GRUB for it (secure boot)"
 	@echo "make install    PREFIX=$(PREFIX) DESTDIR="
 
 $(BUILD)/obj/%.o: %.c
@@ -97,8 +98,12 @@ testguest:
 testguest-generic:
 	@VMRUN_TESTGUEST_KERNEL_PKG=linux-image-amd64 images/testguest/build.sh $(BUILD)/testguest-generic
 
+# an ESP booting the test guest through Debian's signed shim and GRUB (secure_boot)
+testguest-esp: testguest
+	@images/testguest/esp.sh $(BUILD)/testguest $(BUILD)/testguest-esp
+
 # the integration suites boot the test guests: build them (cached) first
-check: all unit testguest testguest-generic
+check: all unit testguest testguest-generic testguest-esp
 	@BUILD=$(BUILD) tests/run.sh
 
 asan:
