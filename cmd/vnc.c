@@ -35,7 +35,8 @@ const struct vmr_cli_cmd cmd_vnc_cli = {
     .arg_names = "GUEST",
     .min_args = 1,
     .max_args = 1,
-    .exit_status = "0 printed, 1 the guest is not running or has no VNC server, 2 bad usage",
+    .exit_status = "0 printed, 1 the guest is not running or has no VNC server,\n"
+		   "2 bad usage",
     .run = cmd_vnc,
 };
 

@@ -97,7 +97,8 @@ static int device_value(struct vmr_keyctx *c, struct vmr_device *d, const struct
 
 	if (d->ops->toggle && n->type == VMR_YNODE_MAP)
 		return !d->ops->parse || d->ops->parse(c, n, d->conf) ? 1 : -1;
-	if (d->ops->toggle && n->type == VMR_YNODE_SCALAR) {
+	if (d->ops->toggle && n->type == VMR_YNODE_SCALAR &&
+	    (streq(n->value, "true") || streq(n->value, "false"))) {
 		if (!vmr_key_bool(c, n, d->ops->name, &b))
 			return -1;
 		return b ? 1 : 0;

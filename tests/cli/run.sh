@@ -35,7 +35,7 @@ v() {
 # when it takes any number (every verb must be listed here)
 wrong_count() {
 	case $1 in
-	run | up | down | stop | kill | console | validate | image | host | "image prep" | \
+	run | up | down | stop | kill | console | validate | image | host | "image prep" | vnc | media | \
 		"host up" | "host down") echo "" ;;
 	qmp | args | "image import") echo "a" ;;
 	define | devices) echo "extra" ;;
