@@ -22,7 +22,7 @@ die() { echo "testguest-esp: error: $*" >&2; exit 1; }
 guest=$1 out=$2
 here=$(cd "$(dirname "$0")" && pwd)
 cache=${VMRUN_DEB_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vmrun/debs}
-[ -f "$guest/vmlinuz" ] && [ -f "$guest/initrd.img" ] || die "no test guest in '$guest'"
+if [ ! -f "$guest/vmlinuz" ] || [ ! -f "$guest/initrd.img" ]; then die "no test guest in '$guest'"; fi
 for t in mkfs.vfat mcopy mmd sbattach; do
 	command -v "$t" >/dev/null || die "'$t' is missing (install mtools, dosfstools, sbsigntool)"
 done
