@@ -92,6 +92,7 @@ guests:
     append: console=ttyS0 quiet vmrun.cdwatch=1
     stop_timeout: 60
     tablet: true
+    vnc: true
     disks: [{cdrom: $T/a.iso}]
 EOF
 run_start m "$T/m.yaml" m
@@ -103,6 +104,14 @@ run_wait_grep "$T/m.out" "vmrun-testguest: usb 1-1 0627:0001 QEMU USB Tablet" 60
 ok $? "the guest sees QEMU's USB tablet on xHCI"
 run_wait_grep "$T/m.out" "vmrun-testguest: cdrom sr0 1048576" 60
 ok $? "the guest sees the CD-ROM's 1 MiB medium"
+
+# vnc: true: a unix socket in the state directory, no password (only root reaches it)
+"$VMRUN" --state-dir "$STATE" vnc m >"$T/vnc.txt"
+grep -qx "vnc+unix://$STATE/m/vnc/vnc.sock" "$T/vnc.txt" && grep -q "auth: none" "$T/vnc.txt"
+ok $? "vmrun vnc: the unix socket, no authentication"
+banner=$(python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.settimeout(10); s.connect(sys.argv[1]); print(s.recv(12).decode().strip())' "$STATE/m/vnc/vnc.sock")
+is "$banner" "RFB 003.008" "QEMU's VNC server answers on it"
+is "$(stat -c %a "$STATE/m/vnc")" 700 "its directory is QEMU's alone"
 
 media() { "$VMRUN" --state-dir "$STATE" media "$@"; }
 media m >"$T/list.txt"
@@ -147,6 +156,8 @@ run_wait_exit m 120
 is "$RC" 0 "SIGTERM: the guest powers off, exit 0"
 torn_down m
 ok $? "torn down"
+[ ! -e "$STATE/m/vnc/vnc.sock" ]
+ok $? "the VNC socket QEMU left is removed"
 [ "$TAP_FAILED" -ne 0 ] && grep -a "vmrun-testguest" "$T/m.out" | sed 's/^/# console: /'
 
 done_testing
