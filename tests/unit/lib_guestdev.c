@@ -196,9 +196,8 @@ static void test_vnc(void)
 	a = argv_of(&p);
 	ok(has(a, "-vnc 127.0.0.1:7,password=on"), "vnc port: display 7 on 127.0.0.1, password on");
 	ok(!strstr(a, "/pw"), "vnc: the password file is not on argv (QMP sends its content)");
-	ok(p.grants.files.n == 1 && strlen(p.grants.files.v[0]) > 3 &&
-	       streq(p.grants.files.v[0] + strlen(p.grants.files.v[0]) - 3, "/pw"),
-	   "vnc: password_file is a host file the start reads (compose mounts it)");
+	ok(p.grants.files.n == 1 && streq(p.grants.files.v[0], "pw"),
+	   "vnc: password_file is a host file the start reads, as written (compose mounts it)");
 	free(a);
 	vmr_plan_free(&p);
 
