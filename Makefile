@@ -14,7 +14,7 @@ CC       ?= cc
 PKG_CONFIG ?= pkg-config
 VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 
-PKGS := yaml-0.1 jansson libnl-3.0 libnl-route-3.0 libmnl libseccomp libcap libpci libisofs-1 libsystemd
+PKGS := yaml-0.1 jansson libnl-3.0 libnl-route-3.0 libmnl libseccomp libcap libpci libisofs-1 libsystemd libmicrohttpd
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 # iniparser ships no .pc file on Debian 12: fall back to its known layout.
@@ -57,6 +57,8 @@ UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 TESTLIB_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/lib/*.c))
 
+# check-deep: the long suites of tests/deep/ (real guests and backends, minutes)
+.PHONY: check-deep
 .PHONY: all check unit asan faults fuzz deps demo install uninstall clean help testguest testguest-generic testguest-esp format
 
 all: $(BUILD)/vmrun
@@ -108,6 +110,9 @@ check: all unit testguest testguest-generic testguest-esp
 
 asan:
 	$(MAKE) BUILD=build/asan SAN=1 check
+
+check-deep: all unit testguest
+	@BUILD=$(BUILD) tests/run.sh tests/deep/*.sh
 
 # vmrun with the fault-injection points (tests/faults/)
 faults:

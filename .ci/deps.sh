@@ -7,6 +7,7 @@ pkgs=(
 	build-essential pkg-config clang
 	libyaml-dev libjansson-dev libnl-3-dev libnl-route-3-dev libmnl-dev
 	libseccomp-dev libcap-dev libiniparser-dev libpci-dev libisofs-dev libsystemd-dev
+	libmicrohttpd-dev
 	# runtime
 	qemu-system-x86 qemu-utils iproute2 kmod
 	# guest devices: UEFI firmware (firmware: uefi), the TPM emulator (tpm: true)
@@ -15,6 +16,9 @@ pkgs=(
 	busybox-static cpio
 	# tests
 	valgrind genisoimage shellcheck python3 python3-yaml procps util-linux
+	curl python3-prometheus-client
+	# vhost-user tests: dpdk-testpmd is in dpdk-dev, not dpdk (issue 12)
+	dpdk-dev
 	# tests of the guest devices: VNC clients, the secure boot ESP (mtools, mkfs.vfat)
 	gvncviewer vncsnapshot mtools dosfstools openssl
 	# container tests (compose)

@@ -228,7 +228,18 @@ VERB_DECLARE(console);
 VERB_DECLARE(probe);
 VERB_DECLARE(vnc);
 VERB_DECLARE(media);
+VERB_DECLARE(reboot);
+VERB_DECLARE(pause);
+VERB_DECLARE(resume);
+VERB_DECLARE(inspect);
+VERB_DECLARE(stats);
+VERB_DECLARE(exporter);
+VERB_DECLARE(restart);
+VERB_DECLARE(clone);
+VERB_DECLARE(rm);
 extern const struct vmr_cli_cmd cmd_image_cli;
+extern const struct vmr_cli_cmd cmd_disk_cli;
+extern const struct vmr_cli_cmd cmd_snapshot_cli;
 extern const struct vmr_cli_cmd cmd_host_cli;
 
 #endif

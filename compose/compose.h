@@ -45,6 +45,7 @@ struct vmr_compose_opts {
 	const char *topology_name; /* the input file name shown in headers; NULL = none */
 	const char *topology_dir; /* canonical directory of the input: relative paths; NULL = "." */
 	const char *state_dir;	  /* the hosts' state directory; NULL = VMR_COMPOSE_STATE_DIR */
+	const char *exporter;	  /* ADDR:PORT of an exporter_HOST service per host; NULL: none */
 };
 
 /* One physical host and the guests placed on it. */
@@ -95,7 +96,9 @@ struct vmr_compose_needs {
 	bool root_overlay; /* `image:`: the root overlay goes to IMAGE_DIR/GUEST (the volume) */
 	bool guest_dir;	   /* UEFI variables, TPM state: IMAGE_DIR/GUEST too (the volume) */
 	bool usb;	   /* USB passthrough: DEV/bus/usb and its character major, 189 */
-	struct vmr_compose_path *paths; /* sorted by container path, unique */
+	uint64_t hugepages_2m, hugepages_1g; /* guest RAM in hugepages: kube's resource limits */
+	bool numa;			     /* a host NUMA node: SYS_NICE (mbind under seccomp) */
+	struct vmr_compose_path *paths;	     /* sorted by container path, unique */
 	size_t npaths;
 };
 

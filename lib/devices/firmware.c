@@ -178,7 +178,7 @@ static int firmware_preflight(const struct vmr_config *cfg, const struct vmr_pla
 	r = need_file(code, err);
 	if (r == 0 && access(vars, F_OK) < 0)
 		r = need_file(tmpl, err);
-	return r;
+	return r < 0 ? vmr_error_wrap(err, "guest '%s'", p->guest->name) : 0;
 }
 
 /* Copy the template (written under a temporary name, then renamed into place). */

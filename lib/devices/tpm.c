@@ -83,7 +83,9 @@ static int tpm_preflight(const struct vmr_config *cfg, const struct vmr_plan *p,
 	int r;
 
 	r = need_program(cfg->swtpm ? cfg->swtpm : VMR_CONFIG_SWTPM, err);
-	return r < 0 ? r : need_program(setup, err);
+	if (r == 0)
+		r = need_program(setup, err);
+	return r < 0 ? vmr_error_wrap(err, "guest '%s'", p->guest->name) : 0;
 }
 
 /*

@@ -288,7 +288,7 @@ static int usb_preflight(const struct vmr_config *cfg, const struct vmr_plan *p,
 		usb_want(&u->v[i], &w);
 		r = vmr_net_usb_find(cfg, &w, &found, err);
 		if (r < 0)
-			return r;
+			return vmr_error_wrap(err, "guest '%s'", p->guest->name);
 	}
 	return 0;
 }

@@ -169,11 +169,11 @@ static int vnc_preflight(const struct vmr_config *cfg, const struct vmr_plan *p,
 	if (!v->password_file)
 		return 0;
 	r = vnc_password(p, v, &pw, err);
-	if (r == 0) {
-		explicit_bzero(pw, strlen(pw));
-		free(pw);
-	}
-	return r;
+	if (r < 0)
+		return vmr_error_wrap(err, "guest '%s'", p->guest->name);
+	explicit_bzero(pw, strlen(pw));
+	free(pw);
+	return 0;
 }
 
 /* QEMU (as qemu_user) makes the unix socket: a directory it may write */

@@ -96,6 +96,20 @@ struct vmr_device_ops {
 	void (*init)(void *conf); /* defaults before parsing; NULL: zeroes */
 	/* rules across keys, reported at their positions; NULL: none */
 	void (*check)(const struct vmr_devcheck *c, const struct vmr_device *d);
+	/*
+	 * Rules that need the whole guest (its disks, NICs and devices all
+	 * loaded): called once the guest is loaded, for each of its devices
+	 * that has it; c->map is NULL.  NULL: none.
+	 */
+	void (*check_guest)(const struct vmr_devcheck *c, const struct vmr_device *d);
+	/*
+	 * GUEST: selected only when the key's value is a mapping; any other
+	 * value is the guest's own key (`memory: 8G` vs `memory: {size: 8G,
+	 * hugepages: 2M}`).
+	 */
+	bool map_only;
+	/* the guest sees nothing of it (host placement): not in the instance-id */
+	bool host_only;
 	void (*free)(void *conf); /* what parse() allocated beyond keys; NULL: none */
 	/* the selecting key's value as JSON (`vmrun validate --json`, tests); NULL: none */
 	json_t *(*json)(const void *conf);
@@ -104,6 +118,10 @@ struct vmr_device_ops {
 	size_t (*claims)(const struct vmr_device *d, struct vmr_claim *out, size_t max);
 	/* NIC: the guest sees the device's own MAC unless `mac` is given (passthrough) */
 	bool mac_from_device;
+	/* GUEST: a channel to a QEMU guest agent (`ready_when: agent` needs one) */
+	bool guest_agent;
+	/* its state cannot be saved or migrated (vfio): no snapshot, no clone */
+	bool unmigratable;
 	/* NIC: the MAC of the host link it creates for the NIC (reclaimed by it), if any */
 	bool (*link_mac)(const struct vmr_nic *nic, struct vmr_mac *ret);
 
@@ -128,9 +146,11 @@ struct vmr_device_ops {
 	void (*host_needs)(struct vmr_hostsetup *h, const struct vmr_device *d);
 
 	/*
-	 * Checks of this host before anything changes (`vmrun run`): files
-	 * and programs it needs, a host device it names.  A fault of the
-	 * topology's (a bad password_file) has usage status.
+	 * Checks of this host that change nothing, made by `vmrun run` before
+	 * any host change: free hugepages, a NUMA node, files and programs it
+	 * needs, a host device it names.  A fault of the topology's (too few
+	 * hugepages, a bad password_file) is a usage error (status 2) and
+	 * nothing is created.  NULL: none.
 	 */
 	int (*preflight)(const struct vmr_config *cfg, const struct vmr_plan *p,
 			 const struct vmr_plan_dev *pd, struct vmr_error **err);

@@ -14,13 +14,17 @@
  *
  * Child fd numbering: the fds of every device's first phase (tap fds, in
  * device order, `queues` per NIC) from 3, then those of the next phases
- * (vhost-net fds, then other device nodes and sockets), then the QMP
+ * (vhost-net fds, then other device nodes and sockets such as the guest
+ * agent's), then the QMP
  * listening socket, then the console's.
  */
 
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <stdint.h>
+
+#include "lib/base/cpuset.h"
 #include "lib/base/error.h"
 #include "lib/base/strvec.h"
 #include "lib/model/config.h"
@@ -31,9 +35,10 @@
 
 /* The order in which devices' child fds are numbered. */
 enum vmr_fd_phase {
-	VMR_FD_TAP,   /* tap and macvtap queues */
-	VMR_FD_VHOST, /* a vhost-net fd per tap queue */
-	VMR_FD_DEV,   /* other nodes and sockets vmrun opens for QEMU: USB devices, swtpm's */
+	VMR_FD_TAP,    /* tap and macvtap queues */
+	VMR_FD_VHOST,  /* a vhost-net fd per tap queue */
+	VMR_FD_DEV,    /* other nodes and sockets vmrun opens for QEMU: USB devices, swtpm's */
+	VMR_FD_SOCKET, /* listening sockets the supervisor talks to (the guest agent) */
 	VMR_FD_PHASES,
 };
 
@@ -54,8 +59,12 @@ struct vmr_grants {
 	/* guest devices: firmware, tpm, vnc, usb */
 	bool guest_dir; /* writes IMAGE_DIR/GUEST: UEFI variables, TPM state */
 	bool usb;	/* host USB device nodes: DEV/bus/usb (character major 189) */
-	/* host files it reads as it starts, as the topology names them (a VNC password_file) */
-	struct vmr_strvec files;
+	/* guest RAM in hugepages of each size (bytes): kube's hugepages-2Mi/-1Gi limits */
+	uint64_t hugepages_2m, hugepages_1g;
+	bool numa; /* mbind (a host NUMA node): Docker's seccomp wants CAP_SYS_NICE for it */
+	/* paths as written in the topology (relative: to its directory) */
+	struct vmr_strvec dirs;	 /* directories shared read-write (vhost-user sockets) */
+	struct vmr_strvec files; /* files read (a PCI device's ROM, a VNC password_file) */
 };
 
 /* A device's share of the plan. */
@@ -68,6 +77,12 @@ struct vmr_plan_dev {
 	int fds[VMR_FD_PHASES][VMR_MAX_QUEUES]; /* child fd numbers */
 	char *ifname;				/* the host interface it attaches to, when known */
 	char *hostdev; /* the PCI address QEMU gets (a VF: chosen at setup) */
+	/* guest placement and memory a device asks for (vmr_plan_build() gathers them) */
+	bool shared_memory; /* guest RAM shared with another process (vhost-user) */
+	unsigned iothreads; /* iothread objects io0.. it adds */
+	const struct vmr_cpuset *emulator_cpus; /* QEMU's non-vCPU threads */
+	const struct vmr_cpuset *iothread_cpus; /* the iothreads' */
+	bool memory_backend;			/* it writes the guest's RAM backend itself */
 };
 
 struct vmr_plan {
@@ -90,6 +105,15 @@ struct vmr_plan {
 	int console_fd; /* child fd of the console listening socket */
 	int nfds;	/* child fds 3 .. 3+nfds-1 are passed */
 	struct vmr_grants grants;
+	/*
+	 * What devices asked of the whole guest: shared RAM (a memfd backend
+	 * with share=on unless a device writes the backend), iothreads, where
+	 * QEMU's other threads run (lib/runtime/pin.c).
+	 */
+	bool shared_memory;
+	bool memory_backend; /* a device (memory: {...}) writes -object memory-backend-* */
+	unsigned iothreads;
+	const struct vmr_cpuset *emulator_cpus, *iothread_cpus; /* NULL: not placed */
 };
 
 struct vmr_plan_opts {

@@ -32,17 +32,6 @@ int vmr_guest_plan(const struct vmr_config *cfg, const struct vmr_topology *t,
 	return vmr_plan_build(t, g, &po, ret, err);
 }
 
-static void close_device_fds(const struct vmr_plan *p, int *fds)
-{
-	/* the device fds only: the QMP and console slots are the caller's */
-	for (int i = 0; i < p->nfds; i++) {
-		if (i == p->qmp_fd - 3 || i == p->console_fd - 3 || fds[i] < 0)
-			continue;
-		close(fds[i]);
-		fds[i] = -1;
-	}
-}
-
 int vmr_guest_preflight(const struct vmr_config *cfg, const struct vmr_plan *p,
 			struct vmr_error **err)
 {
@@ -54,9 +43,20 @@ int vmr_guest_preflight(const struct vmr_config *cfg, const struct vmr_plan *p,
 			continue;
 		r = pd->dev->ops->preflight(cfg, p, pd, err);
 		if (r < 0)
-			return vmr_error_wrap(err, "guest '%s'", p->guest->name);
+			return r;
 	}
 	return 0;
+}
+
+static void close_device_fds(const struct vmr_plan *p, int *fds)
+{
+	/* the device fds only: the QMP and console slots are the caller's */
+	for (int i = 0; i < p->nfds; i++) {
+		if (i == p->qmp_fd - 3 || i == p->console_fd - 3 || fds[i] < 0)
+			continue;
+		close(fds[i]);
+		fds[i] = -1;
+	}
 }
 
 int vmr_guest_prestart(struct vmr_prestart *ps, struct vmr_error **err)

@@ -32,6 +32,15 @@ int vmr_guest_plan(const struct vmr_config *cfg, const struct vmr_topology *t,
 		   struct vmr_plan *ret, char **ret_warning, struct vmr_error **err);
 
 /*
+ * The devices' checks of this host that change nothing (their preflight
+ * hooks: free hugepages, a vhost-user backend's socket, OVMF's files,
+ * swtpm, a VNC password file, a USB device): run before any host change.
+ * A fault of the topology's is a usage error (status 2).
+ */
+int vmr_guest_preflight(const struct vmr_config *cfg, const struct vmr_plan *p,
+			struct vmr_error **err);
+
+/*
  * The host setup of the plan's devices (lib/devices/): each journaled in
  * j, the fds QEMU gets stored in fds[child_fd - 3] (p->nfds entries, -1
  * until set; the caller owns them), facts learnt written into p (the VF
@@ -45,13 +54,6 @@ struct vmr_helpers;
 int vmr_guest_setup(const struct vmr_config *cfg, struct vmr_journal *j, struct vmr_plan *p,
 		    int *fds, const struct vmr_caps_drop *caps, struct vmr_helpers *helpers,
 		    struct vmr_error **err);
-
-/*
- * The devices' checks of this host before anything changes (their
- * preflight hooks): files and programs they need, host devices they name.
- */
-int vmr_guest_preflight(const struct vmr_config *cfg, const struct vmr_plan *p,
-			struct vmr_error **err);
 
 /*
  * The devices' QMP commands once QEMU answers, before the guest runs

@@ -18,6 +18,7 @@
 #include "lib/base/fault.h"
 #include "lib/devices/devices.h"
 #include "lib/runtime/guestplan.h"
+#include "lib/runtime/plandesc.h"
 #include "lib/runtime/preflight.h"
 #include "lib/runtime/reclaim.h"
 #include "lib/runtime/sandbox.h"
@@ -152,6 +153,16 @@ static int sup_validate(struct sup *s, struct vmr_error **err)
 
 		return vmr_error_wrap(err, "guest '%s': cpuset '%s'", g->name, cs);
 	}
+	if (s->plan.emulator_cpus && vmr_pin_check_available(s->plan.emulator_cpus, err) < 0) {
+		_cleanup_free_ char *cs = vmr_cpuset_format(s->plan.emulator_cpus);
+
+		return vmr_error_wrap(err, "guest '%s': emulator_cpus '%s'", g->name, cs);
+	}
+	if (s->plan.iothread_cpus && vmr_pin_check_available(s->plan.iothread_cpus, err) < 0) {
+		_cleanup_free_ char *cs = vmr_cpuset_format(s->plan.iothread_cpus);
+
+		return vmr_error_wrap(err, "guest '%s': iothread_cpus '%s'", g->name, cs);
+	}
 	if (s->cfg->qemu_user) {
 		r = vmr_spawn_user_lookup(s->cfg->qemu_user, &s->user, err);
 		if (r < 0)
@@ -161,13 +172,13 @@ static int sup_validate(struct sup *s, struct vmr_error **err)
 	r = vmr_caps_preflight(s->cfg, &s->plan, err);
 	if (r < 0)
 		return r;
+	r = vmr_guest_preflight(s->cfg, &s->plan, err);
+	if (r < 0)
+		return r;
 	r = sup_caps_prepare(s, s->plan.facts.accel, err);
 	if (r < 0)
 		return r;
-	r = sup_check_files(s, err);
-	if (r < 0)
-		return r;
-	return vmr_guest_preflight(s->cfg, &s->plan, err);
+	return sup_check_files(s, err);
 }
 
 static int disk_own(const struct sup *s, const char *path, struct vmr_error **err)
@@ -308,6 +319,17 @@ static int sup_spawn(struct sup *s, struct vmr_error **err)
 	    .affinity = s->g->has_cpuset ? &s->g->cpuset : NULL,
 	};
 	r = vmr_spawn(&sp, &s->qemu_pid, err);
+	if (r >= 0) {
+		/* what runs, for `vmrun restart` to compare with the topology later */
+		_cleanup_free_ char *path = sup_file(s, VMR_PLAN_FILE);
+		json_t *rec = vmr_plan_record(&s->plan, &argv);
+		char *text = json_dumps(rec, JSON_INDENT(2));
+
+		if (text)
+			(void)write_file_atomic(path, text, strlen(text), 0600);
+		free(text);
+		json_decref(rec);
+	}
 	vmr_strvec_clear(&argv);
 	if (r < 0)
 		return r;
@@ -503,10 +525,17 @@ static int sup_negotiate(struct sup *s, struct vmr_error **err)
 	return r;
 }
 
-/* Returns 0, 1 (stop requested or QEMU exited), or negative with *err. */
+/*
+ * vCPUs on the cpuset, the iothreads and QEMU's other threads (and
+ * vhost-net's workers) where the plan puts them.  Returns 0, 1 (stop
+ * requested or QEMU exited), or negative with *err.
+ */
 static int sup_pin(struct sup *s, struct vmr_error **err)
 {
 	_cleanup_free_ struct vmr_pin *pins = NULL;
+	_cleanup_free_ pid_t *io = NULL;
+	const struct vmr_plan *p = &s->plan;
+	struct vmr_pin_place pl = {0};
 	json_t *ret = NULL;
 	int r;
 
@@ -515,15 +544,34 @@ static int sup_pin(struct sup *s, struct vmr_error **err)
 		return r;
 	r = vmr_pin_parse(ret, &s->vcpus, &s->nvcpus, err);
 	json_decref(ret);
-	if (r < 0 || !s->g->has_cpuset)
-		return r;
-	r = vmr_pin_map(s->vcpus, s->nvcpus, &s->g->cpuset, &pins, err);
 	if (r < 0)
 		return r;
-	r = vmr_pin_apply(s->qemu_pid, pins, s->nvcpus, &s->g->cpuset, err);
+	if (!s->g->has_cpuset && !p->emulator_cpus && !p->iothread_cpus)
+		return 0;
+	if (s->g->has_cpuset) {
+		r = vmr_pin_map(s->vcpus, s->nvcpus, &s->g->cpuset, &pins, err);
+		if (r < 0)
+			return r;
+		pl.pins = pins;
+		pl.n = s->nvcpus;
+		pl.vcpus = &s->g->cpuset;
+	}
+	if (p->iothreads) {
+		r = sup_start_call(s, "query-iothreads", NULL, &ret, err);
+		if (r != 0)
+			return r;
+		r = vmr_pin_parse_iothreads(ret, &io, &pl.nio, err);
+		json_decref(ret);
+		if (r < 0)
+			return r;
+		pl.io_tids = io;
+	}
+	pl.emulator = p->emulator_cpus;
+	pl.iothreads = p->iothread_cpus;
+	r = vmr_pin_apply_place(s->qemu_pid, &pl, err);
 	if (r < 0)
 		return r;
-	s->pinned = true;
+	s->pinned = s->g->has_cpuset;
 	return 0;
 }
 
@@ -560,10 +608,16 @@ int sup_start(struct sup *s, struct vmr_error **err)
 	r = sup_validate(s, err);
 	if (r < 0)
 		return r;
-	r = vmr_statedir_lock(s->cfg->state_dir, g->name, s->have_user ? s->user.gid : (gid_t)-1,
-			      &s->dir, err);
-	if (r < 0)
-		return r;
+	if (s->o->locked) {
+		/* the restart manager holds the lock: its fd is ours too */
+		s->dir.path = xstrdup(s->o->locked->path);
+		s->dir.lock_fd = -1;
+	} else {
+		r = vmr_statedir_lock(s->cfg->state_dir, g->name,
+				      s->have_user ? s->user.gid : (gid_t)-1, &s->dir, err);
+		if (r < 0)
+			return r;
+	}
 	vmr_net_register_undo();
 	vmr_devices_register_undo();
 	r = sup_reclaim(s, err);
@@ -613,6 +667,12 @@ int sup_start(struct sup *s, struct vmr_error **err)
 	s->have_console = true;
 	if (r < 0)
 		return r;
+	/* every line the guest prints, for ready_when console and cloud-init */
+	s->con.on_output = sup_health_console;
+	s->con.on_output_userdata = s;
+	r = sup_agent_connect(s, err);
+	if (r < 0)
+		return vmr_error_wrap(err, "guest '%s': guest agent channel", g->name);
 	ctlsock = sup_file(s, "control.sock");
 	s->ctl_listen = run_socket_listen(ctlsock, 8, true, err);
 	if (s->ctl_listen < 0)
@@ -653,6 +713,7 @@ int sup_start(struct sup *s, struct vmr_error **err)
 		return sup_start_end(s, r, err);
 
 	s->phase = PHASE_RUNNING;
+	s->ran = true;
 	ready = sup_file(s, "ready");
 	/* status.json first: a healthcheck that sees `ready` finds the state in it */
 	r = sup_write_status(s, err);
@@ -671,8 +732,16 @@ int sup_start(struct sup *s, struct vmr_error **err)
 		sup_log(s, VMR_LOG_INFO, "guest '%s' running (qemu pid %d, vCPUs not pinned)",
 			g->name, (int)s->qemu_pid);
 	}
-	/* `vmrun up` (or systemd) learns it here, with no polling */
-	(void)sd_notifyf(0, "READY=1\nSTATUS=running (qemu pid %d)", (int)s->qemu_pid);
+	/*
+	 * `vmrun up` (or systemd) learns it here, with no polling; under a
+	 * restart manager its pid is the main one
+	 */
+	if (s->o->manager_pid > 0)
+		(void)sd_notifyf(0, "READY=1\nMAINPID=%d\nSTATUS=running (qemu pid %d)",
+				 (int)s->o->manager_pid, (int)s->qemu_pid);
+	else
+		(void)sd_notifyf(0, "READY=1\nSTATUS=running (qemu pid %d)", (int)s->qemu_pid);
+	sup_health_start(s);
 	vmr_fault_point("running");
 	return 0;
 }
