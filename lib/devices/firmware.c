@@ -29,6 +29,9 @@
 #define VARS "uefi-vars.fd"
 #define VARS_SECBOOT "uefi-vars-secboot.fd"
 
+/* what `vmrun rm` removes: both stores, whichever a guest once had */
+static const char *const fw_kept[] = {VARS, VARS_SECBOOT, NULL};
+
 enum { FW_BIOS, FW_UEFI };
 static const char *const firmware_names[] = {"bios", "uefi", NULL};
 
@@ -227,6 +230,7 @@ const struct vmr_device_ops vmr_device_firmware = {
     .name = "firmware",
     .cls = VMR_DEVICE_GUEST,
     .summary = "the guest's firmware: SeaBIOS (bios) or OVMF (uefi) with its own variables",
+    .kept = fw_kept,
     .conf_size = sizeof(struct firmware),
     .parse = firmware_parse,
     .keys = firmware_keys,

@@ -35,6 +35,8 @@
 #define TPM_SOCKET "tpm.sock"		 /* in STATE/GUEST */
 #define SETUP_TIMEOUT_MS 60000
 
+static const char *const tpm_kept[] = {TPM_DIR "/", NULL};
+
 static void tpm_plan(const struct vmr_plan *p, struct vmr_plan_dev *pd)
 {
 	pd->nfds[VMR_FD_DEV] = 1; /* QEMU's end of swtpm's control socket */
@@ -289,6 +291,7 @@ const struct vmr_device_ops vmr_device_tpm = {
     .name = "tpm",
     .cls = VMR_DEVICE_GUEST,
     .summary = "a TPM 2.0 (tpm-crb) emulated by swtpm, its state kept with the guest",
+    .kept = tpm_kept,
     .plan = tpm_plan,
     .argv = tpm_argv,
     .grants = tpm_grants,

@@ -122,6 +122,12 @@ struct vmr_device_ops {
 	bool guest_agent;
 	/* its state cannot be saved or migrated (vfio): no snapshot, no clone */
 	bool unmigratable;
+	/*
+	 * What it keeps in IMAGE_DIR/GUEST across runs (UEFI variables, TPM
+	 * state), names NULL-terminated, a directory with a trailing '/':
+	 * `vmrun rm` removes them.  NULL: nothing.
+	 */
+	const char *const *kept;
 	/* NIC: the MAC of the host link it creates for the NIC (reclaimed by it), if any */
 	bool (*link_mac)(const struct vmr_nic *nic, struct vmr_mac *ret);
 

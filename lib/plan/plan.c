@@ -19,6 +19,12 @@ char *vmr_plan_root_disk(const struct vmr_config *cfg, const struct vmr_guest *g
 			 g->name, VMR_PLAN_ROOT_FILE);
 }
 
+char *vmr_plan_guest_dir(const struct vmr_config *cfg, const struct vmr_guest *g)
+{
+	return xasprintf("%s/%s", cfg && cfg->image_dir ? cfg->image_dir : DEFAULT_IMAGE_DIR,
+			 g->name);
+}
+
 int vmr_facts_probe(const struct vmr_config *cfg, const struct vmr_guest *g, enum vmr_accel accel,
 		    struct vmr_facts *ret, char **ret_warning, struct vmr_error **err)
 {
@@ -100,8 +106,7 @@ int vmr_plan_build(const struct vmr_topology *t, const struct vmr_guest *g,
 	if (g->cloud_init.enabled)
 		p.seed_iso = xasprintf("%s/" VMR_PLAN_SEED_FILE, p.state_dir);
 	p.root_disk = vmr_plan_root_disk(cfg, g);
-	p.guest_dir =
-	    xasprintf("%s/%s", cfg && cfg->image_dir ? cfg->image_dir : DEFAULT_IMAGE_DIR, g->name);
+	p.guest_dir = vmr_plan_guest_dir(cfg, g);
 	p.firmware_dir =
 	    xstrdup(cfg && cfg->firmware_dir ? cfg->firmware_dir : VMR_CONFIG_FIRMWARE_DIR);
 	p.grants.kvm = p.facts.accel == VMR_ACCEL_KVM;

@@ -142,6 +142,8 @@ char *vmr_plan_path(const struct vmr_plan *p, const char *path);
 
 /* IMAGE_DIR/GUEST/root.qcow2 for a guest with `image:`, else NULL; caller frees. */
 char *vmr_plan_root_disk(const struct vmr_config *cfg, const struct vmr_guest *g);
+/* IMAGE_DIR/GUEST: what the guest keeps across runs (caller frees). */
+char *vmr_plan_guest_dir(const struct vmr_config *cfg, const struct vmr_guest *g);
 #define VMR_PLAN_SEED_FILE "seed.iso" /* in the guest's state directory */
 #define VMR_PLAN_ROOT_FILE "root.qcow2"
 
