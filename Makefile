@@ -104,14 +104,15 @@ testguest-generic:
 testguest-esp: testguest
 	@images/testguest/esp.sh $(BUILD)/testguest $(BUILD)/testguest-esp
 
-# the integration suites boot the test guests: build them (cached) first
-check: all unit testguest testguest-generic testguest-esp
+# the integration suites boot the test guest: build it (cached) first
+check: all unit testguest
 	@BUILD=$(BUILD) tests/run.sh
 
 asan:
 	$(MAKE) BUILD=build/asan SAN=1 check
 
-check-deep: all unit testguest
+# the deep suites also boot the generic kernel (USB, watchdog) and the secure boot ESP
+check-deep: all unit testguest testguest-generic testguest-esp
 	@BUILD=$(BUILD) tests/run.sh tests/deep/*.sh
 
 # vmrun with the fault-injection points (tests/faults/)

@@ -5,8 +5,10 @@
 # signed (make testguest-esp).  The guest reports secure boot on and the
 # kernel's lockdown; the same ESP with the kernel's signature removed stops
 # at GRUB ("bad shim signature"): the chain is verified, not just present.
-# Part of the deep tests (VMRUN_DEEP=1): `make check` proves the command line
-# (tests/argv/devices, accepted by QEMU) and the model instead.
+# In `make check-deep`: two boots through OVMF's SMM build, shim and GRUB
+# take about a minute of TCG on a quiet 2-CPU machine, minutes on a busy
+# one.  `make check` proves the command line (tests/argv/devices, accepted
+# by QEMU) and the model instead.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 # shellcheck source=tests/lib/tap.sh
@@ -16,14 +18,6 @@ cd "$(dirname "$0")/../.." || exit 1
 unset VMRUN_QEMU
 BOOT=300
 
-# two boots through OVMF's SMM build, shim and GRUB: about a minute of TCG on a
-# quiet 2-CPU machine, minutes on a busy one, so outside `make check`'s budget
-if [ "${VMRUN_DEEP:-0}" != 1 ]; then
-	skip "boots through OVMF, shim and GRUB take minutes under TCG: VMRUN_DEEP=1 runs them (make check-deep)" \
-		"secure boot suite"
-	done_testing
-	exit
-fi
 ESP=$top/${BUILD:-build}/testguest-esp
 [ -d "$ESP" ] || ESP=$top/build/testguest-esp
 if [ ! -f "$ESP/esp.img" ] || [ ! -f "$ESP/esp-unsigned.img" ]; then

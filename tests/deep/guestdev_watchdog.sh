@@ -7,6 +7,9 @@
 # - action poweroff (set over QMP meanwhile, to spare a third boot; the
 #   topology's poweroff is in the goldens): QEMU exits and `vmrun run` ends
 #   with status 6.
+# In `make check-deep`: two boots of the generic kernel and two watchdog
+# timeouts take a minute or more under TCG; tests/integration/guestdev.sh
+# proves the supervisor's side with a fake QEMU.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 # shellcheck source=tests/lib/tap.sh

@@ -12,6 +12,8 @@
 #   same file, the same endorsement key);
 # - a killed supervisor takes swtpm with it (PDEATHSIG);
 # - swtpm's death stops the guest: exit status 5.
+# In `make check-deep`: three boots through OVMF take a minute or more under
+# TCG; tests/integration/guestdev.sh is the fast proof (no guest boot).
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 # shellcheck source=tests/lib/tap.sh
