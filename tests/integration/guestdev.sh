@@ -10,7 +10,9 @@
 #   status or log, `vmrun vnc` says where to connect; a killed supervisor
 #   takes swtpm with it; the variables are kept across runs (that the TPM
 #   keeps its endorsement key needs the guest: the deep suite); swtpm's
-#   death stops the guest with status 5;
+#   death stops the guest with status 5, which `restart: on-failure` counts
+#   as a failure (the next run gets a new swtpm); `vmrun rm` removes the
+#   variables and the TPM's state;
 # - vnc: true (a unix socket), the tablet, `vmrun media` changing and
 #   ejecting a running guest's CD-ROM, seen by QEMU (query-block);
 # - usb: the fd of a fake usbfs node reaches QEMU's usb-host through an fd
@@ -178,6 +180,32 @@ EOF
 	grep -q "guest 'f': swtpm (pid $s) killed by SIGKILL: the guest cannot run without it" "$T/b.err"
 	ok $? "and the supervisor says why"
 	is "$(json_get "$STATE/f/status.json" 'j["exit_status"]')" 5 "status.json records exit status 5"
+	torn_down f
+	ok $? "torn down"
+
+	# --- restart: on-failure: swtpm's death is a failure, the next run gets a new swtpm
+	printf '    restart: on-failure:1\n' >>"$T/f.yaml"
+	start r
+	run_wait_ready r f "$READY"
+	ok $? "guest with restart: on-failure:1 is running"
+	s=$(helper_pid f)
+	kill -KILL "$s"
+	run_wait_grep "$T/r.err" "guest 'f': restarting in .* (restart 1, restart: on-failure; failure: exit status 5 after" 60
+	ok $? "swtpm killed: the manager restarts the guest (exit status 5 is a failure)"
+	for ((i = 0; i < READY * 10; i++)); do
+		s2=$(helper_pid f 2>/dev/null)
+		[ -n "$s2" ] && [ "$s2" != "$s" ] && kill -0 "$s2" 2>/dev/null && break
+		sleep 0.1
+	done
+	ok "$([ -n "$s2" ] && [ "$s2" != "$s" ] && kill -0 "$s2" 2>/dev/null && echo 0 || echo 1)" \
+		"the new run has a new swtpm (pid $s2)"
+	run_wait_ready r f "$READY"
+	ok $? "and runs again"
+	kill -TERM "${RUN_PID[r]}"
+	run_wait_exit r 60
+	is "$RC" 143 "SIGTERM to the manager: no restart, exit 143"
+	pid_gone "$s2" 5
+	ok $? "the second swtpm ended with its QEMU"
 	torn_down f
 	ok $? "torn down"
 
