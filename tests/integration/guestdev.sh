@@ -119,6 +119,11 @@ EOF
 		is "$(stat -c '%U %a' "$vars") $(stat -c '%U %a' "$T/images/f/tpm")" "nobody 600 nobody 700" \
 			"variables and TPM state belong to QEMU's user only"
 	fi
+	"$VMRUN" --state-dir "$STATE" inspect f --json >"$T/inspect.json"
+	is "$(json_get "$T/inspect.json" '[(h["name"], h["pid"], h["exited"]) for h in j["helpers"]]')" \
+		"[('swtpm', $s, False)]" "vmrun inspect --json lists swtpm among the helpers"
+	"$VMRUN" --state-dir "$STATE" inspect f | grep -qx "helper: *swtpm, pid $s"
+	ok $? "and so does vmrun inspect"
 	reply=$(ctl f '{"qmp": {"execute": "query-tpm"}}')
 	case $reply in *'"model":"tpm-crb"'*'"type":"emulator"'*) r=0 ;; *) r=1 ;; esac
 	ok $r "QEMU has a tpm-crb on the emulator backend (query-tpm)"
