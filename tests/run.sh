@@ -4,6 +4,7 @@
 #   tests/run.sh               the suites of `make check`
 #   tests/run.sh SUITE...      these suites (paths, as listed below)
 #   TESTS=pattern tests/run.sh only suites whose path contains pattern
+#                            (TESTS=unit: the unit test binaries)
 #   JOBS=N                     suites run N at a time (default: online CPUs + 1)
 #   TEST_LOGS=DIR              where the logs go (default $BUILD/test-logs)
 #
@@ -46,7 +47,9 @@ else
 fi
 selected=()
 for s in "${suites[@]}"; do
-	if [ -n "${TESTS:-}" ] && [[ $s != *${TESTS}* ]]; then continue; fi
+	# the unit test binaries live in $BUILD/tests: TESTS=unit names them all
+	if [ -n "${TESTS:-}" ] && [[ $s != *${TESTS}* ]] &&
+		! { [ "$TESTS" = unit ] && [[ $s == "$BUILD"/tests/* ]]; }; then continue; fi
 	selected+=("$s")
 done
 
