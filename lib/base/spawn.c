@@ -340,7 +340,7 @@ fork_child(const struct vmr_spawn_fork *s, int errfd, int maxfd)
 		if (tmp[i] >= 0 && dup2(tmp[i], i) < 0)
 			child_fail(&c, STEP_FDS, errno);
 	/* no exec follows: everything but 0-2 and the report pipe is closed now */
-	if (close_range(3, (unsigned)c.errfd - 1, 0) < 0 ||
+	if ((c.errfd > 3 && close_range(3, (unsigned)c.errfd - 1, 0) < 0) ||
 	    close_range((unsigned)c.errfd + 1, ~0U, 0) < 0) {
 		for (int fd = 3; fd < maxfd; fd++)
 			if (fd != c.errfd)
