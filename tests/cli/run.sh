@@ -40,7 +40,8 @@ wrong_count() {
 	qmp | args | "image import") echo "a" ;;
 	define | devices) echo "extra" ;;
 	health) echo "a b" ;;
-	compose | kube) echo "-o $tmp/never a b" ;;
+	compose | kube | systemd) echo "-o $tmp/never a b" ;;
+	help) echo "run a b" ;;
 	ps | probe) echo "-" ;;
 	*) echo "?" ;;
 	esac

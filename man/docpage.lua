@@ -1,0 +1,87 @@
+-- pandoc filter: a manual page from a document of docs/ (make man).
+-- The document's title (its only level-1 heading) gives way to NAME
+-- ("NAME - SUMMARY" from the metadata fields `name` and `summary`) and
+-- DESCRIPTION (the text before the first section); the sections move one
+-- level up (## -> .SH, ### -> .SS, deeper ones stay .SS); links to other
+-- documents keep their text only (the pages name them under SEE ALSO);
+-- SEE ALSO comes from the metadata field `seealso`.
+local name, summary, seealso
+
+local function meta_text(v)
+  if v == nil then return nil end
+  return pandoc.utils.stringify(v)
+end
+
+function Meta(m)
+  name = meta_text(m.name)
+  summary = meta_text(m.summary)
+  seealso = meta_text(m.seealso)
+end
+
+-- a table of four or more columns does not fit 80 columns: one entry per
+-- row instead, its first cell the term, "HEADER: CELL" for the others
+local function cell_inlines(blocks)
+  local out = {}
+  for _, b in ipairs(blocks) do
+    if b.content then
+      for _, i in ipairs(b.content) do table.insert(out, i) end
+    end
+  end
+  return out
+end
+
+function Table(t)
+  local simple = pandoc.utils.to_simple_table(t)
+  if #simple.headers < 4 then return nil end
+  local items = {}
+  for _, row in ipairs(simple.rows) do
+    local defs = {}
+    for j = 2, #row do
+      local inl = cell_inlines(row[j])
+      if #inl > 0 then
+        local para = {pandoc.Strong(cell_inlines(simple.headers[j])), pandoc.Str(":"), pandoc.Space()}
+        for _, i in ipairs(inl) do table.insert(para, i) end
+        table.insert(defs, pandoc.Para(para))
+      end
+    end
+    table.insert(items, {cell_inlines(row[1]), {defs}})
+  end
+  return pandoc.DefinitionList(items)
+end
+
+function Link(l)
+  if not l.target:match("^https?:") then
+    return l.content
+  end
+end
+
+function Pandoc(doc)
+  local blocks = {}
+  table.insert(blocks, pandoc.Header(1, "NAME"))
+  table.insert(blocks, pandoc.Para({pandoc.Str(name), pandoc.Space(), pandoc.Str("-"),
+    pandoc.Space(), pandoc.Str(summary)}))
+  local described = false
+  for _, b in ipairs(doc.blocks) do
+    if b.t == "Header" then
+      if b.level == 1 then
+        -- the title: its words are in NAME
+        table.insert(blocks, pandoc.Header(1, "DESCRIPTION"))
+        described = true
+      else
+        b.level = math.min(b.level - 1, 2)
+        table.insert(blocks, b)
+      end
+    else
+      if not described then
+        table.insert(blocks, pandoc.Header(1, "DESCRIPTION"))
+        described = true
+      end
+      table.insert(blocks, b)
+    end
+  end
+  if seealso then
+    table.insert(blocks, pandoc.Header(1, "SEE ALSO"))
+    table.insert(blocks, pandoc.Para(pandoc.Str(seealso)))
+  end
+  return pandoc.Pandoc(blocks, doc.meta)
+end
