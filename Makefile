@@ -100,7 +100,7 @@ $(BUILD)/gen/version.h: FORCE
 	@mkdir -p $(dir $@)
 	@printf '#define VMR_VERSION "%s"\n' '$(VERSION)' >$@.tmp
 	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
-$(BUILD)/obj/cmd/main.o: $(BUILD)/gen/version.h
+$(BUILD)/obj/cmd/main.o $(BUILD)/obj/cmd/help.o: $(BUILD)/gen/version.h
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)

@@ -15,6 +15,12 @@ pkgs=(
 	valgrind genisoimage shellcheck python3 python3-yaml procps util-linux
 	# container tests (compose)
 	docker.io docker-compose debootstrap
+	# manual pages, shell completion, systemd units (tests/ecosystem)
+	pandoc groff-base man-db zsh bash-completion systemd systemd-container
+	# the Debian package (make deb) and its tests
+	debhelper dpkg-dev lintian fakeroot
+	# podman: kube play and podman-compose (tests/ecosystem)
+	podman podman-compose crun netavark aardvark-dns fuse-overlayfs catatonit uidmap
 )
 [ -n "${VMRUN_DEPS_EXTRA:-}" ] && read -ra extra <<<"$VMRUN_DEPS_EXTRA" && pkgs+=("${extra[@]}")
 missing=()

@@ -13,7 +13,8 @@
  * offers (query-commands), probe's FEATURE a feature.
  *
  * Output: one candidate a line, "WORD\tDESCRIPTION" where there is one, or
- * one directive line: ":files" (file names), ":dirs" (directories).  The
+ * one directive line: ":files" (file names), ":yaml" (YAML files and
+ * directories), ":dirs" (directories).  The
  * candidates already match the word's prefix.  Exit status 0 whatever was
  * found; a topology that does not load or a guest that does not answer
  * gives no candidates, never a message.
@@ -31,12 +32,12 @@
 #define COMPLETE_QMP_TIMEOUT_MS 2000
 
 struct complete {
-	const char *cur;	/* the word being completed (after "--opt=" when so written) */
-	const char *topology;	/* the TOPOLOGY argument given, if any */
-	const char *guest;	/* the GUEST argument given, if any */
-	const char *config;	/* --config FILE given before the verb */
-	const char *state_dir;	/* --state-dir DIR given before the verb */
-	const char *first;	/* the first positional argument of the verb */
+	const char *cur;       /* the word being completed (after "--opt=" when so written) */
+	const char *topology;  /* the TOPOLOGY argument given, if any */
+	const char *guest;     /* the GUEST argument given, if any */
+	const char *config;    /* --config FILE given before the verb */
+	const char *state_dir; /* --state-dir DIR given before the verb */
+	const char *first;     /* the first positional argument of the verb */
 	const struct vmr_cli_cmd *verb; /* the top-level verb (for per-verb argument kinds) */
 };
 
@@ -97,7 +98,8 @@ static void complete_state_guests(const struct complete *c, bool running)
 		for (size_t i = 0; i < names.n; i++) {
 			pid_t pid = 0;
 
-			if (!running || vmr_statedir_probe(cfg.state_dir, names.v[i], &pid, NULL) > 0)
+			if (!running ||
+			    vmr_statedir_probe(cfg.state_dir, names.v[i], &pid, NULL) > 0)
 				candidate(c, names.v[i], running ? "running" : NULL);
 		}
 	}
@@ -173,8 +175,10 @@ static void complete_value(struct complete *c, const char *name, const char *cho
 			candidate(c, w, NULL);
 			p += len + (p[len] == '|');
 		}
-	} else if (streq(name, "TOPOLOGY") || streq(name, "FILE") || streq(name, "SRC") ||
-		   streq(name, "DEST") || streq(name, "PATH")) {
+	} else if (streq(name, "TOPOLOGY")) {
+		printf(":yaml\n");
+	} else if (streq(name, "FILE") || streq(name, "SRC") || streq(name, "DEST") ||
+		   streq(name, "PATH")) {
 		printf(":files\n");
 	} else if (streq(name, "DIR") || streq(name, "SRCDIR")) {
 		printf(":dirs\n");
@@ -252,8 +256,7 @@ VERB(complete)
 	bool dashdash = false;
 	unsigned long long n;
 
-	if (argc < 3 || parse_uint(argv[1], INT_MAX, &n) < 0 || (int)n < 1 ||
-	    (int)n > argc - 2) {
+	if (argc < 3 || parse_uint(argv[1], INT_MAX, &n) < 0 || (int)n < 1 || (int)n > argc - 2) {
 		fprintf(stderr, "vmrun: error: __complete: want CWORD WORD...\n");
 		return VMR_EXIT_USAGE;
 	}
@@ -311,7 +314,8 @@ VERB(complete)
 		}
 		/* a positional argument */
 		{
-			_cleanup_free_ char *name = positional_name(cmd->arg_names ? cmd->arg_names : "", npos);
+			_cleanup_free_ char *name =
+			    positional_name(cmd->arg_names ? cmd->arg_names : "", npos);
 
 			if (npos == 0)
 				c.first = w;
@@ -358,14 +362,16 @@ VERB(complete)
 		return VMR_EXIT_OK;
 	}
 	{
-		_cleanup_free_ char *name = positional_name(cmd->arg_names ? cmd->arg_names : "", npos);
+		_cleanup_free_ char *name =
+		    positional_name(cmd->arg_names ? cmd->arg_names : "", npos);
 
 		if (!name)
 			return VMR_EXIT_OK;
 		if (streq(name, "VERB")) {
 			complete_subs(&c, &cmd_main_cli);
 		} else if (streq(name, "COMMAND") && streq(cmd->name, "help")) {
-			const struct vmr_cli_cmd *v = c.first ? find_sub(&cmd_main_cli, c.first) : NULL;
+			const struct vmr_cli_cmd *v =
+			    c.first ? find_sub(&cmd_main_cli, c.first) : NULL;
 
 			if (v && v->subs)
 				complete_subs(&c, v);

@@ -60,7 +60,8 @@ VERB(help)
 		const struct vmr_cli_cmd *sub = help_find(cmd, a.v[i]);
 
 		if (!sub && !cmd->subs)
-			return vmr_cli_usage_error(&cmd_help_cli, "'%s' has no commands", cmd->name);
+			return vmr_cli_usage_error(&cmd_help_cli, "'%s' has no commands",
+						   cmd->name);
 		if (!sub)
 			return vmr_cli_usage_error(&cmd_help_cli, "unknown %s '%s'",
 						   i == 0 ? "verb" : "command", a.v[i]);

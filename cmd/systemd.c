@@ -27,22 +27,21 @@ const struct vmr_cli_cmd cmd_systemd_cli = {
     .name = "systemd",
     .summary = "write the systemd units that run a host's guests",
     .synopsis = "TOPOLOGY -o DIR [--host NAME]",
-    .description =
-	"Write into DIR what runs the guests of TOPOLOGY placed on one host under\n"
-	"systemd, over the template units vmrun@.service (one guest per instance,\n"
-	"Type=notify: started once the guest runs with its vCPUs pinned; stopped\n"
-	"with the ACPI power button) and vmrun-host@.service (the host setup):\n"
-	"\n"
-	"  vmrun@GUEST.service.d/50-vmrun.conf    the topology file (by its absolute\n"
-	"                                         path), TimeoutStopSec from the\n"
-	"                                         guest's stop_timeout, the host setup\n"
-	"                                         it needs\n"
-	"  vmrun-host@HOST.service.d/50-vmrun.conf  when the host has a ctrlif or VFs\n"
-	"  vmrun-NAME.target                      wants every guest (NAME: the\n"
-	"                                         topology's file name)\n"
-	"\n"
-	"Then: systemctl daemon-reload; systemctl start vmrun-NAME.target (or\n"
-	"vmrun@GUEST).  Nothing is written unless the topology is valid.",
+    .description = "Write into DIR what runs the guests of TOPOLOGY placed on one host under\n"
+		   "systemd, over the template units vmrun@.service (one guest per instance,\n"
+		   "Type=notify: started once the guest runs with its vCPUs pinned; stopped\n"
+		   "with the ACPI power button) and vmrun-host@.service (the host setup):\n"
+		   "\n"
+		   "  vmrun@GUEST.service.d/50-vmrun.conf    the topology file (by its absolute\n"
+		   "                                         path), TimeoutStopSec from the\n"
+		   "                                         guest's stop_timeout, the host setup\n"
+		   "                                         it needs\n"
+		   "  vmrun-host@HOST.service.d/50-vmrun.conf  when the host has a ctrlif or VFs\n"
+		   "  vmrun-NAME.target                      wants every guest (NAME: the\n"
+		   "                                         topology's file name)\n"
+		   "\n"
+		   "Then: systemctl daemon-reload; systemctl start vmrun-NAME.target (or\n"
+		   "vmrun@GUEST).  Nothing is written unless the topology is valid.",
     .opts = systemd_options,
     .arg_names = "TOPOLOGY",
     .min_args = 1,

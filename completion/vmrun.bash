@@ -36,6 +36,12 @@ _vmrun() {
 		compopt -o filenames 2>/dev/null
 		mapfile -t COMPREPLY < <(compgen -f -- "$cur")
 		;;
+	:yaml)
+		compopt -o filenames 2>/dev/null
+		while IFS= read -r w; do
+			[[ -d $w || $w == *.yaml || $w == *.yml ]] && COMPREPLY+=("$w")
+		done < <(compgen -f -- "$cur")
+		;;
 	:dirs)
 		compopt -o filenames 2>/dev/null
 		mapfile -t COMPREPLY < <(compgen -d -- "$cur")

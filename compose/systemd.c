@@ -46,8 +46,8 @@ static void env_line(struct vmr_buf *b, const char *name, const char *value)
 }
 
 int compose_systemd_build(const struct vmr_topology *t, const struct vmr_compose_opts *o,
-			  const char *topology_path, const char *host, struct vmr_compose_files *ret,
-			  struct vmr_error **err)
+			  const char *topology_path, const char *host,
+			  struct vmr_compose_files *ret, struct vmr_error **err)
 {
 	struct vmr_compose_layout l = {0};
 	struct vmr_compose_files files = {0};

@@ -102,6 +102,14 @@ for c in "${cases[@]}"; do
 		[ ! -e "$out/vmrun" ]
 		ok $? "$name: no binary in the context without --host-binary"
 	fi
+	sout=$tmp/systemd-$name
+	"$VMRUN" "${global[@]}" systemd "$topo" -o "$sout" >>"$tmp/out" 2>&1
+	ok $? "$name: vmrun $gopts systemd $topo"
+	while IFS= read -r f; do
+		rel=${f#"$sout"/}
+		compare "$f" "$golden/$name/systemd/$rel" "$name: systemd/$rel matches the golden"
+		used+=("$golden/$name/systemd/$rel")
+	done < <(find "$sout" -type f | sort)
 	for f in "$kout"/*.yaml; do
 		compare "$f" "$golden/$name/kube/$(basename "$f")" "$name: kube/$(basename "$f") matches the golden"
 		used+=("$golden/$name/kube/$(basename "$f")")
@@ -139,6 +147,20 @@ for c in "${cases[@]}"; do
 		skip "no Compose v2 plugin (docker compose) on this machine" "$name: docker compose v2 accepts compose.yml"
 	fi
 done
+
+# vmrun systemd --host: another host's units (a name that is an address)
+sout=$tmp/systemd-5gdeploy-h2
+"$VMRUN" systemd tests/compose/5gdeploy.yaml --host 192.168.60.2 -o "$sout" >"$tmp/out" 2>&1
+ok $? "5gdeploy: vmrun systemd --host 192.168.60.2"
+while IFS= read -r f; do
+	rel=${f#"$sout"/}
+	compare "$f" "$golden/5gdeploy/systemd-192.168.60.2/$rel" "5gdeploy: systemd --host 192.168.60.2: $rel matches the golden"
+	used+=("$golden/5gdeploy/systemd-192.168.60.2/$rel")
+done < <(find "$sout" -type f | sort)
+"$VMRUN" systemd tests/compose/5gdeploy.yaml --host nosuch -o "$tmp/never" >"$tmp/out" 2>&1
+is "$?" 2 "vmrun systemd --host with an unknown host exits 2"
+[ ! -e "$tmp/never" ]
+ok $? "... and writes nothing"
 
 # every golden file is produced by some case (libvirt's rule: no stale goldens)
 stale=0
