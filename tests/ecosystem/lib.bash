@@ -1,0 +1,66 @@
+# shellcheck shell=bash
+# Helpers of the long ecosystem tests (tests/ecosystem/deep_*.sh): source it
+# after tests/lib/tap.sh.
+#
+# fresh_root DIR: a fresh Debian 12 minbase tree in DIR, from a debootstrap
+# made once and kept as a tarball in ~/.cache/vmrun (the mirror is the one
+# compose_docker.sh uses).  Returns non-zero (with the log's tail as TAP
+# comments) when debootstrap fails.
+ECO_CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/vmrun
+ECO_MIRROR=${VMRUN_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+
+fresh_root() {
+	local dir=$1 tarball=$ECO_CACHE/rootfs-bookworm-minbase.tar
+	mkdir -p "$ECO_CACHE" "$dir"
+	if [ ! -f "$tarball" ]; then
+		local tmp
+		tmp=$(mktemp -d "$ECO_CACHE/rootfs.XXXXXX")
+		if ! debootstrap --variant=minbase bookworm "$tmp/root" "$ECO_MIRROR" >"$tmp/log" 2>&1; then
+			tail -5 "$tmp/log" | sed 's/^/# debootstrap: /'
+			rm -rf "$tmp"
+			return 1
+		fi
+		tar -C "$tmp/root" -cf "$tarball.tmp" . && mv "$tarball.tmp" "$tarball"
+		rm -rf "$tmp"
+	fi
+	tar -C "$dir" -xf "$tarball"
+	# the host's suites (its packages were built against them), no expiry check
+	# (the mirror may be a dated snapshot)
+	cat >"$dir/etc/apt/sources.list" <<EOF
+deb $ECO_MIRROR bookworm main
+deb $ECO_MIRROR bookworm-updates main
+deb ${ECO_MIRROR%/debian}/debian-security bookworm-security main
+EOF
+	printf 'Acquire::Check-Valid-Until "false";\nAPT::Install-Recommends "false";\n' \
+		>"$dir/etc/apt/apt.conf.d/90vmrun-test"
+	cp /etc/resolv.conf "$dir/etc/resolv.conf" 2>/dev/null
+	return 0
+}
+
+# in_root DIR COMMAND...: run COMMAND chrooted in DIR, in a mount namespace of
+# its own with /proc, /dev and /sys mounted and the apt archive cache bound
+# to ~/.cache/vmrun/apt-archives (kept between runs); nothing is mounted on
+# the host's side
+in_root() {
+	local dir=$1
+	shift
+	mkdir -p "$ECO_CACHE/apt-archives/partial"
+	unshare -m --propagation private sh -c '
+		d=$1; c=$2; shift 2
+		mount -t proc proc "$d/proc" && mount --rbind /dev "$d/dev" &&
+			mount -t sysfs sysfs "$d/sys" &&
+			mount --bind "$c" "$d/var/cache/apt/archives" &&
+			exec chroot "$d" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+				DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8 HOME=/root "$@"
+	' sh "$dir" "$ECO_CACHE/apt-archives" "$@"
+}
+
+# the Debian package: build it (make deb) unless DEB names one
+eco_deb() {
+	if [ -n "${DEB:-}" ]; then
+		echo "$DEB"
+		return
+	fi
+	make --no-print-directory BUILD="${BUILD:-build}" deb >"$1" 2>&1 || return 1
+	ls "$top/${BUILD:-build}"/deb/vmrun_*.deb 2>/dev/null | head -1
+}
