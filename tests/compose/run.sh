@@ -148,6 +148,39 @@ for c in "${cases[@]}"; do
 	fi
 done
 
+# The Kubernetes OpenAPI schemas: the validators of the npm package
+# kubernetes-models (generated from the API's OpenAPI spec), installed once
+# into the cache with npm; every manifest of every case, and a broken one
+# that must fail.
+kmodels=${XDG_CACHE_HOME:-$HOME/.cache}/vmrun/kubernetes-models-5.1.0
+kube_why=
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+	kube_why="node and npm are not installed"
+elif [ ! -f "$kmodels/node_modules/kubernetes-models/package.json" ] &&
+	! { mkdir -p "$kmodels" && echo '{"private": true}' >"$kmodels/package.json" &&
+		(cd "$kmodels" && timeout 300 npm install --silent --no-audit --no-fund --ignore-scripts \
+			kubernetes-models@5.1.0 >/dev/null 2>&1); }; then
+	kube_why="cannot install kubernetes-models from the npm registry"
+fi
+kube_schema() { # FILE...: validate every document of the files
+	python3 -c '
+import json, sys, yaml
+print(json.dumps([{"file": f, "doc": d} for f in sys.argv[1:] for d in yaml.safe_load_all(open(f))]))
+' "$@" | node tests/compose/kube_schema.mjs "$kmodels/node_modules"
+}
+if [ -n "$kube_why" ]; then
+	skip "$kube_why" "kube manifests conform to the Kubernetes OpenAPI schema"
+else
+	for d in "$tmp"/kube-*; do
+		kube_schema "$d"/*.yaml >"$tmp/ks" 2>&1
+		ok $? "${d##*/kube-}: kube manifests conform to the Kubernetes OpenAPI schema ($(grep -c ': ok' "$tmp/ks") objects)"
+		grep -v ': ok' "$tmp/ks" | sed 's/^/#   /'
+	done
+	sed 's/privileged: true/privileged: "yes"/' "$tmp/kube-demo/pod-a.yaml" >"$tmp/bad-pod.yaml"
+	kube_schema "$tmp/bad-pod.yaml" >"$tmp/ks" 2>&1
+	ok $((!$?)) "the schema check refuses a pod with privileged: \"yes\" (the check can fail)"
+fi
+
 # vmrun systemd --host: another host's units (a name that is an address)
 sout=$tmp/systemd-5gdeploy-h2
 "$VMRUN" systemd tests/compose/5gdeploy.yaml --host 192.168.60.2 -o "$sout" >"$tmp/out" 2>&1
