@@ -138,6 +138,34 @@ else
 	ok $? "... and names the bad setting"
 fi
 
+# ---- podman-compose: why `vmrun compose` has no podman engine ----
+# What Debian's podman-compose does with vmrun's compose.yml, from its own
+# --dry-run (the podman commands it would run): each check is one reason
+# docs/compose.md gives; a podman-compose that fixes one fails its check.
+if ! command -v podman-compose >/dev/null; then
+	skip "podman-compose is not installed (make deps)" "podman-compose and vmrun's compose.yml"
+else
+	"$VMRUN" compose examples/demo.yaml -o "$T/pc" --host-binary >/dev/null
+	# its --dry-run still creates networks and volumes: a podman that only
+	# says yes, so that nothing is created
+	printf '#!/bin/sh\nexit 0\n' >"$T/podman-stub" && chmod +x "$T/podman-stub"
+	(cd "$T/pc" && timeout 60 podman-compose --podman-path "$T/podman-stub" --dry-run \
+		-f compose.yml up -d) >"$T/pc.out" 2>&1
+	grep '^[^ ]* run --name=pc_vm_a_1 ' "$T/pc.out" >"$T/pc.vm_a"
+	ok $? "podman-compose --dry-run up -d turns vm_a into a podman run command"
+	grep -q -- '--network host .*--net pc_default ' "$T/pc.vm_a"
+	ok $? "podman-compose: network_mode host is overridden by its default network (--net after --network host)"
+	! grep -q -- '--device-cgroup-rule' "$T/pc.vm_a"
+	ok $? "podman-compose: device_cgroup_rules is dropped (macvtap tap nodes cannot be opened)"
+	! grep -qE -- '--cpuset-cpus|--stop-timeout' "$T/pc.vm_a"
+	ok $? "podman-compose: cpuset and stop_grace_period are dropped (podman stop kills after 10 s)"
+	grep -q -- "--healthcheck-command /bin/sh -c vmrun' 'health' 'a " "$T/pc.vm_a"
+	ok $? "podman-compose: the exec-form healthcheck becomes a mis-quoted shell command"
+	grep -c ' run --name=pc_vm_a_1 \| run --name=pc_vmprep_a_1 ' "$T/pc.out" >"$T/pc.n"
+	[ "$(cat "$T/pc.n")" = 2 ] && ! grep -q ' wait \| healthcheck run ' "$T/pc.out"
+	ok $? "podman-compose: depends_on conditions are ignored (vm_a is started without waiting for vmprep_a)"
+fi
+
 # ---- bash completion ----
 # comp LINE...: COMP_WORDS from the words (the last one is the word under the
 # cursor), then _vmrun; prints COMPREPLY sorted, one line
