@@ -38,7 +38,9 @@ diag "package: ${deb#"$top/"}"
 [ -z "${DEB:-}" ] && sed -n 's/^  lintian: /# lintian: /p' "$work/deb.log"
 lintian --fail-on error "$deb" >"$work/lintian" 2>/dev/null
 ok $? "lintian: no error" || sed 's/^/#   /' "$work/lintian"
-version=$(cat VERSION 2>/dev/null || git describe --tags --always --dirty)
+# the version make deb gave the package's tree (the tree's, when it built)
+version=$(cat "${BUILD:-build}/deb/src/VERSION" 2>/dev/null || cat VERSION 2>/dev/null ||
+	git describe --tags --always --dirty)
 dpkg-deb -c "$deb" >"$work/contents"
 missing=
 for f in ./usr/bin/vmrun ./usr/share/man/man1/vmrun.1.gz ./usr/share/man/man1/vmrun-run.1.gz \
