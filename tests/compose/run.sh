@@ -221,6 +221,10 @@ bad() { # WHAT EXPECTED_STDERR_PATTERN YAML
 	fi
 	"$VMRUN" kube "$tmp/bad.yaml" -o "$tmp/badout" >/dev/null 2>&1
 	is "$?" 2 "$1: vmrun kube exits 2 too"
+	"$VMRUN" systemd "$tmp/bad.yaml" -o "$tmp/badout" >/dev/null 2>&1
+	is "$?" 2 "$1: vmrun systemd exits 2 too"
+	[ ! -e "$tmp/badout" ]
+	ok $? "$1: kube and systemd wrote nothing"
 }
 
 bad "overlapping cpusets on one host" "guest 'b'.*cpuset.*guest 'a'" \
