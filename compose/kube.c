@@ -183,6 +183,8 @@ static void probe(struct vmr_yamlout *y, const char *key, const struct vmr_strve
 	vmr_yamlout_map_start(y);
 	argv_seq(y, "command", argv);
 	vmr_yamlout_map_end(y);
+	if (streq(key, "livenessProbe"))
+		vmr_yamlout_kv_int(y, "initialDelaySeconds", h->start_period);
 	vmr_yamlout_kv_int(y, "periodSeconds", h->interval);
 	vmr_yamlout_kv_int(y, "timeoutSeconds", h->timeout);
 	vmr_yamlout_kv_int(y, "failureThreshold", h->retries);
@@ -378,6 +380,8 @@ static int guest_pod(const struct vmr_compose_host *h, const struct vmr_guest *g
 	vmr_yamlout_seq_start(&y, false);
 	container(&y, "vm", image, &cmd, &g);
 	probe(&y, "readinessProbe", &test, &compose_guest_health);
+	/* a supervisor that stops answering is restarted (podman makes this its healthcheck) */
+	probe(&y, "livenessProbe", &test, &compose_guest_health);
 	vmr_yamlout_map_end(&y);
 	vmr_yamlout_seq_end(&y);
 	/* prep's mounts are the first of g's, in the same order, so g's volumes serve both */

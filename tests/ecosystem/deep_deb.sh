@@ -32,12 +32,11 @@ for tool in debootstrap unshare dpkg-buildpackage lintian; do
 done
 
 deb=$(eco_deb "$work/deb.log")
-ok $? "make deb builds the package and lintian finds no error" ||
-	{ tail -20 "$work/deb.log" | sed 's/^/#   /'; done_testing; exit 1; }
+ok_log $? "make deb builds the package and lintian finds no error" "$work/deb.log" || { done_testing; exit 1; }
 diag "package: ${deb#"$top/"}"
 [ -z "${DEB:-}" ] && sed -n 's/^  lintian: /# lintian: /p' "$work/deb.log"
 lintian --fail-on error "$deb" >"$work/lintian" 2>/dev/null
-ok $? "lintian: no error" || sed 's/^/#   /' "$work/lintian"
+ok_log $? "lintian: no error" "$work/lintian"
 # the version make deb gave the package's tree (the tree's, when it built)
 version=$(cat "${BUILD:-build}/deb/src/VERSION" 2>/dev/null || cat VERSION 2>/dev/null ||
 	git describe --tags --always --dirty)
@@ -54,17 +53,16 @@ is "$missing" "" "the package has the binary, pages, completion, units, examples
 
 root=$work/root
 fresh_root "$root"
-ok $? "a fresh Debian 12 minbase tree (debootstrap)" || { done_testing; exit 1; }
+ok_log $? "a fresh Debian 12 minbase tree (debootstrap)" /dev/null || { done_testing; exit 1; }
 cp "$deb" "$root/tmp/vmrun.deb"
 in_root "$root" apt-get -q update >"$work/apt.log" 2>&1 &&
 	in_root "$root" apt-get -q -y install /tmp/vmrun.deb >>"$work/apt.log" 2>&1
-ok $? "apt-get install ./vmrun_*.deb in the chroot (with its dependencies)" ||
-	tail -15 "$work/apt.log" | sed 's/^/#   /'
+ok_log $? "apt-get install ./vmrun_*.deb in the chroot (with its dependencies)" "$work/apt.log"
 is "$(in_root "$root" vmrun --version 2>&1)" "vmrun $version" "vmrun --version: the tree's version"
 in_root "$root" vmrun validate /usr/share/doc/vmrun/examples/lab.yaml >"$work/validate" 2>&1
-ok $? "vmrun validate /usr/share/doc/vmrun/examples/lab.yaml" || sed 's/^/#   /' "$work/validate"
+ok_log $? "vmrun validate /usr/share/doc/vmrun/examples/lab.yaml" "$work/validate"
 in_root "$root" vmrun validate /usr/share/doc/vmrun/examples/demo.yaml >"$work/validate" 2>&1
-ok $? "vmrun validate /usr/share/doc/vmrun/examples/demo.yaml" || sed 's/^/#   /' "$work/validate"
+ok_log $? "vmrun validate /usr/share/doc/vmrun/examples/demo.yaml" "$work/validate"
 user=$(in_root "$root" getent passwd vmrun)
 uid=$(echo "$user" | cut -d: -f3)
 [ -n "$uid" ] && [ "$uid" -lt 1000 ] && [[ $user == *:/nonexistent:/usr/sbin/nologin ]]
@@ -81,7 +79,7 @@ in_root "$root" dpkg --configure -a >/dev/null 2>&1 && in_root "$root" apt-get -
 ok $? "a second install (postinst with the user already there)"
 
 in_root "$root" apt-get -q -y purge vmrun >"$work/purge.log" 2>&1
-ok $? "apt-get purge vmrun" || tail -10 "$work/purge.log" | sed 's/^/#   /'
+ok_log $? "apt-get purge vmrun" "$work/purge.log"
 left=
 for f in usr/bin/vmrun etc/vmrun lib/systemd/system/vmrun@.service usr/share/man/man1/vmrun.1.gz \
 	usr/share/doc/vmrun; do

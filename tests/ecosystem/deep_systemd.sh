@@ -27,8 +27,10 @@ TESTGUEST=$top/$BUILD/testguest
 work=$(mktemp -d /tmp/vmrt-nspawn.XXXXXX)
 machine=vmrt$$
 nspawn_pid=
+nspawn_dir_made=0
 cleanup() {
 	[ -n "$nspawn_pid" ] && kill "$nspawn_pid" 2>/dev/null && sleep 2 && kill -9 "$nspawn_pid" 2>/dev/null
+	[ "$nspawn_dir_made" = 1 ] && rm -rf /run/systemd/nspawn
 	rm -rf --one-file-system "$work"
 }
 trap cleanup EXIT
@@ -45,14 +47,14 @@ done
 [ -f "$TESTGUEST/vmlinuz" ] || skip_all "no test guest in $TESTGUEST (make testguest)"
 
 deb=$(eco_deb "$work/deb.log")
-ok $? "the package (make deb)" || { tail -20 "$work/deb.log" | sed 's/^/#   /'; done_testing; exit 1; }
+ok_log $? "the package (make deb)" "$work/deb.log" || { done_testing; exit 1; }
 root=$work/root
 fresh_root "$root"
-ok $? "a fresh Debian 12 minbase tree" || { done_testing; exit 1; }
+ok_log $? "a fresh Debian 12 minbase tree" /dev/null || { done_testing; exit 1; }
 cp "$deb" "$root/tmp/vmrun.deb"
 in_root "$root" apt-get -q update >"$work/apt.log" 2>&1 &&
 	in_root "$root" apt-get -q -y install systemd /tmp/vmrun.deb >>"$work/apt.log" 2>&1
-ok $? "systemd and vmrun installed in the tree" || { tail -15 "$work/apt.log" | sed 's/^/#   /'; done_testing; exit 1; }
+ok_log $? "systemd and vmrun installed in the tree" "$work/apt.log" || { done_testing; exit 1; }
 
 g=sd$$
 mkdir -p "$root/var/lib/vmrun/testguest"
@@ -70,7 +72,7 @@ guests:
     append: console=ttyS0 quiet
 EOF
 in_root "$root" vmrun systemd /etc/vmrun/lab.yaml -o /etc/systemd/system >"$work/units.log" 2>&1
-ok $? "vmrun systemd writes the units in the tree" || sed 's/^/#   /' "$work/units.log"
+ok_log $? "vmrun systemd writes the units in the tree" "$work/units.log"
 
 # the test, run by systemd in the container at boot; results in /results
 cat >"$root/usr/local/bin/vmrun-systemd-test" <<EOF
@@ -126,7 +128,11 @@ ln -s /etc/systemd/system/vmrun-systemd-test.service \
 	"$root/etc/systemd/system/multi-user.target.wants/vmrun-systemd-test.service"
 
 # boot it; the container powers itself off after the test
-systemd-nspawn -q -D "$root" -M "$machine" --private-network --register=no --keep-unit=no \
+# --keep-unit --register=no: no scope unit and no machined, for a host
+# whose PID 1 is not systemd (this one); what nspawn keeps under
+# /run/systemd/nspawn is removed afterwards when it was not there before
+[ -e /run/systemd/nspawn ] || nspawn_dir_made=1
+systemd-nspawn -q -D "$root" -M "$machine" --private-network --register=no --keep-unit \
 	-b >"$work/nspawn.log" 2>&1 </dev/null &
 nspawn_pid=$!
 for _ in $(seq 300); do

@@ -64,3 +64,11 @@ eco_deb() {
 	make --no-print-directory BUILD="${BUILD:-build}" deb >"$1" 2>&1 || return 1
 	ls "$top/${BUILD:-build}"/deb/vmrun_*.deb 2>/dev/null | head -1
 }
+
+# ok_log STATUS WHAT LOG: ok, and on failure the end of LOG as comments;
+# returns STATUS
+ok_log() {
+	ok "$1" "$2"
+	[ "$1" -eq 0 ] || tail -15 "$3" | sed 's/^/#   /'
+	return "$1"
+}
