@@ -46,17 +46,19 @@ if [ $((0x$(sed -n 's/^CapEff:[[:space:]]*//p' /proc/self/status) >> 24 & 1)) = 
 	runtime=$work/runc
 	cat >"$runtime" <<'EOF'
 #!/bin/sh
-bundle= prev=
+# create: --bundle DIR (DIR/config.json); exec: --process FILE
+json= prev=
 for a in "$@"; do
-	case $prev in --bundle | -b) bundle=$a ;; esac
-	case $a in --bundle=*) bundle=${a#--bundle=} ;; esac
+	case $prev in --bundle | -b) json=$a/config.json ;; --process | -p) json=$a ;; esac
+	case $a in --bundle=*) json=${a#--bundle=}/config.json ;; --process=*) json=${a#--process=} ;; esac
 	prev=$a
 done
-if [ -n "$bundle" ] && [ -f "$bundle/config.json" ]; then
-	python3 - "$bundle/config.json" <<'PY'
+if [ -n "$json" ] && [ -f "$json" ]; then
+	python3 - "$json" <<'PY'
 import json, resource, sys
 cfg = json.load(open(sys.argv[1]))
-for rl in cfg.get("process", {}).get("rlimits", []) or []:
+process = cfg.get("process", cfg)
+for rl in process.get("rlimits", []) or []:
     res = getattr(resource, rl["type"], None)
     if res is None:
         continue
@@ -189,7 +191,7 @@ grace=$(python3 -c 'import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))["s
 is "$grace" 25 "the pod's terminationGracePeriodSeconds is stop_timeout 20 + 5"
 diag "podman 4.3 gives the container its own stop timeout: $(podman inspect -f '{{.Config.StopTimeout}}' "$ctr" 2>/dev/null) s"
 hc=$(podman inspect -f '{{if .Config.Healthcheck}}{{join .Config.Healthcheck.Test " "}}{{end}}' "$ctr" 2>/dev/null)
-is "$hc" "CMD vmrun health $g" "podman took the probe of vmrun kube as the container's healthcheck"
+is "$hc" "CMD-SHELL vmrun health $g || exit 1" "podman took the liveness probe of vmrun kube as the container's healthcheck"
 for _ in $(seq 180); do
 	grep -q 'vmrun-testguest: booted' "$state/$g/console.log" 2>/dev/null && break
 	running || break
