@@ -156,7 +156,7 @@ if [ ! -f "$root/results" ]; then
 fi
 sed 's/^/# /' "$root/results"
 res() { sed -n "s/^$1=//p" "$root/results" | head -1; }
-is "$(res done)" 1 "the test ran to its end in the booted container"
+is "$(res "done")" 1 "the test ran to its end in the booted container"
 is "$(res start_rc)" 0 "systemctl start vmrun@$g returns 0"
 is "$(res ready_at_start)" yes "when it returns the guest runs pinned (Type=notify waited for READY=1)"
 is "$(res active)" active "the unit is active"
