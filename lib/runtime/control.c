@@ -115,8 +115,13 @@ static int recv_line(int fd, struct vmr_buf *line, uint64_t deadline, int timeou
 	}
 }
 
-int vmr_control_request(const char *state_dir, const char *guest, json_t *request, int timeout_ms,
-			json_t **ret_reply, struct vmr_error **err)
+/*
+ * vmr_control_request() to the supervisor with pid expect only (0: any):
+ * the pid that listens on the socket (SO_PEERCRED) must be expect, else
+ * nothing is sent and this fails with ESRCH.
+ */
+static int control_request(const char *state_dir, const char *guest, pid_t expect, json_t *request,
+			   int timeout_ms, json_t **ret_reply, struct vmr_error **err)
 {
 	uint64_t deadline = now_ms() + (uint64_t)(timeout_ms < 0 ? 0 : timeout_ms);
 	_cleanup_close_ int fd = -1;
@@ -129,6 +134,17 @@ int vmr_control_request(const char *state_dir, const char *guest, json_t *reques
 	fd = vmr_control_connect(state_dir, guest, err);
 	if (fd < 0)
 		return fd;
+	if (expect > 0) {
+		struct ucred cred;
+		socklen_t len = sizeof(cred);
+
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+			return vmr_error_set(err, errno, "guest '%s': control socket", guest);
+		if (cred.pid != expect)
+			return vmr_error_set(err, ESRCH,
+					     "guest '%s': its supervisor is pid %d, not %d", guest,
+					     (int)cred.pid, (int)expect);
+	}
 	text = json_dumps(request, JSON_COMPACT);
 	if (!text)
 		return vmr_error_set(err, EINVAL, "guest '%s': request is not JSON", guest);
@@ -157,6 +173,12 @@ int vmr_control_request(const char *state_dir, const char *guest, json_t *reques
 	}
 	*ret_reply = reply;
 	return 0;
+}
+
+int vmr_control_request(const char *state_dir, const char *guest, json_t *request, int timeout_ms,
+			json_t **ret_reply, struct vmr_error **err)
+{
+	return control_request(state_dir, guest, 0, request, timeout_ms, ret_reply, err);
 }
 
 int vmr_control_call(const char *state_dir, const char *guest, json_t *request, int timeout_ms,
@@ -305,6 +327,30 @@ int vmr_guest_stop(const char *state_dir, const char *guest, int timeout_s, bool
 	/* it went away between the probe and the request: nothing to stop */
 	if ((e->errnum == ENOENT || e->errnum == ECONNREFUSED || e->errnum == EPIPE) &&
 	    vmr_statedir_probe(state_dir, guest, NULL, NULL) == 0) {
+		vmr_error_free(e);
+		return 0;
+	}
+	if (err)
+		*err = e;
+	else
+		vmr_error_free(e);
+	return r;
+}
+
+int vmr_guest_kill_if(const char *state_dir, const char *guest, pid_t pid, struct vmr_error **err)
+{
+	json_t *req = json_pack("{s:n}", "kill"), *reply = NULL;
+	struct vmr_error *e = NULL;
+	int r;
+
+	r = control_request(state_dir, guest, pid, req, VMR_CONTROL_TIMEOUT_MS, &reply, &e);
+	json_decref(req);
+	json_decref(reply);
+	if (r >= 0)
+		return 1;
+	/* not serving (yet), another supervisor's socket, or gone meanwhile */
+	if (e->errnum == ESRCH || e->errnum == ENOENT || e->errnum == ECONNREFUSED ||
+	    e->errnum == EPIPE) {
 		vmr_error_free(e);
 		return 0;
 	}
@@ -544,10 +590,13 @@ int vmr_guest_status(const char *state_dir, const char *guest, int timeout_ms, j
 	} else {
 		const char *s;
 
-		if (phase)
+		/* host changes waiting to be undone make a guest stale, whatever it said */
+		if (journal_pending(state_dir, guest))
+			s = "stale";
+		else if (phase)
 			s = streq(phase, "exited") ? "exited" : "stale";
 		else
-			s = journal_pending(state_dir, guest) ? "stale" : "stopped";
+			s = "stopped";
 		json_object_set_new(st, "state", json_string(s));
 		json_object_set_new(st, "uptime", json_null());
 		/* what status.json says of processes and links that are gone (or reclaimed) */

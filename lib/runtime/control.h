@@ -69,6 +69,15 @@ int vmr_guest_stop(const char *state_dir, const char *guest, int timeout_s, bool
 		   pid_t *ret_pid, struct vmr_error **err);
 
 /*
+ * Kill guest's QEMU (the `kill` request) only if its control socket is
+ * served by supervisor pid (SO_PEERCRED): never another supervisor's guest
+ * that holds the lock because pid has not taken it yet or lost the race
+ * for it.  Returns 1 when delivered, 0 when pid does not serve the guest
+ * (nothing sent), negative on failure.
+ */
+int vmr_guest_kill_if(const char *state_dir, const char *guest, pid_t pid, struct vmr_error **err);
+
+/*
  * Wait up to timeout_ms (< 0: no limit) for guest's supervisor pid (from
  * vmr_guest_stop(); 0: whoever holds the lock) to finish its teardown and
  * exit, then read the exit status it recorded in status.json (or in

@@ -343,6 +343,19 @@ static void guest_replace(struct vmr_launch *l, struct vmr_launch_guest *g, stru
 	vmr_error_free(e);
 }
 
+/*
+ * The supervisor we started exited because another one holds the guest's
+ * lock (another `up` started it at the same moment): then that one is the
+ * guest's supervisor, to be watched like one we found running.
+ */
+static bool lost_race(const char *state_dir, const struct vmr_launch_guest *g)
+{
+	pid_t pid = 0;
+
+	return g->started && g->status_errno == EBUSY &&
+	       vmr_statedir_probe(state_dir, g->name, &pid, NULL) > 0 && pid != g->pid;
+}
+
 int vmr_launch_wait(struct vmr_launch *l, struct vmr_launch_guest *gs, size_t n, int timeout_ms,
 		    bool stop_at_failure, struct vmr_error **err)
 {
@@ -426,7 +439,7 @@ int vmr_launch_wait(struct vmr_launch *l, struct vmr_launch_guest *gs, size_t n,
 			if (idx[k] >= n) {
 				g = &gs[idx[k] - n];
 				guest_exited(g);
-				if (!g->started)
+				if (!g->started || lost_race(state_dir, g))
 					guest_replace(l, g, &ws[idx[k] - n]);
 				continue;
 			}
@@ -495,9 +508,10 @@ int vmr_launch_stop(struct vmr_launch *l, struct vmr_launch_guest *gs, size_t n,
 
 			if (!g->started || g->pidfd < 0)
 				continue;
-			r = vmr_guest_stop(state_dir, g->name, -1, true, NULL, &e);
+			/* ours only: the lock may be another `up`'s supervisor's */
+			r = vmr_guest_kill_if(state_dir, g->name, g->pid, &e);
 			if (r == 0) {
-				/* not locked yet: nothing changed on the host */
+				/* not serving yet: its startup ends at the signal */
 				(void)pidfd_send_signal(g->pidfd, SIGTERM, NULL, 0);
 			} else if (r < 0) {
 				if (ret == 0 && err && !*err)

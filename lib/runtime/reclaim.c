@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Undo what a dead supervisor left (lib/reclaim.h). */
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
 
 #include "lib/runtime/reclaim.h"
 #include "lib/base/util.h"
@@ -45,6 +48,49 @@ int vmr_reclaim_locked(const struct vmr_config *cfg, const struct vmr_guest *g,
 	return 0;
 }
 
+void vmr_reclaim_runtime_files(const struct vmr_statedir *dir)
+{
+	static const char *const files[] = {"ready", "qmp.sock", "serial.sock", "console.sock",
+					    "control.sock"};
+
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+		_cleanup_free_ char *path = vmr_statedir_file(dir, files[i]);
+
+		(void)unlink(path);
+	}
+}
+
+/*
+ * status.json of a supervisor that died mid-run still says what it was
+ * doing: record that the guest ended (no exit status: nobody saw it) and
+ * that nothing of it is left, so ps says exited, not stale or running.
+ */
+static void mark_exited(const struct vmr_statedir *dir)
+{
+	_cleanup_free_ char *path = vmr_statedir_file(dir, "status.json");
+	_cleanup_free_ char *text = NULL, *out = NULL;
+	json_t *st;
+	const char *state;
+
+	if (read_file(path, 1 << 20, &text, NULL) < 0)
+		return;
+	st = json_loads(text, 0, NULL);
+	state = json_string_value(json_object_get(st, "state"));
+	if (json_is_object(st) && (!state || !streq(state, "exited"))) {
+		json_object_set_new(st, "state", json_string("exited"));
+		json_object_set_new(st, "qemu_state", json_null());
+		json_object_set_new(st, "reclaimed", json_true());
+		json_object_del(st, "exit_status");
+		out = json_dumps(st, JSON_INDENT(2) | JSON_SORT_KEYS);
+		if (out) {
+			_cleanup_free_ char *line = xasprintf("%s\n", out);
+
+			(void)write_file_atomic(path, line, strlen(line), 0644);
+		}
+	}
+	json_decref(st);
+}
+
 int vmr_reclaim_guest(const struct vmr_config *cfg, const struct vmr_guest *g, size_t *ret_undone,
 		      struct vmr_error **err)
 {
@@ -70,6 +116,10 @@ int vmr_reclaim_guest(const struct vmr_config *cfg, const struct vmr_guest *g, s
 		return r;
 	}
 	r = vmr_reclaim_locked(cfg, g, &dir, false, NULL, ret_undone, err);
+	if (r >= 0) {
+		vmr_reclaim_runtime_files(&dir);
+		mark_exited(&dir);
+	}
 	vmr_statedir_release(&dir);
 	return r < 0 ? r : 1;
 }

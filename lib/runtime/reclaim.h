@@ -33,10 +33,19 @@ int vmr_reclaim_locked(const struct vmr_config *cfg, const struct vmr_guest *g,
 		       struct vmr_error **err);
 
 /*
+ * Remove what says a supervisor serves the guest: `ready` and the QMP,
+ * serial, console and control sockets.  For a teardown, and for a reclaim
+ * after a supervisor that could not do its own.
+ */
+void vmr_reclaim_runtime_files(const struct vmr_statedir *dir);
+
+/*
  * For a guest whose supervisor is gone: lock STATE/GUEST, reclaim (not
- * strict), release.  Returns 1 with *ret_undone when it did, 0 when there
- * is nothing to do (no state directory) or a supervisor holds the lock
- * (it reclaims for itself), negative on failure.
+ * strict), remove its runtime files, record in status.json that the guest
+ * exited (state "exited", "reclaimed": true, no exit status), release.
+ * Returns 1 with *ret_undone when it did, 0 when there is nothing to do
+ * (no state directory) or a supervisor holds the lock (it reclaims for
+ * itself), negative on failure.
  */
 int vmr_reclaim_guest(const struct vmr_config *cfg, const struct vmr_guest *g, size_t *ret_undone,
 		      struct vmr_error **err);

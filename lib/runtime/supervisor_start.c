@@ -233,7 +233,7 @@ static int sup_reclaim(struct sup *s, struct vmr_error **err)
 	 * Files of a previous run that would mislead a reader; its status
 	 * (how it ended) stays as status.json.1 for a `stop` still waiting.
 	 */
-	sup_unlink(s, "ready");
+	vmr_reclaim_runtime_files(&s->dir);
 	{
 		_cleanup_free_ char *cur = sup_file(s, "status.json");
 		_cleanup_free_ char *prev = sup_file(s, "status.json.1");

@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 
 #include "lib/base/fault.h"
+#include "lib/runtime/reclaim.h"
 #include "lib/runtime/supervisor_internal.h"
 
 int sup_teardown(struct sup *s, struct vmr_error **err)
@@ -42,11 +43,7 @@ int sup_teardown(struct sup *s, struct vmr_error **err)
 		sup_close_child_fds(s);
 
 	if (s->dir.path) {
-		sup_unlink(s, "ready");
-		sup_unlink(s, "qmp.sock");
-		sup_unlink(s, "serial.sock");
-		sup_unlink(s, "console.sock");
-		sup_unlink(s, "control.sock");
+		vmr_reclaim_runtime_files(&s->dir);
 	}
 	vmr_fault_point("teardown");
 	if (s->journal && vmr_journal_count(s->journal) > 0) {
