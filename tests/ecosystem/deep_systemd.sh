@@ -92,8 +92,12 @@ for p in Type KillMode NotifyAccess TimeoutStopUSec MainPID StatusText; do
 done
 main=$(systemctl show -P MainPID "vmrun@$g.service")
 r main_comm "$(cat /proc/$main/comm)"
-r qemu_child "$(ps -o comm= --ppid "$main" | tr '\n' ' ')"
-r cgroup_procs "$(systemctl show -P ControlGroup "vmrun@$g.service")"
+# (minbase has no procps: /proc)
+children() { for p in /proc/[0-9]*; do [ "$(cut -d' ' -f4 "$p/stat" 2>/dev/null)" = "$1" ] && echo "${p#/proc/}"; done; }
+qemu=$(children "$main" | head -1)
+r qemu_child "$(cat "/proc/$qemu/comm" 2>/dev/null)"
+r qemu_cgroup "$(grep -c "/vmrun@$g.service\$" "/proc/$qemu/cgroup" 2>/dev/null)"
+r cgroup "$(systemctl show -P ControlGroup "vmrun@$g.service")"
 r health "$(vmrun health "$g" >/dev/null 2>&1 && echo healthy || echo unhealthy)"
 # the test guest says "booted" when its init runs: give it the time TCG needs
 for i in $(seq 60); do journalctl -q -u "vmrun@$g.service" | grep -q 'vmrun-testguest: booted' && break; sleep 1; done
@@ -105,7 +109,7 @@ r after_stop "$(systemctl is-active "vmrun@$g.service")"
 r result "$(systemctl show -P Result "vmrun@$g.service")"
 r exec_status "$(systemctl show -P ExecMainStatus "vmrun@$g.service")"
 r powered_off "$(journalctl -q -u "vmrun@$g.service" | grep -c 'vmrun-testguest: powering off')"
-r qemu_left "$(pgrep -c qemu-system)"
+r qemu_left "$(cat /proc/[0-9]*/comm 2>/dev/null | grep -c '^qemu-system')"
 systemctl start vmrun-lab.target; r target_rc $?
 r target_guest "$(systemctl is-active "vmrun@$g.service")"
 systemctl stop "vmrun@$g.service"
@@ -168,7 +172,8 @@ is "$(res TimeoutStopUSec)" 25s "TimeoutStopSec: stop_timeout 20 + 5 from the dr
 ok $? "the supervisor's STATUS= is the unit's status text ($(res StatusText))"
 is "$(res main_comm)" vmrun "the main process is vmrun"
 [[ $(res qemu_child) == *qemu-system* ]]
-ok $? "QEMU is vmrun's child in the unit ($(res qemu_child))"
+ok $? "QEMU is vmrun's child ($(res qemu_child))"
+ok "$([ "$(res qemu_cgroup)" -ge 1 ] && echo 0 || echo 1)" "... in the unit's cgroup ($(res cgroup))"
 is "$(res health)" healthy "vmrun health: healthy"
 ok "$([ "$(res booted)" -ge 1 ] && echo 0 || echo 1)" "the guest's console is in the journal (it booted)"
 is "$(res stop_rc)" 0 "systemctl stop returns 0"
