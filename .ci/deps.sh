@@ -20,7 +20,7 @@ pkgs=(
 	# the Debian package (make deb) and its tests
 	debhelper dpkg-dev lintian fakeroot
 	# podman: kube play and podman-compose (tests/ecosystem)
-	podman podman-compose crun netavark aardvark-dns fuse-overlayfs catatonit uidmap
+	podman podman-compose crun runc netavark aardvark-dns fuse-overlayfs catatonit uidmap
 )
 [ -n "${VMRUN_DEPS_EXTRA:-}" ] && read -ra extra <<<"$VMRUN_DEPS_EXTRA" && pkgs+=("${extra[@]}")
 missing=()

@@ -37,6 +37,19 @@ ok $? "the archive and link rules print AR and LD"
 want=$(cat VERSION 2>/dev/null || git describe --tags --always --dirty 2>/dev/null)
 is "$("$VMRUN" --version)" "vmrun $want" "vmrun --version is git describe (or VERSION)"
 
+# a release tarball: VERSION decides, not git
+make --no-print-directory BUILD="$T/dist" dist >"$T/dist.log" 2>&1
+tarball=$(ls "$T/dist"/vmrun-*.tar.gz 2>/dev/null)
+ok_tar=1
+if [ -n "$tarball" ]; then
+	mkdir -p "$T/rel" && tar -C "$T/rel" -xzf "$tarball"
+	rel=$(ls -d "$T/rel"/vmrun-*)
+	echo "9.9.9-test" >"$rel/VERSION"
+	(cd "$rel" && GIT_DIR=/nonexistent make --no-print-directory BUILD="$T/relb" "$T/relb/gen/version.h") >/dev/null 2>&1
+	grep -qx '#define VMR_VERSION "9.9.9-test"' "$T/relb/gen/version.h" 2>/dev/null && ok_tar=0
+fi
+ok "$ok_tar" "make dist: a tarball with a VERSION file, which the build takes as the version"
+
 # ---- manual pages ----
 if [ ! -f "$MAN/vmrun.1" ]; then
 	ok 1 "the manual pages are built ($MAN; make man)"
