@@ -24,12 +24,14 @@ top=$PWD
 . tests/integration/verbs_lib.bash
 BUILD=${BUILD:-build}
 MAN=$top/$BUILD/man
+# a make of our own, not a sub-make of `make check` (its jobserver, its -j)
+mk() { env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make --no-print-directory "$@"; }
 
 # ---- the build ----
-out=$(make --no-print-directory BUILD="$T/b" "$T/b/obj/cmd/help.o" 2>&1)
+out=$(mk BUILD="$T/b" "$T/b/obj/cmd/help.o" 2>&1)
 is "$out" "  CC      cmd/help.o" "make prints 'CC file.o' for an object"
 rm -f "$T/b/obj/cmd/help.o"
-out=$(make --no-print-directory V=1 BUILD="$T/b" "$T/b/obj/cmd/help.o" 2>&1)
+out=$(mk V=1 BUILD="$T/b" "$T/b/obj/cmd/help.o" 2>&1)
 [[ $out == *" -c -o $T/b/obj/cmd/help.o cmd/help.c"* && $out != *"  CC  "* ]]
 ok $? "make V=1 prints the compiler's command line instead"
 grep -q "quiet,LD,\$(notdir \$@)" Makefile && grep -q "quiet,AR," Makefile
@@ -38,14 +40,14 @@ want=$(cat VERSION 2>/dev/null || git describe --tags --always --dirty 2>/dev/nu
 is "$("$VMRUN" --version)" "vmrun $want" "vmrun --version is git describe (or VERSION)"
 
 # a release tarball: VERSION decides, not git
-make --no-print-directory BUILD="$T/dist" dist >"$T/dist.log" 2>&1
+mk BUILD="$T/dist" dist >"$T/dist.log" 2>&1
 tarball=$(ls "$T/dist"/vmrun-*.tar.gz 2>/dev/null)
 ok_tar=1
 if [ -n "$tarball" ]; then
 	mkdir -p "$T/rel" && tar -C "$T/rel" -xzf "$tarball"
 	rel=$(ls -d "$T/rel"/vmrun-*)
 	echo "9.9.9-test" >"$rel/VERSION"
-	(cd "$rel" && GIT_DIR=/nonexistent make --no-print-directory BUILD="$T/relb" "$T/relb/gen/version.h") >/dev/null 2>&1
+	(cd "$rel" && GIT_DIR=/nonexistent env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make --no-print-directory BUILD="$T/relb" "$T/relb/gen/version.h") >/dev/null 2>&1
 	grep -qx '#define VMR_VERSION "9.9.9-test"' "$T/relb/gen/version.h" 2>/dev/null && ok_tar=0
 fi
 ok "$ok_tar" "make dist: a tarball with a VERSION file, which the build takes as the version"
@@ -96,7 +98,7 @@ fi
 
 # ---- make install ----
 dest=$T/root
-make --no-print-directory BUILD="$BUILD" install DESTDIR="$dest" PREFIX=/usr >"$T/install.log" 2>&1
+mk BUILD="$BUILD" install DESTDIR="$dest" PREFIX=/usr >"$T/install.log" 2>&1
 ok $? "make install DESTDIR=... PREFIX=/usr" || sed 's/^/#   /' "$T/install.log" | tail -5
 missing=
 for f in usr/bin/vmrun usr/share/man/man1/vmrun.1 usr/share/man/man1/vmrun-run.1 \
@@ -113,10 +115,10 @@ ok $? "the installed unit runs the installed binary"
 "$dest/usr/bin/vmrun" --config "$dest/etc/vmrun/vmrun.conf" validate -q examples/lab.yaml
 ok $? "the installed /etc/vmrun/vmrun.conf loads (every key commented: the defaults)"
 echo "; mine" >>"$dest/etc/vmrun/vmrun.conf"
-make --no-print-directory BUILD="$BUILD" install DESTDIR="$dest" PREFIX=/usr >/dev/null 2>&1
+mk BUILD="$BUILD" install DESTDIR="$dest" PREFIX=/usr >/dev/null 2>&1
 grep -q '^; mine$' "$dest/etc/vmrun/vmrun.conf"
 ok $? "a second install leaves the configuration file alone"
-make --no-print-directory BUILD="$BUILD" uninstall DESTDIR="$dest" PREFIX=/usr >/dev/null 2>&1
+mk BUILD="$BUILD" uninstall DESTDIR="$dest" PREFIX=/usr >/dev/null 2>&1
 is "$(cd "$dest" && find . -type f | sort | tr '\n' ' ')" "./etc/vmrun/vmrun.conf " \
 	"make uninstall removes everything but the configuration"
 
@@ -128,7 +130,7 @@ else
 	mkdir -p "$root/lib/systemd" "$root/etc/systemd"
 	# systemd's own units (the targets ours order against), then ours
 	cp -a /lib/systemd/system "$root/lib/systemd/"
-	make --no-print-directory BUILD="$BUILD" install DESTDIR="$root" PREFIX=/usr \
+	mk BUILD="$BUILD" install DESTDIR="$root" PREFIX=/usr \
 		SYSTEMDUNITDIR=/lib/systemd/system >/dev/null 2>&1
 	"$VMRUN" systemd examples/lab.yaml -o "$root/etc/systemd/system" >/dev/null
 	ok $? "vmrun systemd examples/lab.yaml writes the units"
