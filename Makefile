@@ -237,9 +237,10 @@ dist:
 deb:
 	@BUILD=$(BUILD) VERSION=$(VERSION) debian/build.sh
 
-# the long packaging tests (docs/packaging.md), not part of make check
-check-ecosystem: all testguest
-	@BUILD=$(BUILD) tests/run.sh $(wildcard tests/ecosystem/deep_*.sh)
+# the long packaging tests (docs/packaging.md), not part of make check; the
+# package is built once, for the suites that install it
+check-ecosystem: all testguest deb
+	@DEB=$$(ls $(CURDIR)/$(BUILD)/deb/vmrun_*.deb) BUILD=$(BUILD) tests/run.sh $(wildcard tests/ecosystem/deep_*.sh)
 
 # every C file as .clang-format says; make check fails on one that is not (tests/lint)
 format:
