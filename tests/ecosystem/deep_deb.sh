@@ -15,6 +15,7 @@ top=$PWD
 . tests/lib/tap.sh
 # shellcheck source=tests/ecosystem/lib.bash
 . tests/ecosystem/lib.bash
+ECO_APT=apt-deb
 work=$(mktemp -d /tmp/vmrt-deb.XXXXXX)
 trap 'rm -rf --one-file-system "$work"' EXIT
 

@@ -22,6 +22,7 @@ top=$PWD
 . tests/lib/tap.sh
 # shellcheck source=tests/ecosystem/lib.bash
 . tests/ecosystem/lib.bash
+ECO_APT=apt-systemd
 BUILD=${BUILD:-build}
 TESTGUEST=$top/$BUILD/testguest
 work=$(mktemp -d /tmp/vmrt-nspawn.XXXXXX)

@@ -39,12 +39,14 @@ EOF
 
 # in_root DIR COMMAND...: run COMMAND chrooted in DIR, in a mount namespace of
 # its own with /proc, /dev and /sys mounted and the apt archive cache bound
-# to ~/.cache/vmrun/apt-archives (kept between runs); nothing is mounted on
-# the host's side
+# to ~/.cache/vmrun/$ECO_APT (kept between runs; one per suite: apt locks
+# it, and the suites run at the same time); nothing is mounted on the host's
+# side
+ECO_APT=${ECO_APT:-apt-archives}
 in_root() {
 	local dir=$1
 	shift
-	mkdir -p "$ECO_CACHE/apt-archives/partial"
+	mkdir -p "$ECO_CACHE/$ECO_APT/partial"
 	unshare -m --propagation private sh -c '
 		d=$1; c=$2; shift 2
 		mount -t proc proc "$d/proc" && mount --rbind /dev "$d/dev" &&
@@ -52,7 +54,7 @@ in_root() {
 			mount --bind "$c" "$d/var/cache/apt/archives" &&
 			exec chroot "$d" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
 				DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8 HOME=/root "$@"
-	' sh "$dir" "$ECO_CACHE/apt-archives" "$@"
+	' sh "$dir" "$ECO_CACHE/$ECO_APT" "$@"
 }
 
 # the Debian package: build it (make deb) unless DEB names one
