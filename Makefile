@@ -65,6 +65,8 @@ UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 TESTLIB_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/lib/*.c))
 
+# check-deep: the long suites of tests/deep/ (real guests and backends, minutes)
+.PHONY: check-deep
 .PHONY: all check check-ecosystem unit asan faults fuzz deps demo install uninstall clean help \
 	testguest format man dist deb FORCE
 
@@ -83,8 +85,9 @@ all: $(BUILD)/vmrun
 help:
 	@echo "make            build $(BUILD)/vmrun (V=1: full command lines)"
 	@echo "make check      build and run every test (final line: N passed, N failed, N skipped)"
-	@echo "make check-ecosystem  the long packaging tests: the .deb in a debootstrap chroot,"
-	@echo "                the units under a booted systemd, podman kube play, podman-compose"
+	@echo "make check-ecosystem  the packaging suites of check-deep alone (tests/deep/eco_*.sh):"
+	@echo "                the .deb in a debootstrap chroot, the units under a booted systemd,"
+	@echo "                the kube manifests under podman kube play"
 	@echo "make demo       install what is missing, build, boot the example guests"
 	@echo "make deps       install the Debian packages the build and tests need"
 	@echo "make asan       ASan+UBSan build and test run (in build/asan)"
@@ -134,6 +137,9 @@ check: all unit testguest man
 
 asan:
 	$(MAKE) BUILD=build/asan SAN=1 check
+
+check-deep: all unit testguest
+	@BUILD=$(BUILD) tests/run.sh tests/deep/*.sh
 
 # vmrun with the fault-injection points (tests/faults/)
 faults:
@@ -237,10 +243,10 @@ dist:
 deb:
 	@BUILD=$(BUILD) VERSION=$(VERSION) debian/build.sh
 
-# the long packaging tests (docs/packaging.md), not part of make check; the
-# package is built once, for the suites that install it
+# the packaging suites of check-deep alone (docs/packaging.md); the package
+# is built once, for the suites that install it
 check-ecosystem: all testguest deb
-	@DEB=$$(ls $(CURDIR)/$(BUILD)/deb/vmrun_*.deb) BUILD=$(BUILD) tests/run.sh $(wildcard tests/ecosystem/deep_*.sh)
+	@DEB=$$(ls $(CURDIR)/$(BUILD)/deb/vmrun_*.deb) BUILD=$(BUILD) tests/run.sh $(wildcard tests/deep/eco_*.sh)
 
 # every C file as .clang-format says; make check fails on one that is not (tests/lint)
 format:

@@ -13,6 +13,8 @@ pkgs=(
 	busybox-static cpio
 	# tests
 	valgrind genisoimage shellcheck python3 python3-yaml procps util-linux
+	# vhost-user tests: dpdk-testpmd is in dpdk-dev, not dpdk (issue 12)
+	dpdk-dev
 	# container tests (compose)
 	docker.io docker-compose debootstrap
 	# manual pages, shell completion, systemd units (tests/ecosystem)

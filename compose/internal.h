@@ -40,6 +40,7 @@ struct compose_grants {
 	bool memlock;			/* unlimited RLIMIT_MEMLOCK (VFIO pins guest RAM) */
 	bool sysfs_rw;			/* writes sysfs (vfio-pci binding, SR-IOV) */
 	bool privileged;		/* kube: a device needs it (no device cgroup rules there) */
+	uint64_t hugepages_2m, hugepages_1g; /* kube: hugepages-2Mi/-1Gi resource limits */
 	struct compose_mount *mounts;
 	size_t nmounts;
 };

@@ -14,6 +14,9 @@
 #include "lib/base/util.h"
 #include "lib/base/yamlout.h"
 
+/* what QEMU needs beside the guest RAM a hugepage backend holds (a request, not a limit) */
+#define KUBE_QEMU_OVERHEAD "256Mi"
+
 #define KUBE_CONFIGMAP "vmrun-topology"
 #define KUBE_LABEL_APP "app.kubernetes.io/name"
 
@@ -214,6 +217,45 @@ static void node_selector(struct vmr_yamlout *y, const struct vmr_compose_host *
 	vmr_yamlout_map_end(y);
 }
 
+/* "1Gi", "512Mi": a Kubernetes quantity of bytes (whole MiB: hugepage sizes are) */
+static char *quantity(uint64_t bytes)
+{
+	if (bytes % (UINT64_C(1) << 30) == 0)
+		return xasprintf("%lluGi", (unsigned long long)(bytes >> 30));
+	return xasprintf("%lluMi", (unsigned long long)(bytes >> 20));
+}
+
+/*
+ * Guest RAM in hugepages: the pod must ask for them (limits; requests
+ * follow), and Kubernetes wants a cpu or memory request beside them:
+ * QEMU's own memory, which no hugepage holds.
+ */
+static void resources(struct vmr_yamlout *y, const struct compose_grants *g)
+{
+	_cleanup_free_ char *h2 = NULL, *h1 = NULL;
+
+	if (!g->hugepages_2m && !g->hugepages_1g)
+		return;
+	vmr_yamlout_str(y, "resources");
+	vmr_yamlout_map_start(y);
+	vmr_yamlout_str(y, "limits");
+	vmr_yamlout_map_start(y);
+	if (g->hugepages_2m) {
+		h2 = quantity(g->hugepages_2m);
+		vmr_yamlout_kv_str(y, "hugepages-2Mi", h2);
+	}
+	if (g->hugepages_1g) {
+		h1 = quantity(g->hugepages_1g);
+		vmr_yamlout_kv_str(y, "hugepages-1Gi", h1);
+	}
+	vmr_yamlout_map_end(y);
+	vmr_yamlout_str(y, "requests");
+	vmr_yamlout_map_start(y);
+	vmr_yamlout_kv_str(y, "memory", KUBE_QEMU_OVERHEAD);
+	vmr_yamlout_map_end(y);
+	vmr_yamlout_map_end(y);
+}
+
 static void container(struct vmr_yamlout *y, const char *name, const char *image,
 		      const struct vmr_strvec *argv, const struct compose_grants *g)
 {
@@ -235,6 +277,7 @@ static void container(struct vmr_yamlout *y, const char *name, const char *image
 	}
 	security_context(y, g);
 	volume_mounts(y, g);
+	resources(y, g);
 }
 
 static void host_labels(const struct vmr_compose_host *h, struct vmr_strvec *ret)

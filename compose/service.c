@@ -151,6 +151,11 @@ void compose_guest_grants(const struct vmr_guest *g, enum compose_target target,
 		vmr_strvec_push(&r.caps, "NET_ADMIN");
 	if (n.macvtap)
 		vmr_strvec_push(&r.caps, "MKNOD");
+	/* QEMU's mbind for `memory: {numa_node}`: Docker's seccomp profile allows it with this */
+	if (n.numa)
+		vmr_strvec_push(&r.caps, "SYS_NICE");
+	r.hugepages_2m = n.hugepages_2m;
+	r.hugepages_1g = n.hugepages_1g;
 	vmr_strvec_push(&r.security_opt, "no-new-privileges:true");
 	if (n.vfio)
 		vmr_strvec_push(&r.security_opt, "apparmor:unconfined");

@@ -51,4 +51,15 @@ void vmr_hostsetup_free(struct vmr_hostsetup *h);
 void vmr_devices_owned(const struct vmr_guest *g, struct vmr_net_owned **ret, size_t *ret_n);
 void vmr_devices_owned_free(struct vmr_net_owned *v, size_t n);
 
+/* The guest's `iothreads: N` (0 without it), for its disks' `iothread: K` (threads.c). */
+unsigned vmr_device_iothreads_count(const struct vmr_guest *g);
+
+/*
+ * Free hugepages of page_bytes on this host (node < 0) or on NUMA node
+ * node, read under sysfs_root (NULL: /sys): free_hugepages less those
+ * reserved for mappings (lib/devices/memory.c).
+ */
+int vmr_memory_free_hugepages(const char *sysfs_root, uint64_t page_bytes, int node,
+			      unsigned long long *ret, struct vmr_error **err);
+
 #endif

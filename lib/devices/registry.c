@@ -12,6 +12,9 @@ extern const struct vmr_device_ops vmr_device_virtio_blk, vmr_device_scsi, vmr_d
 extern const struct vmr_device_ops vmr_device_macvtap, vmr_device_bridge, vmr_device_tap,
     vmr_device_user, vmr_device_pci, vmr_device_vf;
 extern const struct vmr_device_ops vmr_device_rng;
+/* issue 12, second half: memory, vhost-user, thread placement, host PCI devices */
+extern const struct vmr_device_ops vmr_device_vhost_user, vmr_device_memory,
+    vmr_device_emulator_cpus, vmr_device_iothreads, vmr_device_iothread_cpus, vmr_device_hostdevs;
 
 static const struct vmr_device_ops *const kinds[] = {
     /* disks: buses (the first is the default), then keyed media */
@@ -27,8 +30,15 @@ static const struct vmr_device_ops *const kinds[] = {
     &vmr_device_user,
     &vmr_device_pci,
     &vmr_device_vf,
+    &vmr_device_vhost_user,
     /* guest keys */
     &vmr_device_rng,
+    /* guest keys: memory and thread placement, host PCI devices */
+    &vmr_device_memory,
+    &vmr_device_emulator_cpus,
+    &vmr_device_iothreads,
+    &vmr_device_iothread_cpus,
+    &vmr_device_hostdevs,
     NULL,
 };
 

@@ -39,6 +39,7 @@ struct vmr_argv;      /* lib/plan/argv.h: the command line being built */
 struct vmr_grants;    /* lib/plan/plan.h: what the supervisor's process needs */
 struct vmr_setup;     /* lib/devices/devices.h: one guest's host setup */
 struct vmr_hostsetup; /* lib/devices/devices.h: `vmrun host up` */
+struct vmr_config;    /* lib/model/config.h */
 
 enum vmr_device_class {
 	VMR_DEVICE_GUEST, /* selected by a key of the guest: `rng: true` */
@@ -88,6 +89,20 @@ struct vmr_device_ops {
 	void (*init)(void *conf); /* defaults before parsing; NULL: zeroes */
 	/* rules across keys, reported at their positions; NULL: none */
 	void (*check)(const struct vmr_devcheck *c, const struct vmr_device *d);
+	/*
+	 * Rules that need the whole guest (its disks, NICs and devices all
+	 * loaded): called once the guest is loaded, for each of its devices
+	 * that has it; c->map is NULL.  NULL: none.
+	 */
+	void (*check_guest)(const struct vmr_devcheck *c, const struct vmr_device *d);
+	/*
+	 * GUEST: selected only when the key's value is a mapping; any other
+	 * value is the guest's own key (`memory: 8G` vs `memory: {size: 8G,
+	 * hugepages: 2M}`).
+	 */
+	bool map_only;
+	/* the guest sees nothing of it (host placement): not in the instance-id */
+	bool host_only;
 	void (*free)(void *conf); /* what parse() allocated beyond keys; NULL: none */
 	/* the selecting key's value as JSON (`vmrun validate --json`, tests); NULL: none */
 	json_t *(*json)(const void *conf);
@@ -118,6 +133,13 @@ struct vmr_device_ops {
 	int (*setup)(struct vmr_setup *s, struct vmr_plan_dev *pd, struct vmr_error **err);
 	/* what `vmrun host up` must prepare on its host for this device (SR-IOV VFs) */
 	void (*host_needs)(struct vmr_hostsetup *h, const struct vmr_device *d);
+	/*
+	 * Checks of this host that change nothing, made by `vmrun run` before
+	 * any host change (free hugepages, a NUMA node): a failure is a usage
+	 * error (status 2) and nothing is created.  NULL: none.
+	 */
+	int (*preflight)(const struct vmr_config *cfg, const struct vmr_plan *p,
+			 const struct vmr_plan_dev *pd, struct vmr_error **err);
 };
 
 /* A device in the model: its kind, where it was selected, its keys. */

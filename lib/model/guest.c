@@ -104,6 +104,18 @@ static int device_value(struct vmr_keyctx *c, struct vmr_device *d, const struct
 
 /* ---- disks ---- */
 
+/* "macvtap and vf": the kinds whose keys include key */
+static char *kinds_with_key(const struct vmr_device_ops *const *k, size_t nk, const char *key)
+{
+	const char *names[MAX_KINDS];
+	size_t n = 0;
+
+	for (size_t i = 0; i < nk; i++)
+		if (vmr_keys_find(k[i]->keys, key))
+			names[n++] = k[i]->name;
+	return n ? vmr_key_join(names, n, " and ") : NULL;
+}
+
 static void str_free(void *field)
 {
 	free(*(char **)field);
@@ -257,6 +269,22 @@ static void disk_load(struct loader *L, const struct vmr_guest *g, struct vmr_di
 	if (d->bus.ops) {
 		struct vmr_devcheck dc = {.kc = &kc, .guest = g, .disk = d, .map = map};
 
+		/* keys of other disk kinds (a null is no value) */
+		for (size_t i = 0; i < map->n; i++) {
+			const struct vmr_ypair *p = &map->pairs[i];
+			_cleanup_free_ char *which = NULL;
+
+			if (p->skip || vmr_ynode_is_null(p->value) ||
+			    vmr_keys_find(disk_keys, p->key->value) ||
+			    vmr_keys_find(d->bus.ops->keys, p->key->value))
+				continue;
+			which = kinds_with_key(k, nk, p->key->value);
+			if (which)
+				ERR(L, p->key->pos, NULL,
+				    "%s: key '%s' does not apply to a '%s' disk (only %s)", ctx,
+				    p->key->value, d->bus.ops->name, which);
+		}
+
 		vmr_keys_parse(&kc, d->bus.ops->keys, map, d->bus.conf);
 		if (d->bus.ops->check)
 			d->bus.ops->check(&dc, &d->bus);
@@ -403,18 +431,6 @@ static const struct vmr_key nic_keys[] = {
      .max = 65535},
     VMR_KEYS_END,
 };
-
-/* "macvtap and vf": the kinds whose keys include key */
-static char *kinds_with_key(const struct vmr_device_ops *const *k, size_t nk, const char *key)
-{
-	const char *names[MAX_KINDS];
-	size_t n = 0;
-
-	for (size_t i = 0; i < nk; i++)
-		if (vmr_keys_find(k[i]->keys, key))
-			names[n++] = k[i]->name;
-	return n ? vmr_key_join(names, n, " and ") : NULL;
-}
 
 static void nic_load(struct loader *L, const struct vmr_guest *g, struct vmr_nic *nic,
 		     const struct vmr_ynode *map, const char *gctx, size_t idx)
@@ -685,6 +701,32 @@ static bool nics_parse(struct vmr_keyctx *c, const struct vmr_ynode *n, void *fi
 	return vmr_key_want_seq(c, n, "nics");
 }
 
+/*
+ * `memory: 8G`, or `memory: {size: 8G, ...}`: the size is the guest's; the
+ * other keys of the mapping belong to the memory device kind
+ * (lib/devices/memory.c, selected only by a mapping).
+ */
+static bool memory_parse(struct vmr_keyctx *c, const struct vmr_ynode *n, void *field, void *obj)
+{
+	const struct vmr_ynode *size;
+
+	(void)obj;
+	if (n->type != VMR_YNODE_MAP)
+		return vmr_key_size(c, n, "memory", VMR_GUEST_MEMORY_MIN, field);
+	size = vmr_key_get(n, "size");
+	if (!size) {
+		VMR_KEY_ERR(c, n->pos, "write memory: {size: 8G, ...}", "%s: 'memory' needs 'size'",
+			    c->ctx);
+		return false;
+	}
+	return vmr_key_size(c, size, "size", VMR_GUEST_MEMORY_MIN, field);
+}
+
+static json_t *memory_json(const void *field)
+{
+	return json_integer((json_int_t) * (const uint64_t *)field);
+}
+
 static const struct vmr_key guest_keys[] = {
     {.name = "host",
      .type = VMR_KEY_STR,
@@ -703,10 +745,11 @@ static const struct vmr_key guest_keys[] = {
      .min = 1,
      .max = VMR_GUEST_VCPUS_MAX},
     {.name = "memory",
-     .type = VMR_KEY_SIZE,
+     .type = VMR_KEY_CUSTOM,
      .off = offsetof(struct vmr_guest, memory),
      .flags = VMR_KEY_HW,
-     .min = VMR_GUEST_MEMORY_MIN},
+     .parse = memory_parse,
+     .json = memory_json},
     {.name = "accel",
      .type = VMR_KEY_ENUM,
      .off = offsetof(struct vmr_guest, accel),
@@ -799,15 +842,21 @@ static void guest_devices_load(struct loader *L, struct vmr_guest *g, const stru
 		const struct vmr_ynode *n = gkey(L, own, k[i]->name, &inherited);
 		struct vmr_device d = {0};
 
-		if (!n)
+		if (!n || (k[i]->map_only && n->type != VMR_YNODE_MAP))
 			continue;
 		device_init(&d, k[i], n->pos);
 		if (device_value(&kc, &d, n) <= 0) {
 			vmr_device_free(&d);
 			continue;
 		}
-		if (n->type == VMR_YNODE_MAP && k[i]->keys)
+		if (n->type == VMR_YNODE_MAP && k[i]->keys) {
+			_cleanup_free_ const char **names = NULL;
+			size_t nnames;
+
+			names = vmr_keys_names(k[i]->keys, &nnames);
+			vmr_key_check_unknown(&kc, n, names, nnames);
 			vmr_keys_parse(&kc, k[i]->keys, n, d.conf);
+		}
 		if (k[i]->check) {
 			struct vmr_devcheck dc = {.kc = &kc, .guest = g, .map = n};
 
@@ -817,6 +866,29 @@ static void guest_devices_load(struct loader *L, struct vmr_guest *g, const stru
 		g->devices[g->ndevices++] = d;
 	}
 	L->r.muted = false;
+}
+
+/* Each device's rules that need the whole guest (ops->check_guest). */
+static void guest_check_devices(struct loader *L, const struct vmr_guest *g, const char *ctx)
+{
+	struct vmr_keyctx kc = loader_ctx(L, ctx);
+	struct vmr_devcheck dc = {.kc = &kc, .guest = g};
+
+	for (size_t i = 0; i < g->ndisks; i++)
+		if (g->disks[i].bus.ops && g->disks[i].bus.ops->check_guest) {
+			dc.disk = &g->disks[i];
+			g->disks[i].bus.ops->check_guest(&dc, &g->disks[i].bus);
+		}
+	dc.disk = NULL;
+	for (size_t i = 0; i < g->nnics; i++)
+		if (g->nics[i].att.ops && g->nics[i].att.ops->check_guest) {
+			dc.nic = &g->nics[i];
+			g->nics[i].att.ops->check_guest(&dc, &g->nics[i].att);
+		}
+	dc.nic = NULL;
+	for (size_t i = 0; i < g->ndevices; i++)
+		if (g->devices[i].ops->check_guest)
+			g->devices[i].ops->check_guest(&dc, &g->devices[i]);
 }
 
 void guest_load(struct loader *L, struct vmr_guest *g, const struct vmr_ynode *own, const char *ctx)
@@ -904,6 +976,7 @@ void guest_load(struct loader *L, struct vmr_guest *g, const struct vmr_ynode *o
 	}
 	if (!g->cloud_init.hostname)
 		g->cloud_init.hostname = xstrdup(g->name);
+	guest_check_devices(L, g, ctx);
 }
 
 void guest_free(struct vmr_guest *g)
@@ -962,7 +1035,8 @@ json_t *vmr_guest_hw_json(const struct vmr_guest *g)
 		json_array_append_new(nics, j);
 	}
 	for (size_t i = 0; i < g->ndevices; i++)
-		json_array_append_new(devs, vmr_device_json(&g->devices[i], true));
+		if (!g->devices[i].ops->host_only)
+			json_array_append_new(devs, vmr_device_json(&g->devices[i], true));
 	json_object_set_new(o, "disks", disks);
 	json_object_set_new(o, "nics", nics);
 	json_object_set_new(o, "devices", devs);

@@ -256,6 +256,16 @@ void vmr_argv_nic_device(struct vmr_argv *b, const struct vmr_plan_dev *pd, cons
 	vmr_argv_push_json(b, "-device", dev);
 }
 
+void vmr_argv_memory_backend(struct vmr_argv *b, json_t *obj)
+{
+	_cleanup_free_ char *machine =
+	    xasprintf("memory-backend=%s", json_string_value(json_object_get(obj, "id")));
+
+	vmr_argv_push_json(b, "-object", obj);
+	/* QEMU merges a second -machine into the first */
+	vmr_argv_push(b, "-machine", machine);
+}
+
 /* `image: BASE`: the overlay images/ made on BASE, first, as a virtio disk. */
 static void push_root_disk(struct vmr_argv *b)
 {
@@ -393,6 +403,11 @@ int vmr_argv_build(const struct vmr_plan *p, struct vmr_strvec *ret, struct vmr_
 	r = push_devices(&b, VMR_DEVICE_GUEST, err);
 	if (r < 0)
 		goto fail;
+	if (p->shared_memory && !p->memory_backend)
+		/* vhost-user backends map the guest's RAM: it must be a shared fd */
+		vmr_argv_memory_backend(&b, json_pack("{s:s, s:s, s:I, s:b}", "qom-type",
+						      "memory-backend-memfd", "id", "mem0", "size",
+						      (json_int_t)g->memory, "share", true));
 
 	if (p->sandbox)
 		/*

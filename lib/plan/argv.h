@@ -86,6 +86,12 @@ int vmr_argv_cdrom(struct vmr_argv *b, const char *id, const char *path, bool sc
 void vmr_argv_nic_device(struct vmr_argv *b, const struct vmr_plan_dev *pd, const char *model,
 			 unsigned queues);
 
+/*
+ * The guest's RAM from backend obj (an -object memory-backend-* with its
+ * "id"; taken): -object, then -machine memory-backend=ID.
+ */
+void vmr_argv_memory_backend(struct vmr_argv *b, json_t *obj);
+
 /* "3" or "3:4:5" for a netdev's fd list (caller frees). */
 char *vmr_argv_fd_list(const int *fds, unsigned n);
 

@@ -110,6 +110,17 @@ int vmr_plan_build(const struct vmr_topology *t, const struct vmr_guest *g,
 		dev_add(&p, &g->devices[i], NULL, NULL, i);
 	assign_fds(&p);
 	for (size_t i = 0; i < p.ndevs; i++) {
+		const struct vmr_plan_dev *pd = &p.devs[i];
+
+		p.shared_memory |= pd->shared_memory;
+		p.memory_backend |= pd->memory_backend;
+		p.iothreads += pd->iothreads;
+		if (pd->emulator_cpus)
+			p.emulator_cpus = pd->emulator_cpus;
+		if (pd->iothread_cpus)
+			p.iothread_cpus = pd->iothread_cpus;
+	}
+	for (size_t i = 0; i < p.ndevs; i++) {
 		const struct vmr_device *d = p.devs[i].dev;
 
 		if (d->ops && d->ops->grants)
@@ -132,6 +143,8 @@ void vmr_plan_free(struct vmr_plan *p)
 	free(p->topo_dir);
 	free(p->state_dir);
 	vmr_strvec_clear(&p->env);
+	vmr_strvec_clear(&p->grants.dirs);
+	vmr_strvec_clear(&p->grants.files);
 	free(p->seed_iso);
 	free(p->root_disk);
 	*p = (struct vmr_plan){.qmp_fd = -1, .console_fd = -1};

@@ -20,6 +20,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <stdint.h>
+
+#include "lib/base/cpuset.h"
 #include "lib/base/error.h"
 #include "lib/base/strvec.h"
 #include "lib/model/config.h"
@@ -49,6 +52,12 @@ struct vmr_grants {
 	bool tap_nodes; /* macvtap: its tap device node, made from sysfs (MKNOD) */
 	bool net_admin; /* CAP_NET_ADMIN: links, VF settings */
 	bool vfio;	/* /dev/vfio, locked memory, writable PCI sysfs */
+	/* guest RAM in hugepages of each size (bytes): kube's hugepages-2Mi/-1Gi limits */
+	uint64_t hugepages_2m, hugepages_1g;
+	bool numa; /* mbind (a host NUMA node): Docker's seccomp wants CAP_SYS_NICE for it */
+	/* paths as written in the topology (relative: to its directory) */
+	struct vmr_strvec dirs;	 /* directories shared read-write (vhost-user sockets) */
+	struct vmr_strvec files; /* files read (a PCI device's ROM) */
 };
 
 /* A device's share of the plan. */
@@ -61,6 +70,12 @@ struct vmr_plan_dev {
 	int fds[VMR_FD_PHASES][VMR_MAX_QUEUES]; /* child fd numbers */
 	char *ifname;				/* the host interface it attaches to, when known */
 	char *hostdev; /* the PCI address QEMU gets (a VF: chosen at setup) */
+	/* guest placement and memory a device asks for (vmr_plan_build() gathers them) */
+	bool shared_memory; /* guest RAM shared with another process (vhost-user) */
+	unsigned iothreads; /* iothread objects io0.. it adds */
+	const struct vmr_cpuset *emulator_cpus; /* QEMU's non-vCPU threads */
+	const struct vmr_cpuset *iothread_cpus; /* the iothreads' */
+	bool memory_backend;			/* it writes the guest's RAM backend itself */
 };
 
 struct vmr_plan {
@@ -81,6 +96,15 @@ struct vmr_plan {
 	int console_fd; /* child fd of the console listening socket */
 	int nfds;	/* child fds 3 .. 3+nfds-1 are passed */
 	struct vmr_grants grants;
+	/*
+	 * What devices asked of the whole guest: shared RAM (a memfd backend
+	 * with share=on unless a device writes the backend), iothreads, where
+	 * QEMU's other threads run (lib/runtime/pin.c).
+	 */
+	bool shared_memory;
+	bool memory_backend; /* a device (memory: {...}) writes -object memory-backend-* */
+	unsigned iothreads;
+	const struct vmr_cpuset *emulator_cpus, *iothread_cpus; /* NULL: not placed */
 };
 
 struct vmr_plan_opts {

@@ -32,6 +32,22 @@ int vmr_guest_plan(const struct vmr_config *cfg, const struct vmr_topology *t,
 	return vmr_plan_build(t, g, &po, ret, err);
 }
 
+int vmr_guest_preflight(const struct vmr_config *cfg, const struct vmr_plan *p,
+			struct vmr_error **err)
+{
+	for (size_t i = 0; i < p->ndevs; i++) {
+		const struct vmr_plan_dev *pd = &p->devs[i];
+		int r;
+
+		if (!pd->dev->ops || !pd->dev->ops->preflight)
+			continue;
+		r = pd->dev->ops->preflight(cfg, p, pd, err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 static void close_device_fds(const struct vmr_plan *p, int *fds)
 {
 	/* the device fds only: the QMP and console slots are the caller's */

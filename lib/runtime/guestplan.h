@@ -32,6 +32,14 @@ int vmr_guest_plan(const struct vmr_config *cfg, const struct vmr_topology *t,
 		   struct vmr_plan *ret, char **ret_warning, struct vmr_error **err);
 
 /*
+ * The devices' checks of this host that change nothing (free hugepages, a
+ * vhost-user backend's socket): run before any host change; a failure is
+ * a usage error (status 2).
+ */
+int vmr_guest_preflight(const struct vmr_config *cfg, const struct vmr_plan *p,
+			struct vmr_error **err);
+
+/*
  * The host setup of the plan's devices (lib/devices/): each journaled in
  * j, the fds QEMU gets stored in fds[child_fd - 3] (p->nfds entries, -1
  * until set; the caller owns them), facts learnt written into p (the VF

@@ -142,36 +142,69 @@ static bool is_vcpu(const struct vmr_pin *pins, size_t n, pid_t tid)
 	return false;
 }
 
-int vmr_pin_apply(pid_t pid, const struct vmr_pin *pins, size_t n, const struct vmr_cpuset *cs,
-		  struct vmr_error **err)
+static bool tid_in(const pid_t *v, size_t n, pid_t tid)
 {
-	_cleanup_free_ char *taskdir = xasprintf("/proc/%d/task", (int)pid);
-	_cleanup_free_ char *csname = vmr_cpuset_format(cs);
+	for (size_t i = 0; i < n; i++)
+		if (v[i] == tid)
+			return true;
+	return false;
+}
+
+/* set a thread that may have ended meanwhile (ESRCH is fine) */
+static int place_one(pid_t tid, const struct vmr_cpuset *cs, struct cpus *c, const char *what,
+		     struct vmr_error **err)
+{
+	_cleanup_free_ char *csname = NULL;
+	int e;
+
+	cpus_from_cpuset(c, cs);
+	if (sched_setaffinity(tid, c->size, c->set) == 0 || errno == ESRCH)
+		return 0;
+	e = errno;
+	csname = vmr_cpuset_format(cs);
+	vmr_error_set(err, e, "confine %s %d to CPUs %s", what, (int)tid, csname);
+	if (e == EINVAL)
+		vmr_error_hint(err,
+			       "CPUs %s are not available to this process (offline, or outside "
+			       "the container's cpuset)",
+			       csname);
+	return vmr_error_ret(*err);
+}
+
+int vmr_pin_apply_place(pid_t pid, const struct vmr_pin_place *pl, struct vmr_error **err)
+{
+	const char *proc = pl->proc ? pl->proc : "/proc";
+	_cleanup_free_ char *taskdir = xasprintf("%s/%d/task", proc, (int)pid);
+	const struct vmr_cpuset *emu = pl->emulator ? pl->emulator : pl->vcpus;
+	const struct vmr_cpuset *io = pl->iothreads ? pl->iothreads : emu;
+	_cleanup_free_ pid_t *vhost = NULL;
+	size_t nvhost = 0;
 	struct cpus c = {0};
 	struct dirent *de;
 	DIR *d = NULL;
 	int r = 0;
 
 	cpus_init(&c);
-	for (size_t i = 0; i < n; i++) {
-		unsigned one = pins[i].cpu;
+	for (size_t i = 0; i < pl->n; i++) {
+		unsigned one = pl->pins[i].cpu;
 		struct vmr_cpuset single = {&one, 1};
 
 		cpus_from_cpuset(&c, &single);
-		r = pin_one(pins[i].tid, &c, err);
+		r = pin_one(pl->pins[i].tid, &c, err);
 		if (r < 0) {
 			if (vmr_error_ret(*err) == -EINVAL)
 				vmr_error_hint(err,
 					       "CPU %u is not available to this process "
 					       "(offline, or outside the container's cpuset)",
 					       one);
-			vmr_error_wrap(err, "pin vCPU %u (thread %d) to CPU %u", pins[i].vcpu,
-				       (int)pins[i].tid, one);
+			vmr_error_wrap(err, "pin vCPU %u (thread %d) to CPU %u", pl->pins[i].vcpu,
+				       (int)pl->pins[i].tid, one);
 			goto out;
 		}
 	}
+	if (!emu && !io)
+		goto out;
 
-	cpus_from_cpuset(&c, cs);
 	d = opendir(taskdir);
 	if (!d) {
 		r = vmr_error_set(err, errno, "list threads of QEMU pid %d", (int)pid);
@@ -179,24 +212,102 @@ int vmr_pin_apply(pid_t pid, const struct vmr_pin *pins, size_t n, const struct 
 	}
 	while ((de = readdir(d))) {
 		unsigned long long tid;
+		bool iothread;
 
 		if (parse_uint(de->d_name, INT32_MAX, &tid) < 0)
 			continue;
-		if (is_vcpu(pins, n, (pid_t)tid))
+		if (is_vcpu(pl->pins, pl->n, (pid_t)tid))
 			continue;
-		if (sched_setaffinity((pid_t)tid, c.size, c.set) < 0) {
-			if (errno == ESRCH) /* the thread ended meanwhile */
-				continue;
-			r = vmr_error_set(err, errno, "confine QEMU thread %llu to CPUs %s", tid,
-					  csname);
+		iothread = tid_in(pl->io_tids, pl->nio, (pid_t)tid);
+		if (!(iothread ? io : emu))
+			continue;
+		r = place_one((pid_t)tid, iothread ? io : emu, &c,
+			      iothread ? "QEMU iothread" : "QEMU thread", err);
+		if (r < 0)
 			goto out;
-		}
+	}
+	/* vhost-net workers run the NICs' data path for the emulator: with it */
+	if (emu) {
+		r = vmr_pin_vhost_workers(proc, pid, &vhost, &nvhost, err);
+		for (size_t i = 0; r >= 0 && i < nvhost; i++)
+			r = place_one(vhost[i], emu, &c, "vhost-net worker", err);
 	}
 out:
 	if (d)
 		closedir(d);
 	cpus_free(&c);
 	return r;
+}
+
+int vmr_pin_apply(pid_t pid, const struct vmr_pin *pins, size_t n, const struct vmr_cpuset *cs,
+		  struct vmr_error **err)
+{
+	struct vmr_pin_place pl = {.pins = pins, .n = n, .vcpus = cs};
+
+	return vmr_pin_apply_place(pid, &pl, err);
+}
+
+int vmr_pin_parse_iothreads(const json_t *reply, pid_t **ret, size_t *ret_n, struct vmr_error **err)
+{
+	_cleanup_free_ pid_t *v = NULL;
+	size_t n, i;
+	json_t *item;
+
+	if (!json_is_array(reply))
+		return vmr_error_set(err, EPROTO, "query-iothreads: reply is not an array");
+	n = json_array_size(reply);
+	v = xcalloc(n + 1, sizeof(*v));
+	json_array_foreach(reply, i, item)
+	{
+		json_t *tid = json_object_get(item, "thread-id");
+
+		if (!json_is_integer(tid) || json_integer_value(tid) <= 0 ||
+		    json_integer_value(tid) > INT32_MAX)
+			return vmr_error_set(
+			    err, EPROTO, "query-iothreads: entry %zu lacks a valid thread-id", i);
+		v[i] = (pid_t)json_integer_value(tid);
+	}
+	*ret = TAKE_PTR(v);
+	*ret_n = n;
+	return 0;
+}
+
+int vmr_pin_vhost_workers(const char *proc, pid_t pid, pid_t **ret, size_t *ret_n,
+			  struct vmr_error **err)
+{
+	_cleanup_free_ pid_t *v = NULL;
+	size_t n = 0, alloc = 0;
+	char want[32];
+	struct dirent *de;
+	DIR *d;
+
+	if (!proc)
+		proc = "/proc";
+	snprintf(want, sizeof(want), "vhost-%d", (int)pid);
+	d = opendir(proc);
+	if (!d)
+		return vmr_error_set(err, errno, "list '%s'", proc);
+	while ((de = readdir(d))) {
+		_cleanup_free_ char *path = NULL, *comm = NULL;
+		unsigned long long tid;
+		size_t len;
+
+		if (parse_uint(de->d_name, INT32_MAX, &tid) < 0)
+			continue;
+		path = xasprintf("%s/%s/comm", proc, de->d_name);
+		if (read_file(path, 64, &comm, &len) < 0)
+			continue; /* gone meanwhile */
+		while (len && comm[len - 1] == '\n')
+			comm[--len] = '\0';
+		if (!streq(comm, want))
+			continue;
+		XGROW(v, alloc, n + 1);
+		v[n++] = (pid_t)tid;
+	}
+	closedir(d);
+	*ret = TAKE_PTR(v);
+	*ret_n = n;
+	return 0;
 }
 
 int vmr_pin_affinity(pid_t tid, struct vmr_cpuset *ret, struct vmr_error **err)

@@ -59,6 +59,45 @@ int vmr_pin_map(const struct vmr_vcpu *v, size_t n, const struct vmr_cpuset *cs,
 int vmr_pin_apply(pid_t pid, const struct vmr_pin *pins, size_t n, const struct vmr_cpuset *cs,
 		  struct vmr_error **err);
 
+/*
+ * Where the threads of a QEMU process go (docs/topology.md, "Thread
+ * placement"): the vCPUs one CPU each (pins), the iothreads (their thread
+ * ids from query-iothreads) on iothreads, every other thread of the
+ * process and its vhost-net workers on emulator.  A NULL set falls back:
+ * iothreads to emulator, emulator to vcpus (the guest's cpuset); a thread
+ * whose set is NULL after that is left alone.
+ */
+struct vmr_pin_place {
+	const struct vmr_pin *pins; /* n vCPU pins (may be none) */
+	size_t n;
+	const struct vmr_cpuset *vcpus;
+	const struct vmr_cpuset *emulator;
+	const struct vmr_cpuset *iothreads;
+	const pid_t *io_tids; /* the iothreads' thread ids */
+	size_t nio;
+	const char *proc; /* where /proc is ("/proc"; tests give a fake tree) */
+};
+
+/* Apply place to the threads of process pid (as vmr_pin_apply()). */
+int vmr_pin_apply_place(pid_t pid, const struct vmr_pin_place *place, struct vmr_error **err);
+
+/*
+ * The thread ids of query-iothreads' "return" value (*ret, caller frees;
+ * *ret_n entries).  A reply that is not an array of objects with a
+ * positive integer "thread-id" fails with EPROTO.
+ */
+int vmr_pin_parse_iothreads(const json_t *reply, pid_t **ret, size_t *ret_n,
+			    struct vmr_error **err);
+
+/*
+ * The vhost-net workers of QEMU process pid: kernel threads named
+ * "vhost-PID" (Linux < 6.4 makes them outside the process, so they are
+ * not in /proc/PID/task) found under proc (NULL: /proc).  *ret (caller
+ * frees) gets *ret_n ids; none is not an error.
+ */
+int vmr_pin_vhost_workers(const char *proc, pid_t pid, pid_t **ret, size_t *ret_n,
+			  struct vmr_error **err);
+
 /* The CPUs thread tid may run on, into *ret (free with vmr_cpuset_free). */
 int vmr_pin_affinity(pid_t tid, struct vmr_cpuset *ret, struct vmr_error **err);
 

@@ -63,9 +63,9 @@ int vmr_caps_preflight(const struct vmr_config *cfg, const struct vmr_plan *p,
 		r = vmr_caps_require(ids, ARRAY_SIZE(ids), what, err);
 		if (r < 0)
 			return r;
-		if (g->has_cpuset) {
+		if (g->has_cpuset || p->emulator_cpus || p->iothread_cpus) {
 			free(what);
-			what = xasprintf("pinning the vCPUs of guest '%s' when QEMU runs as '%s'",
+			what = xasprintf("placing the threads of guest '%s' when QEMU runs as '%s'",
 					 g->name, cfg->qemu_user);
 			r = vmr_caps_require(nice, ARRAY_SIZE(nice), what, err);
 			if (r < 0)

@@ -151,6 +151,16 @@ static int sup_validate(struct sup *s, struct vmr_error **err)
 
 		return vmr_error_wrap(err, "guest '%s': cpuset '%s'", g->name, cs);
 	}
+	if (s->plan.emulator_cpus && vmr_pin_check_available(s->plan.emulator_cpus, err) < 0) {
+		_cleanup_free_ char *cs = vmr_cpuset_format(s->plan.emulator_cpus);
+
+		return vmr_error_wrap(err, "guest '%s': emulator_cpus '%s'", g->name, cs);
+	}
+	if (s->plan.iothread_cpus && vmr_pin_check_available(s->plan.iothread_cpus, err) < 0) {
+		_cleanup_free_ char *cs = vmr_cpuset_format(s->plan.iothread_cpus);
+
+		return vmr_error_wrap(err, "guest '%s': iothread_cpus '%s'", g->name, cs);
+	}
 	if (s->cfg->qemu_user) {
 		r = vmr_spawn_user_lookup(s->cfg->qemu_user, &s->user, err);
 		if (r < 0)
@@ -158,6 +168,9 @@ static int sup_validate(struct sup *s, struct vmr_error **err)
 		s->have_user = true;
 	}
 	r = vmr_caps_preflight(s->cfg, &s->plan, err);
+	if (r < 0)
+		return r;
+	r = vmr_guest_preflight(s->cfg, &s->plan, err);
 	if (r < 0)
 		return r;
 	r = sup_caps_prepare(s, s->plan.facts.accel, err);
@@ -499,10 +512,17 @@ static int sup_negotiate(struct sup *s, struct vmr_error **err)
 	return r;
 }
 
-/* Returns 0, 1 (stop requested or QEMU exited), or negative with *err. */
+/*
+ * vCPUs on the cpuset, the iothreads and QEMU's other threads (and
+ * vhost-net's workers) where the plan puts them.  Returns 0, 1 (stop
+ * requested or QEMU exited), or negative with *err.
+ */
 static int sup_pin(struct sup *s, struct vmr_error **err)
 {
 	_cleanup_free_ struct vmr_pin *pins = NULL;
+	_cleanup_free_ pid_t *io = NULL;
+	const struct vmr_plan *p = &s->plan;
+	struct vmr_pin_place pl = {0};
 	json_t *ret = NULL;
 	int r;
 
@@ -511,15 +531,34 @@ static int sup_pin(struct sup *s, struct vmr_error **err)
 		return r;
 	r = vmr_pin_parse(ret, &s->vcpus, &s->nvcpus, err);
 	json_decref(ret);
-	if (r < 0 || !s->g->has_cpuset)
-		return r;
-	r = vmr_pin_map(s->vcpus, s->nvcpus, &s->g->cpuset, &pins, err);
 	if (r < 0)
 		return r;
-	r = vmr_pin_apply(s->qemu_pid, pins, s->nvcpus, &s->g->cpuset, err);
+	if (!s->g->has_cpuset && !p->emulator_cpus && !p->iothread_cpus)
+		return 0;
+	if (s->g->has_cpuset) {
+		r = vmr_pin_map(s->vcpus, s->nvcpus, &s->g->cpuset, &pins, err);
+		if (r < 0)
+			return r;
+		pl.pins = pins;
+		pl.n = s->nvcpus;
+		pl.vcpus = &s->g->cpuset;
+	}
+	if (p->iothreads) {
+		r = sup_start_call(s, "query-iothreads", &ret, err);
+		if (r != 0)
+			return r;
+		r = vmr_pin_parse_iothreads(ret, &io, &pl.nio, err);
+		json_decref(ret);
+		if (r < 0)
+			return r;
+		pl.io_tids = io;
+	}
+	pl.emulator = p->emulator_cpus;
+	pl.iothreads = p->iothread_cpus;
+	r = vmr_pin_apply_place(s->qemu_pid, &pl, err);
 	if (r < 0)
 		return r;
-	s->pinned = true;
+	s->pinned = s->g->has_cpuset;
 	return 0;
 }
 

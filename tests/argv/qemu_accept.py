@@ -10,15 +10,21 @@ tap fds are made with TUNSETIFF):
 It provides what `vmrun run` would: every fd the command line names (taps,
 with IFF_MULTI_QUEUE for "fds": "a:b"; listening unix sockets for the qmp and
 console chardevs), image files at the paths of the -blockdev file nodes
-(redirected into WORKDIR; qcow2 made with qemu-img), and it drops what cannot
-exist here: vfio-pci devices (no hardware) and -kernel/-initrd/-append (no
-kernel needed for a paused guest).  Then it runs QEMU, talks QMP
+(redirected into WORKDIR; qcow2 made with qemu-img), a vhost-user backend
+for the vhost-user NICs (dpdk-testpmd as nobody, its sockets redirected
+into WORKDIR; exit 77 "skip: ..." without it), and it drops what cannot
+exist here: vfio-pci devices (no hardware), -kernel/-initrd/-append (no
+kernel needed for a paused guest) and a memory backend's hugetlb when the
+host has too few free hugepages (the suite must not reserve them: that is
+machine-wide; tests/integration/hugepages.sh runs a guest in them).  Then it runs QEMU, talks QMP
 (qmp_capabilities, query-block, query-pci, quit) and expects exit 0.
 Prints one line and exits 0 when QEMU accepted everything.
 """
+import atexit
 import fcntl
 import json
 import os
+import shutil
 import socket
 import struct
 import subprocess
@@ -30,6 +36,23 @@ IFF_TAP = 0x0002
 IFF_NO_PI = 0x1000
 IFF_VNET_HDR = 0x4000
 IFF_MULTI_QUEUE = 0x0100
+
+
+BACKEND = [None]  # the vhost-user backend, ended on any exit
+
+
+def end_backend():
+    tp = BACKEND[0]
+    if tp and tp.poll() is None:
+        tp.send_signal(2)
+        try:
+            tp.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            tp.kill()
+            tp.wait()
+
+
+atexit.register(end_backend)
 
 
 def fail(msg):
@@ -49,6 +72,94 @@ def listening_socket(path):
     s.bind(path)
     s.listen(1)
     return s
+
+
+def skip(msg):
+    print("skip: " + msg)
+    sys.exit(77)
+
+
+def chardev_opts(a):
+    """socket,K=V,... with QemuOpts' ",," for a comma in a value"""
+    items, cur, i = [], "", 0
+    while i < len(a):
+        if a[i] == "," and a[i + 1:i + 2] == ",":
+            cur += ","
+            i += 2
+            continue
+        if a[i] == ",":
+            items.append(cur)
+            cur = ""
+        else:
+            cur += a[i]
+        i += 1
+    items.append(cur)
+    return dict(kv.split("=", 1) for kv in items[1:])
+
+
+def free_hugepages(size):
+    d = "/sys/kernel/mm/hugepages/hugepages-%dkB/" % (size >> 10)
+    try:
+        free = int(open(d + "free_hugepages").read())
+        resv = int(open(d + "resv_hugepages").read())
+    except OSError:
+        return 0
+    return free - resv
+
+
+def vhost_backend(work, out):
+    """Start dpdk-testpmd for the vhost-user chardevs of out (rewritten in
+    place to sockets in work); returns the process or None."""
+    vus = []
+    for k, a in enumerate(out):
+        if out[k - 1] == "-chardev" and a.startswith("socket,") and "fd=" not in a:
+            opts = chardev_opts(a)
+            vus.append((k, opts))
+    if not vus:
+        return None
+    queues = {}
+    for k, a in enumerate(out):
+        if out[k - 1] == "-netdev" and a.startswith("{"):
+            o = json.loads(a)
+            if o.get("type") == "vhost-user":
+                queues[o["chardev"]] = o.get("queues", 1)
+    exe = shutil.which("dpdk-testpmd")
+    if not exe:
+        skip("dpdk-testpmd is not installed (a vhost-user NIC needs a backend; make deps)")
+    vudir = os.path.join(work, "vu")
+    os.chmod(work, 0o755)
+    os.mkdir(vudir)
+    os.chown(vudir, 65534, 65534)
+    vdevs = []
+    for n, (k, opts) in enumerate(vus):
+        path = os.path.join(vudir, "%d.sock" % n)
+        server = opts.get("server") == "on"
+        out[k] = "socket,id=%s,path=%s%s" % (opts["id"], path,
+                                           ",server=on,wait=off" if server else "")
+        vdevs += ["--vdev", "net_vhost%d,iface=%s,queues=%d%s"
+                  % (n, path, queues.get(opts["id"], 1), ",client=1" if server else "")]
+    env = dict(os.environ, XDG_RUNTIME_DIR=vudir)
+    log = open(os.path.join(work, "testpmd.log"), "w")
+    tp = BACKEND[0] = subprocess.Popen(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                           exe, "-l", "0-1", "--no-huge", "-m", "256", "--no-pci",
+                           "--file-prefix", "vmrt%d" % os.getpid()] + vdevs +
+                          # one forwarding queue per port: the vdev's queues= is what
+                          # the backend offers QEMU (VHOST_USER_GET_QUEUE_NUM)
+                          ["--", "--forward-mode=io", "--auto-start", "--nb-cores=1",
+                           "--total-num-mbufs=8192"],
+                          # testpmd ends at EOF on its stdin ("Press enter to exit")
+                          env=env, stdin=subprocess.PIPE, stdout=log, stderr=log)
+    deadline = time.time() + 30
+    for n, (k, opts) in enumerate(vus):
+        if opts.get("server") == "on":
+            continue
+        while not os.path.exists(os.path.join(vudir, "%d.sock" % n)):
+            if tp.poll() is not None or time.time() > deadline:
+                tp.kill()
+                fail("dpdk-testpmd did not make its sockets: " +
+                     open(os.path.join(work, "testpmd.log")).read()[-500:])
+            time.sleep(0.05)
+    return tp
 
 
 def main():
@@ -71,6 +182,16 @@ def main():
         if a == "-blockdev" and v and v.startswith("{"):
             o = json.loads(v)
             nodes[o["node-name"]] = o
+        if a == "-object" and v and v.startswith("{"):
+            o = json.loads(v)
+            if o.get("hugetlb"):
+                need = o["size"] // o.get("hugetlbsize", 2 << 20)
+                have = free_hugepages(o.get("hugetlbsize", 2 << 20))
+                if have < need:
+                    print("# hugetlb dropped: %d pages needed, %d free" % (need, have))
+                    del o["hugetlb"]
+                    o.pop("hugetlbsize", None)
+                    argv[i + 1] = json.dumps(o)
         out.append(a)
         i += 1
 
@@ -108,8 +229,8 @@ def main():
             nums = [int(x) for x in (opts.get("fds") or opts["fd"]).split(":")]
             for n in nums:
                 fds[n] = open_tap(name, len(nums) > 1)
-        if prev == "-chardev" and a.startswith("socket,"):
-            opts = dict(kv.split("=", 1) for kv in a.split(",")[1:])
+        if prev == "-chardev" and a.startswith("socket,") and "fd=" in a:
+            opts = chardev_opts(a)
             path = os.path.join(work, opts["id"] + ".sock")
             s = listening_socket(path)
             keep.append(s)
@@ -123,11 +244,14 @@ def main():
         fail("no qmp chardev")
 
     def child_fds():
+        # the vhost-user sockets QEMU listens on must take the backend's (nobody's) connect
+        os.umask(0)
         # move each fd to its number, leaving the others to close on exec
         tmp = {n: fcntl.fcntl(fd, fcntl.F_DUPFD, 1000) for n, fd in fds.items()}
         for n, fd in tmp.items():
             os.dup2(fd, n, inheritable=True)
 
+    backend = vhost_backend(work, out)
     proc = subprocess.Popen(out, preexec_fn=child_fds, pass_fds=list(range(3, 3 + len(want))),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -176,6 +300,7 @@ def main():
     except subprocess.TimeoutExpired:
         proc.kill()
         fail("qemu did not quit")
+    end_backend()
     if proc.returncode != 0:
         fail("exit status %d: %s" % (proc.returncode, err.strip()))
     ndev = sum(len(b["devices"]) for b in replies["query-pci"]["return"])

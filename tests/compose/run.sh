@@ -22,6 +22,7 @@ cases=(
 	"lab|examples/lab.yaml||"
 	"single|examples/single.yaml||"
 	"5gdeploy|tests/compose/5gdeploy.yaml||"
+	"hostdev|tests/compose/hostdev.yaml||"
 	"sriov|tests/compose/sriov.yaml|--state-dir /srv/vmrun-state|--image registry.example:5000/vmrun:1.0 --source $top"
 )
 

@@ -141,17 +141,21 @@ def check_compose(topo_path, compose_path):
         devs, kinds = expected_devices(g)
         check(set(s.get("devices") or []) == devs, f"vm_{name} devices",
               f"got {s.get('devices')}, want {sorted(devs)}")
-        vfio = bool(kinds & {"pci", "vf"})
+        vfio = bool(kinds & {"pci", "vf"}) or bool(g.get("hostdevs"))
+        mem = g.get("memory")
+        numa = isinstance(mem, dict) and "numa_node" in mem
         mounts = [v for v in s.get("volumes") or [] if isinstance(v, str)]
         check(("/dev/vfio:/dev/vfio" in mounts) == vfio
               and ("memlock" in (s.get("ulimits") or {})) == vfio,
               f"vm_{name}: /dev/vfio and memlock exactly when passing PCI devices through")
         caps = set(s.get("cap_add") or [])
-        check(s.get("cap_drop") == ["ALL"] and caps <= {"NET_ADMIN", "MKNOD", "SETPCAP"}
+        check(s.get("cap_drop") == ["ALL"]
+              and caps <= {"NET_ADMIN", "MKNOD", "SYS_NICE", "SETPCAP"}
               and (("MKNOD" in caps) == ("macvtap" in kinds))
+              and (("SYS_NICE" in caps) == numa)
               and (("SETPCAP" in caps) == bool(caps - {"SETPCAP"})),
               f"vm_{name} capabilities", sorted(caps))
-        check((s.get("device_cgroup_rules") is not None) == bool(kinds & {"macvtap", "pci", "vf"}),
+        check((s.get("device_cgroup_rules") is not None) == (bool(kinds & {"macvtap"}) or vfio),
               f"vm_{name}: device cgroup rule only for macvtap/VFIO nodes")
         if "cpuset" in g:
             check(cpus(s.get("cpuset")) == cpus(g["cpuset"])

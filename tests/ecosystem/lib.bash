@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Helpers of the long ecosystem tests (tests/ecosystem/deep_*.sh): source it
+# Helpers of the long ecosystem tests (tests/deep/eco_*.sh): source it
 # after tests/lib/tap.sh.
 #
 # fresh_root DIR: a fresh Debian 12 minbase tree in DIR, from a debootstrap
@@ -57,14 +57,24 @@ in_root() {
 	' sh "$dir" "$ECO_CACHE/$ECO_APT" "$@"
 }
 
-# the Debian package: build it (make deb) unless DEB names one
+# eco_deb LOG: the Debian package: DEB when it names one, else make deb,
+# once for the tree's version: the suites of check-deep run at the same time
+# and share it (under a lock)
 eco_deb() {
 	if [ -n "${DEB:-}" ]; then
 		echo "$DEB"
 		return
 	fi
-	make --no-print-directory BUILD="${BUILD:-build}" deb >"$1" 2>&1 || return 1
-	ls "$top/${BUILD:-build}"/deb/vmrun_*.deb 2>/dev/null | head -1
+	local b=$top/${BUILD:-build} v
+	v=$(cat VERSION 2>/dev/null || git describe --tags --always --dirty)
+	mkdir -p "$b"
+	(
+		flock 9
+		[ "$(cat "$b/deb/src/VERSION" 2>/dev/null)" = "$v" ] && ls "$b"/deb/vmrun_*.deb >/dev/null 2>&1 &&
+			exit 0
+		env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make --no-print-directory BUILD="${BUILD:-build}" deb
+	) 9>"$b/deb.lock" >"$1" 2>&1 || return 1
+	ls "$b"/deb/vmrun_*.deb 2>/dev/null | head -1
 }
 
 # ok_log STATUS WHAT LOG: ok, and on failure the end of LOG as comments;

@@ -14,7 +14,7 @@
 #     files, running guests and the QMP commands of a running real guest
 #     (TCG, no NIC); zsh's script through stubs of its completion builtins.
 # The long part (the .deb in a chroot, a booted systemd, podman) is
-# tests/ecosystem/deep_*.sh, run by `make check-ecosystem`.
+# tests/deep/eco_*.sh, run by `make check-ecosystem`.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 top=$PWD

@@ -399,7 +399,7 @@ static void test_preflight(void)
 	c.drop_nice = true;
 	in_child(child_preflight, &c);
 	is_str(sh->msg,
-	       "pinning the vCPUs of guest 'g1' when QEMU runs as 'nobody' needs CAP_SYS_NICE, "
+	       "placing the threads of guest 'g1' when QEMU runs as 'nobody' needs CAP_SYS_NICE, "
 	       "which this process lacks",
 	       "pinning threads of another uid needs CAP_SYS_NICE");
 	preflight_plan(&c, user);

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* vCPU pinning: query-cpus-fast reply -> (thread, CPU) decisions, and applying them. */
+#include <ftw.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 
 #include "lib/runtime/pin.h"
@@ -19,6 +21,16 @@ static json_t *reply(const char *text)
 		abort();
 	}
 	return j;
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+static void nftw_rm(const char *dir)
+{
+	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 static struct vmr_cpuset cpuset(const char *s)
@@ -191,6 +203,103 @@ static void test_apply(void)
 	   "vmr_pin_affinity reads the pin back");
 	vmr_cpuset_free(&got);
 
+	/*
+	 * Thread placement: "vCPU" tids[0] on CPU 1, "iothread" tids[1] on
+	 * iothread_cpus 1, the rest (main, tids[2]) on emulator_cpus 0.  /proc
+	 * is a fake tree listing our real threads, where tids[2] is also named
+	 * like a vhost-net worker of ours ("vhost-PID"), so the worker path
+	 * pins a real thread.
+	 */
+	{
+		_cleanup_free_ char *dir = xstrdup("/tmp/vmrt-pin.XXXXXX");
+		struct vmr_pin one = {.vcpu = 0, .tid = tids[0], .cpu = 1};
+		struct vmr_cpuset emu = cpuset("0"), io = cpuset("1");
+		pid_t io_tids[1] = {tids[1]};
+		pid_t self = getpid(), *vw = NULL;
+		size_t nvw = 0;
+		char path[256];
+		FILE *f;
+
+		if (!mkdtemp(dir))
+			abort();
+		snprintf(path, sizeof(path), "%s/%d", dir, (int)self);
+		mkdir(path, 0755);
+		snprintf(path, sizeof(path), "%s/%d/task", dir, (int)self);
+		mkdir(path, 0755);
+		for (int i = 0; i < 4; i++) {
+			pid_t t = i < 3 ? tids[i] : self;
+
+			snprintf(path, sizeof(path), "%s/%d/task/%d", dir, (int)self, (int)t);
+			mkdir(path, 0755);
+		}
+		/* a worker of ours, someone else's, a non-process entry */
+		snprintf(path, sizeof(path), "%s/%d", dir, (int)tids[2]);
+		mkdir(path, 0755);
+		snprintf(path, sizeof(path), "%s/%d/comm", dir, (int)tids[2]);
+		f = fopen(path, "w");
+		fprintf(f, "vhost-%d\n", (int)self);
+		fclose(f);
+		snprintf(path, sizeof(path), "%s/999999", dir);
+		mkdir(path, 0755);
+		snprintf(path, sizeof(path), "%s/999999/comm", dir);
+		f = fopen(path, "w");
+		fprintf(f, "vhost-%d\n", (int)self + 1);
+		fclose(f);
+		snprintf(path, sizeof(path), "%s/self", dir);
+		mkdir(path, 0755);
+
+		ok(vmr_pin_vhost_workers(dir, self, &vw, &nvw, &err) == 0 && nvw == 1 &&
+		       vw[0] == tids[2],
+		   "vhost-net workers: the kernel thread named vhost-PID, no other");
+		free(vw);
+
+		/* spread everything first, so each placement is visible */
+		ok(vmr_pin_apply(getpid(), NULL, 0, &all, &err) == 0, "threads on CPUs 0-1");
+		{
+			struct vmr_pin_place pl = {
+			    .pins = &one,
+			    .n = 1,
+			    .emulator = &emu,
+			    .iothreads = &io,
+			    .io_tids = io_tids,
+			    .nio = 1,
+			    .proc = dir,
+			};
+
+			ok(vmr_pin_apply_place(self, &pl, &err) == 0, "apply a placement");
+		}
+		s = thread_cpus(tids[0]);
+		is_str(s, "1", "placement: the vCPU on its CPU");
+		free(s);
+		s = thread_cpus(tids[1]);
+		is_str(s, "1", "placement: the iothread on iothread_cpus");
+		free(s);
+		s = thread_cpus(self);
+		is_str(s, "0", "placement: the main thread on emulator_cpus");
+		free(s);
+		s = thread_cpus(tids[2]);
+		is_str(s, "0", "placement: the vhost-net worker with the emulator");
+		free(s);
+
+		/* no emulator_cpus and no cpuset: iothreads placed, others left alone */
+		ok(vmr_pin_apply(getpid(), NULL, 0, &all, &err) == 0, "threads on CPUs 0-1 again");
+		{
+			struct vmr_pin_place pl = {
+			    .iothreads = &emu, .io_tids = io_tids, .nio = 1, .proc = dir};
+
+			ok(vmr_pin_apply_place(self, &pl, &err) == 0, "apply iothread_cpus alone");
+		}
+		s = thread_cpus(tids[1]);
+		is_str(s, "0", "iothread_cpus alone: the iothread placed");
+		free(s);
+		s = thread_cpus(self);
+		is_str(s, "0-1", "iothread_cpus alone: the main thread left alone");
+		free(s);
+		vmr_cpuset_free(&emu);
+		vmr_cpuset_free(&io);
+		nftw_rm(dir);
+	}
+
 	/* a CPU we may not use: EINVAL with a hint, named in the message */
 	{
 		struct vmr_pin bad = {.vcpu = 0, .tid = tids[0], .cpu = 4000};
@@ -227,9 +336,34 @@ static void test_apply(void)
 	vmr_cpuset_free(&all);
 }
 
+static void test_iothreads(void)
+{
+	struct vmr_error *err = NULL;
+	pid_t *v = NULL;
+	size_t n = 0;
+	json_t *j = reply("[{\"id\":\"io0\",\"thread-id\":17194,\"poll-max-ns\":32768},"
+			  "{\"id\":\"io1\",\"thread-id\":17195}]");
+
+	ok(vmr_pin_parse_iothreads(j, &v, &n, &err) == 0 && n == 2 && v[0] == 17194 &&
+	       v[1] == 17195,
+	   "query-iothreads: the thread ids");
+	free(v);
+	json_decref(j);
+	j = reply("[{\"id\":\"io0\"}]");
+	ok(vmr_pin_parse_iothreads(j, &v, &n, &err) < 0 && err && err->errnum == EPROTO,
+	   "query-iothreads: an entry without thread-id is EPROTO");
+	vmr_error_clear(&err);
+	json_decref(j);
+	j = reply("{}");
+	ok(vmr_pin_parse_iothreads(j, &v, &n, &err) < 0, "query-iothreads: not an array");
+	vmr_error_clear(&err);
+	json_decref(j);
+}
+
 int main(void)
 {
 	test_decisions();
+	test_iothreads();
 	test_apply();
 	return tap_done();
 }

@@ -453,9 +453,71 @@ static void test_forwards(void)
 	}
 }
 
+/* the guest's hardware JSON (the instance-id's input) of guest "a" in text */
+static char *hw(const char *text)
+{
+	struct vmr_diags d = {0};
+	struct vmr_topology *t = load(text, &d);
+	char *s = NULL;
+
+	if (t) {
+		json_t *j = vmr_guest_hw_json(vmr_topology_guest(t, "a"));
+
+		s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+		json_decref(j);
+	}
+	vmr_topology_free(t);
+	vmr_diags_clear(&d);
+	return s;
+}
+
+/* issue 12: memory as a mapping, placement keys; what the guest sees */
+static void test_host_side_keys(void)
+{
+	struct vmr_diags d = {0};
+	struct vmr_topology *t;
+	char *plain = hw("version: 1\nguests:\n  a: {memory: 1G}\n");
+	char *placed = hw("version: 1\nguests:\n  a:\n"
+			  "    memory: {size: 1G, hugepages: 2M, numa_node: 0, prealloc: true}\n"
+			  "    emulator_cpus: \"0\"\n    iothreads: 2\n    iothread_cpus: \"1\"\n");
+	char *bigger = hw("version: 1\nguests:\n  a: {memory: {size: 2G, hugepages: 2M}}\n");
+
+	ok(plain && placed && streq(plain, placed),
+	   "hugepages, NUMA node, prealloc and thread placement leave the instance-id alone");
+	ok(plain && bigger && !streq(plain, bigger), "the size in the mapping changes it");
+	free(plain);
+	free(placed);
+	free(bigger);
+
+	t = load("version: 1\nguests:\n  a: {memory: {size: 3G, hugepages: 1G}}\n"
+		 "  b: {memory: 768M}\n",
+		 &d);
+	ok(t && vmr_topology_guest(t, "a")->memory == 3ull << 30 &&
+	       vmr_topology_guest(t, "a")->ndevices == 1 &&
+	       streq(vmr_topology_guest(t, "a")->devices[0].ops->name, "memory"),
+	   "memory: {size: 3G, ...}: the guest's size and a memory device");
+	ok(t && vmr_topology_guest(t, "b")->memory == 768ull << 20 &&
+	       vmr_topology_guest(t, "b")->ndevices == 0,
+	   "memory: 768M: the size and no device");
+	vmr_topology_free(t);
+	vmr_diags_clear(&d);
+
+	/* defaults: a guest inherits the mapping, and its own short form replaces it */
+	t = load("version: 1\ndefaults:\n  memory: {size: 1G, hugepages: 2M}\n"
+		 "guests:\n  a: {}\n  b: {memory: 2G}\n",
+		 &d);
+	ok(t && vmr_topology_guest(t, "a")->ndevices == 1 &&
+	       vmr_topology_guest(t, "b")->ndevices == 0 &&
+	       vmr_topology_guest(t, "b")->memory == 2ull << 30,
+	   "defaults' memory mapping: inherited, or replaced by a guest's own size");
+	vmr_topology_free(t);
+	vmr_diags_clear(&d);
+}
+
 int main(void)
 {
 	test_full();
+	test_host_side_keys();
 	test_minimal();
 	test_null();
 	test_two_hosts_same_cpus();

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The units under a real systemd (make check-ecosystem; minutes): a fresh
+# The units under a real systemd (make check-deep, or make check-ecosystem; minutes): a fresh
 # Debian 12 tree (debootstrap) gets systemd and the vmrun package (make
 # deb), a topology with one test guest (TCG, no NIC) and the drop-ins of
 # `vmrun systemd`; systemd-nspawn boots it with systemd as PID 1, and a

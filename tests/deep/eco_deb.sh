@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The Debian package end to end (make check-ecosystem; several minutes):
+# The Debian package end to end (make check-deep, or make check-ecosystem; several minutes):
 # `make deb` builds vmrun_*.deb with dpkg-buildpackage and lintian finds no
 # error; a fresh Debian 12 minbase chroot (debootstrap) installs it with apt
 # (pulling QEMU), has the system user vmrun, /etc/vmrun/vmrun.conf as a

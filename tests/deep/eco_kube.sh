@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The Kubernetes manifests of `vmrun kube`, run by `podman kube play`
-# (make check-ecosystem; minutes): the image is the one `vmrun compose`
+# (make check-deep, or make check-ecosystem; minutes): the image is the one `vmrun compose`
 # writes the Dockerfile of, built by podman from this tree; a test guest
 # (TCG, no NIC) boots in its pod, podman's health of the vm container turns
 # healthy (the probe vmrun kube wrote), and `podman kube down` stops it with
