@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "compose/compose.h"
+#include "compose/internal.h"
 #include "lib/base/util.h"
 
 /* the topology's file name as a unit name part: [A-Za-z0-9:_.-], others '_' */
@@ -102,6 +103,16 @@ int compose_systemd_build(const struct vmr_topology *t, const struct vmr_compose
 		/* SIGTERM: the power button, stop_timeout, then quit, SIGKILL and the teardown */
 		vmr_buf_addf(&b, "TimeoutStopSec=%u\n",
 			     g->stop_timeout + VMR_COMPOSE_TEARDOWN_SECONDS);
+		{
+			/* what compose grants the container that systemd would limit */
+			struct compose_grants gr = {0};
+
+			compose_guest_grants(g, COMPOSE_TARGET_COMPOSE, o, &gr);
+			/* VFIO pins all guest RAM: systemd's default RLIMIT_MEMLOCK is 8 MiB */
+			if (gr.memlock)
+				vmr_buf_adds(&b, "LimitMEMLOCK=infinity\n");
+			compose_grants_free(&gr);
+		}
 		compose_files_add(&files, file, &b, 0644);
 		vmr_buf_addf(&wants, " %s", unit);
 	}
