@@ -7,12 +7,14 @@ pkgs=(
 	build-essential pkg-config clang
 	libyaml-dev libjansson-dev libnl-3-dev libnl-route-3-dev libmnl-dev
 	libseccomp-dev libcap-dev libiniparser-dev libpci-dev libisofs-dev libsystemd-dev
+	libmicrohttpd-dev
 	# runtime
 	qemu-system-x86 qemu-utils iproute2 kmod
 	# test guest (kernel is downloaded as a .deb, not installed)
 	busybox-static cpio
 	# tests
 	valgrind genisoimage shellcheck python3 python3-yaml procps util-linux
+	curl python3-prometheus-client
 	# vhost-user tests: dpdk-testpmd is in dpdk-dev, not dpdk (issue 12)
 	dpdk-dev
 	# container tests (compose)

@@ -226,6 +226,15 @@ VERB_DECLARE(kill);
 VERB_DECLARE(qmp);
 VERB_DECLARE(console);
 VERB_DECLARE(probe);
+VERB_DECLARE(reboot);
+VERB_DECLARE(pause);
+VERB_DECLARE(resume);
+VERB_DECLARE(inspect);
+VERB_DECLARE(stats);
+VERB_DECLARE(exporter);
+VERB_DECLARE(restart);
+VERB_DECLARE(clone);
+VERB_DECLARE(rm);
 VERB_DECLARE(help);
 VERB_DECLARE(systemd);
 /* the hidden verb of the completion scripts (cmd/complete.c) */
@@ -242,6 +251,8 @@ const char *cmd_probe_feature(size_t i);
 void vmr_cli_man(const struct vmr_cli_cmd *cmd, const struct vmr_cli_cmd *top, const char *version,
 		 FILE *f);
 extern const struct vmr_cli_cmd cmd_image_cli;
+extern const struct vmr_cli_cmd cmd_disk_cli;
+extern const struct vmr_cli_cmd cmd_snapshot_cli;
 extern const struct vmr_cli_cmd cmd_host_cli;
 
 #endif

@@ -9,6 +9,7 @@
 #include "cmd/compose.h"
 #include "compose/compose.h"
 #include "lib/base/util.h"
+#include "lib/runtime/exporter.h"
 
 struct compose_cli_opts {
 	struct vmr_compose_opts c;
@@ -21,18 +22,22 @@ static const struct vmr_cli_opt compose_options[] = {
     {"image", 0, "NAME", "the container image (default " VMR_COMPOSE_DEFAULT_IMAGE ")",
      VMR_CLI_STRING(struct compose_cli_opts, c.image)},
     {"host-binary", 0, NULL,
-     "copy this vmrun into DIR and build the image around it\n"
-     "(the host must run Debian 12) instead of from source",
+     "copy this vmrun into DIR and build the image\n"
+     "around it (the host must run Debian 12) instead\nof from source",
      VMR_CLI_FLAG(struct compose_cli_opts, c.host_binary)},
     {"source", 0, "SRCDIR", "the vmrun source tree `compose.sh build` uses",
      VMR_CLI_STRING(struct compose_cli_opts, c.source)},
+    {"exporter", 0, "ADDR:PORT",
+     "add an exporter_HOST service per host: `vmrun\nexporter` listening there "
+     "(Prometheus metrics\non /metrics)",
+     VMR_CLI_STRING(struct compose_cli_opts, c.exporter)},
     {0},
 };
 
 const struct vmr_cli_cmd cmd_compose_cli = {
     .name = "compose",
     .summary = "write a Docker Compose context for a topology",
-    .synopsis = "TOPOLOGY -o DIR [--image NAME]\n"
+    .synopsis = "TOPOLOGY -o DIR [--image NAME] [--exporter ADDR:PORT]\n"
 		" [--host-binary | --source SRCDIR]",
     .description = "Write a Docker Compose context for the topology's guests: DIR/compose.yml,\n"
 		   "DIR/compose.sh (up, down, ps, logs, build, upload, ssh GUEST across the\n"
@@ -124,6 +129,13 @@ VERB(compose)
 	status = vmr_cli_compose_check(&cmd_compose_cli, o.c.image);
 	if (status)
 		return status;
+	if (o.c.exporter) {
+		struct sockaddr_storage sa;
+		socklen_t salen;
+
+		if (vmr_exporter_parse_listen(o.c.exporter, &sa, &salen, &err) < 0)
+			return vmr_cli_fail(err);
+	}
 	if (o.c.host_binary && o.c.source)
 		return vmr_cli_usage_error(&cmd_compose_cli,
 					   "--host-binary and --source exclude each other");

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * vmrun health: the container healthcheck.  A guest is healthy while its
- * supervisor runs it with the vCPUs pinned: the supervisor holds the
- * guest's lock (which catches a ready file left by a supervisor that was
- * killed) and STATE/GUEST/ready exists.  A host is healthy once `host up`
- * finished.
+ * supervisor runs it, ready as its ready_when says and not paused: the
+ * supervisor holds the guest's lock (which catches files left by a
+ * supervisor that was killed), STATE/GUEST/ready and STATE/GUEST/healthy
+ * exist.  A host is healthy once `host up` finished.
  */
 #include <stdio.h>
 #include <sys/stat.h>
@@ -12,6 +12,7 @@
 #include "cmd/cmd.h"
 #include "lib/base/statedir.h"
 #include "lib/base/util.h"
+#include "lib/runtime/control.h"
 
 struct health_opts {
 	const char *host;
@@ -27,9 +28,10 @@ const struct vmr_cli_cmd cmd_health_cli = {
     .name = "health",
     .summary = "healthcheck: is a guest running (or a host set up)",
     .synopsis = "GUEST\n--host [HOST]",
-    .description = "Tell whether GUEST runs with its vCPUs pinned under a live supervisor,\n"
-		   "or whether `vmrun host up` has finished setting up HOST (default: the\n"
-		   "local machine).  For container healthchecks.",
+    .description = "Tell whether GUEST is ready under a live supervisor: running with its\n"
+		   "vCPUs pinned, ready as its ready_when says (booted) and not paused; or\n"
+		   "whether `vmrun host up` has finished setting up HOST (default: the local\n"
+		   "machine).  For container healthchecks (compose's service_healthy).",
     .opts = health_options,
     .arg_names = "GUEST",
     .max_args = 1,
@@ -37,9 +39,34 @@ const struct vmr_cli_cmd cmd_health_cli = {
     .run = cmd_health,
 };
 
+/* Why a running guest is not healthy, from its supervisor (best effort). */
+static int not_ready(const char *state, const char *name, struct vmr_error **err)
+{
+	json_t *req = json_pack("{s:n}", "health"), *h = NULL;
+	const char *when, *last;
+	int r;
+
+	if (vmr_control_call(state, name, req, 2000, &h, NULL, NULL) < 0)
+		h = NULL;
+	json_decref(req);
+	when = json_string_value(json_object_get(h, "ready_when"));
+	last = json_string_value(json_object_get(h, "last"));
+	if (json_is_true(json_object_get(h, "paused")))
+		r = vmr_error_set(err, 0, "guest '%s' is paused", name);
+	else if (when)
+		r = vmr_error_set(err, 0, "guest '%s' is not ready yet (ready_when %s)%s%s%s", name,
+				  when, last ? ": last seen '" : "", last ? last : "",
+				  last ? "'" : "");
+	else
+		r = vmr_error_set(err, 0, "guest '%s' is not ready yet", name);
+	json_decref(h);
+	return r;
+}
+
 static int guest_health(const char *state, const char *name, struct vmr_error **err)
 {
 	_cleanup_free_ char *ready = vmr_statedir_path(state, name, "ready");
+	_cleanup_free_ char *healthy = vmr_statedir_path(state, name, "healthy");
 	struct stat st;
 	int r;
 
@@ -49,7 +76,9 @@ static int guest_health(const char *state, const char *name, struct vmr_error **
 	if (r == 0)
 		return vmr_error_set(err, 0, "guest '%s' has no supervisor running", name);
 	if (stat(ready, &st) < 0)
-		return vmr_error_set(err, errno, "guest '%s' is not ready: '%s'", name, ready);
+		return vmr_error_set(err, errno, "guest '%s' is not running: '%s'", name, ready);
+	if (stat(healthy, &st) < 0)
+		return not_ready(state, name, err);
 	return 0;
 }
 
@@ -93,7 +122,7 @@ VERB(health)
 		status = vmr_cli_fail(err);
 	else
 		printf("%s '%s' is %s\n", o.host ? "host" : "guest", name,
-		       o.host ? "set up" : "running");
+		       o.host ? "set up" : "ready");
 	vmr_config_free(&cfg);
 	return status;
 }

@@ -38,6 +38,7 @@ const struct vmr_cli_cmd cmd_ps_cli = {
 		   "              exited after a clean stop, stopped when nothing was recorded\n"
 		   "  SUPERVISOR  QEMU  supervisor and QEMU pids (running guests only)\n"
 		   "  UPTIME      since the supervisor started\n"
+		   "  RESTARTS    restarts by its restart policy (restarting: waiting to)\n"
 		   "  VCPUS       per vCPU: INDEX:THREAD@AFFINITY (CPUs the thread may run on)\n"
 		   "  NICS        per NIC: NAME=HOST-INTERFACE (or the PCI device, or the kind)",
     .opts = ps_options,
@@ -127,8 +128,8 @@ static void print_table(json_t *list)
 		wname = ln > wname ? ln : wname;
 		wstate = ls > wstate ? ls : wstate;
 	}
-	printf("%-*s  %-*s  %-10s  %-7s  %-7s  %-24s  %s\n", (int)wname, "GUEST", (int)wstate,
-	       "STATE", "SUPERVISOR", "QEMU", "UPTIME", "VCPUS", "NICS");
+	printf("%-*s  %-*s  %-10s  %-7s  %-7s  %-8s  %-24s  %s\n", (int)wname, "GUEST", (int)wstate,
+	       "STATE", "SUPERVISOR", "QEMU", "UPTIME", "RESTARTS", "VCPUS", "NICS");
 	json_array_foreach(list, i, st)
 	{
 		/* a guest without a supervisor has no pids, threads or NICs (null, []) */
@@ -137,10 +138,16 @@ static void print_table(json_t *list)
 		_cleanup_free_ char *up = fmt_uptime(json_object_get(st, "uptime"));
 		_cleanup_free_ char *vcpus = fmt_vcpus(json_object_get(st, "vcpus"));
 		_cleanup_free_ char *nics = fmt_nics(json_object_get(st, "nics"));
+		json_t *rc = json_object_get(st, "restart_count");
+		_cleanup_free_ char *restarts =
+		    json_is_true(json_object_get(st, "supervisor_alive")) && json_is_integer(rc)
+			? xasprintf("%lld", (long long)json_integer_value(rc))
+			: xstrdup("-");
 
-		printf("%-*s  %-*s  %-10s  %-7s  %-7s  %-24s  %s\n", (int)wname,
+		printf("%-*s  %-*s  %-10s  %-7s  %-7s  %-8s  %-24s  %s\n", (int)wname,
 		       json_string_value(json_object_get(st, "guest")), (int)wstate,
-		       json_string_value(json_object_get(st, "state")), sup, qemu, up, vcpus, nics);
+		       json_string_value(json_object_get(st, "state")), sup, qemu, up, restarts,
+		       vcpus, nics);
 	}
 }
 

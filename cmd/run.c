@@ -5,28 +5,35 @@
 
 #include "cmd/cmd.h"
 #include "lib/base/buf.h"
-#include "lib/runtime/supervisor.h"
 #include "lib/base/util.h"
+#include "lib/runtime/restart.h"
+#include "lib/runtime/supervisor.h"
 
 struct run_opts {
 	bool events;
+	bool no_restart;
 };
 
 static const struct vmr_cli_opt run_options[] = {
     {"events", 'e', NULL, "also print QMP events to stderr as JSON lines",
      VMR_CLI_FLAG(struct run_opts, events)},
+    {"no-restart", 0, NULL,
+     "ignore the guest's restart policy (an orchestrator restarts\nthe container instead)",
+     VMR_CLI_FLAG(struct run_opts, no_restart)},
     {0},
 };
 
 const struct vmr_cli_cmd cmd_run_cli = {
     .name = "run",
     .summary = "start a guest and supervise it in the foreground",
-    .synopsis = "[--events] TOPOLOGY GUEST",
+    .synopsis = "[--events] [--no-restart] TOPOLOGY GUEST",
     .description = "Start GUEST of TOPOLOGY and supervise it in the foreground until it stops:\n"
 		   "the guest console goes to stdout (and STATE/GUEST/console.log), messages to\n"
 		   "stderr.  SIGTERM or SIGINT presses the ACPI power button and waits up to the\n"
 		   "guest's stop_timeout before quitting QEMU; a second signal skips the wait.\n"
-		   "Every host change is undone on the way out.",
+		   "Every host change is undone on the way out.  With `restart: on-failure` or\n"
+		   "`always` a new supervisor starts the guest again when it ends, as Docker's\n"
+		   "restart policies do (docs/supervisor.md).",
     .opts = run_options,
     .arg_names = "TOPOLOGY GUEST",
     .min_args = 2,
@@ -56,11 +63,41 @@ static void run_log(enum vmr_log_level level, const char *msg, void *userdata)
  * Tell whoever started us (`vmrun up`, systemd: NOTIFY_SOCKET) why the
  * start failed: the log may be on a full disk.
  */
-static void notify_failure(const struct vmr_error *err)
+static void notify_failure(const struct vmr_error *err, pid_t manager)
 {
 	_cleanup_free_ char *text = vmr_error_text(err);
 
-	(void)sd_notifyf(0, "STATUS=%s\nERRNO=%d", text ? text : "failed", err ? err->errnum : 0);
+	if (manager > 0)
+		(void)sd_notifyf(0, "MAINPID=%d\nSTATUS=%s\nERRNO=%d", (int)manager,
+				 text ? text : "failed", err ? err->errnum : 0);
+	else
+		(void)sd_notifyf(0, "STATUS=%s\nERRNO=%d", text ? text : "failed",
+				 err ? err->errnum : 0);
+}
+
+/* One supervisor run: its exit status (errors printed here). */
+static int run_once(const struct vmr_supervisor_opts *o)
+{
+	struct vmr_error *err = NULL;
+	int status = 0;
+
+	if (vmr_supervisor_run(o, &status, &err) < 0) {
+		notify_failure(err, o->manager_pid);
+		return vmr_cli_fail(err);
+	}
+	return status;
+}
+
+/* A run under the restart manager, in its child process. */
+static int run_child(const struct vmr_statedir *locked, pid_t manager, unsigned count,
+		     void *userdata)
+{
+	struct vmr_supervisor_opts o = *(const struct vmr_supervisor_opts *)userdata;
+
+	o.locked = locked;
+	o.manager_pid = manager;
+	o.restart_count = count;
+	return run_once(&o);
 }
 
 VERB(run)
@@ -71,6 +108,7 @@ VERB(run)
 	struct vmr_error *err = NULL;
 	struct vmr_supervisor_opts o = {.console_fd = STDOUT_FILENO, .log = run_log};
 	const struct vmr_guest *g;
+	_cleanup_free_ char *real = NULL;
 	struct vmr_cli_args a;
 	int r, status = 0;
 
@@ -103,12 +141,26 @@ VERB(run)
 	o.cfg = &cfg;
 	o.topo = t;
 	o.guest = g;
-	o.topo_path = a.v[0];
-	if (vmr_supervisor_run(&o, &status, &err) < 0) {
-		notify_failure(err);
-		r = vmr_cli_fail(err);
+	/* absolute in status.json, for verbs run from elsewhere */
+	real = realpath(a.v[0], NULL);
+	o.topo_path = real ? real : a.v[0];
+	if (g->restart != VMR_RESTART_NO && !ro.no_restart) {
+		struct vmr_restart_opts mo = {
+		    .cfg = &cfg,
+		    .guest = g,
+		    .run = run_child,
+		    .userdata = &o,
+		    .log = run_log,
+		};
+
+		if (vmr_restart_run(&mo, &status, &err) < 0) {
+			notify_failure(err, 0);
+			r = vmr_cli_fail(err);
+		} else {
+			r = status;
+		}
 	} else {
-		r = status;
+		r = run_once(&o);
 	}
 out:
 	vmr_topology_free(t);

@@ -12,6 +12,7 @@
 
 #include "cmd/cmd.h"
 #include "lib/base/buf.h"
+#include "lib/runtime/control.h"
 #include "lib/runtime/launch.h"
 #include "lib/base/statedir.h"
 #include "lib/base/util.h"
@@ -24,24 +25,29 @@ extern char **environ;
 struct up_opts {
 	const char *host;
 	long long timeout;
+	bool wait;
 };
 
 static const struct vmr_cli_opt up_options[] = {
     VMR_CLI_OPT_HOST("the guests placed on host NAME", struct up_opts, host),
     {"timeout", 't', "S", "wait at most S seconds for the guests (default 60)",
      VMR_CLI_SECONDS(struct up_opts, timeout, 1, 86400)},
+    {"wait", 'w', NULL,
+     "wait until each guest is ready as its ready_when says\n(booted), not only running",
+     VMR_CLI_FLAG(struct up_opts, wait)},
     {0},
 };
 
 const struct vmr_cli_cmd cmd_up_cli = {
     .name = "up",
     .summary = "start guests detached and wait until they run pinned",
-    .synopsis = "TOPOLOGY [GUEST...] [--host NAME] [--timeout S]",
+    .synopsis = "TOPOLOGY [GUEST...] [--host NAME] [--wait] [--timeout S]",
     .description = "Start a detached supervisor (`vmrun run`) for each guest, its messages in\n"
 		   "STATE/GUEST/supervisor.log, and wait until every guest runs with its vCPUs\n"
-		   "pinned.  If one fails, stop the guests this command started and name the\n"
-		   "guest with the end of its supervisor.log.  Guests already running are left\n"
-		   "as they are.\n"
+		   "pinned (with --wait: until each is ready as its ready_when says).  If one\n"
+		   "fails, stop the guests this command started and name the guest with the\n"
+		   "end of its supervisor.log (or, not ready in time, what its readiness\n"
+		   "check saw last).  Guests already running are left as they are.\n"
 		   "\n"
 		   "Without GUEST: the guests placed on this machine (the topology host whose\n"
 		   "name is this machine's host name or whose address is one of its addresses),\n"
@@ -205,11 +211,39 @@ static const char *status_text(const struct vmr_launch_guest *g)
 	return startswith(g->status, prefix) ? g->status + strlen(prefix) : g->status;
 }
 
+/* A guest that runs but is not ready: what its readiness check saw last. */
+static void report_not_ready(const char *state_dir, const struct vmr_launch_guest *g, int timeout_s)
+{
+	json_t *req = json_pack("{s:n}", "health"), *h = NULL;
+	const char *when, *last, *con;
+
+	if (vmr_control_call(state_dir, g->name, req, 3000, &h, NULL, NULL) < 0)
+		h = NULL;
+	json_decref(req);
+	when = json_string_value(json_object_get(h, "ready_when"));
+	last = json_string_value(json_object_get(h, "last"));
+	con = json_string_value(json_object_get(h, "console_last"));
+	fprintf(stderr,
+		"vmrun: error: guest '%s' running but not ready after %d s (ready_when %s)\n",
+		g->name, timeout_s, when ? when : "?");
+	if (last && (!con || !streq(last, con)))
+		fprintf(stderr, "vmrun: guest '%s': last seen: %s\n", g->name, last);
+	if (con)
+		fprintf(stderr, "vmrun: guest '%s': last console line: %s\n", g->name, con);
+	else
+		fprintf(stderr, "vmrun: guest '%s': nothing on its console yet\n", g->name);
+	json_decref(h);
+}
+
 static void report_failure(const char *state_dir, const struct vmr_launch_guest *g, int timeout_s)
 {
 	_cleanup_free_ char *tail = NULL;
 	_cleanup_free_ char *log = vmr_statedir_path(state_dir, g->name, VMR_LAUNCH_LOG);
 
+	if (g->state == VMR_LAUNCH_WAITING && g->running) {
+		report_not_ready(state_dir, g, timeout_s);
+		return;
+	}
 	if (g->state == VMR_LAUNCH_WAITING)
 		fprintf(stderr,
 			"vmrun: error: guest '%s' not running with its vCPUs pinned "
@@ -306,6 +340,7 @@ VERB(up)
 	    .state_dir = cfg.state_dir,
 	    .topology = topo,
 	    .envp = environ,
+	    .wait_healthy = o.wait,
 	};
 
 	if (vmr_launch_init(&launch, &lo, &err) < 0) {
@@ -337,9 +372,11 @@ VERB(up)
 	if (r == 0) {
 		for (size_t i = 0; i < n; i++) {
 			if (gs[i].started)
-				printf("guest '%s' is running (supervisor pid %d, log %s/%s/%s)\n",
-				       gs[i].name, (int)gs[i].pid, cfg.state_dir, gs[i].name,
-				       VMR_LAUNCH_LOG);
+				printf("guest '%s' is %s (supervisor pid %d, log %s/%s/%s)\n",
+				       gs[i].name, o.wait ? "ready" : "running", (int)gs[i].pid,
+				       cfg.state_dir, gs[i].name, VMR_LAUNCH_LOG);
+			else if (o.wait)
+				printf("guest '%s' is ready\n", gs[i].name);
 		}
 		r = VMR_EXIT_OK;
 		goto out;

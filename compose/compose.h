@@ -45,6 +45,7 @@ struct vmr_compose_opts {
 	const char *topology_name; /* the input file name shown in headers; NULL = none */
 	const char *topology_dir; /* canonical directory of the input: relative paths; NULL = "." */
 	const char *state_dir;	  /* the hosts' state directory; NULL = VMR_COMPOSE_STATE_DIR */
+	const char *exporter;	  /* ADDR:PORT of an exporter_HOST service per host; NULL: none */
 };
 
 /* One physical host and the guests placed on it. */

@@ -248,6 +248,12 @@ static void guest_service(struct vmr_yamlout *y, const struct vmr_compose_opts *
 	depends(y, prep, "service_completed_successfully");
 	vmr_yamlout_map_end(y);
 	kv_duration(y, "stop_grace_period", compose_guest_grace(guest));
+	if (guest->restart != VMR_RESTART_NO) {
+		char buf[32];
+
+		/* Docker restarts the container; vmrun runs with --no-restart inside */
+		vmr_yamlout_kv_str(y, "restart", compose_guest_restart(guest, buf));
+	}
 	healthcheck(y, &test, &compose_guest_health);
 	labels(y, &lab);
 	vmr_yamlout_map_end(y);
@@ -255,6 +261,33 @@ static void guest_service(struct vmr_yamlout *y, const struct vmr_compose_opts *
 	compose_grants_free(&g);
 	vmr_strvec_clear(&cmd);
 	vmr_strvec_clear(&test);
+	vmr_strvec_clear(&lab);
+}
+
+/* exporter_HOST: `vmrun exporter` reading the host's state directory, on the host's network */
+static void exporter_service(struct vmr_yamlout *y, const struct vmr_compose_opts *o,
+			     const struct vmr_compose_host *h)
+{
+	struct vmr_strvec cmd = VMR_STRVEC_INIT, lab = VMR_STRVEC_INIT;
+	struct compose_grants g = {0};
+	_cleanup_free_ char *name = compose_exporter_service(h);
+
+	compose_exporter_argv(o, &cmd);
+	compose_exporter_grants(o, &g);
+	vmr_strvec_pushv(
+	    &lab, (const char *const[]){"vmrun.host", h->name, "vmrun.role", "exporter", NULL});
+	vmr_yamlout_str(y, name);
+	vmr_yamlout_map_start(y);
+	service_head(y, o, &cmd, "host");
+	environment(y, &g);
+	security(y, &g);
+	volumes(y, &g);
+	kv_duration(y, "stop_grace_period", 5);
+	vmr_yamlout_kv_str(y, "restart", "unless-stopped");
+	labels(y, &lab);
+	vmr_yamlout_map_end(y);
+	compose_grants_free(&g);
+	vmr_strvec_clear(&cmd);
 	vmr_strvec_clear(&lab);
 }
 
@@ -283,6 +316,8 @@ int compose_file_build(const struct vmr_topology *t, const struct vmr_compose_op
 			prep_service(&y, o, h, g);
 			guest_service(&y, o, h, g);
 		}
+		if (o->exporter)
+			exporter_service(&y, o, h);
 	}
 	vmr_yamlout_map_end(&y);
 	if (t->nguests) {

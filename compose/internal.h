@@ -56,6 +56,12 @@ extern const struct compose_health compose_host_health;
 void compose_guest_argv(const struct vmr_guest *g, struct vmr_strvec *ret);
 void compose_prep_argv(const struct vmr_guest *g, struct vmr_strvec *ret);
 void compose_host_argv(const struct vmr_compose_host *h, struct vmr_strvec *ret);
+/* the exporter_HOST service (o->exporter set): its name (caller frees) and argv */
+char *compose_exporter_service(const struct vmr_compose_host *h);
+void compose_exporter_argv(const struct vmr_compose_opts *o, struct vmr_strvec *ret);
+void compose_exporter_grants(const struct vmr_compose_opts *o, struct compose_grants *ret);
+/* the orchestrator's restart policy of a guest with `restart:` ("no" without one) */
+const char *compose_guest_restart(const struct vmr_guest *g, char buf[static 32]);
 /* argv of the health/readiness checks */
 void compose_guest_health_argv(const struct vmr_guest *g, struct vmr_strvec *ret);
 void compose_host_health_argv(const struct vmr_compose_host *h, struct vmr_strvec *ret);

@@ -409,8 +409,10 @@ static int guest_pod(const struct vmr_compose_host *h, const struct vmr_guest *g
 	vmr_yamlout_map_start(&y);
 	node_selector(&y, h);
 	vmr_yamlout_kv_bool(&y, "hostNetwork", true);
-	/* a guest that powers off completes the pod; a failure is retried */
-	vmr_yamlout_kv_str(&y, "restartPolicy", "OnFailure");
+	/* a guest that powers off completes the pod (restart: always: it starts again);
+	 * a failure is retried */
+	vmr_yamlout_kv_str(&y, "restartPolicy",
+			   guest->restart == VMR_RESTART_ALWAYS ? "Always" : "OnFailure");
 	vmr_yamlout_kv_int(&y, "terminationGracePeriodSeconds", compose_guest_grace(guest));
 	vmr_yamlout_str(&y, "initContainers");
 	vmr_yamlout_seq_start(&y, false);

@@ -23,7 +23,8 @@ enum host_field { HOST_DOCKER, HOST_SSH, HOST_SERVICE, HOST_GUESTS };
 
 /* declare -A NAME=([host]='value' ...) with one field of every host */
 static void host_map(struct vmr_buf *b, const char *name, const struct vmr_topology *t,
-		     const struct vmr_compose_layout *l, enum host_field field)
+		     const struct vmr_compose_opts *o, const struct vmr_compose_layout *l,
+		     enum host_field field)
 {
 	vmr_buf_addf(b, "declare -A %s=(", name);
 	for (size_t i = 0; i < l->nhosts; i++) {
@@ -44,6 +45,12 @@ static void host_map(struct vmr_buf *b, const char *name, const struct vmr_topol
 			for (size_t j = 0; j < h->nguests; j++)
 				vmr_buf_addf(&v, "%svm_%s", j ? " " : "",
 					     t->guests[h->guests[j]].name);
+			/* the exporter comes and goes with the guests */
+			if (o->exporter) {
+				_cleanup_free_ char *ex = compose_exporter_service(h);
+
+				vmr_buf_addf(&v, "%s%s", v.len ? " " : "", ex);
+			}
 			break;
 		}
 		vmr_buf_adds(b, i ? " [" : "[");
@@ -265,10 +272,10 @@ int compose_script_build(const struct vmr_topology *t, const struct vmr_compose_
 		add_quoted(out, l.hosts[i].name);
 	}
 	vmr_buf_adds(out, ")\n");
-	host_map(out, "docker_host", t, &l, HOST_DOCKER);
-	host_map(out, "ssh_target", t, &l, HOST_SSH);
-	host_map(out, "host_service", t, &l, HOST_SERVICE);
-	host_map(out, "guests", t, &l, HOST_GUESTS);
+	host_map(out, "docker_host", t, o, &l, HOST_DOCKER);
+	host_map(out, "ssh_target", t, o, &l, HOST_SSH);
+	host_map(out, "host_service", t, o, &l, HOST_SERVICE);
+	host_map(out, "guests", t, o, &l, HOST_GUESTS);
 
 	vmr_buf_adds(out, "# per guest: its host and the address `ssh` connects to\n"
 			  "declare -A guest_host=(");

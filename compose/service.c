@@ -44,6 +44,31 @@ unsigned compose_host_grace(void)
 void compose_guest_argv(const struct vmr_guest *g, struct vmr_strvec *ret)
 {
 	const char *argv[] = {"vmrun", "run", VMR_COMPOSE_TOPOLOGY_PATH, g->name, NULL};
+	const char *norestart[] = {"vmrun", "run", "--no-restart", VMR_COMPOSE_TOPOLOGY_PATH,
+				   g->name, NULL};
+
+	/* the orchestrator restarts the container: vmrun must not restart inside it too */
+	vmr_strvec_pushv(ret, g->restart != VMR_RESTART_NO ? norestart : argv);
+}
+
+const char *compose_guest_restart(const struct vmr_guest *g, char buf[static 32])
+{
+	if (g->restart == VMR_RESTART_ON_FAILURE && g->restart_max) {
+		snprintf(buf, 32, "on-failure:%u", g->restart_max);
+		return buf;
+	}
+	return vmr_restart_name(g->restart);
+}
+
+char *compose_exporter_service(const struct vmr_compose_host *h)
+{
+	/* host_NAME -> exporter_NAME */
+	return xasprintf("exporter_%s", h->service + strlen("host_"));
+}
+
+void compose_exporter_argv(const struct vmr_compose_opts *o, struct vmr_strvec *ret)
+{
+	const char *argv[] = {"vmrun", "exporter", "--listen", o->exporter, NULL};
 
 	vmr_strvec_pushv(ret, argv);
 }
@@ -107,6 +132,18 @@ static void state_env(const struct vmr_compose_opts *o, struct compose_grants *r
 		return;
 	vmr_strvec_push(&r->env, "VMRUN_STATE_DIR");
 	vmr_strvec_push(&r->env, o->state_dir);
+}
+
+/*
+ * The exporter reads the state directory (the supervisors' control sockets;
+ * connecting needs no write access) and nothing else: no capability, no
+ * device; the host's network namespace for the NICs' counters.
+ */
+void compose_exporter_grants(const struct vmr_compose_opts *o, struct compose_grants *ret)
+{
+	vmr_strvec_push(&ret->security_opt, "no-new-privileges:true");
+	mount_add(ret, COMPOSE_MOUNT_DIR, compose_state_dir(o), compose_state_dir(o), true, false);
+	state_env(o, ret);
 }
 
 /* The volume, the topology, the guest's state directory and the files it names. */

@@ -20,6 +20,7 @@
  * directory of the topology file.
  */
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -93,6 +94,35 @@ int vmr_image_info_parse(const char *json, const char *path, struct vmr_image_in
  */
 int vmr_image_overlay(const char *qemu_img, const char *file, const char *backing, uint64_t size,
 		      bool *ret_written, struct vmr_error **err);
+
+/*
+ * Grow an image to size bytes (`qemu-img resize -f FORMAT`); qemu-img
+ * refuses a smaller size without --shrink, which vmrun never passes.
+ */
+int vmr_image_resize(const char *qemu_img, const char *path, const char *format, uint64_t size,
+		     struct vmr_error **err);
+
+/* Internal snapshots of a qcow2 image, with `qemu-img snapshot -c|-a|-d NAME`. */
+enum vmr_image_snap_op { VMR_IMAGE_SNAP_CREATE, VMR_IMAGE_SNAP_APPLY, VMR_IMAGE_SNAP_DELETE };
+int vmr_image_snapshot(const char *qemu_img, const char *path, enum vmr_image_snap_op op,
+		       const char *name, struct vmr_error **err);
+/*
+ * The internal snapshots of an image as qemu-img info lists them (a new
+ * array of {id, name, vm-state-size, date-sec, date-nsec, vm-clock-nsec}).
+ */
+int vmr_image_snapshots(const char *qemu_img, const char *path, json_t **ret,
+			struct vmr_error **err);
+/*
+ * A new qcow2 image dst (never replacing a file) holding the state of the
+ * qcow2 src at its internal snapshot: an overlay on backing (of
+ * backing_format) with only what differs from it, or (backing NULL) a
+ * full copy.  src may be in use by a running guest.
+ */
+int vmr_image_from_snapshot(const char *qemu_img, const char *src, const char *snapshot,
+			    const char *dst, const char *backing, const char *backing_format,
+			    struct vmr_error **err);
+/* `qemu-img info --backing-chain`: a new array, the image first, its base last. */
+int vmr_image_chain(const char *qemu_img, const char *path, json_t **ret, struct vmr_error **err);
 
 /* The three seed files and the instance id they carry. */
 struct vmr_seed {

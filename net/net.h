@@ -204,4 +204,18 @@ int vmr_net_host_up(const struct vmr_config *cfg, const struct vmr_topology *t, 
  */
 int vmr_net_devices(const struct vmr_config *cfg, json_t **ret, struct vmr_error **err);
 
+/* A link's counters as the kernel keeps them (its side: a tap's rx is what the guest sent). */
+struct vmr_net_link_stats {
+	int ifindex;
+	uint64_t rx_bytes, tx_bytes, rx_packets, tx_packets;
+	uint64_t rx_errors, tx_errors, rx_dropped, tx_dropped;
+};
+
+/*
+ * The counters of link ifname in our network namespace, over netlink
+ * (RTM_GETLINK, IFLA_STATS64 through libnl).  A missing link fails with
+ * ENODEV.
+ */
+int vmr_net_link_stats(const char *ifname, struct vmr_net_link_stats *ret, struct vmr_error **err);
+
 #endif

@@ -36,6 +36,7 @@
 #include "lib/base/buf.h"
 #include "lib/base/util.h"
 #include "net/internal.h"
+#include "net/net.h"
 
 #ifndef SOL_NETLINK
 #define SOL_NETLINK 270
@@ -665,5 +666,46 @@ int net_vf_set(struct vmr_nl *nl, int ifindex, const char *pfname, const struct 
 				   "set VF %u of '%s' (mac %s, vlan %u, trust %s, spoofchk %s)",
 				   vf->index, pfname, mb, vf->vlan, vf->trust ? "on" : "off",
 				   vf->spoofchk ? "on" : "off");
+	return 0;
+}
+
+/* A link's counters (net/net.h): one RTM_GETLINK, the IFLA_STATS64 libnl keeps. */
+int vmr_net_link_stats(const char *ifname, struct vmr_net_link_stats *ret, struct vmr_error **err)
+{
+	static const struct {
+		rtnl_link_stat_id_t id;
+		size_t off;
+	} map[] = {
+	    {RTNL_LINK_RX_BYTES, offsetof(struct vmr_net_link_stats, rx_bytes)},
+	    {RTNL_LINK_TX_BYTES, offsetof(struct vmr_net_link_stats, tx_bytes)},
+	    {RTNL_LINK_RX_PACKETS, offsetof(struct vmr_net_link_stats, rx_packets)},
+	    {RTNL_LINK_TX_PACKETS, offsetof(struct vmr_net_link_stats, tx_packets)},
+	    {RTNL_LINK_RX_ERRORS, offsetof(struct vmr_net_link_stats, rx_errors)},
+	    {RTNL_LINK_TX_ERRORS, offsetof(struct vmr_net_link_stats, tx_errors)},
+	    {RTNL_LINK_RX_DROPPED, offsetof(struct vmr_net_link_stats, rx_dropped)},
+	    {RTNL_LINK_TX_DROPPED, offsetof(struct vmr_net_link_stats, tx_dropped)},
+	};
+	struct vmr_nl nl = {0};
+	struct rtnl_link *l = NULL;
+	int r;
+
+	r = net_nl_open(&nl, err);
+	if (r < 0)
+		return r;
+	r = rtnl_link_get_kernel(nl.sk, 0, ifname, &l);
+	if (r < 0) {
+		if (nl.errnum == ENODEV ||
+		    (!nl.errnum && (r == -NLE_OBJ_NOTFOUND || r == -NLE_NODEV)))
+			r = vmr_error_set(err, ENODEV, "interface '%s' not found", ifname);
+		else
+			r = net_nl_fail(&nl, r, err, "look up interface '%s'", ifname);
+		net_nl_close(&nl);
+		return r;
+	}
+	*ret = (struct vmr_net_link_stats){.ifindex = rtnl_link_get_ifindex(l)};
+	for (size_t i = 0; i < ARRAY_SIZE(map); i++)
+		*(uint64_t *)((char *)ret + map[i].off) = rtnl_link_get_stat(l, map[i].id);
+	rtnl_link_put(l);
+	net_nl_close(&nl);
 	return 0;
 }

@@ -23,9 +23,10 @@ meta=${VMRUN_TESTGUEST_KERNEL_PKG:-linux-image-cloud-amd64}
 
 # Modules the init loads (with their dependencies): virtio NICs and disks,
 # the CD-ROM on virtio-scsi or IDE for the cloud-init seed, ISO9660, and the
-# ACPI power button with evdev so busybox acpid sees it.
+# ACPI power button with evdev so busybox acpid sees it, and virtio-serial
+# (virtio_console) for the guest agent channel.
 modules=(virtio_pci virtio_net virtio_blk virtio_scsi scsi_mod sd_mod sr_mod
-	cdrom isofs ata_piix button evdev)
+	cdrom isofs ata_piix button evdev virtio_console)
 # scsi_mod: scan synchronously so disks exist once insmod returns
 declare -A modparams=([scsi_mod]="scan=sync")
 

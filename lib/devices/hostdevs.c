@@ -359,6 +359,7 @@ static int hostdevs_setup(struct vmr_setup *s, struct vmr_plan_dev *pd, struct v
 }
 
 const struct vmr_device_ops vmr_device_hostdevs = {
+    .unmigratable = true,
     .name = "hostdevs",
     .cls = VMR_DEVICE_GUEST,
     .summary = "host PCI devices (GPUs, ...) passed through whole (vfio-pci)",

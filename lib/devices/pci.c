@@ -74,6 +74,7 @@ static int pci_setup(struct vmr_setup *s, struct vmr_plan_dev *pd, struct vmr_er
 }
 
 const struct vmr_device_ops vmr_device_pci = {
+    .unmigratable = true,
     .name = "pci",
     .cls = VMR_DEVICE_NIC,
     .summary = "a PCI network function passed through whole (vfio-pci)",

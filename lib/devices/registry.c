@@ -11,7 +11,7 @@ extern const struct vmr_device_ops vmr_device_virtio_blk, vmr_device_scsi, vmr_d
     vmr_device_ide, vmr_device_cdrom;
 extern const struct vmr_device_ops vmr_device_macvtap, vmr_device_bridge, vmr_device_tap,
     vmr_device_user, vmr_device_pci, vmr_device_vf;
-extern const struct vmr_device_ops vmr_device_rng;
+extern const struct vmr_device_ops vmr_device_rng, vmr_device_agent;
 /* issue 12, second half: memory, vhost-user, thread placement, host PCI devices */
 extern const struct vmr_device_ops vmr_device_vhost_user, vmr_device_memory,
     vmr_device_emulator_cpus, vmr_device_iothreads, vmr_device_iothread_cpus, vmr_device_hostdevs;
@@ -39,6 +39,7 @@ static const struct vmr_device_ops *const kinds[] = {
     &vmr_device_iothreads,
     &vmr_device_iothread_cpus,
     &vmr_device_hostdevs,
+    &vmr_device_agent,
     NULL,
 };
 

@@ -116,6 +116,7 @@ static void vf_host_needs(struct vmr_hostsetup *h, const struct vmr_device *d)
 }
 
 const struct vmr_device_ops vmr_device_vf = {
+    .unmigratable = true,
     .name = "vf",
     .cls = VMR_DEVICE_NIC,
     .summary = "an SR-IOV VF of a PF, chosen by the guest's MAC (vfio-pci)",

@@ -111,6 +111,10 @@ struct vmr_device_ops {
 	size_t (*claims)(const struct vmr_device *d, struct vmr_claim *out, size_t max);
 	/* NIC: the guest sees the device's own MAC unless `mac` is given (passthrough) */
 	bool mac_from_device;
+	/* GUEST: a channel to a QEMU guest agent (`ready_when: agent` needs one) */
+	bool guest_agent;
+	/* its state cannot be saved or migrated (vfio): no snapshot, no clone */
+	bool unmigratable;
 	/* NIC: the MAC of the host link it creates for the NIC (reclaimed by it), if any */
 	bool (*link_mac)(const struct vmr_nic *nic, struct vmr_mac *ret);
 

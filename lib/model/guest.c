@@ -7,6 +7,7 @@
  */
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <regex.h>
 #include <stdio.h>
 #include <sys/socket.h>
 
@@ -19,10 +20,42 @@ static const char *const format_names[] = {"auto", "qcow2", "raw", NULL};
 static const char *const cache_names[] = {"default",	"none",	  "writeback", "writethrough",
 					  "directsync", "unsafe", NULL};
 static const char *const aio_names[] = {"default", "threads", "native", "io_uring", NULL};
+static const char *const restart_names[] = {"no", "on-failure", "always", NULL};
+static const char *const ready_names[] = {"running", "console", "cloud-init", "tcp", "agent", NULL};
 
 const char *vmr_accel_name(enum vmr_accel a)
 {
 	return (unsigned)a < ARRAY_SIZE(accel_names) - 1 ? accel_names[a] : "?";
+}
+
+const char *vmr_restart_name(enum vmr_restart r)
+{
+	return (unsigned)r < ARRAY_SIZE(restart_names) - 1 ? restart_names[r] : "?";
+}
+
+char *vmr_ready_text(const struct vmr_ready *r)
+{
+	const char *name =
+	    (unsigned)r->kind < ARRAY_SIZE(ready_names) - 1 ? ready_names[r->kind] : "?";
+
+	switch (r->kind) {
+	case VMR_READY_CONSOLE:
+		return xasprintf("%s: %s", name, r->regex);
+	case VMR_READY_TCP:
+		return strchr(r->address ? r->address : "", ':')
+			   ? xasprintf("%s: [%s]:%u", name, r->address, r->port)
+			   : xasprintf("%s: %s:%u", name, r->address ? r->address : "?", r->port);
+	default:
+		return xstrdup(name);
+	}
+}
+
+bool vmr_guest_has_agent(const struct vmr_guest *g)
+{
+	for (size_t i = 0; i < g->ndevices; i++)
+		if (g->devices[i].ops && g->devices[i].ops->guest_agent)
+			return true;
+	return false;
 }
 
 const char *vmr_disk_cache_name(enum vmr_disk_cache c)
@@ -686,6 +719,196 @@ static void cpuset_free(void *field)
 	vmr_cpuset_free(field);
 }
 
+/* `restart: no|on-failure|always`, or `on-failure:N` (at most N restarts in a row) */
+static bool restart_parse(struct vmr_keyctx *c, const struct vmr_ynode *n, void *field, void *obj)
+{
+	struct vmr_guest *g = obj;
+	unsigned v;
+
+	if (!vmr_key_want_scalar(c, n, "restart"))
+		return false;
+	if (startswith(n->value, "on-failure:")) {
+		const char *num = n->value + strlen("on-failure:");
+		char *end = NULL;
+		unsigned long long max;
+
+		errno = 0;
+		max = strtoull(num, &end, 10);
+		if (!*num || *end || errno || !isdigit((unsigned char)*num) || max < 1 ||
+		    max > 1000000) {
+			VMR_KEY_ERR(c, n->pos, "write on-failure:N with N from 1 to 1000000",
+				    "%s: invalid restart policy '%s'", c->ctx, n->value);
+			return false;
+		}
+		g->restart = VMR_RESTART_ON_FAILURE;
+		g->restart_max = (unsigned)max;
+		return true;
+	}
+	if (!vmr_key_enum(c, n, "restart", restart_names, ARRAY_SIZE(restart_names) - 1, &v))
+		return false;
+	*(enum vmr_restart *)field = (enum vmr_restart)v;
+	g->restart_max = 0;
+	return true;
+}
+
+static json_t *restart_json(const void *field)
+{
+	const struct vmr_guest *g =
+	    (const struct vmr_guest *)((const char *)field - offsetof(struct vmr_guest, restart));
+
+	if (g->restart == VMR_RESTART_ON_FAILURE && g->restart_max)
+		return json_sprintf("on-failure:%u", g->restart_max);
+	return json_string(vmr_restart_name(g->restart));
+}
+
+/* "ADDRESS:PORT" or "[V6]:PORT" of `tcp:`; the address without brackets */
+static bool tcp_target_parse(const char *s, char **ret_addr, unsigned *ret_port)
+{
+	const char *colon, *a = s, *ae;
+	unsigned long long port;
+	struct in6_addr tmp;
+	_cleanup_free_ char *addr = NULL;
+	char *end = NULL;
+
+	if (*s == '[') {
+		ae = strchr(s, ']');
+		if (!ae || ae[1] != ':')
+			return false;
+		a = s + 1;
+		colon = ae + 1;
+	} else {
+		colon = strrchr(s, ':');
+		if (!colon)
+			return false;
+		ae = colon;
+	}
+	addr = xstrndup(a, (size_t)(ae - a));
+	if (inet_pton(*s == '[' ? AF_INET6 : AF_INET, addr, &tmp) != 1)
+		return false;
+	errno = 0;
+	port = strtoull(colon + 1, &end, 10);
+	if (!isdigit((unsigned char)colon[1]) || *end || errno || port < 1 || port > 65535)
+		return false;
+	*ret_addr = TAKE_PTR(addr);
+	*ret_port = (unsigned)port;
+	return true;
+}
+
+/*
+ * `ready_when:` running | cloud-init | agent, or a mapping of one key:
+ * {console: REGEX} (POSIX extended, matched against each console line) or
+ * {tcp: PORT | ADDRESS:PORT}.
+ */
+static bool ready_parse(struct vmr_keyctx *c, const struct vmr_ynode *n, void *field, void *obj)
+{
+	struct vmr_ready *r = field;
+	const struct vmr_ypair *p;
+	const struct vmr_ynode *v;
+	unsigned k;
+
+	free(r->regex);
+	free(r->address);
+	*r = (struct vmr_ready){.pos = n->pos};
+	(void)obj;
+	if (n->type == VMR_YNODE_SCALAR) {
+		static const char *const simple[] = {"running", "cloud-init", "agent"};
+		static const enum vmr_ready_kind kinds[] = {VMR_READY_RUNNING, VMR_READY_CLOUD_INIT,
+							    VMR_READY_AGENT};
+
+		for (size_t i = 0; i < ARRAY_SIZE(simple); i++)
+			if (streq(n->value, simple[i])) {
+				r->kind = kinds[i];
+				if (r->kind == VMR_READY_CLOUD_INIT)
+					r->regex = xstrdup(VMR_READY_CLOUD_INIT_REGEX);
+				return true;
+			}
+		if (streq(n->value, "console") || streq(n->value, "tcp")) {
+			VMR_KEY_ERR(c, n->pos,
+				    streq(n->value, "tcp") ? "write ready_when: {tcp: PORT}"
+							   : "write ready_when: {console: REGEX}",
+				    "%s: ready_when '%s' needs its value", c->ctx, n->value);
+			return false;
+		}
+		if (!vmr_key_enum(c, n, "ready_when", ready_names, ARRAY_SIZE(ready_names) - 1, &k))
+			return false;
+		return false;
+	}
+	if (n->type != VMR_YNODE_MAP || n->n != 1) {
+		VMR_KEY_ERR(c, n->pos,
+			    "write running, cloud-init, agent, {console: REGEX} or {tcp: PORT}",
+			    "%s: 'ready_when' must be a word or a mapping of one key", c->ctx);
+		return false;
+	}
+	p = &n->pairs[0];
+	v = p->value;
+	if (streq(p->key->value, "console")) {
+		regex_t re;
+		int rc;
+
+		if (!vmr_key_want_scalar(c, v, "console"))
+			return false;
+		if (!*v->value) {
+			VMR_KEY_ERR(c, v->pos, NULL,
+				    "%s: ready_when console: empty regular expression", c->ctx);
+			return false;
+		}
+		rc = regcomp(&re, v->value, REG_EXTENDED | REG_NOSUB);
+		if (rc != 0) {
+			char why[256];
+
+			regerror(rc, &re, why, sizeof(why));
+			VMR_KEY_ERR(c, v->pos, "a POSIX extended regular expression (regcomp)",
+				    "%s: ready_when console: invalid regular expression '%s': %s",
+				    c->ctx, v->value, why);
+			return false;
+		}
+		regfree(&re);
+		r->kind = VMR_READY_CONSOLE;
+		r->regex = xstrdup(v->value);
+		return true;
+	}
+	if (streq(p->key->value, "tcp")) {
+		if (!vmr_key_want_scalar(c, v, "tcp"))
+			return false;
+		if (v->plain && isdigit((unsigned char)v->value[0]) && !strchr(v->value, ':')) {
+			if (!vmr_key_uint(c, v, "tcp", 1, 65535, &r->port))
+				return false;
+		} else if (!tcp_target_parse(v->value, &r->address, &r->port)) {
+			VMR_KEY_ERR(c, v->pos, "write PORT, ADDRESS:PORT or [IPV6]:PORT",
+				    "%s: ready_when tcp: invalid target '%s'", c->ctx, v->value);
+			return false;
+		} else {
+			r->addr_given = true;
+		}
+		r->kind = VMR_READY_TCP;
+		return true;
+	}
+	{
+		static const char *const keys[] = {"console", "tcp"};
+		_cleanup_free_ char *hint = vmr_key_suggest(p->key->value, keys, ARRAY_SIZE(keys));
+
+		VMR_KEY_ERR(c, p->key->pos, hint ? hint : "console or tcp",
+			    "%s: unknown ready_when condition '%s'", c->ctx, p->key->value);
+	}
+	return false;
+}
+
+static void ready_free(void *field)
+{
+	struct vmr_ready *r = field;
+
+	free(r->regex);
+	free(r->address);
+	*r = (struct vmr_ready){0};
+}
+
+static json_t *ready_json(const void *field)
+{
+	_cleanup_free_ char *t = vmr_ready_text(field);
+
+	return json_string(t);
+}
+
 /* disks and nics are lists; guest_load() loads their items */
 static bool disks_parse(struct vmr_keyctx *c, const struct vmr_ynode *n, void *field, void *obj)
 {
@@ -804,6 +1027,18 @@ static const struct vmr_key guest_keys[] = {
      .type = VMR_KEY_STRLIST,
      .off = offsetof(struct vmr_guest, qemu_args),
      .flags = VMR_KEY_HW},
+    /* the guest does not see these two: they change no instance-id */
+    {.name = "ready_when",
+     .type = VMR_KEY_CUSTOM,
+     .off = offsetof(struct vmr_guest, ready),
+     .parse = ready_parse,
+     .free = ready_free,
+     .json = ready_json},
+    {.name = "restart",
+     .type = VMR_KEY_CUSTOM,
+     .off = offsetof(struct vmr_guest, restart),
+     .parse = restart_parse,
+     .json = restart_json},
     VMR_KEYS_END,
 };
 
@@ -977,6 +1212,28 @@ void guest_load(struct loader *L, struct vmr_guest *g, const struct vmr_ynode *o
 	if (!g->cloud_init.hostname)
 		g->cloud_init.hostname = xstrdup(g->name);
 	guest_check_devices(L, g, ctx);
+
+	/* ready_when's needs: an address to connect to, an agent to ask */
+	if (g->ready.kind == VMR_READY_TCP && !g->ready.address) {
+		for (size_t i = 0; i < g->nnics && !g->ready.address; i++) {
+			char buf[64], *slash;
+
+			if (!g->nics[i].has_ip)
+				continue;
+			vmr_cidr_format(&g->nics[i].ip, buf);
+			slash = strchr(buf, '/');
+			if (slash)
+				*slash = '\0';
+			g->ready.address = xstrdup(buf);
+		}
+		if (!g->ready.address)
+			ERR(L, g->ready.pos, "give a nic an 'ip:', or write {tcp: ADDRESS:PORT}",
+			    "%s: ready_when tcp: %u needs the guest's address, and no nic has 'ip'",
+			    ctx, g->ready.port);
+	}
+	if (g->ready.kind == VMR_READY_AGENT && !vmr_guest_has_agent(g))
+		ERR(L, g->ready.pos, "add 'agent: true' (a virtio-serial channel for qemu-ga)",
+		    "%s: ready_when agent needs the guest agent channel", ctx);
 }
 
 void guest_free(struct vmr_guest *g)

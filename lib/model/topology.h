@@ -88,6 +88,34 @@ struct vmr_cloud_init {
 	char *hostname;	     /* default: the guest name */
 };
 
+/* `ready_when:` what makes the guest ready (healthy) once it runs (docs/topology.md) */
+enum vmr_ready_kind {
+	VMR_READY_RUNNING,    /* QEMU runs with its vCPUs pinned (the default) */
+	VMR_READY_CONSOLE,    /* a console line matches a POSIX extended regex */
+	VMR_READY_CLOUD_INIT, /* cloud-init's final message on the console */
+	VMR_READY_TCP,	      /* a TCP connection to the guest's address is accepted */
+	VMR_READY_AGENT,      /* the QEMU guest agent answers guest-ping */
+};
+
+struct vmr_ready {
+	enum vmr_ready_kind kind;
+	struct vmr_pos pos;
+	char *regex;	 /* CONSOLE (CLOUD_INIT: VMR_READY_CLOUD_INIT_REGEX) */
+	char *address;	 /* TCP: the guest's address (given, or its first NIC's ip) */
+	unsigned port;	 /* TCP */
+	bool addr_given; /* TCP: written as ADDRESS:PORT */
+};
+
+/* cloud-init's final_message as its default config writes it to the console */
+#define VMR_READY_CLOUD_INIT_REGEX "Cloud-init v\\. .* finished at "
+
+/* `restart:` what the supervisor does when the guest ends (Docker's policies) */
+enum vmr_restart {
+	VMR_RESTART_NO,
+	VMR_RESTART_ON_FAILURE,
+	VMR_RESTART_ALWAYS,
+};
+
 struct vmr_guest {
 	struct vmr_pos pos;
 	char *name;
@@ -113,6 +141,9 @@ struct vmr_guest {
 	struct vmr_strvec qemu_args; /* appended last, verbatim */
 	struct vmr_device *devices;  /* guest keys that add a device (rng: true), in kind order */
 	size_t ndevices;
+	struct vmr_ready ready; /* ready_when */
+	enum vmr_restart restart;
+	unsigned restart_max; /* on-failure:N: at most N restarts in a row; 0: no limit */
 };
 
 struct vmr_host {
@@ -183,6 +214,11 @@ bool vmr_host_address_valid(const char *s);
 
 /* Text names of enum values, as written in the topology file. */
 const char *vmr_accel_name(enum vmr_accel a);
+const char *vmr_restart_name(enum vmr_restart r);
+/* ready_when as written: "running", "console: REGEX", "tcp: ADDR:PORT"...; caller frees */
+char *vmr_ready_text(const struct vmr_ready *r);
+/* Whether g has a guest-agent channel (a device kind with guest_agent set). */
+bool vmr_guest_has_agent(const struct vmr_guest *g);
 const char *vmr_disk_cache_name(enum vmr_disk_cache c);
 const char *vmr_disk_aio_name(enum vmr_disk_aio a);
 /* The effective format of a disk (AUTO resolved as documented above). */

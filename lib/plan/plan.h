@@ -13,8 +13,9 @@
  * `vmrun args` prints exactly what `run` executes.
  *
  * Child fd numbering: the fds of every device's first phase (tap fds, in
- * device order, `queues` per NIC) from 3, then those of the next phase
- * (vhost-net fds), then the QMP listening socket, then the console's.
+ * device order, `queues` per NIC) from 3, then those of the next phases
+ * (vhost-net fds, then sockets such as the guest agent's), then the QMP
+ * listening socket, then the console's.
  */
 
 #include <stdbool.h>
@@ -33,8 +34,9 @@
 
 /* The order in which devices' child fds are numbered. */
 enum vmr_fd_phase {
-	VMR_FD_TAP,   /* tap and macvtap queues */
-	VMR_FD_VHOST, /* a vhost-net fd per tap queue */
+	VMR_FD_TAP,    /* tap and macvtap queues */
+	VMR_FD_VHOST,  /* a vhost-net fd per tap queue */
+	VMR_FD_SOCKET, /* listening sockets the supervisor talks to (the guest agent) */
 	VMR_FD_PHASES,
 };
 

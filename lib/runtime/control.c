@@ -115,6 +115,20 @@ static int recv_line(int fd, struct vmr_buf *line, uint64_t deadline, int timeou
 	}
 }
 
+/* The parent of process pid (/proc/PID/stat), 0 when unknown. */
+static pid_t parent_of(pid_t pid)
+{
+	_cleanup_free_ char *path = xasprintf("/proc/%d/stat", (int)pid);
+	_cleanup_free_ char *text = NULL;
+	const char *p;
+	int ppid = 0;
+
+	if (read_file(path, 4096, &text, NULL) < 0 || !(p = strrchr(text, ')')) ||
+	    sscanf(p + 1, " %*c %d", &ppid) != 1)
+		return 0;
+	return (pid_t)ppid;
+}
+
 /*
  * vmr_control_request() to the supervisor with pid expect only (0: any):
  * the pid that listens on the socket (SO_PEERCRED) must be expect, else
@@ -140,7 +154,8 @@ static int control_request(const char *state_dir, const char *guest, pid_t expec
 
 		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
 			return vmr_error_set(err, errno, "guest '%s': control socket", guest);
-		if (cred.pid != expect)
+		/* a restart manager's supervisor is its child (lib/runtime/restart.h) */
+		if (cred.pid != expect && parent_of(cred.pid) != expect)
 			return vmr_error_set(err, ESRCH,
 					     "guest '%s': its supervisor is pid %d, not %d", guest,
 					     (int)cred.pid, (int)expect);
@@ -644,13 +659,14 @@ int vmr_ctl_parse(const char *line, size_t len, struct vmr_ctl_request *ret, cha
 	}
 	key = json_object_iter_key(json_object_iter(req));
 	val = json_object_get(req, key);
-	if (streq(key, "qmp")) {
-		r.kind = VMR_CTL_QMP;
+	if (streq(key, "qmp") || streq(key, "agent")) {
+		r.kind = streq(key, "qmp") ? VMR_CTL_QMP : VMR_CTL_AGENT;
 		r.execute = json_string_value(json_object_get(val, "execute"));
 		r.arguments = json_object_get(val, "arguments");
 		if (!r.execute || (r.arguments && !json_is_object(r.arguments))) {
-			*ret_why = xstrdup("invalid request: \"qmp\" wants "
-					   "{\"execute\": NAME, \"arguments\": {...}}");
+			*ret_why = xasprintf("invalid request: \"%s\" wants "
+					     "{\"execute\": NAME, \"arguments\": {...}}",
+					     key);
 			json_decref(req);
 			return -EINVAL;
 		}
@@ -658,8 +674,20 @@ int vmr_ctl_parse(const char *line, size_t len, struct vmr_ctl_request *ret, cha
 		r.kind = VMR_CTL_STATUS;
 	} else if (streq(key, "ping")) {
 		r.kind = VMR_CTL_PING;
-	} else if (streq(key, "stop")) {
-		r.kind = VMR_CTL_STOP;
+	} else if (streq(key, "stats")) {
+		r.kind = VMR_CTL_STATS;
+	} else if (streq(key, "health")) {
+		r.kind = VMR_CTL_HEALTH;
+		t = json_object_get(val, "wait");
+		if ((!json_is_null(val) && !json_is_object(val)) || (t && !json_is_boolean(t))) {
+			*ret_why = xstrdup("invalid request: \"health\" wants null or "
+					   "{\"wait\": BOOL}");
+			json_decref(req);
+			return -EINVAL;
+		}
+		r.wait = json_is_true(t);
+	} else if (streq(key, "stop") || streq(key, "reboot")) {
+		r.kind = streq(key, "stop") ? VMR_CTL_STOP : VMR_CTL_REBOOT;
 		t = json_object_get(val, "timeout");
 		if (t && (!json_is_integer(t) || json_integer_value(t) < 0 ||
 			  json_integer_value(t) > 86400)) {

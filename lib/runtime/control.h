@@ -70,7 +70,8 @@ int vmr_guest_stop(const char *state_dir, const char *guest, int timeout_s, bool
 
 /*
  * Kill guest's QEMU (the `kill` request) only if its control socket is
- * served by supervisor pid (SO_PEERCRED): never another supervisor's guest
+ * served by supervisor pid (SO_PEERCRED), or by a child of pid when pid is
+ * a restart manager (lib/runtime/restart.h): never another supervisor's guest
  * that holds the lock because pid has not taken it yet or lost the race
  * for it.  Returns 1 when delivered, 0 when pid does not serve the guest
  * (nothing sent), negative on failure.
@@ -150,13 +151,18 @@ enum vmr_ctl_kind {
 	VMR_CTL_PING,	/* {"ping": null} */
 	VMR_CTL_STOP,	/* {"stop": {"timeout": S}} (timeout optional) */
 	VMR_CTL_KILL,	/* {"kill": null} */
+	VMR_CTL_HEALTH, /* {"health": {"wait": BOOL}} (or null: no wait) */
+	VMR_CTL_REBOOT, /* {"reboot": {"timeout": S}} (timeout optional) */
+	VMR_CTL_STATS,	/* {"stats": null} */
+	VMR_CTL_AGENT,	/* {"agent": {"execute": CMD, "arguments": {...}}} */
 };
 
 struct vmr_ctl_request {
 	enum vmr_ctl_kind kind;
-	const char *execute; /* QMP: the command (in doc) */
-	json_t *arguments;   /* QMP: an object or NULL (in doc) */
-	int timeout;	     /* STOP: seconds 0..86400, -1 for the guest's stop_timeout */
+	const char *execute; /* QMP, AGENT: the command (in doc) */
+	json_t *arguments;   /* QMP, AGENT: an object or NULL (in doc) */
+	int timeout;	     /* STOP, REBOOT: seconds 0..86400, -1 for the guest's stop_timeout */
+	bool wait;	     /* HEALTH: reply once the guest is ready (or will not be) */
 	json_t *doc;	     /* the parsed line, owning the strings above */
 };
 

@@ -94,6 +94,7 @@ int vmr_launch_start(struct vmr_launch *l, struct vmr_launch_guest *g, struct vm
 	g->pid = 0;
 	g->pidfd = -1;
 	g->state = VMR_LAUNCH_WAITING;
+	g->running = false;
 	g->exit_status = 0;
 	g->exit_signal = 0;
 	g->status_errno = 0;
@@ -181,20 +182,35 @@ static void notify_read(struct vmr_launch *l, struct vmr_launch_guest *gs, size_
 		for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
 			if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS)
 				cred = (const struct ucred *)(void *)CMSG_DATA(c);
-		for (size_t i = 0; cred && i < n && !g; i++)
-			if (gs[i].started && gs[i].pid == cred->pid)
-				g = &gs[i];
+		buf[len] = '\0';
+		/*
+		 * From the supervisor we started, or from one its restart
+		 * manager (the one we started) runs: that one names it MAINPID.
+		 */
+		{
+			const char *mp = strstr(buf, "MAINPID=");
+			pid_t main_pid = 0;
+
+			if (mp && (mp == buf || mp[-1] == '\n'))
+				main_pid = (pid_t)atoi(mp + strlen("MAINPID="));
+			for (size_t i = 0; cred && i < n && !g; i++)
+				if (gs[i].started && (gs[i].pid == cred->pid ||
+						      (main_pid > 0 && gs[i].pid == main_pid)))
+					g = &gs[i];
+		}
 		if (!g)
 			continue;
-		buf[len] = '\0';
 		for (char *line = buf; *line;) {
 			size_t ll = strcspn(line, "\n");
 			char *next = line[ll] ? line + ll + 1 : line + ll;
 
 			line[ll] = '\0';
-			if (streq(line, "READY=1") && g->state == VMR_LAUNCH_WAITING)
-				g->state = VMR_LAUNCH_READY;
-			else if (startswith(line, "STATUS="))
+			if (streq(line, "READY=1") && g->state == VMR_LAUNCH_WAITING) {
+				if (l->o->wait_healthy)
+					g->running = true;
+				else
+					g->state = VMR_LAUNCH_READY;
+			} else if (startswith(line, "STATUS="))
 				snprintf(g->status, sizeof(g->status), "%s",
 					 line + strlen("STATUS="));
 			else if (startswith(line, "ERRNO="))
@@ -249,6 +265,7 @@ struct waiter {
 	int fd; /* connected, ping sent; -1: none */
 	uint64_t retry_at;
 	bool stopping; /* the guest is being stopped: ask no more, its death follows */
+	bool health;   /* the request sent is the health wait, not the ping */
 	size_t len;
 	char reply[PING_REPLY_MAX];
 };
@@ -262,10 +279,16 @@ static void waiter_close(struct waiter *w, uint64_t retry_at)
 	w->retry_at = retry_at;
 }
 
-/* Connect to the control socket and send the ping; else retry later. */
+/*
+ * Connect to the control socket and send the ping (or, once the guest runs
+ * and readiness is wanted, the health wait); else retry later.
+ */
 static void waiter_ask(const char *state_dir, const struct vmr_launch_guest *g, struct waiter *w)
 {
-	static const char req[] = "{\"ping\": null}\n";
+	static const char ping[] = "{\"ping\": null}\n";
+	static const char health[] = "{\"health\": {\"wait\": true}}\n";
+	const char *req = g->running ? health : ping;
+	size_t reqlen = strlen(req);
 	_cleanup_free_ char *path = vmr_statedir_path(state_dir, g->name, "control.sock");
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	int fd;
@@ -279,11 +302,12 @@ static void waiter_ask(const char *state_dir, const struct vmr_launch_guest *g, 
 		return;
 	/* a full backlog (EAGAIN) is retried like a missing socket */
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    send(fd, req, sizeof(req) - 1, MSG_NOSIGNAL | MSG_DONTWAIT) != sizeof(req) - 1) {
+	    send(fd, req, reqlen, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)reqlen) {
 		close(fd);
 		return;
 	}
 	w->fd = fd;
+	w->health = g->running;
 }
 
 /*
@@ -291,7 +315,8 @@ static void waiter_ask(const char *state_dir, const struct vmr_launch_guest *g, 
  * supervisor holding the lock), stopping (ask no more), or ask again later;
  * so does a connection closed or a reply that is not one.
  */
-static void waiter_read(const char *state_dir, struct vmr_launch_guest *g, struct waiter *w)
+static void waiter_read(const char *state_dir, bool wait_healthy, struct vmr_launch_guest *g,
+			struct waiter *w)
 {
 	ssize_t n = recv(w->fd, w->reply + w->len, sizeof(w->reply) - 1 - w->len, MSG_DONTWAIT);
 	json_t *reply = NULL, *ready;
@@ -307,13 +332,29 @@ static void waiter_read(const char *state_dir, struct vmr_launch_guest *g, struc
 		return; /* the rest is on its way */
 	if (nl)
 		reply = json_loadb(w->reply, (size_t)(nl - w->reply), 0, NULL);
-	ready = json_object_get(json_object_get(reply, "return"), "ready");
+	ready = json_object_get(json_object_get(reply, "return"), w->health ? "healthy" : "ready");
+	if (w->health) {
+		/*
+		 * Not healthy: a stop began or QEMU died; a restart manager may
+		 * start it again, so ask again a little later.
+		 */
+		waiter_close(w, now_ms() + (json_is_true(ready) ? RETRY_MS : 20 * RETRY_MS));
+		if (json_is_true(ready) && vmr_statedir_probe(state_dir, g->name, &pid, NULL) > 0 &&
+		    pid == g->pid)
+			g->state = VMR_LAUNCH_READY;
+		json_decref(reply);
+		return;
+	}
 	waiter_close(w, now_ms() + RETRY_MS);
 	if (json_is_true(ready) && vmr_statedir_probe(state_dir, g->name, &pid, NULL) > 0 &&
-	    pid == g->pid)
-		g->state = VMR_LAUNCH_READY;
-	else if (json_is_false(ready))
+	    pid == g->pid) {
+		if (wait_healthy)
+			g->running = true;
+		else
+			g->state = VMR_LAUNCH_READY;
+	} else if (json_is_false(ready)) {
 		w->stopping = true;
+	}
 	json_decref(reply);
 }
 
@@ -376,8 +417,11 @@ int vmr_launch_wait(struct vmr_launch *l, struct vmr_launch_guest *gs, size_t n,
 
 		for (size_t i = 0; i < n; i++) {
 			struct vmr_launch_guest *g = &gs[i];
-			/* ours report on the notification socket; others are asked */
-			bool ask = !g->started;
+			/*
+			 * ours report on the notification socket; others are
+			 * asked; readiness is asked of every running one
+			 */
+			bool ask = !g->started || g->running;
 
 			if (ask && g->state == VMR_LAUNCH_WAITING && ws[i].fd < 0 &&
 			    !ws[i].stopping && now >= ws[i].retry_at)
@@ -445,7 +489,7 @@ int vmr_launch_wait(struct vmr_launch *l, struct vmr_launch_guest *gs, size_t n,
 			}
 			g = &gs[idx[k]];
 			if (g->state == VMR_LAUNCH_WAITING)
-				waiter_read(state_dir, g, &ws[idx[k]]);
+				waiter_read(state_dir, l->o->wait_healthy, g, &ws[idx[k]]);
 			else
 				waiter_close(&ws[idx[k]], 0);
 		}

@@ -27,6 +27,8 @@ struct vmr_launch_opts {
 	const char *state_dir; /* passed as --state-dir */
 	const char *topology;  /* absolute path of the topology file */
 	char *const *envp;     /* the supervisors' environment */
+	bool wait_healthy;     /* READY means ready as the guest's ready_when says (`up --wait`),
+				* not only running: asked with {"health": {"wait": true}} */
 };
 
 /*
@@ -45,7 +47,7 @@ struct vmr_launch {
 
 enum vmr_launch_state {
 	VMR_LAUNCH_WAITING, /* supervisor started, guest not ready yet */
-	VMR_LAUNCH_READY,   /* running with its vCPUs pinned */
+	VMR_LAUNCH_READY,   /* running with its vCPUs pinned (wait_healthy: and ready) */
 	VMR_LAUNCH_FAILED,  /* the supervisor exited (status in exit_status) */
 	VMR_LAUNCH_STOPPED, /* stopped by vmr_launch_stop() */
 };
@@ -61,6 +63,7 @@ struct vmr_launch_guest {
 	int exit_status;  /* the supervisor's exit status when it exited (-1: signal) */
 	int exit_signal;  /* the signal that ended it, else 0 */
 	unsigned retries; /* starts after a supervisor we did not start went away */
+	bool running;	  /* wait_healthy: it runs, readiness is awaited */
 	int status_errno; /* ERRNO= from its supervisor, else 0 */
 	char status[VMR_LAUNCH_STATUS_MAX]; /* its last STATUS=, else "" */
 };

@@ -50,7 +50,8 @@ int vmr_reclaim_locked(const struct vmr_config *cfg, const struct vmr_guest *g,
 
 void vmr_reclaim_runtime_files(const struct vmr_statedir *dir)
 {
-	static const char *const files[] = {"ready", "qmp.sock", "serial.sock", "console.sock",
+	static const char *const files[] = {"ready",	   "healthy",	  "agent.sock",
+					    "qmp.sock",	   "serial.sock", "console.sock",
 					    "control.sock"};
 
 	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {

@@ -77,6 +77,9 @@ struct run_console {
 	struct run_console_client *clients[RUN_MAX_CLIENTS];
 	size_t nclients;
 	uint64_t next_id;
+	/* every chunk of guest output, after run_console_init() (may be NULL) */
+	void (*on_output)(const char *data, size_t n, void *userdata);
+	void *on_output_userdata;
 };
 
 /*

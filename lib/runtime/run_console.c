@@ -183,6 +183,8 @@ static void console_accept(struct run_console *c)
 static void console_output(struct run_console *c, const char *data, size_t n)
 {
 	run_caplog_write(&c->log, data, n);
+	if (c->on_output)
+		c->on_output(data, n, c->on_output_userdata);
 	if (c->out_fd >= 0) {
 		run_outq_add(&c->out, data, n);
 		if (run_outq_flush(&c->out, c->out_fd, c->out_send_flags) < 0) {

@@ -12,6 +12,8 @@
 #include <systemd/sd-daemon.h>
 
 #include "lib/base/fault.h"
+#include "lib/runtime/plandesc.h"
+#include "lib/runtime/procstat.h"
 #include "lib/runtime/supervisor_internal.h"
 
 const char *const sup_phase_names[] = {
@@ -52,7 +54,21 @@ json_t *sup_status(struct sup *s, bool live, json_t *qemu_state)
 	json_object_set_new(st, "guest", json_string(g->name));
 	json_object_set_new(st, "state",
 			    json_string(s->finished ? "exited" : sup_phase_names[s->phase]));
-	json_object_set_new(st, "supervisor_pid", json_integer(getpid()));
+	json_object_set_new(st, "supervisor_pid",
+			    json_integer(s->o->manager_pid > 0 ? s->o->manager_pid : getpid()));
+	if (s->o->manager_pid > 0)
+		json_object_set_new(st, "run_pid", json_integer(getpid()));
+	json_object_set_new(st, "topology",
+			    s->o->topo_path ? json_string(s->o->topo_path) : json_null());
+	json_object_set_new(st, "restart", json_string(vmr_restart_name(g->restart)));
+	json_object_set_new(st, "restart_count", json_integer(s->o->restart_count));
+	json_object_set_new(st, "stop_cause",
+			    s->stop_cause ? json_string(s->stop_cause) : json_null());
+	json_object_set_new(st, "health", sup_health_json(s));
+	if (s->have_plan) {
+		json_object_set_new(st, "disks", vmr_plan_disks_json(&s->plan));
+		json_object_set_new(st, "unmigratable", vmr_plan_unmigratable_json(&s->plan));
+	}
 	json_object_set_new(st, "qemu_pid",
 			    s->qemu_pid > 0 ? json_integer(s->qemu_pid) : json_null());
 	json_object_set_new(st, "accel", json_string(vmr_accel_name(s->plan.facts.accel)));
@@ -65,6 +81,7 @@ json_t *sup_status(struct sup *s, bool live, json_t *qemu_state)
 		json_object_set_new(st, "cpuset", json_null());
 	}
 	json_object_set_new(st, "pinned", json_boolean(s->pinned));
+	json_object_set_new(st, "ran", json_boolean(s->ran));
 	json_object_set_new(st, "stop_timeout", json_integer(s->stop_timeout));
 	for (size_t i = 0; i < s->nvcpus; i++) {
 		json_t *v = json_pack("{s:I, s:I}", "index", (json_int_t)s->vcpus[i].index,
@@ -91,11 +108,15 @@ json_t *sup_status(struct sup *s, bool live, json_t *qemu_state)
 		    s->have_plan ? vmr_plan_nic(&s->plan, n->name) : NULL;
 		char mac[18];
 
+		char ip[64];
+
 		json_array_append_new(
-		    nics, json_pack("{s:s, s:s, s:s, s:o, s:o}", "name", n->name, "kind",
-				    n->att.ops->name, "mac", vmr_mac_format(&n->mac, mac), "ifname",
-				    pd && pd->ifname ? json_string(pd->ifname) : json_null(), "pci",
-				    pd && pd->hostdev ? json_string(pd->hostdev) : json_null()));
+		    nics,
+		    json_pack("{s:s, s:s, s:s, s:o, s:o, s:o}", "name", n->name, "kind",
+			      n->att.ops->name, "mac", vmr_mac_format(&n->mac, mac), "ifname",
+			      pd && pd->ifname ? json_string(pd->ifname) : json_null(), "pci",
+			      pd && pd->hostdev ? json_string(pd->hostdev) : json_null(), "ip",
+			      n->has_ip ? json_string(vmr_cidr_format(&n->ip, ip)) : json_null()));
 	}
 	json_object_set_new(st, "nics", nics);
 	if (s->finished)
@@ -106,6 +127,81 @@ json_t *sup_status(struct sup *s, bool live, json_t *qemu_state)
 		json_object_set_new(st, "qemu_state",
 				    qemu_state ? json_incref(qemu_state) : json_null());
 	}
+	return st;
+}
+
+/*
+ * The `stats` reply: CPU time of QEMU and of each vCPU thread and QEMU's
+ * RSS from /proc (ours to read even in a container's PID namespace), and
+ * the counters of query-blockstats (blockstats; NULL when QMP failed).
+ */
+json_t *sup_stats(struct sup *s, json_t *blockstats)
+{
+	json_t *st = json_object(), *vcpus = json_array(), *disks = json_array(),
+	       *nics = json_array(), *b;
+	const struct vmr_guest *g = s->g;
+	double cpu;
+	uint64_t rss;
+	size_t i;
+
+	json_object_set_new(st, "guest", json_string(g->name));
+	json_object_set_new(st, "qemu_pid",
+			    s->qemu_pid > 0 && !s->qemu_exited ? json_integer(s->qemu_pid)
+							       : json_null());
+	json_object_set_new(st, "uptime",
+			    json_integer((json_int_t)((now_ms() - s->started_ms) / 1000)));
+	json_object_set_new(st, "memory_bytes", json_integer((json_int_t)g->memory));
+	json_object_set_new(st, "cpu_seconds",
+			    vmr_proc_cpu_seconds("/proc", s->qemu_pid, 0, &cpu) == 0
+				? json_real(cpu)
+				: json_null());
+	json_object_set_new(st, "rss_bytes",
+			    vmr_proc_rss_bytes("/proc", s->qemu_pid, &rss) == 0
+				? json_integer((json_int_t)rss)
+				: json_null());
+	for (i = 0; i < s->nvcpus; i++) {
+		json_t *v = json_pack("{s:I, s:I}", "index", (json_int_t)s->vcpus[i].index,
+				      "thread", (json_int_t)s->vcpus[i].tid);
+
+		json_object_set_new(
+		    v, "cpu_seconds",
+		    vmr_proc_cpu_seconds("/proc", s->qemu_pid, s->vcpus[i].tid, &cpu) == 0
+			? json_real(cpu)
+			: json_null());
+		json_array_append_new(vcpus, v);
+	}
+	json_array_foreach(blockstats, i, b)
+	{
+		static const char *const keys[] = {
+		    "rd_bytes",		"wr_bytes",	    "rd_operations",   "wr_operations",
+		    "flush_operations", "rd_total_time_ns", "wr_total_time_ns"};
+		json_t *bs = json_object_get(b, "stats"), *d;
+		const char *node = json_string_value(json_object_get(b, "node-name"));
+		const char *dev = json_string_value(json_object_get(b, "device"));
+
+		if (!json_is_object(bs))
+			continue;
+		d = json_pack("{s:s}", "id", node && *node ? node : dev ? dev : "?");
+		for (size_t k = 0; k < ARRAY_SIZE(keys); k++) {
+			json_t *v = json_object_get(bs, keys[k]);
+
+			json_object_set_new(d, keys[k],
+					    json_is_integer(v) ? json_incref(v) : json_integer(0));
+		}
+		json_array_append_new(disks, d);
+	}
+	for (i = 0; i < g->nnics; i++) {
+		const struct vmr_plan_dev *pd =
+		    s->have_plan ? vmr_plan_nic(&s->plan, g->nics[i].name) : NULL;
+
+		json_array_append_new(
+		    nics, json_pack("{s:s, s:s, s:o}", "name", g->nics[i].name, "kind",
+				    g->nics[i].att.ops->name, "ifname",
+				    pd && pd->ifname ? json_string(pd->ifname) : json_null()));
+	}
+	json_object_set_new(st, "vcpus", vcpus);
+	json_object_set_new(st, "disks", disks);
+	json_object_set_new(st, "nics", nics);
 	return st;
 }
 
@@ -237,6 +333,7 @@ void sup_stop(struct sup *s, unsigned timeout_s, const char *why)
 	sup_unlink(s, "ready");
 	(void)sd_notify(0, "STOPPING=1");
 	s->phase = PHASE_POWERDOWN;
+	sup_health_end(s);
 	s->stop_wait = timeout_s;
 	s->deadline = now_ms() + (uint64_t)timeout_s * 1000u;
 	(void)sup_write_status(s, NULL);
@@ -254,6 +351,8 @@ static void sup_on_signal(struct sup *s, int sig)
 	const char *name = sigabbrev_np(sig);
 	_cleanup_free_ char *why = xasprintf("SIG%s", name ? name : "?");
 
+	if (!s->stop_cause)
+		s->stop_cause = "signal";
 	switch (s->phase) {
 	case PHASE_STARTING:
 	case PHASE_RUNNING:
@@ -338,6 +437,8 @@ void sup_on_event(const char *event, json_t *data, json_t *timestamp, void *user
 		free(s->shutdown_reason);
 		s->shutdown_reason = xstrdup(reason);
 	}
+	/* after SHUTDOWN's flags: a reboot in progress takes them back */
+	sup_health_event(s, event, data);
 }
 
 void sup_on_qmp_diag(const char *msg, void *userdata)
@@ -365,6 +466,7 @@ int vmr_supervisor_run(const struct vmr_supervisor_opts *o, int *ret_status, str
 	struct vmr_error *terr = NULL;
 	int r, tr;
 
+	sup_health_init(&s);
 	r = sup_start(&s, err);
 	if (r == 0)
 		sup_loop(&s);

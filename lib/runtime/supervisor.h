@@ -24,6 +24,15 @@
  *   {"stop": {"timeout": S}}         -> {"return": {}}; graceful stop begins
  *                                       ("timeout" optional: the guest's stop_timeout)
  *   {"kill": null}                   -> {"return": {}}; QEMU gets SIGKILL
+ *   {"health": {"wait": BOOL}}       -> {"return": HEALTH}: ready_when's state; with
+ *                                       wait, once the guest is ready or a stop began
+ *   {"reboot": {"timeout": S}}       -> {"return": {"how": "acpi"|"reset"}} once the guest
+ *                                       reset: the ACPI power button (QEMU paused on the
+ *                                       guest's poweroff, then reset and resumed), or
+ *                                       system_reset after S seconds (stop_timeout)
+ *   {"stats": null}                  -> {"return": STATS}: CPU time per vCPU thread,
+ *                                       QEMU's RSS, query-blockstats per disk
+ *   {"agent": {"execute": CMD, "arguments": {...}}} -> the guest agent's reply
  * Errors of the supervisor itself: {"error": {"class": "VmrunError", "desc": TEXT}}.
  * STATUS is the object of status.json with live fields added (docs/supervisor.md).
  * The client side is lib/control.h.
@@ -31,8 +40,11 @@
 
 #include <stdbool.h>
 
-#include "lib/model/config.h"
+#include <sys/types.h>
+
 #include "lib/base/error.h"
+#include "lib/base/statedir.h"
+#include "lib/model/config.h"
 #include "lib/model/topology.h"
 
 /* Exit statuses of `vmrun run` beyond the common 0/1/2 (docs/supervisor.md). */
@@ -65,6 +77,15 @@ struct vmr_supervisor_opts {
 	int console_fd;	       /* receives the guest console (normally 1); -1: none */
 	vmr_log_fn log;	       /* may be NULL */
 	void *log_userdata;
+	/*
+	 * Under a restart manager (lib/runtime/restart.h): the guest's state
+	 * directory it locked (the lock fd is inherited, and its pid is the
+	 * one in the lock and in status.json's supervisor_pid), and the
+	 * restarts so far.  NULL and 0 for a supervisor of its own.
+	 */
+	const struct vmr_statedir *locked;
+	pid_t manager_pid;
+	unsigned restart_count;
 };
 
 /*

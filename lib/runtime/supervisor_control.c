@@ -12,10 +12,16 @@
 #include "lib/runtime/control.h"
 #include "lib/runtime/supervisor_internal.h"
 
+enum ctl_reply_kind {
+	CTL_REPLY_QMP,	  /* QEMU's reply as it is */
+	CTL_REPLY_STATUS, /* the status, the command being query-status */
+	CTL_REPLY_STATS,  /* the stats, the command being query-blockstats */
+};
+
 struct ctl_req {
 	struct sup *s;
 	uint64_t client;
-	bool status; /* reply with the status, the command being query-status */
+	enum ctl_reply_kind kind;
 };
 
 struct ctl_client *sup_ctl_find(struct sup *s, uint64_t id, size_t *ret_i)
@@ -43,7 +49,7 @@ void sup_ctl_drop(struct sup *s, size_t i)
 }
 
 /* Queue one reply line (reply is taken) and let the client read on. */
-static void ctl_reply(struct sup *s, uint64_t id, json_t *reply)
+void sup_ctl_reply(struct sup *s, uint64_t id, json_t *reply)
 {
 	struct ctl_client *c = sup_ctl_find(s, id, NULL);
 	char *text = json_dumps(reply, JSON_COMPACT);
@@ -60,9 +66,7 @@ static void ctl_reply(struct sup *s, uint64_t id, json_t *reply)
 	free(text);
 }
 
-static json_t *ctl_error(const char *fmt, ...) _printf_(1, 2);
-
-static json_t *ctl_error(const char *fmt, ...)
+json_t *sup_ctl_error(const char *fmt, ...)
 {
 	_cleanup_free_ char *msg = NULL;
 	va_list ap;
@@ -80,10 +84,12 @@ static void ctl_qmp_done(json_t *ret, int r, const char *error_class, struct vmr
 	struct sup *s = req->s;
 	json_t *reply;
 
-	if (req->status) {
+	if (req->kind == CTL_REPLY_STATUS) {
 		json_t *state = r >= 0 ? json_object_get(ret, "status") : NULL;
 
 		reply = json_pack("{s:o}", "return", sup_status(s, true, state));
+	} else if (req->kind == CTL_REPLY_STATS) {
+		reply = json_pack("{s:o}", "return", sup_stats(s, r >= 0 ? ret : NULL));
 	} else if (r >= 0) {
 		reply = json_object();
 		json_object_set_new(reply, "return", ret ? json_incref(ret) : json_object());
@@ -94,28 +100,30 @@ static void ctl_qmp_done(json_t *ret, int r, const char *error_class, struct vmr
 				  error_class ? error_class : "VmrunError", "desc", text);
 	}
 	vmr_error_free(err);
-	ctl_reply(s, req->client, reply);
+	sup_ctl_reply(s, req->client, reply);
 	free(req);
 }
 
 static void ctl_send_qmp(struct sup *s, struct ctl_client *c, const char *cmd, json_t *args,
-			 bool status)
+			 enum ctl_reply_kind kind)
 {
 	struct ctl_req *req = xcalloc(1, sizeof(*req));
 	struct vmr_error *e = NULL;
 
-	*req = (struct ctl_req){.s = s, .client = c->id, .status = status};
+	*req = (struct ctl_req){.s = s, .client = c->id, .kind = kind};
 	c->busy = true;
 	if (vmr_qmp_send(s->qmp, cmd, args, CTL_QMP_TIMEOUT_MS, ctl_qmp_done, req, NULL, &e) < 0) {
 		/* not called back: answer here */
 		free(req);
-		if (status) {
-			ctl_reply(s, c->id,
-				  json_pack("{s:o}", "return", sup_status(s, true, NULL)));
+		if (kind == CTL_REPLY_STATUS) {
+			sup_ctl_reply(s, c->id,
+				      json_pack("{s:o}", "return", sup_status(s, true, NULL)));
+		} else if (kind == CTL_REPLY_STATS) {
+			sup_ctl_reply(s, c->id, json_pack("{s:o}", "return", sup_stats(s, NULL)));
 		} else {
 			_cleanup_free_ char *text = vmr_error_text(e);
 
-			ctl_reply(s, c->id, ctl_error("%s", text));
+			sup_ctl_reply(s, c->id, sup_ctl_error("%s", text));
 		}
 		vmr_error_free(e);
 	}
@@ -127,15 +135,35 @@ static void ctl_request(struct sup *s, struct ctl_client *c, const char *line, s
 	struct vmr_ctl_request req;
 
 	if (vmr_ctl_parse(line, len, &req, &why) < 0) {
-		ctl_reply(s, c->id, ctl_error("%s", why));
+		sup_ctl_reply(s, c->id, sup_ctl_error("%s", why));
 		return;
 	}
 	switch (req.kind) {
 	case VMR_CTL_QMP:
-		ctl_send_qmp(s, c, req.execute, req.arguments, false);
+		ctl_send_qmp(s, c, req.execute, req.arguments, CTL_REPLY_QMP);
 		break;
 	case VMR_CTL_STATUS:
-		ctl_send_qmp(s, c, "query-status", NULL, true);
+		ctl_send_qmp(s, c, "query-status", NULL, CTL_REPLY_STATUS);
+		break;
+	case VMR_CTL_STATS:
+		ctl_send_qmp(s, c, "query-blockstats", NULL, CTL_REPLY_STATS);
+		break;
+	case VMR_CTL_HEALTH:
+		if (req.wait) {
+			c->busy = true;
+			sup_health_wait(s, c->id);
+		} else {
+			sup_ctl_reply(s, c->id, json_pack("{s:o}", "return", sup_health_json(s)));
+		}
+		break;
+	case VMR_CTL_REBOOT:
+		c->busy = true;
+		sup_reboot_start(s, c->id,
+				 req.timeout >= 0 ? (unsigned)req.timeout : s->stop_timeout);
+		break;
+	case VMR_CTL_AGENT:
+		c->busy = true;
+		sup_agent_call(s, c->id, req.execute, req.arguments);
 		break;
 	case VMR_CTL_PING:
 		/*
@@ -143,20 +171,24 @@ static void ctl_request(struct sup *s, struct ctl_client *c, const char *line, s
 		 * runs and no stop began.  A QEMU killed a moment ago is not
 		 * ready even if it has not died yet.
 		 */
-		ctl_reply(s, c->id,
-			  json_pack("{s:{s:b}}", "return", "ready",
-				    s->phase == PHASE_RUNNING && !sup_qemu_dying(s)));
+		sup_ctl_reply(s, c->id,
+			      json_pack("{s:{s:b}}", "return", "ready",
+					s->phase == PHASE_RUNNING && !sup_qemu_dying(s)));
 		break;
 	case VMR_CTL_STOP:
+		if (!s->stop_cause)
+			s->stop_cause = "request";
 		sup_stop(s, req.timeout >= 0 ? (unsigned)req.timeout : s->stop_timeout,
 			 "stop requested");
-		ctl_reply(s, c->id, json_pack("{s:{}}", "return"));
+		sup_ctl_reply(s, c->id, json_pack("{s:{}}", "return"));
 		break;
 	case VMR_CTL_KILL:
 		sup_log(s, VMR_LOG_INFO, "guest '%s': kill requested: killing QEMU (pid %d)",
 			s->g->name, (int)s->qemu_pid);
+		s->stop_cause = "kill";
 		sup_kill(s);
-		ctl_reply(s, c->id, json_pack("{s:{}}", "return"));
+		sup_health_end(s);
+		sup_ctl_reply(s, c->id, json_pack("{s:{}}", "return"));
 		break;
 	}
 	vmr_ctl_request_free(&req);
@@ -203,7 +235,8 @@ void sup_ctl_read(struct sup *s, size_t i)
 	}
 	vmr_buf_add(&c->in, buf, (size_t)n);
 	if (c->in.len > CTL_LINE_MAX && !memchr(c->in.s, '\n', c->in.len)) {
-		ctl_reply(s, c->id, ctl_error("request line exceeds %u bytes", CTL_LINE_MAX));
+		sup_ctl_reply(s, c->id,
+			      sup_ctl_error("request line exceeds %u bytes", CTL_LINE_MAX));
 		c->eof = true;
 		return;
 	}

@@ -25,6 +25,7 @@
 #include "lib/base/util.h"
 #include "lib/plan/plan.h"
 #include "lib/runtime/pin.h"
+#include "lib/runtime/ready.h"
 #include "lib/runtime/run.h"
 #include "lib/runtime/supervisor.h"
 #include "qmp/qmp.h"
@@ -39,6 +40,14 @@
 #define QMP_DRAIN_MS 1000
 /* QMP closed during startup: how long QEMU may take to exit */
 #define STARTUP_EXIT_WAIT_MS 2000
+/* ready_when tcp: a connection attempt every second, each given 3 s */
+#define SUP_TCP_RETRY_MS 1000
+#define SUP_TCP_CONNECT_MS 3000
+/* the guest agent: guest-ping every second until it answers; requests wait 10 s */
+#define SUP_AGENT_PING_MS 1000
+#define SUP_AGENT_TIMEOUT_MS 10000
+#define SUP_AGENT_OUT_MAX (64u << 10)
+#define SUP_AGENT_LINE_MAX (1u << 20)
 
 enum phase {
 	PHASE_STARTING,
@@ -58,6 +67,48 @@ struct ctl_client {
 	struct run_outq out;
 	bool busy; /* a request is in flight: its reply comes before the next is read */
 	bool eof;  /* the peer shut down its side: drop once the replies are out */
+};
+
+/* A control request answered by the guest agent (a client waits for its reply). */
+struct sup_agent_req {
+	uint64_t id;	   /* the agent request's id */
+	uint64_t client;   /* the control client waiting */
+	uint64_t deadline; /* now_ms() value */
+};
+
+/* The connection to the guest agent's channel (`agent: true`). */
+struct sup_agent {
+	int fd; /* -1: no agent channel */
+	struct vmr_buf in;
+	struct run_outq out;
+	uint64_t next_id;
+	uint64_t ping_id;   /* guest-ping in flight for readiness, 0: none */
+	uint64_t next_ping; /* now_ms() value of the next guest-ping */
+	struct sup_agent_req *reqs;
+	size_t nreqs;
+};
+
+/* ready_when: is the guest ready, and what was seen last (docs/supervisor.md). */
+struct sup_health {
+	bool started;			 /* the guest ran: checks are on */
+	struct vmr_ready_lines lines;	 /* the console (regex for console and cloud-init) */
+	bool healthy;			 /* the condition was met since the last reset */
+	bool paused;			 /* QEMU's STOP event without RESUME since */
+	time_t since;			 /* when it became healthy */
+	char *last;			 /* tcp and agent: what the last attempt saw */
+	int tcp_fd;			 /* a connection attempt in progress, or -1 */
+	uint64_t tcp_deadline, tcp_next; /* now_ms() values */
+	uint64_t *waiters;		 /* control clients waiting for readiness */
+	size_t nwaiters;
+};
+
+/* `vmrun reboot`: the ACPI power button with QEMU set to pause on shutdown, then reset. */
+struct sup_reboot {
+	bool active;
+	uint64_t client;   /* waits for the reply */
+	uint64_t deadline; /* no poweroff by then: system_reset */
+	bool reset_sent;
+	bool acpi; /* the guest shut down by itself (else: reset at the deadline) */
 };
 
 struct sup {
@@ -104,9 +155,15 @@ struct sup {
 	char *shutdown_reason;
 	time_t started_wall;
 	uint64_t started_ms;
-	int exit_status;    /* once known */
-	bool finished;	    /* teardown reached: status.json says "exited" */
-	bool status_failed; /* the last status.json write failed (reported once) */
+	int exit_status;	/* once known */
+	bool finished;		/* teardown reached: status.json says "exited" */
+	bool ran;		/* the guest ran: startup finished */
+	bool status_failed;	/* the last status.json write failed (reported once) */
+	const char *stop_cause; /* "request", "signal" or "kill": asked from outside */
+
+	struct sup_health health;
+	struct sup_agent agent;
+	struct sup_reboot reboot;
 };
 
 /* supervisor.c: messages, status.json, QEMU's life, QMP events */
@@ -114,6 +171,7 @@ void sup_log(struct sup *s, enum vmr_log_level level, const char *fmt, ...) _pri
 char *sup_file(struct sup *s, const char *name);
 void sup_unlink(struct sup *s, const char *name);
 json_t *sup_status(struct sup *s, bool live, json_t *qemu_state);
+json_t *sup_stats(struct sup *s, json_t *blockstats);
 int sup_write_status(struct sup *s, struct vmr_error **err);
 void sup_reap(struct sup *s);
 bool sup_qemu_dying(struct sup *s);
@@ -127,12 +185,32 @@ void sup_on_event(const char *event, json_t *data, json_t *timestamp, void *user
 void sup_on_qmp_diag(const char *msg, void *userdata);
 
 /* supervisor_control.c: the control socket (requests parsed by lib/runtime/control.h) */
+void sup_ctl_reply(struct sup *s, uint64_t id, json_t *reply);
+json_t *sup_ctl_error(const char *fmt, ...) _printf_(1, 2);
 struct ctl_client *sup_ctl_find(struct sup *s, uint64_t id, size_t *ret_i);
 void sup_ctl_drop(struct sup *s, size_t i);
 bool sup_ctl_wants_input(const struct ctl_client *c);
 void sup_ctl_process_lines(struct sup *s, uint64_t id);
 void sup_ctl_read(struct sup *s, size_t i);
 void sup_ctl_accept(struct sup *s);
+
+/* supervisor_ready.c: ready_when, the guest agent, reboot */
+void sup_health_init(struct sup *s);
+void sup_health_start(struct sup *s);
+void sup_health_console(const char *data, size_t n, void *userdata);
+#define SUP_HEALTH_NPOLL 2
+void sup_health_poll(struct sup *s, struct pollfd *pfd);
+void sup_health_dispatch(struct sup *s, const struct pollfd *pfd);
+int sup_health_timeout(struct sup *s);
+void sup_health_tick(struct sup *s);
+void sup_health_event(struct sup *s, const char *event, json_t *data);
+json_t *sup_health_json(struct sup *s);
+void sup_health_wait(struct sup *s, uint64_t client);
+void sup_health_end(struct sup *s);
+void sup_health_free(struct sup *s);
+int sup_agent_connect(struct sup *s, struct vmr_error **err);
+void sup_agent_call(struct sup *s, uint64_t client, const char *cmd, json_t *args);
+void sup_reboot_start(struct sup *s, uint64_t client, unsigned timeout_s);
 
 /* supervisor_start.c: everything up to a running guest */
 void sup_close_child_fds(struct sup *s);

@@ -10,18 +10,20 @@
 
 static int poll_timeout(struct sup *s)
 {
-	int t = vmr_qmp_timeout(s->qmp);
+	int t = vmr_qmp_timeout(s->qmp), left;
 	uint64_t now = now_ms();
 	uint64_t d = s->deadline;
 
 	if (s->qmp_lost_at && (!d || s->qmp_lost_at + QMP_LOST_GRACE_MS < d))
 		d = s->qmp_lost_at + QMP_LOST_GRACE_MS;
 	if (d) {
-		int left = d > now ? (int)(d - now) : 0;
-
+		left = d > now ? (int)(d - now) : 0;
 		if (t < 0 || left < t)
 			t = left;
 	}
+	left = sup_health_timeout(s);
+	if (left >= 0 && (t < 0 || left < t))
+		t = left;
 	return t;
 }
 
@@ -75,12 +77,12 @@ static void sup_qmp_drain(struct sup *s)
 
 void sup_loop(struct sup *s)
 {
-	enum { MAX_POLL = 3 + RUN_MAX_CLIENTS + 3 + RUN_MAX_CLIENTS };
+	enum { MAX_POLL = 3 + RUN_MAX_CLIENTS + 3 + RUN_MAX_CLIENTS + SUP_HEALTH_NPOLL };
 
 	while (!s->qemu_exited) {
 		struct pollfd pfd[MAX_POLL];
 		uint64_t ids[RUN_MAX_CLIENTS];
-		size_t n = 0, ctl_base, nctl, con_base, ncon;
+		size_t n = 0, ctl_base, nctl, con_base, ncon, health_base;
 		struct vmr_error *e = NULL;
 
 		pfd[n++] = (struct pollfd){.fd = s->sigfd, .events = POLLIN};
@@ -102,6 +104,9 @@ void sup_loop(struct sup *s)
 		con_base = n;
 		ncon = run_console_poll(&s->con, pfd + n);
 		n += ncon;
+		health_base = n;
+		sup_health_poll(s, pfd + n);
+		n += SUP_HEALTH_NPOLL;
 
 		if (poll(pfd, n, poll_timeout(s)) < 0 && errno != EINTR)
 			break; /* cannot happen with valid fds; teardown follows */
@@ -138,6 +143,8 @@ void sup_loop(struct sup *s)
 		if (pfd[2].revents & POLLIN)
 			sup_ctl_accept(s);
 		run_console_dispatch(&s->con, pfd + con_base, ncon);
+		sup_health_dispatch(s, pfd + health_base);
+		sup_health_tick(s);
 		sup_deadlines(s);
 	}
 	sup_qmp_drain(s);

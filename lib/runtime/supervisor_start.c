@@ -17,6 +17,7 @@
 #include "images/images.h"
 #include "lib/base/fault.h"
 #include "lib/runtime/guestplan.h"
+#include "lib/runtime/plandesc.h"
 #include "lib/runtime/preflight.h"
 #include "lib/runtime/reclaim.h"
 #include "lib/runtime/sandbox.h"
@@ -317,6 +318,17 @@ static int sup_spawn(struct sup *s, struct vmr_error **err)
 	    .affinity = s->g->has_cpuset ? &s->g->cpuset : NULL,
 	};
 	r = vmr_spawn(&sp, &s->qemu_pid, err);
+	if (r >= 0) {
+		/* what runs, for `vmrun restart` to compare with the topology later */
+		_cleanup_free_ char *path = sup_file(s, VMR_PLAN_FILE);
+		json_t *rec = vmr_plan_record(&s->plan, &argv);
+		char *text = json_dumps(rec, JSON_INDENT(2));
+
+		if (text)
+			(void)write_file_atomic(path, text, strlen(text), 0600);
+		free(text);
+		json_decref(rec);
+	}
 	vmr_strvec_clear(&argv);
 	if (r < 0)
 		return r;
@@ -580,10 +592,16 @@ int sup_start(struct sup *s, struct vmr_error **err)
 	r = sup_validate(s, err);
 	if (r < 0)
 		return r;
-	r = vmr_statedir_lock(s->cfg->state_dir, g->name, s->have_user ? s->user.gid : (gid_t)-1,
-			      &s->dir, err);
-	if (r < 0)
-		return r;
+	if (s->o->locked) {
+		/* the restart manager holds the lock: its fd is ours too */
+		s->dir.path = xstrdup(s->o->locked->path);
+		s->dir.lock_fd = -1;
+	} else {
+		r = vmr_statedir_lock(s->cfg->state_dir, g->name,
+				      s->have_user ? s->user.gid : (gid_t)-1, &s->dir, err);
+		if (r < 0)
+			return r;
+	}
 	vmr_net_register_undo();
 	r = sup_reclaim(s, err);
 	if (r < 0)
@@ -631,6 +649,12 @@ int sup_start(struct sup *s, struct vmr_error **err)
 	s->have_console = true;
 	if (r < 0)
 		return r;
+	/* every line the guest prints, for ready_when console and cloud-init */
+	s->con.on_output = sup_health_console;
+	s->con.on_output_userdata = s;
+	r = sup_agent_connect(s, err);
+	if (r < 0)
+		return vmr_error_wrap(err, "guest '%s': guest agent channel", g->name);
 	ctlsock = sup_file(s, "control.sock");
 	s->ctl_listen = run_socket_listen(ctlsock, 8, true, err);
 	if (s->ctl_listen < 0)
@@ -668,6 +692,7 @@ int sup_start(struct sup *s, struct vmr_error **err)
 		return sup_start_end(s, r, err);
 
 	s->phase = PHASE_RUNNING;
+	s->ran = true;
 	ready = sup_file(s, "ready");
 	/* status.json first: a healthcheck that sees `ready` finds the state in it */
 	r = sup_write_status(s, err);
@@ -686,8 +711,16 @@ int sup_start(struct sup *s, struct vmr_error **err)
 		sup_log(s, VMR_LOG_INFO, "guest '%s' running (qemu pid %d, vCPUs not pinned)",
 			g->name, (int)s->qemu_pid);
 	}
-	/* `vmrun up` (or systemd) learns it here, with no polling */
-	(void)sd_notifyf(0, "READY=1\nSTATUS=running (qemu pid %d)", (int)s->qemu_pid);
+	/*
+	 * `vmrun up` (or systemd) learns it here, with no polling; under a
+	 * restart manager its pid is the main one
+	 */
+	if (s->o->manager_pid > 0)
+		(void)sd_notifyf(0, "READY=1\nMAINPID=%d\nSTATUS=running (qemu pid %d)",
+				 (int)s->o->manager_pid, (int)s->qemu_pid);
+	else
+		(void)sd_notifyf(0, "READY=1\nSTATUS=running (qemu pid %d)", (int)s->qemu_pid);
+	sup_health_start(s);
 	vmr_fault_point("running");
 	return 0;
 }

@@ -30,8 +30,10 @@ int sup_teardown(struct sup *s, struct vmr_error **err)
 		s->have_console = false;
 	}
 	/* pending control requests are answered (with an error) from here */
+	sup_health_end(s);
 	vmr_qmp_free(s->qmp);
 	s->qmp = NULL;
+	sup_health_free(s);
 	for (size_t i = 0; i < s->nctl; i++)
 		(void)run_outq_flush(&s->ctl[i]->out, s->ctl[i]->fd, MSG_DONTWAIT | MSG_NOSIGNAL);
 	while (s->nctl > 0)

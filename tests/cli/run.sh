@@ -36,8 +36,12 @@ v() {
 wrong_count() {
 	case $1 in
 	run | up | down | stop | kill | console | validate | image | host | "image prep" | \
-		"host up" | "host down") echo "" ;;
-	qmp | args | "image import") echo "a" ;;
+		"host up" | "host down" | reboot | pause | resume | inspect | snapshot | disk | \
+		"snapshot list" | clone | restart | rm) echo "" ;;
+	qmp | args | "image import" | "snapshot create" | "snapshot revert" | \
+		"snapshot delete" | "disk grow") echo "a" ;;
+	exporter) echo "extra" ;;
+	stats) echo "-" ;;
 	define | devices) echo "extra" ;;
 	health) echo "a b" ;;
 	compose | kube | systemd) echo "-o $tmp/never a b" ;;

@@ -24,6 +24,7 @@ cases=(
 	"5gdeploy|tests/compose/5gdeploy.yaml||"
 	"hostdev|tests/compose/hostdev.yaml||"
 	"sriov|tests/compose/sriov.yaml|--state-dir /srv/vmrun-state|--image registry.example:5000/vmrun:1.0 --source $top"
+	"lifecycle|tests/compose/lifecycle.yaml||--exporter 0.0.0.0:9177"
 )
 
 normalise() { # FILE -> stdout, the repository path as @TOP@
@@ -282,9 +283,15 @@ ok $? "health: says so"
 is "$?" 1 "health: a ready file left by a dead supervisor is not enough"
 flock "$st/g1/lock" sleep 60 &
 holder=$!
+: >"$st/g1/healthy"
 for _ in $(seq 50); do "$VMRUN" --state-dir "$st" health g1 >/dev/null 2>&1 && break; sleep 0.1; done
 "$VMRUN" --state-dir "$st" health g1 >"$tmp/h.out" 2>&1
-is "$?" 0 "health: lock held and ready: healthy"
+is "$?" 0 "health: lock held, running and ready: healthy"
+rm "$st/g1/healthy"
+"$VMRUN" --state-dir "$st" health g1 >/dev/null 2>"$tmp/h.err"
+is "$?" 1 "health: lock held and running, not ready (ready_when not met): unhealthy"
+grep -q "guest 'g1' is not ready yet" "$tmp/h.err"
+ok $? "health: says it is not ready yet"
 rm "$st/g1/ready"
 "$VMRUN" --state-dir "$st" health g1 >/dev/null 2>"$tmp/h.err"
 is "$?" 1 "health: lock held but not ready (not pinned yet): unhealthy"

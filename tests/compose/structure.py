@@ -114,8 +114,22 @@ def check_compose(topo_path, compose_path):
     want = {hsvc(h) for h in host_names}
     for name in guests:
         want |= {f"vm_{name}", f"vmprep_{name}"}
-    check(set(services) == want, "service names: one vm_/vmprep_ per guest, one host_ per host",
+    exporters = {s for s in services if s.startswith("exporter_")}
+    if exporters:
+        want |= {"exporter_" + hsvc(h)[len("host_"):] for h in host_names}
+    check(set(services) == want, "service names: one vm_/vmprep_ per guest, one host_ (and "
+          "with --exporter one exporter_) per host",
           f"got {sorted(services)}, want {sorted(want)}")
+    for e in sorted(exporters):
+        s = services[e]
+        cmd = s.get("command") or []
+        check(cmd[:3] == ["vmrun", "exporter", "--listen"] and len(cmd) == 4,
+              f"{e} runs vmrun exporter in exec form", cmd)
+        check(s.get("network_mode") == "host" and s.get("cap_drop") == ["ALL"]
+              and not s.get("cap_add") and not s.get("devices") and not s.get("privileged"),
+              f"{e}: host network, no capability, no device")
+        check(all(v.endswith(":ro") for v in s.get("volumes") or [] if isinstance(v, str)),
+              f"{e} mounts the state directory read-only")
     check(used <= host_names, "every guest's host has a host service")
 
     graph = {s: list((v.get("depends_on") or {}).keys()) for s, v in services.items()}
@@ -130,8 +144,13 @@ def check_compose(topo_path, compose_path):
               and deps.get(h, {}).get("condition") == "service_healthy"
               and len(deps) == 2,
               f"vm_{name} waits for vmprep_{name} (completed) and {h} (healthy) only", deps)
-        check(s.get("command") == ["vmrun", "run", "/vmrun/topology.yaml", name],
+        restart = str(g.get("restart", "no"))
+        run = ["vmrun", "run"] + (["--no-restart"] if restart != "no" else [])
+        check(s.get("command") == run + ["/vmrun/topology.yaml", name],
               f"vm_{name} runs vmrun run in exec form", s.get("command"))
+        check(str(s.get("restart", "no")) == restart,
+              f"vm_{name}: Docker's restart policy is the guest's (restart: {restart})",
+              s.get("restart"))
         check(services[f"vmprep_{name}"].get("command")
               == ["vmrun", "image", "prep", "/vmrun/topology.yaml", name],
               f"vmprep_{name} runs vmrun image prep")
@@ -226,8 +245,12 @@ def check_kube(topo_path, kube_dir):
             check(not missing, f"pod {name} container {c['name']}: mounts name declared volumes",
                   missing)
         vm = spec["containers"][0]
-        check(vm["command"] == ["vmrun", "run", "/vmrun/topology.yaml", name],
+        run = ["vmrun", "run"] + (["--no-restart"] if str(g.get("restart", "no")) != "no" else [])
+        check(vm["command"] == run + ["/vmrun/topology.yaml", name],
               f"pod {name} runs vmrun run")
+        check(spec.get("restartPolicy") == ("Always" if g.get("restart") == "always"
+                                            else "OnFailure"),
+              f"pod {name} restartPolicy follows restart", spec.get("restartPolicy"))
         check(vm["readinessProbe"]["exec"]["command"] == ["vmrun", "health", name],
               f"pod {name} readiness probe")
         devs, kinds = expected_devices(g)

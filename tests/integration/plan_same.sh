@@ -67,7 +67,10 @@ EOF
 v() { ip netns exec "$ns" "$VMRUN" --config "$T/vmrun.conf" --state-dir "$STATE" "$@"; }
 : >"$T/s.out"
 : >"$T/s.err"
-v run "$T/same.yaml" s >>"$T/s.out" 2>>"$T/s.err" &
+# not through v(): a function in the background is a subshell, and $! would be
+# its pid, not the supervisor's (run_cleanup's SIGKILL would leave vmrun running)
+ip netns exec "$ns" "$VMRUN" --config "$T/vmrun.conf" --state-dir "$STATE" \
+	run "$T/same.yaml" s >>"$T/s.out" 2>>"$T/s.err" &
 RUN_PID[s]=$!
 run_wait_ready s s 60
 r=$?

@@ -137,7 +137,7 @@ kill -KILL "$sup"
 gone "$qemu" 5
 ok $? "QEMU dies with its supervisor"
 v ps >"$T/ps2.txt" 2>"$T/ps2.err"
-grep -Eq "^q +stale +- +- +- +- +-\$" "$T/ps2.txt"
+grep -Eq "^q +stale +- +- +- +- +- +-\$" "$T/ps2.txt"
 ok_or_show $? "ps shows the guest as stale, without pids" "$T/ps2.txt"
 grep -q "^vmrun: stale: .* reclaims what it left\$" "$T/ps2.err"
 ok_or_show $? "saying the next start reclaims it" "$T/ps2.err"

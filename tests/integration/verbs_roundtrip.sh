@@ -90,7 +90,7 @@ is "$(json_get "$T/ps.json" '[g["uptime"] >= 0 for g in j]')" "[True, True]" "ps
 
 v ps >"$T/ps.txt"
 is "$?" 0 "ps returns 0"
-grep -Eq "^a +running +$sup_a +$qa +[0-9]+(s|[dhm][0-9]{2}[hms]) +0:[0-9]+@0 +n1=vm-525400780001\$" "$T/ps.txt"
+grep -Eq "^a +running +$sup_a +$qa +[0-9]+(s|[dhm][0-9]{2}[hms]) +0 +0:[0-9]+@0 +n1=vm-525400780001\$" "$T/ps.txt"
 ok_or_show $? "ps table: a's line" "$T/ps.txt"
 
 # --- qmp

@@ -6,7 +6,12 @@
 # change across a test run: device nodes in /dev, files in /etc and /run,
 # the network namespaces, the root namespace's links, and the mounts.
 # Recorded without times or sizes that change on their own (/dev/pts, the
-# atime of a file read, a log growing).
+# atime of a file read, a log growing), and without dockerd's own state
+# (/run/docker*, /run/containerd, its overlay mounts under /var/lib/docker):
+# the Docker tests start a dockerd when none runs, and a dockerd starting
+# removes what a killed one left behind; that is the daemon's bookkeeping,
+# not a change a test made (containers the tests create are theirs to remove,
+# and they do, by name).
 
 hoststate_snapshot() { # hoststate_snapshot FILE
 	{
@@ -17,7 +22,8 @@ hoststate_snapshot() { # hoststate_snapshot FILE
 		find /etc -xdev -printf '%y %m %p\n' 2>/dev/null | sort
 		find /etc -xdev -type f -readable -print0 2>/dev/null | sort -z | xargs -0 -r md5sum 2>/dev/null
 		echo "## /run (type name, three levels)"
-		find /run -xdev -maxdepth 3 \( -path '/run/user/*' -o -path /run/utmp \) -prune -o \
+		find /run -xdev -maxdepth 3 \( -path '/run/user/*' -o -path /run/utmp \
+			-o -path '/run/docker*' -o -path /run/containerd \) -prune -o \
 			-printf '%y %p\n' 2>/dev/null | sort
 		echo "## network namespaces"
 		ip netns list 2>/dev/null | sort
@@ -34,6 +40,7 @@ hoststate_snapshot() { # hoststate_snapshot FILE
 			else if ($0 ~ / bridge /) kind = "bridge"; else if ($0 ~ / tun /) kind = "tun"
 			print name, kind, master, mtu }' | sort
 		echo "## mounts (target fstype source)"
-		findmnt -rn -o TARGET,FSTYPE,SOURCE 2>/dev/null | sort
+		findmnt -rn -o TARGET,FSTYPE,SOURCE 2>/dev/null |
+			grep -Ev '^(/var/lib/docker|/run/docker|/run/containerd)/' | sort
 	} >"$1"
 }
