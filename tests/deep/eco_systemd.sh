@@ -13,6 +13,9 @@
 #   - systemctl stop presses the ACPI power button (the guest's console in
 #     the journal says it powers off), vmrun exits 0 and the unit is
 #     inactive, not failed; vmrun-NAME.target starts the guest again;
+#   - a guest with restart: on-failure runs under vmrun's restart manager
+#     in its unit: ready on start, and a killed QEMU is started again by
+#     vmrun within the same active unit;
 # then the container powers off.  Skipped, with the reason, where
 # systemd-nspawn cannot boot a container here.
 set -u
@@ -71,6 +74,15 @@ guests:
     kernel: /var/lib/vmrun/testguest/vmlinuz
     initrd: /var/lib/vmrun/testguest/initrd.img
     append: console=ttyS0 quiet
+  r$g:
+    accel: tcg
+    memory: 128M
+    cpuset: "1"
+    stop_timeout: 20
+    restart: on-failure
+    kernel: /var/lib/vmrun/testguest/vmlinuz
+    initrd: /var/lib/vmrun/testguest/initrd.img
+    append: console=ttyS0 quiet
 EOF
 in_root "$root" vmrun systemd /etc/vmrun/lab.yaml -o /etc/systemd/system >"$work/units.log" 2>&1
 ok_log $? "vmrun systemd writes the units in the tree" "$work/units.log"
@@ -113,8 +125,33 @@ r powered_off "$(journalctl -q -u "vmrun@$g.service" | grep -c 'vmrun-testguest:
 r qemu_left "$(cat /proc/[0-9]*/comm 2>/dev/null | grep -c '^qemu-system')"
 systemctl start vmrun-lab.target; r target_rc $?
 r target_guest "$(systemctl is-active "vmrun@$g.service")"
+r target_restart_guest "$(systemctl is-active "vmrun@r$g.service")"
 systemctl stop "vmrun@$g.service"
+# the guest with restart: on-failure runs under vmrun's restart manager:
+# READY=1 came from its child, and a killed QEMU is started again in the unit
+u=vmrun@r$g.service
+main=$(systemctl show -P MainPID "$u")
+r r_main_comm "$(cat /proc/$main/comm)"
+r r_ready "$(test -e /run/vmrun/r$g/ready && echo yes || echo no)"
+qemu=$(grep -lx 'qemu-system-x86' /proc/[0-9]*/comm 2>/dev/null | head -1 | cut -d/ -f3)
+r r_qemu_comm "$(cat "/proc/$qemu/comm" 2>/dev/null)"
+if [ -n "$qemu" ]; then
+	rm -f "/run/vmrun/r$g/ready"
+	kill -9 "$qemu"
+fi
+restarts() { grep -o '"restart_count": *[0-9]*' "/run/vmrun/r$g/status.json" 2>/dev/null | grep -o '[0-9]*$'; }
+for i in $(seq 60); do [ "$(restarts)" = 1 ] && [ -e "/run/vmrun/r$g/ready" ] && break; sleep 1; done
+r r_restarts "$(restarts)"
+r r_ready_again "$(test -e /run/vmrun/r$g/ready && echo yes || echo no)"
+r r_active "$(systemctl is-active "$u")"
+r r_same_main "$([ "$(systemctl show -P MainPID "$u")" = "$main" ] && echo yes || echo no)"
+r r_nrestarts "$(systemctl show -P NRestarts "$u")"
+r r_health "$(vmrun health "r$g" >/dev/null 2>&1 && echo healthy || echo unhealthy)"
+systemctl stop "$u"; r r_stop_rc $?
+r r_after_stop "$(systemctl is-active "$u")"
+r r_qemu_left "$(cat /proc/[0-9]*/comm 2>/dev/null | grep -c '^qemu-system')"
 journalctl -q -u "vmrun@$g.service" >/journal.txt
+journalctl -q -u "$u" >/journal-r.txt
 echo done=1
 EOF
 chmod +x "$root/usr/local/bin/vmrun-systemd-test"
@@ -167,7 +204,7 @@ is "$(res ready_at_start)" yes "when it returns the guest runs pinned (Type=noti
 is "$(res active)" active "the unit is active"
 is "$(res Type)" notify "Type=notify"
 is "$(res KillMode)" mixed "KillMode=mixed"
-is "$(res NotifyAccess)" main "NotifyAccess=main"
+is "$(res NotifyAccess)" all "NotifyAccess=all (a restart manager's child sends READY=1)"
 is "$(res TimeoutStopUSec)" 25s "TimeoutStopSec: stop_timeout 20 + 5 from the drop-in"
 [[ $(res StatusText) == "running (qemu pid "* ]]
 ok $? "the supervisor's STATUS= is the unit's status text ($(res StatusText))"
@@ -185,4 +222,18 @@ ok "$([ "$(res powered_off)" -ge 1 ] && echo 0 || echo 1)" "the guest powered of
 is "$(res qemu_left)" 0 "no QEMU is left"
 is "$(res target_rc)" 0 "systemctl start vmrun-lab.target"
 is "$(res target_guest)" active "... starts the guest"
+is "$(res target_restart_guest)" active "... and the guest with restart: on-failure"
+is "$(res r_main_comm)" vmrun "restart: on-failure: the main process is vmrun (the restart manager)"
+is "$(res r_ready)" yes "... ready when systemctl returned (READY=1 from the manager's child, NotifyAccess=all)"
+[[ $(res r_qemu_comm) == *qemu-system* ]]
+ok $? "... its QEMU ($(res r_qemu_comm))"
+is "$(res r_restarts)" 1 "QEMU killed: vmrun restarts the guest (restart_count 1)"
+is "$(res r_ready_again)" yes "... which runs pinned again"
+is "$(res r_active)" active "... inside the active unit"
+is "$(res r_same_main)" yes "... with the same main PID (systemd did not restart the unit)"
+is "$(res r_nrestarts)" 0 "... NRestarts=0: the restart is vmrun's, not systemd's"
+is "$(res r_health)" healthy "... and vmrun health says healthy"
+is "$(res r_stop_rc)" 0 "systemctl stop of the restart manager's unit returns 0"
+is "$(res r_after_stop)" inactive "... the unit is inactive (the manager started no other supervisor)"
+is "$(res r_qemu_left)" 0 "... and no QEMU is left"
 done_testing
