@@ -10,7 +10,8 @@
  * files, GUEST is a guest of the TOPOLOGY given before it (else a guest in
  * the state directory, a running one for the verbs that need one), HOST a
  * host of that topology, qmp's COMMAND a command the running guest's QEMU
- * offers (query-commands), probe's FEATURE a feature.
+ * offers (query-commands), snapshot's NAME a snapshot of the guest and disk
+ * grow's DISK one of its disks, probe's FEATURE a feature.
  *
  * Output: one candidate a line, "WORD\tDESCRIPTION" where there is one, or
  * one directive line: ":files" (file names), ":yaml" (YAML files and
@@ -28,6 +29,8 @@
 #include "lib/base/util.h"
 #include "lib/devices/devices.h"
 #include "lib/runtime/control.h"
+#include "lib/runtime/guestinfo.h"
+#include "lib/runtime/snapshot.h"
 
 #define COMPLETE_QMP_TIMEOUT_MS 2000
 
@@ -39,6 +42,7 @@ struct complete {
 	const char *state_dir; /* --state-dir DIR given before the verb */
 	const char *first;     /* the first positional argument of the verb */
 	const struct vmr_cli_cmd *verb; /* the top-level verb (for per-verb argument kinds) */
+	const struct vmr_cli_cmd *cmd;	/* the verb or its sub-verb ("snapshot revert") */
 };
 
 static void candidate(const struct complete *c, const char *word, const char *desc)
@@ -130,6 +134,64 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/*
+ * The verbs whose GUEST may be stopped (they act on its disks or describe
+ * it); the others without a TOPOLOGY want a guest a supervisor runs.
+ */
+static bool verb_takes_stopped(const char *verb)
+{
+	static const char *const any[] = {"ps", "inspect", "snapshot", "disk", NULL};
+
+	for (size_t i = 0; any[i]; i++)
+		if (streq(verb, any[i]))
+			return true;
+	return false;
+}
+
+/*
+ * The guest's snapshots (snapshot revert|delete GUEST NAME) or its disk ids
+ * (disk grow GUEST DISK): a stopped guest's are read from its disks
+ * without its lock (qemu-img -U), so a completion never delays a start.
+ */
+static void complete_guest_disks(const struct complete *c, bool snapshots)
+{
+	struct vmr_config cfg = {0};
+	struct vmr_guest_info gi = {0};
+	json_t *list = NULL, *e;
+	size_t i;
+
+	if (!c->guest)
+		return;
+	config_state_dir(c, &cfg);
+	if (!cfg.state_dir || vmr_guest_info_get(&cfg, c->guest, NULL, false, &gi, NULL) < 0) {
+		vmr_config_free(&cfg);
+		return;
+	}
+	if (snapshots) {
+		if (vmr_snapshot_info_do(&cfg, &gi, VMR_SNAPSHOT_LIST, NULL, &list, NULL) == 0)
+			json_array_foreach(list, i, e)
+			{
+				const char *name = json_string_value(json_object_get(e, "name"));
+
+				if (name)
+					candidate(c, name,
+						  gi.running ? "snapshot" : "snapshot (disks)");
+			}
+	} else {
+		json_array_foreach(gi.disks, i, e)
+		{
+			const char *id = json_string_value(json_object_get(e, "id"));
+			const char *file = json_string_value(json_object_get(e, "file"));
+
+			if (id && !streq(id, "seed"))
+				candidate(c, id, file);
+		}
+	}
+	json_decref(list);
+	vmr_guest_info_free(&gi);
+	vmr_config_free(&cfg);
+}
+
 /* the QMP commands the running guest's QEMU offers */
 static void complete_qmp_commands(const struct complete *c)
 {
@@ -186,7 +248,13 @@ static void complete_value(struct complete *c, const char *name, const char *cho
 		if (c->topology)
 			complete_topology(c, false);
 		else
-			complete_state_guests(c, !streq(verb, "ps"));
+			complete_state_guests(c, !verb_takes_stopped(verb));
+	} else if (streq(name, "NAME") && c->cmd &&
+		   (streq(c->cmd->name, "snapshot revert") ||
+		    streq(c->cmd->name, "snapshot delete"))) {
+		complete_guest_disks(c, true);
+	} else if (streq(name, "DISK") && streq(verb, "disk")) {
+		complete_guest_disks(c, false);
 	} else if (streq(name, "HOST") || (streq(name, "NAME") && c->topology)) {
 		complete_topology(c, true);
 	} else if (streq(name, "COMMAND") && streq(verb, "qmp")) {
@@ -327,6 +395,7 @@ VERB(complete)
 		}
 	}
 
+	c.cmd = cmd;
 	/* the current word */
 	if (!dashdash && startswith(c.cur, "--") && strchr(c.cur, '=')) {
 		_cleanup_free_ char *name = xstrndup(c.cur + 2, strcspn(c.cur + 2, "="));

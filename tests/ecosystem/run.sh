@@ -201,7 +201,7 @@ verbs_line=$(printf '%s\n' "${verbs[@]}" | sort | tr '\n' ' ')
 is "$(comp vmrun "")" "$verbs_line" "bash: vmrun <TAB> lists the verbs"
 is "$(comp vmrun ru)" "run " "bash: vmrun ru<TAB>"
 is "$(comp vmrun --st)" "--state-dir " "bash: a global option"
-is "$(comp vmrun run -)" "--events --help " "bash: vmrun run -<TAB>: its options"
+is "$(comp vmrun run -)" "--events --help --no-restart " "bash: vmrun run -<TAB>: its options"
 is "$(comp vmrun run examples/demo.yaml "")" "a b " "bash: vmrun run TOPOLOGY <TAB>: the topology's guests"
 is "$(comp vmrun args examples/lab.yaml "")" "cp gnb upf " "bash: vmrun args lab.yaml <TAB>"
 is "$(comp vmrun host up examples/lab.yaml "")" "lab1 lab2 " "bash: vmrun host up TOPOLOGY <TAB>: its hosts"
@@ -227,6 +227,7 @@ guests:
     kernel: $TESTGUEST/vmlinuz
     initrd: $TESTGUEST/initrd.img
     append: console=ttyS0 quiet
+    disks: [{file: $T/cg.qcow2}]
   idle$$:
     accel: tcg
     memory: 128M
@@ -234,6 +235,7 @@ guests:
     kernel: $TESTGUEST/vmlinuz
     initrd: $TESTGUEST/initrd.img
 YAML
+qemu-img create -q -f qcow2 "$T/cg.qcow2" 16M
 v up "$T/g.yaml" "cg$$" >"$T/up.out" 2>&1
 ok $? "a real guest runs (vmrun up, TCG, no NIC)" || sed 's/^/#   /' "$T/up.out"
 mkdir -p "$STATE/gone$$" && : >"$STATE/gone$$/lock"
@@ -246,6 +248,13 @@ ok $? "bash: vmrun qmp GUEST query-st<TAB>: the guest's QMP commands ($got)"
 n=$(comp vmrun --state-dir "$STATE" qmp "cg$$" "" | wc -w)
 ok "$([ "$n" -ge 100 ] && echo 0 || echo 1)" "bash: vmrun qmp GUEST <TAB>: all $n commands of query-commands"
 is "$(comp vmrun --state-dir "$STATE" qmp "idle$$" "")" "" "bash: qmp on a guest that does not run: nothing"
+is "$(comp vmrun --state-dir "$STATE" reboot "")" "cg$$ " "bash: vmrun reboot <TAB>: the running guest only"
+is "$(comp vmrun --state-dir "$STATE" inspect "")" "cg$$ gone$$ " "bash: vmrun inspect <TAB>: stopped guests too"
+is "$(comp vmrun --state-dir "$STATE" snapshot list "")" "cg$$ gone$$ " "bash: vmrun snapshot list <TAB>: stopped guests too"
+is "$(comp vmrun --state-dir "$STATE" disk grow "cg$$" "")" "disk0 " "bash: vmrun disk grow GUEST <TAB>: its disks"
+v snapshot create "cg$$" s1 >"$T/snap.out" 2>&1
+ok $? "a snapshot of the running guest (vmrun snapshot create)" || sed 's/^/#   /' "$T/snap.out"
+is "$(comp vmrun --state-dir "$STATE" snapshot revert "cg$$" "")" "s1 " "bash: vmrun snapshot revert GUEST <TAB>: its snapshots"
 
 # ---- zsh completion, through stubs of _describe and _files ----
 if ! command -v zsh >/dev/null; then
@@ -262,7 +271,7 @@ else
 			source completion/_vmrun
 		' zsh "$cur" "$@" | sort | tr '\n' ' '
 	}
-	is "$(zcomp 3 vmrun run -)" "--events --help " "zsh: vmrun run -<TAB>"
+	is "$(zcomp 3 vmrun run -)" "--events --help --no-restart " "zsh: vmrun run -<TAB>"
 	is "$(zcomp 5 vmrun --state-dir "$STATE" stop "")" "cg$$ " "zsh: vmrun stop <TAB>: the running guest"
 	is "$(zcomp 3 vmrun validate "")" "_files -g *.(yaml|yml) " "zsh: vmrun validate <TAB>: YAML files"
 	got=$(zcomp 6 vmrun --state-dir "$STATE" qmp "cg$$" query-sta)
@@ -270,4 +279,6 @@ else
 fi
 
 v stop "cg$$" >/dev/null 2>&1
+is "$(comp vmrun --state-dir "$STATE" snapshot delete "cg$$" "")" "s1 " "bash: snapshot delete GUEST <TAB>: a stopped guest's snapshots (its disks)"
+is "$(comp vmrun --state-dir "$STATE" reboot "")" "" "bash: vmrun reboot <TAB>: nothing once it stopped"
 done_testing
