@@ -3,7 +3,8 @@
 # (make check-deep, or make check-ecosystem; minutes): the image is the one `vmrun compose`
 # writes the Dockerfile of, built by podman from this tree; a test guest
 # (TCG, no NIC) boots in its pod, podman's health of the vm container turns
-# healthy (the probe vmrun kube wrote), and `podman kube down` stops it with
+# healthy (the liveness probe vmrun kube wrote: its supervisor answers), the
+# readiness probe's command says the guest is ready, and `podman kube down` stops it with
 # the ACPI power button (the guest's console says it powers off, vmrun
 # records exit status 0), then the host setup pod is taken down.
 #
@@ -14,11 +15,19 @@
 # container's check and records its result.  crun refuses this machine's
 # hybrid cgroup layout: podman uses runc (through a wrapper that keeps the
 # rlimits it asks for within reach where root lacks CAP_SYS_RESOURCE).  Podman's storage is private
-# (~/.cache/vmrun/podman, kept: images are cached), its run root and
-# network configuration are under a temporary directory.
+# (~/.cache/vmrun/podman, kept: images are cached), its run root, temporary
+# directory and network configuration are under a temporary directory.
+# What podman still writes to system paths (the blob info cache under
+# /var/lib/containers, runc's state under /run) and every mount it makes
+# stay in a private mount namespace: the test runs in one, with /var/lib
+# and /run overlaid by directories of its temporary directory, so the
+# machine is as it was afterwards, even when a container outlives the test.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 top=$PWD
+if [ "$(id -u)" = 0 ] && [ -z "${ECO_KUBE_PRIVATE:-}" ] && command -v unshare >/dev/null; then
+	exec unshare -m --propagation private env ECO_KUBE_PRIVATE=1 bash "$0" "$@"
+fi
 # shellcheck source=tests/lib/tap.sh
 . tests/lib/tap.sh
 # shellcheck source=tests/ecosystem/lib.bash
@@ -28,6 +37,15 @@ VMRUN=${VMRUN:-$top/$BUILD/vmrun}
 TESTGUEST=$top/$BUILD/testguest
 work=$(mktemp -d /tmp/vmrt-kube.XXXXXX)
 state=$work/state
+overlaid=()
+if [ -n "${ECO_KUBE_PRIVATE:-}" ]; then
+	for d in /var/lib /run; do
+		o=$work/overlay${d//\//_}
+		mkdir -p "$o/upper" "$o/work"
+		mount -t overlay overlay -o "lowerdir=$d,upperdir=$o/upper,workdir=$o/work" "$d" &&
+			overlaid+=("$d")
+	done
+fi
 g=kube$$
 image=localhost/vmrun-test:latest
 export CONTAINERS_STORAGE_CONF=$work/storage.conf CONTAINERS_CONF=$work/containers.conf
@@ -76,6 +94,7 @@ fi
 cat >"$CONTAINERS_CONF" <<EOF
 [engine]
 runtime = "$runtime"
+tmp_dir = "$work/tmp"
 cgroup_manager = "cgroupfs"
 events_logger = "file"
 [network]
@@ -86,8 +105,7 @@ played=()
 cleanup() {
 	local f
 	for f in "${played[@]}"; do podman kube down "$f" >/dev/null 2>&1; done
-	rm -rf "/var/lib/vmrun/volumes/$g"
-	rmdir /var/lib/vmrun/volumes /var/lib/vmrun 2>/dev/null
+	for d in "${overlaid[@]}"; do umount -l "$d"; done
 	rm -rf --one-file-system "$work"
 }
 trap cleanup EXIT
@@ -97,6 +115,8 @@ skip_all() {
 	exit 0
 }
 [ "$(id -u)" = 0 ] || skip_all "needs root"
+[ "${#overlaid[@]}" = 2 ] ||
+	skip_all "cannot keep podman's writes to /var/lib and /run private (unshare, overlay mounts)"
 for tool in podman runc python3; do
 	command -v "$tool" >/dev/null || skip_all "$tool is not installed (make deps)"
 done
@@ -137,6 +157,8 @@ ok_log $? "vmrun kube writes the manifests" "$work/kube.log"
 #  - configMap volumes ignore subPath (the directory is mounted where the file
 #    belongs): the ConfigMap's file bind-mounted as the kubelet does for a
 #    subPath, from a copy of its data (hostPath, type File).
+# And the guest's node directory (hostPath /var/lib/vmrun/volumes/GUEST) is
+# one in the test's temporary directory: the test changes nothing outside it.
 python3 - "$work/k8s" "$work" "$g" <<'PY'
 import sys, yaml
 k8s, work, guest = sys.argv[1:]
@@ -166,9 +188,17 @@ subpath_to_file(host["spec"])
 yaml.safe_dump(host, open(f"{work}/host-pod.yaml", "w"), sort_keys=False)
 pod = yaml.safe_load(open(f"{k8s}/pod-{guest}.yaml"))
 subpath_to_file(pod["spec"])
+# the node directory of the guest's disks, in the test's own directory
+for v in pod["spec"]["volumes"]:
+    hp = v.get("hostPath", {})
+    if hp.get("path") == f"/var/lib/vmrun/volumes/{guest}":
+        hp["path"] = f"{work}/volumes/{guest}"
+        break
+else:
+    sys.exit(f"no hostPath /var/lib/vmrun/volumes/{guest} in pod-{guest}.yaml")
 yaml.safe_dump(pod, open(f"{work}/pod.yaml", "w"), sort_keys=False)
 PY
-ok $? "the host setup's pod from the DaemonSet's template; the ConfigMap's file for its subPath"
+ok $? "the host setup's pod from the DaemonSet's template; the ConfigMap's file for its subPath; the disks' node directory in the test's"
 
 podman kube play "$work/host-pod.yaml" >"$work/play-host.log" 2>&1
 ok_log $? "podman kube play: the host setup" "$work/play-host.log"
@@ -191,7 +221,7 @@ grace=$(python3 -c 'import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))["s
 is "$grace" 25 "the pod's terminationGracePeriodSeconds is stop_timeout 20 + 5"
 diag "podman 4.3 gives the container its own stop timeout: $(podman inspect -f '{{.Config.StopTimeout}}' "$ctr" 2>/dev/null) s"
 hc=$(podman inspect -f '{{if .Config.Healthcheck}}{{join .Config.Healthcheck.Test " "}}{{end}}' "$ctr" 2>/dev/null)
-is "$hc" "CMD-SHELL vmrun health $g || exit 1" "podman took the liveness probe of vmrun kube as the container's healthcheck"
+is "$hc" "CMD-SHELL vmrun health --live $g || exit 1" "podman took the liveness probe of vmrun kube as the container's healthcheck"
 for _ in $(seq 180); do
 	grep -q 'vmrun-testguest: booted' "$state/$g/console.log" 2>/dev/null && break
 	running || break
@@ -202,6 +232,12 @@ ok $? "the guest boots in its pod (its console in the state directory)"
 podman healthcheck run "$ctr" >"$work/hc.log" 2>&1
 ok_log $? "podman healthcheck run: healthy" "$work/hc.log"
 is "$(podman inspect -f '{{.State.Health.Status}}' "$ctr" 2>/dev/null)" healthy "the container's health is healthy"
+# podman 4.3 runs no readinessProbe: run its command as the kubelet would
+ready=$(python3 -c 'import sys, yaml; print(" ".join(yaml.safe_load(open(sys.argv[1]))["spec"]["containers"][0]["readinessProbe"]["exec"]["command"]))' "$work/pod.yaml")
+is "$ready" "vmrun health $g" "the readinessProbe is vmrun health GUEST"
+# shellcheck disable=SC2086 # the probe's words
+podman exec "$ctr" $ready >"$work/ready.log" 2>&1
+ok_log $? "the readinessProbe's command in the vm container: $(head -1 "$work/ready.log")" "$work/ready.log"
 
 # podman 4.3's kube down stops pods with a timeout of 0 s (SIGTERM, then
 # SIGKILL at once): first the kubelet's way, SIGTERM and the pod's grace

@@ -248,6 +248,35 @@ ok $? "bash: vmrun qmp GUEST query-st<TAB>: the guest's QMP commands ($got)"
 n=$(comp vmrun --state-dir "$STATE" qmp "cg$$" "" | wc -w)
 ok "$([ "$n" -ge 100 ] && echo 0 || echo 1)" "bash: vmrun qmp GUEST <TAB>: all $n commands of query-commands"
 is "$(comp vmrun --state-dir "$STATE" qmp "idle$$" "")" "" "bash: qmp on a guest that does not run: nothing"
+
+# ---- health --live: kube's livenessProbe ----
+# alive whatever the guest's readiness (paused here), not when the
+# supervisor stops answering (stopped with SIGSTOP here)
+v pause "cg$$" >/dev/null 2>&1
+v health "cg$$" >/dev/null 2>&1
+is "$?" 1 "health: a paused guest is not ready (the readinessProbe)"
+v health --live "cg$$" >"$T/live.out" 2>&1
+rc=$?
+sup=$(sed -n 's/^\([0-9][0-9]*\).*/\1/p' "$STATE/cg$$/lock" | head -1)
+is "$rc:$(cat "$T/live.out")" "0:guest 'cg$$' is alive (supervisor pid $sup)" \
+	"health --live: its supervisor is alive (the livenessProbe does not restart a paused guest)"
+v resume "cg$$" >/dev/null 2>&1
+rc=0
+if [ -n "$sup" ]; then
+	kill -STOP "$sup"
+	v health --live "cg$$" >"$T/live.out" 2>&1
+	rc=$?
+	kill -CONT "$sup"
+fi
+is "$rc" 1 "health --live: a supervisor that does not answer is not alive"
+grep -q "guest 'cg$$': its supervisor (pid $sup) does not answer" "$T/live.out"
+ok $? "... saying so ($(head -1 "$T/live.out"))"
+v health --live "idle$$" >"$T/live.out" 2>&1
+is "$?:$(cat "$T/live.out")" "1:vmrun: error: guest 'idle$$' has no supervisor running" "health --live: a guest without supervisor"
+for _ in $(seq 50); do v health "cg$$" >/dev/null 2>&1 && break; sleep 0.1; done
+v health "cg$$" >/dev/null 2>&1
+is "$?" 0 "health: ready again after resume"
+
 is "$(comp vmrun --state-dir "$STATE" reboot "")" "cg$$ " "bash: vmrun reboot <TAB>: the running guest only"
 is "$(comp vmrun --state-dir "$STATE" inspect "")" "cg$$ gone$$ " "bash: vmrun inspect <TAB>: stopped guests too"
 is "$(comp vmrun --state-dir "$STATE" snapshot list "")" "cg$$ gone$$ " "bash: vmrun snapshot list <TAB>: stopped guests too"
