@@ -31,10 +31,8 @@ TESTGUEST=$top/$BUILD/testguest
 work=$(mktemp -d /tmp/vmrt-nspawn.XXXXXX)
 machine=vmrt$$
 nspawn_pid=
-nspawn_dir_made=0
 cleanup() {
 	[ -n "$nspawn_pid" ] && kill "$nspawn_pid" 2>/dev/null && sleep 2 && kill -9 "$nspawn_pid" 2>/dev/null
-	[ "$nspawn_dir_made" = 1 ] && rm -rf /run/systemd/nspawn
 	rm -rf --one-file-system "$work"
 }
 trap cleanup EXIT
@@ -172,9 +170,13 @@ ln -s /etc/systemd/system/vmrun-systemd-test.service \
 # boot it; the container powers itself off after the test
 # --keep-unit --register=no: no scope unit and no machined, for a host
 # whose PID 1 is not systemd (this one); what nspawn keeps under
-# /run/systemd/nspawn is removed afterwards when it was not there before
-[ -e /run/systemd/nspawn ] || nspawn_dir_made=1
-systemd-nspawn -q -D "$root" -M "$machine" --private-network --register=no --keep-unit \
+# /run/systemd/nspawn goes to a directory of the test's: nspawn runs in a
+# mount namespace of its own with the machine's /run overlaid by it
+mkdir -p "$work/run-upper" "$work/run-work"
+unshare -m --propagation private sh -c '
+	mount -t overlay overlay -o "lowerdir=/run,upperdir=$1,workdir=$2" /run &&
+		shift 2 && exec systemd-nspawn "$@"' sh "$work/run-upper" "$work/run-work" \
+	-q -D "$root" -M "$machine" --private-network --register=no --keep-unit \
 	-b >"$work/nspawn.log" 2>&1 </dev/null &
 nspawn_pid=$!
 for _ in $(seq 300); do
