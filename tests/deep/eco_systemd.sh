@@ -145,8 +145,13 @@ r r_active "$(systemctl is-active "$u")"
 r r_same_main "$([ "$(systemctl show -P MainPID "$u")" = "$main" ] && echo yes || echo no)"
 r r_nrestarts "$(systemctl show -P NRestarts "$u")"
 r r_health "$(vmrun health "r$g" >/dev/null 2>&1 && echo healthy || echo unhealthy)"
+# the second boot must be far enough to see the power button
+for i in $(seq 90); do [ "$(journalctl -q -u "$u" | grep -c 'vmrun-testguest: booted')" -ge 2 ] && break; sleep 1; done
+r r_booted "$(journalctl -q -u "$u" | grep -c 'vmrun-testguest: booted')"
 systemctl stop "$u"; r r_stop_rc $?
 r r_after_stop "$(systemctl is-active "$u")"
+r r_result "$(systemctl show -P Result "$u")"
+r r_exec_status "$(systemctl show -P ExecMainStatus "$u")"
 r r_qemu_left "$(cat /proc/[0-9]*/comm 2>/dev/null | grep -c '^qemu-system')"
 journalctl -q -u "vmrun@$g.service" >/journal.txt
 journalctl -q -u "$u" >/journal-r.txt
@@ -235,7 +240,10 @@ is "$(res r_active)" active "... inside the active unit"
 is "$(res r_same_main)" yes "... with the same main PID (systemd did not restart the unit)"
 is "$(res r_nrestarts)" 0 "... NRestarts=0: the restart is vmrun's, not systemd's"
 is "$(res r_health)" healthy "... and vmrun health says healthy"
+is "$(res r_booted)" 2 "the guest booted twice (its console in the unit's journal)"
 is "$(res r_stop_rc)" 0 "systemctl stop of the restart manager's unit returns 0"
 is "$(res r_after_stop)" inactive "... the unit is inactive (the manager started no other supervisor)"
+is "$(res r_result)" success "... with Result=success"
+is "$(res r_exec_status)" 0 "... vmrun exited 0: the guest powered off"
 is "$(res r_qemu_left)" 0 "... and no QEMU is left"
 done_testing
