@@ -133,6 +133,8 @@ r r_main_comm "$(cat /proc/$main/comm)"
 r r_ready "$(test -e /run/vmrun/r$g/ready && echo yes || echo no)"
 qemu=$(grep -lx 'qemu-system-x86' /proc/[0-9]*/comm 2>/dev/null | head -1 | cut -d/ -f3)
 r r_qemu_comm "$(cat "/proc/$qemu/comm" 2>/dev/null)"
+boots() { journalctl -q -u "$u" | grep -c 'vmrun-testguest: booted'; }
+boots0=$(boots)
 if [ -n "$qemu" ]; then
 	rm -f "/run/vmrun/r$g/ready"
 	kill -9 "$qemu"
@@ -146,8 +148,8 @@ r r_same_main "$([ "$(systemctl show -P MainPID "$u")" = "$main" ] && echo yes |
 r r_nrestarts "$(systemctl show -P NRestarts "$u")"
 r r_health "$(vmrun health "r$g" >/dev/null 2>&1 && echo healthy || echo unhealthy)"
 # the second boot must be far enough to see the power button
-for i in $(seq 90); do [ "$(journalctl -q -u "$u" | grep -c 'vmrun-testguest: booted')" -ge 2 ] && break; sleep 1; done
-r r_booted "$(journalctl -q -u "$u" | grep -c 'vmrun-testguest: booted')"
+for i in $(seq 90); do [ "$(boots)" -gt "$boots0" ] && break; sleep 1; done
+r r_booted_again "$([ "$(boots)" -gt "$boots0" ] && echo yes || echo no)"
 systemctl stop "$u"; r r_stop_rc $?
 r r_after_stop "$(systemctl is-active "$u")"
 r r_result "$(systemctl show -P Result "$u")"
@@ -240,7 +242,7 @@ is "$(res r_active)" active "... inside the active unit"
 is "$(res r_same_main)" yes "... with the same main PID (systemd did not restart the unit)"
 is "$(res r_nrestarts)" 0 "... NRestarts=0: the restart is vmrun's, not systemd's"
 is "$(res r_health)" healthy "... and vmrun health says healthy"
-is "$(res r_booted)" 2 "the guest booted twice (its console in the unit's journal)"
+is "$(res r_booted_again)" yes "the restarted guest booted (its console in the unit's journal)"
 is "$(res r_stop_rc)" 0 "systemctl stop of the restart manager's unit returns 0"
 is "$(res r_after_stop)" inactive "... the unit is inactive (the manager started no other supervisor)"
 is "$(res r_result)" success "... with Result=success"
