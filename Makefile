@@ -65,10 +65,8 @@ UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 TESTLIB_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/lib/*.c))
 
-# check-deep: the long suites of tests/deep/ (real guests and backends, minutes)
-.PHONY: check-deep
-.PHONY: all check check-ecosystem unit asan faults fuzz deps demo install uninstall clean help \
-	testguest format man dist deb FORCE
+.PHONY: all check check-deep check-ecosystem unit asan faults fuzz fuzz-bins fuzz-replay deps demo \
+	install uninstall clean help testguest format man dist deb FORCE
 
 # kbuild style: "  CC      cmd/main.o"; V=1 prints the full command lines
 V ?= 0
@@ -85,12 +83,15 @@ all: $(BUILD)/vmrun
 help:
 	@echo "make            build $(BUILD)/vmrun (V=1: full command lines)"
 	@echo "make check      build and run every test (final line: N passed, N failed, N skipped)"
+	@echo "make check-deep ASan/UBSan and valgrind runs, long fuzzing, every fault case, soak,"
+	@echo "                the integration suites without /dev/kvm, tests/deep/ (tests/deep.sh; slow)"
 	@echo "make check-ecosystem  the packaging suites of check-deep alone (tests/deep/eco_*.sh):"
 	@echo "                the .deb in a debootstrap chroot, the units under a booted systemd,"
 	@echo "                the kube manifests under podman kube play"
 	@echo "make demo       install what is missing, build, boot the example guests"
 	@echo "make deps       install the Debian packages the build and tests need"
 	@echo "make asan       ASan+UBSan build and test run (in build/asan)"
+	@echo "make faults     build/fault/vmrun with the fault-injection points (tests/faults/)"
 	@echo "make fuzz       run each fuzz target for FUZZ_SECONDS (clang, libFuzzer)"
 	@echo "make testguest  build the small test/demo guest (kernel + initramfs)"
 	@echo "make man        the manual pages in $(BUILD)/man (docs/packaging.md)"
@@ -131,19 +132,25 @@ unit: $(UNIT_BINS)
 testguest:
 	@images/testguest/build.sh $(BUILD)/testguest
 
-# the integration suites boot the test guest: build it (cached) first
-check: all unit testguest man
+# the integration suites boot the test guest: build it (cached) first; the
+# quick fault suite needs the fault build, the corpus replay its drivers;
+# tests/ecosystem renders the manual pages
+check: all unit testguest faults fuzz-replay man
 	@BUILD=$(BUILD) tests/run.sh
+
+# everything slow (tests/deep.sh says what): sanitizers, valgrind, long
+# fuzzing, every fault case, the soak, the suites without /dev/kvm, and the
+# long suites of tests/deep/ (real guests and backends, minutes)
+check-deep: all unit testguest faults fuzz-replay
+	@tests/deep.sh
 
 asan:
 	$(MAKE) BUILD=build/asan SAN=1 check
 
-check-deep: all unit testguest
-	@BUILD=$(BUILD) tests/run.sh tests/deep/*.sh
-
-# vmrun with the fault-injection points (tests/faults/)
+# vmrun with the fault-injection points (tests/faults/): build/fault/vmrun,
+# or under another BUILD (make asan) $(BUILD)/fault/vmrun, built as that one is
 faults:
-	@$(MAKE) --no-print-directory BUILD=build/fault FAULT=1 all
+	@$(MAKE) --no-print-directory BUILD=$(BUILD)/fault FAULT=1 all
 
 FUZZ_SECONDS ?= 30
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
@@ -155,6 +162,14 @@ fuzz-bins: $(FUZZ_BINS)
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(ARCHIVES)
 	@mkdir -p $(dir $@)
 	$(call quiet,LD,fuzz/$*)$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $< $(ARCHIVES) $(LIBS)
+
+# each fuzz target with a plain main() that replays its corpus once
+# (tests/fuzz/replay.c): any compiler, part of make check
+REPLAY_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/replay/%,$(FUZZ_SRCS))
+fuzz-replay: $(REPLAY_BINS)
+$(BUILD)/replay/%: $(BUILD)/obj/tests/fuzz/%.o $(BUILD)/obj/tests/fuzz/replay.o $(ARCHIVES)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/obj/tests/fuzz/replay.o $(ARCHIVES) $(LIBS)
 
 deps:
 	@.ci/deps.sh

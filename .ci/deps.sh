@@ -13,7 +13,7 @@ pkgs=(
 	# test guest (kernel is downloaded as a .deb, not installed)
 	busybox-static cpio
 	# tests
-	valgrind genisoimage shellcheck python3 python3-yaml procps util-linux
+	valgrind genisoimage shellcheck python3 python3-yaml python3-jsonschema procps util-linux
 	curl python3-prometheus-client
 	# vhost-user tests: dpdk-testpmd is in dpdk-dev, not dpdk (issue 12)
 	dpdk-dev
@@ -25,6 +25,8 @@ pkgs=(
 	debhelper dpkg-dev lintian fakeroot
 	# podman: kube play and podman-compose (tests/ecosystem)
 	podman podman-compose crun runc netavark aardvark-dns fuse-overlayfs catatonit uidmap
+	# the Debian cloud-init guest (images/debguest, VMRUN_DEEP=1)
+	e2fsprogs openssh-client
 )
 [ -n "${VMRUN_DEPS_EXTRA:-}" ] && read -ra extra <<<"$VMRUN_DEPS_EXTRA" && pkgs+=("${extra[@]}")
 missing=()

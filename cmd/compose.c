@@ -39,7 +39,9 @@ const struct vmr_cli_cmd cmd_compose_cli = {
     .summary = "write a Docker Compose context for a topology",
     .synopsis = "TOPOLOGY -o DIR [--image NAME] [--exporter ADDR:PORT]\n"
 		" [--host-binary | --source SRCDIR]",
-    .description = "Write a Docker Compose context for the topology's guests: DIR/compose.yml,\n"
+    .description = "Write a Docker Compose context for the topology's guests: DIR/compose.yml\n"
+		   "(with the annotations 5gdeploy's netdef-compose --use-vm reads),\n"
+		   "DIR/compose.v1.yml (the same without them, for docker-compose 1.29),\n"
 		   "DIR/compose.sh (up, down, ps, logs, build, upload, ssh GUEST across the\n"
 		   "physical hosts), DIR/Dockerfile and DIR/topology.yaml (a copy of TOPOLOGY).\n"
 		   "Nothing is written unless the topology is valid for it.",
@@ -160,7 +162,8 @@ VERB(compose)
 		status = vmr_cli_fail(err);
 		goto out;
 	}
-	printf("wrote %s: compose.yml compose.sh Dockerfile topology.yaml%s (%zu guest%s)\n",
+	printf("wrote %s: compose.yml compose.v1.yml compose.sh Dockerfile topology.yaml%s (%zu "
+	       "guest%s)\n",
 	       o.output, o.c.host_binary ? " vmrun" : "", t->nguests, t->nguests == 1 ? "" : "s");
 out:
 	compose_files_free(&files);

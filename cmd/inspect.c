@@ -47,11 +47,10 @@ const struct vmr_cli_cmd cmd_inspect_cli = {
 
 static json_t *qmp_return(const char *state, const char *guest, const char *cmd)
 {
-	json_t *req = json_pack("{s:{s:s}}", "qmp", "execute", cmd), *ret = NULL;
+	json_t *ret = NULL;
 
-	if (vmr_control_call(state, guest, req, INSPECT_TIMEOUT_MS, &ret, NULL, NULL) < 0)
+	if (vmr_control_qmp(state, guest, cmd, NULL, INSPECT_TIMEOUT_MS, &ret, NULL, NULL) < 0)
 		ret = NULL;
-	json_decref(req);
 	return ret;
 }
 

@@ -14,7 +14,6 @@ static int pause_or_resume(const struct vmr_cli_cmd *cli, int argc, char **argv,
 	struct vmr_config cfg = {0};
 	struct vmr_error *err = NULL;
 	struct vmr_cli_args a;
-	json_t *req;
 	int r;
 
 	r = vmr_cli_parse(cli, argc, argv, NULL, &a);
@@ -23,9 +22,8 @@ static int pause_or_resume(const struct vmr_cli_cmd *cli, int argc, char **argv,
 	r = vmr_cli_config(&cfg);
 	if (r)
 		return r;
-	req = json_pack("{s:{s:s}}", "qmp", "execute", pause ? "stop" : "cont");
-	r = vmr_control_call(cfg.state_dir, a.v[0], req, VMR_CONTROL_TIMEOUT_MS, NULL, NULL, &err);
-	json_decref(req);
+	r = vmr_control_qmp(cfg.state_dir, a.v[0], pause ? "stop" : "cont", NULL,
+			    VMR_CONTROL_TIMEOUT_MS, NULL, NULL, &err);
 	if (r < 0)
 		r = vmr_cli_fail(err);
 	else

@@ -45,7 +45,7 @@ VERB(qmp)
 	struct vmr_config cfg = {0};
 	struct vmr_error *err = NULL;
 	_cleanup_free_ char *cls = NULL, *text = NULL;
-	json_t *args = NULL, *req = NULL, *ret = NULL;
+	json_t *args = NULL, *ret = NULL;
 	size_t flags = JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY;
 	const char *guest, *cmd;
 	struct vmr_cli_args a;
@@ -77,11 +77,9 @@ VERB(qmp)
 		json_decref(args);
 		return r;
 	}
-	req = json_pack("{s:{s:s}}", "qmp", "execute", cmd);
-	if (args)
-		json_object_set_new(json_object_get(req, "qmp"), "arguments", args);
-	r = vmr_control_call(cfg.state_dir, guest, req, QMP_REPLY_TIMEOUT_MS, &ret, &cls, &err);
-	json_decref(req);
+	r = vmr_control_qmp(cfg.state_dir, guest, cmd, args, QMP_REPLY_TIMEOUT_MS, &ret, &cls,
+			    &err);
+	json_decref(args);
 	if (r < 0) {
 		/*
 		 * The supervisor's description of a QEMU error already names the

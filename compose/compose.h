@@ -121,9 +121,16 @@ void compose_needs_free(struct vmr_compose_needs *n);
  */
 int compose_topology_check(const struct vmr_topology *t, struct vmr_diags *diags);
 
-/* compose.yml into out.  Fails only when the emitter does. */
+/*
+ * compose.yml into out.  With annotations, services carry the Compose
+ * `annotations` 5gdeploy's netdef-compose --use-vm reads (5gdeploy.vmname,
+ * 5gdeploy.ip_NIC, 5gdeploy.mac_NIC, and the `virt_ctrlif` service's
+ * 5gdeploy.ip_vmctrl; docs/5gdeploy.md): that is compose.yml, for Compose
+ * v2.  Without, the same file for docker-compose 1.29, whose schema
+ * refuses the key: compose.v1.yml.  Fails only when the emitter does.
+ */
 int compose_file_build(const struct vmr_topology *t, const struct vmr_compose_opts *o,
-		       struct vmr_buf *out, struct vmr_error **err);
+		       bool annotations, struct vmr_buf *out, struct vmr_error **err);
 
 /* compose.sh (bash, shellcheck-clean) into out. */
 int compose_script_build(const struct vmr_topology *t, const struct vmr_compose_opts *o,

@@ -42,10 +42,14 @@ int compose_context_build(const struct vmr_topology *t, const struct vmr_compose
 	struct vmr_buf b = VMR_BUF_INIT;
 	int r;
 
-	r = compose_file_build(t, o, &b, err);
+	r = compose_file_build(t, o, true, &b, err);
 	if (r < 0)
 		goto fail;
 	compose_files_add(&files, "compose.yml", &b, 0644);
+	r = compose_file_build(t, o, false, &b, err);
+	if (r < 0)
+		goto fail;
+	compose_files_add(&files, "compose.v1.yml", &b, 0644);
 	r = compose_script_build(t, o, &b, err);
 	if (r < 0)
 		goto fail;

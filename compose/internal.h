@@ -75,6 +75,8 @@ void compose_prep_grants(const struct vmr_guest *g, enum compose_target target,
 			 const struct vmr_compose_opts *o, struct compose_grants *ret);
 void compose_host_grants(const struct vmr_compose_host *h, enum compose_target target,
 			 const struct vmr_compose_opts *o, struct compose_grants *ret);
+/* virt_ctrlif (5gdeploy's name for the ctrlif): nothing but the state directory, read-only */
+void compose_ctrlif_grants(const struct vmr_compose_opts *o, struct compose_grants *ret);
 
 /* The state directory of o (VMR_COMPOSE_STATE_DIR unless set). */
 const char *compose_state_dir(const struct vmr_compose_opts *o);
@@ -84,6 +86,12 @@ void compose_grants_free(struct compose_grants *g);
 void compose_guest_labels(const struct vmr_compose_host *h, const struct vmr_guest *g,
 			  const char *role, struct vmr_strvec *ret);
 void compose_host_labels(const struct vmr_compose_host *h, struct vmr_strvec *ret);
+
+/* 5gdeploy's annotations of vm_NAME (key, value, ...; docs/5gdeploy.md). */
+void compose_guest_annotations(const struct vmr_compose_host *h, const struct vmr_guest *g,
+			       struct vmr_strvec *ret);
+/* 5gdeploy's annotations of virt_ctrlif: the ctrlif's address (key, value, ...). */
+void compose_ctrlif_annotations(const struct vmr_topology *t, struct vmr_strvec *ret);
 
 /* Seconds a container may take to stop before it is killed. */
 unsigned compose_guest_grace(const struct vmr_guest *g);

@@ -281,6 +281,17 @@ void compose_host_grants(const struct vmr_compose_host *h, enum compose_target t
 	*ret = r;
 }
 
+void compose_ctrlif_grants(const struct vmr_compose_opts *o, struct compose_grants *ret)
+{
+	struct compose_grants r = {0};
+
+	vmr_strvec_push(&r.security_opt, "no-new-privileges:true");
+	/* `vmrun health --host` only looks for STATE/host-HOST/ready */
+	mount_add(&r, COMPOSE_MOUNT_DIR, compose_state_dir(o), compose_state_dir(o), true, false);
+	state_env(o, &r);
+	*ret = r;
+}
+
 void compose_grants_free(struct compose_grants *g)
 {
 	if (!g)
@@ -326,6 +337,59 @@ void compose_guest_labels(const struct vmr_compose_host *h, const struct vmr_gue
 			vmr_strvec_push(ret, vmr_cidr_format(&nic->ip, ip));
 		}
 	}
+}
+
+/*
+ * 5gdeploy writes every value as a string and addresses as bare IPv4
+ * (virt/context.ts); netdef-compose's --use-vm turns 5gdeploy.ip_vmctrl
+ * into the ssh URI root@ADDRESS and derives a missing 5gdeploy.mac_NIC from
+ * the address (ip2mac), which vmrun's own MACs need not follow: every
+ * known MAC is written.
+ */
+void compose_guest_annotations(const struct vmr_compose_host *h, const struct vmr_guest *g,
+			       struct vmr_strvec *ret)
+{
+	bool vmctrl = false;
+
+	for (size_t i = 0; i < g->nnics; i++)
+		if (streq(g->nics[i].name, "vmctrl") && g->nics[i].has_ip &&
+		    g->nics[i].ip.family == AF_INET)
+			vmctrl = true;
+	/*
+	 * netdef-compose aborts (`netif ...:vmctrl missing`) on any vmname
+	 * service without ip_vmctrl: a guest without a vmctrl IPv4 address is
+	 * no --place target (5gdeploy reaches guests as root@VMCTRL), yet its
+	 * netifs still resolve in bridges (those look up vm_NAME by key).
+	 */
+	if (vmctrl)
+		label(ret, "5gdeploy.vmname", g->name);
+	/* 5gdeploy's physical host: "" is the primary one */
+	label(ret, "5gdeploy.host", h->local || !h->ssh_target ? "" : h->ssh_target);
+	vmr_strvec_push(ret, "5gdeploy.cpus");
+	vmr_strvec_pushf(ret, "%u", g->vcpus ? g->vcpus : 1);
+	for (size_t i = 0; i < g->nnics; i++) {
+		const struct vmr_nic *nic = &g->nics[i];
+		char mac[18], ip[64];
+
+		if (nic->has_ip && nic->ip.family == AF_INET) {
+			vmr_strvec_pushf(ret, "5gdeploy.ip_%s", nic->name);
+			vmr_strvec_push(ret, vmr_addr_format(&nic->ip, ip));
+		}
+		/* a passed-through device without `mac:` keeps a MAC nobody knows yet */
+		if (!(nic->att.ops && nic->att.ops->mac_from_device) || nic->mac_given) {
+			vmr_strvec_pushf(ret, "5gdeploy.mac_%s", nic->name);
+			vmr_strvec_push(ret, vmr_mac_format(&nic->mac, mac));
+		}
+	}
+}
+
+void compose_ctrlif_annotations(const struct vmr_topology *t, struct vmr_strvec *ret)
+{
+	char ip[64];
+
+	label(ret, "5gdeploy.host", "");
+	if (t->ctrlif.present && t->ctrlif.address.family == AF_INET)
+		label(ret, "5gdeploy.ip_vmctrl", vmr_addr_format(&t->ctrlif.address, ip));
 }
 
 void compose_host_labels(const struct vmr_compose_host *h, struct vmr_strvec *ret)

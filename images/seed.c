@@ -187,45 +187,91 @@ static int user_data_load(const struct vmr_seed_input *in, yaml_document_t *doc,
 	return 0;
 }
 
-/* Keys vmr writes; the user's value wins for the scalar and mapping ones. */
+/*
+ * Keys vmrun writes, in this order; the user's value wins for the scalar
+ * and mapping ones, the user's items come first in the lists.
+ */
 enum our_key {
 	K_DISABLE_ROOT,
 	K_SSH_KEYS,
 	K_PASSWORD,
 	K_CHPASSWD,
+	K_USERS,
 	K_SSH_PWAUTH,
+	K_MANAGE_ETC_HOSTS,
 	K_WRITE_FILES,
 	K_N
 };
 static const char *const our_keys[K_N] = {
-    [K_DISABLE_ROOT] = "disable_root", [K_SSH_KEYS] = "ssh_authorized_keys",
-    [K_PASSWORD] = "password",	       [K_CHPASSWD] = "chpasswd",
-    [K_SSH_PWAUTH] = "ssh_pwauth",     [K_WRITE_FILES] = "write_files",
+    [K_DISABLE_ROOT] = "disable_root",
+    [K_SSH_KEYS] = "ssh_authorized_keys",
+    [K_PASSWORD] = "password",
+    [K_CHPASSWD] = "chpasswd",
+    [K_USERS] = "users",
+    [K_SSH_PWAUTH] = "ssh_pwauth",
+    [K_MANAGE_ETC_HOSTS] = "manage_etc_hosts",
+    [K_WRITE_FILES] = "write_files",
 };
+
+/* lists: the user's items, then ours */
+static bool our_list(enum our_key k)
+{
+	return k == K_SSH_KEYS || k == K_USERS || k == K_WRITE_FILES;
+}
+
+/*
+ * sshd takes the first value it reads (sshd_config(5)); Debian's sshd_config
+ * includes the sshd_config.d directory first, where cloud-init's ssh_pwauth writes
+ * 50-cloud-init.conf.  This one sorts before it.
+ */
+#define SSHD_ROOT_LOGIN "/etc/ssh/sshd_config.d/10-vmrun-root-login.conf"
 
 struct user_data_ctx {
 	const struct vmr_guest *g;
 	const struct vmr_strvec *keys;
 };
 
+static void write_file(struct emitter *em, const char *path, const char *content)
+{
+	map_start(em);
+	kv(em, "path", path);
+	str(em, "content");
+	vmr_yamlout_literal(&em->y, content, strlen(content));
+	map_end(em);
+}
+
 /* Our items of a list key (appended after the user's). */
 static void our_items(struct emitter *em, const struct user_data_ctx *c, enum our_key k)
 {
+	const char *pw = c->g->cloud_init.password;
+
 	if (k == K_SSH_KEYS) {
 		for (size_t i = 0; i < c->keys->n; i++)
 			str(em, c->keys->v[i]);
+	} else if (k == K_USERS && pw) {
+		/*
+		 * root's password: chpasswd.users would do it, but cloud-init
+		 * then ignores the top-level `password` (the default user's,
+		 * whose name only the image knows).  users-groups sets a
+		 * plain_text_passwd of a user that exists (cc_users_groups).
+		 */
+		map_start(em);
+		kv(em, "name", "root");
+		vmr_yamlout_kv_bool(&em->y, "lock_passwd", false);
+		kv(em, "plain_text_passwd", pw);
+		map_end(em);
 	} else if (k == K_WRITE_FILES) {
-		for (size_t i = 0; i < ARRAY_SIZE(isolation); i++) {
+		for (size_t i = 0; c->g->cpu_isolation && i < ARRAY_SIZE(isolation); i++) {
 			_cleanup_free_ char *path =
 			    xasprintf("/etc/systemd/system/%s.d/cpuset.conf", isolation[i].unit);
 			_cleanup_free_ char *content = xasprintf(
 			    "[%s]\nAllowedCPUs=%s\n", isolation[i].section, isolation[i].cpus);
-			map_start(em);
-			kv(em, "path", path);
-			str(em, "content");
-			vmr_yamlout_literal(&em->y, content, strlen(content));
-			map_end(em);
+
+			write_file(em, path, content);
 		}
+		/* password SSH login for root too (sshd's default: prohibit-password) */
+		if (pw)
+			write_file(em, SSHD_ROOT_LOGIN, "PermitRootLogin yes\n");
 	}
 }
 
@@ -238,10 +284,13 @@ static bool our_has(const struct user_data_ctx *c, enum our_key k)
 		return c->keys->n > 0;
 	case K_PASSWORD:
 	case K_CHPASSWD:
+	case K_USERS:
 	case K_SSH_PWAUTH:
 		return c->g->cloud_init.password != NULL;
+	case K_MANAGE_ETC_HOSTS:
+		return true;
 	case K_WRITE_FILES:
-		return c->g->cpu_isolation;
+		return c->g->cpu_isolation || c->g->cloud_init.password;
 	default:
 		return false;
 	}
@@ -257,24 +306,31 @@ static void our_value(struct emitter *em, const struct user_data_ctx *c, enum ou
 	case K_SSH_PWAUTH:
 		vmr_yamlout_bool(&em->y, true);
 		break;
+	case K_MANAGE_ETC_HOSTS:
+		/* /etc/hosts from cloud-init's template: the hostname resolves (127.0.1.1) */
+		vmr_yamlout_bool(&em->y, true);
+		break;
 	case K_PASSWORD:
-		/* the distribution's default user (debian, ubuntu...) */
+		/* the distribution's default user (debian, ubuntu...), by cloud-init's name for it
+		 */
 		str(em, c->g->cloud_init.password);
 		break;
 	case K_CHPASSWD:
-		/* and root, whom 5gdeploy's guests are logged into */
+		/*
+		 * No `users` or `list` here: with either, cloud-init 22.4
+		 * ignores the top-level password (cc_set_passwords).
+		 */
 		map_start(em);
 		str(em, "expire");
 		vmr_yamlout_bool(&em->y, false);
-		str(em, "users");
+		map_end(em);
+		break;
+	case K_USERS:
+		/* `users` replaces cloud.cfg's list: keep its default user */
 		seq_start(em);
-		map_start(em);
-		kv(em, "name", "root");
-		kv(em, "password", c->g->cloud_init.password);
-		kv(em, "type", "text");
-		map_end(em);
+		str(em, "default");
+		our_items(em, c, k);
 		seq_end(em);
-		map_end(em);
 		break;
 	case K_SSH_KEYS:
 	case K_WRITE_FILES:
@@ -320,7 +376,7 @@ static int user_data_build(const struct vmr_guest *g, const struct vmr_seed_inpu
 			if (k != K_N)
 				done[k] = true;
 			if (k != K_N && our_has(&c, k) && val->type == YAML_SEQUENCE_NODE &&
-			    (k == K_SSH_KEYS || k == K_WRITE_FILES)) {
+			    our_list(k)) {
 				/* lists are merged: the user's items, then ours */
 				seq_start(&em);
 				for (yaml_node_item_t *i = val->data.sequence.items.start;
@@ -402,6 +458,17 @@ static int network_config_build(const struct vmr_guest *g, char **ret, struct vm
 			seq_start(&em);
 			str(&em, vmr_cidr_format(&n->ip, cidr));
 			seq_end(&em);
+		}
+		/*
+		 * A lab netif carries what the lab puts on it and nothing else,
+		 * as 5gdeploy's netplan has it: no router adverts, no link-local
+		 * addresses (IPv4 or IPv6).  `ipv6_auto: true` keeps both.
+		 */
+		if (!n->ipv6_auto) {
+			vmr_yamlout_kv_bool(&em.y, "accept-ra", false);
+			str(&em, "link-local");
+			vmr_yamlout_seq_start(&em.y, true);
+			vmr_yamlout_seq_end(&em.y);
 		}
 		if (n->gateway) {
 			str(&em, "routes");

@@ -51,6 +51,10 @@ static int setup_ctrlif(const struct vmr_config *cfg, struct vmr_nl *nl, struct 
 	r = net_name_check(nl, CTRLIF_NAME, owner, &c->mac, true, err);
 	if (r < 0)
 		return r;
+	/* 5gdeploy's `ip link set $HOSTIF up`, undone when vmrun did it */
+	r = net_parent_up(nl, rec, parent, err);
+	if (r < 0)
+		return r;
 	vmr_mac_format(&c->mac, mb);
 	r = net_record(rec,
 		       json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "type", "net.link", "ifname",

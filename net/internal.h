@@ -116,8 +116,15 @@ int net_link_change_raw(struct vmr_nl *nl, int ifindex, const char *alias, unsig
 /* Delete a link by index; the libnl code (0 also when it is gone already). */
 int net_link_delete_raw(struct vmr_nl *nl, int ifindex);
 
-/* Number of links whose master or lower device is ifindex. */
+/* Number of links whose master or lower device is ifindex (a veth peer is neither). */
 int net_link_count_uppers(struct vmr_nl *nl, int ifindex, size_t *ret, struct vmr_error **err);
+/*
+ * Add (or remove) the alternative name altname of link ifindex
+ * (RTM_NEWLINKPROP / RTM_DELLINKPROP, Linux 5.5+): libnl's return code;
+ * an altname that exists (add) or is gone (remove) is -NLE_EXIST /
+ * -NLE_OBJ_NOTFOUND with nl->errnum EEXIST / ENODEV or ENOENT.
+ */
+int net_link_altname_raw(struct vmr_nl *nl, int ifindex, const char *altname, bool add);
 
 /*
  * A link holding ifname, a name vmrun wants: nothing (0), our leftover
@@ -283,8 +290,24 @@ struct net_rec {
 /* Record entry (consumed; NULL means out of memory) before the change. */
 int net_record(struct net_rec *rec, json_t *entry, struct vmr_error **err);
 
+/*
+ * A macvtap's parent (or vmctrl's) must be up or the macvtap is
+ * LOWERLAYERDOWN.  When parent is down: journal "net.parent", mark it with
+ * the alternative name "vmrun-up<ifindex>" (which says vmrun raised it, to
+ * every vmrun process on the host, and outlives a killed one) and set it
+ * up.  When it is up with that mark, journal "net.parent" too, so whoever
+ * is last to stop puts it down; up without it, it was up before vmrun and
+ * nothing is recorded.  The undo puts it down and removes the mark once no
+ * link hangs off it any more.
+ */
+int net_parent_up(struct vmr_nl *nl, struct net_rec *rec, const struct net_link *parent,
+		  struct vmr_error **err);
+/* "vmrun-up<ifindex>" into buf (at least 16 bytes); -ERANGE past IFNAMSIZ. */
+int net_parent_mark(int ifindex, char buf[static 16]);
+
 /* Undo handlers, also called directly to roll back a failed setup. */
 int net_undo_link(const json_t *e, void *ctx, struct vmr_error **err);
+int net_undo_parent(const json_t *e, void *ctx, struct vmr_error **err);
 int net_undo_shared(const json_t *e, void *ctx, struct vmr_error **err);
 int net_undo_pci(const json_t *e, void *ctx, struct vmr_error **err);
 int net_undo_numvfs(const json_t *e, void *ctx, struct vmr_error **err);

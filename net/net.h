@@ -34,7 +34,7 @@
 
 /*
  * Register the journal undo handlers of net/ (types "net.link", "net.vlan",
- * "net.bridge", "net.updown", "net.node", "pci.driver", "sriov.numvfs",
+ * "net.bridge", "net.updown", "net.parent", "net.node", "pci.driver", "sriov.numvfs",
  * "sriov.vf"; net/undo.c describes each).  Call once at
  * startup, before any journal replay.
  */

@@ -91,6 +91,51 @@ static int record(struct vmr_net *s, json_t *entry, struct vmr_error **err)
 	return net_record(&s->rec, entry, err);
 }
 
+int net_parent_mark(int ifindex, char buf[static 16])
+{
+	int n = snprintf(buf, 16, "vmrun-up%d", ifindex);
+
+	/* looked up through IFLA_IFNAME, which takes IFNAMSIZ - 1 bytes */
+	return n > 0 && n < 16 ? 0 : -ERANGE;
+}
+
+int net_parent_up(struct vmr_nl *nl, struct net_rec *rec, const struct net_link *parent,
+		  struct vmr_error **err)
+{
+	struct net_link m;
+	char mark[16];
+	int r;
+
+	if (net_parent_mark(parent->ifindex, mark) < 0)
+		return vmr_error_set(err, ERANGE, "interface index %d of '%s' is too large to mark",
+				     parent->ifindex, parent->name);
+	if (parent->flags & 0x1) { /* IFF_UP */
+		/* up: by vmrun (its mark, found under that name) or by someone else */
+		r = net_link_lookup(nl, mark, 0, &m, err);
+		if (r <= 0 || m.ifindex != parent->ifindex)
+			return r < 0 ? r : 0;
+		return net_record(rec,
+				  json_pack("{s:s, s:s, s:i, s:s}", "type", "net.parent", "ifname",
+					    parent->name, "ifindex", parent->ifindex, "mark", mark),
+				  err);
+	}
+	r = net_record(rec,
+		       json_pack("{s:s, s:s, s:i, s:s}", "type", "net.parent", "ifname",
+				 parent->name, "ifindex", parent->ifindex, "mark", mark),
+		       err);
+	if (r < 0)
+		return r;
+	r = net_link_altname_raw(nl, parent->ifindex, mark, true);
+	/* another vmrun raised it meanwhile: its mark is ours too */
+	if (r < 0 && nl->errnum != EEXIST)
+		return net_nl_fail(nl, r, err, "mark '%s' as raised by vmrun (altname '%s')",
+				   parent->name, mark);
+	r = net_link_change_raw(nl, parent->ifindex, NULL, 0, -1, 1, NULL);
+	if (r < 0)
+		return net_nl_fail(nl, r, err, "bring up '%s'", parent->name);
+	return 0;
+}
+
 static int resolve_parent(struct vmr_net *s, const char *parent, const struct vmr_mac *parent_mac,
 			  struct net_link *ret, struct vmr_error **err)
 {
@@ -210,6 +255,9 @@ int vmr_net_macvtap(struct vmr_net *s, const struct vmr_net_nic *nic, const char
 	vmr_net_ifname(nic->mac, name);
 	vmr_mac_format(nic->mac, mb);
 	r = resolve_parent(s, parent, parent_mac, &up, err);
+	if (r < 0)
+		return r;
+	r = net_parent_up(&s->nl, &s->rec, &up, err);
 	if (r < 0)
 		return r;
 	lower = up;

@@ -414,6 +414,33 @@ int net_link_delete_raw(struct vmr_nl *nl, int ifindex)
 	return r;
 }
 
+int net_link_altname_raw(struct vmr_nl *nl, int ifindex, const char *altname, bool add)
+{
+	struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC, .ifi_index = ifindex};
+	struct nlattr *list;
+	struct nl_msg *msg;
+	int r;
+
+	nl_reset(nl);
+	/* libnl 3.7 has no API for link properties: the message by hand */
+	msg = nlmsg_alloc_simple(add ? RTM_NEWLINKPROP : RTM_DELLINKPROP,
+				 add ? NLM_F_CREATE | NLM_F_EXCL : 0);
+	if (!msg)
+		return -NLE_NOMEM;
+	if (nlmsg_append(msg, &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0 ||
+	    !(list = nla_nest_start(msg, IFLA_PROP_LIST)) ||
+	    nla_put_string(msg, IFLA_ALT_IFNAME, altname) < 0) {
+		nlmsg_free(msg);
+		return -NLE_NOMEM;
+	}
+	nla_nest_end(msg, list);
+	r = nl_send_auto(nl->sk, msg);
+	nlmsg_free(msg);
+	if (r < 0)
+		return r;
+	return nl_wait_for_ack(nl->sk);
+}
+
 int net_link_count_uppers(struct vmr_nl *nl, int ifindex, size_t *ret, struct vmr_error **err)
 {
 	_cleanup_free_ struct net_link *v = NULL;
@@ -423,8 +450,10 @@ int net_link_count_uppers(struct vmr_nl *nl, int ifindex, size_t *ret, struct vm
 	r = net_link_list(nl, &v, &n, err);
 	if (r < 0)
 		return r;
+	/* a veth's IFLA_LINK is its peer, not a device it sits on */
 	for (size_t i = 0; i < n; i++)
-		if (v[i].ifindex != ifindex && (v[i].master == ifindex || v[i].link == ifindex))
+		if (v[i].ifindex != ifindex &&
+		    (v[i].master == ifindex || (v[i].link == ifindex && !streq(v[i].kind, "veth"))))
 			count++;
 	*ret = count;
 	return 0;

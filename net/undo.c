@@ -8,6 +8,8 @@
  *   net.vlan      {ifname, owner}              a VLAN sub-interface we use
  *   net.bridge    {ifname, owner}              a bridge we use
  *   net.updown    {ifname, up}                 a link's old IFF_UP state
+ *   net.parent    {ifname, ifindex, mark}      a macvtap parent vmrun raised (and
+ *                                              marked with the altname mark)
  *   net.node      {path, major, minor}         a device node we made
  *   net.node_access {path, major, minor, uid, gid, mode}
  *                                              a node's owner and mode before
@@ -124,6 +126,49 @@ int net_undo_shared(const json_t *e, void *ctx, struct vmr_error **err)
 	r = net_link_delete_raw(&nl, l.ifindex);
 	if (r < 0)
 		return net_nl_fail(&nl, r, err, "delete %s '%s'", l.kind, l.name);
+	return 0;
+}
+
+int net_undo_parent(const json_t *e, void *ctx, struct vmr_error **err)
+{
+	_cleanup_nl_ struct vmr_nl nl = {0};
+	const char *mark = str(e, "mark");
+	json_int_t ifindex = json_integer_value(json_object_get(e, "ifindex"));
+	struct net_link l, m;
+	size_t uppers;
+	int r;
+
+	(void)ctx;
+	if (!mark || ifindex <= 0 || ifindex > INT32_MAX)
+		return vmr_error_set(err, EINVAL, "bad net.parent journal entry");
+	r = net_nl_open(&nl, err);
+	if (r < 0)
+		return r;
+	/* gone, or no longer marked (another vmrun put it down already) */
+	r = net_link_lookup(&nl, mark, 0, &m, err);
+	if (r <= 0 || m.ifindex != (int)ifindex)
+		return r < 0 ? r : 0;
+	r = net_link_lookup(&nl, NULL, (int)ifindex, &l, err);
+	if (r <= 0)
+		return r;
+	/* the journal replays backwards: our own links on it are gone by now */
+	r = net_link_count_uppers(&nl, l.ifindex, &uppers, err);
+	if (r < 0 || uppers)
+		return r;
+	r = net_link_change_raw(&nl, l.ifindex, NULL, 0, -1, 0, NULL);
+	if (r < 0)
+		return net_nl_fail(&nl, r, err, "put '%s' back down", l.name);
+	/* another vmrun put a link on it meanwhile: it needs it up */
+	r = net_link_count_uppers(&nl, l.ifindex, &uppers, err);
+	if (r < 0)
+		return r;
+	if (uppers) {
+		r = net_link_change_raw(&nl, l.ifindex, NULL, 0, -1, 1, NULL);
+		return r < 0 ? net_nl_fail(&nl, r, err, "bring up '%s' again", l.name) : 0;
+	}
+	r = net_link_altname_raw(&nl, l.ifindex, mark, false);
+	if (r < 0 && nl.errnum != ENOENT && nl.errnum != ENODEV)
+		return net_nl_fail(&nl, r, err, "remove the mark '%s' of '%s'", mark, l.name);
 	return 0;
 }
 
@@ -267,15 +312,11 @@ static vmr_undo_fn handler_of(const char *type)
 		const char *type;
 		vmr_undo_fn fn;
 	} handlers[] = {
-	    {"net.link", net_undo_link},
-	    {"net.vlan", net_undo_shared},
-	    {"net.bridge", net_undo_shared},
-	    {"net.updown", undo_updown},
-	    {"net.node", net_undo_node},
-	    {"pci.driver", net_undo_pci},
-	    {"net.node_access", net_undo_node_access},
-	    {"sriov.numvfs", net_undo_numvfs},
-	    {"sriov.vf", net_undo_vf},
+	    {"net.link", net_undo_link},       {"net.vlan", net_undo_shared},
+	    {"net.bridge", net_undo_shared},   {"net.updown", undo_updown},
+	    {"net.parent", net_undo_parent},   {"net.node", net_undo_node},
+	    {"pci.driver", net_undo_pci},      {"net.node_access", net_undo_node_access},
+	    {"sriov.numvfs", net_undo_numvfs}, {"sriov.vf", net_undo_vf},
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(handlers); i++)
@@ -286,9 +327,9 @@ static vmr_undo_fn handler_of(const char *type)
 
 void vmr_net_register_undo(void)
 {
-	static const char *const types[] = {"net.link",	  "net.vlan",	  "net.bridge",
-					    "net.updown", "net.node",	  "net.node_access",
-					    "pci.driver", "sriov.numvfs", "sriov.vf"};
+	static const char *const types[] = {
+	    "net.link", "net.vlan",	   "net.bridge", "net.updown",	 "net.parent",
+	    "net.node", "net.node_access", "pci.driver", "sriov.numvfs", "sriov.vf"};
 
 	for (size_t i = 0; i < ARRAY_SIZE(types); i++)
 		vmr_journal_register(types[i], handler_of(types[i]));

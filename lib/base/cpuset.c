@@ -7,13 +7,6 @@
 #include "lib/base/cpuset.h"
 #include "lib/base/util.h"
 
-static int cmp_unsigned(const void *a, const void *b)
-{
-	unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 static int cpuset_fail(char **ret_bad, const char **ret_why, const char *bad, size_t badlen,
 		       const char *why)
 {
@@ -26,10 +19,10 @@ static int cpuset_fail(char **ret_bad, const char **ret_why, const char *bad, si
 
 int vmr_cpuset_parse(const char *s, struct vmr_cpuset *ret, char **ret_bad, const char **ret_why)
 {
-	/* a bitmap both sorts and finds duplicates before anything is expanded */
+	/* a bitmap finds duplicates before anything is expanded */
 	uint64_t seen[(VMR_CPU_MAX + 64) / 64] = {0};
-	unsigned *cpus;
-	size_t n = 0;
+	_cleanup_free_ unsigned *cpus = NULL;
+	size_t n = 0, alloc = 0;
 	const char *p = s;
 
 	if (!s || !*s)
@@ -64,18 +57,17 @@ int vmr_cpuset_parse(const char *s, struct vmr_cpuset *ret, char **ret_bad, cons
 						   "duplicate CPU");
 			}
 			seen[c / 64] |= 1ull << (c % 64);
-			n++;
 		}
+		/* no duplicates, so at most VMR_CPU_MAX + 1 CPUs in all */
+		XGROW(cpus, alloc, n + (size_t)(hi - lo + 1));
+		for (unsigned long long c = lo; c <= hi; c++)
+			cpus[n++] = (unsigned)c;
 		if (!end)
 			break;
 		p = end + 1;
 	}
-	cpus = xmalloc(n * sizeof(*cpus));
-	ret->n = 0;
-	for (unsigned c = 0; c <= VMR_CPU_MAX; c++)
-		if (seen[c / 64] & (1ull << (c % 64)))
-			cpus[ret->n++] = c;
-	ret->cpus = cpus;
+	ret->cpus = TAKE_PTR(cpus);
+	ret->n = n;
 	return 0;
 }
 
@@ -101,25 +93,34 @@ char *vmr_cpuset_format(const struct vmr_cpuset *cs)
 	return vmr_buf_detach(&b);
 }
 
+bool vmr_cpuset_sorted(const struct vmr_cpuset *cs)
+{
+	for (size_t i = 1; i < cs->n; i++)
+		if (cs->cpus[i] < cs->cpus[i - 1])
+			return false;
+	return true;
+}
+
 bool vmr_cpuset_contains(const struct vmr_cpuset *cs, unsigned cpu)
 {
-	return cs->n && bsearch(&cpu, cs->cpus, cs->n, sizeof(*cs->cpus), cmp_unsigned);
+	for (size_t i = 0; i < cs->n; i++)
+		if (cs->cpus[i] == cpu)
+			return true;
+	return false;
 }
 
 long vmr_cpuset_first_common(const struct vmr_cpuset *a, const struct vmr_cpuset *b)
 {
-	size_t i = 0, j = 0;
+	uint64_t in_a[(VMR_CPU_MAX + 64) / 64] = {0};
+	long best = -1;
 
-	/* both sorted: a merge walk */
-	while (i < a->n && j < b->n) {
-		if (a->cpus[i] == b->cpus[j])
-			return (long)a->cpus[i];
-		if (a->cpus[i] < b->cpus[j])
-			i++;
-		else
-			j++;
-	}
-	return -1;
+	for (size_t i = 0; i < a->n; i++)
+		in_a[a->cpus[i] / 64] |= 1ull << (a->cpus[i] % 64);
+	for (size_t j = 0; j < b->n; j++)
+		if ((in_a[b->cpus[j] / 64] & (1ull << (b->cpus[j] % 64))) &&
+		    (best < 0 || b->cpus[j] < (unsigned long)best))
+			best = (long)b->cpus[j];
+	return best;
 }
 
 void vmr_cpuset_copy(struct vmr_cpuset *dst, const struct vmr_cpuset *src)

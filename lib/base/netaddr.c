@@ -139,6 +139,13 @@ char *vmr_cidr_format(const struct vmr_cidr *c, char buf[static 64])
 	return buf;
 }
 
+char *vmr_addr_format(const struct vmr_cidr *c, char buf[static 64])
+{
+	buf[0] = '\0';
+	inet_ntop(c->family, &c->addr, buf, 64);
+	return buf;
+}
+
 int vmr_pci_parse(const char *s, struct vmr_pci_addr *ret)
 {
 	long d, b, sl, f;

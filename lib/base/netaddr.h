@@ -49,6 +49,8 @@ struct vmr_cidr {
 int vmr_cidr_parse(const char *s, struct vmr_cidr *ret);
 /* Text form into buf (at least 64 bytes). Returns buf. */
 char *vmr_cidr_format(const struct vmr_cidr *c, char buf[static 64]);
+/* The address alone, without the prefix ("172.25.160.3"), into buf. Returns buf. */
+char *vmr_addr_format(const struct vmr_cidr *c, char buf[static 64]);
 
 /* Full PCI address "DDDD:BB:SS.F" (hex, case-insensitive). */
 struct vmr_pci_addr {

@@ -462,6 +462,7 @@ static const struct vmr_key nic_keys[] = {
      .flags = VMR_KEY_HW,
      .min = 68,
      .max = 65535},
+    {.name = "ipv6_auto", .type = VMR_KEY_BOOL, .off = offsetof(struct vmr_nic, ipv6_auto)},
     VMR_KEYS_END,
 };
 

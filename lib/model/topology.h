@@ -75,6 +75,7 @@ struct vmr_nic {
 	struct vmr_cidr ip; /* guest address for cloud-init */
 	char *gateway;	    /* optional default route via this NIC */
 	unsigned mtu;	    /* 0 = leave as is */
+	bool ipv6_auto; /* keep router adverts and link-local (else cloud-init turns them off) */
 	struct vmr_device att;
 };
 

@@ -227,6 +227,19 @@ int vmr_control_call(const char *state_dir, const char *guest, json_t *request, 
 	return vmr_error_set(err, EPROTO, "guest '%s': reply has neither return nor error", guest);
 }
 
+int vmr_control_qmp(const char *state_dir, const char *guest, const char *cmd, json_t *args,
+		    int timeout_ms, json_t **ret_return, char **ret_class, struct vmr_error **err)
+{
+	json_t *req = json_pack("{s:{s:s}}", "qmp", "execute", cmd);
+	int r;
+
+	if (args)
+		json_object_set(json_object_get(req, "qmp"), "arguments", args);
+	r = vmr_control_call(state_dir, guest, req, timeout_ms, ret_return, ret_class, err);
+	json_decref(req);
+	return r;
+}
+
 /* status.json as an object, or NULL when absent or unreadable. */
 static json_t *status_file(const char *state_dir, const char *guest)
 {

@@ -56,6 +56,14 @@ int vmr_control_call(const char *state_dir, const char *guest, json_t *request, 
 		     json_t **ret_return, char **ret_class, struct vmr_error **err);
 
 /*
+ * One QMP command through the supervisor ({"qmp": {"execute": cmd,
+ * "arguments": args}}), unwrapped as vmr_control_call() does.  args may be
+ * NULL; it is borrowed, not stolen.
+ */
+int vmr_control_qmp(const char *state_dir, const char *guest, const char *cmd, json_t *args,
+		    int timeout_ms, json_t **ret_return, char **ret_class, struct vmr_error **err);
+
+/*
  * Ask guest's supervisor for a graceful stop (the ACPI power button, then
  * quit, then SIGKILL after timeout_s; timeout_s < 0: the guest's own
  * stop_timeout), or with kill for an immediate SIGKILL of QEMU.  A

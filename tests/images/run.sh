@@ -123,6 +123,44 @@ is "$(qemu-img compare -q base.qcow2 data.qcow2; echo $?)" "0" "overlay shows th
 is "$(info backing-filename images/vm1/root.qcow2)" "$T/base.qcow2" "image: root overlay at IMAGE_DIR/GUEST/root.qcow2"
 is "$(info virtual-size images/vm1/root.qcow2)" "1073741824" "image: root overlay has the base's size"
 
+# ---- seed goldens: every file of a 5gdeploy-style guest, byte for byte --------
+# tests/images/golden/seed/: what cloud-init reads (docs/images.md); the real
+# cloud-init run on them is tests/integration/cloudinit_debian.sh (VMRUN_DEEP=1).
+# VMRUN_REGENERATE=1 rewrites them; review the diff.
+golden=$top/tests/images/golden/seed
+cat >gold.yaml <<'EOF'
+version: 1
+guests:
+  upf:
+    accel: tcg
+    memory: 256M
+    cpu_isolation: true
+    nics:
+      - {name: vmctrl, user: true, mac: "52:de:ac:19:a0:03", ip: 172.25.160.3/24}
+      - {name: n6, user: true, mac: "52:de:ac:19:a2:03", ip: 172.25.162.3/24, gateway: 172.25.162.1, mtu: 9000}
+      - {name: n3, vf: "0000:3b:00.0", mac: "52:de:ac:19:a3:03", ip: "fd00:3::3/64"}
+      - {name: mgmt, user: true, mac: "52:54:00:aa:bb:cc", ipv6_auto: true}
+    cloud_init:
+      hostname: vm-upf
+      password: "0000"
+      ssh_authorized_keys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGold gold@test"]
+EOF
+V image prep gold.yaml >/dev/null 2>err.txt
+ok $? "prep of the golden guest"
+for f in meta-data user-data network-config; do
+	iso "$T/state/upf/seed.iso" "$f" >"gold-$f"
+	if [ "${VMRUN_REGENERATE:-0}" = 1 ]; then
+		mkdir -p "$golden" && cp "gold-$f" "$golden/$f"
+	fi
+	if diff -u "$golden/$f" "gold-$f" >gold.diff 2>&1; then
+		ok 0 "seed $f matches tests/images/golden/seed/$f"
+	else
+		ok 1 "seed $f matches tests/images/golden/seed/$f"
+		sed 's/^/#   /' gold.diff | head -30
+	fi
+done
+rm -rf "$T/state/upf" gold.yaml gold-* gold.diff
+
 # ---- unchanged: untouched ---------------------------------------------------
 touch -d @1000000000 "$seed" data.qcow2 images/vm1/root.qcow2
 before=$(stat -c '%i %Y %s %n' "$seed" data.qcow2 images/vm1/root.qcow2)

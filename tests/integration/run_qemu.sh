@@ -87,6 +87,32 @@ ok $? "torn down"
 pid_gone "$q" 1
 ok $? "QEMU is gone"
 
+# --- an unsorted cpuset, as 5gdeploy's (7,1-2): vCPU i on the i-th CPU written.
+# `define` keeps the written order; the real TCG guest's vCPU threads follow it.
+dcs=$("$VMRUN" define --vm='d | (1,0) | vmctrl@lo' --ctrlif=lo --accel tcg |
+	python3 -c 'import sys, yaml; print(yaml.safe_load(sys.stdin)["guests"]["d"]["cpuset"])')
+is "$dcs" "1,0" "define --vm='d | (1,0) | ...' writes cpuset \"1,0\" (the written order)"
+guest d "$dcs" 20 ""
+run_start d "$T/d.yaml" d
+run_wait_ready d d 60
+ok $? "guest d (cpuset \"$dcs\") reaches ready"
+grep -q "^vmrun: guest 'd' running (qemu pid [0-9]*, vCPUs pinned to CPUs 1,0)$" "$T/d.err"
+ok $? "ready line names the cpuset in its order"
+q=$(qemu_pid d)
+is "$(json_get "$STATE/d/status.json" '[(v["index"], v["cpu"]) for v in j["vcpus"]]')" \
+	"[(0, 1), (1, 0)]" "status.json: vCPU 0 on CPU 1, vCPU 1 on CPU 0"
+for i in 0 1; do
+	tid=$(json_get "$STATE/d/status.json" "j['vcpus'][$i]['thread']")
+	is "$(cat "/proc/$q/task/$tid/comm")" "CPU $i/TCG" "thread $tid is vCPU $i ('CPU $i/TCG')"
+	is "$(thread_cpus "$q" "$tid")" "$((1 - i))" \
+		"/proc/$q/task/$tid/status: vCPU $i's Cpus_allowed_list is CPU $((1 - i))"
+done
+run_wait_grep "$T/d.out" "vmrun-testguest: booted" 60
+ok $? "guest d booted"
+kill -TERM "${RUN_PID[d]}"
+run_wait_exit d 40
+is "$RC" 0 "guest d powers off, exit 0"
+
 # --- qemu_user: the real QEMU as nobody boots from its overlay with its seed
 if [ "$(id -u)" -eq 0 ] && id nobody >/dev/null 2>&1 && command -v qemu-img >/dev/null; then
 	chmod 0711 "$T"

@@ -127,7 +127,7 @@ static struct vmr_seed build(const char *yaml, const char *user_data, const stru
 	"    nics:\n"                                                                              \
 	"      - {name: n6, user: true, mac: '52:54:00:aa:00:01', ip: 10.0.6.5/24, gateway: "      \
 	"10.0.6.1}\n"                                                                              \
-	"      - {name: \"on\", user: true, mac: '52:54:00:aa:00:02'}\n"                           \
+	"      - {name: \"on\", user: true, mac: '52:54:00:aa:00:02', ipv6_auto: true}\n"          \
 	"      - {name: n3, pci: '0000:1a:00.1', mac: 'A4:BF:01:CC:75:97', ip: 'fd00::3/64'}\n"    \
 	"      - {name: n9, vf: '0000:3b:00.0', mac: '52:de:ac:19:a0:09', ip: 172.25.169.3/24}\n"  \
 	"      - {name: nx, pci: '0000:1a:00.2'}\n"
@@ -161,6 +161,14 @@ static void test_network_config(void)
 	       "a NIC named 'on' keeps its name");
 	is_str(scalar(get(&d, eth, "on", "dhcp4", NULL)), "true", "no ip: DHCP");
 	ok(get(&d, eth, "on", "addresses", NULL) == NULL, "no ip: no addresses");
+	/* 5gdeploy's netplan: no router adverts, no link-local on lab netifs */
+	is_str(scalar(get(&d, eth, "n6", "accept-ra", NULL)), "false", "n6: accept-ra false");
+	yaml_node_t *ll = get(&d, eth, "n6", "link-local", NULL);
+	ok(ll && ll->type == YAML_SEQUENCE_NODE && seq_len(ll) == 0, "n6: link-local []");
+	is_str(scalar(get(&d, eth, "n9", "accept-ra", NULL)), "false", "VF n9: accept-ra false");
+	ok(get(&d, eth, "on", "accept-ra", NULL) == NULL &&
+	       get(&d, eth, "on", "link-local", NULL) == NULL,
+	   "ipv6_auto: true leaves router adverts and link-local to the guest's defaults");
 
 	is_str(scalar(get(&d, eth, "n3", "match", "macaddress", NULL)), "a4:bf:01:cc:75:97",
 	       "passthrough NIC matched by its (lowercased) host MAC");
@@ -206,6 +214,9 @@ static void test_user_data(void)
 	is_str(scalar(item(&d, get(&d, NULL, "ssh_authorized_keys", NULL), 0)),
 	       "ssh-ed25519 AAAAinvoker me@host", "invoking user's key");
 	ok(get(&d, NULL, "chpasswd", NULL) == NULL, "no password: no chpasswd");
+	ok(get(&d, NULL, "users", NULL) == NULL, "no password: no users");
+	is_str(scalar(get(&d, NULL, "manage_etc_hosts", NULL)), "true",
+	       "manage_etc_hosts without a password too");
 	ok(get(&d, NULL, "write_files", NULL) == NULL, "no cpu_isolation: no drop-ins");
 	doc_free(&d);
 	doc_load(&d, s.meta_data);
@@ -239,7 +250,8 @@ static void test_user_data(void)
 	is_str(scalar(get(&d, NULL, "ssh_pwauth", NULL)), "false", "user's scalar wins over ours");
 	is_str(scalar(get(&d, NULL, "tz2", NULL)), "Europe/Paris", "alias expanded");
 	yaml_node_t *wf = get(&d, NULL, "write_files", NULL);
-	is_int((long long)seq_len(wf), 5, "user's file plus four CPU isolation drop-ins");
+	is_int((long long)seq_len(wf), 6,
+	       "user's file plus four CPU isolation drop-ins and sshd's root login");
 	is_str(scalar(get(&d, item(&d, wf, 0), "path", NULL)), "/etc/foo", "user's file first");
 	static const char *const want[][2] = {
 	    {"/etc/systemd/system/init.scope.d/cpuset.conf", "[Scope]\nAllowedCPUs=0\n"},
@@ -252,16 +264,44 @@ static void test_user_data(void)
 		is_str(scalar(get(&d, f, "path", NULL)), want[i][0], "drop-in %zu path", i);
 		is_str(scalar(get(&d, f, "content", NULL)), want[i][1], "drop-in %zu content", i);
 	}
-	yaml_node_t *u = item(&d, get(&d, NULL, "chpasswd", "users", NULL), 0);
-	is_str(scalar(get(&d, u, "name", NULL)), "root", "password for root");
-	is_str(scalar(get(&d, u, "password", NULL)), "0000", "password kept a string");
+	is_str(scalar(get(&d, item(&d, wf, 5), "path", NULL)),
+	       "/etc/ssh/sshd_config.d/10-vmrun-root-login.conf", "sshd drop-in path");
+	is_str(scalar(get(&d, item(&d, wf, 5), "content", NULL)), "PermitRootLogin yes\n",
+	       "password SSH login for root too");
+	/* cloud-init 22.4 ignores `password` when chpasswd lists users: it must not */
+	ok(get(&d, NULL, "chpasswd", "users", NULL) == NULL &&
+	       get(&d, NULL, "chpasswd", "list", NULL) == NULL,
+	   "chpasswd lists no users (else the top-level password is ignored)");
 	is_str(scalar(get(&d, NULL, "chpasswd", "expire", NULL)), "false",
 	       "password does not expire");
 	is_str(scalar(get(&d, NULL, "password", NULL)), "0000",
-	       "password for the default user too");
+	       "password for the default user (cloud-init's name for it)");
+	yaml_node_t *us = get(&d, NULL, "users", NULL);
+	is_int((long long)seq_len(us), 2, "users: the default user and root");
+	is_str(scalar(item(&d, us, 0)), "default", "the image's default user is kept");
+	yaml_node_t *u = item(&d, us, 1);
+	is_str(scalar(get(&d, u, "name", NULL)), "root", "password for root");
+	is_str(scalar(get(&d, u, "plain_text_passwd", NULL)), "0000", "password kept a string");
+	is_str(scalar(get(&d, u, "lock_passwd", NULL)), "false", "root not locked");
+	is_str(scalar(get(&d, NULL, "manage_etc_hosts", NULL)), "true",
+	       "the hostname resolves (/etc/hosts)");
 	is_str(scalar(get(&d, NULL, "disable_root", NULL)), "false", "root may log in (5gdeploy)");
 	doc_free(&d);
 	ok(strstr(s.user_data, "password: \"0000\"") != NULL, "password quoted (not the number 0)");
+	vmr_seed_free(&s);
+
+	/* the user's own users list: kept, root's entry appended, no default added */
+	s = build(BASE "    cloud_init:\n"
+		       "      user_data: ud.yaml\n"
+		       "      password: pw\n",
+		  "#cloud-config\nusers:\n  - {name: alice, shell: /bin/bash}\n", &keys, &r);
+	is_int(r, 0, "seed with the user's users list");
+	doc_load(&d, s.user_data);
+	yaml_node_t *ul = get(&d, NULL, "users", NULL);
+	is_int((long long)seq_len(ul), 2, "users: the user's entry, then root's");
+	is_str(scalar(get(&d, item(&d, ul, 0), "name", NULL)), "alice", "the user's entry first");
+	is_str(scalar(get(&d, item(&d, ul, 1), "name", NULL)), "root", "then root's password");
+	doc_free(&d);
 	vmr_seed_free(&s);
 
 	/* bad user data: usage errors */

@@ -34,7 +34,13 @@ int main(void)
 	struct vmr_cpuset a = {0}, b = {0}, c = {0};
 
 	check("10-19,22", "10-19,22");
-	check("3,1,2", "1-3");
+	/* the written order is kept: vCPU i on the i-th CPU, as 5gdeploy pins */
+	check("3,1,2", "3,1-2");
+	check("7,1-2", "7,1-2");
+	check("1-2,7", "1-2,7");
+	check("9,8,7", "9,8,7");
+	check("2,3,0,1", "2-3,0-1");
+	check("2,2", "ERR:duplicate CPU:2");
 	check("0", "0");
 	check("8191", "8191");
 	check("5-5", "5");
@@ -58,6 +64,22 @@ int main(void)
 	       a.cpus[3] == 5,
 	   "vCPU i maps to the i-th CPU");
 	ok(vmr_cpuset_contains(&a, 3) && !vmr_cpuset_contains(&a, 6), "contains");
+	ok(vmr_cpuset_sorted(&a), "2-5 is in ascending order");
+	{
+		struct vmr_cpuset o = {0}, p = {0};
+
+		ok(vmr_cpuset_parse("7,1-2", &o, NULL, NULL) == 0 && o.n == 3 && o.cpus[0] == 7 &&
+		       o.cpus[1] == 1 && o.cpus[2] == 2,
+		   "7,1-2: vCPU 0 on CPU 7, vCPU 1 on CPU 1, vCPU 2 on CPU 2");
+		ok(!vmr_cpuset_sorted(&o), "7,1-2 is not in ascending order");
+		ok(vmr_cpuset_contains(&o, 7) && vmr_cpuset_contains(&o, 1) &&
+		       !vmr_cpuset_contains(&o, 3),
+		   "contains, unsorted");
+		vmr_cpuset_parse("9,2,7", &p, NULL, NULL);
+		is_int(vmr_cpuset_first_common(&o, &p), 2, "lowest common CPU of unsorted sets");
+		vmr_cpuset_free(&o);
+		vmr_cpuset_free(&p);
+	}
 	vmr_cpuset_parse("5-9", &b, NULL, NULL);
 	is_int(vmr_cpuset_first_common(&a, &b), 5, "first common CPU");
 	vmr_cpuset_parse("0-1,6", &c, NULL, NULL);

@@ -84,6 +84,9 @@ static void test_decisions(void)
 	     "{\"cpu-index\":1,\"thread-id\":302}]",
 	     "4,6,9", "0:301:4 1:302:6 2:303:9", "by cpu-index, not reply order"},
 	    {"[{\"cpu-index\":0,\"thread-id\":7}]", "1", "0:7:1", "single vCPU"},
+	    {"[{\"cpu-index\":0,\"thread-id\":41},{\"cpu-index\":1,\"thread-id\":42},"
+	     "{\"cpu-index\":2,\"thread-id\":43}]",
+	     "7,1-2", "0:41:7 1:42:1 2:43:2", "the written order: (7,1-2) puts vCPU 0 on CPU 7"},
 	    {"[{\"cpu-index\":0,\"thread-id\":500},{\"cpu-index\":1,\"thread-id\":500}]", "0-1",
 	     "error: vCPU threads are not distinct (TCG thread=single?): cannot pin",
 	     "duplicate thread ids refused"},

@@ -37,14 +37,17 @@ die() {
 	exit 1
 }
 
-# docker compose (v2 plugin) when present, else docker-compose (1.29 in Debian 12)
+# docker compose (v2 plugin) when present, else docker-compose (1.29 in Debian 12),
+# which refuses compose.yml's annotations (for 5gdeploy): it reads compose.v1.yml
 compose_cmd=()
+compose_file=compose.yml
 detect_compose() {
 	[ ${#compose_cmd[@]} -eq 0 ] || return 0
 	if docker compose version >/dev/null 2>&1; then
 		compose_cmd=(docker compose)
 	elif command -v docker-compose >/dev/null 2>&1; then
 		compose_cmd=(docker-compose)
+		compose_file=compose.v1.yml
 	else
 		die "neither 'docker compose' nor 'docker-compose' is installed"
 	fi
@@ -57,11 +60,11 @@ on() {
 	detect_compose
 	uri=${docker_host[$h]}
 	if [ -z "$uri" ]; then
-		"${compose_cmd[@]}" -f "$here/compose.yml" "$@"
+		"${compose_cmd[@]}" -f "$here/$compose_file" "$@"
 	elif [ "${compose_cmd[0]}" = docker ]; then
-		docker -H "$uri" compose -f "$here/compose.yml" "$@"
+		docker -H "$uri" compose -f "$here/$compose_file" "$@"
 	else
-		docker-compose -H "$uri" -f "$here/compose.yml" "$@"
+		docker-compose -H "$uri" -f "$here/$compose_file" "$@"
 	fi
 }
 
@@ -110,7 +113,7 @@ cmd_upload() {
 		echo "compose.sh: copying $here to host '$h'" >&2
 		# $dir is quoted for the remote shell by printf %q
 		# shellcheck disable=SC2029
-		tar -C "$here" -cf - compose.yml compose.sh topology.yaml |
+		tar -C "$here" -cf - compose.yml compose.v1.yml compose.sh topology.yaml |
 			ssh "${ssh_target[$h]}" "mkdir -p $dir && tar -C $dir -xf -"
 	done
 }
