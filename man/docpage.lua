@@ -18,8 +18,10 @@ function Meta(m)
   seealso = meta_text(m.seealso)
 end
 
--- a table of four or more columns does not fit 80 columns: one entry per
--- row instead, its first cell the term, "HEADER: CELL" for the others
+-- a table of four or more columns does not fit 80 columns, nor one of
+-- three whose cells hold a word (a path, a code span) wider than a third of
+-- the page: one entry per row instead, its first cell the term, "HEADER:
+-- CELL" for the others
 local function cell_inlines(blocks)
   local out = {}
   for _, b in ipairs(blocks) do
@@ -30,9 +32,31 @@ local function cell_inlines(blocks)
   return out
 end
 
+-- the longest unbreakable word of a cell's inlines
+local function longest_word(blocks)
+  local n = 0
+  for _, i in ipairs(cell_inlines(blocks)) do
+    for w in pandoc.utils.stringify(i):gmatch("%S+") do
+      if #w > n then n = #w end
+    end
+  end
+  return n
+end
+
+local function too_wide(simple)
+  if #simple.headers >= 4 then return true end
+  if #simple.headers < 3 then return false end
+  for _, row in ipairs(simple.rows) do
+    for _, cell in ipairs(row) do
+      if longest_word(cell) > 20 then return true end
+    end
+  end
+  return false
+end
+
 function Table(t)
   local simple = pandoc.utils.to_simple_table(t)
-  if #simple.headers < 4 then return nil end
+  if not too_wide(simple) then return nil end
   local items = {}
   for _, row in ipairs(simple.rows) do
     local defs = {}
