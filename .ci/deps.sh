@@ -23,6 +23,12 @@ pkgs=(
 	gvncviewer vncsnapshot mtools dosfstools openssl
 	# container tests (compose)
 	docker.io docker-compose debootstrap
+	# manual pages, shell completion, systemd units (tests/ecosystem)
+	pandoc groff-base man-db zsh bash-completion systemd systemd-container
+	# the Debian package (make deb) and its tests
+	debhelper dpkg-dev lintian fakeroot
+	# podman: kube play and podman-compose (tests/ecosystem)
+	podman podman-compose crun runc netavark aardvark-dns fuse-overlayfs catatonit uidmap
 	# the Debian cloud-init guest (images/debguest, make check-deep) and cloud-init's
 	# own code on the seed (tests/integration/cloudinit_seed.sh: what its .deb depends on)
 	e2fsprogs openssh-client python3-jinja2 python3-jsonpatch python3-configobj python3-requests

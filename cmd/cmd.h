@@ -274,6 +274,21 @@ VERB_DECLARE(exporter);
 VERB_DECLARE(restart);
 VERB_DECLARE(clone);
 VERB_DECLARE(rm);
+VERB_DECLARE(help);
+VERB_DECLARE(systemd);
+/* the hidden verb of the completion scripts (cmd/complete.c) */
+VERB(complete);
+extern const struct vmr_cli_cmd cmd_main_cli; /* vmrun itself: global options, the verbs */
+
+/* The name of probe's feature i ("kvm", "tun"...), NULL past the last. */
+const char *cmd_probe_feature(size_t i);
+
+/*
+ * Print cmd's manual page (top: vmrun's own table, for SEE ALSO) in man(7)
+ * roff to f: vmrun(1) for top itself, vmrun-VERB(1) for a verb.
+ */
+void vmr_cli_man(const struct vmr_cli_cmd *cmd, const struct vmr_cli_cmd *top, const char *version,
+		 FILE *f);
 extern const struct vmr_cli_cmd cmd_image_cli;
 extern const struct vmr_cli_cmd cmd_disk_cli;
 extern const struct vmr_cli_cmd cmd_snapshot_cli;

@@ -177,7 +177,20 @@ int compose_kube_build(const struct vmr_topology *t, const struct vmr_compose_op
 		       struct vmr_compose_files *ret, struct vmr_error **err);
 
 /*
- * Write files into dir (created if missing, mode 0755), each atomically.
+ * The systemd drop-ins of `vmrun systemd` for the guests on host (NULL:
+ * the first of the layout, the primary or local host): one
+ * vmrun@GUEST.service.d/50-vmrun.conf per guest, the host setup's
+ * vmrun-host@HOST.service.d/50-vmrun.conf when it has work, and
+ * vmrun-NAME.target.  topology_path is the file's absolute path, written
+ * into the units.  An unknown host is a usage error.
+ */
+int compose_systemd_build(const struct vmr_topology *t, const struct vmr_compose_opts *o,
+			  const char *topology_path, const char *host,
+			  struct vmr_compose_files *ret, struct vmr_error **err);
+
+/*
+ * Write files into dir (created if missing, mode 0755), each atomically;
+ * a name with '/' gets its directories created.
  * When binary is not NULL it is copied to dir/vmrun (mode 0755) first.
  * Nothing is written if dir cannot be created.  Returns 0 or -errno.
  */

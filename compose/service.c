@@ -98,6 +98,13 @@ void compose_guest_health_argv(const struct vmr_guest *g, struct vmr_strvec *ret
 	vmr_strvec_pushv(ret, argv);
 }
 
+void compose_guest_live_argv(const struct vmr_guest *g, struct vmr_strvec *ret)
+{
+	const char *argv[] = {"vmrun", "health", "--live", g->name, NULL};
+
+	vmr_strvec_pushv(ret, argv);
+}
+
 void compose_host_health_argv(const struct vmr_compose_host *h, struct vmr_strvec *ret)
 {
 	const char *argv[] = {"vmrun", "health", "--host", NULL};

@@ -44,7 +44,8 @@ wrong_count() {
 	stats) echo "-" ;;
 	define | devices) echo "extra" ;;
 	health) echo "a b" ;;
-	compose | kube) echo "-o $tmp/never a b" ;;
+	compose | kube | systemd) echo "-o $tmp/never a b" ;;
+	help) echo "run a b" ;;
 	ps | probe) echo "-" ;;
 	*) echo "?" ;;
 	esac
@@ -171,6 +172,10 @@ is "$RC" 1 "health --host: the local machine, not set up"
 : >"$st/host-local/ready"
 v health --host
 is "$RC" 0 "health --host: the local machine, set up"
+v health --live --host
+is "$RC:$(head -1 "$tmp/err")" "2:vmrun: error: health: --live is for a guest, not --host" "health --live --host: refused"
+v health --live nosuchguest
+is "$RC:$(head -1 "$tmp/err")" "1:vmrun: error: guest 'nosuchguest' has no supervisor running" "health --live GUEST: no supervisor"
 v health --host h1 h2
 is "$(head -1 "$tmp/err")" "vmrun: error: health: --host 'h1' and HOST 'h2': name the host once" \
 	"health --host h1 h2: the host named twice"
