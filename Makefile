@@ -57,7 +57,7 @@ UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 TESTLIB_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/lib/*.c))
 
-.PHONY: all check check-deep unit asan faults fuzz fuzz-bins fuzz-replay deps demo install uninstall clean help testguest format
+.PHONY: all check check-deep unit asan faults fuzz fuzz-bins fuzz-replay deps demo install uninstall clean help testguest testguest-generic testguest-esp format
 
 all: $(BUILD)/vmrun
 
@@ -72,6 +72,8 @@ help:
 	@echo "make faults     build/fault/vmrun with the fault-injection points (tests/faults/)"
 	@echo "make fuzz       run each fuzz target for FUZZ_SECONDS (clang, libFuzzer)"
 	@echo "make testguest  build the small test/demo guest (kernel + initramfs)"
+	@echo "make testguest-generic  the same on Debian's generic kernel (USB, watchdog)"
+	@echo "make testguest-esp  an ESP with Debian's signed shim and GRUB for it (secure boot)"
 	@echo "make install    PREFIX=$(PREFIX) DESTDIR="
 
 $(BUILD)/obj/%.o: %.c
@@ -94,6 +96,15 @@ unit: $(UNIT_BINS)
 testguest:
 	@images/testguest/build.sh $(BUILD)/testguest
 
+# the same guest on Debian's generic kernel: USB (the tablet) and the
+# i6300esb watchdog, which the cloud kernel lacks
+testguest-generic:
+	@VMRUN_TESTGUEST_KERNEL_PKG=linux-image-amd64 images/testguest/build.sh $(BUILD)/testguest-generic
+
+# an ESP booting the test guest through Debian's signed shim and GRUB (secure_boot)
+testguest-esp: testguest
+	@images/testguest/esp.sh $(BUILD)/testguest $(BUILD)/testguest-esp
+
 # the integration suites boot the test guest: build it (cached) first; the
 # quick fault suite needs the fault build, the corpus replay its drivers
 check: all unit testguest faults fuzz-replay
@@ -101,8 +112,9 @@ check: all unit testguest faults fuzz-replay
 
 # everything slow (tests/deep.sh says what): sanitizers, valgrind, long
 # fuzzing, every fault case, the soak, the suites without /dev/kvm, and the
-# long suites of tests/deep/ (real guests and backends, minutes)
-check-deep: all unit testguest faults fuzz-replay
+# long suites of tests/deep/ (real guests and backends, minutes: these also
+# boot the generic kernel, for USB and the watchdog, and the secure boot ESP)
+check-deep: all unit testguest testguest-generic testguest-esp faults fuzz-replay
 	@tests/deep.sh
 
 asan:
