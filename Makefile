@@ -12,10 +12,12 @@ DESTDIR  ?=
 BUILD    ?= build
 CC       ?= cc
 PKG_CONFIG ?= pkg-config
-VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
+# the release tarball's VERSION file (make dist), else git describe
+VERSION  := $(shell cat VERSION 2>/dev/null || git describe --tags --always --dirty 2>/dev/null || echo unknown)
 
-PKGS := yaml-0.1 jansson libnl-3.0 libnl-route-3.0 libmnl libseccomp libcap libpci libisofs-1 libsystemd libmicrohttpd
-PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKGS := yaml-0.1 jansson libnl-3.0 libnl-route-3.0 libmnl libseccomp libcap libpci libisofs-1 libsystemd
+# libmicrohttpd: its header only; the exporter loads it with dlopen (lib/runtime/exporter.c)
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) libmicrohttpd 2>/dev/null)
 PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 # iniparser ships no .pc file on Debian 12: fall back to its known layout.
 INI_CFLAGS := $(shell $(PKG_CONFIG) --cflags iniparser 2>/dev/null || echo -I/usr/include/iniparser)
@@ -38,11 +40,28 @@ CPPFLAGS += -DVMR_FAULT_INJECTION
 endif
 CFLAGS ?=
 DOCDIR   ?= $(PREFIX)/share/doc/vmrun
-CPPFLAGS += -D_GNU_SOURCE -DVMR_VERSION='"$(VERSION)"' -DVMR_DOCDIR='"$(DOCDIR)"' -I. $(PKG_CFLAGS) $(INI_CFLAGS)
+MANDIR   ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR  ?= $(PREFIX)/share/zsh/site-functions
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+SYSCONFDIR ?= /etc
+BINDIR   ?= $(PREFIX)/bin
+CPPFLAGS += -D_GNU_SOURCE -DVMR_DOCDIR='"$(DOCDIR)"' -I. -I$(BUILD)/gen $(PKG_CFLAGS) $(INI_CFLAGS)
 ALL_CFLAGS = -std=gnu11 $(OPT) $(WARN) $(HARDEN) -MMD -MP $(CPPFLAGS) $(CFLAGS)
 LDFLAGS ?=
 ALL_LDFLAGS = $(HARDEN) -pie -Wl,-z,relro,-z,now $(LDFLAGS)
 LIBS = $(PKG_LIBS) $(INI_LIBS)
+# STATIC_LIBS=1: the libraries Debian ships as archives (.a) linked in
+# statically, the others (and libisofs's own dependencies, which its .pc
+# file omits) shared: a start of vmrun 1.6x cheaper (docs/performance.md),
+# at the price of a rebuild for a security update of those libraries.
+ifeq ($(STATIC_LIBS),1)
+STATIC_PKGS := yaml-0.1 jansson libnl-3.0 libnl-route-3.0 libseccomp libcap libisofs-1
+LIBS = -Wl,-Bstatic $(shell $(PKG_CONFIG) --libs $(STATIC_PKGS) 2>/dev/null) $(INI_LIBS) \
+	-Wl,-Bdynamic $(shell $(PKG_CONFIG) --libs libmnl libpci libsystemd 2>/dev/null) \
+	-l:libjte.so.2 -l:libacl.so.1 -lz -lpthread
+endif
 
 # highest first: the link order
 LAYERS := compose lib/runtime lib/devices images net qmp lib/plan lib/model lib/base
@@ -57,15 +76,30 @@ UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 TESTLIB_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/lib/*.c))
 
-.PHONY: all check check-deep unit asan faults fuzz fuzz-bins fuzz-replay deps demo lab2 check-lab2 install uninstall clean help testguest format
+.PHONY: all check check-deep check-ecosystem unit asan faults fuzz fuzz-bins fuzz-replay deps demo lab2 check-lab2 \
+	install uninstall clean help testguest testguest-generic testguest-esp format man dist \
+	deb FORCE
+
+# kbuild style: "  CC      cmd/main.o"; V=1 prints the full command lines
+V ?= 0
+ifeq ($(V),1)
+quiet =
+Q =
+else
+quiet = @printf '  %-7s %s\n' '$(1)' '$(2)';
+Q = @
+endif
 
 all: $(BUILD)/vmrun
 
 help:
-	@echo "make            build $(BUILD)/vmrun"
+	@echo "make            build $(BUILD)/vmrun (V=1: full command lines)"
 	@echo "make check      build and run every test (final line: N passed, N failed, N skipped)"
 	@echo "make check-deep ASan/UBSan and valgrind runs, long fuzzing, every fault case, soak,"
 	@echo "                the integration suites without /dev/kvm, tests/deep/ (tests/deep.sh; slow)"
+	@echo "make check-ecosystem  the packaging suites of check-deep alone (tests/deep/eco_*.sh):"
+	@echo "                the .deb in a debootstrap chroot, the units under a booted systemd,"
+	@echo "                the kube manifests under podman kube play"
 	@echo "make demo       install what is missing, build, boot the example guests"
 	@echo "make lab2       a multi-host lab on one machine: two hosts (namespaces, dockerd, sshd),"
 	@echo "                5gdeploy's README lab deployed with compose.sh (docs/compose.md)"
@@ -75,37 +109,66 @@ help:
 	@echo "make faults     build/fault/vmrun with the fault-injection points (tests/faults/)"
 	@echo "make fuzz       run each fuzz target for FUZZ_SECONDS (clang, libFuzzer)"
 	@echo "make testguest  build the small test/demo guest (kernel + initramfs)"
-	@echo "make install    PREFIX=$(PREFIX) DESTDIR="
+	@echo "make testguest-generic  the same on Debian's generic kernel (USB, watchdog)"
+	@echo "make testguest-esp  an ESP with Debian's signed shim and GRUB for it (secure boot)"
+	@echo "make man        the manual pages in $(BUILD)/man (docs/packaging.md)"
+	@echo "make install    PREFIX=$(PREFIX) DESTDIR=: binary, manual pages, completion, units, docs"
+	@echo "make dist       $(BUILD)/vmrun-VERSION.tar.gz with a VERSION file"
+	@echo "make deb        $(BUILD)/deb/vmrun_*.deb with dpkg-buildpackage, checked by lintian"
+
+# the version in one generated header, rewritten only when it changes
+$(BUILD)/gen/version.h: FORCE
+	@mkdir -p $(dir $@)
+	@printf '#define VMR_VERSION "%s"\n' '$(VERSION)' >$@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+$(BUILD)/obj/cmd/main.o $(BUILD)/obj/cmd/help.o: $(BUILD)/gen/version.h
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	$(call quiet,CC,$*.o)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-$(foreach m,$(LAYERS),$(eval $(BUILD)/lib$(call layer_name,$(m)).a: $(call module_objs,$(m)) ; @mkdir -p $$(dir $$@); rm -f $$@; $$(AR) rcs $$@ $$^))
+define archive_rule
+$(BUILD)/lib$(call layer_name,$(1)).a: $(call module_objs,$(1))
+	@mkdir -p $$(dir $$@)
+	@rm -f $$@
+	$$(call quiet,AR,$$(notdir $$@))$$(AR) rcs $$@ $$^
+endef
+$(foreach m,$(LAYERS),$(eval $(call archive_rule,$(m))))
 
 $(BUILD)/vmrun: $(CMD_OBJS) $(ARCHIVES)
-	$(CC) $(ALL_LDFLAGS) -o $@ $(CMD_OBJS) $(ARCHIVES) $(LIBS)
+	$(call quiet,LD,$(notdir $@))$(CC) $(ALL_LDFLAGS) -o $@ $(CMD_OBJS) $(ARCHIVES) $(LIBS)
 
 # test objects are intermediate files of a pattern chain: keep them
 .SECONDARY:
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(TESTLIB_OBJS) $(ARCHIVES)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $< $(TESTLIB_OBJS) $(ARCHIVES) $(LIBS)
+	$(call quiet,LD,tests/$*)$(CC) $(ALL_LDFLAGS) -o $@ $< $(TESTLIB_OBJS) $(ARCHIVES) $(LIBS)
 
 unit: $(UNIT_BINS)
 
 testguest:
 	@images/testguest/build.sh $(BUILD)/testguest
 
+# the same guest on Debian's generic kernel: USB (the tablet) and the
+# i6300esb watchdog, which the cloud kernel lacks
+testguest-generic:
+	@VMRUN_TESTGUEST_KERNEL_PKG=linux-image-amd64 images/testguest/build.sh $(BUILD)/testguest-generic
+
+# an ESP booting the test guest through Debian's signed shim and GRUB (secure_boot)
+testguest-esp: testguest
+	@images/testguest/esp.sh $(BUILD)/testguest $(BUILD)/testguest-esp
+
 # the integration suites boot the test guest: build it (cached) first; the
-# quick fault suite needs the fault build, the corpus replay its drivers
-check: all unit testguest faults fuzz-replay
+# quick fault suite needs the fault build, the corpus replay its drivers;
+# tests/ecosystem renders the manual pages
+check: all unit testguest faults fuzz-replay man
 	@BUILD=$(BUILD) tests/run.sh
 
 # everything slow (tests/deep.sh says what): sanitizers, valgrind, long
 # fuzzing, every fault case, the soak, the suites without /dev/kvm, and the
-# long suites of tests/deep/ (real guests and backends, minutes)
-check-deep: all unit testguest faults fuzz-replay
+# long suites of tests/deep/ (real guests and backends, minutes: these also
+# boot the generic kernel, for USB and the watchdog, and the secure boot ESP)
+check-deep: all unit testguest testguest-generic testguest-esp faults fuzz-replay
 	@tests/deep.sh
 
 asan:
@@ -125,7 +188,7 @@ fuzz:
 fuzz-bins: $(FUZZ_BINS)
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(ARCHIVES)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $< $(ARCHIVES) $(LIBS)
+	$(call quiet,LD,fuzz/$*)$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $< $(ARCHIVES) $(LIBS)
 
 # each fuzz target with a plain main() that replays its corpus once
 # (tests/fuzz/replay.c): any compiler, part of make check
@@ -144,23 +207,88 @@ demo: deps
 	@$(MAKE) --no-print-directory all testguest
 	@BUILD=$(BUILD) examples/demo.sh
 
-# the two-host bed and 5gdeploy's README lab on it (examples/lab2/run.sh)
-lab2: deps
-	@$(MAKE) --no-print-directory all testguest
-	@BUILD=$(BUILD) examples/lab2/run.sh
+# ---- manual pages: vmrun(1) and vmrun-VERB(1) from the verbs' tables
+# (vmrun help --man), vmrun.yaml(5) and vmrun.conf(5) from docs/ (pandoc)
+PANDOC ?= pandoc
+MAN_SOURCE := vmrun $(VERSION)
+# pandoc_page DOC NAME SECTION SUMMARY SEEALSO
+define pandoc_page
+	$(call quiet,PANDOC,man/$(2).$(3))$(PANDOC) -s -f gfm -t man --lua-filter man/docpage.lua \
+		-V adjusting=l -M title=$(2) -M section=$(3) -M header="vmrun manual" \
+		-M footer="$(MAN_SOURCE)" -M name=$(2) -M summary="$(4)" -M seealso="$(5)" \
+		-o $(BUILD)/man/$(2).$(3) $(1)
+endef
+man: $(BUILD)/man/.stamp
+$(BUILD)/man/.stamp: $(BUILD)/vmrun docs/topology.md docs/configuration.md man/docpage.lua
+	@command -v $(PANDOC) >/dev/null || { echo "make man: needs pandoc (make deps)" >&2; exit 1; }
+	@rm -rf $(BUILD)/man
+	@mkdir -p $(BUILD)/man
+	$(call quiet,MAN,man/vmrun.1)$(BUILD)/vmrun help --man >$(BUILD)/man/vmrun.1
+	$(Q)for v in $$($(BUILD)/vmrun __complete 1 vmrun "" | cut -f1); do \
+		$(if $(quiet),printf '  %-7s %s\n' MAN man/vmrun-$$v.1;) \
+		$(BUILD)/vmrun help --man $$v >$(BUILD)/man/vmrun-$$v.1 || exit 1; \
+	done
+	$(call pandoc_page,docs/topology.md,vmrun.yaml,5,the topology file of vmrun guests,vmrun(1) vmrun-validate(1) vmrun.conf(5))
+	$(call pandoc_page,docs/configuration.md,vmrun.conf,5,the host configuration of vmrun,vmrun(1) vmrun.yaml(5))
+	@touch $@
 
-# long: not in check, part of check-deep (tests/deep/*.sh); this one alone
-check-lab2: all testguest
-	@BUILD=$(BUILD) tests/run.sh tests/deep/lab2.sh
+# ---- systemd units (made by install, for its BINDIR), the vmrun user, the
+# configuration file
+UNIT_INS := $(wildcard systemd/*.service.in)
+# /etc/vmrun/vmrun.conf: the example with every key commented out, so that
+# the built-in defaults apply (and a changed default reaches the host)
+$(BUILD)/vmrun.conf: docs/vmrun.conf.example
+	@mkdir -p $(dir $@)
+	$(call quiet,GEN,vmrun.conf)sed -e 's/^\([a-z_]* =\)/;\1/' \
+		-e 's/^; Every key is optional; the values below are the built-in defaults./; Every key is optional; the commented values are the built-in defaults./' $< >$@
 
-install: $(BUILD)/vmrun
-	install -D -m 0755 $(BUILD)/vmrun $(DESTDIR)$(PREFIX)/bin/vmrun
-	install -d $(DESTDIR)$(DOCDIR)
+install: all man $(BUILD)/vmrun.conf
+	install -D -m 0755 $(BUILD)/vmrun $(DESTDIR)$(BINDIR)/vmrun
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
+	install -m 0644 $(BUILD)/man/*.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 $(BUILD)/man/*.5 $(DESTDIR)$(MANDIR)/man5/
+	install -D -m 0644 completion/vmrun.bash $(DESTDIR)$(BASHCOMPDIR)/vmrun
+	install -D -m 0644 completion/_vmrun $(DESTDIR)$(ZSHCOMPDIR)/_vmrun
+	install -d $(DESTDIR)$(SYSTEMDUNITDIR)
+	@# the units name the installed binary: made here, for this BINDIR
+	for u in $(patsubst systemd/%.in,%,$(UNIT_INS)); do \
+		sed 's|@BINDIR@|$(BINDIR)|g' systemd/$$u.in >$(DESTDIR)$(SYSTEMDUNITDIR)/$$u && \
+		chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/$$u || exit 1; done
+	install -D -m 0644 systemd/vmrun.sysusers $(DESTDIR)$(SYSUSERSDIR)/vmrun.conf
+	install -d $(DESTDIR)$(DOCDIR)/examples
 	install -m 0644 README.md docs/*.md docs/vmrun.conf.example $(DESTDIR)$(DOCDIR)/
+	install -m 0644 examples/*.yaml $(DESTDIR)$(DOCDIR)/examples/
+	@# never overwrite a host's configuration
+	[ -e $(DESTDIR)$(SYSCONFDIR)/vmrun/vmrun.conf ] || \
+		install -D -m 0644 $(BUILD)/vmrun.conf $(DESTDIR)$(SYSCONFDIR)/vmrun/vmrun.conf
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/vmrun
+	rm -f $(DESTDIR)$(BINDIR)/vmrun $(DESTDIR)$(MANDIR)/man1/vmrun.1 $(DESTDIR)$(MANDIR)/man1/vmrun-*.1
+	rm -f $(DESTDIR)$(MANDIR)/man5/vmrun.yaml.5 $(DESTDIR)$(MANDIR)/man5/vmrun.conf.5
+	rm -f $(DESTDIR)$(BASHCOMPDIR)/vmrun $(DESTDIR)$(ZSHCOMPDIR)/_vmrun
+	rm -f $(patsubst systemd/%.in,$(DESTDIR)$(SYSTEMDUNITDIR)/%,$(UNIT_INS))
+	rm -f $(DESTDIR)$(SYSUSERSDIR)/vmrun.conf
 	rm -rf $(DESTDIR)$(DOCDIR)
+
+# ---- a release tarball: the tracked files of HEAD and a VERSION file
+dist:
+	@git rev-parse --git-dir >/dev/null 2>&1 || { echo "make dist: needs a git checkout" >&2; exit 1; }
+	@mkdir -p $(BUILD)
+	$(call quiet,DIST,vmrun-$(VERSION).tar.gz)rm -rf $(BUILD)/dist && mkdir -p $(BUILD)/dist/vmrun-$(VERSION) && \
+		git archive HEAD | tar -x -C $(BUILD)/dist/vmrun-$(VERSION) && \
+		echo '$(VERSION)' >$(BUILD)/dist/vmrun-$(VERSION)/VERSION && \
+		tar -C $(BUILD)/dist --sort=name --owner=0 --group=0 --numeric-owner \
+			-czf $(BUILD)/vmrun-$(VERSION).tar.gz vmrun-$(VERSION) && rm -rf $(BUILD)/dist
+
+# ---- the Debian package, built from a copy of HEAD (git archive) so that
+# dpkg-buildpackage writes nothing outside $(BUILD)/deb; lintian checks it
+deb:
+	@BUILD=$(BUILD) VERSION=$(VERSION) debian/build.sh
+
+# the packaging suites of check-deep alone (docs/packaging.md); the package
+# is built once, for the suites that install it
+check-ecosystem: all testguest deb
+	@DEB=$$(ls $(CURDIR)/$(BUILD)/deb/vmrun_*.deb) BUILD=$(BUILD) tests/run.sh $(wildcard tests/deep/eco_*.sh)
 
 # every C file as .clang-format says; make check fails on one that is not (tests/lint)
 format:

@@ -10,6 +10,8 @@ pkgs=(
 	libmicrohttpd-dev
 	# runtime
 	qemu-system-x86 qemu-utils iproute2 kmod
+	# guest devices: UEFI firmware (firmware: uefi), the TPM emulator (tpm: true)
+	ovmf swtpm swtpm-tools
 	# test guest (kernel is downloaded as a .deb, not installed)
 	busybox-static cpio
 	# tests
@@ -17,10 +19,19 @@ pkgs=(
 	curl python3-prometheus-client
 	# vhost-user tests: dpdk-testpmd is in dpdk-dev, not dpdk (issue 12)
 	dpdk-dev
+	# tests of the guest devices: VNC clients, the secure boot ESP (mtools, mkfs.vfat)
+	gvncviewer vncsnapshot mtools dosfstools openssl
 	# container tests (compose)
 	docker.io docker-compose debootstrap
-	# the Debian cloud-init guest (images/debguest, VMRUN_DEEP=1)
-	e2fsprogs openssh-client
+	# manual pages, shell completion, systemd units (tests/ecosystem)
+	pandoc groff-base man-db zsh bash-completion systemd systemd-container
+	# the Debian package (make deb) and its tests
+	debhelper dpkg-dev lintian fakeroot
+	# podman: kube play and podman-compose (tests/ecosystem)
+	podman podman-compose crun runc netavark aardvark-dns fuse-overlayfs catatonit uidmap
+	# the Debian cloud-init guest (images/debguest, make check-deep) and cloud-init's
+	# own code on the seed (tests/integration/cloudinit_seed.sh: what its .deb depends on)
+	e2fsprogs openssh-client python3-jinja2 python3-jsonpatch python3-configobj python3-requests
 	# compose.sh reaches other hosts over ssh; docker-compose 1.29 imports
 	# paramiko for any ssh:// host (docker-compose -H ssh://... by hand)
 	python3-paramiko

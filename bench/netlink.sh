@@ -21,14 +21,16 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if [ ! -f "$build/libnet.a" ] || [ ! -f "$build/liblib.a" ]; then
+if [ ! -f "$build/libnet.a" ] || [ ! -f "$build/liblib-base.a" ]; then
 	echo "bench: build first (make)" >&2
 	exit 1
 fi
 # shellcheck disable=SC2046 # pkg-config output is a word list
 cc -std=gnu11 -O2 -D_GNU_SOURCE -I. $(pkg-config --cflags libnl-3.0 libnl-route-3.0 jansson) \
-	-o "$bin" bench/netlink_bench.c "$build/libnet.a" "$build/liblib.a" \
-	$(pkg-config --libs libnl-3.0 libnl-route-3.0 libmnl jansson libpci yaml-0.1)
+	-o "$bin" bench/netlink_bench.c "$build/libnet.a" "$build/liblib-model.a" \
+	"$build/liblib-base.a" \
+	$(pkg-config --libs libnl-3.0 libnl-route-3.0 libmnl jansson libpci yaml-0.1 libsystemd) \
+	-liniparser
 
 ip netns add "$ns"
 ip -n "$ns" link add v0 type veth peer name v1

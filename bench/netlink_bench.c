@@ -62,7 +62,7 @@ int main(int argc, char **argv)
 						     .kind = "macvtap",
 						     .parent = parent.ifindex,
 						     .mac = &mac,
-						     .mode = VMR_MACVTAP_BRIDGE,
+						     .mode = VMR_NET_MACVTAP_BRIDGE,
 						     .up = true};
 			int rc;
 

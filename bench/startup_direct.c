@@ -10,6 +10,7 @@
  * stdin closes, when it kills QEMU.
  *
  *   startup_direct ARGV-FILE CPU[,CPU...] SOCKET-DIR
+ *   startup_direct ARGV-FILE - SOCKET-DIR       (unpinned: for bench/scale.sh)
  *
  * No validation, no state directory, no journal, no console copying:
  * everything vmrun does beyond this is what bench/startup.sh measures.
@@ -134,7 +135,8 @@ int main(int argc, char **argv)
 	qargv[nargs] = NULL;
 	fclose(f);
 	CPU_ZERO(&all);
-	for (char *s = strtok(argv[2], ","); s && ncpus < 256; s = strtok(NULL, ",")) {
+	for (char *s = strcmp(argv[2], "-") ? strtok(argv[2], ",") : NULL; s && ncpus < 256;
+	     s = strtok(NULL, ",")) {
 		cpus[ncpus] = atoi(s);
 		CPU_SET(cpus[ncpus], &all);
 		ncpus++;
@@ -157,7 +159,7 @@ int main(int argc, char **argv)
 		lc = fcntl(lc, F_DUPFD_CLOEXEC, 10);
 		if (lq < 0 || lc < 0 || dup2(lq, 3) < 0 || dup2(lc, 4) < 0)
 			_exit(126);
-		if (sched_setaffinity(0, sizeof(all), &all) < 0)
+		if (ncpus > 0 && sched_setaffinity(0, sizeof(all), &all) < 0)
 			_exit(126);
 		execv(qargv[0], qargv);
 		_exit(127);

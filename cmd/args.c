@@ -51,8 +51,8 @@ const struct vmr_cli_cmd cmd_args_cli = {
     .arg_names = "TOPOLOGY GUEST",
     .min_args = 2,
     .max_args = 2,
-    .exit_status = "0 printed, 1 runtime failure, 2 bad usage or invalid topology\n"
-		   "See docs/qemu-argv.md for what each argument is for.",
+    .footer = "See docs/qemu-argv.md for what each argument is for.",
+    .exit_status = "0 printed, 1 runtime failure, 2 bad usage or invalid topology",
     .run = cmd_args,
 };
 

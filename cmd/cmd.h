@@ -26,6 +26,7 @@ enum vmr_cli_kind {
 	VMR_CLI_KIND_LIST,    /* struct vmr_strvec: a copy of every argument, in order */
 	VMR_CLI_KIND_CHOICE,  /* int: the index of the argument in .arg ("on|off": 0 or 1) */
 	VMR_CLI_KIND_SECONDS, /* long long: whole seconds in .min..max */
+	VMR_CLI_KIND_COUNT,   /* long long: a whole number in .min..max */
 };
 
 /*
@@ -45,7 +46,7 @@ struct vmr_cli_opt {
 	enum vmr_cli_kind kind;
 	size_t offset; /* of the value in the verb's options struct */
 	unsigned flags;
-	long long min, max; /* VMR_CLI_KIND_SECONDS */
+	long long min, max; /* VMR_CLI_KIND_SECONDS, VMR_CLI_KIND_COUNT */
 };
 
 /*
@@ -65,6 +66,9 @@ struct vmr_cli_opt {
 	.kind = VMR_CLI_KIND_CHOICE, .offset = VMR_CLI_FIELD(int, st, field)
 #define VMR_CLI_SECONDS(st, field, lo, hi)                                                         \
 	.kind = VMR_CLI_KIND_SECONDS, .offset = VMR_CLI_FIELD(long long, st, field), .min = (lo),  \
+	.max = (hi)
+#define VMR_CLI_COUNT(st, field, lo, hi)                                                           \
+	.kind = VMR_CLI_KIND_COUNT, .offset = VMR_CLI_FIELD(long long, st, field), .min = (lo),    \
 	.max = (hi)
 
 /*
@@ -171,6 +175,9 @@ int vmr_cli_choice(const struct vmr_cli_cmd *cmd, const char *name, const char *
 		   const char *choices, int *ret);
 int vmr_cli_seconds(const struct vmr_cli_cmd *cmd, const char *name, const char *arg, long long min,
 		    long long max, long long *ret);
+/* arg is a whole number in min..max ("want a number (1-4096)" otherwise) */
+int vmr_cli_count(const struct vmr_cli_cmd *cmd, const char *name, const char *arg, long long min,
+		  long long max, long long *ret);
 
 /*
  * The host a verb with -H, --host [NAME] and a HOST argument is asked
@@ -201,6 +208,36 @@ int vmr_cli_config(struct vmr_config *ret);
  */
 int vmr_cli_topology(const char *path, struct vmr_topology **ret);
 
+/*
+ * Supervise guest g of topology t in this process until it stops, as
+ * `vmrun run` does (its messages on stderr, a startup failure also to
+ * NOTIFY_SOCKET), under the guest's restart policy unless no_restart;
+ * topo_path is the topology's absolute path.  Returns the exit status of
+ * `vmrun run`.  `up` calls it in the child it forks for each guest.
+ */
+int vmr_cli_supervise(const struct vmr_config *cfg, const struct vmr_topology *t,
+		      const struct vmr_guest *g, const char *topo_path, bool events,
+		      bool no_restart);
+
+/*
+ * The supervisor of a guest started by vmr_launch (`up`, `restart`): its
+ * struct vmr_launch_opts .supervise with a struct vmr_cli_launch as
+ * .userdata, everything already parsed.
+ */
+struct vmr_cli_launch {
+	const struct vmr_config *cfg;
+	const struct vmr_topology *t;
+	const char *topo; /* absolute */
+};
+int vmr_cli_launch_supervise(const char *guest, void *userdata);
+
+/*
+ * --parallel N (-j N) of up and down: at most N guests starting (or
+ * stopping) at once; default the online CPUs.
+ */
+#define VMR_CLI_PARALLEL_MAX 4096
+long long vmr_cli_parallel_default(void);
+
 /* Print "guest 'a' stopped[: how] [(exit status N)]" for a supervisor's status es (< 0: unknown).
  */
 void vmr_cli_print_stopped(const char *guest, int es);
@@ -226,6 +263,8 @@ VERB_DECLARE(kill);
 VERB_DECLARE(qmp);
 VERB_DECLARE(console);
 VERB_DECLARE(probe);
+VERB_DECLARE(vnc);
+VERB_DECLARE(media);
 VERB_DECLARE(reboot);
 VERB_DECLARE(pause);
 VERB_DECLARE(resume);
@@ -235,6 +274,21 @@ VERB_DECLARE(exporter);
 VERB_DECLARE(restart);
 VERB_DECLARE(clone);
 VERB_DECLARE(rm);
+VERB_DECLARE(help);
+VERB_DECLARE(systemd);
+/* the hidden verb of the completion scripts (cmd/complete.c) */
+VERB(complete);
+extern const struct vmr_cli_cmd cmd_main_cli; /* vmrun itself: global options, the verbs */
+
+/* The name of probe's feature i ("kvm", "tun"...), NULL past the last. */
+const char *cmd_probe_feature(size_t i);
+
+/*
+ * Print cmd's manual page (top: vmrun's own table, for SEE ALSO) in man(7)
+ * roff to f: vmrun(1) for top itself, vmrun-VERB(1) for a verb.
+ */
+void vmr_cli_man(const struct vmr_cli_cmd *cmd, const struct vmr_cli_cmd *top, const char *version,
+		 FILE *f);
 extern const struct vmr_cli_cmd cmd_image_cli;
 extern const struct vmr_cli_cmd cmd_disk_cli;
 extern const struct vmr_cli_cmd cmd_snapshot_cli;

@@ -44,6 +44,15 @@ int vmr_cli_topology(const char *path, struct vmr_topology **ret)
 	return 0;
 }
 
+long long vmr_cli_parallel_default(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (n < 1)
+		return 1;
+	return n > VMR_CLI_PARALLEL_MAX ? VMR_CLI_PARALLEL_MAX : n;
+}
+
 void vmr_cli_print_stopped(const char *guest, int es)
 {
 	const char *text = es < 0 ? NULL : vmr_guest_exit_text(es);

@@ -68,8 +68,8 @@ const struct vmr_cli_cmd cmd_define_cli = {
 		   "addresses 5gdeploy gives them.",
     .opts = define_options,
     .exit_status = "0 written, 1 runtime failure (e.g. FILE cannot be written),\n"
-		   "2 bad usage or an invalid flag (nothing written)\n"
-		   "See docs/5gdeploy.md for the migration guide.",
+		   "2 bad usage or an invalid flag (nothing written)",
+    .footer = "See docs/5gdeploy.md for the migration guide.",
     .run = cmd_define,
 };
 

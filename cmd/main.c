@@ -2,6 +2,8 @@
 /* vmrun: global options and verb dispatch. */
 #include <stdio.h>
 
+#include "version.h"
+
 #include "cmd/cmd.h"
 #include "lib/base/util.h"
 
@@ -15,12 +17,23 @@ struct main_opts {
 
 /* clang-format off: one verb a line, in the order --help lists them */
 static const struct vmr_cli_cmd *const verbs[] = {
-    &cmd_run_cli,     &cmd_up_cli,	&cmd_down_cli,	   &cmd_ps_cli,	      &cmd_stop_cli,
-    &cmd_kill_cli,    &cmd_console_cli, &cmd_qmp_cli,	   &cmd_reboot_cli,   &cmd_pause_cli,
-    &cmd_resume_cli,  &cmd_restart_cli, &cmd_snapshot_cli, &cmd_disk_cli,     &cmd_clone_cli,
-    &cmd_rm_cli,      &cmd_inspect_cli, &cmd_stats_cli,	   &cmd_exporter_cli, &cmd_validate_cli,
-    &cmd_args_cli,    &cmd_define_cli,	&cmd_image_cli,	   &cmd_host_cli,     &cmd_devices_cli,
-    &cmd_compose_cli, &cmd_kube_cli,	&cmd_health_cli,   &cmd_probe_cli,    NULL,
+    &cmd_run_cli,      &cmd_up_cli,
+    &cmd_down_cli,     &cmd_ps_cli,
+    &cmd_stop_cli,     &cmd_kill_cli,
+    &cmd_console_cli,  &cmd_qmp_cli,
+    &cmd_vnc_cli,      &cmd_media_cli,
+    &cmd_reboot_cli,   &cmd_pause_cli,
+    &cmd_resume_cli,   &cmd_restart_cli,
+    &cmd_snapshot_cli, &cmd_disk_cli,
+    &cmd_clone_cli,    &cmd_rm_cli,
+    &cmd_inspect_cli,  &cmd_stats_cli,
+    &cmd_exporter_cli, &cmd_validate_cli,
+    &cmd_args_cli,     &cmd_define_cli,
+    &cmd_image_cli,    &cmd_host_cli,
+    &cmd_devices_cli,  &cmd_compose_cli,
+    &cmd_kube_cli,     &cmd_systemd_cli,
+    &cmd_health_cli,   &cmd_probe_cli,
+    &cmd_help_cli,     NULL,
 };
 /* clang-format on */
 
@@ -33,9 +46,10 @@ static const struct vmr_cli_opt main_options[] = {
     {0},
 };
 
-static const struct vmr_cli_cmd main_cli = {
+const struct vmr_cli_cmd cmd_main_cli = {
     .synopsis = "[--config FILE] [--state-dir DIR] VERB [ARGS...]\n"
 		"--help | --version | VERB --help",
+    .summary = "launch QEMU/KVM guests without libvirt",
     .description = "A launcher for QEMU/KVM guests without libvirt.",
     .opts = main_options,
     .arg_names = "VERB [ARGS...]",
@@ -53,7 +67,7 @@ int main(int argc, char **argv)
 
 	/* getopt names argv[0] in its messages: make it "vmrun" whatever the path */
 	argv[0] = (char *)"vmrun";
-	status = vmr_cli_parse(&main_cli, argc, argv, &o, &a);
+	status = vmr_cli_parse(&cmd_main_cli, argc, argv, &o, &a);
 	if (status != VMR_CLI_RUN)
 		return status;
 	if (o.version) {
@@ -61,8 +75,11 @@ int main(int argc, char **argv)
 		return VMR_EXIT_OK;
 	}
 	if (a.n == 0)
-		return vmr_cli_usage_error(&main_cli, "missing VERB");
+		return vmr_cli_usage_error(&cmd_main_cli, "missing VERB");
+	/* the completion scripts' hidden verb: not in the table, so not in --help */
+	if (streq(a.v[0], "__complete"))
+		return cmd_complete(a.n, a.v);
 	vmr_opts.config = o.config;
 	vmr_opts.state_dir = o.state_dir;
-	return vmr_cli_run_sub(&main_cli, &a);
+	return vmr_cli_run_sub(&cmd_main_cli, &a);
 }

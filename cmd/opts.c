@@ -101,6 +101,18 @@ int vmr_cli_seconds(const struct vmr_cli_cmd *cmd, const char *name, const char 
 	return 0;
 }
 
+int vmr_cli_count(const struct vmr_cli_cmd *cmd, const char *name, const char *arg, long long min,
+		  long long max, long long *ret)
+{
+	unsigned long long v;
+
+	if (parse_uint(arg, (unsigned long long)max, &v) < 0 || v < (unsigned long long)min)
+		return vmr_cli_usage_error(cmd, "invalid --%s '%s': want a number (%lld-%lld)",
+					   name, arg, min, max);
+	*ret = (long long)v;
+	return 0;
+}
+
 int vmr_cli_host(const struct vmr_cli_cmd *cmd, const char *opt, const char *arg, const char **ret)
 {
 	if (opt && *opt && arg)
@@ -306,6 +318,10 @@ static int store(const struct vmr_cli_cmd *cmd, const struct vmr_cli_opt *o, con
 		break;
 	case VMR_CLI_KIND_SECONDS:
 		if (vmr_cli_seconds(cmd, o->name, arg, o->min, o->max, p))
+			return VMR_EXIT_USAGE;
+		break;
+	case VMR_CLI_KIND_COUNT:
+		if (vmr_cli_count(cmd, o->name, arg, o->min, o->max, p))
 			return VMR_EXIT_USAGE;
 		break;
 	}

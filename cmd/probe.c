@@ -45,6 +45,11 @@ static const struct feature features[] = {
     {"iommu", probe_iommu, NULL},
 };
 
+const char *cmd_probe_feature(size_t i)
+{
+	return i < ARRAY_SIZE(features) ? features[i].name : NULL;
+}
+
 struct probe_opts {
 	bool json;
 };

@@ -102,12 +102,13 @@ static int stop_guest(const struct vmr_config *cfg, const char *guest, int timeo
 	return 0;
 }
 
-static int start_guest(const struct vmr_config *cfg, const char *topo, const char *guest, bool wait,
-		       int timeout_s)
+static int start_guest(const struct vmr_config *cfg, const struct vmr_topology *t, const char *topo,
+		       const char *guest, bool wait, int timeout_s)
 {
-	_cleanup_free_ char *self = realpath("/proc/self/exe", NULL);
+	struct vmr_cli_launch us = {.cfg = cfg, .t = t, .topo = topo};
 	struct vmr_launch_opts lo = {
-	    .vmrun = self,
+	    .supervise = vmr_cli_launch_supervise,
+	    .userdata = &us,
 	    .config = vmr_opts.config,
 	    .state_dir = cfg->state_dir,
 	    .topology = topo,
@@ -119,10 +120,6 @@ static int start_guest(const struct vmr_config *cfg, const char *topo, const cha
 	struct vmr_error *err = NULL;
 	int r, status = VMR_EXIT_OK;
 
-	if (!self) {
-		vmr_error_set(&err, errno, "resolve /proc/self/exe");
-		return vmr_cli_fail(err);
-	}
 	if (vmr_launch_init(&launch, &lo, &err) < 0)
 		return vmr_cli_fail(err);
 	r = vmr_launch_start(&launch, &g, &err);
@@ -193,7 +190,7 @@ VERB(restart)
 	r = stop_guest(&cfg, g->name, (int)o.timeout);
 	if (r)
 		goto out;
-	r = start_guest(&cfg, topo, g->name, o.wait,
+	r = start_guest(&cfg, t, topo, g->name, o.wait,
 			o.timeout > RESTART_START_TIMEOUT_S ? (int)o.timeout
 							    : RESTART_START_TIMEOUT_S);
 out:

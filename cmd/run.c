@@ -100,22 +100,62 @@ static int run_child(const struct vmr_statedir *locked, pid_t manager, unsigned 
 	return run_once(&o);
 }
 
+int vmr_cli_supervise(const struct vmr_config *cfg, const struct vmr_topology *t,
+		      const struct vmr_guest *g, const char *topo_path, bool events,
+		      bool no_restart)
+{
+	struct vmr_supervisor_opts o = {
+	    .cfg = cfg,
+	    .topo = t,
+	    .guest = g,
+	    .topo_path = topo_path,
+	    .events = events,
+	    .console_fd = STDOUT_FILENO,
+	    .log = run_log,
+	};
+	struct vmr_restart_opts mo = {
+	    .cfg = cfg,
+	    .guest = g,
+	    .run = run_child,
+	    .userdata = &o,
+	    .log = run_log,
+	};
+	struct vmr_error *err = NULL;
+	int status = 0;
+
+	if (g->restart == VMR_RESTART_NO || no_restart)
+		return run_once(&o);
+	if (vmr_restart_run(&mo, &status, &err) < 0) {
+		notify_failure(err, 0);
+		return vmr_cli_fail(err);
+	}
+	return status;
+}
+
+int vmr_cli_launch_supervise(const char *guest, void *userdata)
+{
+	const struct vmr_cli_launch *u = userdata;
+	const struct vmr_guest *g = vmr_topology_guest(u->t, guest);
+
+	if (!g)
+		return VMR_EXIT_USAGE;
+	return vmr_cli_supervise(u->cfg, u->t, g, u->topo, false, false);
+}
+
 VERB(run)
 {
 	struct run_opts ro = {0};
 	struct vmr_config cfg = {0};
 	struct vmr_topology *t = NULL;
 	struct vmr_error *err = NULL;
-	struct vmr_supervisor_opts o = {.console_fd = STDOUT_FILENO, .log = run_log};
 	const struct vmr_guest *g;
 	_cleanup_free_ char *real = NULL;
 	struct vmr_cli_args a;
-	int r, status = 0;
+	int r;
 
 	r = vmr_cli_parse(&cmd_run_cli, argc, argv, &ro, &a);
 	if (r != VMR_CLI_RUN)
 		return r;
-	o.events = ro.events;
 	r = vmr_cli_config(&cfg);
 	if (r)
 		return r;
@@ -138,30 +178,9 @@ VERB(run)
 		r = vmr_cli_fail(err);
 		goto out;
 	}
-	o.cfg = &cfg;
-	o.topo = t;
-	o.guest = g;
 	/* absolute in status.json, for verbs run from elsewhere */
 	real = realpath(a.v[0], NULL);
-	o.topo_path = real ? real : a.v[0];
-	if (g->restart != VMR_RESTART_NO && !ro.no_restart) {
-		struct vmr_restart_opts mo = {
-		    .cfg = &cfg,
-		    .guest = g,
-		    .run = run_child,
-		    .userdata = &o,
-		    .log = run_log,
-		};
-
-		if (vmr_restart_run(&mo, &status, &err) < 0) {
-			notify_failure(err, 0);
-			r = vmr_cli_fail(err);
-		} else {
-			r = status;
-		}
-	} else {
-		r = run_once(&o);
-	}
+	r = vmr_cli_supervise(&cfg, t, g, real ? real : a.v[0], ro.events, ro.no_restart);
 out:
 	vmr_topology_free(t);
 	vmr_config_free(&cfg);

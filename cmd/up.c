@@ -26,6 +26,7 @@ struct up_opts {
 	const char *host;
 	long long timeout;
 	bool wait;
+	long long parallel;
 };
 
 static const struct vmr_cli_opt up_options[] = {
@@ -35,13 +36,15 @@ static const struct vmr_cli_opt up_options[] = {
     {"wait", 'w', NULL,
      "wait until each guest is ready as its ready_when says\n(booted), not only running",
      VMR_CLI_FLAG(struct up_opts, wait)},
+    {"parallel", 'j', "N", "start at most N guests at once (default: the online\nCPUs)",
+     VMR_CLI_COUNT(struct up_opts, parallel, 1, VMR_CLI_PARALLEL_MAX)},
     {0},
 };
 
 const struct vmr_cli_cmd cmd_up_cli = {
     .name = "up",
     .summary = "start guests detached and wait until they run pinned",
-    .synopsis = "TOPOLOGY [GUEST...] [--host NAME] [--wait] [--timeout S]",
+    .synopsis = "TOPOLOGY [GUEST...] [--host NAME] [--wait] [--timeout S] [-j N]",
     .description = "Start a detached supervisor (`vmrun run`) for each guest, its messages in\n"
 		   "STATE/GUEST/supervisor.log, and wait until every guest runs with its vCPUs\n"
 		   "pinned (with --wait: until each is ready as its ready_when says).  If one\n"
@@ -249,6 +252,9 @@ static void report_failure(const char *state_dir, const struct vmr_launch_guest 
 			"vmrun: error: guest '%s' not running with its vCPUs pinned "
 			"after %d s\n",
 			g->name, timeout_s);
+	else if (g->state == VMR_LAUNCH_PENDING)
+		fprintf(stderr, "vmrun: error: guest '%s' not started within %d s\n", g->name,
+			timeout_s);
 	else if (g->status[0])
 		/* the supervisor's own error, which its log may not hold (a full disk) */
 		fprintf(stderr, "vmrun: error: guest '%s' failed: %s\n", g->name, status_text(g));
@@ -285,16 +291,19 @@ static void report_failure(const char *state_dir, const struct vmr_launch_guest 
 
 VERB(up)
 {
-	struct up_opts o = {.timeout = UP_DEFAULT_TIMEOUT_S};
+	struct up_opts o = {.timeout = UP_DEFAULT_TIMEOUT_S,
+			    .parallel = vmr_cli_parallel_default()};
 	struct vmr_config cfg = {0};
 	struct vmr_topology *t = NULL;
 	struct vmr_error *err = NULL;
 	_cleanup_free_ const struct vmr_guest **sel = NULL;
 	_cleanup_free_ struct vmr_launch_guest *gs = NULL;
-	_cleanup_free_ char *self = NULL, *topo = NULL;
+	_cleanup_free_ bool *said = NULL;
+	_cleanup_free_ char *topo = NULL;
 	struct vmr_cli_args a;
 	const char *host, *path;
 	struct vmr_launch_opts lo;
+	struct vmr_cli_launch us;
 	struct vmr_launch launch = {.notify_fd = -1};
 	size_t n = 0, started = 0;
 	bool any_failed = false;
@@ -327,20 +336,22 @@ VERB(up)
 		r = VMR_EXIT_OK;
 		goto out;
 	}
-	self = realpath("/proc/self/exe", NULL);
 	topo = realpath(path, NULL);
-	if (!self || !topo) {
-		vmr_error_set(&err, errno, "resolve '%s'", self ? path : "/proc/self/exe");
+	if (!topo) {
+		vmr_error_set(&err, errno, "resolve '%s'", path);
 		r = vmr_cli_fail(err);
 		goto out;
 	}
+	us = (struct vmr_cli_launch){.cfg = &cfg, .t = t, .topo = topo};
 	lo = (struct vmr_launch_opts){
-	    .vmrun = self,
+	    .supervise = vmr_cli_launch_supervise,
+	    .userdata = &us,
 	    .config = vmr_opts.config,
 	    .state_dir = cfg.state_dir,
 	    .topology = topo,
 	    .envp = environ,
 	    .wait_healthy = o.wait,
+	    .parallel = (size_t)o.parallel,
 	};
 
 	if (vmr_launch_init(&launch, &lo, &err) < 0) {
@@ -348,19 +359,22 @@ VERB(up)
 		goto out;
 	}
 
+	/* the guests already running first: said at once, and left alone */
 	gs = xcalloc(n, sizeof(*gs));
-	for (size_t i = 0; i < n; i++)
-		gs[i] = (struct vmr_launch_guest){.name = sel[i]->name, .pidfd = -1};
+	said = xcalloc(n, sizeof(*said));
 	for (size_t i = 0; i < n; i++) {
-		r = vmr_launch_start(&launch, &gs[i], &err);
+		gs[i] = (struct vmr_launch_guest){.name = sel[i]->name, .pidfd = -1};
+		r = vmr_launch_find(&launch, &gs[i], &err);
 		if (r < 0) {
 			status = vmr_cli_fail(err);
 			err = NULL;
 			goto stop;
 		}
-		if (r == 0)
+		if (r > 0) {
 			printf("guest '%s' is already running (supervisor pid %d)\n", gs[i].name,
 			       (int)gs[i].pid);
+			said[i] = true;
+		}
 	}
 	fflush(stdout);
 	r = vmr_launch_wait(&launch, gs, n, (int)o.timeout * 1000, true, &err);
@@ -370,6 +384,7 @@ VERB(up)
 		goto stop;
 	}
 	if (r == 0) {
+		/* in topology order, whatever order they became ready in */
 		for (size_t i = 0; i < n; i++) {
 			if (gs[i].started)
 				printf("guest '%s' is %s (supervisor pid %d, log %s/%s/%s)\n",
@@ -377,6 +392,9 @@ VERB(up)
 				       cfg.state_dir, gs[i].name, VMR_LAUNCH_LOG);
 			else if (o.wait)
 				printf("guest '%s' is ready\n", gs[i].name);
+			else if (!said[i])
+				printf("guest '%s' is already running (supervisor pid %d)\n",
+				       gs[i].name, (int)gs[i].pid);
 		}
 		r = VMR_EXIT_OK;
 		goto out;
@@ -385,12 +403,14 @@ VERB(up)
 	for (size_t i = 0; i < n; i++)
 		any_failed = any_failed || gs[i].state == VMR_LAUNCH_FAILED;
 	for (size_t i = 0; i < n; i++) {
-		if (gs[i].state == (any_failed ? VMR_LAUNCH_FAILED : VMR_LAUNCH_WAITING))
+		if (any_failed
+			? gs[i].state == VMR_LAUNCH_FAILED
+			: gs[i].state == VMR_LAUNCH_WAITING || gs[i].state == VMR_LAUNCH_PENDING)
 			report_failure(cfg.state_dir, &gs[i], (int)o.timeout);
 	}
 	status = VMR_EXIT_FAILURE;
 stop:
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; gs && i < n; i++)
 		started += gs[i].started;
 	if (started > 0) {
 		bool *was = xcalloc(n, sizeof(*was));

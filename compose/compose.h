@@ -94,6 +94,8 @@ struct vmr_compose_needs {
 	bool net_admin;	   /* creating, attaching or configuring links */
 	bool vfio;	   /* PCI or VF NICs: /dev/vfio, memlock, writable /sys */
 	bool root_overlay; /* `image:`: the root overlay goes to IMAGE_DIR/GUEST (the volume) */
+	bool guest_dir;	   /* UEFI variables, TPM state: IMAGE_DIR/GUEST too (the volume) */
+	bool usb;	   /* USB passthrough: DEV/bus/usb and its character major, 189 */
 	uint64_t hugepages_2m, hugepages_1g; /* guest RAM in hugepages: kube's resource limits */
 	bool numa;			     /* a host NUMA node: SYS_NICE (mbind under seccomp) */
 	struct vmr_compose_path *paths;	     /* sorted by container path, unique */
@@ -175,7 +177,20 @@ int compose_kube_build(const struct vmr_topology *t, const struct vmr_compose_op
 		       struct vmr_compose_files *ret, struct vmr_error **err);
 
 /*
- * Write files into dir (created if missing, mode 0755), each atomically.
+ * The systemd drop-ins of `vmrun systemd` for the guests on host (NULL:
+ * the first of the layout, the primary or local host): one
+ * vmrun@GUEST.service.d/50-vmrun.conf per guest, the host setup's
+ * vmrun-host@HOST.service.d/50-vmrun.conf when it has work, and
+ * vmrun-NAME.target.  topology_path is the file's absolute path, written
+ * into the units.  An unknown host is a usage error.
+ */
+int compose_systemd_build(const struct vmr_topology *t, const struct vmr_compose_opts *o,
+			  const char *topology_path, const char *host,
+			  struct vmr_compose_files *ret, struct vmr_error **err);
+
+/*
+ * Write files into dir (created if missing, mode 0755), each atomically;
+ * a name with '/' gets its directories created.
  * When binary is not NULL it is copied to dir/vmrun (mode 0755) first.
  * Nothing is written if dir cannot be created.  Returns 0 or -errno.
  */

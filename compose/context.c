@@ -88,7 +88,15 @@ int compose_dir_write(const char *dir, const struct vmr_compose_files *files, co
 	for (size_t i = 0; i < files->n; i++) {
 		const struct vmr_compose_file *f = &files->v[i];
 		_cleanup_free_ char *path = xasprintf("%s/%s", dir, f->name);
+		char *slash = strrchr(path, '/');
 
+		if (strchr(f->name, '/')) {
+			*slash = '\0';
+			r = vmr_mkdir_p(path, 0755);
+			if (r < 0)
+				return vmr_error_set(err, -r, "create directory '%s'", path);
+			*slash = '/';
+		}
 		r = write_file_atomic(path, vmr_buf_str(&f->data), f->data.len, f->mode);
 		if (r < 0)
 			return vmr_error_set(err, -r, "write '%s'", path);

@@ -64,6 +64,8 @@ void compose_exporter_grants(const struct vmr_compose_opts *o, struct compose_gr
 const char *compose_guest_restart(const struct vmr_guest *g, char buf[static 32]);
 /* argv of the health/readiness checks */
 void compose_guest_health_argv(const struct vmr_guest *g, struct vmr_strvec *ret);
+/* `vmrun health --live GUEST`: its supervisor answers (kube's livenessProbe) */
+void compose_guest_live_argv(const struct vmr_guest *g, struct vmr_strvec *ret);
 void compose_host_health_argv(const struct vmr_compose_host *h, struct vmr_strvec *ret);
 
 /* o: the topology's directory (compose_guest_needs()) and the state directory */

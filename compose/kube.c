@@ -186,6 +186,8 @@ static void probe(struct vmr_yamlout *y, const char *key, const struct vmr_strve
 	vmr_yamlout_map_start(y);
 	argv_seq(y, "command", argv);
 	vmr_yamlout_map_end(y);
+	if (streq(key, "livenessProbe"))
+		vmr_yamlout_kv_int(y, "initialDelaySeconds", h->start_period);
 	vmr_yamlout_kv_int(y, "periodSeconds", h->interval);
 	vmr_yamlout_kv_int(y, "timeoutSeconds", h->timeout);
 	vmr_yamlout_kv_int(y, "failureThreshold", h->retries);
@@ -356,7 +358,7 @@ static int guest_pod(const struct vmr_compose_host *h, const struct vmr_guest *g
 	const char *image = o->image ? o->image : VMR_COMPOSE_DEFAULT_IMAGE;
 	struct vmr_strvec lab = VMR_STRVEC_INIT, ann = VMR_STRVEC_INIT, flat = VMR_STRVEC_INIT;
 	struct vmr_strvec cmd = VMR_STRVEC_INIT, prep = VMR_STRVEC_INIT, wait = VMR_STRVEC_INIT;
-	struct vmr_strvec test = VMR_STRVEC_INIT;
+	struct vmr_strvec test = VMR_STRVEC_INIT, live = VMR_STRVEC_INIT;
 	struct compose_grants g = {0}, pg = {0}, wg = {0};
 	_cleanup_free_ char *name = xasprintf("vm-%s", guest->name);
 	struct vmr_yamlout y;
@@ -377,6 +379,7 @@ static int guest_pod(const struct vmr_compose_host *h, const struct vmr_guest *g
 	compose_prep_argv(guest, &prep);
 	compose_host_health_argv(h, &wait);
 	compose_guest_health_argv(guest, &test);
+	compose_guest_live_argv(guest, &live);
 	compose_guest_grants(guest, COMPOSE_TARGET_KUBE, o, &g);
 	compose_prep_grants(guest, COMPOSE_TARGET_KUBE, o, &pg);
 
@@ -423,6 +426,11 @@ static int guest_pod(const struct vmr_compose_host *h, const struct vmr_guest *g
 	vmr_yamlout_seq_start(&y, false);
 	container(&y, "vm", image, &cmd, &g);
 	probe(&y, "readinessProbe", &test, &compose_guest_health);
+	/*
+	 * a supervisor that stops answering is restarted; not one whose guest is
+	 * still booting or paused (podman makes this its healthcheck)
+	 */
+	probe(&y, "livenessProbe", &live, &compose_guest_health);
 	vmr_yamlout_map_end(&y);
 	vmr_yamlout_seq_end(&y);
 	/* prep's mounts are the first of g's, in the same order, so g's volumes serve both */
@@ -444,6 +452,7 @@ static int guest_pod(const struct vmr_compose_host *h, const struct vmr_guest *g
 	vmr_strvec_clear(&prep);
 	vmr_strvec_clear(&wait);
 	vmr_strvec_clear(&test);
+	vmr_strvec_clear(&live);
 	return vmr_yamlout_finish(&y, name, err);
 }
 

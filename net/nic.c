@@ -464,6 +464,9 @@ int vmr_net_reclaim(const struct vmr_config *cfg, const char *guest,
 	size_t nv = 0;
 	int r;
 
+	/* a leftover is ours only by one of our MACs: none, nothing to look for */
+	if (n == 0)
+		return 0;
 	r = net_nl_open(&nl, err);
 	if (r < 0)
 		return r;

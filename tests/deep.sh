@@ -17,8 +17,9 @@
 #   nullkvm   and where /dev/kvm is /dev/null: it opens, makes no VM
 #             (tests/lib/devns.sh); the suites must skip or use TCG by
 #             vmrun's own probe
-#   suites    the long suites of tests/deep/*.sh (real guests with real
-#             backends, e.g. vhost_user.sh: two guests through dpdk-testpmd)
+#   suites    the long suites of tests/deep/*.sh (real guests booted for
+#             minutes, real backends: dpdk-testpmd, a Debian cloud-init
+#             guest, UEFI, secure boot, watchdog, media)
 #   soak      bench/soak.sh 50
 #   lint      shellcheck -x -S warning over every shell script
 #   fuzz      every fuzz target for FUZZ_SECONDS (default 60) under

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build a small Debian 12 guest with real cloud-init, for the tests that check
-# what cloud-init does with vmrun's seed (tests/integration/cloudinit_debian.sh,
+# what cloud-init does with vmrun's seed (tests/deep/cloudinit_debian.sh,
 # docs/testguest.md "The Debian guest"): debootstrap from Debian's packages,
 # no ifupdown (cloud-init then renders netplan for systemd-networkd, as in
 # Debian's cloud images), an ext4 root file system image made without

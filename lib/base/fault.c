@@ -29,6 +29,11 @@ static unsigned hit(const char *point)
 	return seen[i].hits = 1;
 }
 
+void vmr_fault_reset(void)
+{
+	memset(seen, 0, sizeof(seen));
+}
+
 /* Does one "POINT[:N]=ACTION" item of VMRUN_FAULT match this hit?  Returns the action. */
 static const char *match(const char *item, size_t len, const char *point, unsigned n)
 {

@@ -22,10 +22,15 @@
 
 #ifdef VMR_FAULT_INJECTION
 void vmr_fault_point(const char *point);
+/* Forget the hits so far: a forked child counts from zero, as an exec'd program does. */
+void vmr_fault_reset(void);
 #else
 static inline void vmr_fault_point(const char *point)
 {
 	(void)point;
+}
+static inline void vmr_fault_reset(void)
+{
 }
 #endif
 

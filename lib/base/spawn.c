@@ -5,11 +5,13 @@
 #include <pwd.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
+#include "lib/base/fault.h"
 #include "lib/base/spawn.h"
 #include "lib/base/util.h"
 
@@ -270,6 +272,141 @@ int vmr_spawn(const struct vmr_spawn *s, pid_t *ret_pid, struct vmr_error **err)
 				      ? step_names[rep.step]
 				      : "child setup");
 	return r;
+}
+
+int vmr_proc_set_cmdline(char *const *argv)
+{
+	size_t len = 0;
+	char *area, *p;
+	int e;
+
+	for (char *const *a = argv; *a; a++)
+		len += strlen(*a) + 1;
+	if (len == 0)
+		return -EINVAL;
+	/* lives as long as the process: the kernel reads it for /proc */
+	area = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (area == MAP_FAILED)
+		return -errno;
+	p = area;
+	for (char *const *a = argv; *a; a++) {
+		size_t l = strlen(*a) + 1;
+
+		memcpy(p, *a, l);
+		p += l;
+	}
+	/*
+	 * The kernel wants start <= end at every step: an area below the old
+	 * one takes its start first, one above the old end its end first.
+	 */
+	if (prctl(PR_SET_MM, PR_SET_MM_ARG_START, (unsigned long)area, 0, 0) == 0) {
+		if (prctl(PR_SET_MM, PR_SET_MM_ARG_END, (unsigned long)(area + len), 0, 0) == 0)
+			return 0;
+	} else if (errno == EINVAL &&
+		   prctl(PR_SET_MM, PR_SET_MM_ARG_END, (unsigned long)(area + len), 0, 0) == 0 &&
+		   prctl(PR_SET_MM, PR_SET_MM_ARG_START, (unsigned long)area, 0, 0) == 0) {
+		return 0;
+	}
+	e = errno;
+	munmap(area, len);
+	return -e;
+}
+
+static void __attribute__((noreturn))
+fork_child(const struct vmr_spawn_fork *s, int errfd, int maxfd)
+{
+	extern char **environ;
+	struct child_ctx c = {.errfd = errfd};
+	const int src[3] = {s->stdin_fd, s->stdout_fd, s->stderr_fd};
+	int tmp[3] = {-1, -1, -1};
+	sigset_t none;
+
+	if (setsid() < 0)
+		child_fail(&c, STEP_SETSID, errno);
+	for (int sig = 1; sig < NSIG; sig++) {
+		if (sig == SIGKILL || sig == SIGSTOP)
+			continue;
+		if (child_signal_default(sig) < 0)
+			child_fail(&c, STEP_SIGNALS, errno);
+	}
+	/* the report pipe and the sources above 0-2 first: no dup2 clobbers them */
+	c.errfd = fcntl(errfd, F_DUPFD_CLOEXEC, 3);
+	if (c.errfd < 0)
+		child_fail(&c, STEP_FDS, errno);
+	for (int i = 0; i < 3; i++)
+		if (src[i] >= 0 && (tmp[i] = fcntl(src[i], F_DUPFD_CLOEXEC, 3)) < 0)
+			child_fail(&c, STEP_FDS, errno);
+	for (int i = 0; i < 3; i++)
+		if (tmp[i] >= 0 && dup2(tmp[i], i) < 0)
+			child_fail(&c, STEP_FDS, errno);
+	/* no exec follows: everything but 0-2 and the report pipe is closed now */
+	if ((c.errfd > 3 && close_range(3, (unsigned)c.errfd - 1, 0) < 0) ||
+	    close_range((unsigned)c.errfd + 1, ~0U, 0) < 0) {
+		for (int fd = 3; fd < maxfd; fd++)
+			if (fd != c.errfd)
+				(void)close(fd);
+	}
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		child_fail(&c, STEP_NO_NEW_PRIVS, errno);
+	sigemptyset(&none);
+	if (sigprocmask(SIG_SETMASK, &none, NULL) < 0)
+		child_fail(&c, STEP_SIGNALS, errno);
+	if (s->envp)
+		environ = (char **)s->envp;
+	/* fault injection (test builds) counts this program's hits from zero */
+	vmr_fault_reset();
+	/* best effort: without CAP_SYS_RESOURCE, `ps` shows this process's command line */
+	if (s->title)
+		(void)vmr_proc_set_cmdline(s->title);
+	/* prepared: the parent's read sees EOF */
+	close(c.errfd);
+	exit(s->fn(s->arg));
+}
+
+int vmr_spawn_fork(const struct vmr_spawn_fork *s, pid_t *ret_pid, struct vmr_error **err)
+{
+	struct child_report rep;
+	struct rlimit rl;
+	int pipefd[2], maxfd = 65536;
+	ssize_t n;
+	pid_t pid;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur < (rlim_t)maxfd)
+		maxfd = (int)rl.rlim_cur;
+	if (pipe2(pipefd, O_CLOEXEC) < 0)
+		return vmr_error_set(err, errno, "fork: pipe");
+	/* what stdio holds would otherwise be written twice */
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		int e = errno;
+
+		close(pipefd[0]);
+		close(pipefd[1]);
+		return vmr_error_set(err, e, "fork");
+	}
+	if (pid == 0) {
+		close(pipefd[0]);
+		fork_child(s, pipefd[1], maxfd);
+	}
+	close(pipefd[1]);
+	do
+		n = read(pipefd[0], &rep, sizeof(rep));
+	while (n < 0 && errno == EINTR);
+	close(pipefd[0]);
+	if (n == 0) {
+		*ret_pid = pid;
+		return 0;
+	}
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	if (n != (ssize_t)sizeof(rep))
+		return vmr_error_set(err, n < 0 ? errno : EIO, "fork: read child status");
+	return vmr_error_set(err, rep.errnum, "fork: %s",
+			     rep.step >= 0 && rep.step < (int)ARRAY_SIZE(step_names)
+				 ? step_names[rep.step]
+				 : "child setup");
 }
 
 static int user_by_ids(const char *spec, struct vmr_spawn_user *ret)

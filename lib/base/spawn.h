@@ -73,6 +73,45 @@ struct vmr_spawn {
 int vmr_spawn(const struct vmr_spawn *s, pid_t *ret_pid, struct vmr_error **err);
 
 /*
+ * A child that runs a function of this process instead of executing a
+ * program: for a detached supervisor started by `vmrun up`, which has the
+ * topology and the configuration in memory already, so that executing
+ * vmrun again (its dynamic linking, parsing the topology again) costs
+ * nothing.  The child is prepared as vmr_spawn() prepares one before exec,
+ * so it keeps nothing of this process that it should not: a new session,
+ * stdin/stdout/stderr as given and every other fd closed (not just
+ * close-on-exec), every signal disposition default and none blocked,
+ * PR_SET_NO_NEW_PRIVS, the environment envp, and /proc/PID/cmdline set to
+ * title when it can be (so `ps` shows what the child is).  Then it calls
+ * fn(arg) and exits with its return value through exit(3).  Buffered stdio output is flushed before
+ * the fork, so the child writes none of it again.
+ */
+struct vmr_spawn_fork {
+	int stdin_fd, stdout_fd, stderr_fd; /* -1: inherit */
+	char *const *envp;		    /* NULL: keep this process's */
+	char *const *title;		    /* NULL: keep the command line */
+	int (*fn)(void *arg);
+	void *arg;
+};
+
+/*
+ * Start the child described by s.  Returns 0 with its pid in *ret_pid
+ * once its preparation is done (the caller must reap it); on a failure the
+ * child has been reaped and the error names the step ("setsid", "set up
+ * fds", ...).
+ */
+int vmr_spawn_fork(const struct vmr_spawn_fork *s, pid_t *ret_pid, struct vmr_error **err);
+
+/*
+ * Set this process's /proc/PID/cmdline to argv: a new NUL-separated copy
+ * registered with PR_SET_MM_ARG_START/END, which needs CAP_SYS_RESOURCE.
+ * The original area is left as it is (pointers into argv and the
+ * environment stay valid).  Returns 0 or a negative errno (-EPERM without
+ * the capability; the command line is then unchanged).
+ */
+int vmr_proc_set_cmdline(char *const *argv);
+
+/*
  * Resolve "NAME", "UID" or "UID:GID" into *ret (supplementary groups from
  * the group database for a name, none for numbers), for
  * struct vmr_caps_drop_opts.  Unknown names are an

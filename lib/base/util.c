@@ -153,15 +153,22 @@ int read_file(const char *path, size_t max, char **ret, size_t *ret_len)
 {
 	_cleanup_close_ int fd = -1;
 	_cleanup_free_ char *buf = NULL;
-	size_t len = 0, alloc = 0;
+	/* most files read here are small (/proc, status.json): no zeroed growth */
+	size_t len = 0, alloc = max < 4096 ? max + 2 : 4096;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return -errno;
+	buf = xmalloc(alloc);
 	for (;;) {
 		ssize_t r;
 
-		XGROW(buf, alloc, len + 4097);
+		if (alloc - len < 2) {
+			if (alloc > SIZE_MAX / 2)
+				oom();
+			alloc *= 2;
+			buf = xrealloc(buf, alloc);
+		}
 		r = read(fd, buf + len, alloc - len - 1);
 		if (r < 0) {
 			if (errno == EINTR)

@@ -2,6 +2,7 @@
 /* The Prometheus exporter over libmicrohttpd (lib/runtime/exporter.h). */
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <dlfcn.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -125,21 +126,65 @@ static char *scrape(const struct vmr_exporter_opts *o, size_t *ret_len)
 	return vmr_buf_detach(&out);
 }
 
+/*
+ * libmicrohttpd is loaded when the exporter starts, not linked into vmrun:
+ * it brings GnuTLS and eight more libraries, whose loading and relocation
+ * every vmrun process (`up`, each supervisor, every verb) would pay at exec
+ * for a server only `vmrun exporter` runs (docs/performance.md).  The
+ * types and constants still come from its header.
+ */
+#define MHD_SONAME "libmicrohttpd.so.12"
+
+static struct {
+	__typeof__(MHD_start_daemon) *start_daemon;
+	__typeof__(MHD_stop_daemon) *stop_daemon;
+	__typeof__(MHD_create_response_from_buffer) *create_response_from_buffer;
+	__typeof__(MHD_add_response_header) *add_response_header;
+	__typeof__(MHD_queue_response) *queue_response;
+	__typeof__(MHD_destroy_response) *destroy_response;
+} mhd;
+
+static int mhd_load(struct vmr_error **err)
+{
+	void *h;
+
+	if (mhd.start_daemon)
+		return 0;
+	h = dlopen(MHD_SONAME, RTLD_NOW | RTLD_LOCAL);
+	if (!h)
+		return vmr_error_set(err, ENOENT, "exporter: load %s: %s", MHD_SONAME, dlerror());
+#define MHD_SYM(f)                                                                                 \
+	do {                                                                                       \
+		*(void **)&mhd.f = dlsym(h, "MHD_" #f);                                            \
+		if (!mhd.f)                                                                        \
+			return vmr_error_set(err, ENOENT, "exporter: %s has no MHD_" #f,           \
+					     MHD_SONAME);                                          \
+	} while (0)
+	MHD_SYM(stop_daemon);
+	MHD_SYM(create_response_from_buffer);
+	MHD_SYM(add_response_header);
+	MHD_SYM(queue_response);
+	MHD_SYM(destroy_response);
+	MHD_SYM(start_daemon); /* last: it says all are there */
+#undef MHD_SYM
+	return 0;
+}
+
 static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *type,
 			     char *body, size_t len, const char *allow)
 {
-	struct MHD_Response *r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	struct MHD_Response *r = mhd.create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
 	enum MHD_Result ret;
 
 	if (!r) {
 		free(body);
 		return MHD_NO;
 	}
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	mhd.add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
 	if (allow)
-		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
-	ret = MHD_queue_response(c, status, r);
-	MHD_destroy_response(r);
+		mhd.add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
+	ret = mhd.queue_response(c, status, r);
+	mhd.destroy_response(r);
 	return ret;
 }
 
@@ -181,6 +226,9 @@ int vmr_exporter_run(const struct vmr_exporter_opts *o, struct vmr_error **err)
 	r = vmr_exporter_parse_listen(o->listen, &sa, &salen, err);
 	if (r < 0)
 		return r;
+	r = mhd_load(err);
+	if (r < 0)
+		return r;
 	fd = socket(sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return vmr_error_set(err, errno, "exporter: socket");
@@ -209,7 +257,7 @@ int vmr_exporter_run(const struct vmr_exporter_opts *o, struct vmr_error **err)
 		close(fd);
 		return r;
 	}
-	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ERROR_LOG |
+	d = mhd.start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ERROR_LOG |
 				 (sa.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
 			     0, NULL, NULL, handle, (void *)o, MHD_OPTION_EXTERNAL_LOGGER,
 			     mhd_logger, (void *)o, MHD_OPTION_LISTEN_SOCKET, fd,
@@ -229,7 +277,7 @@ int vmr_exporter_run(const struct vmr_exporter_opts *o, struct vmr_error **err)
 	while (sigwait(&set, &sig) != 0)
 		;
 	ex_log(o, VMR_LOG_INFO, "exporter: SIG%s: stopping", sigabbrev_np(sig) ?: "?");
-	MHD_stop_daemon(d);
+	mhd.stop_daemon(d);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	return 0;
 }

@@ -16,6 +16,7 @@
 #include "lib/base/buf.h"
 #include "lib/runtime/control.h"
 #include "lib/base/fsutil.h"
+#include "lib/base/fault.h"
 #include "lib/runtime/launch.h"
 #include "lib/base/spawn.h"
 #include "lib/base/statedir.h"
@@ -51,7 +52,7 @@ int vmr_launch_init(struct vmr_launch *l, const struct vmr_launch_opts *o, struc
 	for (char *const *e = o->envp; e && *e; e++)
 		if (!startswith(*e, "NOTIFY_SOCKET="))
 			vmr_strvec_push(&l->env, *e);
-	if (!o->vmrun)
+	if (!o->supervise)
 		return 0;
 	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
@@ -80,16 +81,8 @@ void vmr_launch_done(struct vmr_launch *l)
 	vmr_strvec_clear(&l->env);
 }
 
-int vmr_launch_start(struct vmr_launch *l, struct vmr_launch_guest *g, struct vmr_error **err)
+static void guest_reset(struct vmr_launch_guest *g)
 {
-	const struct vmr_launch_opts *o = l->o;
-	_cleanup_free_ char *dir = vmr_statedir_path(o->state_dir, g->name, NULL);
-	_cleanup_close_ int log = -1, devnull = -1;
-	struct vmr_strvec argv = VMR_STRVEC_INIT;
-	struct vmr_spawn sp;
-	pid_t pid = 0;
-	int r;
-
 	g->started = false;
 	g->pid = 0;
 	g->pidfd = -1;
@@ -99,22 +92,71 @@ int vmr_launch_start(struct vmr_launch *l, struct vmr_launch_guest *g, struct vm
 	g->exit_signal = 0;
 	g->status_errno = 0;
 	g->status[0] = '\0';
+}
 
-	r = vmr_statedir_probe(o->state_dir, g->name, &pid, err);
-	if (r < 0)
-		return r;
-	if (r > 0 && pid > 0) {
-		/* not ours to start (nor to stop if another guest fails) */
-		g->pid = pid;
-		g->pidfd = pidfd_open(pid, 0);
-		if (g->pidfd < 0 && errno != ESRCH)
-			return vmr_error_set(err, errno, "guest '%s': watch supervisor pid %d",
-					     g->name, (int)pid);
-		if (g->pidfd >= 0)
-			return 0;
-		/* it exited between the probe and now: start ours */
+/* 1 with g->pid and g->pidfd when a supervisor runs g, 0 when none does */
+static int guest_running(const struct vmr_launch *l, struct vmr_launch_guest *g,
+			 struct vmr_error **err)
+{
+	pid_t pid = 0;
+	int r;
+
+	r = vmr_statedir_probe(l->o->state_dir, g->name, &pid, err);
+	if (r <= 0 || pid <= 0)
+		return r < 0 ? r : 0;
+	/* not ours to start (nor to stop if another guest fails) */
+	g->pidfd = pidfd_open(pid, 0);
+	if (g->pidfd < 0) {
+		if (errno == ESRCH)
+			return 0; /* it exited between the probe and now */
+		return vmr_error_set(err, errno, "guest '%s': watch supervisor pid %d", g->name,
+				     (int)pid);
 	}
-	if (!o->vmrun)
+	g->pid = pid;
+	return 1;
+}
+
+int vmr_launch_find(struct vmr_launch *l, struct vmr_launch_guest *g, struct vmr_error **err)
+{
+	int r;
+
+	guest_reset(g);
+	r = guest_running(l, g, err);
+	if (r == 0)
+		g->state = VMR_LAUNCH_PENDING;
+	return r;
+}
+
+/* What the forked child runs: the supervisor, as `vmrun run` would. */
+struct supervise_arg {
+	const struct vmr_launch_opts *o;
+	const char *guest;
+};
+
+static int supervise_child(void *arg)
+{
+	const struct supervise_arg *a = arg;
+
+	/* tests hold a supervisor here, before it probes the guest's lock */
+	vmr_fault_point("supervise");
+	return a->o->supervise(a->guest, a->o->userdata);
+}
+
+int vmr_launch_start(struct vmr_launch *l, struct vmr_launch_guest *g, struct vmr_error **err)
+{
+	const struct vmr_launch_opts *o = l->o;
+	_cleanup_free_ char *dir = vmr_statedir_path(o->state_dir, g->name, NULL);
+	_cleanup_close_ int log = -1, devnull = -1;
+	struct vmr_strvec title = VMR_STRVEC_INIT;
+	struct supervise_arg arg = {.o = o, .guest = g->name};
+	struct vmr_spawn_fork sp;
+	int r;
+
+	guest_reset(g);
+	r = guest_running(l, g, err);
+	if (r != 0)
+		return r < 0 ? r : 0;
+	if (!o->supervise)
 		return vmr_error_set(err, ESRCH, "guest '%s' has no supervisor", g->name);
 
 	/* the supervisor makes these too; the log must exist before it runs */
@@ -128,25 +170,28 @@ int vmr_launch_start(struct vmr_launch *l, struct vmr_launch_guest *g, struct vm
 	if (devnull < 0)
 		return vmr_error_set(err, errno, "open /dev/null");
 
-	vmr_strvec_push(&argv, o->vmrun);
+	/* what `ps` shows: the command that would run the same supervisor */
+	vmr_strvec_push(&title, "vmrun");
 	if (o->config) {
-		vmr_strvec_push(&argv, "--config");
-		vmr_strvec_push(&argv, o->config);
+		vmr_strvec_push(&title, "--config");
+		vmr_strvec_push(&title, o->config);
 	}
-	vmr_strvec_push(&argv, "--state-dir");
-	vmr_strvec_push(&argv, o->state_dir);
-	vmr_strvec_push(&argv, "run");
-	vmr_strvec_push(&argv, o->topology);
-	vmr_strvec_push(&argv, g->name);
-	sp = (struct vmr_spawn){
-	    .argv = argv.v,
-	    .envp = l->env.v,
+	vmr_strvec_push(&title, "--state-dir");
+	vmr_strvec_push(&title, o->state_dir);
+	vmr_strvec_push(&title, "run");
+	vmr_strvec_push(&title, o->topology);
+	vmr_strvec_push(&title, g->name);
+	sp = (struct vmr_spawn_fork){
 	    .stdin_fd = devnull,
 	    .stdout_fd = devnull,
 	    .stderr_fd = log,
+	    .envp = l->env.v,
+	    .title = title.v,
+	    .fn = supervise_child,
+	    .arg = &arg,
 	};
-	r = vmr_spawn(&sp, &g->pid, err);
-	vmr_strvec_clear(&argv);
+	r = vmr_spawn_fork(&sp, &g->pid, err);
+	vmr_strvec_clear(&title);
 	if (r < 0)
 		return vmr_error_wrap(err, "guest '%s': start supervisor", g->name);
 	g->started = true;
@@ -371,7 +416,7 @@ static void guest_replace(struct vmr_launch *l, struct vmr_launch_guest *g, stru
 	struct vmr_error *e = NULL;
 	unsigned retries = g->retries + 1;
 
-	if (!l->o->vmrun || g->retries >= MAX_RETRIES)
+	if (!l->o->supervise || g->retries >= MAX_RETRIES)
 		return;
 	waiter_close(w, 0);
 	w->stopping = false;
@@ -397,6 +442,44 @@ static bool lost_race(const char *state_dir, const struct vmr_launch_guest *g)
 	       vmr_statedir_probe(state_dir, g->name, &pid, NULL) > 0 && pid != g->pid;
 }
 
+/* A pending guest could not be started: it failed, with the reason. */
+static void start_failed(struct vmr_launch_guest *g, struct vmr_error *e)
+{
+	_cleanup_free_ char *text = vmr_error_text(e);
+
+	snprintf(g->status, sizeof(g->status), "%s", text ? text : "start failed");
+	g->status_errno = e ? e->errnum : 0;
+	g->state = VMR_LAUNCH_FAILED;
+	g->exit_status = -1;
+	vmr_error_free(e);
+}
+
+/*
+ * Start pending guests, in order, while fewer than o->parallel of the
+ * supervisors we started are still starting.
+ */
+static void start_pending(struct vmr_launch *l, struct vmr_launch_guest *gs, size_t n)
+{
+	size_t starting = 0;
+
+	for (size_t i = 0; i < n; i++)
+		starting += gs[i].started && gs[i].state == VMR_LAUNCH_WAITING;
+	for (size_t i = 0; i < n; i++) {
+		struct vmr_error *e = NULL;
+		int r;
+
+		if (l->o->parallel && starting >= l->o->parallel)
+			return;
+		if (gs[i].state != VMR_LAUNCH_PENDING)
+			continue;
+		r = vmr_launch_start(l, &gs[i], &e);
+		if (r < 0)
+			start_failed(&gs[i], e);
+		else
+			starting += (size_t)r;
+	}
+}
+
 int vmr_launch_wait(struct vmr_launch *l, struct vmr_launch_guest *gs, size_t n, int timeout_ms,
 		    bool stop_at_failure, struct vmr_error **err)
 {
@@ -411,10 +494,15 @@ int vmr_launch_wait(struct vmr_launch *l, struct vmr_launch_guest *gs, size_t n,
 		ws[i].fd = -1;
 	for (;;) {
 		bool waiting = false, failed = false;
-		uint64_t now = now_ms(), wake = 0;
+		uint64_t now, wake = 0;
 		size_t np = 0, notready = 0;
 		int left = -1, r;
 
+		for (size_t i = 0; i < n; i++)
+			failed = failed || gs[i].state == VMR_LAUNCH_FAILED;
+		if (!failed || !stop_at_failure)
+			start_pending(l, gs, n);
+		now = now_ms();
 		for (size_t i = 0; i < n; i++) {
 			struct vmr_launch_guest *g = &gs[i];
 			/*
@@ -430,6 +518,8 @@ int vmr_launch_wait(struct vmr_launch *l, struct vmr_launch_guest *gs, size_t n,
 				notready++;
 			if (g->state == VMR_LAUNCH_FAILED)
 				failed = true;
+			if (g->state == VMR_LAUNCH_PENDING)
+				waiting = true;
 			if (g->state != VMR_LAUNCH_WAITING)
 				continue;
 			waiting = true;
@@ -502,12 +592,14 @@ int vmr_launch_wait(struct vmr_launch *l, struct vmr_launch_guest *gs, size_t n,
 /* Wait up to deadline for every started supervisor to exit; true when none is left. */
 static bool wait_exits(struct vmr_launch_guest *gs, size_t n, uint64_t deadline)
 {
+	_cleanup_free_ struct pollfd *pfd = xcalloc(n + 1, sizeof(*pfd));
+	_cleanup_free_ size_t *idx = xcalloc(n + 1, sizeof(*idx));
+
 	for (;;) {
-		struct pollfd pfd[64];
-		size_t idx[64], np = 0;
+		size_t np = 0;
 		uint64_t now = now_ms();
 
-		for (size_t i = 0; i < n && np < ARRAY_SIZE(pfd); i++) {
+		for (size_t i = 0; i < n; i++) {
 			if (!gs[i].started || gs[i].pidfd < 0)
 				continue;
 			idx[np] = i;

@@ -4,8 +4,10 @@
 
 /*
  * Detached supervisors for `vmrun up` (docs/verbs.md): start one
- * `vmrun run TOPOLOGY GUEST` per guest in its own session, its stderr in
- * STATE/GUEST/supervisor.log, and wait until each guest is ready (a
+ * supervisor per guest (what `vmrun run TOPOLOGY GUEST` runs, in a forked
+ * child rather than a new exec of vmrun) in its own session, at most
+ * o->parallel starting at once, its stderr in STATE/GUEST/supervisor.log,
+ * and wait until each guest is ready (a
  * supervisor we started says READY=1 on our notification socket; one that
  * was already running answers {"ping": null} on its control socket with
  * {"return": {"ready": true}}: the guest runs with its vCPUs pinned) or
@@ -21,14 +23,21 @@
 #define VMR_LAUNCH_LOG "supervisor.log"
 
 struct vmr_launch_opts {
-	const char *vmrun;     /* the vmrun executable to run (absolute path); NULL:
-				* start nothing (wait for running supervisors only) */
-	const char *config;    /* passed as --config when not NULL */
-	const char *state_dir; /* passed as --state-dir */
-	const char *topology;  /* absolute path of the topology file */
+	/*
+	 * Run the supervisor of guest in the child forked for it (with
+	 * vmr_spawn_fork(): no second exec of vmrun, the topology already
+	 * parsed) and return its exit status.  NULL: start nothing (wait for
+	 * running supervisors only).
+	 */
+	int (*supervise)(const char *guest, void *userdata);
+	void *userdata;
+	const char *config;    /* the supervisors' command line shows --config FILE */
+	const char *state_dir; /* and --state-dir STATE */
+	const char *topology;  /* and run TOPOLOGY GUEST (an absolute path) */
 	char *const *envp;     /* the supervisors' environment */
 	bool wait_healthy;     /* READY means ready as the guest's ready_when says (`up --wait`),
 				* not only running: asked with {"health": {"wait": true}} */
+	size_t parallel;       /* supervisors starting at once at most; 0: no limit */
 };
 
 /*
@@ -50,6 +59,7 @@ enum vmr_launch_state {
 	VMR_LAUNCH_READY,   /* running with its vCPUs pinned (wait_healthy: and ready) */
 	VMR_LAUNCH_FAILED,  /* the supervisor exited (status in exit_status) */
 	VMR_LAUNCH_STOPPED, /* stopped by vmr_launch_stop() */
+	VMR_LAUNCH_PENDING, /* not started yet (o->parallel supervisors were starting) */
 };
 
 #define VMR_LAUNCH_STATUS_MAX 512
@@ -77,26 +87,37 @@ int vmr_launch_init(struct vmr_launch *l, const struct vmr_launch_opts *o, struc
 void vmr_launch_done(struct vmr_launch *l);
 
 /*
- * Start the supervisor of g->name: the previous supervisor.log becomes
- * supervisor.log.1, stdin and stdout are /dev/null (the console is in the
- * size-capped console.log), stderr appends to supervisor.log.  The child
- * starts a new session and does not die with us.  A guest whose
- * supervisor already runs is not started again: g->started stays false,
- * g->pid is the running supervisor (watched through a pidfd) and 0 is
- * returned.  Returns 1 when started, negative on failure.
+ * Whether a supervisor already runs g->name: then g->pid is that
+ * supervisor, watched through g->pidfd, g->state WAITING (for its ready
+ * answer) and 1 is returned; else g->state is PENDING and 0 is returned
+ * (vmr_launch_wait() starts it).  Negative on failure.
+ */
+int vmr_launch_find(struct vmr_launch *l, struct vmr_launch_guest *g, struct vmr_error **err);
+
+/*
+ * Start the supervisor of g->name in a child of this process
+ * (o->supervise): the previous supervisor.log becomes supervisor.log.1,
+ * stdin and stdout are /dev/null (the console is in the size-capped
+ * console.log), stderr appends to supervisor.log.  The child starts a new
+ * session and does not die with us.  A guest whose supervisor already
+ * runs is not started again: g->started stays false, g->pid is the
+ * running supervisor (watched through a pidfd) and 0 is returned.
+ * Returns 1 when started, negative on failure.
  */
 int vmr_launch_start(struct vmr_launch *l, struct vmr_launch_guest *g, struct vmr_error **err);
 
 /*
- * Wait until every guest in gs is READY, or until one fails (when
- * stop_at_failure) or all have settled, or timeout_ms passes (< 0: no
- * limit).  Reaps the supervisors we started that exit.  A supervisor we
- * did not start that goes away meanwhile (one that was stopping, or was
- * killed, when we found it) is replaced by one of ours, so `up` right
- * after a `kill -9` starts the guest once its predecessor has undone its
- * host changes.  A guest whose supervisor answers that a stop has begun
- * stays WAITING until it exits.  Returns the number of guests not READY
- * (0: all ready), negative on failure of the wait itself.
+ * Start the PENDING guests of gs in their order, no more than o->parallel
+ * of them starting at once (a started supervisor stops counting once its
+ * guest is ready or it exited), and wait until every guest in gs is READY,
+ * or until one fails (when stop_at_failure: no more is started then) or
+ * all have settled, or timeout_ms passes (< 0: no limit).  A guest whose
+ * start fails is FAILED with the error in g->status.  Reaps the supervisors we started that exit.
+ * A supervisor we did not start that goes away meanwhile (one that was stopping, or was killed,
+ * when we found it) is replaced by one of ours, so `up` right after a `kill -9` starts the guest
+ * once its predecessor has undone its host changes.  A guest whose supervisor answers that a stop
+ * has begun stays WAITING until it exits.  Returns the number of guests not READY (0: all ready),
+ * negative on failure of the wait itself.
  */
 int vmr_launch_wait(struct vmr_launch *l, struct vmr_launch_guest *gs, size_t n, int timeout_ms,
 		    bool stop_at_failure, struct vmr_error **err);

@@ -227,7 +227,7 @@ int vmr_pin_apply_place(pid_t pid, const struct vmr_pin_place *pl, struct vmr_er
 			goto out;
 	}
 	/* vhost-net workers run the NICs' data path for the emulator: with it */
-	if (emu) {
+	if (emu && pl->vhost_workers) {
 		r = vmr_pin_vhost_workers(proc, pid, &vhost, &nvhost, err);
 		for (size_t i = 0; r >= 0 && i < nvhost; i++)
 			r = place_one(vhost[i], emu, &c, "vhost-net worker", err);

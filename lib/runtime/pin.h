@@ -11,6 +11,7 @@
  */
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -76,6 +77,11 @@ struct vmr_pin_place {
 	const pid_t *io_tids; /* the iothreads' thread ids */
 	size_t nio;
 	const char *proc; /* where /proc is ("/proc"; tests give a fake tree) */
+	/*
+	 * the guest has vhost-net fds: its kernel workers go with the
+	 * emulator (finding them lists every process of the host, so only then)
+	 */
+	bool vhost_workers;
 };
 
 /* Apply place to the threads of process pid (as vmr_pin_apply()). */

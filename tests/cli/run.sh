@@ -37,14 +37,15 @@ wrong_count() {
 	case $1 in
 	run | up | down | stop | kill | console | validate | image | host | "image prep" | \
 		"host up" | "host down" | reboot | pause | resume | inspect | snapshot | disk | \
-		"snapshot list" | clone | restart | rm) echo "" ;;
+		"snapshot list" | clone | restart | rm | vnc | media) echo "" ;;
 	qmp | args | "image import" | "snapshot create" | "snapshot revert" | \
 		"snapshot delete" | "disk grow") echo "a" ;;
 	exporter) echo "extra" ;;
 	stats) echo "-" ;;
 	define | devices) echo "extra" ;;
 	health) echo "a b" ;;
-	compose | kube) echo "-o $tmp/never a b" ;;
+	compose | kube | systemd) echo "-o $tmp/never a b" ;;
+	help) echo "run a b" ;;
 	ps | probe) echo "-" ;;
 	*) echo "?" ;;
 	esac
@@ -137,6 +138,13 @@ vmrun: see 'vmrun stop --help'" "stop --timeout soon: the range, then the see-he
 v up --timeout 0 examples/demo.yaml
 is "$(head -1 "$tmp/err")" "vmrun: error: up: invalid --timeout '0': want seconds (1-86400)" \
 	"up --timeout 0: out of range"
+v up --parallel 0 examples/demo.yaml
+is "$RC" 2 "up --parallel 0: exit 2"
+is "$(head -1 "$tmp/err")" "vmrun: error: up: invalid --parallel '0': want a number (1-4096)" \
+	"up --parallel 0: out of range"
+v down -j many examples/demo.yaml
+is "$(head -1 "$tmp/err")" "vmrun: error: down: invalid --parallel 'many': want a number (1-4096)" \
+	"down -j many: not a number"
 v args --vhost maybe examples/demo.yaml a
 is "$(head -1 "$tmp/err")" "vmrun: error: args: invalid --vhost 'maybe': want on or off" \
 	"args --vhost maybe: the choices"
@@ -164,6 +172,10 @@ is "$RC" 1 "health --host: the local machine, not set up"
 : >"$st/host-local/ready"
 v health --host
 is "$RC" 0 "health --host: the local machine, set up"
+v health --live --host
+is "$RC:$(head -1 "$tmp/err")" "2:vmrun: error: health: --live is for a guest, not --host" "health --live --host: refused"
+v health --live nosuchguest
+is "$RC:$(head -1 "$tmp/err")" "1:vmrun: error: guest 'nosuchguest' has no supervisor running" "health --live GUEST: no supervisor"
 v health --host h1 h2
 is "$(head -1 "$tmp/err")" "vmrun: error: health: --host 'h1' and HOST 'h2': name the host once" \
 	"health --host h1 h2: the host named twice"

@@ -25,6 +25,7 @@ cases=(
 	"5gdeploy-sriov|tests/compose/5gdeploy-sriov.yaml||"
 	"hostdev|tests/compose/hostdev.yaml||"
 	"sriov|tests/compose/sriov.yaml|--state-dir /srv/vmrun-state|--image registry.example:5000/vmrun:1.0 --source $top"
+	"devices|tests/compose/devices.yaml||"
 	"lifecycle|tests/compose/lifecycle.yaml||--exporter 0.0.0.0:9177"
 )
 
@@ -103,6 +104,14 @@ for c in "${cases[@]}"; do
 		[ ! -e "$out/vmrun" ]
 		ok $? "$name: no binary in the context without --host-binary"
 	fi
+	sout=$tmp/systemd-$name
+	"$VMRUN" "${global[@]}" systemd "$topo" -o "$sout" >>"$tmp/out" 2>&1
+	ok $? "$name: vmrun $gopts systemd $topo"
+	while IFS= read -r f; do
+		rel=${f#"$sout"/}
+		compare "$f" "$golden/$name/systemd/$rel" "$name: systemd/$rel matches the golden"
+		used+=("$golden/$name/systemd/$rel")
+	done < <(find "$sout" -type f | sort)
 	for f in "$kout"/*.yaml; do
 		compare "$f" "$golden/$name/kube/$(basename "$f")" "$name: kube/$(basename "$f") matches the golden"
 		used+=("$golden/$name/kube/$(basename "$f")")
@@ -153,6 +162,53 @@ for c in "${cases[@]}"; do
 	fi
 done
 
+# The Kubernetes OpenAPI schemas: the validators of the npm package
+# kubernetes-models (generated from the API's OpenAPI spec), installed once
+# into the cache with npm; every manifest of every case, and a broken one
+# that must fail.
+kmodels=${XDG_CACHE_HOME:-$HOME/.cache}/vmrun/kubernetes-models-5.1.0
+kube_why=
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+	kube_why="node and npm are not installed"
+elif [ ! -f "$kmodels/node_modules/kubernetes-models/package.json" ] &&
+	! { mkdir -p "$kmodels" && echo '{"private": true}' >"$kmodels/package.json" &&
+		(cd "$kmodels" && timeout 300 npm install --silent --no-audit --no-fund --ignore-scripts \
+			kubernetes-models@5.1.0 >/dev/null 2>&1); }; then
+	kube_why="cannot install kubernetes-models from the npm registry"
+fi
+kube_schema() { # FILE...: validate every document of the files
+	python3 -c '
+import json, sys, yaml
+print(json.dumps([{"file": f, "doc": d} for f in sys.argv[1:] for d in yaml.safe_load_all(open(f))]))
+' "$@" | node tests/compose/kube_schema.mjs "$kmodels/node_modules"
+}
+if [ -n "$kube_why" ]; then
+	skip "$kube_why" "kube manifests conform to the Kubernetes OpenAPI schema"
+else
+	for d in "$tmp"/kube-*; do
+		kube_schema "$d"/*.yaml >"$tmp/ks" 2>&1
+		ok $? "${d##*/kube-}: kube manifests conform to the Kubernetes OpenAPI schema ($(grep -c ': ok' "$tmp/ks") objects)"
+		grep -v ': ok' "$tmp/ks" | sed 's/^/#   /'
+	done
+	sed 's/privileged: true/privileged: "yes"/' "$tmp/kube-demo/pod-a.yaml" >"$tmp/bad-pod.yaml"
+	kube_schema "$tmp/bad-pod.yaml" >"$tmp/ks" 2>&1
+	ok $((!$?)) "the schema check refuses a pod with privileged: \"yes\" (the check can fail)"
+fi
+
+# vmrun systemd --host: another host's units (a name that is an address)
+sout=$tmp/systemd-5gdeploy-h2
+"$VMRUN" systemd tests/compose/5gdeploy.yaml --host 192.168.60.2 -o "$sout" >"$tmp/out" 2>&1
+ok $? "5gdeploy: vmrun systemd --host 192.168.60.2"
+while IFS= read -r f; do
+	rel=${f#"$sout"/}
+	compare "$f" "$golden/5gdeploy/systemd-192.168.60.2/$rel" "5gdeploy: systemd --host 192.168.60.2: $rel matches the golden"
+	used+=("$golden/5gdeploy/systemd-192.168.60.2/$rel")
+done < <(find "$sout" -type f | sort)
+"$VMRUN" systemd tests/compose/5gdeploy.yaml --host nosuch -o "$tmp/never" >"$tmp/out" 2>&1
+is "$?" 2 "vmrun systemd --host with an unknown host exits 2"
+[ ! -e "$tmp/never" ]
+ok $? "... and writes nothing"
+
 # the reader can fail: compose.v1.yml has no annotations, so 5gdeploy finds no guest
 python3 tests/compose/use_vm.py tests/compose/5gdeploy.yaml "$tmp/5gdeploy/compose.v1.yml" >"$tmp/s" 2>&1
 is $? 1 "5gdeploy's --use-vm reading finds nothing without annotations (compose.v1.yml)"
@@ -188,6 +244,10 @@ bad() { # WHAT EXPECTED_STDERR_PATTERN YAML
 	fi
 	"$VMRUN" kube "$tmp/bad.yaml" -o "$tmp/badout" >/dev/null 2>&1
 	is "$?" 2 "$1: vmrun kube exits 2 too"
+	"$VMRUN" systemd "$tmp/bad.yaml" -o "$tmp/badout" >/dev/null 2>&1
+	is "$?" 2 "$1: vmrun systemd exits 2 too"
+	[ ! -e "$tmp/badout" ]
+	ok $? "$1: kube and systemd wrote nothing"
 }
 
 bad "overlapping cpusets on one host" "guest 'b'.*cpuset.*guest 'a'" \

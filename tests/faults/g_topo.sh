@@ -114,7 +114,16 @@ replaced_killed() {
 
 # supervisors: pids of the supervisors running on $STATE (their command
 # line is `vmrun [--config F] --state-dir STATE run TOPOLOGY GUEST`)
-supervisors() { pgrep -f -- "--state-dir $STATE run " || true; }
+# the supervisors of $STATE: `vmrun run` or children forked by `up` (whose
+# command line is up's when it lacks CAP_SYS_RESOURCE), each leading its session
+supervisors() {
+	local p
+	for p in $(pgrep -f -- "--state-dir $STATE (run|up) "); do
+		[ "$(ps -o sid= -p "$p" | tr -d ' ')" = "$p" ] && echo "$p"
+	done
+	true
+}
+
 
 
 # topo_ab: guests a (on p0, CPU 0) and b (on p1, CPU 1)
@@ -135,35 +144,39 @@ EOF
 }
 
 # supervisor_of GUEST: the pid of the supervisor running (or starting) GUEST
-supervisor_of() { pgrep -f -- "--state-dir $STATE run $TOPO $1\$" || true; }
+# (its stderr is the guest's supervisor.log)
+supervisor_of() {
+	local p
+	for p in $(supervisors); do
+		[ "$(readlink "/proc/$p/fd/2")" = "$STATE/$1/supervisor.log" ] && echo "$p"
+	done
+	true
+}
 
-# up1_start NAME N GUEST...: `up` 1, whose --config is a FIFO: it reads its
-# configuration (fed here), and the N supervisors it starts block reading
-# theirs.  Its output goes to $T/NAME.up1, its pid to UP1.
+# up1_start NAME N CONFIG GUEST...: `up` 1 with the configuration CONFIG
+# (printf's format), of the fault build: the N supervisors it starts stop at the
+# fault point `supervise`, before they probe the lock (continue them with
+# cont).  Its output goes to $T/NAME.up1, its pid to UP1.
 UP1=
 up1_start() {
 	local name=$1 n=$2 i s
-	shift 2
-	rm -f "$T/conf.fifo"
-	mkfifo "$T/conf.fifo"
+	# shellcheck disable=SC2059 # the configuration is a format
+	printf "$3" >"$T/conf1.ini"
 	printf '[vmrun]\n' >"$T/conf.ini"
-	in_ns "$VMRUN" --config "$T/conf.fifo" --state-dir "$STATE" up "$TOPO" "$@" >"$T/$name.up1" 2>&1 &
+	shift 3
+	VMRUN_FAULT=supervise=stop in_ns "$FVMRUN" --config "$T/conf1.ini" --state-dir "$STATE" \
+		up "$TOPO" "$@" >"$T/$name.up1" 2>&1 &
 	UP1=$!
-	printf '[vmrun]\n' >"$T/conf.fifo"
 	for ((i = 0; i < 200; i++)); do
-		s=$(supervisors)
+		s=$(for p in $(supervisors); do case $(ps -o stat= -p "$p") in T*) echo "$p" ;; esac; done)
 		[ "$(wc -w <<<"$s")" = "$n" ] && break
 		sleep 0.05
 	done
-	is "$(wc -w <<<"$s")" "$n" "$name: up 1 started $n supervisor(s), which wait for their configuration"
+	is "$(wc -w <<<"$s")" "$n" "$name: up 1 started $n supervisor(s), stopped before the lock"
 }
 
-# feed TEXT: the supervisors blocked on the FIFO read TEXT (printf's
-# format; one of them reads it, the others an empty file: the defaults)
-feed() {
-	# shellcheck disable=SC2016 # the inner sh expands $1 and $2
-	timeout 10 sh -c 'printf "$2" >"$1"' - "$T/conf.fifo" "$1"
-}
+# cont GUEST: up 1's supervisor of GUEST goes on
+cont() { kill -CONT "$(supervisor_of "$1")" 2>/dev/null; }
 
 # up1_wait: wait for `up` 1; its exit status in RC
 up1_wait() {
@@ -180,10 +193,10 @@ up1_wait() {
 two_ups() {
 	local name=$1 out2 sups
 	topo_real "$TOPO" a '{name: n0, macvtap: p0, mac: "52:54:00:66:04:0a"}'
-	up1_start "$name" 1
+	up1_start "$name" 1 '[vmrun]\n'
 	out2=$(in_ns "$VMRUN" --config "$T/conf.ini" --state-dir "$STATE" up "$TOPO" 2>&1)
 	is "$?" 0 "$name: up 2 starts the guest" || diag "$out2"
-	feed '[vmrun]\n'
+	for p in $(supervisors); do kill -CONT "$p"; done
 	up1_wait
 	sups=$(supervisors)
 	is "$(wc -w <<<"$sups")" 1 "$name: one supervisor runs the guest" || sed 's/^/# /' "$T/$name.up1"
@@ -204,13 +217,13 @@ two_ups() {
 up_fails_beside() {
 	local name=$1 out2 s1a s2a i
 	topo_ab
-	up1_start "$name" 2
+	# up 1's QEMU is missing: its supervisor of b fails for a reason of its own
+	up1_start "$name" 2 '[vmrun]\nqemu = /nonexistent/qemu-system-x86_64\n'
 	s1a=$(supervisor_of a)
-	kill -STOP "$s1a"
 	out2=$(in_ns "$VMRUN" --config "$T/conf.ini" --state-dir "$STATE" up "$TOPO" a 2>&1)
 	is "$?" 0 "$name: up 2 starts guest a" || diag "$out2"
 	s2a=$(head -1 "$STATE/a/lock")
-	feed '[vmrun]\nqemu = /nonexistent/qemu-system-x86_64\n'
+	cont b
 	# up 1's supervisor of b fails (exec), so up 1 stops what it started;
 	# a bounded while for it to reach guest a before ours goes on
 	for ((i = 0; i < 100; i++)); do

@@ -125,7 +125,8 @@ is "$(info virtual-size images/vm1/root.qcow2)" "1073741824" "image: root overla
 
 # ---- seed goldens: every file of a 5gdeploy-style guest, byte for byte --------
 # tests/images/golden/seed/: what cloud-init reads (docs/images.md); the real
-# cloud-init run on them is tests/integration/cloudinit_debian.sh (VMRUN_DEEP=1).
+# cloud-init's code runs on them in tests/integration/cloudinit_seed.sh, and a
+# Debian guest applies them in tests/deep/cloudinit_debian.sh (make check-deep).
 # VMRUN_REGENERATE=1 rewrites them; review the diff.
 golden=$top/tests/images/golden/seed
 cat >gold.yaml <<'EOF'

@@ -44,8 +44,9 @@ guests:
     cpuset: "1"
 YAML
 
-# --- up: both guests running and pinned when it returns
-ip netns exec "$NS" "$VMRUN" --state-dir "$STATE" up "$T/lab.yaml" >"$T/up.out" 2>"$T/up.err"
+# --- up: both guests running and pinned when it returns; one at a time
+ip netns exec "$NS" "$VMRUN" --state-dir "$STATE" up "$T/lab.yaml" --parallel 1 >"$T/up.out" \
+	2>"$T/up.err"
 rc=$?
 is "$rc" 0 "up returns 0"
 [ "$rc" -eq 0 ] || show "$T/up.out" "$T/up.err" "$STATE/a/supervisor.log" "$STATE/b/supervisor.log"
@@ -72,6 +73,13 @@ is "$(json_get "$T/ps.json" '[g["live"] and g["supervisor_alive"] for g in j]')"
 is "$(json_get "$T/ps.json" 'j[0]["supervisor_pid"]')" "$sup_a" "ps --json: a's supervisor pid"
 qa=$(json_get "$T/ps.json" 'j[0]["qemu_pid"]')
 qb=$(json_get "$T/ps.json" 'j[1]["qemu_pid"]')
+# with --parallel 1, b's supervisor started once a ran pinned: after a's QEMU
+sup_b=$(sed -n "s/^guest 'b' is running (supervisor pid \([0-9]*\),.*/\1/p" "$T/up.out")
+started() { awk '{ sub(/.*\) /, ""); print $20 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+[ "$(started "${sup_b:-0}")" -ge "$(started "${qa:-0}")" ] && [ "$(started "${qa:-0}")" -gt 0 ]
+ok $? "up --parallel 1: b's supervisor started after a's QEMU"
+is "$(sed -n "s/^guest '\([ab]\)' is running.*/\1/p" "$T/up.out" | tr -d '\n')" "ab" \
+	"up: the guests reported in the topology's order"
 alive "$qa" && alive "$qb"
 ok $? "ps --json: the QEMU pids are live processes"
 is "$(cat "/proc/$qa/comm")" "qemu-system-x86" "ps --json: a's QEMU pid is QEMU"
@@ -168,9 +176,9 @@ conpid=$!
 sleep 0.5
 
 # --- down: graceful (the test guest powers off on the ACPI button)
-v down "$T/lab.yaml" >"$T/down.out" 2>"$T/down.err"
+v down "$T/lab.yaml" -j 1 >"$T/down.out" 2>"$T/down.err"
 rc=$?
-is "$rc" 0 "down returns 0"
+is "$rc" 0 "down -j 1 returns 0"
 [ "$rc" -eq 0 ] || show "$T/down.out" "$T/down.err"
 for g in a b; do
 	grep -q "^guest '$g' stopped: the guest powered off (exit status 0)\$" "$T/down.out"

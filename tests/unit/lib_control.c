@@ -513,10 +513,112 @@ static pid_t notifier(const struct vmr_launch *l, const char *msg, int exit_stat
 	return pid;
 }
 
+/* A supervisor that fails at once. */
+static int sup_fail(const char *guest, void *userdata)
+{
+	return 1;
+}
+
+/*
+ * A supervisor for the --parallel test: notes "start G" and, a moment
+ * later, "ready G" in the file userdata names, then says READY=1; a guest
+ * named "bad" fails at once instead.
+ */
+static int sup_slow(const char *guest, void *userdata)
+{
+	_cleanup_free_ char *start = xasprintf("start %s\n", guest);
+	_cleanup_free_ char *ready = xasprintf("ready %s\n", guest);
+	int fd = open(userdata, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+
+	if (fd < 0)
+		return 1;
+	(void)write_all(fd, start, strlen(start));
+	if (streq(guest, "bad"))
+		return 1;
+	usleep(50 * 1000);
+	(void)write_all(fd, ready, strlen(ready));
+	(void)sd_notify(0, "READY=1");
+	pause();
+	return 0;
+}
+
+/* Start guests names[] with at most parallel starting at once: vmr_launch_wait's result. */
+static int launch_parallel(const char *log, const char *const *names, size_t n, size_t parallel,
+			   struct vmr_launch_guest *gs)
+{
+	char *envp[] = {"PATH=/bin", NULL};
+	struct vmr_launch_opts lo = {.supervise = sup_slow,
+				     .userdata = (void *)log,
+				     .state_dir = root,
+				     .topology = "/t.yaml",
+				     .envp = envp,
+				     .parallel = parallel};
+	struct vmr_error *err = NULL;
+	struct vmr_launch l = {.notify_fd = -1};
+	int r = -1;
+
+	if (vmr_launch_init(&l, &lo, &err) < 0)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		gs[i] = (struct vmr_launch_guest){.name = names[i], .pidfd = -1};
+		if (vmr_launch_find(&l, &gs[i], &err) != 0)
+			goto out;
+	}
+	r = vmr_launch_wait(&l, gs, n, 10000, true, &err);
+	for (size_t i = 0; i < n; i++) {
+		if (gs[i].started && gs[i].pidfd >= 0) {
+			kill(gs[i].pid, SIGKILL);
+			waitpid(gs[i].pid, NULL, 0);
+		}
+	}
+	vmr_launch_guests_free(gs, n);
+out:
+	if (err)
+		tap_diag("launch: %s", err->msg);
+	vmr_error_free(err);
+	vmr_launch_done(&l);
+	return r;
+}
+
+static void test_launch_parallel(void)
+{
+	static const char *const names[] = {"p0", "p1", "p2", "p3", "p4"};
+	static const char *const failing[] = {"bad", "p5"};
+	_cleanup_free_ char *log = xasprintf("%s/parallel.log", root), *text = NULL;
+	struct vmr_launch_guest gs[5];
+	int starting = 0, most = 0, starts = 0;
+	struct vmr_buf order = VMR_BUF_INIT;
+
+	is_int(launch_parallel(log, names, 5, 2, gs), 0, "parallel 2: every guest ready");
+	ok(read_file(log, 1 << 16, &text, NULL) == 0, "parallel 2: the supervisors' notes");
+	for (char *line = text; line && *line;
+	     line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+		if (startswith(line, "start ")) {
+			starting++;
+			starts++;
+			vmr_buf_addf(&order, "%.2s ", line + 6);
+		} else {
+			starting--;
+		}
+		most = starting > most ? starting : most;
+	}
+	is_int(starts, 5, "parallel 2: 5 started");
+	is_int(most, 2, "parallel 2: never more than 2 starting at once");
+	is_str(vmr_buf_str(&order), "p0 p1 p2 p3 p4 ", "parallel 2: started in order");
+	vmr_buf_free(&order);
+
+	/* a failure stops what is pending from starting */
+	unlink(log);
+	is_int(launch_parallel(log, failing, 2, 1, gs), 2, "parallel 1: the failure ends the wait");
+	is_int((int)gs[0].state, VMR_LAUNCH_FAILED, "parallel 1: the failed guest");
+	ok(gs[1].state == VMR_LAUNCH_PENDING && !gs[1].started,
+	   "parallel 1: the next one never started");
+}
+
 static void test_launch_notify(void)
 {
 	char *envp[] = {"PATH=/bin", "NOTIFY_SOCKET=/somewhere/else", NULL};
-	struct vmr_launch_opts lo = {.vmrun = "/bin/false", .state_dir = root, .envp = envp};
+	struct vmr_launch_opts lo = {.supervise = sup_fail, .state_dir = root, .envp = envp};
 	struct vmr_error *err = NULL;
 	struct vmr_launch_guest g;
 	struct vmr_launch l;
@@ -612,6 +714,7 @@ int main(void)
 	test_stop_wait();
 	test_launch_wait();
 	test_launch_notify();
+	test_launch_parallel();
 	test_log_tail();
 
 	{

@@ -267,6 +267,7 @@ static void test_apply(void)
 			    .io_tids = io_tids,
 			    .nio = 1,
 			    .proc = dir,
+			    .vhost_workers = true,
 			};
 
 			ok(vmr_pin_apply_place(self, &pl, &err) == 0, "apply a placement");

@@ -65,6 +65,17 @@ static int child_report(void)
 	vmr_buf_addf(&b, "session_leader=%d\n", getsid(0) == getpid());
 	vmr_buf_addf(&b, "uid=%d\ngid=%d\n", (int)getuid(), (int)getgid());
 	vmr_buf_addf(&b, "ngroups=%d\n", getgroups(0, NULL));
+	{
+		_cleanup_free_ char *cl = NULL;
+		size_t len = 0;
+
+		if (read_file("/proc/self/cmdline", 1 << 16, &cl, &len) == 0) {
+			for (size_t i = 0; i + 1 < len; i++)
+				if (cl[i] == '\0')
+					cl[i] = ' ';
+			vmr_buf_addf(&b, "cmdline=%s\n", cl);
+		}
+	}
 	static const char *const fields[] = {"NoNewPrivs", "SigBlk", "SigIgn",
 					     "CapBnd",	   "CapEff", "Cpus_allowed_list"};
 	for (size_t i = 0; i < ARRAY_SIZE(fields); i++) {
@@ -413,6 +424,74 @@ static void test_pdeathsig(void)
 	}
 }
 
+/* What vmr_spawn_fork() runs in the child: the same report, exit status 7. */
+static int fork_fn(void *arg)
+{
+	int fd = *(int *)arg;
+
+	/* the parent's fd, numbered as it was: closed in the child */
+	if (fcntl(fd, F_GETFD) >= 0)
+		return 1;
+	child_report();
+	return 7;
+}
+
+static void test_fork(void)
+{
+	char *env[] = {"PATH=/bin", "NOTIFY_SOCKET=@x", NULL};
+	char *title[] = {"vmrun", "--state-dir", "/run/x", "run", "/t.yaml", "g", NULL};
+	int out[2], leak, cloexec, status = -1;
+	struct vmr_spawn_fork s;
+	struct vmr_error *err = NULL;
+	_cleanup_free_ char *rep = NULL, *capeff = status_field("CapEff");
+	sigset_t block;
+	pid_t pid = -1;
+
+	if (pipe2(out, O_CLOEXEC) < 0)
+		abort();
+	/* neither an inherited fd nor a close-on-exec one reaches it: no exec follows */
+	leak = open("/dev/null", O_RDONLY);
+	cloexec = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigprocmask(SIG_BLOCK, &block, NULL);
+	signal(SIGUSR1, SIG_IGN);
+	s = (struct vmr_spawn_fork){
+	    .stdin_fd = -1,
+	    .stdout_fd = out[1],
+	    .stderr_fd = -1,
+	    .envp = env,
+	    .title = title,
+	    .fn = fork_fn,
+	    .arg = &leak,
+	};
+	ok(vmr_spawn_fork(&s, &pid, &err) == 0 && pid > 0, "fork: child started");
+	close(out[1]);
+	rep = test_read_fd(out[0]);
+	close(out[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	ok(WIFEXITED(status) && WEXITSTATUS(status) == 7, "fork: exits with fn's return value");
+	check_field(rep, "fds", "0 1 2 ", "fork: child holds exactly fds 0-2");
+	check_field(rep, "nenv", "2", "fork: environment is envp");
+	check_field(rep, "env", "PATH=/bin", "fork: envp's first entry");
+	check_field(rep, "SigBlk", "0000000000000000", "fork: signal mask cleared");
+	check_field(rep, "SigIgn", "0000000000000000", "fork: ignored signals reset");
+	check_field(rep, "NoNewPrivs", "1", "fork: NoNewPrivs set");
+	check_field(rep, "session_leader", "1", "fork: child leads a new session");
+	/* CAP_SYS_RESOURCE is capability 24 */
+	if (strtoull(capeff, NULL, 16) & (1ull << 24))
+		check_field(rep, "cmdline", "vmrun --state-dir /run/x run /t.yaml g",
+			    "fork: /proc/PID/cmdline is the title");
+	else
+		tap_skip("no CAP_SYS_RESOURCE", "fork: /proc/PID/cmdline is the title");
+	sigprocmask(SIG_UNBLOCK, &block, NULL);
+	signal(SIGUSR1, SIG_DFL);
+	close(leak);
+	close(cloexec);
+	vmr_error_free(err);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && streq(argv[1], "report"))
@@ -432,5 +511,6 @@ int main(int argc, char **argv)
 	test_user_drop();
 	test_drop_failure();
 	test_pdeathsig();
+	test_fork();
 	return tap_done();
 }
