@@ -207,6 +207,15 @@ demo: deps
 	@$(MAKE) --no-print-directory all testguest
 	@BUILD=$(BUILD) examples/demo.sh
 
+# the two-host bed and 5gdeploy's README lab on it (examples/lab2/run.sh)
+lab2: deps
+	@$(MAKE) --no-print-directory all testguest
+	@BUILD=$(BUILD) examples/lab2/run.sh
+
+# long: not in check, part of check-deep (tests/deep/*.sh); this one alone
+check-lab2: all testguest
+	@BUILD=$(BUILD) tests/run.sh tests/deep/lab2.sh
+
 # ---- manual pages: vmrun(1) and vmrun-VERB(1) from the verbs' tables
 # (vmrun help --man), vmrun.yaml(5) and vmrun.conf(5) from docs/ (pandoc)
 PANDOC ?= pandoc
