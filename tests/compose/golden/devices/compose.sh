@@ -9,8 +9,10 @@ image='vmrun:latest'
 source_dir=''
 host_binary=0
 
-# physical hosts, the local one first; docker_host is empty for it
+# physical hosts, the one compose.sh runs on by default (default_host) first;
+# docker_host is empty for the implicit local machine
 hosts=('local')
+default_host='local'
 declare -A docker_host=(['local']='')
 declare -A ssh_target=(['local']='')
 declare -A host_service=(['local']='host_local')
@@ -29,6 +31,12 @@ usage: ./compose.sh COMMAND [ARGS]
   ps                    list the containers on every host
   logs [GUEST] [ARGS]   show logs (of one guest, on its host)
   ssh GUEST [COMMAND]   ssh to the guest's vmctrl address (user: $VMRUN_SSH_USER, default root)
+Other hosts are reached with docker -H ssh://ADDRESS, one shared ssh connection each.
+  VMRUN_COMPOSE_HOST=HOST|none  the host this runs on (default: the primary); none: every
+                        host over ssh, from a machine outside the lab
+  VMRUN_SSH_TIMEOUT=S   ssh connect timeout in seconds (10)
+  VMRUN_SSH_MUX=0       one ssh connection per docker call instead
+  VMRUN_COMPOSE_JOBS=1  one host after the other instead of all at once
 EOF
 }
 
@@ -36,6 +44,31 @@ die() {
 	echo "compose.sh: error: $*" >&2
 	exit 1
 }
+say() { echo "compose.sh: $*" >&2; }
+
+# Compose's project name, given explicitly so that every engine and both
+# Compose versions agree (their default: the directory's name, normalised)
+project=${COMPOSE_PROJECT_NAME:-$(basename "$here")}
+project=${project,,}
+project=${project//[^a-z0-9_-]/}
+while [[ $project == [-_]* ]]; do project=${project:1}; done
+[ -n "$project" ] || die "no Compose project name: set COMPOSE_PROJECT_NAME"
+
+# The host this runs on uses plain `docker` (DOCKER_HOST, the docker
+# context); the others `docker -H ssh://ADDRESS`.  VMRUN_COMPOSE_HOST names
+# another host, or `none` on a machine outside the lab.
+this_host=${VMRUN_COMPOSE_HOST:-$default_host}
+check_this_host() {
+	local h
+	if [ -z "${host_service[$this_host]+x}" ] && [ "$this_host" != none ]; then
+		die "VMRUN_COMPOSE_HOST: '$this_host' is not a host of this lab (${hosts[*]}, or none)"
+	fi
+	for h in "${hosts[@]}"; do
+		[ "$h" = "$this_host" ] || [ -n "${docker_host[$h]}" ] ||
+			die "host '$h' is the machine that runs compose.sh (no host is primary): VMRUN_COMPOSE_HOST must not be set"
+	done
+}
+remote() { [ "$1" != "$this_host" ]; }
 
 # docker compose (v2 plugin) when present, else docker-compose (1.29 in Debian 12),
 # which refuses compose.yml's annotations (for 5gdeploy): it reads compose.v1.yml
@@ -53,34 +86,172 @@ detect_compose() {
 	fi
 }
 
+# engine HOST: docker's -H for HOST: the socket connect forwarded to its
+# engine, else ssh://ADDRESS (one ssh and `docker system dial-stdio` a call)
+engine() {
+	local i
+	for i in "${!hosts[@]}"; do
+		if [ "${hosts[$i]}" = "$1" ] && [ -n "$work" ] && [ -f "$work/ssh/$i.engine" ]; then
+			cat "$work/ssh/$i.engine"
+			return
+		fi
+	done
+	echo "${docker_host[$1]}"
+}
+
 # on HOST ARGS...: run compose with ARGS against HOST's docker engine
 on() {
-	local h=$1 uri
+	local h=$1
 	shift
 	detect_compose
-	uri=${docker_host[$h]}
-	if [ -z "$uri" ]; then
-		"${compose_cmd[@]}" -f "$here/$compose_file" "$@"
+	if ! remote "$h"; then
+		"${compose_cmd[@]}" -p "$project" -f "$here/$compose_file" "$@"
 	elif [ "${compose_cmd[0]}" = docker ]; then
-		docker -H "$uri" compose -f "$here/$compose_file" "$@"
+		docker -H "$(engine "$h")" compose -p "$project" -f "$here/$compose_file" "$@"
 	else
-		docker-compose -H "$uri" -f "$here/$compose_file" "$@"
+		docker-compose -H "$(engine "$h")" -p "$project" -f "$here/$compose_file" "$@"
 	fi
 }
 
 # docker_on HOST ARGS...: plain docker against HOST's engine
 docker_on() {
-	local uri=${docker_host[$1]}
+	local h=$1
 	shift
-	if [ -z "$uri" ]; then docker "$@"; else docker -H "$uri" "$@"; fi
+	if remote "$h"; then docker -H "$(engine "$h")" "$@"; else docker "$@"; fi
 }
 
-check_images() {
+# A directory of our own: the ssh that docker, docker-compose and this
+# script run (first on PATH), its connections' sockets, the hosts' output.
+work=
+cleanup() {
 	local h
-	for h in "${hosts[@]}"; do
-		docker_on "$h" image inspect "$image" >/dev/null 2>&1 ||
-			die "image '$image' is missing on host '$h': run ./compose.sh build (and upload)"
+	[ -n "$work" ] || return 0
+	if [ -n "$(find "$work/ssh" -type s 2>/dev/null)" ]; then
+		for h in "${hosts[@]}"; do
+			[ -n "${ssh_target[$h]}" ] || continue
+			"$real_ssh" -o "ControlPath=$work/ssh/%C" -O exit "${ssh_target[$h]}" >/dev/null 2>&1 || true
+		done
+	fi
+	rm -rf "$work"
+}
+real_ssh=
+# One ssh connection per host, opened once and shared by every docker call
+# (ControlMaster; VMRUN_SSH_MUX=0 turns it off), and a connect timeout
+# (VMRUN_SSH_TIMEOUT, default 10 s) so that an unreachable host fails fast.
+setup_work() {
+	local timeout=${VMRUN_SSH_TIMEOUT:-10}
+	[ -z "$work" ] || return 0
+	[[ $timeout =~ ^[1-9][0-9]*$ ]] || die "VMRUN_SSH_TIMEOUT: '$timeout' is not a number of seconds"
+	work=$(mktemp -d /tmp/vmrun-compose.XXXXXX) || die "cannot create a temporary directory"
+	trap cleanup EXIT
+	mkdir "$work/ssh" "$work/out"
+	real_ssh=$(command -v ssh) || die "ssh is not installed"
+	{
+		echo '#!/usr/bin/env bash'
+		printf 'exec %q -o ConnectTimeout=%s -o ServerAliveInterval=10 -o ServerAliveCountMax=3' \
+			"$real_ssh" "$timeout"
+		if [ "${VMRUN_SSH_MUX:-1}" != 0 ]; then
+			printf ' -o ControlMaster=auto -o %q -o ControlPersist=60' "ControlPath=$work/ssh/%C"
+		fi
+		echo ' "$@"'
+	} >"$work/ssh/ssh"
+	chmod 0755 "$work/ssh/ssh"
+	PATH=$work/ssh:$PATH
+	export PATH
+}
+
+# each WHAT FUNC HOST...: FUNC HOST for every HOST, all at once
+# (VMRUN_COMPOSE_JOBS=1: one after the other), their output on stderr with
+# each line prefixed by the host.  When one fails, the first in host order
+# stops compose.sh with its last line; nothing after this step starts.
+each() {
+	local what=$1 fn=$2 h i rc line t0=$EPOCHREALTIME
+	local -a pids=() hs
+	shift 2
+	hs=("$@")
+	setup_work
+	for i in "${!hs[@]}"; do
+		h=${hs[$i]}
+		say "host '$h': $what"
+		{
+			if "$fn" "$h" </dev/null 2>&1; then rc=0; else rc=$?; fi
+			echo "$rc" >"$work/out/$i.rc"
+		} | while IFS= read -r line; do
+			printf '%s\n' "$line" >>"$work/out/$i.log"
+			printf '%s: %s\n' "$h" "$line" >&2
+		done &
+		pids+=($!)
+		if [ "${VMRUN_COMPOSE_JOBS:-0}" = 1 ]; then
+			wait "${pids[$i]}"
+			[ "$(cat "$work/out/$i.rc")" = 0 ] || break
+		fi
 	done
+	wait "${pids[@]}" || true
+	for i in "${!pids[@]}"; do
+		h=${hs[$i]}
+		rc=$(cat "$work/out/$i.rc")
+		if [ "$rc" != 0 ]; then
+			line=$(grep -v '^[[:space:]]*$' "$work/out/$i.log" 2>/dev/null | tail -1 || true)
+			die "host '$h': $what failed (exit status $rc)${line:+: $line}"
+		fi
+		rm -f "$work/out/$i.rc" "$work/out/$i.log"
+	done
+	say "$what: done on ${#hs[@]} host(s) in $(elapsed "$t0")"
+}
+
+# elapsed SINCE: seconds since SINCE ($EPOCHREALTIME), one decimal
+elapsed() {
+	local ms=$(((${EPOCHREALTIME//[.,]/} - ${1//[.,]/}) / 1000))
+	printf '%d.%d s' $((ms / 1000)) $((ms % 1000 / 100))
+}
+
+remote_hosts() {
+	local h
+	for h in "${hosts[@]}"; do remote "$h" && echo "$h"; done
+	return 0
+}
+
+# reach HOST: ssh to HOST (ssh's own error when that fails), leaving the
+# connection open for everything after; through it, a socket here is
+# forwarded to the engine that `docker` on HOST uses, so every docker call is
+# one more channel of that connection: no new ssh, no remote shell or docker
+# process, no ssh session (sshd's MaxSessions), and docker-compose 1.29
+# needs no paramiko.  Without a shared connection, or when HOST's engine is
+# not a unix socket, docker calls go to ssh://ADDRESS.
+reach() {
+	local h=$1 i out rc sock
+	remote "$h" || return 0
+	for i in "${!hosts[@]}"; do [ "${hosts[$i]}" != "$h" ] || break; done
+	[ ! -f "$work/ssh/$i.engine" ] || return 0
+	out=$(ssh "${ssh_target[$h]}" "docker context inspect --format '{{.Endpoints.docker.Host}}'" 2>&1) && rc=0 || rc=$?
+	if [ "$rc" = 255 ]; then
+		out=${out%$'\n'}
+		echo "ssh ${ssh_target[$h]}: ${out//$'\n'/; }"
+		return 1
+	fi
+	out=${out##*$'\n'}
+	if [ "${VMRUN_SSH_MUX:-1}" = 0 ] || [ "$rc" != 0 ] || [[ $out != unix:///* ]]; then
+		return 0
+	fi
+	sock=$work/ssh/$i.sock
+	if ssh -O forward -L "$sock:${out#unix://}" "${ssh_target[$h]}" >/dev/null 2>&1; then
+		echo "unix://$sock" >"$work/ssh/$i.engine"
+	fi
+}
+
+# ready HOST: the host answers, and its engine has the image
+ready() {
+	local h=$1 err
+	reach "$h" || return 1
+	if ! err=$(docker_on "$h" image inspect -f '{{.Id}}' "$image" 2>&1 >/dev/null); then
+		case $err in
+		*"No such image"* | *"no such image"*)
+			echo "image '$image' is missing on host '$h': run ./compose.sh build (and upload)"
+			;;
+		*) echo "docker: ${err:-failed}" ;;
+		esac
+		return 1
+	fi
 }
 
 cmd_build() {
@@ -97,80 +268,135 @@ cmd_build() {
 	docker build --network host --force-rm -t "$image" -f "$here/Dockerfile" "$ctx"
 }
 
-cmd_upload() {
-	local h id rid dir
-	id=$(docker image inspect -f '{{.Id}}' "$image") ||
-		die "image '$image' is missing here: run ./compose.sh build first"
+# ship HOST: the image (when its id differs) and this directory to HOST
+ship() {
+	local h=$1 rid dir
+	reach "$h" || return 1
+	rid=$(docker_on "$h" image inspect -f '{{.Id}}' "$image" 2>/dev/null || true)
+	if [ "$rid" != "$image_id" ]; then
+		echo "shipping image '$image'"
+		docker save "$image" | docker_on "$h" load || return 1
+	fi
+	# bind mounts are resolved on each host: the context must be at the same path there
+	echo "copying $here"
 	dir=$(printf '%q' "$here")
-	for h in "${hosts[@]}"; do
-		[ -n "${docker_host[$h]}" ] || continue
-		rid=$(docker_on "$h" image inspect -f '{{.Id}}' "$image" 2>/dev/null || true)
-		if [ "$rid" != "$id" ]; then
-			echo "compose.sh: shipping image '$image' to host '$h'" >&2
-			docker save "$image" | docker_on "$h" load
-		fi
-		# bind mounts are resolved on each host: the context must be at the same path there
-		echo "compose.sh: copying $here to host '$h'" >&2
-		# $dir is quoted for the remote shell by printf %q
-		# shellcheck disable=SC2029
-		tar -C "$here" -cf - compose.yml compose.v1.yml compose.sh topology.yaml |
-			ssh "${ssh_target[$h]}" "mkdir -p $dir && tar -C $dir -xf -"
-	done
+	# $dir is quoted for the remote shell by printf %q
+	# shellcheck disable=SC2029
+	tar -C "$here" -cf - compose.yml compose.v1.yml compose.sh topology.yaml |
+		ssh "${ssh_target[$h]}" "mkdir -p $dir && tar -C $dir -xf -"
+}
+
+image_id=
+cmd_upload() {
+	local -a targets
+	[ $# -eq 0 ] || die "upload: takes no arguments"
+	image_id=$(docker image inspect -f '{{.Id}}' "$image") ||
+		die "image '$image' is missing here: run ./compose.sh build first"
+	mapfile -t targets < <(remote_hosts)
+	[ ${#targets[@]} -gt 0 ] || return 0
+	each "upload" ship "${targets[@]}"
+}
+
+up_host() { on "$1" up -d "${host_service[$1]}"; }
+up_guests() {
+	local -a svcs
+	read -ra svcs <<<"${guests[$1]}"
+	on "$1" up -d "${svcs[@]}"
+}
+stop_guests() {
+	local -a svcs
+	reach "$1" || return 1
+	read -ra svcs <<<"${guests[$1]}"
+	on "$1" stop "${svcs[@]}"
+}
+down_host() { reach "$1" && on "$1" down "${down_opts[@]}"; }
+
+with_guests() {
+	local h
+	for h in "${hosts[@]}"; do [ -z "${guests[$h]}" ] || echo "$h"; done
 }
 
 cmd_up() {
-	local h
-	local -a svcs
-	check_images
-	for h in "${hosts[@]}"; do
-		on "$h" up -d "${host_service[$h]}"
-	done
+	local -a gh
+	[ $# -eq 0 ] || die "up: takes no arguments"
+	detect_compose
+	each "checking ssh and the image" ready "${hosts[@]}"
+	each "starting its host service" up_host "${hosts[@]}"
 	# each guest waits for its host service to be healthy and its prep job to finish
-	for h in "${hosts[@]}"; do
-		[ -n "${guests[$h]}" ] || continue
-		read -ra svcs <<<"${guests[$h]}"
-		on "$h" up -d "${svcs[@]}"
-	done
+	mapfile -t gh < <(with_guests)
+	[ ${#gh[@]} -eq 0 ] || each "starting its guests" up_guests "${gh[@]}"
 }
 
+down_opts=(--remove-orphans)
 cmd_down() {
-	local h i arg
-	local -a svcs opts=(--remove-orphans)
+	local arg
+	local -a gh
 	for arg in "$@"; do
 		case $arg in
-		-v | --volumes) opts+=(--volumes) ;;
+		-v | --volumes) down_opts+=(--volumes) ;;
 		*) die "down: unknown option '$arg'" ;;
 		esac
 	done
+	detect_compose
 	# every guest stops before any host service undoes the ctrlif or the VFs
-	for ((i = ${#hosts[@]} - 1; i >= 0; i--)); do
-		h=${hosts[$i]}
-		[ -n "${guests[$h]}" ] || continue
-		read -ra svcs <<<"${guests[$h]}"
-		on "$h" stop "${svcs[@]}"
-	done
-	for ((i = ${#hosts[@]} - 1; i >= 0; i--)); do
-		on "${hosts[$i]}" down "${opts[@]}"
-	done
+	mapfile -t gh < <(with_guests)
+	[ ${#gh[@]} -eq 0 ] || each "stopping its guests" stop_guests "${gh[@]}"
+	each "removing its containers" down_host "${hosts[@]}"
 }
 
+# list HOST: the project's containers on HOST, "SERVICE<tab>STATUS" lines
+list() {
+	reach "$1" || return 1
+	docker_on "$1" ps -a --filter "label=com.docker.compose.project=$project" \
+		--format '{{.Label "com.docker.compose.service"}}	{{.Status}}'
+}
+
+# ps: one table of every host's service and guests, whatever their state
 cmd_ps() {
-	local h
-	for h in "${hosts[@]}"; do
-		echo "== host $h"
-		on "$h" ps "$@"
+	local h i s st rc=0 w=4 t0=$EPOCHREALTIME
+	local -a pids=() rows=() svcs
+	[ $# -eq 0 ] || die "ps: takes no arguments"
+	setup_work
+	for i in "${!hosts[@]}"; do
+		list "${hosts[$i]}" >"$work/out/$i.ps" 2>&1 </dev/null &
+		pids+=($!)
 	done
+	for i in "${!hosts[@]}"; do
+		h=${hosts[$i]}
+		[ ${#h} -le "$w" ] || w=${#h}
+		if ! wait "${pids[$i]}"; then
+			rows+=("$h" "-" "unreachable: $(tail -1 "$work/out/$i.ps")")
+			rc=1
+			continue
+		fi
+		read -ra svcs <<<"${host_service[$h]} ${guests[$h]}"
+		for s in "${svcs[@]}"; do
+			st=$(awk -F '\t' -v s="$s" '$1 == s { print $2; exit }' "$work/out/$i.ps")
+			rows+=("$h" "$s" "${st:-not created}")
+		done
+	done
+	printf '%-*s  %-20s  %s\n' "$w" HOST SERVICE STATUS
+	for ((i = 0; i < ${#rows[@]}; i += 3)); do
+		printf '%-*s  %-20s  %s\n' "$w" "${rows[$i]}" "${rows[$((i + 1))]}" "${rows[$((i + 2))]}"
+	done
+	say "ps: ${#hosts[@]} host(s) in $(elapsed "$t0")"
+	return $rc
 }
 
 cmd_logs() {
 	local h g
+	detect_compose
 	if [ $# -gt 0 ] && [ -n "${guest_host[$1]:-}" ]; then
 		g=$1
 		shift
+		setup_work
+		reach "${guest_host[$g]}" || die "host '${guest_host[$g]}': cannot reach it"
 		on "${guest_host[$g]}" logs "$@" "vm_$g"
 		return
 	fi
+	setup_work
 	for h in "${hosts[@]}"; do
+		reach "$h" || die "host '$h': cannot reach it"
 		on "$h" logs "$@"
 	done
 }
@@ -189,6 +415,7 @@ case ${1:-} in
 build | upload | up | down | ps | logs | ssh)
 	cmd=$1
 	shift
+	case $cmd in build | ssh) ;; *) check_this_host ;; esac
 	"cmd_$cmd" "$@"
 	;;
 -h | --help | help) usage ;;
