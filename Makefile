@@ -57,20 +57,23 @@ UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 TESTLIB_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/lib/*.c))
 
-# check-deep: the long suites of tests/deep/ (real guests and backends, minutes)
-.PHONY: check-deep
-.PHONY: all check unit asan faults fuzz deps demo install uninstall clean help testguest format
+.PHONY: all check check-deep unit asan faults fuzz fuzz-bins fuzz-replay deps demo install uninstall clean help testguest testguest-generic testguest-esp format
 
 all: $(BUILD)/vmrun
 
 help:
 	@echo "make            build $(BUILD)/vmrun"
 	@echo "make check      build and run every test (final line: N passed, N failed, N skipped)"
+	@echo "make check-deep ASan/UBSan and valgrind runs, long fuzzing, every fault case, soak,"
+	@echo "                the integration suites without /dev/kvm, tests/deep/ (tests/deep.sh; slow)"
 	@echo "make demo       install what is missing, build, boot the example guests"
 	@echo "make deps       install the Debian packages the build and tests need"
 	@echo "make asan       ASan+UBSan build and test run (in build/asan)"
+	@echo "make faults     build/fault/vmrun with the fault-injection points (tests/faults/)"
 	@echo "make fuzz       run each fuzz target for FUZZ_SECONDS (clang, libFuzzer)"
 	@echo "make testguest  build the small test/demo guest (kernel + initramfs)"
+	@echo "make testguest-generic  the same on Debian's generic kernel (USB, watchdog)"
+	@echo "make testguest-esp  an ESP with Debian's signed shim and GRUB for it (secure boot)"
 	@echo "make install    PREFIX=$(PREFIX) DESTDIR="
 
 $(BUILD)/obj/%.o: %.c
@@ -93,19 +96,34 @@ unit: $(UNIT_BINS)
 testguest:
 	@images/testguest/build.sh $(BUILD)/testguest
 
-# the integration suites boot the test guest: build it (cached) first
-check: all unit testguest
+# the same guest on Debian's generic kernel: USB (the tablet) and the
+# i6300esb watchdog, which the cloud kernel lacks
+testguest-generic:
+	@VMRUN_TESTGUEST_KERNEL_PKG=linux-image-amd64 images/testguest/build.sh $(BUILD)/testguest-generic
+
+# an ESP booting the test guest through Debian's signed shim and GRUB (secure_boot)
+testguest-esp: testguest
+	@images/testguest/esp.sh $(BUILD)/testguest $(BUILD)/testguest-esp
+
+# the integration suites boot the test guest: build it (cached) first; the
+# quick fault suite needs the fault build, the corpus replay its drivers
+check: all unit testguest faults fuzz-replay
 	@BUILD=$(BUILD) tests/run.sh
+
+# everything slow (tests/deep.sh says what): sanitizers, valgrind, long
+# fuzzing, every fault case, the soak, the suites without /dev/kvm, and the
+# long suites of tests/deep/ (real guests and backends, minutes: these also
+# boot the generic kernel, for USB and the watchdog, and the secure boot ESP)
+check-deep: all unit testguest testguest-generic testguest-esp faults fuzz-replay
+	@tests/deep.sh
 
 asan:
 	$(MAKE) BUILD=build/asan SAN=1 check
 
-check-deep: all unit testguest
-	@BUILD=$(BUILD) tests/run.sh tests/deep/*.sh
-
-# vmrun with the fault-injection points (tests/faults/)
+# vmrun with the fault-injection points (tests/faults/): build/fault/vmrun,
+# or under another BUILD (make asan) $(BUILD)/fault/vmrun, built as that one is
 faults:
-	@$(MAKE) --no-print-directory BUILD=build/fault FAULT=1 all
+	@$(MAKE) --no-print-directory BUILD=$(BUILD)/fault FAULT=1 all
 
 FUZZ_SECONDS ?= 30
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
@@ -117,6 +135,14 @@ fuzz-bins: $(FUZZ_BINS)
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(ARCHIVES)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $< $(ARCHIVES) $(LIBS)
+
+# each fuzz target with a plain main() that replays its corpus once
+# (tests/fuzz/replay.c): any compiler, part of make check
+REPLAY_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/replay/%,$(FUZZ_SRCS))
+fuzz-replay: $(REPLAY_BINS)
+$(BUILD)/replay/%: $(BUILD)/obj/tests/fuzz/%.o $(BUILD)/obj/tests/fuzz/replay.o $(ARCHIVES)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/obj/tests/fuzz/replay.o $(ARCHIVES) $(LIBS)
 
 deps:
 	@.ci/deps.sh

@@ -10,6 +10,8 @@ pkgs=(
 	libmicrohttpd-dev
 	# runtime
 	qemu-system-x86 qemu-utils iproute2 kmod
+	# guest devices: UEFI firmware (firmware: uefi), the TPM emulator (tpm: true)
+	ovmf swtpm swtpm-tools
 	# test guest (kernel is downloaded as a .deb, not installed)
 	busybox-static cpio
 	# tests
@@ -17,6 +19,8 @@ pkgs=(
 	curl python3-prometheus-client
 	# vhost-user tests: dpdk-testpmd is in dpdk-dev, not dpdk (issue 12)
 	dpdk-dev
+	# tests of the guest devices: VNC clients, the secure boot ESP (mtools, mkfs.vfat)
+	gvncviewer vncsnapshot mtools dosfstools openssl
 	# container tests (compose)
 	docker.io docker-compose debootstrap
 	# the Debian cloud-init guest (images/debguest, make check-deep) and cloud-init's

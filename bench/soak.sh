@@ -84,10 +84,34 @@ nfds() { find "/proc/$1/fd" -mindepth 1 2>/dev/null | wc -l; }
 failures=0 worst=0
 fd_min=999999 fd_max=0 uss_min=999999999 uss_max=0
 uss_samples=()
-sample() { # sample PID
+fd_first=
+# fd_targets PID: what its fds point to, one line (socket:[N] -> socket)
+fd_targets() {
+	local f
+	for f in /proc/"$1"/fd/*; do
+		printf '%s=%s ' "${f##*/}" "$(readlink "$f" 2>/dev/null | sed -E 's/:\[[0-9]+\]$//')"
+	done
+}
+sample() { # sample CYCLE PID
 	local f u
-	f=$(nfds "$1") u=$(uss_kib "$1")
+	local k n
+	f=$(nfds "$2") u=$(uss_kib "$2")
 	[ -n "$f" ] && [ "$f" -gt 0 ] && [ -n "$u" ] || return
+	# a control connection `up` just closed stays open until the
+	# supervisor's loop reads its end: the count is the least of five
+	# readings over half a second (a leaked fd is in every one)
+	for ((k = 0; k < 4; k++)); do
+		sleep 0.1
+		n=$(nfds "$2")
+		[ -n "$n" ] && [ "$n" -gt 0 ] && ((n < f)) && f=$n
+	done
+	# a count other than the first sample's: say which fds, once per count
+	if [ -z "$fd_first" ]; then
+		fd_first=$f
+		echo "soak: cycle $1: a supervisor's fds: $(fd_targets "$2")"
+	elif [ "$f" != "$fd_first" ] && ((f < fd_min || f > fd_max)); then
+		echo "soak: cycle $1: a supervisor with $f fds: $(fd_targets "$2")"
+	fi
 	uss_samples+=("$u")
 	((f < fd_min)) && fd_min=$f
 	((f > fd_max)) && fd_max=$f
@@ -118,7 +142,7 @@ for ((i = 1; i <= cycles; i++)); do
 	fi
 	for g in a b; do
 		p=$(supervisor_pid "$g")
-		[ -n "$p" ] && [ -d "/proc/$p" ] && sample "$p"
+		[ -n "$p" ] && [ -d "/proc/$p" ] && sample "$i" "$p"
 		[ -n "${SOAK_DEBUG:-}" ] && echo "cycle $i $g pid $p fds $(nfds "$p") uss $(uss_kib "$p") $(cat $state/$g/status.json 2>/dev/null | grep -o "\"state\": \"[a-z]*\"")"
 	done
 	if ! v down --timeout 0 "$tmp/soak.yaml" >"$tmp/down.log" 2>&1; then

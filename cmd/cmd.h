@@ -226,6 +226,8 @@ VERB_DECLARE(kill);
 VERB_DECLARE(qmp);
 VERB_DECLARE(console);
 VERB_DECLARE(probe);
+VERB_DECLARE(vnc);
+VERB_DECLARE(media);
 VERB_DECLARE(reboot);
 VERB_DECLARE(pause);
 VERB_DECLARE(resume);

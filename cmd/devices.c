@@ -73,16 +73,18 @@ static void print_tables(const json_t *d)
 			printf("  %-12s   (%s)\n", "", s_or(v, "why", ""));
 	}
 
-	printf("\nUSB devices:\n");
-	printf("  %-7s %-9s %s\n", "BUS:DEV", "ID", "PRODUCT");
-	json_array_foreach(json_object_get(d, "usb"), i, v) printf(
-	    "  %03lld:%03lld %-9s %s%s%s\n", json_integer_value(json_object_get(v, "bus")),
-	    json_integer_value(json_object_get(v, "dev")), s_or(v, "id", "-"),
-	    s_or(v, "manufacturer", ""),
-	    json_object_get(v, "manufacturer") && !json_is_null(json_object_get(v, "manufacturer"))
-		? " "
-		: "",
-	    s_or(v, "product", ""));
+	printf("\nUSB devices (YAML: the guest's usb: entry that passes it through):\n");
+	printf("  %-7s %-9s %-8s %-40s %s\n", "BUS:DEV", "ID", "PORT", "YAML", "PRODUCT");
+	json_array_foreach(json_object_get(d, "usb"), i, v)
+	{
+		const char *manu = json_string_value(json_object_get(v, "manufacturer"));
+
+		printf("  %03lld:%03lld %-9s %-8s %-40s %s%s%s\n",
+		       json_integer_value(json_object_get(v, "bus")),
+		       json_integer_value(json_object_get(v, "dev")), s_or(v, "id", "-"),
+		       s_or(v, "port", "-"), s_or(v, "yaml", "- (a root hub)"), manu ? manu : "",
+		       manu ? " " : "", s_or(v, "product", ""));
+	}
 }
 
 VERB(devices)

@@ -121,6 +121,11 @@ static json_t *build(const struct vmr_config *cfg, const char *guest, struct vmr
 		      "restart", json_object_get(st, "restart"), "cpuset",
 		      json_object_get(st, "cpuset"), "argv", json_object_get(plan, "argv"), "host",
 		      json_object_get(plan, "host")));
+	/* processes a device runs beside QEMU (swtpm) */
+	json_object_set_new(o, "helpers",
+			    json_object_get(st, "helpers")
+				? json_incref(json_object_get(st, "helpers"))
+				: json_array());
 	json_object_set_new(o, "readiness",
 			    json_object_get(st, "health")
 				? json_incref(json_object_get(st, "health"))
@@ -244,6 +249,10 @@ static void print_human(json_t *o)
 	printf("supervisor:   pid %lld, QEMU pid %lld, accel %s\n",
 	       (long long)json_integer_value(json_object_get(o, "supervisor_pid")),
 	       (long long)json_integer_value(json_object_get(o, "qemu_pid")), str(o, "accel"));
+	json_array_foreach(json_object_get(o, "helpers"), k, x)
+	    printf("helper:       %s, pid %lld%s\n", str(x, "name"),
+		   (long long)json_integer_value(json_object_get(x, "pid")),
+		   json_is_true(json_object_get(x, "exited")) ? " (exited)" : "");
 	printf("uptime:       %lld s, restarts %lld (restart: %s)\n",
 	       (long long)json_integer_value(json_object_get(o, "uptime")),
 	       (long long)json_integer_value(json_object_get(o, "restart_count")),

@@ -15,12 +15,14 @@ struct main_opts {
 
 /* clang-format off: one verb a line, in the order --help lists them */
 static const struct vmr_cli_cmd *const verbs[] = {
-    &cmd_run_cli,     &cmd_up_cli,	&cmd_down_cli,	   &cmd_ps_cli,	      &cmd_stop_cli,
-    &cmd_kill_cli,    &cmd_console_cli, &cmd_qmp_cli,	   &cmd_reboot_cli,   &cmd_pause_cli,
-    &cmd_resume_cli,  &cmd_restart_cli, &cmd_snapshot_cli, &cmd_disk_cli,     &cmd_clone_cli,
-    &cmd_rm_cli,      &cmd_inspect_cli, &cmd_stats_cli,	   &cmd_exporter_cli, &cmd_validate_cli,
-    &cmd_args_cli,    &cmd_define_cli,	&cmd_image_cli,	   &cmd_host_cli,     &cmd_devices_cli,
-    &cmd_compose_cli, &cmd_kube_cli,	&cmd_health_cli,   &cmd_probe_cli,    NULL,
+    &cmd_run_cli,      &cmd_up_cli,	  &cmd_down_cli,     &cmd_ps_cli,
+    &cmd_stop_cli,     &cmd_kill_cli,	  &cmd_console_cli,  &cmd_qmp_cli,
+    &cmd_vnc_cli,      &cmd_media_cli,	  &cmd_reboot_cli,   &cmd_pause_cli,
+    &cmd_resume_cli,   &cmd_restart_cli,  &cmd_snapshot_cli, &cmd_disk_cli,
+    &cmd_clone_cli,    &cmd_rm_cli,	  &cmd_inspect_cli,  &cmd_stats_cli,
+    &cmd_exporter_cli, &cmd_validate_cli, &cmd_args_cli,     &cmd_define_cli,
+    &cmd_image_cli,    &cmd_host_cli,	  &cmd_devices_cli,  &cmd_compose_cli,
+    &cmd_kube_cli,     &cmd_health_cli,	  &cmd_probe_cli,    NULL,
 };
 /* clang-format on */
 

@@ -20,11 +20,13 @@ const struct vmr_cli_cmd cmd_rm_cli = {
     .name = "rm",
     .summary = "delete a stopped guest's overlays, seed and state",
     .synopsis = "TOPOLOGY GUEST [--dry-run]",
-    .description = "Delete what vmrun made for GUEST, which must be stopped: its root overlay\n"
-		   "(image:), its overlays on a backing:, and its state directory (seed, logs,\n"
-		   "status).  Never a base image, a disk named by file: alone (its own data:\n"
-		   "listed as kept), or a file another guest's disks are built on.  The\n"
-		   "topology itself is not changed.",
+    .description =
+	"Delete what vmrun made for GUEST, which must be stopped: its root overlay\n"
+	"(image:), its overlays on a backing:, what its devices keep in\n"
+	"IMAGE_DIR/GUEST (UEFI variables, TPM state) and its state directory (seed,\n"
+	"logs, status).  Never a base image, a disk named by file: alone (its own data:\n"
+	"listed as kept), or a file another guest's disks are built on.  The\n"
+	"topology itself is not changed.",
     .opts = rm_options,
     .arg_names = "TOPOLOGY GUEST",
     .min_args = 2,

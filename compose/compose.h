@@ -94,6 +94,8 @@ struct vmr_compose_needs {
 	bool net_admin;	   /* creating, attaching or configuring links */
 	bool vfio;	   /* PCI or VF NICs: /dev/vfio, memlock, writable /sys */
 	bool root_overlay; /* `image:`: the root overlay goes to IMAGE_DIR/GUEST (the volume) */
+	bool guest_dir;	   /* UEFI variables, TPM state: IMAGE_DIR/GUEST too (the volume) */
+	bool usb;	   /* USB passthrough: DEV/bus/usb and its character major, 189 */
 	uint64_t hugepages_2m, hugepages_1g; /* guest RAM in hugepages: kube's resource limits */
 	bool numa;			     /* a host NUMA node: SYS_NICE (mbind under seccomp) */
 	struct vmr_compose_path *paths;	     /* sorted by container path, unique */

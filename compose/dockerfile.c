@@ -56,10 +56,11 @@ void compose_dockerfile_build(const struct vmr_compose_opts *o, struct vmr_buf *
 	    out,
 	    "FROM debian:bookworm-slim\n"
 	    "# qemu-system-x86 brings SeaBIOS; ipxe-qemu has the NICs' option ROMs;\n"
-	    "# qemu-utils is qemu-img for image preparation\n"
+	    "# qemu-utils is qemu-img for image preparation; ovmf is the UEFI firmware\n"
+	    "# (firmware: uefi), swtpm and swtpm-tools the TPM (tpm: true)\n"
 	    "RUN apt-get update \\\n"
 	    "\t&& DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \\\n"
-	    "\t    qemu-system-x86 ipxe-qemu qemu-utils ");
+	    "\t    qemu-system-x86 ipxe-qemu qemu-utils ovmf swtpm swtpm-tools ");
 	vmr_buf_adds(out, runtime_libs);
 	vmr_buf_adds(out, " \\\n"
 			  "\t&& rm -rf /var/lib/apt/lists/*\n");

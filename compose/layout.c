@@ -225,12 +225,15 @@ void compose_guest_needs(const struct vmr_guest *g, const char *topology_dir,
 		n.macvtap = plan.grants.tap_nodes;
 		n.net_admin = plan.grants.net_admin;
 		n.vfio = plan.grants.vfio;
+		n.guest_dir = plan.grants.guest_dir;
+		n.usb = plan.grants.usb;
 		n.hugepages_2m = plan.grants.hugepages_2m;
 		n.hugepages_1g = plan.grants.hugepages_1g;
 		n.numa = plan.grants.numa;
 		/* vhost-user sockets' directories (the backend's side), a device's ROM */
 		for (size_t i = 0; i < plan.grants.dirs.n; i++)
 			add_path(&n, topology_dir, plan.grants.dirs.v[i], true, true);
+		/* files the start reads, as the topology names them (a VNC password_file) */
 		for (size_t i = 0; i < plan.grants.files.n; i++)
 			add_input(&n, topology_dir, plan.grants.files.v[i]);
 		vmr_plan_free(&plan);

@@ -154,10 +154,13 @@ static void guest_mounts(const struct vmr_guest *g, const struct vmr_compose_opt
 	_cleanup_free_ char *state = xasprintf("%s/%s", compose_state_dir(o), g->name);
 
 	mount_add(ret, COMPOSE_MOUNT_VOLUME, vol, VMR_COMPOSE_VOLUME_PATH, false, false);
-	if (n->root_overlay) {
+	if (n->root_overlay || n->guest_dir) {
 		_cleanup_free_ char *root = xasprintf("%s/%s", VMR_COMPOSE_IMAGE_DIR, g->name);
 
-		/* `image:` puts the root overlay in IMAGE_DIR/GUEST: keep it in the volume too */
+		/*
+		 * `image:` puts the root overlay in IMAGE_DIR/GUEST, UEFI and
+		 * the TPM their state: keep it in the volume too
+		 */
 		mount_add(ret, COMPOSE_MOUNT_VOLUME, vol, root, false, false);
 	}
 	mount_add(ret, COMPOSE_MOUNT_TOPOLOGY, "topology.yaml", VMR_COMPOSE_TOPOLOGY_PATH, true,
@@ -211,6 +214,9 @@ void compose_guest_grants(const struct vmr_guest *g, enum compose_target target,
 	 */
 	if (n.macvtap || n.vfio)
 		vmr_strvec_push(&r.cgroup_rules, "c *:* rwm");
+	else if (n.usb)
+		/* usbfs nodes: major 189 (usb_device), minors by bus and address */
+		vmr_strvec_push(&r.cgroup_rules, "c 189:* rwm");
 	r.memlock = n.vfio;
 	r.sysfs_rw = n.vfio;
 	if (target == COMPOSE_TARGET_KUBE) {
@@ -222,7 +228,7 @@ void compose_guest_grants(const struct vmr_guest *g, enum compose_target target,
 		 * node other than /dev/net/tun (in the runtime's default
 		 * allow-list) cannot be opened unless the pod is privileged.
 		 */
-		r.privileged = n.kvm || n.macvtap || n.vfio;
+		r.privileged = n.kvm || n.macvtap || n.vfio || n.usb;
 	}
 	/*
 	 * vmrun empties QEMU's bounding set before exec (docs/security.md),
@@ -235,6 +241,9 @@ void compose_guest_grants(const struct vmr_guest *g, enum compose_target target,
 		mount_add(&r, COMPOSE_MOUNT_DIR, "/dev/vfio", "/dev/vfio", false, true);
 		mount_add(&r, COMPOSE_MOUNT_DIR, "/sys", "/sys", false, true);
 	}
+	/* a device's node is named by its bus and address, which change on replugging */
+	if (n.usb)
+		mount_add(&r, COMPOSE_MOUNT_DIR, "/dev/bus/usb", "/dev/bus/usb", false, true);
 	compose_needs_free(&n);
 	*ret = r;
 }

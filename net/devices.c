@@ -132,36 +132,26 @@ static int scan_nics(const struct vmr_config *cfg, json_t *nics)
 
 static int scan_usb(const struct vmr_config *cfg, json_t *usb)
 {
-	_cleanup_strv_ char **names = NULL;
+	struct vmr_net_usb *v = NULL;
+	size_t n = 0;
 
-	if (net_sysfs_list(cfg, &names, NULL, "bus/usb/devices") < 0)
-		return 0;
-	for (char **n = names; *n; n++) {
-		_cleanup_free_ char *busnum = NULL, *devnum = NULL, *vid = NULL, *pid = NULL;
-		_cleanup_free_ char *prod = NULL, *manu = NULL, *id = NULL;
-		unsigned long long b, d;
+	vmr_net_usb_list(cfg, &v, &n);
+	for (size_t i = 0; i < n; i++) {
+		_cleanup_free_ char *id = xasprintf("%04x:%04x", v[i].vendor, v[i].product);
+		_cleanup_free_ char *yaml = vmr_net_usb_yaml(v, n, i);
 		json_t *o;
 
-		/* interfaces ("1-1:1.0") are not devices */
-		if (strchr(*n, ':'))
-			continue;
-		busnum = attr(cfg, "bus/usb/devices/%s/busnum", *n);
-		devnum = attr(cfg, "bus/usb/devices/%s/devnum", *n);
-		vid = attr(cfg, "bus/usb/devices/%s/idVendor", *n);
-		pid = attr(cfg, "bus/usb/devices/%s/idProduct", *n);
-		if (!busnum || !devnum || !vid || !pid || parse_uint(busnum, 1u << 16, &b) < 0 ||
-		    parse_uint(devnum, 1u << 16, &d) < 0)
-			continue;
-		prod = attr(cfg, "bus/usb/devices/%s/product", *n);
-		manu = attr(cfg, "bus/usb/devices/%s/manufacturer", *n);
-		id = xasprintf("%s:%s", vid, pid);
-		o = json_pack("{s:s, s:I, s:I, s:s, s:o, s:o}", "port", *n, "bus", (json_int_t)b,
-			      "dev", (json_int_t)d, "id", id, "manufacturer", jstr_or_null(manu),
-			      "product", jstr_or_null(prod));
-		if (!o)
+		o = json_pack("{s:s, s:I, s:I, s:s, s:o, s:o, s:o}", "port", v[i].name, "bus",
+			      (json_int_t)v[i].bus, "dev", (json_int_t)v[i].dev, "id", id,
+			      "manufacturer", jstr_or_null(v[i].manufacturer), "product",
+			      jstr_or_null(v[i].product_name), "yaml", jstr_or_null(yaml));
+		if (!o) {
+			vmr_net_usb_list_free(v, n);
 			return -ENOMEM;
+		}
 		json_array_append_new(usb, o);
 	}
+	vmr_net_usb_list_free(v, n);
 	return 0;
 }
 

@@ -199,10 +199,52 @@ int vmr_net_host_up(const struct vmr_config *cfg, const struct vmr_topology *t, 
  *    "sriov":[{"pci","ifname","driver","totalvfs","numvfs"}],
  *    "pci":[{"pci","id","class","class_name","vendor","device","driver",
  *            "ifname","iommu_group","passthrough":bool,"why"}],
- *    "usb":[{"port","bus","dev","id","manufacturer","product"}]}
+ *    "usb":[{"port","bus","dev","id","manufacturer","product","yaml"}]}
+ * (yaml: the guest's `usb:` entry that names the device, null for a root hub)
  * nics and usb in sysfs order (sorted by name), pci and sriov by address.
  */
 int vmr_net_devices(const struct vmr_config *cfg, json_t **ret, struct vmr_error **err);
+
+/* A USB device of this host (net/usb.c), from sysfs under cfg->sysfs_root. */
+struct vmr_net_usb {
+	char name[32];	   /* sysfs name: "1-1.4", "usb1" */
+	unsigned bus, dev; /* busnum, devnum: its node is DEV/bus/usb/BBB/DDD */
+	unsigned vendor, product;
+	char port[24];	    /* "1.4" (the name after "BUS-"); "" for a root hub */
+	bool root_hub;	    /* "usbN": a controller's hub, which no guest can take */
+	char *manufacturer; /* NULL when sysfs has none */
+	char *product_name;
+};
+
+/*
+ * Every USB device (not interfaces) in sysfs name order; an empty list when
+ * the host has no USB.  Free with vmr_net_usb_list_free().
+ */
+int vmr_net_usb_list(const struct vmr_config *cfg, struct vmr_net_usb **ret, size_t *ret_n);
+void vmr_net_usb_list_free(struct vmr_net_usb *v, size_t n);
+
+/*
+ * The topology's `usb:` entry naming v[i] (caller frees): by vendor and
+ * product when no other device of the list has both, else by bus and port;
+ * NULL for a root hub.
+ */
+char *vmr_net_usb_yaml(const struct vmr_net_usb *v, size_t n, size_t i);
+
+/* A guest's `usb:` entry: by ID, or by where it is plugged in. */
+struct vmr_net_usb_want {
+	bool by_id;
+	unsigned vendor, product; /* by_id */
+	unsigned bus;		  /* else */
+	const char *port;	  /* "1.2" */
+};
+
+/*
+ * The one device w names into *ret (without manufacturer and product_name,
+ * which are NULL).  Fails with -ENODEV when none matches, -EEXIST when
+ * several do (the message lists where they are).
+ */
+int vmr_net_usb_find(const struct vmr_config *cfg, const struct vmr_net_usb_want *w,
+		     struct vmr_net_usb *ret, struct vmr_error **err);
 
 /* A link's counters as the kernel keeps them (its side: a tap's rx is what the guest sent). */
 struct vmr_net_link_stats {

@@ -27,8 +27,14 @@ meta=${VMRUN_TESTGUEST_KERNEL_PKG:-linux-image-cloud-amd64}
 # (virtio_console) for the guest agent channel.
 modules=(virtio_pci virtio_net virtio_blk virtio_scsi scsi_mod sd_mod sr_mod
 	cdrom isofs ata_piix button evdev virtio_console)
-# scsi_mod: scan synchronously so disks exist once insmod returns
-declare -A modparams=([scsi_mod]="scan=sync")
+# Modules taken when the kernel package has them, loaded quietly (they fail
+# without their hardware): efivarfs for the UEFI variables, and what only
+# Debian's generic kernel has (the cloud kernel has no USB and no i6300esb):
+# the USB tablet on xHCI and the i6300esb watchdog.
+optional=(efivarfs xhci_pci usbhid hid_generic i6300esb)
+# scsi_mod: scan synchronously so disks exist once insmod returns;
+# i6300esb: a 5 s heartbeat, so an unfed watchdog fires within ~10 s
+declare -A modparams=([scsi_mod]="scan=sync" [i6300esb]="heartbeat=5")
 
 candidate() { # PKG -> candidate version from the local apt lists, or empty
 	apt-cache policy "$1" 2>/dev/null | awk '/Candidate:/ && $2 != "(none)" { print $2 }'
@@ -72,8 +78,11 @@ if [ -n "$kpkg" ]; then
 else
 	# no apt lists (offline container): use what the cache holds
 	bdeb=$(cached_deb busybox-static)
-	for f in "$cache"/linux-image-*-cloud-amd64_*_amd64.deb; do
+	flavour=${meta#linux-image-}
+	for f in "$cache"/linux-image-*-"$flavour"_*_amd64.deb; do
 		[ -f "$f" ] || continue
+		# linux-image-*-amd64 would also match the cloud kernel's package
+		[[ ${f##*/} =~ ^linux-image-[0-9.]+-[0-9]+-${flavour}_ ]] || continue
 		if [ -z "$kdeb" ] || dpkg --compare-versions "$(dpkg-deb -f "$f" Version)" gt "$(dpkg-deb -f "$kdeb" Version)"; then kdeb=$f; fi
 	done
 	if [ -z "$kdeb" ] || [ -z "$bdeb" ]; then
@@ -128,6 +137,11 @@ visit() {
 	order+=("$m")
 }
 for m in "${modules[@]}"; do visit "$m"; done
+nrequired=${#order[@]}
+for m in "${optional[@]}"; do
+	[ -n "${path[$m]:-}" ] || [ -n "${builtin[$m]:-}" ] || continue
+	visit "$m"
+done
 
 root=$tmp/root
 mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,seed,etc/acpi/PWRF,lib/modules}
@@ -139,9 +153,13 @@ done
 install -m 0755 "$here/init" "$root/init"
 install -m 0755 "$here/power-button" "$root/etc/acpi/PWRF/00000080"
 : >"$root/lib/modules/load.list"
-for m in "${order[@]}"; do
+: >"$root/lib/modules/optional.list"
+for i in "${!order[@]}"; do
+	m=${order[$i]}
+	list=load.list
+	[ "$i" -ge "$nrequired" ] && list=optional.list
 	cp "$kdir/${path[$m]}" "$root/lib/modules/"
-	echo "${path[$m]##*/} ${modparams[$m]:-}" >>"$root/lib/modules/load.list"
+	echo "${path[$m]##*/} ${modparams[$m]:-}" >>"$root/lib/modules/$list"
 done
 # an initial console for the kernel to open; init copes without one
 if [ "$(id -u)" -eq 0 ]; then mknod -m 0600 "$root/dev/console" c 5 1; fi

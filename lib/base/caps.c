@@ -373,6 +373,15 @@ int vmr_caps_drop_apply(const struct vmr_caps_drop *d, int *ret_step)
 	return 0;
 }
 
+bool vmr_caps_drop_ids(const struct vmr_caps_drop *d, uid_t *ret_uid, gid_t *ret_gid)
+{
+	if (!d || !d->change_ids)
+		return false;
+	*ret_uid = d->uid;
+	*ret_gid = d->gid;
+	return true;
+}
+
 void vmr_caps_drop_free(struct vmr_caps_drop *d)
 {
 	if (!d)

@@ -150,6 +150,12 @@ int vmr_caps_drop_prepare(const struct vmr_caps_drop_opts *o, struct vmr_caps_dr
  */
 int vmr_caps_drop_apply(const struct vmr_caps_drop *d, int *ret_step);
 
+/*
+ * Whether the prepared drop d changes ids (QEMU as qemu_user): true with
+ * the uid and gid it changes to.  NULL is false.
+ */
+bool vmr_caps_drop_ids(const struct vmr_caps_drop *d, uid_t *ret_uid, gid_t *ret_gid);
+
 /* Release what vmr_caps_drop_prepare() allocated; NULL and zeroed are fine. */
 void vmr_caps_drop_free(struct vmr_caps_drop *d);
 

@@ -8,7 +8,11 @@
  * runtime gives the host hooks.
  */
 
+#include <sys/types.h>
+
+#include "lib/base/caps.h"
 #include "lib/base/error.h"
+#include "lib/base/journal.h"
 #include "lib/model/config.h"
 #include "lib/model/device.h"
 #include "lib/model/topology.h"
@@ -18,6 +22,23 @@
 /* Every device kind, NULL-terminated, in the order the docs list them. */
 const struct vmr_device_ops *const *vmr_device_kinds(void);
 
+/*
+ * A process a device starts for the guest and the supervisor watches with
+ * QEMU (swtpm): its death stops the guest; it is stopped after QEMU.
+ */
+struct vmr_helper {
+	char *name; /* "swtpm" */
+	pid_t pid;
+	bool exited;
+	int wstatus;
+};
+
+/* The helpers of one guest (the supervisor's). */
+struct vmr_helpers {
+	struct vmr_helper *v;
+	size_t n;
+};
+
 /* One guest's host setup, given to each device's setup hook. */
 struct vmr_setup {
 	const struct vmr_config *cfg;
@@ -25,6 +46,46 @@ struct vmr_setup {
 	struct vmr_net *net;	     /* links, taps, vfio: each change journaled */
 	int *fds;		     /* child fd N is fds[N - 3]; -1: not opened yet */
 	const char *const *together; /* PCI devices the guest passes through whole */
+	struct vmr_journal *journal; /* other host changes (a socket in the state directory) */
+	/*
+	 * QEMU's privilege drop (lib/base/caps.h), which helpers get too;
+	 * NULL: QEMU keeps vmrun's uid.  Files QEMU or a helper writes belong
+	 * to the uid and gid it changes to.
+	 */
+	const struct vmr_caps_drop *caps;
+	struct vmr_helpers *helpers; /* where started helpers are recorded */
+};
+
+/* Record helper pid (started by a setup hook) in s->helpers. */
+void vmr_setup_helper(struct vmr_setup *s, const char *name, pid_t pid);
+
+/*
+ * Give path to QEMU's user (a file QEMU or a helper writes): chown to the
+ * uid and gid of s->caps when it changes ids; nothing otherwise.
+ */
+int vmr_setup_own(const struct vmr_setup *s, const char *path, struct vmr_error **err);
+
+/*
+ * Journal removing path (a socket made in the state directory) when the
+ * guest's changes are undone; before making it.
+ */
+int vmr_setup_journal_file(struct vmr_setup *s, const char *path, struct vmr_error **err);
+
+/* Register the journal's undo handler for vmr_setup_journal_file(). */
+void vmr_devices_register_undo(void);
+
+/* The prestart hooks' context: one QMP command at a time, waited for. */
+struct vmr_prestart {
+	const struct vmr_config *cfg;
+	const struct vmr_plan *plan;
+	/*
+	 * Run cmd with args (borrowed, may be NULL); *ret (may be NULL) gets a
+	 * new reference to its return.  Returns 0, 1 when a stop came first
+	 * or QEMU exited, negative with *err.
+	 */
+	int (*call)(void *userdata, const char *cmd, json_t *args, json_t **ret,
+		    struct vmr_error **err);
+	void *userdata;
 };
 
 /* Hand fd (taken) to the child as pd's fd of phase ph, queue q. */

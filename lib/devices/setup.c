@@ -1,7 +1,67 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The contexts of the devices' host hooks (lib/devices/devices.h). */
+#include <sys/stat.h>
+
 #include "lib/base/util.h"
 #include "lib/devices/devices.h"
+
+void vmr_setup_helper(struct vmr_setup *s, const char *name, pid_t pid)
+{
+	struct vmr_helpers *h = s->helpers;
+
+	h->v = xrealloc(h->v, (h->n + 1) * sizeof(*h->v));
+	h->v[h->n++] = (struct vmr_helper){.name = xstrdup(name), .pid = pid};
+}
+
+int vmr_setup_own(const struct vmr_setup *s, const char *path, struct vmr_error **err)
+{
+	struct stat st;
+	uid_t uid;
+	gid_t gid;
+
+	if (!vmr_caps_drop_ids(s->caps, &uid, &gid))
+		return 0;
+	if (lstat(path, &st) < 0)
+		return vmr_error_set(err, errno, "stat '%s'", path);
+	if (st.st_uid == uid && st.st_gid == gid)
+		return 0;
+	if (lchown(path, uid, gid) < 0)
+		return vmr_error_set(err, errno, "give '%s' to qemu_user (uid %u gid %u)", path,
+				     (unsigned)uid, (unsigned)gid);
+	return 0;
+}
+
+#define UNDO_SOCKET "state.socket"
+
+int vmr_setup_journal_file(struct vmr_setup *s, const char *path, struct vmr_error **err)
+{
+	json_t *e = json_pack("{s:s, s:s}", "type", UNDO_SOCKET, "path", path);
+	int r = vmr_journal_record(s->journal, e, err);
+
+	json_decref(e);
+	return r;
+}
+
+/* Remove the socket if one is there: whatever else holds the name now is not ours. */
+static int undo_socket(const json_t *entry, void *ctx, struct vmr_error **err)
+{
+	const char *path = json_string_value(json_object_get(entry, "path"));
+	struct stat st;
+
+	(void)ctx;
+	if (!path)
+		return vmr_error_set(err, EINVAL, "journal entry '%s' without a path", UNDO_SOCKET);
+	if (lstat(path, &st) < 0 || !S_ISSOCK(st.st_mode))
+		return 0;
+	if (unlink(path) < 0 && errno != ENOENT)
+		return vmr_error_set(err, errno, "remove '%s'", path);
+	return 0;
+}
+
+void vmr_devices_register_undo(void)
+{
+	vmr_journal_register(UNDO_SOCKET, undo_socket);
+}
 
 void vmr_setup_give(struct vmr_setup *s, const struct vmr_plan_dev *pd, enum vmr_fd_phase ph,
 		    unsigned q, int fd)

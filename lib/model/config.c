@@ -74,6 +74,10 @@ static char **config_field(struct vmr_config *c, const char *key)
 		return &c->dev_root;
 	if (streq(key, "qemu_user"))
 		return &c->qemu_user;
+	if (streq(key, "firmware_dir"))
+		return &c->firmware_dir;
+	if (streq(key, "swtpm"))
+		return &c->swtpm;
 	return NULL;
 }
 
@@ -187,6 +191,8 @@ int vmr_config_load(const char *path, struct vmr_config *ret, struct vmr_error *
 	    .sysfs_root = xstrdup("/sys"),
 	    .dev_root = xstrdup("/dev"),
 	    .sandbox = true,
+	    .firmware_dir = xstrdup(VMR_CONFIG_FIRMWARE_DIR),
+	    .swtpm = xstrdup(VMR_CONFIG_SWTPM),
 	};
 	const char *file = path ? path : VMR_CONFIG_DEFAULT_PATH;
 
@@ -243,5 +249,7 @@ void vmr_config_free(struct vmr_config *c)
 	free(c->qemu_user);
 	free(c->sysfs_root);
 	free(c->dev_root);
+	free(c->firmware_dir);
+	free(c->swtpm);
 	*c = (struct vmr_config){0};
 }

@@ -15,6 +15,8 @@
  *   qemu_user =                            ; run QEMU as this user (empty: root)
  *   sysfs_root = /sys                      ; VMRUN_SYSFS_ROOT
  *   sandbox = true                         ; VMRUN_NO_SANDBOX=1 forces false
+ *   firmware_dir = /usr/share/OVMF         ; OVMF's code and vars templates
+ *   swtpm = /usr/bin/swtpm                 ; swtpm_setup is looked up next to it
  */
 
 #include <stdbool.h>
@@ -23,6 +25,8 @@
 #include "lib/model/topology.h"
 
 #define VMR_CONFIG_DEFAULT_PATH "/etc/vmrun/vmrun.conf"
+#define VMR_CONFIG_FIRMWARE_DIR "/usr/share/OVMF" /* Debian's ovmf */
+#define VMR_CONFIG_SWTPM "/usr/bin/swtpm"
 
 struct vmr_config {
 	char *path; /* the file read, or NULL if none */
@@ -32,8 +36,10 @@ struct vmr_config {
 	char *image_dir;
 	char *qemu_user; /* NULL = root */
 	char *sysfs_root;
-	char *dev_root; /* "/dev"; VMRUN_DEV_ROOT, for tests */
-	bool sandbox;	/* the supervisor loads its seccomp filter (lib/sandbox.h) */
+	char *dev_root;	    /* "/dev"; VMRUN_DEV_ROOT, for tests */
+	bool sandbox;	    /* the supervisor loads its seccomp filter (lib/sandbox.h) */
+	char *firmware_dir; /* OVMF_CODE_4M*.fd and OVMF_VARS_4M*.fd (`firmware: uefi`) */
+	char *swtpm;	    /* swtpm, for `tpm: true`; swtpm_setup is in its directory */
 };
 
 /*

@@ -40,6 +40,7 @@ struct vmr_grants;    /* lib/plan/plan.h: what the supervisor's process needs */
 struct vmr_setup;     /* lib/devices/devices.h: one guest's host setup */
 struct vmr_hostsetup; /* lib/devices/devices.h: `vmrun host up` */
 struct vmr_config;    /* lib/model/config.h */
+struct vmr_prestart;  /* lib/devices/devices.h: QMP before the guest runs */
 
 enum vmr_device_class {
 	VMR_DEVICE_GUEST, /* selected by a key of the guest: `rng: true` */
@@ -79,6 +80,12 @@ struct vmr_device_ops {
 	 */
 	bool (*parse)(struct vmr_keyctx *c, const struct vmr_ynode *n, void *conf);
 	/*
+	 * GUEST: `true` selects it with its defaults, `false` selects none,
+	 * and a mapping sets its keys (`vnc: true`, `vnc: {port: 5901}`);
+	 * parse, if any, then sees only mappings.
+	 */
+	bool toggle;
+	/*
 	 * DISK: selected by its own key, whose value is the disk's file
 	 * (`cdrom: PATH`: removable read-only media); else a value of `bus`.
 	 */
@@ -115,6 +122,12 @@ struct vmr_device_ops {
 	bool guest_agent;
 	/* its state cannot be saved or migrated (vfio): no snapshot, no clone */
 	bool unmigratable;
+	/*
+	 * What it keeps in IMAGE_DIR/GUEST across runs (UEFI variables, TPM
+	 * state), names NULL-terminated, a directory with a trailing '/':
+	 * `vmrun rm` removes them.  NULL: nothing.
+	 */
+	const char *const *kept;
 	/* NIC: the MAC of the host link it creates for the NIC (reclaimed by it), if any */
 	bool (*link_mac)(const struct vmr_nic *nic, struct vmr_mac *ret);
 
@@ -137,13 +150,23 @@ struct vmr_device_ops {
 	int (*setup)(struct vmr_setup *s, struct vmr_plan_dev *pd, struct vmr_error **err);
 	/* what `vmrun host up` must prepare on its host for this device (SR-IOV VFs) */
 	void (*host_needs)(struct vmr_hostsetup *h, const struct vmr_device *d);
+
 	/*
 	 * Checks of this host that change nothing, made by `vmrun run` before
-	 * any host change (free hugepages, a NUMA node): a failure is a usage
-	 * error (status 2) and nothing is created.  NULL: none.
+	 * any host change: free hugepages, a NUMA node, files and programs it
+	 * needs, a host device it names.  A fault of the topology's (too few
+	 * hugepages, a bad password_file) is a usage error (status 2) and
+	 * nothing is created.  NULL: none.
 	 */
 	int (*preflight)(const struct vmr_config *cfg, const struct vmr_plan *p,
 			 const struct vmr_plan_dev *pd, struct vmr_error **err);
+	/*
+	 * Once QEMU answers QMP and before the guest runs (`cont`): commands
+	 * it must send, e.g. the VNC password, which must never be on QEMU's
+	 * command line.  Returns 0, 1 when a stop came first, or negative.
+	 */
+	int (*prestart)(struct vmr_prestart *ps, const struct vmr_plan_dev *pd,
+			struct vmr_error **err);
 };
 
 /* A device in the model: its kind, where it was selected, its keys. */

@@ -128,6 +128,19 @@ static int device_value(struct vmr_keyctx *c, struct vmr_device *d, const struct
 {
 	bool b;
 
+	if (d->ops->toggle && n->type == VMR_YNODE_MAP)
+		return !d->ops->parse || d->ops->parse(c, n, d->conf) ? 1 : -1;
+	if (d->ops->toggle && n->type == VMR_YNODE_SCALAR &&
+	    (streq(n->value, "true") || streq(n->value, "false"))) {
+		if (!vmr_key_bool(c, n, d->ops->name, &b))
+			return -1;
+		return b ? 1 : 0;
+	}
+	if (d->ops->toggle) {
+		VMR_KEY_ERR(c, n->pos, NULL, "%s: '%s' must be true, false or a mapping", c->ctx,
+			    d->ops->name);
+		return -1;
+	}
 	if (d->ops->parse)
 		return d->ops->parse(c, n, d->conf) ? 1 : -1;
 	if (!vmr_key_bool(c, n, d->ops->name, &b))
@@ -1086,12 +1099,15 @@ static void guest_devices_load(struct loader *L, struct vmr_guest *g, const stru
 			continue;
 		}
 		if (n->type == VMR_YNODE_MAP && k[i]->keys) {
+			/* its own keys: "guest 'a' vnc: unknown key 'prot'" */
+			_cleanup_free_ char *dctx = xasprintf("%s %s", ctx, k[i]->name);
+			struct vmr_keyctx dkc = loader_ctx(L, dctx);
 			_cleanup_free_ const char **names = NULL;
 			size_t nnames;
 
 			names = vmr_keys_names(k[i]->keys, &nnames);
-			vmr_key_check_unknown(&kc, n, names, nnames);
-			vmr_keys_parse(&kc, k[i]->keys, n, d.conf);
+			vmr_key_check_unknown(&dkc, n, names, nnames);
+			vmr_keys_parse(&dkc, k[i]->keys, n, d.conf);
 		}
 		if (k[i]->check) {
 			struct vmr_devcheck dc = {.kc = &kc, .guest = g, .map = n};

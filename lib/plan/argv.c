@@ -87,6 +87,18 @@ void vmr_argv_scsi_attach(struct vmr_argv *b, json_t *dev)
 	json_object_set_new(dev, "lun", json_integer(0));
 }
 
+void vmr_argv_usb_attach(struct vmr_argv *b, json_t *dev)
+{
+	if (!b->xhci_added) {
+		/* USB 2 and 3 ports, 15 each (the most xHCI has): a tablet and many hosts */
+		vmr_argv_push_json(b, "-device",
+				   json_pack("{s:s, s:s, s:i, s:i}", "driver", "qemu-xhci", "id",
+					     "xhci", "p2", 15, "p3", 15));
+		b->xhci_added = true;
+	}
+	json_object_set_new(dev, "bus", json_string("xhci.0"));
+}
+
 void vmr_argv_boot(struct vmr_argv *b, json_t *dev)
 {
 	/* with -kernel the firmware boots no disk; otherwise the first listed one */

@@ -31,6 +31,7 @@ struct vmr_argv {
 	bool scsi_added;    /* the virtio-scsi controller is on the command line */
 	unsigned scsi_next; /* next free scsi-id on it */
 	bool boot_set;	    /* a device carries bootindex 1 */
+	bool xhci_added;    /* the USB controller is on the command line */
 };
 
 /* The IDE controller of a machine type (the first comma-separated item of `machine`). */
@@ -59,6 +60,8 @@ void vmr_argv_blockdev(struct vmr_argv *b, const char *id, const char *path, con
 int vmr_argv_ide_attach(struct vmr_argv *b, json_t *dev, const char *what, struct vmr_error **err);
 /* Put dev on the virtio-scsi controller (added the first time). */
 void vmr_argv_scsi_attach(struct vmr_argv *b, json_t *dev);
+/* Put dev on the xHCI USB controller (added the first time). */
+void vmr_argv_usb_attach(struct vmr_argv *b, json_t *dev);
 /* bootindex 1 on the first bootable device, unless the guest boots -kernel. */
 void vmr_argv_boot(struct vmr_argv *b, json_t *dev);
 

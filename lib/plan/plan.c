@@ -19,6 +19,12 @@ char *vmr_plan_root_disk(const struct vmr_config *cfg, const struct vmr_guest *g
 			 g->name, VMR_PLAN_ROOT_FILE);
 }
 
+char *vmr_plan_guest_dir(const struct vmr_config *cfg, const struct vmr_guest *g)
+{
+	return xasprintf("%s/%s", cfg && cfg->image_dir ? cfg->image_dir : DEFAULT_IMAGE_DIR,
+			 g->name);
+}
+
 int vmr_facts_probe(const struct vmr_config *cfg, const struct vmr_guest *g, enum vmr_accel accel,
 		    struct vmr_facts *ret, char **ret_warning, struct vmr_error **err)
 {
@@ -84,6 +90,7 @@ int vmr_plan_build(const struct vmr_topology *t, const struct vmr_guest *g,
 	    .topo_dir = xstrdup(o->topo_dir),
 	    .sandbox = !o->no_sandbox,
 	    .env = VMR_STRVEC_INIT,
+	    .grants = {.files = VMR_STRVEC_INIT},
 	    .qmp_fd = -1,
 	    .console_fd = -1,
 	};
@@ -99,6 +106,9 @@ int vmr_plan_build(const struct vmr_topology *t, const struct vmr_guest *g,
 	if (g->cloud_init.enabled)
 		p.seed_iso = xasprintf("%s/" VMR_PLAN_SEED_FILE, p.state_dir);
 	p.root_disk = vmr_plan_root_disk(cfg, g);
+	p.guest_dir = vmr_plan_guest_dir(cfg, g);
+	p.firmware_dir =
+	    xstrdup(cfg && cfg->firmware_dir ? cfg->firmware_dir : VMR_CONFIG_FIRMWARE_DIR);
 	p.grants.kvm = p.facts.accel == VMR_ACCEL_KVM;
 
 	p.devs = xcalloc(g->ndisks + g->nnics + g->ndevices + 1, sizeof(*p.devs));
@@ -147,6 +157,8 @@ void vmr_plan_free(struct vmr_plan *p)
 	vmr_strvec_clear(&p->grants.files);
 	free(p->seed_iso);
 	free(p->root_disk);
+	free(p->guest_dir);
+	free(p->firmware_dir);
 	*p = (struct vmr_plan){.qmp_fd = -1, .console_fd = -1};
 }
 

@@ -14,7 +14,8 @@
  *
  * Child fd numbering: the fds of every device's first phase (tap fds, in
  * device order, `queues` per NIC) from 3, then those of the next phases
- * (vhost-net fds, then sockets such as the guest agent's), then the QMP
+ * (vhost-net fds, then other device nodes and sockets such as the guest
+ * agent's), then the QMP
  * listening socket, then the console's.
  */
 
@@ -36,6 +37,7 @@
 enum vmr_fd_phase {
 	VMR_FD_TAP,    /* tap and macvtap queues */
 	VMR_FD_VHOST,  /* a vhost-net fd per tap queue */
+	VMR_FD_DEV,    /* other nodes and sockets vmrun opens for QEMU: USB devices, swtpm's */
 	VMR_FD_SOCKET, /* listening sockets the supervisor talks to (the guest agent) */
 	VMR_FD_PHASES,
 };
@@ -54,12 +56,15 @@ struct vmr_grants {
 	bool tap_nodes; /* macvtap: its tap device node, made from sysfs (MKNOD) */
 	bool net_admin; /* CAP_NET_ADMIN: links, VF settings */
 	bool vfio;	/* /dev/vfio, locked memory, writable PCI sysfs */
+	/* guest devices: firmware, tpm, vnc, usb */
+	bool guest_dir; /* writes IMAGE_DIR/GUEST: UEFI variables, TPM state */
+	bool usb;	/* host USB device nodes: DEV/bus/usb (character major 189) */
 	/* guest RAM in hugepages of each size (bytes): kube's hugepages-2Mi/-1Gi limits */
 	uint64_t hugepages_2m, hugepages_1g;
 	bool numa; /* mbind (a host NUMA node): Docker's seccomp wants CAP_SYS_NICE for it */
 	/* paths as written in the topology (relative: to its directory) */
 	struct vmr_strvec dirs;	 /* directories shared read-write (vhost-user sockets) */
-	struct vmr_strvec files; /* files read (a PCI device's ROM) */
+	struct vmr_strvec files; /* files read (a PCI device's ROM, a VNC password_file) */
 };
 
 /* A device's share of the plan. */
@@ -91,6 +96,8 @@ struct vmr_plan {
 	struct vmr_strvec env; /* QEMU's whole environment */
 	char *seed_iso;	       /* STATE/GUEST/seed.iso when the guest has a seed, else NULL */
 	char *root_disk;       /* IMAGE_DIR/GUEST/root.qcow2 for `image:`, else NULL */
+	char *guest_dir;       /* IMAGE_DIR/GUEST: what the guest keeps across runs */
+	char *firmware_dir;    /* OVMF's files (`firmware: uefi`) */
 	struct vmr_plan_dev
 	    *devs; /* the disks' buses, the NICs' attachments, the guest's devices */
 	size_t ndevs;
@@ -135,6 +142,8 @@ char *vmr_plan_path(const struct vmr_plan *p, const char *path);
 
 /* IMAGE_DIR/GUEST/root.qcow2 for a guest with `image:`, else NULL; caller frees. */
 char *vmr_plan_root_disk(const struct vmr_config *cfg, const struct vmr_guest *g);
+/* IMAGE_DIR/GUEST: what the guest keeps across runs (caller frees). */
+char *vmr_plan_guest_dir(const struct vmr_config *cfg, const struct vmr_guest *g);
 #define VMR_PLAN_SEED_FILE "seed.iso" /* in the guest's state directory */
 #define VMR_PLAN_ROOT_FILE "root.qcow2"
 

@@ -459,7 +459,7 @@ int vmr_clone(const struct vmr_clone_opts *o, struct vmr_clone_result *ret, stru
 	struct vmr_ynode *root = NULL;
 	struct vmr_guest_info info = {.lock = {.lock_fd = -1}};
 	struct vmr_strvec made = VMR_STRVEC_INIT;
-	_cleanup_free_ char *text = NULL, *qemu_img = NULL, *snap = NULL, *entry = NULL;
+	_cleanup_free_ char *text = NULL, *qemu_img = NULL, *snap = NULL;
 	_cleanup_free_ char *real = NULL, *name_for_load = NULL;
 	json_t *src_disks = NULL, *new_disks = NULL, *snap_disks = NULL, *d;
 	const struct vmr_guest *src, *ng;

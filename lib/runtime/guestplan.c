@@ -59,11 +59,32 @@ static void close_device_fds(const struct vmr_plan *p, int *fds)
 	}
 }
 
+int vmr_guest_prestart(struct vmr_prestart *ps, struct vmr_error **err)
+{
+	const struct vmr_plan *p = ps->plan;
+
+	for (size_t i = 0; i < p->ndevs; i++) {
+		const struct vmr_plan_dev *pd = &p->devs[i];
+		int r;
+
+		if (!pd->dev->ops || !pd->dev->ops->prestart)
+			continue;
+		r = pd->dev->ops->prestart(ps, pd, err);
+		if (r < 0)
+			return vmr_error_wrap(err, "%s", pd->dev->ops->name);
+		if (r > 0)
+			return r;
+	}
+	return 0;
+}
+
 int vmr_guest_setup(const struct vmr_config *cfg, struct vmr_journal *j, struct vmr_plan *p,
-		    int *fds, struct vmr_error **err)
+		    int *fds, const struct vmr_caps_drop *caps, struct vmr_helpers *helpers,
+		    struct vmr_error **err)
 {
 	struct vmr_strvec together = VMR_STRVEC_INIT;
-	struct vmr_setup s = {.cfg = cfg, .plan = p, .fds = fds};
+	struct vmr_setup s = {
+	    .cfg = cfg, .plan = p, .fds = fds, .journal = j, .caps = caps, .helpers = helpers};
 	int r;
 
 	r = vmr_net_open(cfg, j, &s.net, err);

@@ -32,9 +32,10 @@ int vmr_guest_plan(const struct vmr_config *cfg, const struct vmr_topology *t,
 		   struct vmr_plan *ret, char **ret_warning, struct vmr_error **err);
 
 /*
- * The devices' checks of this host that change nothing (free hugepages, a
- * vhost-user backend's socket): run before any host change; a failure is
- * a usage error (status 2).
+ * The devices' checks of this host that change nothing (their preflight
+ * hooks: free hugepages, a vhost-user backend's socket, OVMF's files,
+ * swtpm, a VNC password file, a USB device): run before any host change.
+ * A fault of the topology's is a usage error (status 2).
  */
 int vmr_guest_preflight(const struct vmr_config *cfg, const struct vmr_plan *p,
 			struct vmr_error **err);
@@ -43,11 +44,22 @@ int vmr_guest_preflight(const struct vmr_config *cfg, const struct vmr_plan *p,
  * The host setup of the plan's devices (lib/devices/): each journaled in
  * j, the fds QEMU gets stored in fds[child_fd - 3] (p->nfds entries, -1
  * until set; the caller owns them), facts learnt written into p (the VF
- * chosen, host interfaces).  On failure the fds opened are closed and
- * this setup's own changes are rolled back; the caller replays the journal
- * anyway.
+ * chosen, host interfaces).  Helper processes devices start (swtpm) run
+ * with the privilege drop caps (NULL: none) and are recorded in helpers,
+ * which the caller supervises and stops, also after a failure.  On failure the fds opened are
+ * closed and this setup's own changes are rolled back; the caller replays the journal anyway.
  */
+struct vmr_caps_drop;
+struct vmr_helpers;
 int vmr_guest_setup(const struct vmr_config *cfg, struct vmr_journal *j, struct vmr_plan *p,
-		    int *fds, struct vmr_error **err);
+		    int *fds, const struct vmr_caps_drop *caps, struct vmr_helpers *helpers,
+		    struct vmr_error **err);
+
+/*
+ * The devices' QMP commands once QEMU answers, before the guest runs
+ * (their prestart hooks).  Returns 0, 1 when a stop came first, or negative.
+ */
+struct vmr_prestart;
+int vmr_guest_prestart(struct vmr_prestart *ps, struct vmr_error **err);
 
 #endif

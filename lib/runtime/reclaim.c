@@ -21,6 +21,7 @@ int vmr_reclaim_locked(const struct vmr_config *cfg, const struct vmr_guest *g,
 	int r;
 
 	vmr_net_register_undo();
+	vmr_devices_register_undo();
 	r = vmr_journal_open(jpath, &j, err);
 	if (r < 0)
 		return r;

@@ -116,6 +116,42 @@ static int remove_tree(const char *dir, int depth)
 	return r;
 }
 
+/*
+ * What devices keep in IMAGE_DIR/GUEST (UEFI variables, TPM state: their
+ * ops' kept names), whichever the guest has now, since an earlier topology
+ * may have had them.  Appends each one there is to removed; returns how
+ * many, or negative.
+ */
+static int remove_kept(const char *gdir, bool dry_run, struct vmr_strvec *removed,
+		       struct vmr_error **err)
+{
+	int n = 0;
+
+	for (const struct vmr_device_ops *const *k = vmr_device_kinds(); *k; k++) {
+		for (const char *const *name = (*k)->kept; name && *name; name++) {
+			_cleanup_free_ char *p = xasprintf("%s/%s", gdir, *name);
+			size_t len = strlen(p);
+			bool dir = p[len - 1] == '/';
+			struct stat st;
+			int r = 0;
+
+			if (dir)
+				p[len - 1] = '\0';
+			if (lstat(p, &st) < 0)
+				continue;
+			if (!dry_run)
+				r = dir && S_ISDIR(st.st_mode) ? remove_tree(p, 0)
+				    : unlink(p) < 0	       ? -errno
+							       : 0;
+			if (r < 0)
+				return vmr_error_set(err, -r, "remove '%s'", p);
+			vmr_strvec_pushf(removed, "%s%s", p, dir ? "/" : "");
+			n++;
+		}
+	}
+	return n;
+}
+
 int vmr_guest_remove(const struct vmr_config *cfg, const char *topo_path, const char *guest,
 		     bool dry_run, struct vmr_rm_result *ret, struct vmr_error **err)
 {
@@ -124,6 +160,7 @@ int vmr_guest_remove(const struct vmr_config *cfg, const char *topo_path, const 
 	struct vmr_topology *t = NULL;
 	struct vmr_statedir lock = {.lock_fd = -1};
 	_cleanup_free_ char *state = NULL, *journal = NULL, *real = NULL, *qemu_img = NULL;
+	_cleanup_free_ char *gdir = NULL;
 	struct vmr_strvec files = VMR_STRVEC_INIT;
 	const struct vmr_guest *g;
 	json_t *disks = NULL, *d;
@@ -212,14 +249,14 @@ int vmr_guest_remove(const struct vmr_config *cfg, const char *topo_path, const 
 	}
 	for (size_t i = 0; i < files.n; i++)
 		vmr_strvec_push(&res.removed, files.v[i]);
-	if (g->image) {
-		_cleanup_free_ char *root = vmr_plan_root_disk(cfg, g);
-		char *slash = strrchr(root, '/');
-
-		*slash = '\0';
+	gdir = vmr_plan_guest_dir(cfg, g);
+	r = remove_kept(gdir, dry_run, &res.removed, err);
+	if (r < 0)
+		goto out;
+	if (g->image || r > 0) {
 		/* IMAGE_DIR/GUEST, when nothing else is in it */
-		if (!dry_run && rmdir(root) == 0)
-			vmr_strvec_pushf(&res.removed, "%s/", root);
+		if (!dry_run && rmdir(gdir) == 0)
+			vmr_strvec_pushf(&res.removed, "%s/", gdir);
 	}
 	if (stat(state, &st) == 0) {
 		if (!dry_run) {

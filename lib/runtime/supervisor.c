@@ -5,6 +5,7 @@
  * escalation, signals) and QMP events.  The phases are in
  * supervisor_{start,loop,control,teardown}.c (supervisor_internal.h).
  */
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <sys/signalfd.h>
@@ -119,6 +120,16 @@ json_t *sup_status(struct sup *s, bool live, json_t *qemu_state)
 			      n->has_ip ? json_string(vmr_cidr_format(&n->ip, ip)) : json_null()));
 	}
 	json_object_set_new(st, "nics", nics);
+	{
+		json_t *helpers = json_array();
+
+		for (size_t i = 0; i < s->helpers.n; i++)
+			json_array_append_new(helpers, json_pack("{s:s, s:I, s:b}", "name",
+								 s->helpers.v[i].name, "pid",
+								 (json_int_t)s->helpers.v[i].pid,
+								 "exited", s->helpers.v[i].exited));
+		json_object_set_new(st, "helpers", helpers);
+	}
 	if (s->finished)
 		json_object_set_new(st, "exit_status", json_integer(s->exit_status));
 	if (live) {
@@ -237,8 +248,17 @@ int sup_write_status(struct sup *s, struct vmr_error **err)
 	return r;
 }
 
+static struct vmr_helper *sup_helper(struct sup *s, pid_t pid)
+{
+	for (size_t i = 0; i < s->helpers.n; i++)
+		if (s->helpers.v[i].pid == pid)
+			return &s->helpers.v[i];
+	return NULL;
+}
+
 void sup_reap(struct sup *s)
 {
+	struct vmr_helper *h;
 	int status;
 	pid_t pid;
 
@@ -247,7 +267,101 @@ void sup_reap(struct sup *s)
 		if (pid == s->qemu_pid && !s->qemu_exited) {
 			s->qemu_exited = true;
 			s->qemu_wstatus = status;
+		} else if ((h = sup_helper(s, pid)) && !h->exited) {
+			h->exited = true;
+			h->wstatus = status;
+			/* during startup nothing makes it end on purpose: judge at once */
+			if (!s->qemu_exited && !s->helper_check_at)
+				s->helper_check_at =
+				    now_ms() + (s->phase == PHASE_STARTING ? 0 : HELPER_GRACE_MS);
 		}
+	}
+	sup_helpers_check(s);
+}
+
+/*
+ * A helper that ended while QEMU lives on (after the grace a quitting
+ * QEMU gets): the guest lost a device it needs, so it is stopped, and
+ * `vmrun run` ends with VMR_EXIT_HELPER whatever QEMU does then.
+ */
+void sup_helpers_check(struct sup *s)
+{
+	_cleanup_free_ char *how = NULL, *why = NULL;
+	const struct vmr_helper *h = NULL;
+
+	if (!s->helper_check_at || s->helper_died)
+		return;
+	if (s->qemu_exited) {
+		s->helper_check_at = 0; /* it ended with QEMU */
+		return;
+	}
+	if (now_ms() < s->helper_check_at)
+		return;
+	s->helper_check_at = 0;
+	for (size_t i = 0; i < s->helpers.n && !h; i++)
+		if (s->helpers.v[i].exited)
+			h = &s->helpers.v[i];
+	if (!h)
+		return;
+	s->helper_died = true;
+	how = sup_wstatus_text(h->wstatus);
+	why = xasprintf("%s (pid %d) %s", h->name, (int)h->pid, how);
+	sup_log(s, VMR_LOG_WARNING, "guest '%s': %s: the guest cannot run without it", s->g->name,
+		why);
+	sup_stop(s, s->stop_timeout, why);
+}
+
+static bool sup_helpers_alive(struct sup *s)
+{
+	for (size_t i = 0; i < s->helpers.n; i++)
+		if (!s->helpers.v[i].exited)
+			return true;
+	return false;
+}
+
+static void sup_helpers_signal(struct sup *s, int sig)
+{
+	for (size_t i = 0; i < s->helpers.n; i++)
+		if (!s->helpers.v[i].exited)
+			kill(s->helpers.v[i].pid, sig);
+}
+
+/*
+ * Teardown, once QEMU is gone: helpers end by themselves when QEMU closes
+ * their sockets (swtpm --terminate); whoever does not within
+ * HELPER_STOP_MS gets SIGTERM, then SIGKILL.  All are reaped.
+ */
+void sup_helpers_stop(struct sup *s)
+{
+	/* no QEMU ever connected: nothing will end them */
+	int step = s->qemu_pid > 0 ? 0 : 1;
+	uint64_t deadline = now_ms() + HELPER_STOP_MS;
+
+	if (step == 1)
+		sup_helpers_signal(s, SIGTERM);
+	for (;;) {
+		sup_reap(s);
+		if (!sup_helpers_alive(s))
+			return;
+		if (now_ms() >= deadline) {
+			if (step == 2)
+				break;
+			sup_helpers_signal(s, step == 0 ? SIGTERM : SIGKILL);
+			sup_log(s, VMR_LOG_INFO, "guest '%s': helper still running after QEMU: %s",
+				s->g->name, step == 0 ? "SIGTERM" : "SIGKILL");
+			step++;
+			deadline = now_ms() + HELPER_STOP_MS;
+		}
+		(void)poll(NULL, 0, 20);
+	}
+	for (size_t i = 0; i < s->helpers.n; i++) {
+		struct vmr_helper *h = &s->helpers.v[i];
+
+		if (h->exited)
+			continue;
+		while (waitpid(h->pid, &h->wstatus, 0) < 0 && errno == EINTR)
+			;
+		h->exited = true;
 	}
 }
 
@@ -392,6 +506,9 @@ int sup_exit_status(const struct sup *s)
 		return s->escalated ? VMR_EXIT_STOPPED : 128 + WTERMSIG(st);
 	if (WEXITSTATUS(st) != 0)
 		return VMR_EXIT_QEMU_ERROR;
+	/* QEMU 7.2 exits 0 at once on a watchdog poweroff, without SHUTDOWN */
+	if (s->watchdog_poweroff && !s->shutdown_seen)
+		return VMR_EXIT_WATCHDOG;
 	if (s->shutdown_seen && streq(s->shutdown_reason, "guest-panic"))
 		return VMR_EXIT_GUEST_PANIC;
 	if (s->shutdown_guest)
@@ -428,6 +545,14 @@ void sup_on_event(const char *event, json_t *data, json_t *timestamp, void *user
 		if (s->o->events)
 			sup_log(s, VMR_LOG_EVENT, "%s", line);
 		free(line);
+	}
+	if (streq(event, "WATCHDOG")) {
+		const char *action = json_string_value(json_object_get(data, "action"));
+
+		sup_log(s, VMR_LOG_INFO, "guest '%s': the watchdog fired (action %s)", s->g->name,
+			action ? action : "?");
+		if (streq(action, "poweroff"))
+			s->watchdog_poweroff = true;
 	}
 	if (streq(event, "SHUTDOWN")) {
 		const char *reason = json_string_value(json_object_get(data, "reason"));
@@ -476,6 +601,9 @@ int vmr_supervisor_run(const struct vmr_supervisor_opts *o, int *ret_status, str
 		s.exit_status = VMR_EXIT_STOPPED;
 	else
 		s.exit_status = err && *err && (*err)->status ? (*err)->status : VMR_EXIT_FAILURE;
+	/* however QEMU ended after it: the guest was stopped for the helper */
+	if (r >= 0 && s.helper_died)
+		s.exit_status = VMR_EXIT_HELPER;
 	tr = sup_teardown(&s, &terr);
 	if (r >= 0 && s.qemu_exited && r != 1) {
 		_cleanup_free_ char *how = sup_wstatus_text(s.qemu_wstatus);

@@ -51,6 +51,8 @@
 enum {
 	VMR_EXIT_QEMU_ERROR = 3,  /* QEMU exited with a non-zero status while the guest ran */
 	VMR_EXIT_GUEST_PANIC = 4, /* QEMU reported a guest panic (SHUTDOWN reason guest-panic) */
+	VMR_EXIT_HELPER = 5,	  /* a helper the guest needs (swtpm) died: the guest was stopped */
+	VMR_EXIT_WATCHDOG = 6,	  /* the guest's watchdog fired with action poweroff */
 	VMR_EXIT_STOPPED = 143,	  /* the guest did not power off itself: stopped by quit or
 				   * SIGKILL after the timeout, or QEMU was told to quit by
 				   * the host (a signal to QEMU, a `quit` over QMP) */

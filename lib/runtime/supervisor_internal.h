@@ -23,6 +23,7 @@
 #include "lib/base/spawn.h"
 #include "lib/base/statedir.h"
 #include "lib/base/util.h"
+#include "lib/devices/devices.h"
 #include "lib/plan/plan.h"
 #include "lib/runtime/pin.h"
 #include "lib/runtime/ready.h"
@@ -40,6 +41,14 @@
 #define QMP_DRAIN_MS 1000
 /* QMP closed during startup: how long QEMU may take to exit */
 #define STARTUP_EXIT_WAIT_MS 2000
+/*
+ * A helper (swtpm) that ends while QEMU lives: QEMU gets this long to end
+ * too (a quitting QEMU closes swtpm's socket before it exits) before the
+ * helper's end counts as its death.
+ */
+#define HELPER_GRACE_MS 1000
+/* teardown: how long helpers get to end after QEMU, then after SIGTERM */
+#define HELPER_STOP_MS 2000
 /* ready_when tcp: a connection attempt every second, each given 3 s */
 #define SUP_TCP_RETRY_MS 1000
 #define SUP_TCP_CONNECT_MS 3000
@@ -141,6 +150,10 @@ struct sup {
 	pid_t qemu_pid;
 	bool qemu_exited;
 	int qemu_wstatus;
+	struct vmr_helpers helpers; /* processes devices started (swtpm) */
+	uint64_t helper_check_at;   /* a helper ended: judge at this now_ms() */
+	bool helper_died;	    /* one ended while QEMU ran: status VMR_EXIT_HELPER */
+	bool watchdog_poweroff;	    /* QEMU's WATCHDOG event said poweroff */
 	struct vmr_vcpu *vcpus;
 	size_t nvcpus;
 	bool pinned;
@@ -174,6 +187,8 @@ json_t *sup_status(struct sup *s, bool live, json_t *qemu_state);
 json_t *sup_stats(struct sup *s, json_t *blockstats);
 int sup_write_status(struct sup *s, struct vmr_error **err);
 void sup_reap(struct sup *s);
+void sup_helpers_check(struct sup *s);
+void sup_helpers_stop(struct sup *s);
 bool sup_qemu_dying(struct sup *s);
 void sup_kill(struct sup *s);
 void sup_escalate(struct sup *s, const char *why);

@@ -16,6 +16,8 @@ static int poll_timeout(struct sup *s)
 
 	if (s->qmp_lost_at && (!d || s->qmp_lost_at + QMP_LOST_GRACE_MS < d))
 		d = s->qmp_lost_at + QMP_LOST_GRACE_MS;
+	if (s->helper_check_at && (!d || s->helper_check_at < d))
+		d = s->helper_check_at;
 	if (d) {
 		left = d > now ? (int)(d - now) : 0;
 		if (t < 0 || left < t)
@@ -31,6 +33,7 @@ static void sup_deadlines(struct sup *s)
 {
 	uint64_t now = now_ms();
 
+	sup_helpers_check(s);
 	if (s->deadline && now >= s->deadline) {
 		s->deadline = 0;
 		if (s->phase == PHASE_POWERDOWN) {

@@ -511,7 +511,6 @@ static void reboot_event(struct sup *s, const char *event, json_t *data)
 
 void sup_health_event(struct sup *s, const char *event, json_t *data)
 {
-	reboot_event(s, event, data);
 	if (streq(event, "RESET") && s->health.started) {
 		/* the guest boots again: it is not ready until it says so again */
 		vmr_ready_lines_rearm(&s->health.lines);
@@ -522,6 +521,8 @@ void sup_health_event(struct sup *s, const char *event, json_t *data)
 		s->health.paused = streq(event, "STOP");
 		health_file(s);
 	}
+	/* after the readiness changed: a reboot's reply finds it not ready */
+	reboot_event(s, event, data);
 }
 
 void sup_health_poll(struct sup *s, struct pollfd *pfd)

@@ -16,6 +16,7 @@
 
 #include "images/images.h"
 #include "lib/base/fault.h"
+#include "lib/devices/devices.h"
 #include "lib/runtime/guestplan.h"
 #include "lib/runtime/plandesc.h"
 #include "lib/runtime/preflight.h"
@@ -460,7 +461,7 @@ static bool start_call_finished(_unused_ struct sup *s, void *arg)
  * *ret_return (when not NULL), 1 when a stop came first or QEMU exited,
  * negative with *err.
  */
-static int sup_start_call(struct sup *s, const char *cmd, json_t **ret_return,
+static int sup_start_call(struct sup *s, const char *cmd, json_t *args, json_t **ret_return,
 			  struct vmr_error **err)
 {
 	struct start_call *c;
@@ -471,7 +472,7 @@ static int sup_start_call(struct sup *s, const char *cmd, json_t **ret_return,
 	if (s->stop_requested || s->qemu_exited)
 		return 1;
 	c = xcalloc(1, sizeof(*c));
-	r = vmr_qmp_send(s->qmp, cmd, NULL, VMR_SUPERVISOR_START_TIMEOUT_MS, start_call_done, c,
+	r = vmr_qmp_send(s->qmp, cmd, args, VMR_SUPERVISOR_START_TIMEOUT_MS, start_call_done, c,
 			 NULL, err);
 	if (r < 0) {
 		free(c);
@@ -518,7 +519,7 @@ static int sup_negotiate(struct sup *s, struct vmr_error **err)
 		return vmr_error_set(err, -r, "qmp '%s': wait for the greeting", name);
 	if (r > 0)
 		return r;
-	r = sup_start_call(s, "qmp_capabilities", NULL, err);
+	r = sup_start_call(s, "qmp_capabilities", NULL, NULL, err);
 	if (r < 0)
 		vmr_error_wrap(err, "handshake with '%s'", name);
 	return r;
@@ -538,7 +539,7 @@ static int sup_pin(struct sup *s, struct vmr_error **err)
 	json_t *ret = NULL;
 	int r;
 
-	r = sup_start_call(s, "query-cpus-fast", &ret, err);
+	r = sup_start_call(s, "query-cpus-fast", NULL, &ret, err);
 	if (r != 0)
 		return r;
 	r = vmr_pin_parse(ret, &s->vcpus, &s->nvcpus, err);
@@ -556,7 +557,7 @@ static int sup_pin(struct sup *s, struct vmr_error **err)
 		pl.vcpus = &s->g->cpuset;
 	}
 	if (p->iothreads) {
-		r = sup_start_call(s, "query-iothreads", &ret, err);
+		r = sup_start_call(s, "query-iothreads", NULL, &ret, err);
 		if (r != 0)
 			return r;
 		r = vmr_pin_parse_iothreads(ret, &io, &pl.nio, err);
@@ -572,6 +573,21 @@ static int sup_pin(struct sup *s, struct vmr_error **err)
 		return r;
 	s->pinned = s->g->has_cpuset;
 	return 0;
+}
+
+static int sup_prestart_call(void *userdata, const char *cmd, json_t *args, json_t **ret,
+			     struct vmr_error **err)
+{
+	return sup_start_call(userdata, cmd, args, ret, err);
+}
+
+/* The devices' QMP commands before the guest runs (the VNC password). */
+static int sup_prestart(struct sup *s, struct vmr_error **err)
+{
+	struct vmr_prestart ps = {
+	    .cfg = s->cfg, .plan = &s->plan, .call = sup_prestart_call, .userdata = s};
+
+	return vmr_guest_prestart(&ps, err);
 }
 
 /*
@@ -603,6 +619,7 @@ int sup_start(struct sup *s, struct vmr_error **err)
 			return r;
 	}
 	vmr_net_register_undo();
+	vmr_devices_register_undo();
 	r = sup_reclaim(s, err);
 	if (r < 0)
 		return r;
@@ -618,7 +635,8 @@ int sup_start(struct sup *s, struct vmr_error **err)
 	r = sup_disks_own(s, err);
 	if (r < 0)
 		return vmr_error_wrap(err, "guest '%s'", g->name);
-	r = vmr_guest_setup(s->cfg, s->journal, &s->plan, s->fds, err);
+	r = vmr_guest_setup(s->cfg, s->journal, &s->plan, s->fds, s->have_caps ? &s->caps : NULL,
+			    &s->helpers, err);
 	if (r < 0)
 		return vmr_error_wrap(err, "guest '%s'", g->name);
 	vmr_fault_point("host-setup");
@@ -676,6 +694,9 @@ int sup_start(struct sup *s, struct vmr_error **err)
 	if (r != 0)
 		return sup_start_end(s, r, err);
 	vmr_fault_point("pinned");
+	r = sup_prestart(s, err);
+	if (r != 0)
+		return sup_start_end(s, r, err);
 	/*
 	 * Every host change is made and QEMU runs: from here on the
 	 * supervisor only talks QMP, copies the console and undoes the
@@ -687,7 +708,7 @@ int sup_start(struct sup *s, struct vmr_error **err)
 		if (r < 0)
 			return vmr_error_wrap(err, "guest '%s'", g->name);
 	}
-	r = sup_start_call(s, "cont", NULL, err);
+	r = sup_start_call(s, "cont", NULL, NULL, err);
 	if (r != 0)
 		return sup_start_end(s, r, err);
 

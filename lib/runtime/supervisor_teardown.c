@@ -24,6 +24,8 @@ int sup_teardown(struct sup *s, struct vmr_error **err)
 		s->qemu_exited = true;
 	}
 	sup_reap(s);
+	/* after QEMU, which holds their sockets */
+	sup_helpers_stop(s);
 	if (s->have_console) {
 		run_console_drain(&s->con, 1000);
 		run_console_close(&s->con);
@@ -74,6 +76,9 @@ void sup_free(struct sup *s)
 	free(s->fds);
 	free(s->vcpus);
 	free(s->shutdown_reason);
+	for (size_t i = 0; i < s->helpers.n; i++)
+		free(s->helpers.v[i].name);
+	free(s->helpers.v);
 	if (s->have_user)
 		vmr_spawn_user_free(&s->user);
 	if (s->have_caps)

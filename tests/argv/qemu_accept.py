@@ -9,16 +9,21 @@ tap fds are made with TUNSETIFF):
 
 It provides what `vmrun run` would: every fd the command line names (taps,
 with IFF_MULTI_QUEUE for "fds": "a:b"; listening unix sockets for the qmp and
-console chardevs), image files at the paths of the -blockdev file nodes
-(redirected into WORKDIR; qcow2 made with qemu-img), a vhost-user backend
+console chardevs; for a client chardev -- swtpm's control socket -- a
+connection to a real swtpm, started here as vmrun starts it; a read-write fd
+for each -add-fd), image files at the paths of the -blockdev file nodes
+(redirected into WORKDIR; qcow2 made with qemu-img; OVMF's code as it is,
+its variables a copy of Debian's template), the VNC unix socket's directory
+(redirected into WORKDIR) and a loopback for a TCP one, a vhost-user backend
 for the vhost-user NICs (dpdk-testpmd as nobody, its sockets redirected
 into WORKDIR; exit 77 "skip: ..." without it), and it drops what cannot
-exist here: vfio-pci devices (no hardware), -kernel/-initrd/-append (no
-kernel needed for a paused guest) and a memory backend's hugetlb when the
-host has too few free hugepages (the suite must not reserve them: that is
-machine-wide; tests/integration/hugepages.sh runs a guest in them).  Then it runs QEMU, talks QMP
-(qmp_capabilities, query-block, query-pci, quit) and expects exit 0.
-Prints one line and exits 0 when QEMU accepted everything.
+exist here: vfio-pci and usb-host devices (no hardware; QEMU still parses
+-add-fd), -kernel/-initrd/-append (no kernel needed for a paused guest) and
+a memory backend's hugetlb when the host has too few free hugepages (the
+suite must not reserve them: that is machine-wide;
+tests/integration/hugepages.sh runs a guest in them).  Then it runs QEMU,
+talks QMP (qmp_capabilities, query-block, query-pci, quit) and expects exit
+0.  Prints one line and exits 0 when QEMU accepted everything.
 """
 import atexit
 import fcntl
@@ -72,6 +77,30 @@ def listening_socket(path):
     s.bind(path)
     s.listen(1)
     return s
+
+
+OVMF_VARS = "/usr/share/OVMF/OVMF_VARS_4M.fd"
+
+
+class Conn(socket.socket):
+    """A connected socket that knows the swtpm behind it."""
+
+
+def swtpm(work, listener, path):
+    """Start swtpm on listener (its control channel) as vmrun does; our connection."""
+    state = os.path.join(work, "tpm")
+    os.makedirs(state, exist_ok=True)
+    subprocess.run(["swtpm_setup", "--tpm2", "--tpmstate", state, "--createek",
+                    "--pcr-banks", "sha256", "--not-overwrite"], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    lfd = listener.fileno()
+    proc = subprocess.Popen(["swtpm", "socket", "--tpm2", "--tpmstate", "dir=" + state,
+                             "--ctrl", "type=unixio,fd=3", "--terminate"],
+                            preexec_fn=lambda: os.dup2(lfd, 3), pass_fds=[3])
+    c = Conn(socket.AF_UNIX, socket.SOCK_STREAM)
+    c.connect(path)
+    c.swtpm = proc
+    return c
 
 
 def skip(msg):
@@ -176,9 +205,17 @@ def main():
         if a in ("-kernel", "-initrd", "-append"):
             i += 2
             continue
-        if a == "-device" and v and v.startswith("{") and json.loads(v)["driver"] == "vfio-pci":
+        if (a == "-device" and v and v.startswith("{")
+                and json.loads(v)["driver"] in ("vfio-pci", "usb-host")):
             i += 2
             continue
+        if a == "-vnc" and v and v.startswith("unix:"):
+            # the state directory is vmrun's: a socket of the same name here
+            out += [a, "unix:" + os.path.join(work, "vnc.sock") + v[v.index(".sock") + 5:]]
+            i += 2
+            continue
+        if a == "-vnc" and v:
+            subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
         if a == "-blockdev" and v and v.startswith("{"):
             o = json.loads(v)
             nodes[o["node-name"]] = o
@@ -202,7 +239,12 @@ def main():
         if o["driver"] != "file":
             continue
         path = os.path.join(work, name + ".img")
-        if formats.get(name) == "qcow2":
+        if name == "fw-code-file" and o.get("read-only") and os.path.exists(o["filename"]):
+            continue  # OVMF's code, read-only, as installed
+        if name == "fw-vars-file":
+            # the guest's variables: a copy of the template, flash-sized
+            shutil.copyfile(OVMF_VARS, path)
+        elif formats.get(name) == "qcow2":
             subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", path, "64M"], check=True)
         else:
             with open(path, "wb") as f:
@@ -211,12 +253,12 @@ def main():
     for k, a in enumerate(out):
         if a.startswith("{") and out[k - 1] == "-blockdev":
             o = json.loads(a)
-            if o["driver"] == "file":
+            if o["driver"] == "file" and o["filename"] in renamed:
                 o["filename"] = renamed[o["filename"]]
                 out[k] = json.dumps(o)
 
     # fds: taps for -netdev tap, listening sockets for the chardevs
-    fds, keep, qmp_path = {}, [], None
+    fds, keep, qmp_path, helpers = {}, [], None, []
     for k, a in enumerate(out):
         prev = out[k - 1]
         if prev == "-netdev" and a.startswith("{"):
@@ -234,9 +276,18 @@ def main():
             path = os.path.join(work, opts["id"] + ".sock")
             s = listening_socket(path)
             keep.append(s)
+            if opts.get("server") != "on":
+                # a client chardev: swtpm's control socket (lib/devices/tpm.c)
+                s = swtpm(work, s, path)
+                keep.append(s)
+                helpers.append(s.swtpm)
             fds[int(opts["fd"])] = s.fileno()
             if opts["id"] == "qmp":
                 qmp_path = path
+        if prev == "-add-fd":
+            opts = dict(kv.split("=", 1) for kv in a.split(","))
+            fd = os.open("/dev/null", os.O_RDWR)
+            fds[int(opts["fd"])] = fd
     want = sorted(fds)
     if want != list(range(3, 3 + len(want))):
         fail("fds are not 3..N in order: %s" % want)
@@ -303,6 +354,12 @@ def main():
     end_backend()
     if proc.returncode != 0:
         fail("exit status %d: %s" % (proc.returncode, err.strip()))
+    for h in helpers:
+        try:
+            h.wait(timeout=10)  # swtpm --terminate: gone with QEMU's connection
+        except subprocess.TimeoutExpired:
+            h.kill()
+            fail("swtpm did not end with QEMU")
     ndev = sum(len(b["devices"]) for b in replies["query-pci"]["return"])
     print("qemu accepted: %d arguments, %d block devices, %d pci devices"
           % (len(out), len(replies["query-block"]["return"]), ndev))

@@ -37,7 +37,7 @@ wrong_count() {
 	case $1 in
 	run | up | down | stop | kill | console | validate | image | host | "image prep" | \
 		"host up" | "host down" | reboot | pause | resume | inspect | snapshot | disk | \
-		"snapshot list" | clone | restart | rm) echo "" ;;
+		"snapshot list" | clone | restart | rm | vnc | media) echo "" ;;
 	qmp | args | "image import" | "snapshot create" | "snapshot revert" | \
 		"snapshot delete" | "disk grow") echo "a" ;;
 	exporter) echo "extra" ;;

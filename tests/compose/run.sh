@@ -25,6 +25,7 @@ cases=(
 	"5gdeploy-sriov|tests/compose/5gdeploy-sriov.yaml||"
 	"hostdev|tests/compose/hostdev.yaml||"
 	"sriov|tests/compose/sriov.yaml|--state-dir /srv/vmrun-state|--image registry.example:5000/vmrun:1.0 --source $top"
+	"devices|tests/compose/devices.yaml||"
 	"lifecycle|tests/compose/lifecycle.yaml||--exporter 0.0.0.0:9177"
 )
 

@@ -192,8 +192,24 @@ def check_compose(topo_path, compose_path):
               and (("SYS_NICE" in caps) == numa)
               and (("SETPCAP" in caps) == bool(caps - {"SETPCAP"})),
               f"vm_{name} capabilities", sorted(caps))
-        check((s.get("device_cgroup_rules") is not None) == (bool(kinds & {"macvtap"}) or vfio),
-              f"vm_{name}: device cgroup rule only for macvtap/VFIO nodes")
+        usb = bool(g.get("usb"))
+        rules = s.get("device_cgroup_rules")
+        check((rules is not None) == (bool(kinds & {"macvtap"}) or vfio or usb),
+              f"vm_{name}: device cgroup rule only for macvtap/VFIO/USB nodes")
+        if usb and not (kinds & {"macvtap"} or vfio):
+            check(rules == ["c 189:* rwm"], f"vm_{name}: USB: the usbfs major only", rules)
+        check(("/dev/bus/usb:/dev/bus/usb" in mounts) == usb,
+              f"vm_{name}: /dev/bus/usb exactly when passing USB devices through")
+        keeps = bool(g.get("image") or g.get("firmware") == "uefi" or g.get("tpm"))
+        check((f"vm_{name}:/var/lib/vmrun/images/{name}" in mounts) == keeps,
+              f"vm_{name}: IMAGE_DIR/{name} in the volume exactly for a root overlay, UEFI "
+              "variables or TPM state")
+        pw = (g.get("vnc") or {}).get("password_file") if isinstance(g.get("vnc"), dict) else None
+        if pw:
+            binds = [v for v in s.get("volumes") or [] if isinstance(v, dict)]
+            want_target = pw if pw.startswith("/") else "/vmrun/" + pw
+            check(any(v["target"] == want_target and v.get("read_only") for v in binds),
+                  f"vm_{name}: the VNC password file is mounted read-only")
         if "cpuset" in g:
             check(ordered(s.get("cpuset")) == ordered(g["cpuset"])
                   and ordered(services[f"vmprep_{name}"].get("cpuset")) == ordered(g["cpuset"]),
@@ -286,7 +302,8 @@ def check_kube(topo_path, kube_dir):
         mounted = {m["mountPath"] for m in vm.get("volumeMounts", [])}
         check(devs <= mounted, f"pod {name} mounts its devices", sorted(devs - mounted))
         priv = (vm.get("securityContext") or {}).get("privileged", False)
-        check(priv == bool(devs - {"/dev/net/tun"} or kinds & {"macvtap", "pci", "vf"}),
+        check(priv == bool(devs - {"/dev/net/tun"} or kinds & {"macvtap", "pci", "vf"}
+                           or g.get("usb")),
               f"pod {name} is privileged exactly when a device needs it")
     for h in hosts or ["local"]:
         ds = docs.get(f"host-{h}.yaml")

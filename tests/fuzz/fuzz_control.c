@@ -4,9 +4,11 @@
  * client of STATE/GUEST/control.sock may send it (vmr_ctl_parse()).
  *
  * Invariants (a violation traps): exactly one of a request or an error
- * text; an error text is one of the protocol's; a QMP request has a
- * command and arguments that are an object or absent; a stop's timeout is
- * -1 or 0..86400.
+ * text; an error text is one of the protocol's; a QMP or agent request
+ * has a command and arguments that are an object or absent; a stop's or
+ * reboot's timeout is -1 or 0..86400; the requests without a value carry
+ * none.  Every kind of request is reached (the replay in `make check` runs
+ * the seed corpus through it, tests/fuzz/replay.sh).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -34,16 +36,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	CHECK(!why);
+	CHECK(req.doc);
 	switch (req.kind) {
 	case VMR_CTL_QMP:
+	case VMR_CTL_AGENT:
 		CHECK(req.execute && (!req.arguments || json_is_object(req.arguments)));
 		break;
 	case VMR_CTL_STOP:
+	case VMR_CTL_REBOOT:
 		CHECK(req.timeout >= -1 && req.timeout <= 86400);
+		break;
+	case VMR_CTL_HEALTH:
 		break;
 	case VMR_CTL_STATUS:
 	case VMR_CTL_PING:
 	case VMR_CTL_KILL:
+	case VMR_CTL_STATS:
+		CHECK(!req.wait && req.timeout == -1 && !req.execute);
 		break;
 	default:
 		CHECK(0);

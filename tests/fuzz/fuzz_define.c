@@ -25,6 +25,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "lib/devices/devices.h"
 #include "lib/base/buf.h"
 #include "lib/model/define.h"
@@ -54,15 +56,27 @@ static void check_rejected(const struct vmr_define *d, int r, const struct vmr_e
 
 static void check_nic(const struct vmr_define_nic *dn, const struct vmr_nic *tn)
 {
+	static const char *const kinds[] = {
+	    [VMR_DEFINE_MACVTAP] = "macvtap", [VMR_DEFINE_PCI] = "pci", [VMR_DEFINE_VF] = "vf"};
+	json_t *att;
+	const char *kind, *value;
+	char pci[13];
+
 	CHECK(streq(dn->name, tn->name));
-	CHECK(dn->kind == tn->kind);
 	CHECK(tn->mac_given && vmr_mac_equal(&dn->mac, &tn->mac));
 	CHECK(tn->has_ip && tn->ip.family == AF_INET && tn->ip.prefix == 24);
 	CHECK(tn->ip.addr.v4.s_addr == dn->ip.s_addr);
-	if (dn->kind == VMR_NIC_MACVTAP)
-		CHECK(streq(dn->parent, tn->parent));
+	/* the attachment as the model describes it: {"kind": ..., "value": ...} */
+	CHECK(tn->att.ops != NULL);
+	att = vmr_device_json(&tn->att, false);
+	kind = json_string_value(json_object_get(att, "kind"));
+	value = json_string_value(json_object_get(att, "value"));
+	CHECK(kind && value && streq(kind, kinds[dn->kind]));
+	if (dn->kind == VMR_DEFINE_MACVTAP)
+		CHECK(streq(dn->parent, value));
 	else
-		CHECK(vmr_pci_equal(&dn->pci, &tn->pci));
+		CHECK(streq(vmr_pci_format(&dn->pci, pci), value));
+	json_decref(att);
 }
 
 static void check_defaults(const struct vmr_define *d, const struct vmr_guest *tg)

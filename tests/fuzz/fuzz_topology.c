@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include <jansson.h>
+
 #include "lib/devices/devices.h"
 #include "lib/model/topology.h"
 #include "lib/base/util.h"
@@ -35,10 +37,17 @@ static void check_model(const struct vmr_topology *t)
 		}
 		for (size_t j = 0; j < g->nnics; j++) {
 			const struct vmr_nic *n = &g->nics[j];
+			json_t *att, *q;
 
-			if (!n->name || vmr_mac_is_multicast(&n->mac) || n->queues < 1 ||
-			    n->queues > 16)
+			if (!n->name || vmr_mac_is_multicast(&n->mac) || !n->att.ops)
 				abort();
+			/* a tap-backed kind's queues (its keys as the model describes them) */
+			att = vmr_device_json(&n->att, false);
+			q = json_object_get(att, "queues");
+			if (q && (!json_is_integer(q) || json_integer_value(q) < 1 ||
+				  json_integer_value(q) > 16))
+				abort();
+			json_decref(att);
 		}
 	}
 }

@@ -24,6 +24,10 @@ arguments (a guest's qemu_args), since vmrun gives QEMU no environment:
   panic_after=S      the guest panics S seconds after cont (GUEST_PANICKED,
                      SHUTDOWN guest-panic, exit 0: QEMU's default panic action)
   flood=BYTES        after cont, write BYTES of console output
+  watchdog_after=S:ACTION  the guest's watchdog fires S seconds after cont
+                     (WATCHDOG event): ACTION reset resets the guest (RESET),
+                     poweroff exits 0 at once without SHUTDOWN, as QEMU 7.2
+                     does with -action watchdog=poweroff
 """
 import errno
 import json
@@ -215,6 +219,15 @@ def after_cont():
     if "exit_after" in fake:
         secs, _, code = fake["exit_after"].partition(":")
         timers.append((time.monotonic() + float(secs), lambda: os._exit(int(code))))
+    if "watchdog_after" in fake:
+        secs, _, action = fake["watchdog_after"].partition(":")
+
+        def fire():
+            event("WATCHDOG", {"action": action})
+            if action == "poweroff":
+                os._exit(0)
+            event("RESET", {"guest": True, "reason": "guest-reset"})
+        timers.append((time.monotonic() + float(secs), fire))
     if "flood" in fake:
         left = int(fake["flood"])
         chunk = b"x" * 1023 + b"\n"

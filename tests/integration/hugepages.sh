@@ -100,6 +100,9 @@ fi
 # the power button needs the guest's acpid
 run_wait_grep "$STATE/h/console.log" "vmrun-testguest: booted" 90
 ok $? "the guest booted"
+kb=$(sed -n 's/.*vmrun-testguest: memory \([0-9]*\) kB.*/\1/p' "$STATE/h/console.log" | head -n 1)
+ok "$([ "${kb:-0}" -gt $((64 * 1024)) ] && [ "${kb:-0}" -le $((128 * 1024)) ] && echo 0 || echo 1)" \
+	"the guest runs in its 128 MiB (MemTotal ${kb:-?} kB: more than 64 MiB, at most 128)"
 kill -TERM "${RUN_PID[h]}"
 run_wait_exit h 60
 is "$RC" 0 "the guest stops"

@@ -7,7 +7,9 @@
 # with curl and parsed by prometheus_client, pause and resume, reboot
 # (ACPI, then readiness again), restart: on-failure after kill -9 of QEMU
 # with the backoff seen in the log and the count in ps, and a guest that
-# never gets ready (up --wait fails naming what it saw last).
+# never gets ready (up --wait fails naming what it saw last), readiness by
+# the guest agent (ready_when agent) and the reboot of a guest that ignores
+# the power button (system_reset after the timeout).
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 # shellcheck source=tests/lib/tap.sh
@@ -61,6 +63,10 @@ guests:
     append: console=ttyS0 quiet
     ready_when: {tcp: 9}
     nics: [{name: n1, bridge: br0, mac: "52:54:00:7e:00:03", ip: ${net}3/24}]
+  r:
+    append: console=ttyS0 quiet vmrun.noacpi=1
+    ready_when: agent
+    agent: true
 YAML
 
 # --- up --wait: returns once the guest's TCP port answers, not when QEMU runs
@@ -200,8 +206,10 @@ ok_or_show $? "reboot: by ACPI" "$T/rb.out"
 is "$(json_get <(v ps --json p) 'j[0]["qemu_pid"]')" "$qemu" "reboot: the same QEMU"
 vn up --wait --timeout 240 "$T/lab.yaml" p >"$T/up2.out" 2>&1
 is "$?" 0 "up --wait after the reboot: ready again"
-# the test guest starts its TCP server before it says "booted": ready comes first
-for _ in $(seq 100); do
+# readiness is the port: the guest listens a moment before it says "booted"
+is "$(grep -c 'vmrun-testguest: listening on 8080' "$STATE/p/console.log")" 2 \
+	"the guest's server started again before up returned"
+for _ in $(seq 300); do
 	[ "$(grep -c 'vmrun-testguest: booted' "$STATE/p/console.log")" -ge 2 ] && break
 	sleep 0.1
 done
@@ -245,9 +253,32 @@ grep -Eq "^p +running +[0-9]+ +[0-9]+ +[0-9a-z]+ +2 " "$T/ps.txt"
 ok_or_show $? "ps shows 2 restarts" "$T/ps.txt"
 is "$(json_get <(v ps --json p) 'j[0]["restart_count"]')" 2 "ps --json: restart_count 2"
 
-# --- a guest that never gets ready: up --wait names it and what it saw
+# --- a guest that never gets ready: up --wait names it and what it saw;
+# meanwhile r, ready when its agent answers guest-ping
+vn up --wait --timeout 240 "$T/lab.yaml" r >"$T/upr.out" 2>"$T/upr.err" &
+upr=$!
 vn up --wait --timeout 40 "$T/lab.yaml" q >"$T/upq.out" 2>"$T/upq.err"
 is "$?" 1 "up --wait: a guest that is not ready in time fails"
+wait "$upr"
+is "$?" 0 "up --wait: r is ready"
+grep -q "guest 'r' is ready (ready_when agent)" "$STATE/r/supervisor.log" &&
+	grep -q "vmrun-testguest: agent on /dev/vport" "$STATE/r/console.log"
+ok_or_show $? "readiness by the guest agent's guest-ping" "$STATE/r/supervisor.log" "$T/upr.err"
+is "$(json_get <(v qmp r query-status) 'j["status"]')" running "r runs"
+v health r >/dev/null 2>&1
+is "$?" 0 "health: r is ready"
+# r ignores the power button: reboot resets it once the timeout is over
+v reboot --timeout 2 r >"$T/rbr.out" 2>&1
+is "$?" 0 "reboot of a guest that ignores the power button"
+grep -q "^guest 'r' reset (no ACPI poweroff in time)" "$T/rbr.out" &&
+	grep -q "guest 'r': reboot: no poweroff in time: system_reset" "$STATE/r/supervisor.log"
+ok_or_show $? "reset by system_reset after 2 s" "$T/rbr.out" "$STATE/r/supervisor.log"
+grep -q "vmrun-testguest: ignoring the power button" "$STATE/r/console.log"
+ok $? "the guest had said it ignores the button"
+v health r >"$T/hr.out" 2>&1
+is "$?" 1 "health: r is not ready right after its reset (it boots again)"
+is "$(json_get <(v qmp r query-status) 'j["status"]')" running "r runs on after the reset"
+v kill r >/dev/null 2>&1
 grep -q "^vmrun: error: guest 'q' running but not ready after 40 s (ready_when tcp: ${net}3:9)" "$T/upq.err"
 ok_or_show $? "the error names the guest and its readiness condition" "$T/upq.err"
 grep -Eq "^vmrun: guest 'q': last seen: connect ${net}3:9: (Connection refused|No route to host|no answer within 3 s)" "$T/upq.err"

@@ -84,7 +84,7 @@ static int setup_guest(const char *text, struct vmr_journal *j, struct vmr_error
 	fds = xcalloc((size_t)p.nfds, sizeof(*fds));
 	for (int i = 0; i < p.nfds; i++)
 		fds[i] = -1;
-	r = vmr_guest_setup(&cfg, j, &p, fds, err);
+	r = vmr_guest_setup(&cfg, j, &p, fds, NULL, NULL, err);
 	free(fds);
 	vmr_plan_free(&p);
 	vmr_topology_free(t);

@@ -73,7 +73,9 @@ int main(void)
 				 "image_dir = \"/srv/images\"\n"
 				 "qemu_user = kvm-user\n"
 				 "sysfs_root = /tmp/fake-sys\n"
-				 "dev_root = /tmp/fake-dev\n");
+				 "dev_root = /tmp/fake-dev\n"
+				 "firmware_dir = /opt/ovmf\n"
+				 "swtpm = /opt/swtpm/bin/swtpm\n");
 	ok(vmr_config_load(good, &c, NULL) == 0, "good config loads");
 	is_str(c.path, good, "path recorded");
 	is_str(c.qemu, "/opt/qemu/bin/qemu-system-x86_64", "qemu");
@@ -83,6 +85,8 @@ int main(void)
 	is_str(c.qemu_user, "kvm-user", "qemu_user");
 	is_str(c.sysfs_root, "/tmp/fake-sys", "sysfs_root");
 	is_str(c.dev_root, "/tmp/fake-dev", "dev_root");
+	is_str(c.firmware_dir, "/opt/ovmf", "firmware_dir");
+	is_str(c.swtpm, "/opt/swtpm/bin/swtpm", "swtpm");
 	vmr_config_free(&c);
 
 	setenv("VMRUN_STATE_DIR", "/tmp/env-state", 1);
@@ -110,7 +114,8 @@ int main(void)
 		ok(streq(c.qemu, "/usr/bin/qemu-system-x86_64") &&
 		       streq(c.state_dir, "/run/vmrun") && c.accel == VMR_ACCEL_AUTO &&
 		       streq(c.image_dir, "/var/lib/vmrun/images") && c.qemu_user == NULL &&
-		       streq(c.sysfs_root, "/sys") && streq(c.dev_root, "/dev"),
+		       streq(c.sysfs_root, "/sys") && streq(c.dev_root, "/dev") &&
+		       streq(c.firmware_dir, "/usr/share/OVMF") && streq(c.swtpm, "/usr/bin/swtpm"),
 		   "documented defaults");
 		vmr_config_free(&c);
 	}
@@ -156,6 +161,9 @@ int main(void)
 		  "config '@': unknown key 'qmeu' in [vmrun]", 2);
 	check_err("bad-accel.conf", "[vmrun]\naccel = fast\n",
 		  "config '@': invalid value 'fast' for 'accel' (expected auto, kvm or tcg)", 2);
+	check_err("firmware.conf", "[vmrun]\nfirmware_dir = OVMF\n",
+		  "config '@': invalid value 'OVMF' for 'firmware_dir' (expected an absolute path)",
+		  VMR_EXIT_USAGE);
 	check_err("relative.conf", "[vmrun]\nimage_dir = images\n",
 		  "config '@': invalid value 'images' for 'image_dir' (expected an absolute path)",
 		  2);
@@ -202,10 +210,10 @@ int main(void)
 	/* leave /tmp as found */
 	{
 		static const char *const names[] = {
-		    "good.conf",       "empty.conf",	"user.conf",	   "unknown-key.conf",
-		    "bad-accel.conf",  "relative.conf", "section.conf",	   "bad-user.conf",
-		    "syntax.conf",     "syntax2.conf",	"sandbox-on.conf", "sandbox-off.conf",
-		    "bad-sandbox.conf"};
+		    "good.conf",	"empty.conf",	 "user.conf",	    "unknown-key.conf",
+		    "bad-accel.conf",	"relative.conf", "section.conf",    "bad-user.conf",
+		    "syntax.conf",	"syntax2.conf",	 "sandbox-on.conf", "sandbox-off.conf",
+		    "bad-sandbox.conf", "firmware.conf"};
 
 		for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
 			_cleanup_free_ char *f = xasprintf("%s/%s", dir, names[i]);

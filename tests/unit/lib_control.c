@@ -521,6 +521,7 @@ static void test_launch_notify(void)
 	struct vmr_launch_guest g;
 	struct vmr_launch l;
 	size_t nsock = 0;
+	bool nopidfd;
 
 	ok(vmr_launch_init(&l, &lo, &err) == 0 && l.notify_fd >= 0,
 	   "notify: a notification socket");
@@ -540,9 +541,18 @@ static void test_launch_notify(void)
 	g = (struct vmr_launch_guest){.name = "nt", .started = true, .pidfd = -1};
 	g.pid = notifier(&l, "STATUS=create 'x': No space left on device\nERRNO=28", 1);
 	g.pidfd = pidfd_open(g.pid, 0);
+	nopidfd = g.pidfd < 0 && errno == ENOSYS;
 	is_int(vmr_launch_wait(&l, &g, 1, 5000, true, &err), 1, "notify: a failed start");
-	is_int((int)g.state, VMR_LAUNCH_FAILED, "notify: state FAILED");
-	is_int(g.exit_status, 1, "notify: its exit status");
+	if (nopidfd) {
+		/* valgrind 3.19 knows no pidfd_open: the death is never seen */
+		tap_skip("pidfd_open: ENOSYS (valgrind?)", "notify: state FAILED");
+		tap_skip("pidfd_open: ENOSYS (valgrind?)", "notify: its exit status");
+		kill(g.pid, SIGKILL);
+		waitpid(g.pid, NULL, 0);
+	} else {
+		is_int((int)g.state, VMR_LAUNCH_FAILED, "notify: state FAILED");
+		is_int(g.exit_status, 1, "notify: its exit status");
+	}
 	is_str(g.status, "create 'x': No space left on device", "notify: its error");
 	is_int(g.status_errno, ENOSPC, "notify: its errno");
 

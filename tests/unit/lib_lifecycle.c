@@ -10,6 +10,8 @@
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "lib/base/util.h"
 #include "lib/runtime/clone.h"
@@ -294,6 +296,56 @@ static void test_names(void)
 	   "bad snapshot names: empty, leading '-', all digits, a space, too long");
 }
 
+/* A disk another guest of the state directory writes: refused, naming that guest. */
+static void test_snapshot_shared(void)
+{
+	static const char reads[] = "{\"disks\": [{\"id\": \"disk1\", \"file\": "
+				    "\"/x/data.qcow2\", \"readonly\": true}]}";
+	static const char writes[] = "{\"disks\": [{\"id\": \"disk1\", \"file\": "
+				     "\"/x/data.qcow2\", \"readonly\": false}]}";
+	char dir[] = "/tmp/vmrt-lifecycle.XXXXXX";
+	struct vmr_guest_info i = {
+	    .name = (char *)"g",
+	    .disks = json_loads("[{\"id\": \"disk0\", \"file\": \"/x/data.qcow2\", \"format\": "
+				"\"qcow2\", \"readonly\": false, \"cdrom\": false}]",
+				0, NULL),
+	    .unmigratable = json_array(),
+	    .have_record = true,
+	};
+	struct vmr_error *e = NULL;
+	json_t *d = NULL;
+	int r;
+	_cleanup_free_ char *hdir = NULL, *lock = NULL, *st = NULL;
+
+	if (!ok(mkdtemp(dir) != NULL, "a state directory for the sharing guest"))
+		return;
+	hdir = xasprintf("%s/h", dir);
+	lock = xasprintf("%s/lock", hdir);
+	st = xasprintf("%s/status.json", hdir);
+	/* guest h: a directory with a lock (it ran here) and its status.json */
+	if (!ok(mkdir(hdir, 0700) == 0 && write_file_atomic(lock, "", 0, 0600) == 0 &&
+		    write_file_atomic(st, reads, strlen(reads), 0600) == 0,
+		"guest h's lock and status.json"))
+		return;
+	ok(vmr_snapshot_disks(dir, &i, true, &d, &e) == 0 && json_array_size(d) == 1,
+	   "a disk another guest only reads: the snapshot may be taken");
+	json_decref(d);
+	d = NULL;
+	r = write_file_atomic(st, writes, strlen(writes), 0600) == 0
+		? vmr_snapshot_disks(dir, &i, false, &d, &e)
+		: -1;
+	ok(r < 0 && e && e->status == VMR_EXIT_USAGE &&
+	       strstr(e->msg, "disk disk0 ('/x/data.qcow2') is shared with guest 'h'"),
+	   "a disk another guest writes: refused, naming it (%s)", e ? e->msg : "");
+	vmr_error_free(e);
+	json_decref(i.disks);
+	json_decref(i.unmigratable);
+	unlink(st);
+	unlink(lock);
+	rmdir(hdir);
+	rmdir(dir);
+}
+
 static void test_snapshot_disks(void)
 {
 	struct vmr_guest_info i = {
@@ -324,8 +376,10 @@ static void test_snapshot_disks(void)
 	       strstr(e->msg, "disk disk0 ('/x/data.img') is raw"),
 	   "a raw writable disk refuses (%s)", e ? e->msg : "");
 	vmr_error_free(e);
+	e = NULL;
 	json_decref(i.disks);
 	json_decref(i.unmigratable);
+	test_snapshot_shared();
 }
 
 static void test_procstat(void)

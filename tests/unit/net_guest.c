@@ -104,7 +104,7 @@ static void run_setup(struct run *rn, const char *yaml, const char *g, bool vhos
 		rn->r = -EIO;
 		return;
 	}
-	rn->r = vmr_guest_setup(&cfg, rn->j, &rn->plan, rn->fds, &rn->err);
+	rn->r = vmr_guest_setup(&cfg, rn->j, &rn->plan, rn->fds, NULL, NULL, &rn->err);
 }
 
 static char *err_text(struct run *rn)
@@ -520,7 +520,7 @@ static void test_killed_and_reclaim(void)
 			_exit(1);
 		rn.fds = xcalloc((size_t)rn.plan.nfds, sizeof(int));
 		if (vmr_journal_open(jpath, &j, NULL) < 0 ||
-		    vmr_guest_setup(&cfg, j, &rn.plan, rn.fds, NULL) < 0)
+		    vmr_guest_setup(&cfg, j, &rn.plan, rn.fds, NULL, NULL, NULL) < 0)
 			_exit(1);
 		raise(SIGKILL);
 		_exit(2);
@@ -546,7 +546,7 @@ static void test_killed_and_reclaim(void)
 		if (plan_for(&rn, "a", false) < 0)
 			_exit(1);
 		rn.fds = xcalloc((size_t)rn.plan.nfds, sizeof(int));
-		if (vmr_guest_setup(&cfg, NULL, &rn.plan, rn.fds, NULL) < 0)
+		if (vmr_guest_setup(&cfg, NULL, &rn.plan, rn.fds, NULL, NULL, NULL) < 0)
 			_exit(1);
 		raise(SIGKILL);
 		_exit(2);

@@ -79,7 +79,7 @@ static char *setup(const char *yaml)
 	if (!t)
 		return xstrdup("(topology)");
 	if (vmr_plan_build(t, vmr_topology_guest(t, "a"), &po, &plan, &e) == 0 &&
-	    vmr_guest_setup(&cfg, NULL, &plan, fds, &e) == 0)
+	    vmr_guest_setup(&cfg, NULL, &plan, fds, NULL, NULL, &e) == 0)
 		s = xasprintf("ok %s", plan.devs[0].hostdev);
 	else
 		s = vmr_error_text(e);
