@@ -185,13 +185,14 @@ children() { tr ' ' '\n' <"/proc/$1/task/$1/children" 2>/dev/null | grep .; }
 
 # fd_list PID: the supervisor's open fds above 2 (0-2 are whatever its
 # starter gave), counted by kind and target: socket:[123] -> socket, the
-# temporary directory -> $T
+# temporary directory -> $T; a file being written atomically (NAME.tmp.N,
+# open for the moment between its write and its rename) is not counted
 fd_list() {
 	local f
 	for f in /proc/"$1"/fd/*; do
 		case ${f##*/} in 0 | 1 | 2) continue ;; esac
 		readlink "$f" 2>/dev/null
-	done | sed -E -e 's#^(socket|pipe|anon_inode:\[?[a-z_]*\]?)(:\[[0-9]+\])?.*#\1#' \
+	done | sed -E -e '/\.tmp\.[0-9]+$/d' -e 's#^(socket|pipe|anon_inode:\[?[a-z_]*\]?)(:\[[0-9]+\])?.*#\1#' \
 		-e "s#^$T/[^/]*\\.out\$#(stdout)#" -e "s#^$T#(T)#" | sort |
 		uniq -c | sed -E 's/^ +//' | tr '\n' ';'
 }
