@@ -19,7 +19,8 @@
 #             vmrun's own probe
 #   suites    the long suites of tests/deep/*.sh (real guests booted for
 #             minutes, real backends: dpdk-testpmd, a Debian cloud-init
-#             guest, UEFI, secure boot, watchdog, media)
+#             guest, UEFI, secure boot, watchdog, media, the two-host lab,
+#             packaging); not a default step: `make check-long` runs it
 #   soak      bench/soak.sh 50
 #   lint      shellcheck -x -S warning over every shell script
 #   fuzz      every fuzz target for FUZZ_SECONDS (default 60) under
@@ -34,7 +35,7 @@ cd "$top" || exit 1
 logs=build/deep-logs
 mkdir -p "$logs"
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
-steps=${STEPS:-asan valgrind faults nokvm nullkvm suites soak lint fuzz}
+steps=${STEPS:-asan valgrind faults nokvm nullkvm soak lint fuzz}
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=86
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 start_all=$(date +%s)

@@ -5,21 +5,18 @@
 #include "lib/base/util.h"
 #include "lib/runtime/preflight.h"
 
-/* What one device's host setup needs: its own grants (lib/plan/plan.h). */
-static int require_device(const struct vmr_config *cfg, const struct vmr_plan *p,
-			  const struct vmr_plan_dev *pd, struct vmr_error **err)
+/* What one device's host setup needs, given its grants (lib/plan/plan.h). */
+static int require_grants(const struct vmr_config *cfg, const struct vmr_plan *p,
+			  const struct vmr_plan_dev *pd, const struct vmr_grants *gr,
+			  struct vmr_error **err)
 {
 	static const cap_value_t net_admin[] = {CAP_NET_ADMIN};
 	const char *sysfs = cfg && cfg->sysfs_root && cfg->sysfs_root[0] ? cfg->sysfs_root : "/sys";
 	const struct vmr_guest *g = p->guest;
 	_cleanup_free_ char *what = NULL, *path = NULL;
-	struct vmr_grants gr = {0};
 	int r;
 
-	if (!pd->dev->ops || !pd->dev->ops->grants)
-		return 0;
-	pd->dev->ops->grants(p, pd, &gr);
-	if (gr.net_admin) {
+	if (gr->net_admin) {
 		what = pd->nic ? xasprintf("creating the %s NIC '%s' of guest '%s'",
 					   pd->dev->ops->name, pd->nic->name, g->name)
 			       : xasprintf("the %s of guest '%s'", pd->dev->ops->name, g->name);
@@ -28,7 +25,7 @@ static int require_device(const struct vmr_config *cfg, const struct vmr_plan *p
 			return r;
 	}
 	/* a device known before the start (a VF is chosen at setup) */
-	if (gr.vfio && pd->hostdev) {
+	if (gr->vfio && pd->hostdev) {
 		free(what);
 		what = xasprintf("binding '%s' (guest '%s'%s%s%s) to vfio-pci", pd->hostdev,
 				 g->name, pd->nic ? " NIC '" : "", pd->nic ? pd->nic->name : "",
@@ -42,6 +39,22 @@ static int require_device(const struct vmr_config *cfg, const struct vmr_plan *p
 		return vmr_caps_require_writable(path, what, err);
 	}
 	return 0;
+}
+
+/* What one device's host setup needs: its own grants. */
+static int require_device(const struct vmr_config *cfg, const struct vmr_plan *p,
+			  const struct vmr_plan_dev *pd, struct vmr_error **err)
+{
+	struct vmr_grants gr = {0};
+	int r;
+
+	if (!pd->dev->ops || !pd->dev->ops->grants)
+		return 0;
+	pd->dev->ops->grants(p, pd, &gr);
+	r = require_grants(cfg, p, pd, &gr, err);
+	vmr_strvec_clear(&gr.dirs);
+	vmr_strvec_clear(&gr.files);
+	return r;
 }
 
 int vmr_caps_preflight(const struct vmr_config *cfg, const struct vmr_plan *p,

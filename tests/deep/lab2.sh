@@ -20,7 +20,7 @@
 #     its own dockerd (if one runs) never sees the lab.
 #
 # Long (an image build, two deployments of three TCG guests): `make
-# check-deep` or `make check-lab2`, not `make check`.  Skipped, with the reason, when a tool is
+# check-long` or `make check-lab2`, not `make check`.  Skipped, with the reason, when a tool is
 # missing or dockerd cannot start here.  LAB2_DIR keeps the bed there.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)

@@ -12,7 +12,7 @@
 # cloud-init, netplan; cached in ~/.cache/vmrun/debguest, or
 # $VMRUN_DEBGUEST): built when the tree has that script, else used from the
 # cache; skipped with the reason when neither.  Long (a systemd guest under
-# TCG: minutes on a loaded machine): `make check-deep`.
+# TCG: minutes on a loaded machine): `make check-long`.
 # VMRUN_DEEP_BOOT_TIMEOUT (default 1200 s) bounds the wait for cloud-init.
 set -u
 cd "$(dirname "$0")/../.." || exit 1

@@ -33,7 +33,7 @@ faults_baseline
 fstart clean "" "$TOPO" g
 wait_ready clean g 60
 ok $? "clean: the guest runs (fault build, no fault asked)" || sed 's/^/# /' "$T/clean.err"
-BASE_FDS=$(fd_list "${RUN_PID[clean]}")
+BASE_FDS=$(fd_list_settled "${RUN_PID[clean]}")
 diag "a running supervisor's fds: $BASE_FDS"
 is "$(wc -l <"$STATE/g/journal.jsonl")" 3 "clean: three journal entries while it runs (macvtap, bridge, tap)"
 kill -TERM "${RUN_PID[clean]}"
@@ -43,7 +43,7 @@ ok $? "clean: stops with 0 or 143 (got $RC)"
 faults_clean clean
 out=$(in_ns "$VMRUN" --state-dir "$STATE" up "$TOPO" 2>&1)
 ok $? "clean-up: vmrun up starts the guest" || diag "$out"
-BASE_FDS_UP=$(fd_list "$(head -1 "$STATE/g/lock")")
+BASE_FDS_UP=$(fd_list_settled "$(head -1 "$STATE/g/lock")")
 diag "the fds of a supervisor vmrun up started: $BASE_FDS_UP"
 out=$(in_ns "$VMRUN" --state-dir "$STATE" down "$TOPO" 2>&1)
 ok $? "clean-up: vmrun down stops it" || diag "$out"
@@ -77,7 +77,7 @@ recover() {
 			grep -q "undid $left host change" "$T/$name.err"
 			ok $? "$name: it undid the $left journal entries left" || sed 's/^/# /' "$T/$name.err"
 		fi
-		is "$(fd_list "${RUN_PID[$name]}")" "$BASE_FDS" "$name: its fds are those of a clean start"
+		is "$(fd_list_settled "${RUN_PID[$name]}" "$BASE_FDS")" "$BASE_FDS" "$name: its fds are those of a clean start"
 		kill -TERM "${RUN_PID[$name]}"
 		fwait_exit "$name" 30
 		[ "$RC" = 0 ] || [ "$RC" = 143 ]
@@ -88,7 +88,7 @@ recover() {
 		out=$(in_ns "$VMRUN" --state-dir "$STATE" up "$TOPO" 2>&1)
 		ok $? "$name: vmrun up starts the guest" || diag "$out"
 		pid=$(head -1 "$STATE/g/lock")
-		is "$(fd_list "$pid")" "$BASE_FDS_UP" "$name: its fds are those of a clean start"
+		is "$(fd_list_settled "$pid" "$BASE_FDS_UP")" "$BASE_FDS_UP" "$name: its fds are those of a clean start"
 		if [ "$left" -gt 0 ]; then
 			grep -q "undid $left host change" "$STATE/g/supervisor.log"
 			ok $? "$name: its supervisor undid the $left journal entries left"

@@ -41,7 +41,7 @@ parent_deleted() {
 	fstart "$name" "" "$T/$name.yaml" g
 	wait_ready "$name" g 60
 	ok $? "$name: the guest runs on a macvtap of pd0" || sed 's/^/# /' "$T/$name.err"
-	fds=$(fd_list "${RUN_PID[$name]}")
+	fds=$(fd_list_settled "${RUN_PID[$name]}")
 	ip -n "$NS" link del pd0
 	ip -n "$NS" link show vm-525400660301 >/dev/null 2>&1
 	ok $((!$?)) "$name: deleting pd0 took the macvtap with it"
@@ -51,7 +51,7 @@ parent_deleted() {
 	reply=$(ctl g '{"status": null}')
 	[[ $reply == '{"return":{"guest":"g"'* ]]
 	ok $? "$name: the supervisor still answers" || diag "$reply"
-	is "$(fd_list "${RUN_PID[$name]}")" "$fds" "$name: its fds are as before"
+	is "$(fd_list_settled "${RUN_PID[$name]}" "$fds")" "$fds" "$name: its fds are as before"
 	stop_clean "$name"
 	if [ "$again" = 1 ]; then
 		ip -n "$NS" link show pd0 >/dev/null 2>&1
@@ -69,7 +69,7 @@ bridge_deleted() {
 	fstart "$name" "" "$T/$name.yaml" g
 	wait_ready "$name" g 60
 	ok $? "$name: the guest runs on bridge fbr0" || sed 's/^/# /' "$T/$name.err"
-	fds=$(fd_list "${RUN_PID[$name]}")
+	fds=$(fd_list_settled "${RUN_PID[$name]}")
 	ip -n "$NS" link del fbr0
 	ok $? "$name: fbr0 deleted under it"
 	if [ "$foreign" = 1 ]; then
@@ -79,7 +79,7 @@ bridge_deleted() {
 	reply=$(ctl g '{"status": null}')
 	[[ $reply == '{"return":{"guest":"g"'* ]]
 	ok $? "$name: the supervisor still answers" || diag "$reply"
-	is "$(fd_list "${RUN_PID[$name]}")" "$fds" "$name: its fds are as before"
+	is "$(fd_list_settled "${RUN_PID[$name]}" "$fds")" "$fds" "$name: its fds are as before"
 	stop_clean "$name"
 	if [ "$foreign" = 1 ]; then
 		ip -n "$NS" link show fbr0 >/dev/null 2>&1

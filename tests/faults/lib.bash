@@ -197,6 +197,31 @@ fd_list() {
 		uniq -c | sed -E 's/^ +//' | tr '\n' ';'
 }
 
+# fd_list_settled PID [WANT]: fd_list once the supervisor is done with a
+# client that just left (the connection of an `up` that returned stays open
+# until the supervisor reads its end): with WANT, the first reading equal to
+# it within 3 s, else the last one; without, the smallest of five readings
+# over a second (a leak shows in every reading, a closing connection not)
+fd_list_settled() {
+	local i cur best='' n bestn=999999
+	if [ $# -ge 2 ]; then
+		for ((i = 0; i < 30; i++)); do
+			cur=$(fd_list "$1")
+			[ "$cur" = "$2" ] && break
+			sleep 0.1
+		done
+		echo "$cur"
+		return
+	fi
+	for ((i = 0; i < 5; i++)); do
+		cur=$(fd_list "$1")
+		n=$(tr ';' '\n' <<<"$cur" | awk '{ s += $1 } END { print s + 0 }')
+		if [ "$n" -lt "$bestn" ]; then best=$cur bestn=$n; fi
+		sleep 0.2
+	done
+	echo "$best"
+}
+
 # zombies PID...: the zombie children of these processes
 zombies() {
 	local p

@@ -273,6 +273,16 @@ static void test_small(void)
 		"tablet: a boolean");
 }
 
+/* what a guest contributes to its instance-id, as text (caller frees) */
+static char *hw_text(const struct vmr_guest *g)
+{
+	json_t *hw = vmr_guest_hw_json(g);
+	char *s = json_dumps(hw, JSON_COMPACT | JSON_SORT_KEYS);
+
+	json_decref(hw);
+	return s;
+}
+
 /* a guest's devices change its instance-id when the guest sees them */
 static void test_instance(void)
 {
@@ -280,29 +290,29 @@ static void test_instance(void)
 	char *one, *two;
 
 	plan_of(&p, "  g: {firmware: bios}\n", "g");
-	one = json_dumps(vmr_guest_hw_json(p.guest), JSON_COMPACT | JSON_SORT_KEYS);
+	one = hw_text(p.guest);
 	vmr_plan_free(&p);
 	plan_of(&p, "  g: {firmware: uefi}\n", "g");
-	two = json_dumps(vmr_guest_hw_json(p.guest), JSON_COMPACT | JSON_SORT_KEYS);
+	two = hw_text(p.guest);
 	vmr_plan_free(&p);
 	ok(one && two && !streq(one, two) && strstr(two, "\"firmware\":\"uefi\""),
 	   "instance-id: bios and uefi differ");
 	free(one);
 	free(two);
 	plan_of(&p, "  g: {watchdog: {action: reset}}\n", "g");
-	one = json_dumps(vmr_guest_hw_json(p.guest), JSON_COMPACT | JSON_SORT_KEYS);
+	one = hw_text(p.guest);
 	vmr_plan_free(&p);
 	plan_of(&p, "  g: {watchdog: true}\n", "g");
-	two = json_dumps(vmr_guest_hw_json(p.guest), JSON_COMPACT | JSON_SORT_KEYS);
+	two = hw_text(p.guest);
 	vmr_plan_free(&p);
 	ok(one && two && streq(one, two), "instance-id: watchdog true is action reset");
 	free(one);
 	free(two);
 	plan_of(&p, "  g: {vnc: false}\n", "g");
-	one = json_dumps(vmr_guest_hw_json(p.guest), JSON_COMPACT | JSON_SORT_KEYS);
+	one = hw_text(p.guest);
 	vmr_plan_free(&p);
 	plan_of(&p, "  g: {}\n", "g");
-	two = json_dumps(vmr_guest_hw_json(p.guest), JSON_COMPACT | JSON_SORT_KEYS);
+	two = hw_text(p.guest);
 	vmr_plan_free(&p);
 	ok(one && two && streq(one, two), "instance-id: vnc false is no vnc");
 	free(one);
