@@ -421,21 +421,6 @@ static int load_new(const char *name, const char *text, struct vmr_topology **re
 	return r;
 }
 
-/* The disks of g (model t, the file topo_name) as status.json lists them. */
-static json_t *plan_disks(const struct vmr_config *cfg, const struct vmr_topology *t,
-			  const struct vmr_guest *g, const char *topo_path, struct vmr_error **err)
-{
-	struct vmr_guest_plan_opts po = {.topo_path = topo_path, .accel = VMR_ACCEL_TCG};
-	struct vmr_plan plan = {0};
-	json_t *d;
-
-	if (vmr_guest_plan(cfg, t, g, &po, &plan, NULL, err) < 0)
-		return NULL;
-	d = vmr_plan_disks_json(&plan);
-	vmr_plan_free(&plan);
-	return d;
-}
-
 static json_t *disk_by_id(json_t *disks, const char *id)
 {
 	size_t k;
@@ -555,8 +540,8 @@ int vmr_clone(const struct vmr_clone_opts *o, struct vmr_clone_result *ret, stru
 	r = vmr_snapshot_disks(cfg->state_dir, &info, info.running, &snap_disks, err);
 	if (r < 0)
 		goto out;
-	src_disks = plan_disks(cfg, t, src, real, err);
-	new_disks = src_disks ? plan_disks(cfg, nt, ng, real, err) : NULL;
+	src_disks = vmr_guest_disks_json(cfg, t, src, real, err);
+	new_disks = src_disks ? vmr_guest_disks_json(cfg, nt, ng, real, err) : NULL;
 	if (!new_disks) {
 		r = -EINVAL;
 		goto out;

@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "lib/base/util.h"
+#include "lib/runtime/guestplan.h"
 #include "lib/runtime/plandesc.h"
 
 static json_t *disk_json(const char *id, const char *file, const char *format, bool readonly,
@@ -171,4 +172,19 @@ size_t vmr_lines_diff(const char *const *a, size_t na, const char *const *b, siz
 #undef LCS
 	free(lcs);
 	return changed;
+}
+
+json_t *vmr_guest_disks_json(const struct vmr_config *cfg, const struct vmr_topology *t,
+			     const struct vmr_guest *g, const char *topo_path,
+			     struct vmr_error **err)
+{
+	struct vmr_guest_plan_opts po = {.topo_path = topo_path, .accel = VMR_ACCEL_TCG};
+	struct vmr_plan plan = {0};
+	json_t *d;
+
+	if (vmr_guest_plan(cfg, t, g, &po, &plan, NULL, err) < 0)
+		return NULL;
+	d = vmr_plan_disks_json(&plan);
+	vmr_plan_free(&plan);
+	return d;
 }

@@ -14,6 +14,8 @@
 
 #include "lib/base/error.h"
 #include "lib/base/strvec.h"
+#include "lib/model/config.h"
+#include "lib/model/topology.h"
 #include "lib/plan/plan.h"
 
 #define VMR_PLAN_FILE "plan.json"
@@ -27,6 +29,15 @@
  * reference.
  */
 json_t *vmr_plan_disks_json(const struct vmr_plan *p);
+
+/*
+ * The same for guest g of topology t (read from topo_path), planned as
+ * under TCG (the disks do not depend on the accelerator): what `clone` and
+ * `rm` read of a guest that may not run.  NULL on failure.
+ */
+json_t *vmr_guest_disks_json(const struct vmr_config *cfg, const struct vmr_topology *t,
+			     const struct vmr_guest *g, const char *topo_path,
+			     struct vmr_error **err);
 
 /*
  * The devices whose state cannot be saved (vfio passthrough): a new array

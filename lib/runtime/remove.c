@@ -14,20 +14,6 @@
 #include "lib/runtime/plandesc.h"
 #include "lib/runtime/remove.h"
 
-static json_t *guest_disks(const struct vmr_config *cfg, const struct vmr_topology *t,
-			   const struct vmr_guest *g, const char *topo_path, struct vmr_error **err)
-{
-	struct vmr_guest_plan_opts po = {.topo_path = topo_path, .accel = VMR_ACCEL_TCG};
-	struct vmr_plan plan = {0};
-	json_t *d;
-
-	if (vmr_guest_plan(cfg, t, g, &po, &plan, NULL, err) < 0)
-		return NULL;
-	d = vmr_plan_disks_json(&plan);
-	vmr_plan_free(&plan);
-	return d;
-}
-
 /* realpath, or path itself when it does not exist (it cannot be anyone's base then) */
 static char *canon(const char *path)
 {
@@ -52,7 +38,7 @@ static const char *used_by(const struct vmr_config *cfg, const struct vmr_topolo
 
 		if (o == g)
 			continue;
-		disks = guest_disks(cfg, t, o, topo_path, NULL);
+		disks = vmr_guest_disks_json(cfg, t, o, topo_path, NULL);
 		json_array_foreach(disks, k, d)
 		{
 			const char *f = json_string_value(json_object_get(d, "file"));
@@ -200,7 +186,7 @@ int vmr_guest_remove(const struct vmr_config *cfg, const char *topo_path, const 
 		vmr_error_hint(err, "`vmrun down %s %s` undoes them first", topo_path, guest);
 		goto out;
 	}
-	disks = guest_disks(cfg, t, g, real, err);
+	disks = vmr_guest_disks_json(cfg, t, g, real, err);
 	if (!disks) {
 		r = -EINVAL;
 		goto out;
