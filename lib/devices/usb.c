@@ -244,7 +244,7 @@ static int usb_argv(const struct vmr_plan *p, const struct vmr_plan_dev *pd, str
 
 	for (size_t i = 0; i < u->n; i++) {
 		int fd = pd->fds[VMR_FD_DEV][i];
-		char id[16];
+		char id[32];
 		json_t *dev;
 
 		snprintf(id, sizeof(id), "usb%zu", i);

@@ -91,6 +91,8 @@ static void ex_log(const struct vmr_exporter_opts *o, enum vmr_log_level lvl, co
 	o->log(lvl, msg, o->log_userdata);
 }
 
+/* libmicrohttpd's error logger: fmt is its own format string */
+static void mhd_logger(void *cls, const char *fmt, va_list ap) _printf_(2, 0);
 static void mhd_logger(void *cls, const char *fmt, va_list ap)
 {
 	const struct vmr_exporter_opts *o = cls;

@@ -588,7 +588,25 @@ static void test_launch_parallel(void)
 	struct vmr_launch_guest gs[5];
 	int starting = 0, most = 0, starts = 0;
 	struct vmr_buf order = VMR_BUF_INIT;
+	int probe = pidfd_open(getpid(), 0);
 
+	if (probe < 0 && errno == ENOSYS) {
+		/* valgrind 3.19 knows no pidfd_open: a launch cannot watch its supervisors */
+		static const char *const what[] = {"parallel 2: every guest ready",
+						   "parallel 2: the supervisors' notes",
+						   "parallel 2: 5 started",
+						   "parallel 2: never more than 2 starting at once",
+						   "parallel 2: started in order",
+						   "parallel 1: the failure ends the wait",
+						   "parallel 1: the failed guest",
+						   "parallel 1: the next one never started"};
+
+		for (size_t i = 0; i < ARRAY_SIZE(what); i++)
+			tap_skip("pidfd_open: ENOSYS (valgrind?)", "%s", what[i]);
+		return;
+	}
+	if (probe >= 0)
+		close(probe);
 	is_int(launch_parallel(log, names, 5, 2, gs), 0, "parallel 2: every guest ready");
 	ok(read_file(log, 1 << 16, &text, NULL) == 0, "parallel 2: the supervisors' notes");
 	for (char *line = text; line && *line;

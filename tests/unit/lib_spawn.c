@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -46,9 +47,14 @@ static int child_report(void)
 	int pdeath = -1, nenv = 0;
 	char *f;
 
+	struct rlimit nofile = {RLIM_INFINITY, RLIM_INFINITY};
+
+	/* valgrind keeps its own fds above the limit it shows its client */
+	(void)getrlimit(RLIMIT_NOFILE, &nofile);
 	vmr_buf_adds(&b, "fds=");
 	while (d && (de = readdir(d))) {
-		if (de->d_name[0] == '.' || atoi(de->d_name) == dirfd(d))
+		if (de->d_name[0] == '.' || atoi(de->d_name) == dirfd(d) ||
+		    (rlim_t)atoi(de->d_name) >= nofile.rlim_cur)
 			continue;
 		vmr_buf_addf(&b, "%s ", de->d_name);
 	}
