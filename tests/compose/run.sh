@@ -62,7 +62,7 @@ command -v docker >/dev/null && docker compose version >/dev/null 2>&1 && have_v
 schema=$top/tests/compose/compose-spec.json
 schema_why=
 if ! python3 -c 'from jsonschema import Draft202012Validator' 2>/dev/null; then
-	schema= schema_why="python3 has no jsonschema module with draft 2020-12 (python3-jsonschema)"
+	schema='' schema_why="python3 has no jsonschema module with draft 2020-12 (python3-jsonschema)"
 fi
 schema_check() { # FILE: validate against the Compose Specification
 	python3 - "$schema" "$1" <<'PY'

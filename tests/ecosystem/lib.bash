@@ -1,6 +1,7 @@
 # shellcheck shell=bash
 # Helpers of the long ecosystem tests (tests/deep/eco_*.sh): source it
-# after tests/lib/tap.sh.
+# after tests/lib/tap.sh, with $top set to the top of the tree.
+# shellcheck disable=SC2154 # top: set by the suite that sources this file
 #
 # fresh_root DIR: a fresh Debian 12 minbase tree in DIR, from a debootstrap
 # made once and kept as a tarball in ~/.cache/vmrun (the mirror is the one
