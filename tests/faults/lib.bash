@@ -33,6 +33,10 @@ INSPECT=()
 
 faults_cleanup() {
 	local p
+	# the group's own shell only: a subshell that a signal reaches between
+	# its fork and bash's reset of the traps runs the parent's EXIT trap
+	# (seen under load: the namespace and $T gone mid-case)
+	[ "$BASHPID" = "$$" ] || return 0
 	# supervisors stopped at a fault point: SIGKILL reaches them anyway
 	for p in "${RUN_PID[@]}"; do kill -KILL "$p" 2>/dev/null; done
 	if [ "$NS_MADE" = 1 ]; then
