@@ -220,7 +220,7 @@ static void report_not_ready(const char *state_dir, const struct vmr_launch_gues
 	json_t *req = json_pack("{s:n}", "health"), *h = NULL;
 	const char *when, *last, *con;
 
-	if (vmr_control_call(state_dir, g->name, req, 3000, &h, NULL, NULL) < 0)
+	if (vmr_control_call(state_dir, g->name, req, VMR_CONTROL_TIMEOUT_MS, &h, NULL, NULL) < 0)
 		h = NULL;
 	json_decref(req);
 	when = json_string_value(json_object_get(h, "ready_when"));
