@@ -211,7 +211,7 @@ void sup_ctl_process_lines(struct sup *s, uint64_t id)
 	char *nl;
 
 	while ((c = sup_ctl_find(s, id, NULL)) && !c->busy && c->out.buf.len < CTL_OUT_HIGH &&
-	       (nl = memchr(c->in.s, '\n', c->in.len))) {
+	       c->in.len > 0 && (nl = memchr(c->in.s, '\n', c->in.len))) {
 		size_t len = (size_t)(nl - c->in.s);
 		_cleanup_free_ char *line = xstrndup(c->in.s, len);
 

@@ -140,7 +140,7 @@ void sup_loop(struct sup *s)
 			sup_ctl_process_lines(s, ids[k]);
 			c = sup_ctl_find(s, ids[k], &i);
 			if (c && c->eof && !c->busy && c->out.buf.len == 0 &&
-			    !memchr(c->in.s, '\n', c->in.len))
+			    (c->in.len == 0 || !memchr(c->in.s, '\n', c->in.len)))
 				sup_ctl_drop(s, i);
 		}
 		if (pfd[2].revents & POLLIN)
