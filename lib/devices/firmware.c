@@ -130,6 +130,18 @@ static void fw_paths(const struct vmr_plan *p, char **ret_code, char **ret_templ
 	*ret_vars = xasprintf("%s/%s", p->guest_dir, sb ? VARS_SECBOOT : VARS);
 }
 
+/* The guest's variable store is vmrun's: QEMU gets it as an fd. */
+static void firmware_plan(const struct vmr_plan *p, struct vmr_plan_dev *pd)
+{
+	_cleanup_free_ char *code = NULL;
+
+	if (VMR_DEVICE_CONF(pd->dev, struct firmware)->type != FW_UEFI)
+		return;
+	fw_paths(p, &code, NULL, &pd->fd_file);
+	pd->fd_file_label = xstrdup("fw-vars");
+	pd->fd_file_writable = true;
+}
+
 static void firmware_grants(const struct vmr_plan *p, const struct vmr_plan_dev *pd,
 			    struct vmr_grants *g)
 {
@@ -223,7 +235,8 @@ static int firmware_setup(struct vmr_setup *s, struct vmr_plan_dev *pd, struct v
 		if (r < 0)
 			return r;
 	}
-	return vmr_setup_own(s, vars, err);
+	/* QEMU gets it as an fd (firmware_plan): it stays the supervisor's */
+	return 0;
 }
 
 const struct vmr_device_ops vmr_device_firmware = {
@@ -236,6 +249,7 @@ const struct vmr_device_ops vmr_device_firmware = {
     .keys = firmware_keys,
     .json = firmware_json,
     .check = firmware_check,
+    .plan = firmware_plan,
     .argv = firmware_argv,
     .grants = firmware_grants,
     .preflight = firmware_preflight,

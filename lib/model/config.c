@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Host configuration: /etc/vmrun/vmrun.conf via iniparser, then the environment. */
 #include <iniparser.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 
 #include "lib/model/config.h"
+#include "lib/base/caps.h"
 #include "lib/base/util.h"
 
 /*
@@ -81,6 +83,27 @@ static char **config_field(struct vmr_config *c, const char *key)
 	return NULL;
 }
 
+/* The line of path where key is set in [vmrun] (iniparser keeps no line numbers); 0 if none. */
+static unsigned config_key_line(const char *path, const char *key)
+{
+	FILE *f = fopen(path, "re");
+	char line[1024];
+	unsigned n = 0, found = 0;
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		const char *s = line + strspn(line, " \t");
+		size_t klen = strlen(key);
+
+		n++;
+		if (strncmp(s, key, klen) == 0 && strchr(" \t=", s[klen]))
+			found = n; /* iniparser keeps the last one */
+	}
+	fclose(f);
+	return found;
+}
+
 /* Check and store one setting; src names where it came from, for messages. */
 static int config_set(struct vmr_config *c, const char *src, const char *key, const char *value,
 		      struct vmr_error **err)
@@ -115,11 +138,26 @@ static int config_set(struct vmr_config *c, const char *src, const char *key, co
 	if (!field)
 		return vmr_error_usage(err, "%s: unknown key '%s' in [vmrun]", src, key);
 	if (streq(key, "qemu_user")) {
-		if (*value && !user_name_ok(value))
+		if (!*value) {
+			/* empty used to mean root: refuse it rather than guess */
+			unsigned line = c->path ? config_key_line(c->path, key) : 0;
+			int r;
+
+			if (line)
+				r = vmr_error_usage(err, "%s:%u: empty value for 'qemu_user'", c->path,
+						    line);
+			else
+				r = vmr_error_usage(err, "%s: empty value for 'qemu_user'", src);
+			vmr_error_hint(err, "name a user, write 'qemu_user = root' to keep QEMU "
+					    "root, or remove the line for the default (vmrun)");
+			return r;
+		}
+		if (!user_name_ok(value))
 			return vmr_error_usage(err, "%s: invalid value '%s' for 'qemu_user'", src,
 					       value);
 		free(*field);
-		*field = *value ? xstrdup(value) : NULL;
+		*field = xstrdup(value);
+		c->qemu_user_set = true;
 		return 0;
 	}
 	if (value[0] != '/')
@@ -171,6 +209,32 @@ static int config_read(const char *path, struct vmr_config *c, struct vmr_error 
 			return -EINVAL;
 	}
 	return 0;
+}
+
+/*
+ * qemu_user as the rest of vmrun reads it: NULL when QEMU keeps the
+ * supervisor's uid -- an explicit `root`, or, by default, a process that
+ * cannot change ids (an unprivileged user with user-mode networking) --
+ * else the user.  The default is the system user "vmrun", or "nobody"
+ * where it does not exist (the supervisor warns: qemu_user_fallback).
+ */
+static void config_qemu_user(struct vmr_config *c)
+{
+	if (c->qemu_user_set) {
+		if (streq(c->qemu_user, "root")) {
+			free(c->qemu_user);
+			c->qemu_user = NULL;
+		}
+		return;
+	}
+	if (!vmr_caps_have(CAP_SETUID) || !vmr_caps_have(CAP_SETGID))
+		return;
+	if (getpwnam(VMR_CONFIG_QEMU_USER)) {
+		c->qemu_user = xstrdup(VMR_CONFIG_QEMU_USER);
+	} else {
+		c->qemu_user = xstrdup(VMR_CONFIG_QEMU_USER_FALLBACK);
+		c->qemu_user_fallback = true;
+	}
 }
 
 int vmr_config_load(const char *path, struct vmr_config *ret, struct vmr_error **err)
@@ -234,6 +298,7 @@ int vmr_config_load(const char *path, struct vmr_config *ret, struct vmr_error *
 	/* the debugging switch lib/sandbox.c honours too: it only ever disables */
 	if (streq(getenv("VMRUN_NO_SANDBOX"), "1"))
 		c.sandbox = false;
+	config_qemu_user(&c);
 	*ret = c;
 	return 0;
 }

@@ -12,7 +12,7 @@
  *   state_dir = /run/vmrun                 ; VMRUN_STATE_DIR, --state-dir
  *   accel = auto                           ; used where a guest says auto
  *   image_dir = /var/lib/vmrun/images
- *   qemu_user =                            ; run QEMU as this user (empty: root)
+ *   qemu_user = vmrun                      ; run QEMU as this user (root: stay root)
  *   sysfs_root = /sys                      ; VMRUN_SYSFS_ROOT
  *   sandbox = true                         ; VMRUN_NO_SANDBOX=1 forces false
  *   firmware_dir = /usr/share/OVMF         ; OVMF's code and vars templates
@@ -27,6 +27,8 @@
 #define VMR_CONFIG_DEFAULT_PATH "/etc/vmrun/vmrun.conf"
 #define VMR_CONFIG_FIRMWARE_DIR "/usr/share/OVMF" /* Debian's ovmf */
 #define VMR_CONFIG_SWTPM "/usr/bin/swtpm"
+#define VMR_CONFIG_QEMU_USER "vmrun"	     /* made by make install, the package, the image */
+#define VMR_CONFIG_QEMU_USER_FALLBACK "nobody" /* where there is no vmrun user */
 
 struct vmr_config {
 	char *path; /* the file read, or NULL if none */
@@ -34,7 +36,15 @@ struct vmr_config {
 	char *state_dir;
 	enum vmr_accel accel;
 	char *image_dir;
-	char *qemu_user; /* NULL = root */
+	/*
+	 * The user QEMU runs as; NULL: QEMU keeps the supervisor's uid
+	 * (`qemu_user = root`, or by default a process without CAP_SETUID
+	 * and CAP_SETGID).  Default: "vmrun", or "nobody" where that user
+	 * does not exist (qemu_user_fallback, which the supervisor warns of).
+	 */
+	char *qemu_user;
+	bool qemu_user_set;	 /* written in the file (an explicit root included) */
+	bool qemu_user_fallback; /* the default, "nobody": no user "vmrun" on this host */
 	char *sysfs_root;
 	char *dev_root;	    /* "/dev"; VMRUN_DEV_ROOT, for tests */
 	bool sandbox;	    /* the supervisor loads its seccomp filter (lib/sandbox.h) */

@@ -117,15 +117,23 @@ void vmr_argv_blockdev(struct vmr_argv *b, const char *id, const char *path, con
 		       bool readonly, const struct vmr_argv_cache *cache, enum vmr_disk_aio aio)
 {
 	_cleanup_free_ char *file_id = xasprintf("%s-file", id);
+	const struct vmr_plan_file *pf = vmr_plan_file_find(b->p, path);
 	json_t *file = json_object(), *fmt = json_object();
 	const char *aio_s = aio_name(aio);
 
 	/*
 	 * Named nodes (not a nested "file" object) so QMP block commands can
-	 * address either layer.
+	 * address either layer.  A file vmrun made is an fd in fd set N
+	 * (child fd N): QEMU dups it instead of opening the path.
 	 */
 	json_object_set_new(file, "driver", json_string("file"));
-	json_object_set_new(file, "filename", json_string(path));
+	if (pf) {
+		vmr_strvec_push(b->out, "-add-fd");
+		vmr_strvec_pushf(b->out, "fd=%d,set=%d,opaque=%s", pf->fd, pf->fd, pf->opaque);
+		json_object_set_new(file, "filename", json_sprintf("/dev/fdset/%d", pf->fd));
+	} else {
+		json_object_set_new(file, "filename", json_string(path));
+	}
 	json_object_set_new(file, "node-name", json_string(file_id));
 	if (aio_s)
 		json_object_set_new(file, "aio", json_string(aio_s));

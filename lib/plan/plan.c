@@ -57,6 +57,12 @@ static void dev_add(struct vmr_plan *p, const struct vmr_device *d, const struct
 	struct vmr_plan_dev *pd = &p->devs[p->ndevs++];
 
 	*pd = (struct vmr_plan_dev){.dev = d, .nic = nic, .disk = disk, .index = index};
+	/* a disk vmrun makes (an overlay on `backing:`, a blank `size:` image) */
+	if (disk && !disk->cdrom && (disk->backing || disk->size)) {
+		pd->fd_file = vmr_plan_path(p, disk->file);
+		pd->fd_file_label = xasprintf("disk%zu", index);
+		pd->fd_file_writable = !disk->readonly;
+	}
 	if (d->ops && d->ops->plan)
 		d->ops->plan(p, pd);
 	for (int ph = 0; ph < VMR_FD_PHASES; ph++)
@@ -75,7 +81,37 @@ static void assign_fds(struct vmr_plan *p)
 				p->devs[i].fds[ph][q] = fd++;
 	p->qmp_fd = fd++;
 	p->console_fd = fd++;
+	for (size_t i = 0; i < p->nfiles; i++)
+		p->files[i].fd = fd++;
 	p->nfds = fd - 3;
+}
+
+static void file_add(struct vmr_plan *p, const char *path, const char *opaque, bool writable)
+{
+	p->files = xrealloc(p->files, (p->nfiles + 1) * sizeof(*p->files));
+	p->files[p->nfiles++] = (struct vmr_plan_file){
+	    .path = xstrdup(path), .opaque = xstrdup(opaque), .writable = writable, .fd = -1};
+}
+
+/* What QEMU gets as fds: the root overlay, the devices' files, the seed. */
+static void plan_files(struct vmr_plan *p)
+{
+	if (p->root_disk)
+		file_add(p, p->root_disk, "root", true);
+	for (size_t i = 0; i < p->ndevs; i++)
+		if (p->devs[i].fd_file)
+			file_add(p, p->devs[i].fd_file, p->devs[i].fd_file_label,
+				 p->devs[i].fd_file_writable);
+	if (p->seed_iso)
+		file_add(p, p->seed_iso, "seed", false);
+}
+
+const struct vmr_plan_file *vmr_plan_file_find(const struct vmr_plan *p, const char *path)
+{
+	for (size_t i = 0; i < p->nfiles; i++)
+		if (streq(p->files[i].path, path))
+			return &p->files[i];
+	return NULL;
 }
 
 int vmr_plan_build(const struct vmr_topology *t, const struct vmr_guest *g,
@@ -118,6 +154,7 @@ int vmr_plan_build(const struct vmr_topology *t, const struct vmr_guest *g,
 		dev_add(&p, &g->nics[i].att, &g->nics[i], NULL, i);
 	for (size_t i = 0; i < g->ndevices; i++)
 		dev_add(&p, &g->devices[i], NULL, NULL, i);
+	plan_files(&p);
 	assign_fds(&p);
 	for (size_t i = 0; i < p.ndevs; i++) {
 		const struct vmr_plan_dev *pd = &p.devs[i];
@@ -147,7 +184,14 @@ void vmr_plan_free(struct vmr_plan *p)
 	for (size_t i = 0; i < p->ndevs; i++) {
 		free(p->devs[i].ifname);
 		free(p->devs[i].hostdev);
+		free(p->devs[i].fd_file);
+		free(p->devs[i].fd_file_label);
 	}
+	for (size_t i = 0; i < p->nfiles; i++) {
+		free(p->files[i].path);
+		free(p->files[i].opaque);
+	}
+	free(p->files);
 	free(p->devs);
 	free(p->qemu);
 	free(p->topo_dir);

@@ -16,7 +16,10 @@
  * device order, `queues` per NIC) from 3, then those of the next phases
  * (vhost-net fds, then other device nodes and sockets such as the guest
  * agent's), then the QMP
- * listening socket, then the console's.
+ * listening socket, then the console's, then the files vmrun makes for
+ * the guest (its overlays, blank disks, seed, UEFI variables), which QEMU
+ * gets as fds in fd sets (`-add-fd`, `/dev/fdset/N`) instead of opening
+ * them by name: it needs no access to the state or image directories.
  */
 
 #include <stdbool.h>
@@ -67,6 +70,19 @@ struct vmr_grants {
 	struct vmr_strvec files; /* files read (a PCI device's ROM, a VNC password_file) */
 };
 
+/*
+ * A file vmrun makes for the guest and passes as an fd: fd set N holds
+ * child fd N, opened by the supervisor with the access mode QEMU asks of
+ * the set (QEMU 7.2 matches O_ACCMODE exactly: O_RDWR for a writable
+ * node, O_RDONLY for a read-only one).
+ */
+struct vmr_plan_file {
+	char *path;   /* absolute */
+	char *opaque; /* the fd set's label: "root", "disk1", "seed", "fw-vars" */
+	bool writable;
+	int fd; /* child fd number, also the fd set's id */
+};
+
 /* A device's share of the plan. */
 struct vmr_plan_dev {
 	const struct vmr_device *dev;
@@ -83,6 +99,14 @@ struct vmr_plan_dev {
 	const struct vmr_cpuset *emulator_cpus; /* QEMU's non-vCPU threads */
 	const struct vmr_cpuset *iothread_cpus; /* the iothreads' */
 	bool memory_backend;			/* it writes the guest's RAM backend itself */
+	/*
+	 * A file vmrun makes for it that QEMU gets as an fd (a disk's overlay
+	 * or blank image, the UEFI variables), with its fd set's label and
+	 * access; NULL: none.  The plan hook or the builder sets it.
+	 */
+	char *fd_file;
+	char *fd_file_label;
+	bool fd_file_writable;
 };
 
 struct vmr_plan {
@@ -103,7 +127,9 @@ struct vmr_plan {
 	size_t ndevs;
 	int qmp_fd;	/* child fd of the QMP listening socket */
 	int console_fd; /* child fd of the console listening socket */
-	int nfds;	/* child fds 3 .. 3+nfds-1 are passed */
+	struct vmr_plan_file *files; /* passed as fds, after the console's */
+	size_t nfiles;
+	int nfds; /* child fds 3 .. 3+nfds-1 are passed */
 	struct vmr_grants grants;
 	/*
 	 * What devices asked of the whole guest: shared RAM (a memfd backend
@@ -136,6 +162,9 @@ void vmr_plan_free(struct vmr_plan *p);
 
 /* The plan's share of the NIC named name, or NULL. */
 struct vmr_plan_dev *vmr_plan_nic(const struct vmr_plan *p, const char *name);
+
+/* The file at path that the plan passes as an fd, or NULL (QEMU opens path by name). */
+const struct vmr_plan_file *vmr_plan_file_find(const struct vmr_plan *p, const char *path);
 
 /* Absolute form of a topology path (joined with plan->topo_dir); caller frees. */
 char *vmr_plan_path(const struct vmr_plan *p, const char *path);

@@ -168,6 +168,12 @@ static int sup_validate(struct sup *s, struct vmr_error **err)
 		if (r < 0)
 			return vmr_error_wrap(err, "qemu_user");
 		s->have_user = true;
+		if (s->cfg->qemu_user_fallback)
+			sup_log(s, VMR_LOG_WARNING,
+				"guest '%s': QEMU runs as '%s': there is no system user '%s' "
+				"(make install, the Debian package and the container image create "
+				"it)",
+				g->name, s->cfg->qemu_user, VMR_CONFIG_QEMU_USER);
 	}
 	r = vmr_caps_preflight(s->cfg, &s->plan, err);
 	if (r < 0)
@@ -181,52 +187,25 @@ static int sup_validate(struct sup *s, struct vmr_error **err)
 	return sup_check_files(s, err);
 }
 
-static int disk_own(const struct sup *s, const char *path, struct vmr_error **err)
-{
-	struct stat st;
-
-	if (stat(path, &st) < 0)
-		return vmr_error_set(err, errno, "stat '%s'", path);
-	/* a block device given as a disk stays as the administrator set it up */
-	if (!S_ISREG(st.st_mode) || (st.st_uid == s->user.uid && st.st_gid == s->user.gid))
-		return 0;
-	if (chown(path, s->user.uid, s->user.gid) < 0)
-		return vmr_error_set(err, errno, "give disk '%s' to qemu_user '%s' (uid %u gid %u)",
-				     path, s->cfg->qemu_user, (unsigned)s->user.uid,
-				     (unsigned)s->user.gid);
-	return 0;
-}
-
 /*
- * With qemu_user, the disks vmrun makes for the guest (the `image:` root
- * overlay, overlays on a `backing:`, blank disks of a `size:`) belong to
- * the user QEMU writes them as, whoever made them (`vmrun image prep` runs
- * as root).  Disks the topology only names, bases, kernels and ISOs are
- * the administrator's: QEMU gets to them through their mode bits
- * (docs/security.md).  The seed needs nothing: 0644 in STATE/GUEST/, which
- * is 0710 with QEMU's group.
+ * The files vmrun made for the guest (overlays, blank disks, the seed, the
+ * UEFI variables), opened here with the access mode QEMU asks of their fd
+ * sets and passed as fds: QEMU, whatever its uid, never opens them by
+ * name, so they stay the supervisor's and QEMU needs no way into the state
+ * or image directories (docs/security.md).  A block device given as a
+ * disk is opened the same way.
  */
-static int sup_disks_own(struct sup *s, struct vmr_error **err)
+static int sup_files_open(struct sup *s, struct vmr_error **err)
 {
-	int r;
+	for (size_t i = 0; i < s->plan.nfiles; i++) {
+		const struct vmr_plan_file *f = &s->plan.files[i];
+		int fd;
 
-	if (!s->have_user)
-		return 0;
-	if (s->plan.root_disk) {
-		r = disk_own(s, s->plan.root_disk, err);
-		if (r < 0)
-			return r;
-	}
-	for (size_t i = 0; i < s->g->ndisks; i++) {
-		const struct vmr_disk *d = &s->g->disks[i];
-		_cleanup_free_ char *path = NULL;
-
-		if (d->cdrom || (!d->backing && !d->size))
-			continue;
-		path = vmr_plan_path(&s->plan, d->file);
-		r = disk_own(s, path, err);
-		if (r < 0)
-			return r;
+		fd = open(f->path, (f->writable ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NOCTTY);
+		if (fd < 0)
+			return vmr_error_set(err, errno, "open '%s' for QEMU (%s)", f->path,
+					     f->writable ? "read-write" : "read-only");
+		s->fds[f->fd - 3] = fd;
 	}
 	return 0;
 }
@@ -634,11 +613,11 @@ int sup_start(struct sup *s, struct vmr_error **err)
 	r = vmr_image_prepare(s->cfg, s->o->topo, g, s->dir.path, NULL, err);
 	if (r < 0)
 		return vmr_error_wrap(err, "guest '%s'", g->name);
-	r = sup_disks_own(s, err);
-	if (r < 0)
-		return vmr_error_wrap(err, "guest '%s'", g->name);
 	r = vmr_guest_setup(s->cfg, s->journal, &s->plan, s->fds, s->have_caps ? &s->caps : NULL,
 			    &s->helpers, err);
+	if (r < 0)
+		return vmr_error_wrap(err, "guest '%s'", g->name);
+	r = sup_files_open(s, err);
 	if (r < 0)
 		return vmr_error_wrap(err, "guest '%s'", g->name);
 	vmr_fault_point("host-setup");

@@ -30,6 +30,7 @@ arguments (a guest's qemu_args), since vmrun gives QEMU no environment:
                      does with -action watchdog=poweroff
 """
 import errno
+import fcntl
 import json
 import os
 import select
@@ -97,21 +98,44 @@ def parse_args(argv):
 
 fake, chardev_fds, smp, name = parse_args(sys.argv)
 
+def fd_sets(argv):
+    # -add-fd fd=N,set=S,opaque=X: the fds of each set
+    sets = {}
+    for i, a in enumerate(argv[:-1]):
+        if a == "-add-fd":
+            opts = dict(o.partition("=")[::2] for o in argv[i + 1].split(","))
+            sets.setdefault(int(opts["set"]), []).append(int(opts["fd"]))
+    return sets
+
+
 def open_files(argv):
     # what QEMU would open itself: each -blockdev file, read-only or not;
-    # "ok" or the errno name, by path
+    # "ok" or the errno name, by path.  /dev/fdset/S as QEMU 7.2 does it:
+    # an fd of set S whose access mode is the one asked for, else EACCES
     out = {}
+    sets = fd_sets(argv)
     for i, a in enumerate(argv[:-1]):
         if a != "-blockdev" or not argv[i + 1].startswith("{"):
             continue
         b = json.loads(argv[i + 1])
         if b.get("driver") != "file":
             continue
+        want = os.O_RDONLY if b.get("read-only") else os.O_RDWR
+        name = b["filename"]
+        if name.startswith("/dev/fdset/"):
+            modes = []
+            for fd in sets.get(int(name[len("/dev/fdset/"):]), []):
+                try:
+                    modes.append(fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE)
+                except OSError:
+                    pass
+            out[name] = "ok" if want in modes else "EACCES"
+            continue
         try:
-            os.close(os.open(b["filename"], os.O_RDONLY if b.get("read-only") else os.O_RDWR))
-            out[b["filename"]] = "ok"
+            os.close(os.open(name, want))
+            out[name] = "ok"
         except OSError as e:
-            out[b["filename"]] = errno.errorcode.get(e.errno, str(e.errno))
+            out[name] = errno.errorcode.get(e.errno, str(e.errno))
     return out
 
 

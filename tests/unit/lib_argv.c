@@ -515,10 +515,21 @@ static void test_disks(void)
 	i0 = index_of(&sv, "{\"driver\":\"virtio-blk-pci\",\"drive\":\"disk7\",\"id\":\"disk7\"}");
 	ok(i0 > 0 && iseed > i0, "seed: after every disk");
 	is_str(opt_value(&sv, "-blockdev", 16),
-	       "{\"driver\":\"file\",\"filename\":\"/run/vmrun/d/"
-	       "seed.iso\",\"node-name\":\"seed-file\","
+	       "{\"driver\":\"file\",\"filename\":\"/dev/fdset/6\",\"node-name\":\"seed-file\","
 	       "\"read-only\":true}",
-	       "seed: absolute path read-only");
+	       "seed: an fd set, read-only");
+	ok(p.nfiles == 2 && streq(p.files[0].opaque, "disk6") &&
+	       streq(p.files[0].path, "/srv/topo/base-overlay.img") && p.files[0].writable &&
+	       p.files[0].fd == 5 && streq(p.files[1].opaque, "seed") &&
+	       streq(p.files[1].path, "/run/vmrun/d/seed.iso") && !p.files[1].writable &&
+	       p.files[1].fd == 6 && p.nfds == 4,
+	   "files vmrun makes: the overlay read-write, the seed read-only, after the console");
+	ok(has_pair(&sv, "-add-fd", "fd=5,set=5,opaque=disk6") &&
+	       has_pair(&sv, "-add-fd", "fd=6,set=6,opaque=seed"),
+	   "-add-fd: fd set N holds child fd N");
+	is_str(opt_value(&sv, "-blockdev", 12),
+	       "{\"driver\":\"file\",\"filename\":\"/dev/fdset/5\",\"node-name\":\"disk6-file\"}",
+	       "backing: the overlay vmrun made is an fd set, writable");
 	vmr_strvec_clear(&sv);
 	vmr_plan_free(&p);
 }

@@ -2,11 +2,13 @@
 /* Host configuration: iniparser file, environment overrides, errors. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 
 #include "lib/model/config.h"
+#include "lib/base/caps.h"
 #include "lib/base/util.h"
 #include "tests/lib/tap.h"
 
@@ -33,6 +35,22 @@ static char *load_err(const char *path, struct vmr_config *c, int *status)
 	*status = err->status;
 	vmr_error_free(err);
 	return text;
+}
+
+/*
+ * The default qemu_user on this host: "vmrun" where the user exists, else
+ * "nobody" with the fallback flag; none at all in a process that cannot
+ * change ids.  Tests never create users: both cases must pass.
+ */
+static bool default_user(const struct vmr_config *c)
+{
+	if (c->qemu_user_set)
+		return false;
+	if (!vmr_caps_have(CAP_SETUID) || !vmr_caps_have(CAP_SETGID))
+		return c->qemu_user == NULL && !c->qemu_user_fallback;
+	if (getpwnam("vmrun"))
+		return streq(c->qemu_user, "vmrun") && !c->qemu_user_fallback;
+	return streq(c->qemu_user, "nobody") && c->qemu_user_fallback;
 }
 
 static void check_err(const char *name, const char *text, const char *want, int want_status)
@@ -113,18 +131,36 @@ int main(void)
 		ok(vmr_config_load(empty, &c, NULL) == 0, "empty file: all defaults");
 		ok(streq(c.qemu, "/usr/bin/qemu-system-x86_64") &&
 		       streq(c.state_dir, "/run/vmrun") && c.accel == VMR_ACCEL_AUTO &&
-		       streq(c.image_dir, "/var/lib/vmrun/images") && c.qemu_user == NULL &&
+		       streq(c.image_dir, "/var/lib/vmrun/images") && default_user(&c) &&
 		       streq(c.sysfs_root, "/sys") && streq(c.dev_root, "/dev") &&
 		       streq(c.firmware_dir, "/usr/share/OVMF") && streq(c.swtpm, "/usr/bin/swtpm"),
 		   "documented defaults");
 		vmr_config_free(&c);
 	}
 	{
-		_cleanup_free_ char *p = conf("user.conf", "[vmrun]\nqemu_user =\n");
+		_cleanup_free_ char *p = conf("root.conf", "[vmrun]\nqemu_user = root\n");
 
-		ok(vmr_config_load(p, &c, NULL) == 0 && c.qemu_user == NULL,
-		   "empty qemu_user is root");
+		ok(vmr_config_load(p, &c, NULL) == 0 && c.qemu_user == NULL && c.qemu_user_set,
+		   "qemu_user = root: QEMU stays root");
 		vmr_config_free(&c);
+	}
+	{
+		_cleanup_free_ char *p = conf("nobody.conf", "[vmrun]\nqemu_user = nobody\n");
+
+		ok(vmr_config_load(p, &c, NULL) == 0 && streq(c.qemu_user, "nobody") &&
+		       !c.qemu_user_fallback,
+		   "explicit qemu_user kept as written, no fallback warning");
+		vmr_config_free(&c);
+	}
+	{
+		/* an empty value named by file and line: it used to mean root */
+		_cleanup_free_ char *p =
+		    conf("user.conf", "; host\n[vmrun]\naccel = tcg\nqemu_user =\n");
+		_cleanup_free_ char *want = xasprintf("%s:4: empty value for 'qemu_user'", p);
+
+		err = (free(err), load_err(p, &c, &status));
+		is_str(err, want, "empty qemu_user: a usage error with file:line");
+		is_int(status, VMR_EXIT_USAGE, "empty qemu_user: status 2");
 	}
 	{
 		_cleanup_free_ char *on = conf("sandbox-on.conf", "[vmrun]\n");
@@ -150,7 +186,7 @@ int main(void)
 		ok(vmr_config_load("docs/vmrun.conf.example", &c, NULL) == 0 &&
 		       streq(c.qemu, "/usr/bin/qemu-system-x86_64") &&
 		       streq(c.state_dir, "/run/vmrun") && c.accel == VMR_ACCEL_AUTO &&
-		       !c.qemu_user,
+		       default_user(&c),
 		   "docs/vmrun.conf.example loads with the defaults");
 		vmr_config_free(&c);
 	} else {
@@ -213,7 +249,7 @@ int main(void)
 		    "good.conf",	"empty.conf",	 "user.conf",	    "unknown-key.conf",
 		    "bad-accel.conf",	"relative.conf", "section.conf",    "bad-user.conf",
 		    "syntax.conf",	"syntax2.conf",	 "sandbox-on.conf", "sandbox-off.conf",
-		    "bad-sandbox.conf", "firmware.conf"};
+		    "bad-sandbox.conf", "firmware.conf",	 "root.conf",	    "nobody.conf"};
 
 		for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
 			_cleanup_free_ char *f = xasprintf("%s/%s", dir, names[i]);

@@ -108,9 +108,17 @@ static void test_firmware(void)
 	       "\"fw-code-file\",\"read-only\":true} -blockdev {\"driver\":\"raw\",\"file\":"
 	       "\"fw-code-file\",\"node-name\":\"fw-code\",\"read-only\":true}"),
 	   "uefi: OVMF's code read-only, on both nodes");
-	ok(has(a, "{\"driver\":\"file\",\"filename\":\"/img/g/uefi-vars.fd\",\"node-name\":"
-		  "\"fw-vars-file\"}"),
-	   "uefi: the guest's own variables in IMAGE_DIR/GUEST, writable");
+	ok(p.nfiles == 1 && streq(p.files[0].path, "/img/g/uefi-vars.fd") &&
+	       p.files[0].writable && streq(p.files[0].opaque, "fw-vars"),
+	   "uefi: the guest's own variables in IMAGE_DIR/GUEST, passed read-write");
+	{
+		_cleanup_free_ char *want = xasprintf(
+		    "-add-fd fd=%d,set=%d,opaque=fw-vars -blockdev {\"driver\":\"file\","
+		    "\"filename\":\"/dev/fdset/%d\",\"node-name\":\"fw-vars-file\"}",
+		    p.files[0].fd, p.files[0].fd, p.files[0].fd);
+
+		ok(p.nfiles == 1 && has(a, want), "uefi: the variables as fd set, writable");
+	}
 	ok(has(a, "-machine pflash0=fw-code,pflash1=fw-vars -"), "uefi: both on the flash");
 	ok(!strstr(a, "smm=on") && !strstr(a, "cfi.pflash01"), "uefi: no SMM without secure boot");
 	ok(p.grants.guest_dir, "uefi: writes the guest's directory (compose keeps it)");
@@ -122,7 +130,7 @@ static void test_firmware(void)
 	   "secure boot: plans");
 	a = argv_of(&p);
 	ok(has(a, "\"filename\":\"/fw/OVMF_CODE_4M.secboot.fd\""), "secure boot: the SMM code");
-	ok(has(a, "\"filename\":\"/img/g/uefi-vars-secboot.fd\""),
+	ok(p.nfiles == 1 && streq(p.files[0].path, "/img/g/uefi-vars-secboot.fd"),
 	   "secure boot: a variable store of its own");
 	ok(has(a, "-machine pflash0=fw-code,pflash1=fw-vars,smm=on -global "
 		  "driver=cfi.pflash01,property=secure,value=on"),
