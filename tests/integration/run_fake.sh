@@ -14,7 +14,14 @@ if ! command -v python3 >/dev/null; then
 	done_testing
 	exit
 fi
-export VMRUN_QEMU=$FAKEQEMU
+# QEMU runs as the default qemu_user (vmrun, or nobody): the fake QEMU is
+# staged where that user can run it, and what it writes (reports, command
+# logs) goes to $P, which every user may write
+VMRUN_QEMU=$(run_stage "$FAKEQEMU")
+ok $? "the fake QEMU staged where QEMU's user can run it"
+export VMRUN_QEMU
+P=$T/pub
+mkdir -m 1777 "$P"
 
 # guest NAME CPUSET STOP_TIMEOUT FAKE-OPTIONS...: one topology file per guest
 guest() {
@@ -34,21 +41,27 @@ EOF
 }
 
 # --- what QEMU inherits; console, control, events; SIGTERM -> poweroff -> 0
-guest a 0-1 5 "report=$T/a.report"
+guest a 0-1 5 "report=$P/a.report"
 run_start a "$T/a.yaml" a --events
 run_wait_ready a a 20
 ok $? "fake guest reaches ready"
-is "$(json_get "$T/a.report" 'j["fds"]')" "[0, 1, 2, 3, 4]" "QEMU holds exactly fds 0-2 and the QMP and console sockets"
-is "$(json_get "$T/a.report" 'j["status"]["NoNewPrivs"]')" "1" "QEMU runs with NoNewPrivs"
-is "$(json_get "$T/a.report" 'j["status"]["CapBnd"]')" "0000000000004000" \
-	"a root QEMU keeps only CAP_IPC_LOCK in its bounding set"
-is "$(json_get "$T/a.report" 'j["status"]["SigBlk"]')" "0000000000000000" "QEMU starts with no blocked signal"
-is "$(json_get "$T/a.report" 'sorted(k for k in j["env"] if k != "LC_CTYPE")')" "['PATH']" \
+is "$(json_get "$P/a.report" 'j["fds"]')" "[0, 1, 2, 3, 4]" "QEMU holds exactly fds 0-2 and the QMP and console sockets"
+is "$(json_get "$P/a.report" 'j["status"]["NoNewPrivs"]')" "1" "QEMU runs with NoNewPrivs"
+if [ "$(id -u)" -eq 0 ]; then
+	is "$(json_get "$P/a.report" 'j["status"]["CapBnd"]')" "0000000000000000" \
+		"QEMU as the default qemu_user: empty bounding set"
+	is "$(json_get "$P/a.report" 'j["status"]["Uid"].split()[0]')" "$(id -u vmrun 2>/dev/null || id -u nobody)" \
+		"QEMU runs as the default qemu_user (vmrun, else nobody)"
+else
+	skip "needs root" "QEMU as the default qemu_user"
+fi
+is "$(json_get "$P/a.report" 'j["status"]["SigBlk"]')" "0000000000000000" "QEMU starts with no blocked signal"
+is "$(json_get "$P/a.report" 'sorted(k for k in j["env"] if k != "LC_CTYPE")')" "['PATH']" \
 	"QEMU's environment is PATH only (LC_CTYPE is Python's own)"
-is "$(json_get "$T/a.report" 'j["ppid"]')" "${RUN_PID[a]}" "QEMU is the supervisor's child"
+is "$(json_get "$P/a.report" 'j["ppid"]')" "${RUN_PID[a]}" "QEMU is the supervisor's child"
 is "$(awk '/^Seccomp:/ { print $2 }' "/proc/${RUN_PID[a]}/status")" 2 \
 	"the supervisor runs under its own seccomp filter once the guest runs"
-is "$(json_get "$T/a.report" 'j["status"]["Seccomp"]')" 0 "QEMU does not inherit the supervisor's filter"
+is "$(json_get "$P/a.report" 'j["status"]["Seccomp"]')" 0 "QEMU does not inherit the supervisor's filter"
 grep -q "^vmrun: guest 'a' running (qemu pid [0-9]*, vCPUs pinned to CPUs 0-1)$" "$T/a.err"
 ok $? "ready line on stderr"
 run_wait_grep "$T/a.out" "fakeqemu: guest running" 5
@@ -186,8 +199,6 @@ is "$(json_get "$STATE/a/status.json" '(j["state"], j["exit_status"])')" "('exit
 
 # --- qemu_user: QEMU runs as that user, without capabilities
 if [ "$(id -u)" -eq 0 ] && id nobody >/dev/null 2>&1; then
-	chmod 0711 "$T"
-	mkdir -m 1777 "$T/pub"
 	printf '[vmrun]\nqemu_user = nobody\nimage_dir = %s\n' "$T/images" >"$T/u.conf"
 	guest u 0-1 5 "report=$T/pub/u.report"
 	# and the files QEMU opens itself: a root overlay, a blank disk, the seed
@@ -216,15 +227,17 @@ EOF
 		"QEMU runs as nobody (real, effective, saved, fs uid)"
 	is "$(json_get "$T/pub/u.report" 'j["status"]["CapBnd"]')" "0000000000000000" \
 		"QEMU's capability bounding set is empty"
-	is "$(json_get "$T/pub/u.report" 'j["fds"]')" "[0, 1, 2, 3, 4]" "its fds survive the user change"
 	is "$(stat -c '%a %G' "$STATE/u")" "710 $(id -gn nobody)" "state directory 0710 with QEMU's group"
 	if command -v qemu-img >/dev/null; then
-		is "$(json_get "$T/pub/u.report" 'sorted(j["files"].items())')" \
-			"[('$T/images/u/root.qcow2', 'ok'), ('$T/pub/data.qcow2', 'ok'), ('$STATE/u/seed.iso', 'ok')]" \
-			"QEMU as nobody opens the seed (read-only) and its overlay and blank disk (read-write)"
-		is "$(stat -c '%U:%G' "$T/images/u/root.qcow2" "$T/pub/data.qcow2" | sort -u)" \
-			"nobody:$(id -gn nobody)" "the disks vmrun made belong to qemu_user"
-		is "$(stat -c '%U' "$T/ubase.qcow2")" root "the base is left alone"
+		is "$(json_get "$T/pub/u.report" 'sorted(v for k, v in j["files"].items() if k.startswith("/dev/fdset/"))')" \
+			"['ok', 'ok', 'ok']" \
+			"QEMU as nobody gets its overlay, blank disk (read-write) and seed (read-only) as fd sets"
+		is "$(json_get "$T/pub/u.report" '[a for a in j["argv"] if a.startswith("{") and "\"filename\"" in a and "/dev/fdset/" not in a]')" \
+			"[]" "no file vmrun made is opened by name"
+		is "$(json_get "$T/pub/u.report" 'j["fds"]')" "[0, 1, 2, 3, 4, 5, 6, 7]" \
+			"QEMU holds fds 0-2, QMP, console and the three files"
+		is "$(stat -c '%U' "$T/images/u/root.qcow2" "$T/pub/data.qcow2" "$T/ubase.qcow2" | sort -u)" \
+			"root" "the disks vmrun made and the base stay root's"
 	else
 		skip "qemu-img is missing" "qemu_user: disks and seed readable by QEMU"
 	fi
@@ -248,11 +261,29 @@ kill -TERM "${RUN_PID[s]}"
 run_wait_exit s 20
 is "$RC" 0 "and stops cleanly"
 
+# --- qemu_user = root: QEMU stays root, with CAP_IPC_LOCK only in its bounding set
+if [ "$(id -u)" -eq 0 ]; then
+	printf '[vmrun]\nqemu_user = root\n' >"$T/root.conf"
+	guest rt 0 5 "report=$P/rt.report"
+	: >"$T/rt.err"
+	"$VMRUN" --config "$T/root.conf" --state-dir "$STATE" run "$T/rt.yaml" rt >/dev/null 2>>"$T/rt.err" &
+	RUN_PID[rt]=$!
+	run_wait_ready rt rt 20
+	ok $? "guest with qemu_user = root ready"
+	is "$(json_get "$P/rt.report" '(j["status"]["Uid"].split()[0], j["status"]["CapBnd"])')" \
+		"('0', '0000000000004000')" "qemu_user = root: QEMU is root and keeps only CAP_IPC_LOCK"
+	kill -TERM "${RUN_PID[rt]}"
+	run_wait_exit rt 20
+	is "$RC" 0 "and stops cleanly"
+else
+	skip "needs root" "qemu_user = root"
+fi
+
 # --- image: a root overlay on the base, prepared by the supervisor and on QEMU's command line
 if command -v qemu-img >/dev/null; then
 	qemu-img create -q -f qcow2 "$T/base.qcow2" 16M
 	printf '[vmrun]\nimage_dir = %s\n' "$T/images" >"$T/img.conf"
-	guest r 0 5 "report=$T/r.report"
+	guest r 0 5 "report=$P/r.report"
 	echo "    image: $T/base.qcow2" >>"$T/r.yaml"
 	: >"$T/r.err"
 	"$VMRUN" --config "$T/img.conf" --state-dir "$STATE" run "$T/r.yaml" r >/dev/null 2>>"$T/r.err" &
@@ -262,8 +293,9 @@ if command -v qemu-img >/dev/null; then
 	is "$(qemu-img info --output=json "$T/images/r/root.qcow2" |
 		python3 -c 'import json,sys; print(json.load(sys.stdin)["backing-filename"])')" \
 		"$T/base.qcow2" "root overlay made on the base"
-	is "$(json_get "$T/r.report" '[json.loads(a)["filename"] for a in j["argv"] if a.startswith("{") and json.loads(a).get("driver") == "file"]')" \
-		"['$T/images/r/root.qcow2']" "QEMU's command line opens the overlay, not the base"
+	is "$(json_get "$P/r.report" '[json.loads(a)["filename"] for a in j["argv"] if a.startswith("{") and json.loads(a).get("driver") == "file"]')" \
+		"['/dev/fdset/5']" "QEMU's command line has the overlay as an fd set, not the base"
+	is "$(json_get "$P/r.report" 'j["files"]')" "{'/dev/fdset/5': 'ok'}" "the overlay's fd is read-write"
 	kill -TERM "${RUN_PID[r]}"
 	run_wait_exit r 20
 	is "$RC" 0 "guest with image: stops cleanly"
@@ -371,12 +403,12 @@ ok $? "the panic is in events.jsonl"
 
 # --- not PID 1: QEMU's orphans still come to the supervisor (a child
 # subreaper), which reaps them
-guest w 0 5 "report=$T/w.report" "orphan=1"
+guest w 0 5 "report=$P/w.report" "orphan=1"
 run_start w "$T/w.yaml" w
 run_wait_ready w w 20
 ok $? "guest w ready"
-run_wait_grep "$T/w.report.orphan" "[0-9]" 10
-orphan=$(cat "$T/w.report.orphan")
+run_wait_grep "$P/w.report.orphan" "[0-9]" 10
+orphan=$(cat "$P/w.report.orphan")
 for ((i = 0; i < 100; i++)); do
 	ppid=$(awk '/^PPid:/ { print $2 }' "/proc/$orphan/status" 2>/dev/null)
 	[ "$ppid" = "${RUN_PID[w]}" ] && break
@@ -434,10 +466,10 @@ ok $? "nothing left after a stop during startup"
 # SIGTERM ends the start at once, not after the command's 30 s deadline
 for stuck in mute=qmp_capabilities mute=query-cpus-fast freeze=cont; do
 	cmd=${stuck#*=}
-	rm -f "$T/o.cmds"
-	guest o 0 5 "cmdlog=$T/o.cmds" "$stuck"
+	rm -f "$P/o.cmds"
+	guest o 0 5 "cmdlog=$P/o.cmds" "$stuck"
 	run_start o "$T/o.yaml" o
-	run_wait_grep "$T/o.cmds" "^$cmd\$" 20
+	run_wait_grep "$P/o.cmds" "^$cmd\$" 20
 	ok $? "$stuck: QEMU got '$cmd' during startup"
 	q=$(qemu_pid o)
 	kill -TERM "${RUN_PID[o]}"
@@ -483,7 +515,7 @@ if [ "$(id -u)" -eq 0 ] && unshare -m --propagation private true 2>/dev/null; th
 	guest q 0 5 "poweroff_after=0.1"
 	"$VMRUN" --state-dir "$T/ro/state" run "$T/q.yaml" q >/dev/null 2>&1
 	is "$?" 0 "guest q ran once, leaving its state directory"
-	guest q 0 5 "report=$T/q.report"
+	guest q 0 5 "report=$P/q.report"
 	# ro_run STATE: `vmrun run` in a mount namespace of its own where $T/ro is read-only
 	ro_run() {
 		# shellcheck disable=SC2016 # the inner bash expands $1 and $@
@@ -504,7 +536,7 @@ if [ "$(id -u)" -eq 0 ] && unshare -m --propagation private true 2>/dev/null; th
 	grep -q "^vmrun: hint: choose a state directory this user can write: --state-dir DIR or VMRUN_STATE_DIR$" \
 		"$T/q2.err"
 	ok $? "and a hint saying how to choose another"
-	[ ! -e "$T/q.report" ]
+	[ ! -e "$P/q.report" ]
 	ok $? "QEMU was never started"
 else
 	skip "needs root and unshare -m" "read-only state directory"
@@ -555,7 +587,7 @@ is "$RC" 0 "guest l2 stops cleanly"
 exec 7<&-
 
 # --- supervisor killed with SIGKILL: QEMU dies with it, the next run starts
-guest m 0 5 "report=$T/m.report"
+guest m 0 5 "report=$P/m.report"
 run_start m "$T/m.yaml" m
 run_wait_ready m m 20
 ok $? "guest m ready"
