@@ -130,14 +130,12 @@ static void fw_paths(const struct vmr_plan *p, char **ret_code, char **ret_templ
 	*ret_vars = xasprintf("%s/%s", p->guest_dir, sb ? VARS_SECBOOT : VARS);
 }
 
-/* The guest's variable store is vmrun's: QEMU gets it as an fd. */
+/* The guest's variable store is vmrun's: QEMU gets it as an fd; the code it opens by name. */
 static void firmware_plan(const struct vmr_plan *p, struct vmr_plan_dev *pd)
 {
-	_cleanup_free_ char *code = NULL;
-
 	if (VMR_DEVICE_CONF(pd->dev, struct firmware)->type != FW_UEFI)
 		return;
-	fw_paths(p, &code, NULL, &pd->fd_file);
+	fw_paths(p, &pd->reads, NULL, &pd->fd_file);
 	pd->fd_file_label = xstrdup("fw-vars");
 	pd->fd_file_writable = true;
 }

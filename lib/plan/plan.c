@@ -186,6 +186,7 @@ void vmr_plan_free(struct vmr_plan *p)
 		free(p->devs[i].hostdev);
 		free(p->devs[i].fd_file);
 		free(p->devs[i].fd_file_label);
+		free(p->devs[i].reads);
 	}
 	for (size_t i = 0; i < p->nfiles; i++) {
 		free(p->files[i].path);

@@ -107,6 +107,8 @@ struct vmr_plan_dev {
 	char *fd_file;
 	char *fd_file_label;
 	bool fd_file_writable;
+	/* a file QEMU opens by name, read-only (OVMF's code): checked for QEMU's user */
+	char *reads;
 };
 
 struct vmr_plan {

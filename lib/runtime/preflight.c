@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* What a guest's host changes need, checked before the first one (lib/runtime/preflight.h). */
+#include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
+#include <unistd.h>
 
+#include "lib/base/fsutil.h"
 #include "lib/base/util.h"
 #include "lib/runtime/preflight.h"
 
@@ -86,4 +90,96 @@ int vmr_caps_preflight(const struct vmr_config *cfg, const struct vmr_plan *p,
 		}
 	}
 	return 0;
+}
+
+/* "owner root" or "owner 1000", "group kvm" */
+static char *id_name(bool group, unsigned id)
+{
+	if (group) {
+		struct group *gr = getgrgid((gid_t)id);
+
+		return gr ? xasprintf("group %s", gr->gr_name) : xasprintf("group %u", id);
+	}
+	struct passwd *pw = getpwuid((uid_t)id);
+
+	return pw ? xasprintf("owner %s", pw->pw_name) : xasprintf("owner %u", id);
+}
+
+static int check_one(const struct vmr_plan *p, const char *user_name,
+		     const struct vmr_spawn_user *u, const char *path, int want,
+		     struct vmr_error **err)
+{
+	const struct vmr_path_user pu = {
+	    .uid = u->uid, .gid = u->gid, .groups = u->groups, .ngroups = u->ngroups};
+	_cleanup_free_ char *where = NULL, *owner = NULL, *group = NULL;
+	const char *verb = want & X_OK ? "run" : want & W_OK ? "write" : "read";
+	struct stat st;
+	int r;
+
+	if (!path || path[0] != '/')
+		return 0;
+	r = vmr_path_access(path, &pu, want, &where, &st);
+	if (r != -EACCES)
+		return 0; /* reachable, or missing: named by the checks that need it */
+	owner = id_name(false, st.st_uid);
+	group = id_name(true, st.st_gid);
+	if (streq(where, path))
+		r = vmr_error_usage(err,
+				    "guest '%s': QEMU runs as user '%s' (uid %u) and cannot %s '%s': "
+				    "it is mode %04o %s %s",
+				    p->guest->name, user_name, (unsigned)u->uid, verb, path,
+				    (unsigned)(st.st_mode & 07777), owner, group);
+	else
+		r = vmr_error_usage(err,
+				    "guest '%s': QEMU runs as user '%s' (uid %u) and cannot %s '%s': "
+				    "directory '%s' is mode %04o %s",
+				    p->guest->name, user_name, (unsigned)u->uid, verb, path, where,
+				    (unsigned)(st.st_mode & 07777), owner);
+	vmr_error_hint(err, "let the user %s it (chmod, or move the file), or set qemu_user = root "
+			    "in vmrun.conf (docs/security.md)",
+		       verb);
+	return r;
+}
+
+/* A file QEMU opens by name and what it does with it. */
+struct named_file {
+	char *path;
+	int want; /* R_OK, W_OK, X_OK */
+};
+
+int vmr_qemu_files_preflight(const struct vmr_plan *p, const char *user_name,
+			     const struct vmr_spawn_user *u, struct vmr_error **err)
+{
+	const struct vmr_guest *g = p->guest;
+	_cleanup_free_ struct named_file *f = xcalloc(4 + 2 * g->ndisks + p->ndevs, sizeof(*f));
+	size_t n = 0;
+	int r = 0;
+
+	f[n++] = (struct named_file){xstrdup(p->qemu), X_OK};
+	if (g->kernel)
+		f[n++] = (struct named_file){vmr_plan_path(p, g->kernel), R_OK};
+	if (g->initrd)
+		f[n++] = (struct named_file){vmr_plan_path(p, g->initrd), R_OK};
+	if (g->image)
+		f[n++] = (struct named_file){vmr_plan_path(p, g->image), R_OK};
+	for (size_t i = 0; i < g->ndisks; i++) {
+		const struct vmr_disk *d = &g->disks[i];
+		_cleanup_free_ char *file = vmr_plan_path(p, d->file);
+
+		/* QEMU opens an overlay's base by the name in its header, read-only */
+		if (d->backing)
+			f[n++] = (struct named_file){vmr_plan_path(p, d->backing), R_OK};
+		if (!vmr_plan_file_find(p, file))
+			f[n++] = (struct named_file){TAKE_PTR(file),
+						     d->cdrom || d->readonly ? R_OK : R_OK | W_OK};
+	}
+	for (size_t i = 0; i < p->ndevs; i++)
+		if (p->devs[i].reads)
+			f[n++] = (struct named_file){xstrdup(p->devs[i].reads), R_OK};
+	for (size_t i = 0; i < n; i++) {
+		if (r == 0)
+			r = check_one(p, user_name, u, f[i].path, f[i].want, err);
+		free(f[i].path);
+	}
+	return r;
 }

@@ -184,7 +184,13 @@ static int sup_validate(struct sup *s, struct vmr_error **err)
 	r = sup_caps_prepare(s, s->plan.facts.accel, err);
 	if (r < 0)
 		return r;
-	return sup_check_files(s, err);
+	r = sup_check_files(s, err);
+	if (r < 0)
+		return r;
+	/* what QEMU still opens by name, as the user it runs as */
+	if (s->have_user && s->user.uid != 0)
+		return vmr_qemu_files_preflight(&s->plan, s->cfg->qemu_user, &s->user, err);
+	return 0;
 }
 
 /*

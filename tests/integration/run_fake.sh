@@ -14,12 +14,9 @@ if ! command -v python3 >/dev/null; then
 	done_testing
 	exit
 fi
-# QEMU runs as the default qemu_user (vmrun, or nobody): the fake QEMU is
-# staged where that user can run it, and what it writes (reports, command
-# logs) goes to $P, which every user may write
-VMRUN_QEMU=$(run_stage "$FAKEQEMU")
-ok $? "the fake QEMU staged where QEMU's user can run it"
-export VMRUN_QEMU
+# QEMU runs as the default qemu_user (vmrun, or nobody): run_lib.bash staged
+# the fake QEMU where that user can run it; what it writes goes to $P
+export VMRUN_QEMU=$FAKEQEMU
 P=$T/pub
 mkdir -m 1777 "$P"
 

@@ -35,12 +35,18 @@ trap run_cleanup EXIT
 # /root clone).  Copies keep their execute bits; 1 if a copy failed.
 run_stage() {
 	local f
-	chmod 0711 "$T" && mkdir -p "$T/stage" && chmod 0755 "$T/stage" || return 1
+	chmod a+x "$T" && mkdir -p "$T/stage" && chmod 0755 "$T/stage" || return 1
 	for f; do
 		cp -- "$f" "$T/stage/" && chmod a+rX "$T/stage/${f##*/}" || return 1
 		echo "$T/stage/${f##*/}"
 	done
 }
+
+# QEMU runs as the default qemu_user (vmrun, or nobody where there is none):
+# the fake QEMU is a staged copy that user can run, and $T is writable to it
+# (sticky, like /tmp) for what it writes there (-fake report=, cmdlog=)
+FAKEQEMU=$(run_stage "$FAKEQEMU") && chmod 1777 "$T" ||
+	echo "# run_lib: cannot stage the fake QEMU in $T" >&2
 
 # run_start NAME TOPOLOGY GUEST [ARGS...]: start a supervisor in the background;
 # its stdout and stderr go to $T/NAME.out and $T/NAME.err.
