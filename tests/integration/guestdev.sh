@@ -116,8 +116,12 @@ EOF
 	[ -f "$T/images/f/tpm/tpm2-00.permall" ]
 	ok $? "swtpm_setup made the TPM's state in IMAGE_DIR/f/tpm"
 	if [ -n "$user" ]; then
-		is "$(stat -c '%U %a' "$vars") $(stat -c '%U %a' "$T/images/f/tpm")" "nobody 600 nobody 700" \
-			"variables and TPM state belong to QEMU's user only"
+		is "$(stat -c '%U %a' "$vars") $(stat -c '%U %a' "$T/images/f/tpm")" "root 600 nobody 700" \
+			"the variables stay the supervisor's (QEMU gets an fd), the TPM state is QEMU's user's"
+		q=$(qemu_pid f)
+		[ "$(json_get "$STATE/f/plan.json" 'any("/dev/fdset/" in a and "fw-vars-file" in a for a in j["argv"])')" = True ] &&
+			for fd in /proc/"$q"/fd/*; do readlink "$fd"; done | grep -qxF "$vars"
+		ok $? "QEMU holds the variables as an fd from its fd set, not by name"
 	fi
 	"$VMRUN" --state-dir "$STATE" inspect f --json >"$T/inspect.json"
 	is "$(json_get "$T/inspect.json" '[(h["name"], h["pid"], h["exited"]) for h in j["helpers"]]')" \

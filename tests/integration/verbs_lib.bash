@@ -9,6 +9,9 @@ VMRUN=${VMRUN:-$top/${BUILD:-build}/vmrun}
 FAKEQEMU=$top/tests/integration/fakeqemu.py
 TESTGUEST=$top/${BUILD:-build}/testguest
 T=$(mktemp -d /tmp/vmrt-verbs.XXXXXX)
+# QEMU runs as the default qemu_user (vmrun, or nobody): it opens the bases
+# and kernels the suites make here by name, through this directory
+chmod a+x "$T"
 STATE=$T/state
 NS=""
 
