@@ -273,6 +273,9 @@ install: all man $(BUILD)/vmrun.conf
 		sed 's|@BINDIR@|$(BINDIR)|g' systemd/$$u.in >$(DESTDIR)$(SYSTEMDUNITDIR)/$$u && \
 		chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/$$u || exit 1; done
 	install -D -m 0644 systemd/vmrun.sysusers $(DESTDIR)$(SYSUSERSDIR)/vmrun.conf
+	@# the system user QEMU runs as (qemu_user's default), on this machine only:
+	@# a DESTDIR install is a package's, whose postinst makes it
+	[ -n "$(DESTDIR)" ] || .ci/vmrun-user.sh
 	install -d $(DESTDIR)$(DOCDIR)/examples
 	install -m 0644 README.md docs/*.md docs/vmrun.conf.example $(DESTDIR)$(DOCDIR)/
 	install -m 0644 examples/*.yaml $(DESTDIR)$(DOCDIR)/examples/

@@ -46,6 +46,8 @@ for p in "${pkgs[@]}"; do
 		missing+=("$p")
 	fi
 done
+# the system user QEMU runs as by default (make demo is often the first run)
+"$(dirname "$0")/vmrun-user.sh"
 if [ ${#missing[@]} -eq 0 ]; then
 	echo "deps: all ${#pkgs[@]} packages present"
 	exit 0
