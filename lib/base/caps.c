@@ -176,7 +176,7 @@ static int prepare_device(const struct vmr_caps_drop_opts *o, struct vmr_caps_dr
 			  (unsigned)d->uid, (unsigned)d->gid, o->device, (unsigned)st.st_uid,
 			  (unsigned)st.st_gid, (unsigned)(st.st_mode & 07777));
 	vmr_error_hint(err, "give the device to a group other than root with mode 0660 (Debian: "
-			    "group kvm), or leave qemu_user empty");
+			    "group kvm), or set qemu_user = root");
 	return r;
 }
 
