@@ -62,11 +62,12 @@ void compose_dockerfile_build(const struct vmr_compose_opts *o, struct vmr_buf *
 	    "\t&& DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \\\n"
 	    "\t    qemu-system-x86 ipxe-qemu qemu-utils ovmf swtpm swtpm-tools ");
 	vmr_buf_adds(out, runtime_libs);
-	vmr_buf_adds(out, " \\\n"
-			  "\t&& rm -rf /var/lib/apt/lists/*\n"
-			  "# the unprivileged user QEMU runs as (qemu_user's default, docs/security.md)\n"
-			  "RUN useradd --system --user-group --no-create-home --home-dir /nonexistent \\\n"
-			  "\t--shell /usr/sbin/nologin --comment \"vmrun QEMU user\" vmrun\n");
+	vmr_buf_adds(
+	    out, " \\\n"
+		 "\t&& rm -rf /var/lib/apt/lists/*\n"
+		 "# the unprivileged user QEMU runs as (qemu_user's default, docs/security.md)\n"
+		 "RUN useradd --system --user-group --no-create-home --home-dir /nonexistent \\\n"
+		 "\t--shell /usr/sbin/nologin --comment \"vmrun QEMU user\" vmrun\n");
 	if (o->host_binary)
 		vmr_buf_adds(out, "COPY vmrun /usr/local/bin/vmrun\n");
 	else

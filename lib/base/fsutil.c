@@ -60,8 +60,7 @@ static bool mode_allows(const char *path, const struct stat *st, const struct vm
 	return lgetxattr(path, "system.posix_acl_access", NULL, 0) >= 0;
 }
 
-static int blocked(const char *where, const struct stat *st, char **ret_where,
-		   struct stat *ret_st)
+static int blocked(const char *where, const struct stat *st, char **ret_where, struct stat *ret_st)
 {
 	if (ret_where)
 		*ret_where = xstrdup(where);
@@ -103,7 +102,9 @@ int vmr_path_access(const char *path, const struct vmr_path_user *u, int want, c
 			/* the path names a directory ("/", "a/.."): want on it */
 			if (stat(cur, &st) < 0)
 				return -errno;
-			return mode_allows(cur, &st, u, want) ? 0 : blocked(cur, &st, ret_where, ret_st);
+			return mode_allows(cur, &st, u, want)
+				   ? 0
+				   : blocked(cur, &st, ret_where, ret_st);
 		}
 		end = comp + strcspn(comp, "/");
 		last = !end[strspn(end, "/")];
@@ -121,7 +122,8 @@ int vmr_path_access(const char *path, const struct vmr_path_user *u, int want, c
 			memmove(rest, end, strlen(end) + 1);
 			continue;
 		}
-		child = xasprintf("%s%s%.*s", cur, streq(cur, "/") ? "" : "/", (int)(end - comp), comp);
+		child =
+		    xasprintf("%s%s%.*s", cur, streq(cur, "/") ? "" : "/", (int)(end - comp), comp);
 		if (lstat(child, &st) < 0)
 			return -errno;
 		if (S_ISLNK(st.st_mode)) {
@@ -146,8 +148,9 @@ int vmr_path_access(const char *path, const struct vmr_path_user *u, int want, c
 			continue;
 		}
 		if (last)
-			return mode_allows(child, &st, u, want) ? 0
-								 : blocked(child, &st, ret_where, ret_st);
+			return mode_allows(child, &st, u, want)
+				   ? 0
+				   : blocked(child, &st, ret_where, ret_st);
 		if (!S_ISDIR(st.st_mode))
 			return -ENOTDIR;
 		free(cur);

@@ -144,8 +144,8 @@ static int config_set(struct vmr_config *c, const char *src, const char *key, co
 			int r;
 
 			if (line)
-				r = vmr_error_usage(err, "%s:%u: empty value for 'qemu_user'", c->path,
-						    line);
+				r = vmr_error_usage(err, "%s:%u: empty value for 'qemu_user'",
+						    c->path, line);
 			else
 				r = vmr_error_usage(err, "%s: empty value for 'qemu_user'", src);
 			vmr_error_hint(err, "name a user, write 'qemu_user = root' to keep QEMU "

@@ -27,7 +27,7 @@
 #define VMR_CONFIG_DEFAULT_PATH "/etc/vmrun/vmrun.conf"
 #define VMR_CONFIG_FIRMWARE_DIR "/usr/share/OVMF" /* Debian's ovmf */
 #define VMR_CONFIG_SWTPM "/usr/bin/swtpm"
-#define VMR_CONFIG_QEMU_USER "vmrun"	     /* made by make install, the package, the image */
+#define VMR_CONFIG_QEMU_USER "vmrun"	       /* made by make install, the package, the image */
 #define VMR_CONFIG_QEMU_USER_FALLBACK "nobody" /* where there is no vmrun user */
 
 struct vmr_config {

@@ -127,8 +127,8 @@ struct vmr_plan {
 	struct vmr_plan_dev
 	    *devs; /* the disks' buses, the NICs' attachments, the guest's devices */
 	size_t ndevs;
-	int qmp_fd;	/* child fd of the QMP listening socket */
-	int console_fd; /* child fd of the console listening socket */
+	int qmp_fd;		     /* child fd of the QMP listening socket */
+	int console_fd;		     /* child fd of the console listening socket */
 	struct vmr_plan_file *files; /* passed as fds, after the console's */
 	size_t nfiles;
 	int nfds; /* child fds 3 .. 3+nfds-1 are passed */

@@ -124,19 +124,22 @@ static int check_one(const struct vmr_plan *p, const char *user_name,
 	owner = id_name(false, st.st_uid);
 	group = id_name(true, st.st_gid);
 	if (streq(where, path))
-		r = vmr_error_usage(err,
-				    "guest '%s': QEMU runs as user '%s' (uid %u) and cannot %s '%s': "
-				    "it is mode %04o %s %s",
-				    p->guest->name, user_name, (unsigned)u->uid, verb, path,
-				    (unsigned)(st.st_mode & 07777), owner, group);
+		r = vmr_error_usage(
+		    err,
+		    "guest '%s': QEMU runs as user '%s' (uid %u) and cannot %s '%s': "
+		    "it is mode %04o %s %s",
+		    p->guest->name, user_name, (unsigned)u->uid, verb, path,
+		    (unsigned)(st.st_mode & 07777), owner, group);
 	else
-		r = vmr_error_usage(err,
-				    "guest '%s': QEMU runs as user '%s' (uid %u) and cannot %s '%s': "
-				    "directory '%s' is mode %04o %s",
-				    p->guest->name, user_name, (unsigned)u->uid, verb, path, where,
-				    (unsigned)(st.st_mode & 07777), owner);
-	vmr_error_hint(err, "let the user %s it (chmod, or move the file), or set qemu_user = root "
-			    "in vmrun.conf (docs/security.md)",
+		r = vmr_error_usage(
+		    err,
+		    "guest '%s': QEMU runs as user '%s' (uid %u) and cannot %s '%s': "
+		    "directory '%s' is mode %04o %s",
+		    p->guest->name, user_name, (unsigned)u->uid, verb, path, where,
+		    (unsigned)(st.st_mode & 07777), owner);
+	vmr_error_hint(err,
+		       "let the user %s it (chmod, or move the file), or set qemu_user = root "
+		       "in vmrun.conf (docs/security.md)",
 		       verb);
 	return r;
 }

@@ -249,7 +249,7 @@ int main(void)
 		    "good.conf",	"empty.conf",	 "user.conf",	    "unknown-key.conf",
 		    "bad-accel.conf",	"relative.conf", "section.conf",    "bad-user.conf",
 		    "syntax.conf",	"syntax2.conf",	 "sandbox-on.conf", "sandbox-off.conf",
-		    "bad-sandbox.conf", "firmware.conf",	 "root.conf",	    "nobody.conf"};
+		    "bad-sandbox.conf", "firmware.conf", "root.conf",	    "nobody.conf"};
 
 		for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
 			_cleanup_free_ char *f = xasprintf("%s/%s", dir, names[i]);

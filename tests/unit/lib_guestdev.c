@@ -108,14 +108,14 @@ static void test_firmware(void)
 	       "\"fw-code-file\",\"read-only\":true} -blockdev {\"driver\":\"raw\",\"file\":"
 	       "\"fw-code-file\",\"node-name\":\"fw-code\",\"read-only\":true}"),
 	   "uefi: OVMF's code read-only, on both nodes");
-	ok(p.nfiles == 1 && streq(p.files[0].path, "/img/g/uefi-vars.fd") &&
-	       p.files[0].writable && streq(p.files[0].opaque, "fw-vars"),
+	ok(p.nfiles == 1 && streq(p.files[0].path, "/img/g/uefi-vars.fd") && p.files[0].writable &&
+	       streq(p.files[0].opaque, "fw-vars"),
 	   "uefi: the guest's own variables in IMAGE_DIR/GUEST, passed read-write");
 	{
-		_cleanup_free_ char *want = xasprintf(
-		    "-add-fd fd=%d,set=%d,opaque=fw-vars -blockdev {\"driver\":\"file\","
-		    "\"filename\":\"/dev/fdset/%d\",\"node-name\":\"fw-vars-file\"}",
-		    p.files[0].fd, p.files[0].fd, p.files[0].fd);
+		_cleanup_free_ char *want =
+		    xasprintf("-add-fd fd=%d,set=%d,opaque=fw-vars -blockdev {\"driver\":\"file\","
+			      "\"filename\":\"/dev/fdset/%d\",\"node-name\":\"fw-vars-file\"}",
+			      p.files[0].fd, p.files[0].fd, p.files[0].fd);
 
 		ok(p.nfiles == 1 && has(a, want), "uefi: the variables as fd set, writable");
 	}

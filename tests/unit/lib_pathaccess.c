@@ -119,26 +119,26 @@ int main(void)
 	where = (free(where), NULL);
 
 	is_int(check("grp/k", R_OK, NULL, NULL), 0,
-		 "0710 directory and 0640 file of a supplementary group: reachable");
+	       "0710 directory and 0640 file of a supplementary group: reachable");
 	is_int(check("own/k", R_OK, &where, NULL), -EACCES,
-		 "one class only: the owner's bits of 0077 refuse, whatever others may");
+	       "one class only: the owner's bits of 0077 refuse, whatever others may");
 	is_str(where, "own", "the owner's own directory is named");
 	where = (free(where), NULL);
 	is_int(check("pub/g", R_OK, &where, NULL), -EACCES,
-		 "one class only: the group's bits of 0604 refuse the group");
+	       "one class only: the group's bits of 0604 refuse the group");
 	where = (free(where), NULL);
 
 	is_int(check("pub/to-priv", R_OK, &where, NULL), -EACCES,
-		 "a link into a private directory: refused");
+	       "a link into a private directory: refused");
 	is_str(where, "priv", "the target's directory is named");
 	where = (free(where), NULL);
 	is_int(check("priv/to-pub", R_OK, &where, NULL), -EACCES,
-		 "a link inside a private directory: refused there, wherever it points");
+	       "a link inside a private directory: refused there, wherever it points");
 	is_str(where, "priv", "the link's directory is named");
 	where = (free(where), NULL);
 	is_int(check("pub/abs/pub/k", R_OK, NULL, NULL), 0, "an absolute link is followed");
 	is_int(check("pub/abs/priv/k", R_OK, &where, NULL), -EACCES,
-		 "through an absolute link into a private directory: refused");
+	       "through an absolute link into a private directory: refused");
 	is_str(where, "priv", "named after the link's target");
 	where = (free(where), NULL);
 	is_int(check("pub/../priv/k", R_OK, &where, NULL), -EACCES, "'..' is followed");
@@ -166,9 +166,9 @@ int main(void)
 
 	{
 		static const char *const files[] = {
-		    "pub/k",	  "pub/x",	"priv/k",     "grp/k",	   "own/k",	"pub/g",
-		    "pub/w",	  "pub/mine",	"pub/to-priv", "priv/to-pub", "pub/abs", "pub/loop1",
-		    "pub/loop2"};
+		    "pub/k",   "pub/x",	    "priv/k",	"grp/k",       "own/k",
+		    "pub/g",   "pub/w",	    "pub/mine", "pub/to-priv", "priv/to-pub",
+		    "pub/abs", "pub/loop1", "pub/loop2"};
 		static const char *const dirs[] = {"pub", "priv", "grp", "own"};
 		bool gone = true;
 
