@@ -41,7 +41,7 @@ unset VMRUN_QEMU
 # testpmd's sockets and runtime files in a directory nobody owns, which
 # QEMU (root without capabilities after vmrun's privilege drop) may write
 # too; testpmd's sockets get mode 0777 from its umask
-chmod 0711 "$T"
+chmod a+x "$T"
 mkdir -p "$T/vu" && chown 65534:65534 "$T/vu" && chmod 0777 "$T/vu"
 mkfifo "$T/tp.in"
 # testpmd ends at EOF on its stdin: hold the fifo open (read-write, no block)

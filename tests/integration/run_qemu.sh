@@ -115,7 +115,7 @@ is "$RC" 0 "guest d powers off, exit 0"
 
 # --- qemu_user: the real QEMU as nobody boots from its overlay with its seed
 if [ "$(id -u)" -eq 0 ] && id nobody >/dev/null 2>&1 && command -v qemu-img >/dev/null; then
-	chmod 0711 "$T"
+	chmod a+x "$T"
 	qemu-img create -q -f qcow2 "$T/ubase.qcow2" 16M
 	printf '[vmrun]\nqemu_user = nobody\nimage_dir = %s\n' "$T/images" >"$T/u.conf"
 	# QEMU as nobody opens the kernel and initrd itself: copies outside the

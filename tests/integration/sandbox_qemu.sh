@@ -29,7 +29,7 @@ if [ -n "$why" ]; then
 fi
 
 T=$(mktemp -d /tmp/vmrt-sandbox.XXXXXX)
-chmod 0711 "$T" # the dropped QEMU must reach its own directory
+chmod a+x "$T" # the dropped QEMU must reach its own directory
 PIDS=()
 cleanup() {
 	local p
