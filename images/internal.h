@@ -56,6 +56,12 @@ struct images_overlay {
 	uint64_t size;	   /* wanted; 0 = the base's */
 	uint64_t cur_size; /* the existing overlay's, for GROW */
 	enum { IMAGES_OVERLAY_CREATE, IMAGES_OVERLAY_KEEP, IMAGES_OVERLAY_GROW } action;
+	/*
+	 * An existing overlay records its base by a relative name: rewrite it
+	 * as the absolute one (metadata only), since QEMU gets the overlay as
+	 * /dev/fdset/N and would resolve a relative name against that.
+	 */
+	bool rebase;
 };
 
 /*

@@ -193,6 +193,7 @@ static int overlay_plan_existing(const char *qemu_img, struct images_overlay *o,
 		vmr_image_info_free(&cur);
 		return r;
 	}
+	o->rebase = cur.backing[0] != '/';
 	o->cur_size = cur.virtual_size;
 	vmr_image_info_free(&cur);
 	return plan_size(o, err);
@@ -309,6 +310,16 @@ int images_overlay_apply(const char *qemu_img, const struct images_overlay *o,
 	char sz[32], have[32];
 	int r;
 
+	if (o->rebase) {
+		char *argv[] = {(char *)qemu_img, "rebase", "-q",    "-u", "-f",    "qcow2", "-F",
+				o->format,	  "-b",	    o->base, "--", o->file, NULL};
+		struct images_run run = {.argv = argv};
+
+		if (images_run(&run, NULL, err) < 0)
+			return vmr_error_wrap(
+			    err, "record base '%s' of overlay '%s' by its absolute name", o->base,
+			    o->file);
+	}
 	if (o->action == IMAGES_OVERLAY_KEEP)
 		return 0;
 	images_size_text(o->size, sz);
@@ -378,7 +389,7 @@ int vmr_image_overlay(const char *qemu_img, const char *file, const char *backin
 		return r;
 	r = images_overlay_apply(qemu_img, &o, err);
 	if (r >= 0 && ret_written)
-		*ret_written = o.action != IMAGES_OVERLAY_KEEP;
+		*ret_written = o.action != IMAGES_OVERLAY_KEEP || o.rebase;
 	images_overlay_free(&o);
 	return r;
 }

@@ -269,7 +269,7 @@ static int prep_apply(struct prep *p, struct vmr_strvec *written, struct vmr_err
 				hint_image_dir(err);
 			return -1;
 		}
-		if (written && p->ov[i].action != IMAGES_OVERLAY_KEEP)
+		if (written && (p->ov[i].action != IMAGES_OVERLAY_KEEP || p->ov[i].rebase))
 			vmr_strvec_push(written, p->ov[i].file);
 	}
 	if (p->seed) {

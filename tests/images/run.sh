@@ -24,6 +24,8 @@ if [ ! -x "$VMRUN" ]; then
 fi
 
 T=$(mktemp -d /tmp/vmrt-images.XXXXXX)
+# QEMU runs as the default qemu_user (vmrun, or nobody) and opens the bases here by name
+chmod a+x "$T"
 trap 'rm -rf "$T"' EXIT
 cd "$T" || exit 1
 # keys come from the invoking user's ~/.ssh: make that user ours
@@ -186,6 +188,16 @@ is "$(py "${byname}[\"52:54:00:12:34:56\"][2]" network-config.txt)" "['10.0.2.99
 is "$(info virtual-size data.qcow2)" "3221225472" "overlay grown to 3G in place"
 is "$(info backing-filename data.qcow2)" "$T/base.qcow2" "grown overlay keeps its base"
 is "$(stat -c '%Y' images/vm1/root.qcow2)" "1000000000" "root overlay untouched"
+
+# ---- a relative base name: made absolute (QEMU gets the overlay as /dev/fdset/N)
+qemu-img rebase -q -u -f qcow2 -F qcow2 -b base.qcow2 data.qcow2
+is "$(info backing-filename data.qcow2)" "base.qcow2" "an overlay recording its base by a relative name"
+out=$(V image prep topo.yaml vm1)
+ok $? "prep exits 0"
+is "$out" "$T/data.qcow2" "the overlay is written (its header only)"
+is "$(info backing-filename data.qcow2)" "$T/base.qcow2" "its base now recorded by the absolute name"
+is "$(info virtual-size data.qcow2)" "3221225472" "and its size kept"
+is "$(V image prep topo.yaml vm1)" "" "then unchanged"
 
 # ---- blank disks: size without backing -------------------------------------
 blank() { # blank RAWSIZE QCOWSIZE > blank.yaml
