@@ -2,6 +2,7 @@
 /* The contexts of the devices' host hooks (lib/devices/devices.h). */
 #include <sys/stat.h>
 
+#include "lib/base/cgroup.h"
 #include "lib/base/util.h"
 #include "lib/devices/devices.h"
 
@@ -61,6 +62,8 @@ static int undo_socket(const json_t *entry, void *ctx, struct vmr_error **err)
 void vmr_devices_register_undo(void)
 {
 	vmr_journal_register(UNDO_SOCKET, undo_socket);
+	/* QEMU's cgroup (lib/base/cgroup.h), made by the supervisor beside the devices' changes */
+	vmr_cgroup_register_undo();
 }
 
 void vmr_setup_give(struct vmr_setup *s, const struct vmr_plan_dev *pd, enum vmr_fd_phase ph,

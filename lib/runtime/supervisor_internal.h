@@ -130,6 +130,14 @@ struct sup {
 	bool have_user;
 	struct vmr_caps_drop caps; /* QEMU's privilege drop, prepared before fork */
 	bool have_caps;
+	/* supervisor_isolate.c: QEMU's private mounts and cgroup */
+	bool private_mounts;
+	struct vmr_mountns mounts;
+	bool cgroup;
+	struct vmr_cgroup_limits cg_limits;
+	bool have_cg_limits;
+	struct vmr_cgroup cg; /* made, until QEMU joined it */
+	bool have_cg;
 	struct vmr_plan plan;
 	bool have_plan;
 	int *fds; /* child fd N is fds[N - 3] until QEMU has them */
@@ -226,6 +234,10 @@ void sup_health_free(struct sup *s);
 int sup_agent_connect(struct sup *s, struct vmr_error **err);
 void sup_agent_call(struct sup *s, uint64_t client, const char *cmd, json_t *args);
 void sup_reboot_start(struct sup *s, uint64_t client, unsigned timeout_s);
+
+/* supervisor_isolate.c: QEMU's private mounts and cgroup */
+int sup_isolate_check(struct sup *s, struct vmr_error **err);
+int sup_isolate_prepare(struct sup *s, struct vmr_error **err);
 
 /* supervisor_start.c: everything up to a running guest */
 void sup_close_child_fds(struct sup *s);

@@ -178,6 +178,9 @@ static int sup_validate(struct sup *s, struct vmr_error **err)
 	r = sup_caps_prepare(s, s->plan.facts.accel, err);
 	if (r < 0)
 		return r;
+	r = sup_isolate_check(s, err);
+	if (r < 0)
+		return r;
 	return sup_check_files(s, err);
 }
 
@@ -317,6 +320,8 @@ static int sup_spawn(struct sup *s, struct vmr_error **err)
 	    .caps = s->have_caps ? &s->caps : NULL,
 	    .pdeathsig = SIGKILL,
 	    .affinity = s->g->has_cpuset ? &s->g->cpuset : NULL,
+	    .cgroup = s->have_cg ? &s->cg : NULL,
+	    .mounts = s->private_mounts ? &s->mounts : NULL,
 	};
 	r = vmr_spawn(&sp, &s->qemu_pid, err);
 	if (r >= 0) {
@@ -335,6 +340,11 @@ static int sup_spawn(struct sup *s, struct vmr_error **err)
 		return r;
 	/* QEMU holds them now; our copies would keep dead links and sockets alive */
 	sup_close_child_fds(s);
+	if (s->have_cg) {
+		/* QEMU is in it: the journal's entry removes it at the end */
+		close(s->cg.procs_fd);
+		s->cg.procs_fd = -1;
+	}
 	return 0;
 }
 
@@ -680,6 +690,10 @@ int sup_start(struct sup *s, struct vmr_error **err)
 	if (s->ctl_listen < 0)
 		return s->ctl_listen;
 
+	r = sup_isolate_prepare(s, err);
+	if (r < 0)
+		return r;
+	vmr_fault_point("isolated");
 	r = sup_spawn(s, err);
 	if (r < 0)
 		return vmr_error_wrap(err, "guest '%s'", g->name);

@@ -83,6 +83,11 @@ void sup_free(struct sup *s)
 		vmr_spawn_user_free(&s->user);
 	if (s->have_caps)
 		vmr_caps_drop_free(&s->caps);
+	vmr_mountns_free(&s->mounts);
+	if (s->have_cg_limits)
+		vmr_cgroup_limits_free(&s->cg_limits);
+	if (s->have_cg)
+		vmr_cgroup_close(&s->cg);
 	if (s->sigfd >= 0)
 		close(s->sigfd);
 	if (s->sigs_blocked)
