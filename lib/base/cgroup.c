@@ -239,6 +239,10 @@ int vmr_cgroup_create(const char *root, const char *guest, const struct vmr_cgro
 	json_decref(e);
 	if (r < 0)
 		return r;
+	/* a leaf the journal did not name: a run killed between its entry's loss and here */
+	r = vmr_cgroup_remove(leaf, err);
+	if (r < 0)
+		return r;
 	if (mkdir(parent, 0755) < 0 && errno != EEXIST)
 		return vmr_error_set(err, errno, "cgroup: mkdir '%s'", parent);
 	needed(l, need);
@@ -249,10 +253,6 @@ int vmr_cgroup_create(const char *root, const char *guest, const struct vmr_cgro
 		enable = t;
 	}
 	r = cg_write(parent, "cgroup.subtree_control", enable, err);
-	if (r < 0)
-		return r;
-	/* a leaf the journal did not name: a run killed between its entry's loss and here */
-	r = vmr_cgroup_remove(leaf, err);
 	if (r < 0)
 		return r;
 	if (mkdir(leaf, 0755) < 0)
