@@ -17,8 +17,8 @@
 #define REMOVE_WAIT_MS 2000
 
 /* the files vmrun writes in a leaf: a fake tree's undo removes them */
-static const char *const leaf_files[] = {"cpuset.cpus", "memory.max", "pids.max",
-					 "cgroup.procs", "cgroup.kill"};
+static const char *const leaf_files[] = {"cpuset.cpus", "memory.max", "pids.max", "cgroup.procs",
+					 "cgroup.kill"};
 
 static int cmp_unsigned(const void *a, const void *b)
 {
@@ -98,8 +98,8 @@ int vmr_cgroup_usable(const char *root, const struct vmr_cgroup_limits *l, char 
 	const char *need[4];
 
 	if (access(controllers, F_OK) < 0) {
-		*ret_why = xasprintf("no cgroup v2 hierarchy at '%s' (a cgroup v1 or hybrid host)",
-				     root);
+		*ret_why =
+		    xasprintf("no cgroup v2 hierarchy at '%s' (a cgroup v1 or hybrid host)", root);
 		return -1;
 	}
 	needed(l, need);

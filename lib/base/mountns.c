@@ -143,7 +143,8 @@ int vmr_mountns_apply(struct vmr_mountns *m, int *ret_step, int *ret_index)
 			case VMR_MOUNT_NODE:
 				fd = open(e->dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 				if (fd < 0)
-					return fail(VMR_MOUNTNS_MKNODE, (int)i, ret_step, ret_index);
+					return fail(VMR_MOUNTNS_MKNODE, (int)i, ret_step,
+						    ret_index);
 				close(fd);
 				break;
 			case VMR_MOUNT_RO:
@@ -231,8 +232,8 @@ int vmr_mountns_probe(struct vmr_error **err)
 
 		if (unshare(CLONE_NEWNS) < 0 ||
 		    (step = 1, mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) ||
-		    (step = 2, mount("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC,
-				     DEV_TMPFS_OPTS) < 0)) {
+		    (step = 2,
+		     mount("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, DEV_TMPFS_OPTS) < 0)) {
 			int r[2] = {step, errno};
 
 			(void)!write(pipefd[1], r, sizeof(r));

@@ -31,10 +31,10 @@ enum vmr_mount_kind {
 
 struct vmr_mount {
 	enum vmr_mount_kind kind;
-	char *src;	   /* host path (NODE, TREE, RO) */
-	char *dst;	   /* path as QEMU sees it ("/dev/kvm"); RO: == src */
-	int fd;		   /* the child's O_PATH fd on src (NODE, TREE) */
-	char fdpath[32];   /* "/proc/self/fd/N", written by the child */
+	char *src;	 /* host path (NODE, TREE, RO) */
+	char *dst;	 /* path as QEMU sees it ("/dev/kvm"); RO: == src */
+	int fd;		 /* the child's O_PATH fd on src (NODE, TREE) */
+	char fdpath[32]; /* "/proc/self/fd/N", written by the child */
 };
 
 struct vmr_mountns {

@@ -14,12 +14,11 @@
  * reaches only the supervisor); resets every signal disposition to the
  * default; joins its cgroup (writes "0" to the cgroup.procs fd opened
  * before fork); makes its private mount namespace (lib/base/mountns.h:
- * unshare, a tmpfs /dev, read-only binds), while still privileged; places stdin/stdout/stderr and the passed fds (fds[i] becomes
- * fd 3+i) and marks every other fd close-on-exec; sets the CPU affinity;
- * applies the privilege drop prepared by lib/caps.h (bounding set, groups,
- * uid/gid, capabilities, ambient set, PR_SET_NO_NEW_PRIVS) or, without
- * one, only sets PR_SET_NO_NEW_PRIVS; unblocks all signals; sets
- * PR_SET_PDEATHSIG last, because a uid change clears it, and then checks
+ * unshare, a tmpfs /dev, read-only binds), while still privileged; places stdin/stdout/stderr and
+ * the passed fds (fds[i] becomes fd 3+i) and marks every other fd close-on-exec; sets the CPU
+ * affinity; applies the privilege drop prepared by lib/caps.h (bounding set, groups, uid/gid,
+ * capabilities, ambient set, PR_SET_NO_NEW_PRIVS) or, without one, only sets PR_SET_NO_NEW_PRIVS;
+ * unblocks all signals; sets PR_SET_PDEATHSIG last, because a uid change clears it, and then checks
  * that the parent is still the one that forked it; execve.
  *
  * Every program started here runs with NoNewPrivs: nothing vmrun starts

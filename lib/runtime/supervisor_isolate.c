@@ -69,8 +69,8 @@ int sup_isolate_check(struct sup *s, struct vmr_error **err)
 			vmr_error_hint(err, "set cgroup = false or auto (docs/security.md)");
 			return -EOPNOTSUPP;
 		} else {
-			sup_log(s, VMR_LOG_INFO, "guest '%s': no cgroup for QEMU (cgroup = auto): %s",
-				g->name, why);
+			sup_log(s, VMR_LOG_INFO,
+				"guest '%s': no cgroup for QEMU (cgroup = auto): %s", g->name, why);
 		}
 	}
 	return 0;
@@ -145,8 +145,8 @@ int sup_isolate_prepare(struct sup *s, struct vmr_error **err)
 			return vmr_error_wrap(err, "guest '%s'", s->g->name);
 	}
 	if (s->cgroup) {
-		r = vmr_cgroup_create(cgroup_root(s), s->g->name, &s->cg_limits, s->journal,
-				      &s->cg, err);
+		r = vmr_cgroup_create(cgroup_root(s), s->g->name, &s->cg_limits, s->journal, &s->cg,
+				      err);
 		if (r < 0)
 			return vmr_error_wrap(err, "guest '%s'", s->g->name);
 		s->have_cg = true;

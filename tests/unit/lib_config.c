@@ -58,8 +58,9 @@ int main(void)
 	_cleanup_free_ char *good = NULL, *missing = NULL, *err = NULL;
 	int status = 0;
 
-	static const char *const envs[] = {"VMRUN_QEMU", "VMRUN_STATE_DIR", "VMRUN_SYSFS_ROOT",
-					   "VMRUN_DEV_ROOT", "VMRUN_NO_SANDBOX", "VMRUN_CGROUP_ROOT"};
+	static const char *const envs[] = {"VMRUN_QEMU",       "VMRUN_STATE_DIR",
+					   "VMRUN_SYSFS_ROOT", "VMRUN_DEV_ROOT",
+					   "VMRUN_NO_SANDBOX", "VMRUN_CGROUP_ROOT"};
 	for (size_t i = 0; i < ARRAY_SIZE(envs); i++)
 		unsetenv(envs[i]);
 	if (!mkdtemp(dir))
@@ -148,8 +149,8 @@ int main(void)
 	{
 		_cleanup_free_ char *def = conf("iso-default.conf", "[vmrun]\n");
 		_cleanup_free_ char *set = conf("iso-set.conf", "[vmrun]\nprivate_mounts = false\n"
-							     "cgroup = true\n"
-							     "cgroup_root = /tmp/fake-cg\n");
+								"cgroup = true\n"
+								"cgroup_root = /tmp/fake-cg\n");
 
 		ok(vmr_config_load(def, &c, NULL) == 0 && c.private_mounts == VMR_SWITCH_AUTO &&
 		       c.cgroup == VMR_SWITCH_AUTO && streq(c.cgroup_root, "/sys/fs/cgroup"),
@@ -199,7 +200,8 @@ int main(void)
 	check_err("bad-cgroup.conf", "[vmrun]\ncgroup = v2\n",
 		  "config '@': invalid value 'v2' for 'cgroup' (expected auto, true or false)", 2);
 	check_err("bad-cgroot.conf", "[vmrun]\ncgroup_root = cg\n",
-		  "config '@': invalid value 'cg' for 'cgroup_root' (expected an absolute path)", 2);
+		  "config '@': invalid value 'cg' for 'cgroup_root' (expected an absolute path)",
+		  2);
 	check_err("bad-sandbox.conf", "[vmrun]\nsandbox = maybe\n",
 		  "config '@': invalid value 'maybe' for 'sandbox' (expected true or false)", 2);
 
@@ -239,10 +241,10 @@ int main(void)
 	/* leave /tmp as found */
 	{
 		static const char *const names[] = {
-		    "good.conf",	"empty.conf",	 "user.conf",	    "unknown-key.conf",
-		    "bad-accel.conf",	"relative.conf", "section.conf",    "bad-user.conf",
-		    "syntax.conf",	"syntax2.conf",	 "sandbox-on.conf", "sandbox-off.conf",
-		    "bad-sandbox.conf", "firmware.conf",	 "iso-default.conf", "iso-set.conf",
+		    "good.conf",	"empty.conf",	   "user.conf",	       "unknown-key.conf",
+		    "bad-accel.conf",	"relative.conf",   "section.conf",     "bad-user.conf",
+		    "syntax.conf",	"syntax2.conf",	   "sandbox-on.conf",  "sandbox-off.conf",
+		    "bad-sandbox.conf", "firmware.conf",   "iso-default.conf", "iso-set.conf",
 		    "bad-mounts.conf",	"bad-cgroup.conf", "bad-cgroot.conf"};
 
 		for (size_t i = 0; i < ARRAY_SIZE(names); i++) {

@@ -85,10 +85,12 @@ static void test_limits(void)
 
 	vmr_cgroup_limits(&vcpus, &emu, &iot, UINT64_C(1) << 30, 2, &l);
 	cpus = vmr_cpuset_format(&l.cpus);
-	is_str(cpus, "0-1,3,5", "limits: cpuset.cpus is the sorted union of vCPU, emulator, iothread CPUs");
+	is_str(cpus, "0-1,3,5",
+	       "limits: cpuset.cpus is the sorted union of vCPU, emulator, iothread CPUs");
 	ok(l.memory_max == (UINT64_C(1) << 30) + VMR_CGROUP_MEMORY_OVERHEAD,
 	   "limits: memory.max is guest memory + 512 MiB");
-	is_int((long long)l.pids_max, VMR_CGROUP_PIDS_BASE + 8, "limits: pids.max 256 + 4 per vCPU");
+	is_int((long long)l.pids_max, VMR_CGROUP_PIDS_BASE + 8,
+	       "limits: pids.max 256 + 4 per vCPU");
 	vmr_cgroup_limits_free(&l);
 	vmr_cgroup_limits(NULL, NULL, NULL, 256 << 20, 1, &l);
 	is_int((long long)l.cpus.n, 0, "limits: no cpuset, no cpuset.cpus");
