@@ -102,7 +102,13 @@ static int mounts_plan(struct sup *s, struct vmr_error **err)
 	for (size_t i = 0; i < g->ndisks && r >= 0; i++) {
 		const struct vmr_disk *d = &g->disks[i];
 		_cleanup_free_ char *file = vmr_plan_path(&s->plan, d->file);
+		_cleanup_free_ char *real = realpath(file, NULL);
 
+		/* a symlink elsewhere (/srv/vm/disk -> /dev/sdb) ends in /dev too */
+		if (real && startswith(real, "/dev/") && !startswith(file, "/dev/")) {
+			free(file);
+			file = TAKE_PTR(real);
+		}
 		if (startswith(file, "/dev/")) {
 			/* a block device given as a disk: the node, as the host has it */
 			r = vmr_mountns_add_dev(m, file, file, true, err);

@@ -140,6 +140,22 @@ run_wait_exit c 40
 is "$RC" 0 "stopped"
 ok "$([ ! -e "$CG/vmrun" ] && echo 0 || echo 1)" "no cgroup directory left"
 
+# --- killed between the leaf and QEMU (fault point `isolated`, a test build): `down` removes it
+FVMRUN=$top/${BUILD:-build}/fault/vmrun
+if [ -x "$FVMRUN" ]; then
+	VMRUN_FAULT=isolated=die "$FVMRUN" --config "$T/on.conf" --state-dir "$STATE" run "$T/s.yaml" s \
+		>/dev/null 2>"$T/f.err"
+	is "$?" 137 "supervisor killed at 'isolated'"
+	ok "$([ -d "$CG/vmrun/s" ] && echo 0 || echo 1)" "the leaf is there, without QEMU"
+	"$VMRUN" --config "$T/on.conf" --state-dir "$STATE" down "$T/s.yaml" >/dev/null 2>"$T/fd.err"
+	is "$?" 0 "down for the dead run" || sed 's/^/# /' "$T/fd.err"
+	ok "$([ ! -e "$CG/vmrun" ] && echo 0 || echo 1)" "down removed its cgroup leaf"
+	torn_down s
+	ok $? "and its journal is empty"
+else
+	skip "no $FVMRUN (make faults)" "killed at the fault point 'isolated'"
+fi
+
 # --- QEMU as qemu_user in its private namespace
 if id nobody >/dev/null 2>&1; then
 	run_stage "$TESTGUEST/vmlinuz" "$TESTGUEST/initrd.img" >/dev/null
