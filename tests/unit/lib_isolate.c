@@ -10,7 +10,10 @@
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <linux/magic.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/wait.h>
 
 #include "lib/base/cgroup.h"
@@ -182,6 +185,85 @@ static void test_cgroup(void)
 	}
 }
 
+/*
+ * The undo on a real cgroup2 file system (the machine's, at a test
+ * directory of its own, removed here): a process in the leaf is killed
+ * (cgroup.kill), the leaf and ROOT/vmrun are removed.
+ */
+static void test_real_v2(void)
+{
+	static const char *const mounts[] = {"/sys/fs/cgroup/unified", "/sys/fs/cgroup"};
+	_cleanup_free_ char *root = NULL, *parent = NULL, *leaf = NULL, *procs = NULL;
+	_cleanup_free_ char *mine = NULL, *want = NULL;
+	const char *mnt = NULL;
+	struct vmr_error *err = NULL;
+	struct statfs sf;
+	char buf[32];
+	int st = 0, r;
+	pid_t pid;
+
+	for (size_t i = 0; i < ARRAY_SIZE(mounts) && !mnt; i++)
+		if (statfs(mounts[i], &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC)
+			mnt = mounts[i];
+	if (!mnt) {
+		tap_skip("no cgroup2 file system mounted", "a real cgroup v2 leaf undone");
+		return;
+	}
+	root = xasprintf("%s/vmrt-isolate-%d", mnt, (int)getpid());
+	if (mkdir(root, 0755) < 0) {
+		tap_skip(strerror(errno), "a real cgroup v2 leaf undone (mkdir in %s)", mnt);
+		return;
+	}
+	parent = xasprintf("%s/vmrun", root);
+	leaf = vmr_cgroup_path(root, "g");
+	procs = xasprintf("%s/cgroup.procs", leaf);
+	if (mkdir(parent, 0755) < 0 || mkdir(leaf, 0755) < 0) {
+		tap_diag("mkdir '%s': %s", leaf, strerror(errno));
+		rmdir(parent);
+		rmdir(root);
+		return;
+	}
+	pid = fork();
+	if (pid == 0) {
+		for (;;)
+			pause();
+	}
+	snprintf(buf, sizeof(buf), "%d", (int)pid);
+	{
+		/* cgroupfs makes no temporary files: a write in place */
+		int fd = open(procs, O_WRONLY | O_CLOEXEC);
+
+		r = fd >= 0 && write(fd, buf, strlen(buf)) > 0 ? 0 : -errno;
+		if (fd >= 0)
+			close(fd);
+	}
+	mine = xasprintf("/proc/%d/cgroup", (int)pid);
+	want = xasprintf("0::%s/vmrun/g", root + strlen(mnt));
+	{
+		_cleanup_free_ char *text = NULL;
+
+		(void)read_file(mine, 4096, &text, NULL);
+		ok(r == 0 && text && strstr(text, want),
+		   "real v2: a process placed in the leaf (%s)", want);
+	}
+	r = vmr_cgroup_remove(leaf, &err);
+	ok(r == 0, "real v2: undo succeeds (%s)", err ? err->msg : "");
+	vmr_error_clear(&err);
+	if (waitpid(pid, &st, WNOHANG) == 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &st, 0);
+		ok(false, "real v2: the process in the leaf was killed");
+	} else {
+		ok(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL,
+		   "real v2: the process in the leaf was killed");
+	}
+	ok(access(leaf, F_OK) < 0 && access(parent, F_OK) < 0,
+	   "real v2: the leaf and ROOT/vmrun are removed");
+	rmdir(leaf);
+	rmdir(parent);
+	ok(rmdir(root) == 0, "real v2: the test's cgroup removed");
+}
+
 static void test_plan(void)
 {
 	_cleanup_free_ char *file = xasprintf("%s/base.img", dir);
@@ -302,6 +384,7 @@ int main(void)
 	test_container();
 	test_limits();
 	test_cgroup();
+	test_real_v2();
 	test_plan();
 	test_apply();
 	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
