@@ -15,6 +15,7 @@
 
 #define UNDO_CGROUP "cgroup"
 #define REMOVE_WAIT_MS 2000
+#define PARENT_TRIES 3
 
 /* the files vmrun writes in a leaf: a fake tree's undo removes them */
 static const char *const leaf_files[] = {"cpuset.cpus", "memory.max", "pids.max", "cgroup.procs",
@@ -97,26 +98,56 @@ int vmr_cgroup_usable(const char *root, const struct vmr_cgroup_limits *l, char 
 	_cleanup_free_ char *subtree = xasprintf("%s/cgroup.subtree_control", root);
 	const char *need[4];
 
-	if (access(controllers, F_OK) < 0) {
-		*ret_why =
-		    xasprintf("no cgroup v2 hierarchy at '%s' (a cgroup v1 or hybrid host)", root);
-		return -1;
-	}
 	needed(l, need);
+	if (access(controllers, F_OK) == 0) {
+		for (const char **c = need; *c; c++) {
+			if (file_has_word(subtree, *c))
+				continue;
+			*ret_why =
+			    xasprintf("the %s controller is not enabled in '%s'", *c, subtree);
+			return -1;
+		}
+		return 2;
+	}
+	/* v1: each controller a hierarchy of its own */
 	for (const char **c = need; *c; c++) {
-		if (file_has_word(subtree, *c))
+		_cleanup_free_ char *procs = xasprintf("%s/%s/cgroup.procs", root, *c);
+
+		if (access(procs, F_OK) == 0)
 			continue;
-		*ret_why = xasprintf("the %s controller is not enabled in '%s'", *c, subtree);
+		*ret_why = xasprintf("no cgroup v2 hierarchy at '%s', and no cgroup v1 %s "
+				     "controller at '%s/%s'",
+				     root, *c, root, *c);
 		return -1;
 	}
-	return 0;
+	return 1;
+}
+
+char *vmr_cgroup_v1_own(const char *proc_cgroup, const char *ctl)
+{
+	_cleanup_free_ char *text = xstrdup(proc_cgroup ? proc_cgroup : "");
+	char *save = NULL;
+
+	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+		char *save2 = NULL;
+
+		if (!c2 || c2 == c1 + 1) /* "0::/x" is v2 */
+			continue;
+		*c2 = '\0';
+		for (char *n = strtok_r(c1 + 1, ",", &save2); n; n = strtok_r(NULL, ",", &save2))
+			if (streq(n, ctl))
+				return xstrdup(c2[1] ? c2 + 1 : "/");
+	}
+	return xstrdup("/");
 }
 
 static bool is_fake(const char *path)
 {
 	struct statfs sf;
 
-	return statfs(path, &sf) < 0 || sf.f_type != CGROUP2_SUPER_MAGIC;
+	return statfs(path, &sf) < 0 ||
+	       (sf.f_type != CGROUP2_SUPER_MAGIC && sf.f_type != CGROUP_SUPER_MAGIC);
 }
 
 /* Write text to dir/name (created in a fake tree). */
@@ -223,28 +254,51 @@ int vmr_cgroup_remove(const char *path, struct vmr_error **err)
 	return 0;
 }
 
-int vmr_cgroup_create(const char *root, const char *guest, const struct vmr_cgroup_limits *l,
-		      struct vmr_journal *j, struct vmr_cgroup *ret, struct vmr_error **err)
+/* Record the leaf in the journal, before anything is made, and remove a stale one. */
+static int leaf_record(const char *leaf, struct vmr_journal *j, struct vmr_error **err)
 {
-	_cleanup_free_ char *parent = xasprintf("%s/" VMR_CGROUP_DIR, root);
-	_cleanup_free_ char *leaf = vmr_cgroup_path(root, guest);
-	_cleanup_free_ char *procs = NULL, *enable = NULL, *num = NULL;
-	const char *need[4];
-	json_t *e;
-	int r, fd;
+	json_t *e = json_pack("{s:s, s:s}", "type", UNDO_CGROUP, "path", leaf);
+	int r = vmr_journal_record(j, e, err);
 
-	/* before anything is made: a dead run's undo finds it */
-	e = json_pack("{s:s, s:s}", "type", UNDO_CGROUP, "path", leaf);
-	r = vmr_journal_record(j, e, err);
 	json_decref(e);
 	if (r < 0)
 		return r;
 	/* a leaf the journal did not name: a run killed between its entry's loss and here */
-	r = vmr_cgroup_remove(leaf, err);
+	return vmr_cgroup_remove(leaf, err);
+}
+
+static int leaf_open_procs(const char *leaf, struct vmr_cgroup *ret, struct vmr_error **err)
+{
+	_cleanup_free_ char *procs = xasprintf("%s/cgroup.procs", leaf);
+	int fd = open(procs, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+
+	if (fd < 0)
+		return vmr_error_set(err, errno, "cgroup: open '%s'", procs);
+	ret->procs_fd[ret->nfds++] = fd;
+	if (!ret->path)
+		ret->path = xstrdup(leaf);
+	return 0;
+}
+
+static int write_num(const char *dir, const char *name, uint64_t v, struct vmr_error **err)
+{
+	_cleanup_free_ char *num = xasprintf("%llu", (unsigned long long)v);
+
+	return cg_write(dir, name, num, err);
+}
+
+static int create_v2(const char *root, const char *guest, const struct vmr_cgroup_limits *l,
+		     struct vmr_journal *j, struct vmr_cgroup *ret, struct vmr_error **err)
+{
+	_cleanup_free_ char *parent = xasprintf("%s/" VMR_CGROUP_DIR, root);
+	_cleanup_free_ char *leaf = vmr_cgroup_path(root, guest);
+	_cleanup_free_ char *enable = NULL;
+	const char *need[4];
+	int r;
+
+	r = leaf_record(leaf, j, err);
 	if (r < 0)
 		return r;
-	if (mkdir(parent, 0755) < 0 && errno != EEXIST)
-		return vmr_error_set(err, errno, "cgroup: mkdir '%s'", parent);
 	needed(l, need);
 	for (const char **c = need; *c; c++) {
 		char *t = xasprintf("%s%s+%s", enable ? enable : "", enable ? " " : "", *c);
@@ -252,11 +306,18 @@ int vmr_cgroup_create(const char *root, const char *guest, const struct vmr_cgro
 		free(enable);
 		enable = t;
 	}
-	r = cg_write(parent, "cgroup.subtree_control", enable, err);
-	if (r < 0)
-		return r;
-	if (mkdir(leaf, 0755) < 0)
-		return vmr_error_set(err, errno, "cgroup: mkdir '%s'", leaf);
+	/* another guest's teardown may remove ROOT/vmrun between the two mkdirs: again */
+	for (int tries = 0;; tries++) {
+		if (mkdir(parent, 0755) < 0 && errno != EEXIST)
+			return vmr_error_set(err, errno, "cgroup: mkdir '%s'", parent);
+		r = cg_write(parent, "cgroup.subtree_control", enable, err);
+		if (r < 0)
+			return r;
+		if (mkdir(leaf, 0755) == 0)
+			break;
+		if (errno != ENOENT || tries == PARENT_TRIES)
+			return vmr_error_set(err, errno, "cgroup: mkdir '%s'", leaf);
+	}
 	if (l->cpus.n > 0) {
 		_cleanup_free_ char *cpus = vmr_cpuset_format(&l->cpus);
 
@@ -264,21 +325,107 @@ int vmr_cgroup_create(const char *root, const char *guest, const struct vmr_cgro
 		if (r < 0)
 			return r;
 	}
-	num = xasprintf("%llu", (unsigned long long)l->memory_max);
-	r = cg_write(leaf, "memory.max", num, err);
+	r = write_num(leaf, "memory.max", l->memory_max, err);
 	if (r < 0)
 		return r;
-	free(num);
-	num = xasprintf("%llu", (unsigned long long)l->pids_max);
-	r = cg_write(leaf, "pids.max", num, err);
+	r = write_num(leaf, "pids.max", l->pids_max, err);
 	if (r < 0)
 		return r;
-	procs = xasprintf("%s/cgroup.procs", leaf);
-	fd = open(procs, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return vmr_error_set(err, errno, "cgroup: open '%s'", procs);
-	ret->path = TAKE_PTR(leaf);
-	ret->procs_fd = fd;
+	return leaf_open_procs(leaf, ret, err);
+}
+
+/* v1 cpuset: a new cgroup has empty cpus and mems, and nobody may join it until both are set. */
+static int cpuset_inherit(const char *from, const char *dir, const char *cpus,
+			  struct vmr_error **err)
+{
+	static const char *const files[] = {"cpuset.cpus", "cpuset.mems"};
+
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+		_cleanup_free_ char *src = xasprintf("%s/%s", from, files[i]);
+		_cleanup_free_ char *text = NULL;
+		int r;
+
+		if (i == 0 && cpus) {
+			r = cg_write(dir, files[i], cpus, err);
+		} else {
+			r = read_file(src, 1 << 16, &text, NULL);
+			if (r < 0)
+				return vmr_error_set(err, -r, "cgroup: read '%s'", src);
+			text[strcspn(text, "\n")] = '\0';
+			r = cg_write(dir, files[i], text, err);
+		}
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int create_v1(const char *root, const char *guest, const struct vmr_cgroup_limits *l,
+		     struct vmr_journal *j, struct vmr_cgroup *ret, struct vmr_error **err)
+{
+	_cleanup_free_ char *self = NULL;
+	const char *need[4];
+	int r;
+
+	(void)read_file("/proc/self/cgroup", 1 << 16, &self, NULL);
+	needed(l, need);
+	for (const char **c = need; *c; c++) {
+		_cleanup_free_ char *own = vmr_cgroup_v1_own(self, *c);
+		_cleanup_free_ char *base =
+		    xasprintf("%s/%s%s", root, *c, streq(own, "/") ? "" : own);
+		_cleanup_free_ char *parent = xasprintf("%s/" VMR_CGROUP_DIR, base);
+		_cleanup_free_ char *leaf = vmr_cgroup_path(base, guest);
+		bool cpuset = streq(*c, "cpuset");
+
+		r = leaf_record(leaf, j, err);
+		if (r < 0)
+			return r;
+		for (int tries = 0;; tries++) {
+			if (mkdir(parent, 0755) < 0 && errno != EEXIST)
+				return vmr_error_set(err, errno, "cgroup: mkdir '%s'", parent);
+			/* always (the same values): a guest starting beside may have made it */
+			if (cpuset) {
+				r = cpuset_inherit(base, parent, NULL, err);
+				if (r < 0)
+					return r;
+			}
+			if (mkdir(leaf, 0755) == 0)
+				break;
+			if (errno != ENOENT || tries == PARENT_TRIES)
+				return vmr_error_set(err, errno, "cgroup: mkdir '%s'", leaf);
+		}
+		if (cpuset) {
+			_cleanup_free_ char *cpus = vmr_cpuset_format(&l->cpus);
+
+			r = cpuset_inherit(parent, leaf, cpus, err);
+		} else if (streq(*c, "memory")) {
+			r = write_num(leaf, "memory.limit_in_bytes", l->memory_max, err);
+		} else {
+			r = write_num(leaf, "pids.max", l->pids_max, err);
+		}
+		if (r < 0)
+			return r;
+		r = leaf_open_procs(leaf, ret, err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int vmr_cgroup_create(const char *root, int version, const char *guest,
+		      const struct vmr_cgroup_limits *l, struct vmr_journal *j,
+		      struct vmr_cgroup *ret, struct vmr_error **err)
+{
+	struct vmr_cgroup c = {.nfds = 0};
+	int r;
+
+	r = version == 1 ? create_v1(root, guest, l, j, &c, err)
+			 : create_v2(root, guest, l, j, &c, err);
+	if (r < 0) {
+		vmr_cgroup_close(&c);
+		return r;
+	}
+	*ret = c;
 	return 0;
 }
 
@@ -286,10 +433,11 @@ void vmr_cgroup_close(struct vmr_cgroup *c)
 {
 	if (!c)
 		return;
-	if (c->path && c->procs_fd >= 0)
-		close(c->procs_fd);
+	for (int i = 0; i < c->nfds; i++)
+		if (c->procs_fd[i] >= 0)
+			close(c->procs_fd[i]);
 	free(c->path);
-	*c = (struct vmr_cgroup){.procs_fd = -1};
+	*c = (struct vmr_cgroup){0};
 }
 
 static int undo_cgroup(const json_t *entry, void *ctx, struct vmr_error **err)

@@ -12,8 +12,16 @@
  * kills what is left in it (cgroup.kill) and removes it, at teardown or
  * when the next start reclaims a dead run.
  *
+ * cgroup v1 (and the hybrid layout: v1 controllers, v2 without them at
+ * ROOT/unified): one leaf per controller, ROOT/CONTROLLER/OWN/vmrun/GUEST,
+ * where OWN is the supervisor's own cgroup of that controller (in v1 a
+ * cgroup may hold processes and children, so QEMU stays inside whatever
+ * confines the supervisor), with cpuset.cpus and cpuset.mems (copied from
+ * the parent, as v1 requires before a process may join),
+ * memory.limit_in_bytes and pids.max.
+ *
  * The root is a path, like sysfs_root: tests drive a fake tree.  A root
- * that is not a cgroup2 file system is taken for one: its files are plain
+ * that is not a cgroup file system is taken for one: its files are plain
  * files, the undo kills nothing and removes the files vmrun wrote.
  */
 
@@ -53,28 +61,41 @@ char *vmr_cgroup_path(const char *root, const char *guest);
 
 /*
  * Whether a leaf with limits l can be made under root, changing nothing:
- * cgroup v2 there (root/cgroup.controllers), and the controllers the
+ * cgroup v2 there (root/cgroup.controllers) with the controllers the
  * limits need (memory, pids, and cpuset with cpus) in the root's
- * cgroup.subtree_control.  Returns 0, or -1 with *ret_why (caller frees)
- * saying why not.
+ * cgroup.subtree_control; else cgroup v1 with those controllers mounted
+ * at root/CONTROLLER.  Returns 2 or 1 (the version), or -1 with *ret_why
+ * (caller frees) saying why not.
  */
 int vmr_cgroup_usable(const char *root, const struct vmr_cgroup_limits *l, char **ret_why);
 
-/* A made leaf: its path and an O_WRONLY fd on its cgroup.procs. */
+/*
+ * This process's cgroup of controller ctl in the text of /proc/self/cgroup
+ * ("4:memory:/a/b" -> "/a/b"; v1 lines only, "cpu,cpuacct" lists match
+ * each); "/" when none (pure).  Caller frees.
+ */
+char *vmr_cgroup_v1_own(const char *proc_cgroup, const char *ctl);
+
+#define VMR_CGROUP_MAX_LEAVES 3
+
+/* A made cgroup: its leaf (v2; v1: the memory one) and O_WRONLY fds on each leaf's cgroup.procs. */
 struct vmr_cgroup {
 	char *path;
-	int procs_fd;
+	int procs_fd[VMR_CGROUP_MAX_LEAVES];
+	int nfds;
 };
 
 /*
- * Record {"type": "cgroup", "path": LEAF} in j, then make ROOT/vmrun (with
- * the controllers enabled in its cgroup.subtree_control) and the leaf,
- * write the limits and open cgroup.procs.  A leaf already there (a dead
- * run's the journal did not name) is removed first.  On failure the
- * journal entry stays: its undo removes what was made.
+ * Record {"type": "cgroup", "path": LEAF} in j for each leaf, then make it:
+ * v2 (version 2) ROOT/vmrun (with the controllers enabled in its
+ * cgroup.subtree_control) and the leaf; v1 each controller's
+ * .../vmrun and leaf.  Write the limits and open cgroup.procs.  A leaf
+ * already there (a dead run's the journal did not name) is removed first.
+ * On failure the journal entries stay: their undo removes what was made.
  */
-int vmr_cgroup_create(const char *root, const char *guest, const struct vmr_cgroup_limits *l,
-		      struct vmr_journal *j, struct vmr_cgroup *ret, struct vmr_error **err);
+int vmr_cgroup_create(const char *root, int version, const char *guest,
+		      const struct vmr_cgroup_limits *l, struct vmr_journal *j,
+		      struct vmr_cgroup *ret, struct vmr_error **err);
 
 /* Close the fd and free the path; NULL and zeroed are fine. */
 void vmr_cgroup_close(struct vmr_cgroup *c);

@@ -166,8 +166,9 @@ static void __attribute__((noreturn)) child_run(struct child_ctx *c)
 			child_fail(c, STEP_SIGNALS, errno);
 	}
 	/* before the namespace and the drop: all of QEMU's life is accounted */
-	if (s->cgroup && write(s->cgroup->procs_fd, "0", 1) != 1)
-		child_fail(c, STEP_CGROUP, errno);
+	for (int i = 0; s->cgroup && i < s->cgroup->nfds; i++)
+		if (write(s->cgroup->procs_fd[i], "0", 1) != 1)
+			child_fail(c, STEP_CGROUP, errno);
 	/* needs CAP_SYS_ADMIN: before the drop; its fds are closed again here */
 	if (s->mounts) {
 		int index = -1;

@@ -18,7 +18,7 @@
  *   firmware_dir = /usr/share/OVMF         ; OVMF's code and vars templates
  *   swtpm = /usr/bin/swtpm                 ; swtpm_setup is looked up next to it
  *   private_mounts = auto                  ; QEMU's private /dev and read-only images
- *   cgroup = auto                          ; QEMU's cgroup v2 leaf
+ *   cgroup = auto                          ; QEMU's cgroup leaf (v2, or v1 per controller)
  *   cgroup_root = /sys/fs/cgroup           ; VMRUN_CGROUP_ROOT
  */
 
@@ -54,7 +54,7 @@ struct vmr_config {
 	char *swtpm;	    /* swtpm, for `tpm: true`; swtpm_setup is in its directory */
 	/* QEMU in a private mount namespace (auto: outside a container) */
 	enum vmr_switch private_mounts;
-	/* QEMU in a cgroup v2 leaf (auto: outside a container, when v2 allows it) */
+	/* QEMU in a cgroup leaf (auto: outside a container, where the controllers are) */
 	enum vmr_switch cgroup;
 	char *cgroup_root; /* "/sys/fs/cgroup"; VMRUN_CGROUP_ROOT, for tests */
 };

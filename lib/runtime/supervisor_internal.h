@@ -134,6 +134,7 @@ struct sup {
 	bool private_mounts;
 	struct vmr_mountns mounts;
 	bool cgroup;
+	int cg_version; /* 2 or 1 */
 	struct vmr_cgroup_limits cg_limits;
 	bool have_cg_limits;
 	struct vmr_cgroup cg; /* made, until QEMU joined it */

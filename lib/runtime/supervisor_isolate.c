@@ -61,11 +61,13 @@ int sup_isolate_check(struct sup *s, struct vmr_error **err)
 	    (s->cfg->cgroup == VMR_SWITCH_AUTO && !in_container)) {
 		_cleanup_free_ char *why = NULL;
 
-		if (vmr_cgroup_usable(cgroup_root(s), &s->cg_limits, &why) == 0) {
+		int v = vmr_cgroup_usable(cgroup_root(s), &s->cg_limits, &why);
+
+		if (v > 0) {
 			s->cgroup = true;
+			s->cg_version = v;
 		} else if (s->cfg->cgroup == VMR_SWITCH_TRUE) {
-			vmr_error_set(err, EOPNOTSUPP, "guest '%s': cgroup = true: %s", g->name,
-				      why);
+			vmr_error_set(err, 0, "guest '%s': cgroup = true: %s", g->name, why);
 			vmr_error_hint(err, "set cgroup = false or auto (docs/security.md)");
 			return -EOPNOTSUPP;
 		} else {
@@ -151,8 +153,8 @@ int sup_isolate_prepare(struct sup *s, struct vmr_error **err)
 			return vmr_error_wrap(err, "guest '%s'", s->g->name);
 	}
 	if (s->cgroup) {
-		r = vmr_cgroup_create(cgroup_root(s), s->g->name, &s->cg_limits, s->journal, &s->cg,
-				      err);
+		r = vmr_cgroup_create(cgroup_root(s), s->cg_version, s->g->name, &s->cg_limits,
+				      s->journal, &s->cg, err);
 		if (r < 0)
 			return vmr_error_wrap(err, "guest '%s'", s->g->name);
 		s->have_cg = true;

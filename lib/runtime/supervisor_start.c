@@ -341,9 +341,11 @@ static int sup_spawn(struct sup *s, struct vmr_error **err)
 	/* QEMU holds them now; our copies would keep dead links and sockets alive */
 	sup_close_child_fds(s);
 	if (s->have_cg) {
-		/* QEMU is in it: the journal's entry removes it at the end */
-		close(s->cg.procs_fd);
-		s->cg.procs_fd = -1;
+		/* QEMU is in it: the journal's entries remove it at the end */
+		for (int i = 0; i < s->cg.nfds; i++) {
+			close(s->cg.procs_fd[i]);
+			s->cg.procs_fd[i] = -1;
+		}
 	}
 	return 0;
 }

@@ -5,7 +5,8 @@
 # only reads are read-only bind mounts, the guest boots; its cgroup leaf
 # (in a fake cgroup v2 tree: this suite must not depend on, or change, the
 # machine's cgroups) has the limits while it runs and is gone after a stop,
-# and a dead supervisor's is reclaimed by the next start.  Also as
+# and a dead supervisor's is reclaimed by the next start.  Where the machine
+# has cgroup v1, the qemu_user run uses its real v1 controllers.  Also as
 # qemu_user, and the errors of an explicit `true` that cannot work.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
@@ -156,11 +157,29 @@ else
 	skip "no $FVMRUN (make faults)" "killed at the fault point 'isolated'"
 fi
 
-# --- QEMU as qemu_user in its private namespace
+# --- QEMU as qemu_user in its private namespace, in the machine's real
+# cgroups where they are v1 (this suite's own: under the supervisor's
+# cgroup of each controller, removed at the end, whatever happens)
+REAL_CG=()
+real_cg_cleanup() {
+	local d
+	run_cleanup
+	for d in "${REAL_CG[@]}"; do [ -d "$d" ] && rmdir "$d" "${d%/*}" 2>/dev/null; done
+	return 0
+}
+trap real_cg_cleanup EXIT
+v1=0
+[ ! -e /sys/fs/cgroup/cgroup.controllers ] && [ -e /sys/fs/cgroup/cpuset/cgroup.procs ] &&
+	[ -e /sys/fs/cgroup/memory/cgroup.procs ] && [ -e /sys/fs/cgroup/pids/cgroup.procs ] &&
+	[ -w /sys/fs/cgroup/memory ] && v1=1
 if id nobody >/dev/null 2>&1; then
 	run_stage "$TESTGUEST/vmlinuz" "$TESTGUEST/initrd.img" >/dev/null
 	sed -e "s|$TESTGUEST/|$T/stage/|" -e '/disks:/,$d' "$T/s.yaml" >"$T/u.yaml"
-	printf 'qemu_user = nobody\n' | cat "$T/on.conf" - >"$T/u.conf"
+	if [ "$v1" = 1 ]; then
+		printf '[vmrun]\nprivate_mounts = true\ncgroup = true\nqemu_user = nobody\n' >"$T/u.conf"
+	else
+		printf 'qemu_user = nobody\n' | cat "$T/on.conf" - >"$T/u.conf"
+	fi
 	: >"$T/u.out"
 	: >"$T/u.err"
 	"$VMRUN" --config "$T/u.conf" --state-dir "$STATE" run "$T/u.yaml" s >>"$T/u.out" 2>>"$T/u.err" &
@@ -171,12 +190,29 @@ if id nobody >/dev/null 2>&1; then
 	is "$(awk '/^Uid:/ { print $2 }' "/proc/$q/status") $(mount_fs "$q" /dev)" "65534 tmpfs" \
 		"QEMU as nobody with the private /dev"
 	is "$(mount_opts "$q" "$T/stage/vmlinuz" | cut -d, -f1)" ro "and its kernel read-only"
+	if [ "$v1" = 1 ]; then
+		for c in cpuset memory pids; do
+			p=$(awk -F: -v c="$c" '$2 == c { print $3 }' "/proc/$q/cgroup")
+			REAL_CG+=("/sys/fs/cgroup/$c$p")
+			case $p in */vmrun/s) r=0 ;; *) r=1 ;; esac
+			ok $r "cgroup v1: QEMU in its $c leaf ($p)"
+		done
+		is "$(cat "${REAL_CG[0]}/cpuset.cpus") $(cat "${REAL_CG[0]}/cpuset.mems" | tr -d '\n')" \
+			"0 $(cat "${REAL_CG[0]%/vmrun/s}/cpuset.mems")" "cgroup v1: cpuset.cpus 0, cpuset.mems the parent's"
+		is "$(cat "${REAL_CG[1]}/memory.limit_in_bytes") $(cat "${REAL_CG[2]}/pids.max")" \
+			"805306368 260" "cgroup v1: memory.limit_in_bytes 768M, pids.max 260"
+	fi
 	run_wait_grep "$T/u.out" "vmrun-testguest: booted" 60
 	ok $? "the guest boots"
 	kill -TERM "${RUN_PID[u]}"
 	run_wait_exit u 40
 	is "$RC" 0 "stopped"
 	ok "$([ ! -e "$CG/vmrun" ] && echo 0 || echo 1)" "no cgroup directory left"
+	if [ "$v1" = 1 ]; then
+		left=0
+		for d in "${REAL_CG[@]}"; do [ -e "$d" ] && left=1; done
+		ok $left "cgroup v1: every leaf removed"
+	fi
 else
 	skip "no user 'nobody'" "QEMU as qemu_user in its private namespace"
 fi
@@ -185,8 +221,8 @@ fi
 printf '[vmrun]\ncgroup = true\ncgroup_root = %s\n' "$T/nocg" >"$T/v1.conf"
 mkdir -p "$T/nocg"
 "$VMRUN" --config "$T/v1.conf" --state-dir "$T/state2" run "$T/s.yaml" s >/dev/null 2>"$T/v1.err"
-is "$?" 1 "cgroup = true without cgroup v2: exit 1"
-grep -q "^vmrun: error: guest 's': cgroup = true: no cgroup v2 hierarchy at '$T/nocg' (a cgroup v1 or hybrid host)" "$T/v1.err"
+is "$?" 1 "cgroup = true without cgroup v2 or v1: exit 1"
+grep -qx "vmrun: error: guest 's': cgroup = true: no cgroup v2 hierarchy at '$T/nocg', and no cgroup v1 cpuset controller at '$T/nocg/cpuset'" "$T/v1.err"
 ok $? "the error says why" || sed 's/^/# /' "$T/v1.err"
 ok "$([ ! -e "$T/state2/s" ] && [ -z "$(ls "$T/nocg")" ] && echo 0 || echo 1)" "nothing was made"
 printf '[vmrun]\nprivate_mounts = true\n' >"$T/nocap.conf"

@@ -100,6 +100,20 @@ static void test_limits(void)
 	vmr_cgroup_limits_free(&l);
 	path = vmr_cgroup_path("/sys/fs/cgroup", "a");
 	is_str(path, "/sys/fs/cgroup/vmrun/a", "path: ROOT/vmrun/GUEST");
+	{
+		static const char self[] = "9:name=systemd:/\n8:pids:/\n4:memory:/api/x1\n"
+					   "1:cpu,cpuacct:/c\n0::/\n";
+		_cleanup_free_ char *m = vmr_cgroup_v1_own(self, "memory");
+		_cleanup_free_ char *p = vmr_cgroup_v1_own(self, "pids");
+		_cleanup_free_ char *c = vmr_cgroup_v1_own(self, "cpuacct");
+		_cleanup_free_ char *n = vmr_cgroup_v1_own(self, "cpuset");
+		_cleanup_free_ char *v2 = vmr_cgroup_v1_own("0::/user.slice\n", "memory");
+
+		ok(streq(m, "/api/x1") && streq(p, "/") && streq(c, "/c") && streq(n, "/") &&
+		       streq(v2, "/"),
+		   "v1: own cgroup per controller from /proc/self/cgroup (combined lists, v2 line "
+		   "ignored, '/' when absent)");
+	}
 }
 
 static int undo_count(const char *jpath)
@@ -122,7 +136,7 @@ static void test_cgroup(void)
 	char *v = NULL;
 	unsigned c[] = {1};
 	struct vmr_cgroup_limits l;
-	struct vmr_cgroup cg = {.procs_fd = -1};
+	struct vmr_cgroup cg = {0};
 	struct vmr_journal *j = NULL;
 	struct vmr_error *err = NULL;
 	int r;
@@ -130,8 +144,18 @@ static void test_cgroup(void)
 	vmr_cgroup_limits(&(struct vmr_cpuset){c, 1}, NULL, NULL, 256 << 20, 1, &l);
 	(void)vmr_mkdir_p(root, 0755);
 	is_int(vmr_cgroup_usable(root, &l, &why), -1, "usable: no cgroup.controllers");
-	ok(why && strstr(why, "no cgroup v2 hierarchy at"), "usable: says v2 is missing (%s)", why);
+	ok(why && strstr(why, "no cgroup v2 hierarchy at") && strstr(why, "no cgroup v1 cpuset"),
+	   "usable: says neither v2 nor v1 is there (%s)", why);
 	free(TAKE_PTR(why));
+	put("cg1/cpuset/cgroup.procs", "");
+	put("cg1/memory/cgroup.procs", "");
+	put("cg1/pids/cgroup.procs", "");
+	{
+		_cleanup_free_ char *v1 = xasprintf("%s/cg1", dir);
+
+		is_int(vmr_cgroup_usable(v1, &l, &why), 1,
+		       "usable: v1 controllers (a hybrid host)");
+	}
 	put("cg/cgroup.controllers", "cpuset cpu io memory pids\n");
 	put("cg/cgroup.subtree_control", "memory pids\n");
 	is_int(vmr_cgroup_usable(root, &l, &why), -1, "usable: cpuset not enabled");
@@ -139,19 +163,19 @@ static void test_cgroup(void)
 	   "usable: names the controller (%s)", why);
 	free(TAKE_PTR(why));
 	put("cg/cgroup.subtree_control", "cpuset memory pids\n");
-	is_int(vmr_cgroup_usable(root, &l, &why), 0, "usable: v2 with the controllers");
+	is_int(vmr_cgroup_usable(root, &l, &why), 2, "usable: v2 with the controllers");
 
 	vmr_cgroup_register_undo();
 	if (vmr_journal_open(jpath, &j, &err) < 0)
 		return tap_diag("journal: %s", err->msg);
 	/* a leftover leaf the journal does not name: removed before the new one */
 	put("cg/vmrun/g/memory.max", "1\n");
-	r = vmr_cgroup_create(root, "g", &l, j, &cg, &err);
+	r = vmr_cgroup_create(root, 2, "g", &l, j, &cg, &err);
 	ok(r == 0, "create: leaf made (%s)", err ? err->msg : "");
 	is_int(undo_count(jpath), 1, "create: one journal entry");
 	leaf = xasprintf("%s/vmrun/g", root);
 	is_str(cg.path, leaf, "create: its path");
-	ok(cg.procs_fd >= 0 && fcntl(cg.procs_fd, F_GETFD) == FD_CLOEXEC,
+	ok(cg.nfds == 1 && fcntl(cg.procs_fd[0], F_GETFD) == FD_CLOEXEC,
 	   "create: cgroup.procs open, close-on-exec");
 	is_str((v = get("cg/vmrun/cgroup.subtree_control")), "+cpuset +memory +pids",
 	       "create: controllers enabled for the leaves");
