@@ -96,6 +96,7 @@ int vmr_cgroup_usable(const char *root, const struct vmr_cgroup_limits *l, char 
 {
 	_cleanup_free_ char *controllers = xasprintf("%s/cgroup.controllers", root);
 	_cleanup_free_ char *subtree = xasprintf("%s/cgroup.subtree_control", root);
+	_cleanup_free_ char *self = NULL;
 	const char *need[4];
 
 	needed(l, need);
@@ -107,18 +108,31 @@ int vmr_cgroup_usable(const char *root, const struct vmr_cgroup_limits *l, char 
 			    xasprintf("the %s controller is not enabled in '%s'", *c, subtree);
 			return -1;
 		}
+		/* an unprivileged supervisor: auto turns off rather than fail at mkdir */
+		if (faccessat(AT_FDCWD, root, W_OK, AT_EACCESS) < 0) {
+			*ret_why = xasprintf("'%s' is not writable: %s", root, strerror(errno));
+			return -1;
+		}
 		return 2;
 	}
 	/* v1: each controller a hierarchy of its own */
+	(void)read_file("/proc/self/cgroup", 1 << 16, &self, NULL);
 	for (const char **c = need; *c; c++) {
 		_cleanup_free_ char *procs = xasprintf("%s/%s/cgroup.procs", root, *c);
+		_cleanup_free_ char *own = NULL, *base = NULL;
 
-		if (access(procs, F_OK) == 0)
-			continue;
-		*ret_why = xasprintf("no cgroup v2 hierarchy at '%s', and no cgroup v1 %s "
-				     "controller at '%s/%s'",
-				     root, *c, root, *c);
-		return -1;
+		if (access(procs, F_OK) < 0) {
+			*ret_why = xasprintf("no cgroup v2 hierarchy at '%s', and no cgroup v1 %s "
+					     "controller at '%s/%s'",
+					     root, *c, root, *c);
+			return -1;
+		}
+		own = vmr_cgroup_v1_own(self, *c);
+		base = xasprintf("%s/%s%s", root, *c, streq(own, "/") ? "" : own);
+		if (faccessat(AT_FDCWD, base, W_OK, AT_EACCESS) < 0) {
+			*ret_why = xasprintf("'%s' is not writable: %s", base, strerror(errno));
+			return -1;
+		}
 	}
 	return 1;
 }

@@ -147,9 +147,21 @@ static void test_cgroup(void)
 	ok(why && strstr(why, "no cgroup v2 hierarchy at") && strstr(why, "no cgroup v1 cpuset"),
 	   "usable: says neither v2 nor v1 is there (%s)", why);
 	free(TAKE_PTR(why));
-	put("cg1/cpuset/cgroup.procs", "");
-	put("cg1/memory/cgroup.procs", "");
-	put("cg1/pids/cgroup.procs", "");
+	{
+		/* v1 nests under this process's own cgroup of each controller */
+		static const char *const ctls[] = {"cpuset", "memory", "pids"};
+		_cleanup_free_ char *self = NULL;
+
+		(void)read_file("/proc/self/cgroup", 1 << 16, &self, NULL);
+		for (size_t i = 0; i < ARRAY_SIZE(ctls); i++) {
+			_cleanup_free_ char *own = vmr_cgroup_v1_own(self, ctls[i]);
+			_cleanup_free_ char *rel = xasprintf("cg1/%s/cgroup.procs", ctls[i]);
+			_cleanup_free_ char *d = xasprintf("%s/cg1/%s%s", dir, ctls[i], own);
+
+			put(rel, "");
+			(void)vmr_mkdir_p(d, 0755);
+		}
+	}
 	{
 		_cleanup_free_ char *v1 = xasprintf("%s/cg1", dir);
 
@@ -165,6 +177,28 @@ static void test_cgroup(void)
 	put("cg/cgroup.subtree_control", "cpuset memory pids\n");
 	is_int(vmr_cgroup_usable(root, &l, &why), 2, "usable: v2 with the controllers");
 
+	if (getuid() == 0) {
+		/* an unprivileged supervisor: auto must turn off, not fail at mkdir */
+		int st = 0;
+		pid_t pid = fork();
+
+		if (pid == 0) {
+			char *w = NULL;
+
+			if (setresgid(65534, 65534, 65534) < 0 ||
+			    setresuid(65534, 65534, 65534) < 0)
+				_exit(2);
+			_exit(vmr_cgroup_usable(root, &l, &w) == -1 && w &&
+				      strstr(w, "is not writable")
+				  ? 0
+				  : 1);
+		}
+		waitpid(pid, &st, 0);
+		ok(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+		   "usable: a root the process cannot write is not usable");
+	} else {
+		tap_skip("not root", "usable: a root the process cannot write");
+	}
 	vmr_cgroup_register_undo();
 	if (vmr_journal_open(jpath, &j, &err) < 0)
 		return tap_diag("journal: %s", err->msg);
@@ -405,6 +439,8 @@ int main(void)
 {
 	if (!mkdtemp(dir))
 		return tap_diag("mkdtemp failed"), 1;
+	/* others may look in (a check as an unprivileged user), not write */
+	(void)chmod(dir, 0755);
 	test_container();
 	test_limits();
 	test_cgroup();
