@@ -179,8 +179,8 @@ static int cg_write(const char *dir, const char *name, const char *text, struct 
 	return 0;
 }
 
-/* The pids in dir/cgroup.procs: 0 when none is left, 1 when some are, -errno. */
-static int procs_kill(const char *dir, bool kill_them)
+/* SIGKILL each pid in dir/cgroup.procs: 0 when none is left, 1 when some were, -errno. */
+static int procs_kill(const char *dir)
 {
 	_cleanup_free_ char *path = xasprintf("%s/cgroup.procs", dir);
 	_cleanup_free_ char *text = NULL;
@@ -196,8 +196,7 @@ static int procs_kill(const char *dir, bool kill_them)
 		if (parse_uint(t, INT32_MAX, &pid) < 0 || pid <= 1 || (pid_t)pid == getpid())
 			continue;
 		any = 1;
-		if (kill_them)
-			(void)kill((pid_t)pid, SIGKILL);
+		(void)kill((pid_t)pid, SIGKILL);
 	}
 	return any;
 }
@@ -242,7 +241,7 @@ int vmr_cgroup_remove(const char *path, struct vmr_error **err)
 		if (access(killf, F_OK) == 0)
 			(void)cg_write(path, "cgroup.kill", "1", NULL);
 		for (;;) {
-			r = procs_kill(path, true);
+			r = procs_kill(path);
 			if (r <= 0 || now_ms() >= until)
 				break;
 			usleep(20 * 1000);

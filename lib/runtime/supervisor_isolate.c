@@ -35,9 +35,9 @@ int sup_isolate_check(struct sup *s, struct vmr_error **err)
 			_cleanup_free_ char *why = vmr_error_text(e);
 
 			vmr_error_free(e);
-			vmr_error_set(err, EPERM, "guest '%s': private_mounts = true: %s", g->name,
+			/* why ends with the errno text already */
+			vmr_error_set(err, 0, "guest '%s': private_mounts = true: %s", g->name,
 				      why);
-			vmr_error_hint(err, "guest '%s': private_mounts = true", g->name);
 			vmr_error_hint(err,
 				       "a mount namespace needs CAP_SYS_ADMIN (an unprivileged "
 				       "container has none): set private_mounts = false or auto");
@@ -60,7 +60,6 @@ int sup_isolate_check(struct sup *s, struct vmr_error **err)
 	if (s->cfg->cgroup == VMR_SWITCH_TRUE ||
 	    (s->cfg->cgroup == VMR_SWITCH_AUTO && !in_container)) {
 		_cleanup_free_ char *why = NULL;
-
 		int v = vmr_cgroup_usable(cgroup_root(s), &s->cg_limits, &why);
 
 		if (v > 0) {

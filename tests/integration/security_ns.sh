@@ -229,8 +229,9 @@ printf '[vmrun]\nprivate_mounts = true\n' >"$T/nocap.conf"
 capsh --drop=cap_sys_admin -- -c "exec '$VMRUN' --config '$T/nocap.conf' --state-dir '$T/state2' run '$T/s.yaml' s" \
 	>/dev/null 2>"$T/nocap.err"
 is "$?" 1 "private_mounts = true without CAP_SYS_ADMIN: exit 1"
-grep -q "^vmrun: error: guest 's': private_mounts = true: private mounts: unshare(CLONE_NEWNS): Operation not permitted" "$T/nocap.err"
-ok $? "the error names the step" || sed 's/^/# /' "$T/nocap.err"
+grep -qx "vmrun: error: guest 's': private_mounts = true: private mounts: unshare(CLONE_NEWNS): Operation not permitted" "$T/nocap.err" &&
+	grep -q "^vmrun: hint: a mount namespace needs CAP_SYS_ADMIN" "$T/nocap.err"
+ok $? "the error names the step, the hint the capability" || sed 's/^/# /' "$T/nocap.err"
 ok "$([ ! -e "$T/state2/s" ] && echo 0 || echo 1)" "nothing was made"
 printf '[vmrun]\nprivate_mounts = auto\ncgroup = auto\n' >"$T/auto.conf"
 if [ -e /.dockerenv ] || [ -e /run/.containerenv ] || [ -n "${container:-}" ]; then
