@@ -227,6 +227,20 @@ static void test_cgroup(void)
 	vmr_journal_close(j);
 	vmr_cgroup_limits_free(&l);
 
+	/* an entry whose mkdir never happened (killed right after the record) */
+	{
+		_cleanup_free_ char *never = xasprintf("%s/cg/vmrun/never", dir);
+		json_t *e = json_pack("{s:s, s:s}", "type", "cgroup", "path", never);
+
+		j = NULL;
+		(void)vmr_journal_open(jpath, &j, NULL);
+		(void)vmr_journal_record(j, e, NULL);
+		json_decref(e);
+		ok(vmr_journal_replay(j, NULL, &err) == 0 && undo_count(jpath) == 0,
+		   "undo: a leaf that was never made is fine");
+		vmr_error_clear(&err);
+		vmr_journal_close(j);
+	}
 	/* a damaged entry removes nothing */
 	{
 		json_t *e = json_pack("{s:s, s:s}", "type", "cgroup", "path", dir);
