@@ -21,6 +21,7 @@
 #include "lib/base/fsutil.h"
 #include "lib/base/journal.h"
 #include "lib/base/mountns.h"
+#include "lib/base/spawn.h"
 #include "lib/base/util.h"
 #include "tests/lib/tap.h"
 
@@ -449,6 +450,65 @@ static int rm_one(const char *path, const struct stat *st, int flag, struct FTW 
 	return remove(path) < 0 ? 0 : 0;
 }
 
+/* Through vmr_spawn(): the child joins the cgroup and makes the namespace; a failed step is named.
+ */
+static void test_spawn(void)
+{
+	_cleanup_free_ char *out = xasprintf("%s/spawn.out", dir);
+	_cleanup_free_ char *procs = xasprintf("%s/spawn.procs", dir);
+	_cleanup_free_ char *gone = xasprintf("%s/gone.img", dir);
+	_cleanup_free_ char *text = NULL, *msg = NULL, *want = NULL;
+	char *const argv[] = {"/bin/sh", "-c", "ls /dev", NULL};
+	struct vmr_mountns m = {0};
+	struct vmr_cgroup cg = {.path = procs, .nfds = 1};
+	struct vmr_error *err = NULL;
+	int st = 0, fd;
+	pid_t pid;
+
+	if (vmr_mountns_probe(&err) < 0) {
+		tap_skip(err->msg, "spawn with a private mount namespace");
+		vmr_error_free(err);
+		return;
+	}
+	fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	cg.procs_fd[0] = open(procs, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	(void)vmr_mountns_add_dev(&m, "/dev/null", "/dev/null", true, NULL);
+	(void)vmr_mountns_add_dev(&m, "/dev/zero", "/dev/zero", true, NULL);
+	ok(vmr_spawn(&(struct vmr_spawn){.argv = argv,
+					 .stdin_fd = -1,
+					 .stdout_fd = fd,
+					 .stderr_fd = -1,
+					 .cgroup = &cg,
+					 .mounts = &m},
+		     &pid, &err) == 0,
+	   "spawn: started with a cgroup and private mounts");
+	waitpid(pid, &st, 0);
+	close(fd);
+	close(cg.procs_fd[0]);
+	(void)read_file(out, 4096, &text, NULL);
+	is_str(text, "null\nzero\n", "spawn: the program's /dev holds the planned nodes only");
+	free(text);
+	text = NULL;
+	(void)read_file(procs, 4096, &text, NULL);
+	is_str(text, "0", "spawn: the child wrote itself into cgroup.procs");
+
+	put("gone.img", "x");
+	(void)vmr_mountns_add_ro(&m, gone, NULL);
+	unlink(gone);
+	ok(vmr_spawn(
+	       &(struct vmr_spawn){
+		   .argv = argv, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1, .mounts = &m},
+	       &pid, &err) < 0,
+	   "spawn: a file gone between plan and fork fails the start");
+	msg = err ? vmr_error_text(err) : NULL;
+	want = xasprintf("start '/bin/sh': private mounts: bind '%s' on '%s': No such file or "
+			 "directory",
+			 gone, gone);
+	is_str(msg, want, "spawn: the error names the step and the file");
+	vmr_error_free(err);
+	vmr_mountns_free(&m);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir))
@@ -461,6 +521,7 @@ int main(void)
 	test_real_v2();
 	test_plan();
 	test_apply();
+	test_spawn();
 	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	return tap_done();
 }
