@@ -1055,6 +1055,42 @@ static void test_pass_fd(void)
 	close(p3[0]);
 }
 
+/* A duplicate held back (the previous fd's command unanswered) is closed with the client. */
+static void test_pass_fd_closed(void)
+{
+	static const struct fstep script[] = {
+	    NEGOTIATE,	      {F_EXPECT_FD, "getfd", 'a'}, {F_NOFD, NULL, 300}, {F_DRAIN, NULL, 0},
+	    {F_END, NULL, 0},
+	};
+	struct vmr_qmp *q;
+	struct vmr_error *err = NULL;
+	struct async_rec a = {0};
+	int p1[2], p2[2];
+	char c;
+	pid_t pid = fake_start(script, &q);
+
+	if (pipe2(p1, O_CLOEXEC) < 0 || pipe2(p2, O_CLOEXEC) < 0)
+		abort();
+	is_int(vmr_qmp_handshake(q, 5000, &err), 0, "handshake");
+	is_int(vmr_qmp_send_fd(q, "getfd", NULL, p1[1], -1, async_done, &a, NULL, &err), 0,
+	       "an fd sent");
+	is_int(vmr_qmp_send_fd(q, "getfd", NULL, p2[1], -1, async_done, &a, NULL, &err), 0,
+	       "a second one queued");
+	close(p1[1]);
+	close(p2[1]);
+	ok(!(vmr_qmp_poll_events(q) & POLLOUT), "held back: no POLLOUT asked while it waits");
+	check_passed(p1[0], 'a', "the first");
+	vmr_qmp_free(q);
+	is_int(a.done, 2, "both complete on free");
+	is_int((int)read(p2[0], &c, 1), 0, "the held-back duplicate is closed, never sent");
+	is_int(fake_wait(pid), 0, "the server never got the second fd");
+	for (int i = 0; i < a.done; i++)
+		free(a.texts[i]);
+	vmr_buf_free(&a.order);
+	close(p1[0]);
+	close(p2[0]);
+}
+
 static void test_big_integers(void)
 {
 	static const struct fstep script[] = {
@@ -1189,6 +1225,7 @@ int main(void)
 	test_connection_reset();
 	test_async();
 	test_pass_fd();
+	test_pass_fd_closed();
 	test_big_integers();
 	test_connect_path();
 	test_feed_close();
