@@ -152,6 +152,7 @@ struct sup {
 	int qemu_wstatus;
 	struct vmr_helpers helpers; /* processes devices started (swtpm), relays (vnc.sock) */
 	uint64_t relay_seq;	    /* numbers the fds handed to QEMU (getfd's fdname) */
+	unsigned relay_in_flight;   /* relay clients not yet handed to QEMU */
 	uint64_t helper_check_at;   /* a helper ended: judge at this now_ms() */
 	bool helper_died;	    /* one ended while QEMU ran: status VMR_EXIT_HELPER */
 	bool watchdog_poweroff;	    /* QEMU's WATCHDOG event said poweroff */

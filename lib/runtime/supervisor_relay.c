@@ -8,7 +8,8 @@
  * VNC password) still applies.  Each client gets an fd name of its own:
  * the getfd of the next client may reach QEMU before this add_client.
  * Clients are as many as QEMU takes; those arriving while the guest
- * starts wait in the backlog until the loop runs.
+ * starts, or while RELAY_MAX_IN_FLIGHT are being handed over, wait in the
+ * backlog.
  */
 #include <poll.h>
 #include <stdio.h>
@@ -18,13 +19,24 @@
 
 /* Clients accepted per relay and loop pass: a flood must not starve the loop. */
 #define RELAY_ACCEPTS_PER_PASS 4
+/*
+ * Clients on their way to QEMU at once (each holds an fd until QEMU has
+ * it); more wait in the listening socket's backlog.
+ */
+#define RELAY_MAX_IN_FLIGHT 16
 #define RELAY_QMP_TIMEOUT_MS 10000
 
 struct relay_client {
-	struct sup *s;
+	struct sup *s; /* s->relay_in_flight counts these */
 	size_t relay;
 	char fdname[32];
 };
+
+static void relay_done(struct relay_client *c)
+{
+	c->s->relay_in_flight--;
+	free(c);
+}
 
 static void relay_failed(struct relay_client *c, const char *what, int r, struct vmr_error *err)
 {
@@ -51,7 +63,7 @@ static void relay_added(json_t *ret, int r, const char *error_class, struct vmr_
 	if (r < 0)
 		relay_failed(c, "add_client", r, err);
 	vmr_error_free(err);
-	free(c);
+	relay_done(c);
 }
 
 /* QEMU holds the connection under c->fdname: make it a client of the display */
@@ -67,7 +79,7 @@ static void relay_got_fd(json_t *ret, int r, const char *error_class, struct vmr
 	if (r < 0) {
 		relay_failed(c, "getfd", r, err);
 		vmr_error_free(err);
-		free(c);
+		relay_done(c);
 		return;
 	}
 	args = json_pack("{s:s, s:s, s:b}", "protocol", c->s->helpers.relays[c->relay].protocol,
@@ -78,7 +90,7 @@ static void relay_got_fd(json_t *ret, int r, const char *error_class, struct vmr
 	if (r < 0) {
 		relay_failed(c, "add_client", r, e);
 		vmr_error_free(e);
-		free(c);
+		relay_done(c);
 	}
 }
 
@@ -86,7 +98,8 @@ static void relay_accept(struct sup *s, size_t i)
 {
 	struct vmr_relay *rl = &s->helpers.relays[i];
 
-	for (int k = 0; k < RELAY_ACCEPTS_PER_PASS; k++) {
+	for (int k = 0; k < RELAY_ACCEPTS_PER_PASS && s->relay_in_flight < RELAY_MAX_IN_FLIGHT;
+	     k++) {
 		_cleanup_close_ int fd = accept4(rl->fd, NULL, NULL, SOCK_CLOEXEC);
 		struct relay_client *c;
 		struct vmr_error *e = NULL;
@@ -104,6 +117,7 @@ static void relay_accept(struct sup *s, size_t i)
 			continue;
 		c = xcalloc(1, sizeof(*c));
 		c->s = s;
+		s->relay_in_flight++;
 		c->relay = i;
 		snprintf(c->fdname, sizeof(c->fdname), "vmrun-%s-%llu", rl->protocol,
 			 (unsigned long long)++s->relay_seq);
@@ -115,7 +129,7 @@ static void relay_accept(struct sup *s, size_t i)
 		if (r < 0) {
 			relay_failed(c, "getfd", r, e);
 			vmr_error_free(e);
-			free(c);
+			relay_done(c);
 		}
 	}
 }
@@ -124,8 +138,11 @@ size_t sup_relay_poll(struct sup *s, struct pollfd *pfd)
 {
 	size_t n = s->helpers.nrelays < SUP_MAX_RELAYS ? s->helpers.nrelays : SUP_MAX_RELAYS;
 
+	/* at the limit, not polled (a negative fd is ignored): clients wait in the backlog */
 	for (size_t i = 0; i < n; i++)
-		pfd[i] = (struct pollfd){.fd = s->helpers.relays[i].fd, .events = POLLIN};
+		pfd[i] = (struct pollfd){
+		    .fd = s->relay_in_flight < RELAY_MAX_IN_FLIGHT ? s->helpers.relays[i].fd : -1,
+		    .events = POLLIN};
 	return n;
 }
 
