@@ -80,7 +80,6 @@ static json_t *vnc_relayed(const struct vmr_config *cfg, const char *guest)
 	vmr_error_free(err);
 	srv = r < 0 ? NULL : json_array_get(servers, 0);
 	if (srv && json_array_size(json_object_get(srv, "server")) == 0) {
-		sock = vmr_statedir_path(cfg->state_dir, guest, "vnc.sock");
 		const char *auth = json_string_value(json_object_get(srv, "auth"));
 		json_t *clients = json_object_get(srv, "clients");
 
