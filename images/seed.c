@@ -4,7 +4,8 @@
  * merged with the user's own) and network-config v2, written with
  * lib/yamlout.h (libyaml's emitter).  Pure: the caller reads files and keys.
  */
-#include <crypt.h>
+#include <crypt.h> /* the types; the functions come through dlopen */
+#include <dlfcn.h>
 #include <jansson.h>
 #include <stdint.h> /* libisofs.h needs it first */
 #include <libisofs/libisofs.h>
@@ -363,12 +364,63 @@ static bool is_crypt_hash(const char *s)
 	return dollar && dollar > rest && dollar[1] != '\0';
 }
 
-static void md5_add(void *ctx, const char *s, size_t n);
+/*
+ * 16 bytes from the guest's name and hostname (two FNV-1a 64-bit hashes,
+ * NUL-separated input): a salt needs to differ between guests, not to be
+ * secret or unpredictable.
+ */
+static void salt_bytes(const char *name, const char *hostname, char out[16])
+{
+	uint64_t h[2] = {14695981039346656037ULL, 14695981039346656037ULL ^ 0x766d72756e};
+
+	for (int k = 0; k < 2; k++) {
+		for (const char *p = name;; p++) {
+			h[k] = (h[k] ^ (unsigned char)*p) * 1099511628211ULL;
+			if (!*p)
+				break;
+		}
+		for (const char *p = hostname;; p++) {
+			h[k] = (h[k] ^ (unsigned char)*p) * 1099511628211ULL;
+			if (!*p)
+				break;
+		}
+	}
+	memcpy(out, &h[0], 8);
+	memcpy(out + 8, &h[1], 8);
+}
+
+/*
+ * libxcrypt's crypt_gensalt_rn() and crypt_r(), loaded when a password is
+ * hashed rather than linked: every other vmrun process (and every seed
+ * without a password) is spared loading it.
+ */
+struct crypt_lib {
+	char *(*gensalt_rn)(const char *prefix, unsigned long count, const char *rbytes,
+			    int nrbytes, char *output, int output_size);
+	char *(*crypt_r)(const char *phrase, const char *setting, struct crypt_data *data);
+};
+
+static int crypt_lib_load(struct crypt_lib *L, struct vmr_error **err)
+{
+	static void *h;
+
+	if (!h)
+		h = dlopen("libcrypt.so.1", RTLD_NOW | RTLD_LOCAL);
+	if (!h)
+		return vmr_error_set(err, ENOENT, "load libcrypt.so.1 (Debian's libcrypt1): %s",
+				     dlerror());
+	*(void **)&L->gensalt_rn = dlsym(h, "crypt_gensalt_rn");
+	*(void **)&L->crypt_r = dlsym(h, "crypt_r");
+	if (!L->gensalt_rn || !L->crypt_r)
+		return vmr_error_set(err, ENOENT,
+				     "libcrypt.so.1 has no crypt_gensalt_rn or crypt_r");
+	return 0;
+}
 
 /*
  * The password as it goes into the seed: SHA-512 crypt ($6$, libxcrypt's
- * crypt_r), or the user's own hash as given.  The salt comes from an MD5
- * of the guest's name and hostname, not from random bytes: the same
+ * crypt_r), or the user's own hash as given.  The salt comes from the
+ * guest's name and hostname (salt_bytes()), not from random bytes: the same
  * password gives the same seed, so the instance id (which hashes the
  * seed) is the same at every start and cloud-init does not redo its
  * per-instance steps (new SSH host keys) each boot; guests of different
@@ -380,25 +432,24 @@ static int password_hash(const struct vmr_guest *g, const char *hostname, char *
 	const char *pw = g->cloud_init.password;
 	_cleanup_free_ struct crypt_data *cd = NULL;
 	char setting[CRYPT_GENSALT_OUTPUT_SIZE];
-	char digest[16];
-	void *ctx = NULL;
+	char rbytes[16];
+	struct crypt_lib L = {0};
 	const char *h;
+	int r;
 
 	if (is_crypt_hash(pw)) {
 		*ret = xstrdup(pw);
 		return 0;
 	}
-	if (iso_md5_start(&ctx) < 0)
-		return vmr_error_set(err, ENOMEM, "hash the password of guest '%s'", g->name);
-	md5_add(ctx, "vmrun-salt-1", sizeof("vmrun-salt-1"));
-	md5_add(ctx, g->name, strlen(g->name) + 1);
-	md5_add(ctx, hostname, strlen(hostname) + 1);
-	iso_md5_end(&ctx, digest);
-	if (!crypt_gensalt_rn("$6$", 0, digest, (int)sizeof(digest), setting, sizeof(setting)))
+	r = crypt_lib_load(&L, err);
+	if (r < 0)
+		return vmr_error_wrap(err, "hash the password of guest '%s'", g->name);
+	salt_bytes(g->name, hostname, rbytes);
+	if (!L.gensalt_rn("$6$", 0, rbytes, (int)sizeof(rbytes), setting, sizeof(setting)))
 		return vmr_error_set(err, errno, "hash the password of guest '%s': crypt_gensalt",
 				     g->name);
 	cd = xcalloc(1, sizeof(*cd));
-	h = crypt_r(pw, setting, cd);
+	h = L.crypt_r(pw, setting, cd);
 	if (!h || !startswith(h, "$6$")) {
 		explicit_bzero(cd, sizeof(*cd));
 		return vmr_error_set(err, errno ? errno : EINVAL,
