@@ -13,6 +13,35 @@ void vmr_setup_helper(struct vmr_setup *s, const char *name, pid_t pid)
 	h->v[h->n++] = (struct vmr_helper){.name = xstrdup(name), .pid = pid};
 }
 
+int vmr_setup_relay(struct vmr_setup *s, const char *protocol, const char *path, int fd,
+		    struct vmr_error **err)
+{
+	struct vmr_helpers *h = s->helpers;
+
+	if (!h) {
+		close(fd);
+		return vmr_error_set(err, 0, "socket '%s' needs a supervisor to accept its clients",
+				     path);
+	}
+	h->relays = xrealloc(h->relays, (h->nrelays + 1) * sizeof(*h->relays));
+	h->relays[h->nrelays++] =
+	    (struct vmr_relay){.protocol = xstrdup(protocol), .path = xstrdup(path), .fd = fd};
+	return 0;
+}
+
+void vmr_helpers_relays_free(struct vmr_helpers *h)
+{
+	for (size_t i = 0; i < h->nrelays; i++) {
+		if (h->relays[i].fd >= 0)
+			close(h->relays[i].fd);
+		free(h->relays[i].protocol);
+		free(h->relays[i].path);
+	}
+	free(h->relays);
+	h->relays = NULL;
+	h->nrelays = 0;
+}
+
 int vmr_setup_own(const struct vmr_setup *s, const char *path, struct vmr_error **err)
 {
 	struct stat st;
