@@ -200,6 +200,9 @@ int net_undo_node(const json_t *e, void *ctx, struct vmr_error **err)
 	(void)ctx;
 	if (!path)
 		return vmr_error_set(err, EINVAL, "bad net.node journal entry");
+	/* gone is fine; unreachable (EACCES) is not: the node would stay */
+	if (lstat(path, &st) < 0 && errno != ENOENT && errno != ENOTDIR)
+		return vmr_error_set(err, errno, "remove '%s'", path);
 	if (lstat(path, &st) < 0 || !S_ISCHR(st.st_mode) ||
 	    st.st_rdev != makedev((unsigned)maj, (unsigned)min))
 		return 0;
@@ -220,6 +223,8 @@ int net_undo_node_access(const json_t *e, void *ctx, struct vmr_error **err)
 	(void)ctx;
 	if (!path || !json_is_integer(uid) || !json_is_integer(gid) || !json_is_integer(mode))
 		return vmr_error_set(err, EINVAL, "bad net.node_access journal entry");
+	if (lstat(path, &st) < 0 && errno != ENOENT && errno != ENOTDIR)
+		return vmr_error_set(err, errno, "restore the owner of '%s'", path);
 	/* gone, or another device by now: nothing of ours to restore */
 	if (lstat(path, &st) < 0 || !S_ISCHR(st.st_mode) ||
 	    st.st_rdev != makedev((unsigned)maj, (unsigned)min))

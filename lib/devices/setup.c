@@ -51,7 +51,11 @@ static int undo_socket(const json_t *entry, void *ctx, struct vmr_error **err)
 	(void)ctx;
 	if (!path)
 		return vmr_error_set(err, EINVAL, "journal entry '%s' without a path", UNDO_SOCKET);
-	if (lstat(path, &st) < 0 || !S_ISSOCK(st.st_mode))
+	/* gone is fine; unreachable (EACCES) is not: the socket would stay */
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT || errno == ENOTDIR ? 0
+							   : vmr_error_set(err, errno, "remove '%s'", path);
+	if (!S_ISSOCK(st.st_mode))
 		return 0;
 	if (unlink(path) < 0 && errno != ENOENT)
 		return vmr_error_set(err, errno, "remove '%s'", path);
