@@ -598,13 +598,20 @@ static int sup_prestart(struct sup *s, struct vmr_error **err)
  * the guest runs"); every other one leaves the effective, permitted,
  * inheritable, ambient and bounding sets.
  */
-static uint64_t sup_caps_needed(const struct sup *s)
+static uint64_t sup_caps_needed(struct sup *s)
 {
+	_cleanup_free_ char *status = sup_file(s, "status.json");
 	uint64_t keep = vmr_journal_caps(s->journal, (void *)s->cfg);
 
 	/* QEMU and its helpers (swtpm) run as another uid: SIGTERM, SIGKILL */
 	if (s->have_user)
 		keep |= VMR_CAP_BIT(CAP_KILL);
+	/*
+	 * status.json, the logs, the sockets and the journal: the state
+	 * directory is ours (0700 or 0710, made by vmr_statedir_lock), unless
+	 * a state_dir above it is another user's
+	 */
+	keep |= vmr_caps_dac_unlink(status);
 	return keep;
 }
 
