@@ -48,7 +48,7 @@ static const struct vmr_cli_opt up_options[] = {
 const struct vmr_cli_cmd cmd_up_cli = {
     .name = "up",
     .summary = "start guests detached and wait until they run pinned",
-    .synopsis = "TOPOLOGY [GUEST...] [--host NAME] [--wait] [--timeout S] [-j N] [--no-seccomp]",
+    .synopsis = "TOPOLOGY [GUEST...] [--host NAME] [--wait] [--timeout S] [-j N]",
     .description = "Start a detached supervisor (`vmrun run`) for each guest, its messages in\n"
 		   "STATE/GUEST/supervisor.log, and wait until every guest runs with its vCPUs\n"
 		   "pinned (with --wait: until each is ready as its ready_when says).  If one\n"

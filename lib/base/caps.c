@@ -420,8 +420,7 @@ static bool dac_allows(const struct stat *st, int want, const struct dac_ids *id
 
 	if (st->st_uid == ids->uid)
 		bits = (st->st_mode >> 6) & 7;
-	else if (st->st_gid == ids->gid ||
-		 in_groups(st->st_gid, ids->groups, (size_t)ids->ngroups))
+	else if (st->st_gid == ids->gid || in_groups(st->st_gid, ids->groups, (size_t)ids->ngroups))
 		bits = (st->st_mode >> 3) & 7;
 	else
 		bits = st->st_mode & 7;

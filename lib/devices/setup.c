@@ -53,8 +53,9 @@ static int undo_socket(const json_t *entry, void *ctx, struct vmr_error **err)
 		return vmr_error_set(err, EINVAL, "journal entry '%s' without a path", UNDO_SOCKET);
 	/* gone is fine; unreachable (EACCES) is not: the socket would stay */
 	if (lstat(path, &st) < 0)
-		return errno == ENOENT || errno == ENOTDIR ? 0
-							   : vmr_error_set(err, errno, "remove '%s'", path);
+		return errno == ENOENT || errno == ENOTDIR
+			   ? 0
+			   : vmr_error_set(err, errno, "remove '%s'", path);
 	if (!S_ISSOCK(st.st_mode))
 		return 0;
 	if (unlink(path) < 0 && errno != ENOENT)

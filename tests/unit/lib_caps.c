@@ -805,7 +805,8 @@ static void test_dac(void)
 	fd = open(ro_f, O_WRONLY | O_CREAT | O_CLOEXEC, 0400);
 	close(fd);
 	/* tmpdir itself is 0700 and ours */
-	is_int((long long)vmr_caps_dac_unlink(own_f), 0, "a file in our own 0700 directory: nothing");
+	is_int((long long)vmr_caps_dac_unlink(own_f), 0,
+	       "a file in our own 0700 directory: nothing");
 	is_int((long long)vmr_caps_dac_write(own_f), 0, "writing our own 0600 file: nothing");
 	is_int((long long)vmr_caps_dac_write(ro_f), (long long)dac,
 	       "writing our own 0400 file: CAP_DAC_OVERRIDE");

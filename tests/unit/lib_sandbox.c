@@ -385,8 +385,7 @@ static void test_log_once(const char *dir)
 		_exit(0);
 	}
 	waitpid(pid, &status, 0);
-	ok(WIFEXITED(status) && WEXITSTATUS(status) == 0, "log-once child ran (status %d)",
-	   status);
+	ok(WIFEXITED(status) && WEXITSTATUS(status) == 0, "log-once child ran (status %d)", status);
 	expect_denied(C_EXECVEAT, EPERM, "execve from a second thread");
 	expect_denied(C_EXECVE, EPERM, "execve again, from the main thread");
 	expect_denied(C_MOUNT, EPERM, "mount");

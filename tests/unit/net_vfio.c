@@ -391,8 +391,8 @@ struct dropped {
 /* Bind, then in a child: keep what the journal needs, replay, look. */
 static void replay_dropped(const char *what, uint64_t want_need, void (*before)(void))
 {
-	struct dropped *d = mmap(NULL, sizeof(*d), PROT_READ | PROT_WRITE,
-				 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	struct dropped *d =
+	    mmap(NULL, sizeof(*d), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	struct vmr_journal *j = NULL;
 	struct vmr_error *e = NULL;
 	struct net_rec rec = {0};
