@@ -484,11 +484,11 @@ static uint64_t dac_need(const char *path, enum dac_what what)
 	if (what == DAC_REACH || !parent_exists || stat(real, &dst) < 0)
 		return need;
 	if (what == DAC_UNLINK) {
-		if (lstat(abs, &st) < 0)
-			return need;
+		/* also for a file not made yet (a socket QEMU makes later) */
 		if (!dac_allows(&dst, W_OK | X_OK, &ids))
 			need |= VMR_CAP_BIT(CAP_DAC_OVERRIDE);
-		if ((dst.st_mode & S_ISVTX) && st.st_uid != ids.uid && dst.st_uid != ids.uid)
+		if (lstat(abs, &st) == 0 && (dst.st_mode & S_ISVTX) && st.st_uid != ids.uid &&
+		    dst.st_uid != ids.uid)
 			need |= VMR_CAP_BIT(CAP_FOWNER);
 	} else if (stat(abs, &st) == 0 && !dac_allows(&st, W_OK, &ids)) {
 		need |= VMR_CAP_BIT(CAP_DAC_OVERRIDE);

@@ -83,7 +83,8 @@ int vmr_caps_require_writable(const char *path, const char *what, struct vmr_err
  * the mode bits of path and of every directory above it: 0, or the bits of
  * CAP_DAC_OVERRIDE (a directory it may not search or write, a file it may
  * not write) and CAP_FOWNER (a sticky directory, neither it nor the file
- * ours).  A missing component counts from the last one that exists.
+ * ours).  A missing file still needs its directory written; a missing
+ * directory counts from the last one that exists.
  * Access control lists are not read: on Linux they can only grant an
  * owner more, so at worst a capability is kept that was not needed.
  */

@@ -7,6 +7,8 @@
 #   Seccomp 2; after SIGTERM the macvtap, the tap and the bridge are gone;
 # - the same with qemu_user = nobody: CAP_KILL and CAP_NET_ADMIN, and a
 #   `vmrun kill` (SIGKILL to QEMU as nobody) still works and tears down;
+#   with `vnc: true` instead: CAP_KILL and CAP_DAC_OVERRIDE, and QEMU's
+#   socket in its own 0700 directory is removed at the end;
 # - no NIC: no capability at all;
 # - --no-seccomp: Seccomp 0, the capabilities dropped all the same;
 # - the real QEMU (when the test guest is built): the same set, the guest
@@ -43,6 +45,7 @@ links() { ip -n "$ns" -o link show | sed -E 's/^[0-9]+: ([^:@]+).*/\1/' | sort |
 baseline=$(links)
 
 # capability masks as /proc/PID/status prints them
+CAP_DAC_OVERRIDE=$((1 << 1))
 CAP_KILL=$((1 << 5))
 CAP_NET_ADMIN=$((1 << 12))
 mask() { printf '%016x' "$1"; }
@@ -139,6 +142,22 @@ if id nobody >/dev/null 2>&1; then
 	torn_down s
 	ok $? "qemu_user: journal empty, sockets gone"
 	is "$(links)" "$baseline" "qemu_user: links as before"
+	# vnc: true: QEMU (as nobody) makes its socket in STATE/s/vnc/, 0700 and nobody's
+	topo "$T/v.yaml" "[]" "    vnc: true"
+	VMRUN_QEMU=$fake start v "$T/v.yaml" --config "$T/u.conf"
+	run_wait_ready v s 30
+	ok $? "qemu_user + vnc: ready"
+	caps_are v $((CAP_DAC_OVERRIDE | CAP_KILL)) "qemu_user + vnc"
+	# the fake QEMU makes no VNC socket: make it as QEMU would
+	python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' \
+		"$STATE/s/vnc/vnc.sock" && chown nobody "$STATE/s/vnc/vnc.sock"
+	kill -TERM "${RUN_PID[v]}"
+	run_wait_exit v 30
+	is "$RC" 0 "qemu_user + vnc: stops with status 0"
+	[ ! -e "$STATE/s/vnc/vnc.sock" ]
+	ok $? "qemu_user + vnc: QEMU's socket in its 0700 directory removed"
+	torn_down s
+	ok $? "qemu_user + vnc: journal empty, sockets gone"
 else
 	skip "no user 'nobody'" "qemu_user: CAP_KILL kept"
 fi

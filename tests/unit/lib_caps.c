@@ -790,6 +790,7 @@ static void test_dac(void)
 	_cleanup_free_ char *own_f = xasprintf("%s/own/f", tmpdir);
 	_cleanup_free_ char *ro_f = xasprintf("%s/own/ro", tmpdir);
 	_cleanup_free_ char *missing = xasprintf("%s/own/nosuch", tmpdir);
+	_cleanup_free_ char *priv_missing = xasprintf("%s/priv/nosuch", tmpdir);
 	const uint64_t dac = VMR_CAP_BIT(CAP_DAC_OVERRIDE), fowner = VMR_CAP_BIT(CAP_FOWNER);
 	int fd;
 
@@ -822,6 +823,9 @@ static void test_dac(void)
 	       "even reaching it takes CAP_DAC_OVERRIDE");
 	is_int((long long)vmr_caps_dac_unlink(sticky_f), (long long)fowner,
 	       "another user's file in a sticky directory not ours: CAP_FOWNER");
+	chmod(priv, 0755);
+	is_int((long long)vmr_caps_dac_unlink(priv_missing), (long long)dac,
+	       "a file not made yet in another user's 0755 directory: CAP_DAC_OVERRIDE");
 	chmod(priv, 0777);
 	is_int((long long)vmr_caps_dac_unlink(priv_f), 0,
 	       "in another user's 0777 directory: nothing");
