@@ -10,7 +10,8 @@
 #   with `vnc: true` instead: CAP_KILL and CAP_DAC_OVERRIDE, and QEMU's
 #   socket in its own 0700 directory is removed at the end;
 # - no NIC: no capability at all;
-# - --no-seccomp: Seccomp 0, the capabilities dropped all the same;
+# - --no-seccomp: Seccomp 0, the capabilities dropped all the same; `up
+#   --no-seccomp` passes it to the supervisors it starts;
 # - the real QEMU (when the test guest is built): the same set, the guest
 #   boots and the macvtap is removed at the end.
 # The drop with a fake sysfs vfio binding is in tests/unit/lib_supcaps.c.
@@ -182,6 +183,31 @@ is "$(status_of "${RUN_PID[x]}" Seccomp)" 0 "--no-seccomp: Seccomp 0"
 is "$(status_of "${RUN_PID[x]}" NoNewPrivs)" 0 "--no-seccomp: NoNewPrivs 0 (only the filter sets it)"
 caps_are x "$CAP_NET_ADMIN" "--no-seccomp"
 stop_clean x "--no-seccomp"
+
+# --- up --no-seccomp: the supervisors it forks load no filter, and say so in ps
+topo "$T/w.yaml" "$NICS"
+VMRUN_QEMU=$FAKEQEMU ip netns exec "$ns" "$VMRUN" --state-dir "$STATE" up --no-seccomp "$T/w.yaml" \
+	>"$T/w.err" 2>&1
+r=$?
+ok $r "up --no-seccomp: the guest runs"
+[ $r -ne 0 ] && sed 's/^/# /' "$T/w.err"
+sp=$(json_get "$STATE/s/status.json" 'j["supervisor_pid"]')
+RUN_PID[w]=$sp
+is "$(status_of "$sp" Seccomp)" 0 "up --no-seccomp: its supervisor has Seccomp 0"
+is "$(status_of "$sp" CapEff)" "$(mask "$CAP_NET_ADMIN")" "up --no-seccomp: and keeps CAP_NET_ADMIN only"
+cmdline=$(tr '\0' ' ' <"/proc/$sp/cmdline")
+case $cmdline in
+*" up "*) skip "up could not set its supervisors' command line here (PR_SET_MM)" \
+	"up --no-seccomp: ps shows 'run --no-seccomp'" ;;
+*) case $cmdline in *" run --no-seccomp $T/w.yaml s "*) r=0 ;; *) r=1 ;; esac
+	ok $r "up --no-seccomp: ps shows 'run --no-seccomp' ($cmdline)" ;;
+esac
+ip netns exec "$ns" "$VMRUN" --state-dir "$STATE" down "$T/w.yaml" >"$T/wd.err" 2>&1
+ok $? "down"
+unset "RUN_PID[w]"
+torn_down s
+ok $? "up --no-seccomp: journal empty, sockets gone"
+is "$(links)" "$baseline" "up --no-seccomp: links as before"
 
 # --- the real QEMU: it boots under the dropped supervisor, which still tears down
 if [ -f "$TESTGUEST/vmlinuz" ] && [ -f "$TESTGUEST/initrd.img" ]; then
