@@ -388,6 +388,31 @@ struct dropped {
 	char caps[128];
 };
 
+/* The child of replay_dropped(): a function, so its cleanups run before _exit */
+static void dropped_child(struct vmr_journal *j, struct dropped *d)
+{
+	_cleanup_free_ char *st = NULL, *eff = NULL, *prm = NULL, *bnd = NULL;
+	char *log, *dr;
+
+	d->need = vmr_journal_caps(j, &cfg);
+	d->keep_r = vmr_caps_keep_only(d->need, NULL, NULL);
+	if (read_file("/proc/self/status", 1 << 16, &st, NULL) == 0) {
+		eff = test_status_field(st, "CapEff");
+		prm = test_status_field(st, "CapPrm");
+		bnd = test_status_field(st, "CapBnd");
+		snprintf(d->caps, sizeof(d->caps), "%s %s %s", eff, prm, bnd);
+	}
+	d->replay_r = vmr_journal_replay(j, &cfg, NULL);
+	log = fake_take_log();
+	d->log_ok = streq(log, "bus/pci/drivers/vfio-pci/unbind <- 0000:03:00.0\n"
+			       "bus/pci/devices/0000:03:00.0/driver_override <- \\n\n"
+			       "bus/pci/drivers_probe <- 0000:03:00.0\n");
+	dr = drv("0000:03:00.0");
+	d->driver_ok = streq(dr, "e1000e");
+	free(log);
+	free(dr);
+}
+
 /* Bind, then in a child: keep what the journal needs, replay, look. */
 static void replay_dropped(const char *what, uint64_t want_need, void (*before)(void))
 {
@@ -396,10 +421,12 @@ static void replay_dropped(const char *what, uint64_t want_need, void (*before)(
 	struct vmr_journal *j = NULL;
 	struct vmr_error *e = NULL;
 	struct net_rec rec = {0};
-	char *path = xasprintf("%s-journal.jsonl", fake.root);
+	/* not on the heap: the child exits holding it */
+	char path[sizeof(fake.root) + 16];
 	int status = -1;
 	pid_t pid;
 
+	snprintf(path, sizeof(path), "%s-journal.jsonl", fake.root);
 	if (d == MAP_FAILED)
 		abort();
 	vmr_net_register_undo();
@@ -414,24 +441,7 @@ static void replay_dropped(const char *what, uint64_t want_need, void (*before)(
 	if (pid < 0)
 		abort();
 	if (pid == 0) {
-		_cleanup_free_ char *st = NULL, *eff = NULL, *prm = NULL, *bnd = NULL;
-		char *log, *dr;
-
-		d->need = vmr_journal_caps(j, &cfg);
-		d->keep_r = vmr_caps_keep_only(d->need, NULL, NULL);
-		if (read_file("/proc/self/status", 1 << 16, &st, NULL) == 0) {
-			eff = test_status_field(st, "CapEff");
-			prm = test_status_field(st, "CapPrm");
-			bnd = test_status_field(st, "CapBnd");
-			snprintf(d->caps, sizeof(d->caps), "%s %s %s", eff, prm, bnd);
-		}
-		d->replay_r = vmr_journal_replay(j, &cfg, NULL);
-		log = fake_take_log();
-		d->log_ok = streq(log, "bus/pci/drivers/vfio-pci/unbind <- 0000:03:00.0\n"
-				       "bus/pci/devices/0000:03:00.0/driver_override <- \\n\n"
-				       "bus/pci/drivers_probe <- 0000:03:00.0\n");
-		dr = drv("0000:03:00.0");
-		d->driver_ok = streq(dr, "e1000e");
+		dropped_child(j, d);
 		_exit(0);
 	}
 	waitpid(pid, &status, 0);
@@ -458,7 +468,6 @@ static void replay_dropped(const char *what, uint64_t want_need, void (*before)(
 	free(fake_take_log());
 	vmr_journal_close(j);
 	unlink(path);
-	free(path);
 	munmap(d, sizeof(*d));
 }
 
