@@ -466,7 +466,9 @@ static uint64_t dac_need(const char *path, enum dac_what what)
 	if (!real)
 		return VMR_CAP_BIT(CAP_DAC_OVERRIDE);
 	/* search permission on "/" and every directory down to real */
-	for (char *p = real;;) {
+	if (stat("/", &dst) == 0 && !dac_allows(&dst, X_OK, &ids))
+		need |= VMR_CAP_BIT(CAP_DAC_OVERRIDE);
+	for (char *p = real; p[1];) {
 		char *next = strchr(p + 1, '/');
 		char save = 0;
 
@@ -474,7 +476,7 @@ static uint64_t dac_need(const char *path, enum dac_what what)
 			save = *next;
 			*next = '\0';
 		}
-		if (stat(*real ? real : "/", &dst) == 0 && !dac_allows(&dst, X_OK, &ids))
+		if (stat(real, &dst) == 0 && !dac_allows(&dst, X_OK, &ids))
 			need |= VMR_CAP_BIT(CAP_DAC_OVERRIDE);
 		if (!next)
 			break;
