@@ -80,16 +80,32 @@ static int undo_socket(const json_t *entry, void *ctx, struct vmr_error **err)
 	(void)ctx;
 	if (!path)
 		return vmr_error_set(err, EINVAL, "journal entry '%s' without a path", UNDO_SOCKET);
-	if (lstat(path, &st) < 0 || !S_ISSOCK(st.st_mode))
+	/* gone is fine; unreachable (EACCES) is not: the socket would stay */
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT || errno == ENOTDIR
+			   ? 0
+			   : vmr_error_set(err, errno, "remove '%s'", path);
+	if (!S_ISSOCK(st.st_mode))
 		return 0;
 	if (unlink(path) < 0 && errno != ENOENT)
 		return vmr_error_set(err, errno, "remove '%s'", path);
 	return 0;
 }
 
+/* Unlinking it: nothing for a root supervisor in its own state directory;
+ * CAP_DAC_OVERRIDE in a directory of qemu_user's (vnc/) */
+static uint64_t undo_socket_caps(const json_t *entry, void *ctx)
+{
+	const char *path = json_string_value(json_object_get(entry, "path"));
+
+	(void)ctx;
+	return path ? vmr_caps_dac_unlink(path) : 0;
+}
+
 void vmr_devices_register_undo(void)
 {
 	vmr_journal_register(UNDO_SOCKET, undo_socket);
+	vmr_journal_register_caps(UNDO_SOCKET, undo_socket_caps);
 }
 
 void vmr_setup_give(struct vmr_setup *s, const struct vmr_plan_dev *pd, enum vmr_fd_phase ph,
