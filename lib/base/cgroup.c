@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 
+#include "lib/base/caps.h"
 #include "lib/base/cgroup.h"
 #include "lib/base/util.h"
 
@@ -469,7 +470,27 @@ static int undo_cgroup(const json_t *entry, void *ctx, struct vmr_error **err)
 	return vmr_cgroup_remove(path, err);
 }
 
+/*
+ * What the undo needs beyond a root supervisor's uid: writing cgroup.kill
+ * and removing the leaf, by the mode bits (root's 0755 cgroup directories
+ * need nothing).  Killing what is left needs CAP_KILL only for another
+ * uid's processes: QEMU as qemu_user, for which the supervisor keeps it
+ * anyway (docs/security.md).
+ */
+static uint64_t undo_cgroup_caps(const json_t *entry, void *ctx)
+{
+	const char *path = json_string_value(json_object_get(entry, "path"));
+	_cleanup_free_ char *killf = NULL;
+
+	(void)ctx;
+	if (!path)
+		return 0;
+	killf = xasprintf("%s/cgroup.kill", path);
+	return vmr_caps_dac_unlink(path) | vmr_caps_dac_write(killf);
+}
+
 void vmr_cgroup_register_undo(void)
 {
 	vmr_journal_register(UNDO_CGROUP, undo_cgroup);
+	vmr_journal_register_caps(UNDO_CGROUP, undo_cgroup_caps);
 }

@@ -159,7 +159,9 @@ struct sup {
 	pid_t qemu_pid;
 	bool qemu_exited;
 	int qemu_wstatus;
-	struct vmr_helpers helpers; /* processes devices started (swtpm) */
+	struct vmr_helpers helpers; /* processes devices started (swtpm), relays (vnc.sock) */
+	uint64_t relay_seq;	    /* numbers the fds handed to QEMU (getfd's fdname) */
+	unsigned relay_in_flight;   /* relay clients not yet handed to QEMU */
 	uint64_t helper_check_at;   /* a helper ended: judge at this now_ms() */
 	bool helper_died;	    /* one ended while QEMU ran: status VMR_EXIT_HELPER */
 	bool watchdog_poweroff;	    /* QEMU's WATCHDOG event said poweroff */
@@ -217,6 +219,11 @@ bool sup_ctl_wants_input(const struct ctl_client *c);
 void sup_ctl_process_lines(struct sup *s, uint64_t id);
 void sup_ctl_read(struct sup *s, size_t i);
 void sup_ctl_accept(struct sup *s);
+
+/* supervisor_relay.c: the devices' listening sockets whose clients go to QEMU as fds */
+#define SUP_MAX_RELAYS 4
+size_t sup_relay_poll(struct sup *s, struct pollfd *pfd);
+void sup_relay_dispatch(struct sup *s, const struct pollfd *pfd, size_t n);
 
 /* supervisor_ready.c: ready_when, the guest agent, reboot */
 void sup_health_init(struct sup *s);
