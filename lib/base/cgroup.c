@@ -472,27 +472,23 @@ static int undo_cgroup(const json_t *entry, void *ctx, struct vmr_error **err)
 
 /*
  * What the undo needs beyond a root supervisor's uid: writing cgroup.kill
- * and removing the leaf and vmrun/, by the mode bits (root's 0755 cgroup
- * directories need nothing; a v1 hierarchy's 0555 top CAP_DAC_OVERRIDE).  Killing what is left
- * needs CAP_KILL only for another uid's processes: QEMU as qemu_user, for which the supervisor
- * keeps it anyway (docs/security.md).
+ * and removing the leaf, by the mode bits (vmrun/ is root's and 0755:
+ * nothing).  Removing vmrun/ itself with the last leaf is not counted: at
+ * the 0555 top of a v1 hierarchy it would need CAP_DAC_OVERRIDE for an
+ * empty directory, so there it stays.  Killing what is left needs
+ * CAP_KILL only for another uid's processes: QEMU as qemu_user, for which
+ * the supervisor keeps it anyway (docs/security.md).
  */
 static uint64_t undo_cgroup_caps(const json_t *entry, void *ctx)
 {
 	const char *path = json_string_value(json_object_get(entry, "path"));
-	_cleanup_free_ char *killf = NULL, *parent = NULL;
-	char *slash;
+	_cleanup_free_ char *killf = NULL;
 
 	(void)ctx;
 	if (!path)
 		return 0;
 	killf = xasprintf("%s/cgroup.kill", path);
-	/* vmrun/ too, when it is the last: a v1 hierarchy's top is 0555 */
-	parent = xstrdup(path);
-	slash = strrchr(parent, '/');
-	if (slash && slash != parent)
-		*slash = '\0';
-	return vmr_caps_dac_unlink(path) | vmr_caps_dac_write(killf) | vmr_caps_dac_unlink(parent);
+	return vmr_caps_dac_unlink(path) | vmr_caps_dac_write(killf);
 }
 
 void vmr_cgroup_register_undo(void)
