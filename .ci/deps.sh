@@ -7,7 +7,7 @@ pkgs=(
 	build-essential pkg-config clang
 	libyaml-dev libjansson-dev libnl-3-dev libnl-route-3-dev libmnl-dev
 	libseccomp-dev libcap-dev libiniparser-dev libpci-dev libisofs-dev libsystemd-dev
-	libmicrohttpd-dev
+	libmicrohttpd-dev libcrypt-dev
 	# runtime
 	qemu-system-x86 qemu-utils iproute2 kmod
 	# guest devices: UEFI firmware (firmware: uefi), the TPM emulator (tpm: true)

@@ -12,6 +12,7 @@
 struct run_opts {
 	bool events;
 	bool no_restart;
+	bool no_seccomp;
 };
 
 static const struct vmr_cli_opt run_options[] = {
@@ -20,13 +21,17 @@ static const struct vmr_cli_opt run_options[] = {
     {"no-restart", 0, NULL,
      "ignore the guest's restart policy (an orchestrator restarts\nthe container instead)",
      VMR_CLI_FLAG(struct run_opts, no_restart)},
+    {"no-seccomp", 0, NULL,
+     "do not load the supervisor's seccomp filter (for debugging:\nstrace -f, valgrind; "
+     "docs/security.md)",
+     VMR_CLI_FLAG(struct run_opts, no_seccomp)},
     {0},
 };
 
 const struct vmr_cli_cmd cmd_run_cli = {
     .name = "run",
     .summary = "start a guest and supervise it in the foreground",
-    .synopsis = "[--events] [--no-restart] TOPOLOGY GUEST",
+    .synopsis = "[--events] [--no-restart] [--no-seccomp] TOPOLOGY GUEST",
     .description = "Start GUEST of TOPOLOGY and supervise it in the foreground until it stops:\n"
 		   "the guest console goes to stdout (and STATE/GUEST/console.log), messages to\n"
 		   "stderr.  SIGTERM or SIGINT presses the ACPI power button and waits up to the\n"
@@ -159,6 +164,9 @@ VERB(run)
 	r = vmr_cli_config(&cfg);
 	if (r)
 		return r;
+	/* as `sandbox = false` does; the capabilities are dropped all the same */
+	if (ro.no_seccomp)
+		cfg.sandbox = false;
 	r = vmr_cli_topology(a.v[0], &t);
 	if (r) {
 		vmr_config_free(&cfg);

@@ -27,6 +27,7 @@ struct up_opts {
 	long long timeout;
 	bool wait;
 	long long parallel;
+	bool no_seccomp;
 };
 
 static const struct vmr_cli_opt up_options[] = {
@@ -38,6 +39,9 @@ static const struct vmr_cli_opt up_options[] = {
      VMR_CLI_FLAG(struct up_opts, wait)},
     {"parallel", 'j', "N", "start at most N guests at once (default: the online\nCPUs)",
      VMR_CLI_COUNT(struct up_opts, parallel, 1, VMR_CLI_PARALLEL_MAX)},
+    {"no-seccomp", 0, NULL,
+     "the supervisors load no seccomp filter (`vmrun run\n--no-seccomp`, for debugging)",
+     VMR_CLI_FLAG(struct up_opts, no_seccomp)},
     {0},
 };
 
@@ -319,6 +323,9 @@ VERB(up)
 	r = vmr_cli_config(&cfg);
 	if (r)
 		return r;
+	/* the supervisors are forked children that take this cfg */
+	if (o.no_seccomp)
+		cfg.sandbox = false;
 	path = a.v[0];
 	r = vmr_cli_topology(path, &t);
 	if (r)
@@ -352,6 +359,7 @@ VERB(up)
 	    .envp = environ,
 	    .wait_healthy = o.wait,
 	    .parallel = (size_t)o.parallel,
+	    .no_seccomp = o.no_seccomp,
 	};
 
 	if (vmr_launch_init(&launch, &lo, &err) < 0) {

@@ -1,11 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * vmrun vnc GUEST [--json]: where the guest's VNC server listens and how
- * to connect (QMP query-vnc through the supervisor).
+ * to connect (QMP query-vnc through the supervisor).  A server on the unix
+ * socket has no listener of QEMU's (`-vnc none`: the supervisor accepts on
+ * STATE/GUEST/vnc.sock and hands QEMU the clients), so query-vnc says
+ * "enabled": false; query-vnc-servers then gives its authentication and
+ * clients, and the socket is the state directory's.
  */
 #include <stdio.h>
 
 #include "cmd/cmd.h"
+#include "lib/base/statedir.h"
 #include "lib/base/util.h"
 #include "lib/runtime/control.h"
 
@@ -40,7 +45,7 @@ const struct vmr_cli_cmd cmd_vnc_cli = {
     .run = cmd_vnc,
 };
 
-/* "vnc://127.0.0.1:5901", "vnc://[::1]:5901", "vnc+unix:///run/vmrun/a/vnc/vnc.sock" */
+/* "vnc://127.0.0.1:5901", "vnc://[::1]:5901", "vnc+unix:///run/vmrun/a/vnc.sock" */
 static char *vnc_uri(const json_t *v)
 {
 	const char *family = json_string_value(json_object_get(v, "family"));
@@ -54,6 +59,37 @@ static char *vnc_uri(const json_t *v)
 	if (streq(family, "ipv6"))
 		return xasprintf("vnc://[%s]:%s", host ? host : "::", service);
 	return xasprintf("vnc://%s:%s", host ? host : "0.0.0.0", service);
+}
+
+/*
+ * The server of `-vnc none` (query-vnc-servers: one without a listening
+ * address) as query-vnc would describe it on the supervisor's socket, or
+ * NULL when there is none (a new reference).
+ */
+static json_t *vnc_relayed(const struct vmr_config *cfg, const char *guest)
+{
+	json_t *req = json_pack("{s:{s:s}}", "qmp", "execute", "query-vnc-servers");
+	struct vmr_error *err = NULL;
+	_cleanup_free_ char *sock = NULL;
+	json_t *servers = NULL, *srv, *v = NULL;
+	int r;
+
+	r = vmr_control_call(cfg->state_dir, guest, req, VNC_REPLY_TIMEOUT_MS, &servers, NULL,
+			     &err);
+	json_decref(req);
+	vmr_error_free(err);
+	srv = r < 0 ? NULL : json_array_get(servers, 0);
+	if (srv && json_array_size(json_object_get(srv, "server")) == 0) {
+		const char *auth = json_string_value(json_object_get(srv, "auth"));
+		json_t *clients = json_object_get(srv, "clients");
+
+		sock = vmr_statedir_path(cfg->state_dir, guest, "vnc.sock");
+		v = json_pack("{s:b, s:s, s:s, s:s, s:o}", "enabled", 1, "family", "unix",
+			      "service", sock, "auth", auth ? auth : "?", "clients",
+			      clients ? json_incref(clients) : json_array());
+	}
+	json_decref(servers);
+	return v;
 }
 
 VERB(vnc)
@@ -80,6 +116,14 @@ VERB(vnc)
 	if (r < 0) {
 		r = vmr_cli_fail(err);
 		goto out;
+	}
+	if (!json_is_true(json_object_get(v, "enabled"))) {
+		json_t *relayed = vnc_relayed(&cfg, guest);
+
+		if (relayed) {
+			json_decref(v);
+			v = relayed;
+		}
 	}
 	if (!json_is_true(json_object_get(v, "enabled")) || !(uri = vnc_uri(v))) {
 		fprintf(stderr,

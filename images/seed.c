@@ -4,6 +4,8 @@
  * merged with the user's own) and network-config v2, written with
  * lib/yamlout.h (libyaml's emitter).  Pure: the caller reads files and keys.
  */
+#include <crypt.h> /* the types; the functions come through dlopen */
+#include <dlfcn.h>
 #include <jansson.h>
 #include <stdint.h> /* libisofs.h needs it first */
 #include <libisofs/libisofs.h>
@@ -229,6 +231,7 @@ static bool our_list(enum our_key k)
 struct user_data_ctx {
 	const struct vmr_guest *g;
 	const struct vmr_strvec *keys;
+	const char *pw_hash; /* crypt(3) of cloud_init.password, or NULL */
 };
 
 static void write_file(struct emitter *em, const char *path, const char *content)
@@ -243,7 +246,7 @@ static void write_file(struct emitter *em, const char *path, const char *content
 /* Our items of a list key (appended after the user's). */
 static void our_items(struct emitter *em, const struct user_data_ctx *c, enum our_key k)
 {
-	const char *pw = c->g->cloud_init.password;
+	const char *pw = c->pw_hash;
 
 	if (k == K_SSH_KEYS) {
 		for (size_t i = 0; i < c->keys->n; i++)
@@ -253,12 +256,12 @@ static void our_items(struct emitter *em, const struct user_data_ctx *c, enum ou
 		 * root's password: chpasswd.users would do it, but cloud-init
 		 * then ignores the top-level `password` (the default user's,
 		 * whose name only the image knows).  users-groups sets a
-		 * plain_text_passwd of a user that exists (cc_users_groups).
+		 * hashed_passwd of a user that exists (cc_users_groups).
 		 */
 		map_start(em);
 		kv(em, "name", "root");
 		vmr_yamlout_kv_bool(&em->y, "lock_passwd", false);
-		kv(em, "plain_text_passwd", pw);
+		kv(em, "hashed_passwd", pw);
 		map_end(em);
 	} else if (k == K_WRITE_FILES) {
 		for (size_t i = 0; c->g->cpu_isolation && i < ARRAY_SIZE(isolation); i++) {
@@ -313,7 +316,7 @@ static void our_value(struct emitter *em, const struct user_data_ctx *c, enum ou
 	case K_PASSWORD:
 		/* the distribution's default user (debian, ubuntu...), by cloud-init's name for it
 		 */
-		str(em, c->g->cloud_init.password);
+		str(em, c->pw_hash);
 		break;
 	case K_CHPASSWD:
 		/*
@@ -343,9 +346,124 @@ static void our_value(struct emitter *em, const struct user_data_ctx *c, enum ou
 	}
 }
 
+/*
+ * A crypt(3) string cloud-init takes as a hash rather than a password:
+ * its cc_set_passwords pattern, \$(1|2a|2y|5|6)(\$.+){2} without ':'.
+ */
+static bool is_crypt_hash(const char *s)
+{
+	static const char *const ids[] = {"$1$", "$2a$", "$2y$", "$5$", "$6$"};
+	const char *rest = NULL, *dollar;
+
+	for (size_t i = 0; i < ARRAY_SIZE(ids) && !rest; i++)
+		if (startswith(s, ids[i]))
+			rest = s + strlen(ids[i]);
+	if (!rest || strpbrk(s, ": \t\r\n"))
+		return false;
+	dollar = strchr(rest, '$');
+	return dollar && dollar > rest && dollar[1] != '\0';
+}
+
+/*
+ * 16 bytes from the guest's name and hostname (two FNV-1a 64-bit hashes,
+ * NUL-separated input): a salt needs to differ between guests, not to be
+ * secret or unpredictable.
+ */
+static void salt_bytes(const char *name, const char *hostname, char out[16])
+{
+	uint64_t h[2] = {14695981039346656037ULL, 14695981039346656037ULL ^ 0x766d72756e};
+
+	for (int k = 0; k < 2; k++) {
+		for (const char *p = name;; p++) {
+			h[k] = (h[k] ^ (unsigned char)*p) * 1099511628211ULL;
+			if (!*p)
+				break;
+		}
+		for (const char *p = hostname;; p++) {
+			h[k] = (h[k] ^ (unsigned char)*p) * 1099511628211ULL;
+			if (!*p)
+				break;
+		}
+	}
+	memcpy(out, &h[0], 8);
+	memcpy(out + 8, &h[1], 8);
+}
+
+/*
+ * libxcrypt's crypt_gensalt_rn() and crypt_r(), loaded when a password is
+ * hashed rather than linked: every other vmrun process (and every seed
+ * without a password) is spared loading it.
+ */
+struct crypt_lib {
+	char *(*gensalt_rn)(const char *prefix, unsigned long count, const char *rbytes,
+			    int nrbytes, char *output, int output_size);
+	char *(*crypt_r)(const char *phrase, const char *setting, struct crypt_data *data);
+};
+
+static int crypt_lib_load(struct crypt_lib *L, struct vmr_error **err)
+{
+	static void *h;
+
+	if (!h)
+		h = dlopen("libcrypt.so.1", RTLD_NOW | RTLD_LOCAL);
+	if (!h)
+		return vmr_error_set(err, ENOENT, "load libcrypt.so.1 (Debian's libcrypt1): %s",
+				     dlerror());
+	*(void **)&L->gensalt_rn = dlsym(h, "crypt_gensalt_rn");
+	*(void **)&L->crypt_r = dlsym(h, "crypt_r");
+	if (!L->gensalt_rn || !L->crypt_r)
+		return vmr_error_set(err, ENOENT,
+				     "libcrypt.so.1 has no crypt_gensalt_rn or crypt_r");
+	return 0;
+}
+
+/*
+ * The password as it goes into the seed: SHA-512 crypt ($6$, libxcrypt's
+ * crypt_r), or the user's own hash as given.  The salt comes from the
+ * guest's name and hostname (salt_bytes()), not from random bytes: the same
+ * password gives the same seed, so the instance id (which hashes the
+ * seed) is the same at every start and cloud-init does not redo its
+ * per-instance steps (new SSH host keys) each boot; guests of different
+ * names get different salts.  *ret is freed by the caller.
+ */
+static int password_hash(const struct vmr_guest *g, const char *hostname, char **ret,
+			 struct vmr_error **err)
+{
+	const char *pw = g->cloud_init.password;
+	_cleanup_free_ struct crypt_data *cd = NULL;
+	char setting[CRYPT_GENSALT_OUTPUT_SIZE];
+	char rbytes[16];
+	struct crypt_lib L = {0};
+	const char *h;
+	int r;
+
+	if (is_crypt_hash(pw)) {
+		*ret = xstrdup(pw);
+		return 0;
+	}
+	r = crypt_lib_load(&L, err);
+	if (r < 0)
+		return vmr_error_wrap(err, "hash the password of guest '%s'", g->name);
+	salt_bytes(g->name, hostname, rbytes);
+	if (!L.gensalt_rn("$6$", 0, rbytes, (int)sizeof(rbytes), setting, sizeof(setting)))
+		return vmr_error_set(err, errno, "hash the password of guest '%s': crypt_gensalt",
+				     g->name);
+	cd = xcalloc(1, sizeof(*cd));
+	h = L.crypt_r(pw, setting, cd);
+	if (!h || !startswith(h, "$6$")) {
+		explicit_bzero(cd, sizeof(*cd));
+		return vmr_error_set(err, errno ? errno : EINVAL,
+				     "hash the password of guest '%s': crypt", g->name);
+	}
+	*ret = xstrdup(h);
+	explicit_bzero(cd, sizeof(*cd));
+	return 0;
+}
+
 static int user_data_build(const struct vmr_guest *g, const struct vmr_seed_input *in,
 			   const struct vmr_strvec *keys, char **ret, struct vmr_error **err)
 {
+	_cleanup_free_ char *pw_hash = NULL;
 	struct user_data_ctx c = {.g = g, .keys = keys};
 	struct vmr_buf out = VMR_BUF_INIT;
 	yaml_document_t doc;
@@ -353,6 +471,13 @@ static int user_data_build(const struct vmr_guest *g, const struct vmr_seed_inpu
 	struct emitter em;
 	int r;
 
+	if (g->cloud_init.password) {
+		r = password_hash(g, g->cloud_init.hostname ? g->cloud_init.hostname : g->name,
+				  &pw_hash, err);
+		if (r < 0)
+			return r;
+		c.pw_hash = pw_hash;
+	}
 	r = user_data_load(in, &doc, &loaded, err);
 	if (r < 0)
 		return r;

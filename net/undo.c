@@ -25,6 +25,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "lib/base/caps.h"
 #include "lib/base/util.h"
 #include "net/internal.h"
 
@@ -199,6 +200,9 @@ int net_undo_node(const json_t *e, void *ctx, struct vmr_error **err)
 	(void)ctx;
 	if (!path)
 		return vmr_error_set(err, EINVAL, "bad net.node journal entry");
+	/* gone is fine; unreachable (EACCES) is not: the node would stay */
+	if (lstat(path, &st) < 0 && errno != ENOENT && errno != ENOTDIR)
+		return vmr_error_set(err, errno, "remove '%s'", path);
 	if (lstat(path, &st) < 0 || !S_ISCHR(st.st_mode) ||
 	    st.st_rdev != makedev((unsigned)maj, (unsigned)min))
 		return 0;
@@ -219,6 +223,8 @@ int net_undo_node_access(const json_t *e, void *ctx, struct vmr_error **err)
 	(void)ctx;
 	if (!path || !json_is_integer(uid) || !json_is_integer(gid) || !json_is_integer(mode))
 		return vmr_error_set(err, EINVAL, "bad net.node_access journal entry");
+	if (lstat(path, &st) < 0 && errno != ENOENT && errno != ENOTDIR)
+		return vmr_error_set(err, errno, "restore the owner of '%s'", path);
 	/* gone, or another device by now: nothing of ours to restore */
 	if (lstat(path, &st) < 0 || !S_ISCHR(st.st_mode) ||
 	    st.st_rdev != makedev((unsigned)maj, (unsigned)min))
@@ -306,6 +312,85 @@ int net_undo_vf(const json_t *e, void *ctx, struct vmr_error **err)
 	return net_vf_set(&nl, l.ifindex, pfname, &vf, err);
 }
 
+/*
+ * What undoing each entry needs once the supervisor keeps only that
+ * (docs/security.md, "What the supervisor keeps once the guest runs").
+ */
+static uint64_t caps_netlink(const json_t *e, void *ctx)
+{
+	(void)e;
+	(void)ctx;
+	/* RTM_DELLINK, RTM_SETLINK (up/down, altnames, IFLA_VF_*) */
+	return VMR_CAP_BIT(CAP_NET_ADMIN);
+}
+
+static uint64_t caps_node(const json_t *e, void *ctx)
+{
+	const char *path = str(e, "path");
+
+	(void)ctx;
+	return path ? vmr_caps_dac_unlink(path) : 0;
+}
+
+static uint64_t caps_node_access(const json_t *e, void *ctx)
+{
+	const char *path = str(e, "path");
+	json_int_t uid = json_integer_value(json_object_get(e, "uid"));
+	uint64_t need = VMR_CAP_BIT(CAP_CHOWN);
+
+	(void)ctx;
+	if (!path)
+		return 0;
+	/* chmod after the chown: by the owner it restored, or with CAP_FOWNER */
+	if ((uid_t)uid != geteuid())
+		need |= VMR_CAP_BIT(CAP_FOWNER);
+	return need | vmr_caps_dac_reach(path);
+}
+
+/* sysfs: root's files (mode 0200 or 0644), which uid 0 writes as their owner */
+static uint64_t caps_sysfs(const struct vmr_config *cfg, const char *rel)
+{
+	_cleanup_free_ char *path = net_sysfs_path(cfg, "%s", rel);
+
+	return vmr_caps_dac_write(path);
+}
+
+static uint64_t caps_pci(const json_t *e, void *ctx)
+{
+	_cleanup_free_ char *override = NULL;
+	const char *bdf = str(e, "bdf");
+
+	if (!bdf)
+		return 0;
+	override = xasprintf("bus/pci/devices/%s/driver_override", bdf);
+	return caps_sysfs(ctx, override) | caps_sysfs(ctx, "bus/pci/drivers_probe");
+}
+
+static uint64_t caps_numvfs(const json_t *e, void *ctx)
+{
+	_cleanup_free_ char *numvfs = NULL;
+	const char *pf = str(e, "pf");
+
+	if (!pf)
+		return 0;
+	numvfs = xasprintf("bus/pci/devices/%s/sriov_numvfs", pf);
+	return caps_sysfs(ctx, numvfs);
+}
+
+static vmr_undo_caps_fn caps_of(const char *type)
+{
+	if (streq(type, "net.node"))
+		return caps_node;
+	if (streq(type, "net.node_access"))
+		return caps_node_access;
+	if (streq(type, "pci.driver"))
+		return caps_pci;
+	if (streq(type, "sriov.numvfs"))
+		return caps_numvfs;
+	/* the link types and sriov.vf: netlink only */
+	return caps_netlink;
+}
+
 static vmr_undo_fn handler_of(const char *type)
 {
 	static const struct {
@@ -331,8 +416,10 @@ void vmr_net_register_undo(void)
 	    "net.link", "net.vlan",	   "net.bridge", "net.updown",	 "net.parent",
 	    "net.node", "net.node_access", "pci.driver", "sriov.numvfs", "sriov.vf"};
 
-	for (size_t i = 0; i < ARRAY_SIZE(types); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(types); i++) {
 		vmr_journal_register(types[i], handler_of(types[i]));
+		vmr_journal_register_caps(types[i], caps_of(types[i]));
+	}
 }
 
 int net_undo_entries(const json_t *done, const struct vmr_config *cfg, struct vmr_error **err)

@@ -28,6 +28,7 @@ struct qmp_pending {
 	int timeout_ms;
 	vmr_qmp_reply_fn fn;
 	void *userdata;
+	bool carries_fd;
 };
 
 struct vmr_qmp {
@@ -35,6 +36,17 @@ struct vmr_qmp {
 	char *name;
 	struct vmr_qmp_lines lines;
 	struct vmr_buf out; /* queued output, sent as the socket accepts it */
+	/*
+	 * fds to send with queued messages, in order: outfds[i].fd goes as
+	 * SCM_RIGHTS with the byte at offset outfds[i].at of out (the first
+	 * byte of its message), command id
+	 */
+	struct qmp_outfd {
+		size_t at;
+		int fd;
+		uint64_t id;
+	} * outfds;
+	size_t noutfds;
 	uint64_t next_id;
 	struct qmp_pending *pending; /* oldest first */
 	json_t *greeting;	     /* the "QMP" member of the greeting */
@@ -123,6 +135,16 @@ static void pending_fail(struct vmr_qmp *q, struct qmp_pending *p, int r, int er
 	pending_complete(q, p, NULL, r, error_class, err);
 }
 
+/* Close the fds not sent yet (the output they went with is gone). */
+static void outfds_drop(struct vmr_qmp *q)
+{
+	for (size_t i = 0; i < q->noutfds; i++)
+		close(q->outfds[i].fd);
+	free(q->outfds);
+	q->outfds = NULL;
+	q->noutfds = 0;
+}
+
 static const char *qmp_close_text(const struct vmr_qmp *q, char *tmp, size_t n)
 {
 	if (!q->close_reason)
@@ -158,6 +180,7 @@ static void qmp_close(struct vmr_qmp *q, int errnum, const char *reason, bool re
 		close(q->fd);
 	q->fd = -1;
 	vmr_buf_free(&q->out);
+	outfds_drop(q);
 	if (!q->feeding)
 		vmr_qmp_lines_free(&q->lines);
 
@@ -471,9 +494,11 @@ int vmr_qmp_fd(const struct vmr_qmp *q)
 	return q->closed ? -1 : q->fd;
 }
 
+static bool qmp_fd_gated(const struct vmr_qmp *q);
+
 short vmr_qmp_poll_events(const struct vmr_qmp *q)
 {
-	return q->out.len > 0 ? POLLIN | POLLOUT : POLLIN;
+	return q->out.len > 0 && !qmp_fd_gated(q) ? POLLIN | POLLOUT : POLLIN;
 }
 
 bool vmr_qmp_closed(const struct vmr_qmp *q)
@@ -519,12 +544,74 @@ int vmr_qmp_timeout(const struct vmr_qmp *q)
 	return first - now > INT32_MAX ? INT32_MAX : (int)(first - now);
 }
 
-/* Send what the socket takes now; a failure is acted on after reads drain. */
+/* send() n bytes at p with fd as SCM_RIGHTS ancillary data */
+static ssize_t send_with_fd(int sock, const void *p, size_t n, int fd)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = {.iov_base = (void *)p, .iov_len = n};
+	struct msghdr mh = {
+	    .msg_iov = &iov,
+	    .msg_iovlen = 1,
+	    .msg_control = u.buf,
+	    .msg_controllen = sizeof(u.buf),
+	};
+	struct cmsghdr *c;
+
+	memset(&u, 0, sizeof(u));
+	c = CMSG_FIRSTHDR(&mh);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	return sendmsg(sock, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+/*
+ * Whether the next message to send carries an fd while an earlier command
+ * that carried one still awaits its reply.  QEMU keeps the fds of its
+ * latest read and hands them to the next command that takes one (getfd),
+ * and a read may hold the end of one message and the start of the next:
+ * so at most one fd is in flight, and the next waits for that reply.
+ */
+static bool qmp_fd_gated(const struct vmr_qmp *q)
+{
+	if (q->noutfds == 0 || q->outfds[0].at != 0)
+		return false;
+	for (const struct qmp_pending *p = q->pending; p; p = p->next)
+		if (p->carries_fd && p->id < q->outfds[0].id)
+			return true;
+	return false;
+}
+
+/*
+ * Send what the socket takes now; a failure is acted on after reads
+ * drain.  A message carrying an fd starts a sendmsg() of its own (the
+ * kernel attaches the fd to its first byte) and waits for the previous
+ * fd's command to be answered (qmp_fd_gated()).
+ */
 static void qmp_flush(struct vmr_qmp *q)
 {
-	while (q->out.len > 0 && !q->write_errno) {
-		ssize_t n = send(q->fd, q->out.s, q->out.len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	while (q->out.len > 0 && !q->write_errno && !qmp_fd_gated(q)) {
+		size_t len = q->out.len;
+		int fd = -1;
+		ssize_t n;
 
+		if (q->noutfds > 0) {
+			if (q->outfds[0].at == 0) {
+				fd = q->outfds[0].fd;
+				if (q->noutfds > 1)
+					len = q->outfds[1].at;
+			} else {
+				len = q->outfds[0].at;
+			}
+		}
+		if (fd >= 0)
+			n = send_with_fd(q->fd, q->out.s, len, fd);
+		else
+			n = send(q->fd, q->out.s, len, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -532,16 +619,26 @@ static void qmp_flush(struct vmr_qmp *q)
 				return;
 			q->write_errno = errno;
 			vmr_buf_reset(&q->out);
+			outfds_drop(q);
 			return;
 		}
+		if (fd >= 0) {
+			/* it went with the first byte: the peer has its own copy */
+			close(fd);
+			q->noutfds--;
+			memmove(q->outfds, q->outfds + 1, q->noutfds * sizeof(*q->outfds));
+		}
 		vmr_buf_consume(&q->out, (size_t)n);
+		for (size_t i = 0; i < q->noutfds; i++)
+			q->outfds[i].at -= (size_t)n;
 	}
 }
 
-int vmr_qmp_send(struct vmr_qmp *q, const char *command, json_t *args, int timeout_ms,
-		 vmr_qmp_reply_fn fn, void *userdata, uint64_t *ret_id, struct vmr_error **err)
+static int qmp_send(struct vmr_qmp *q, const char *command, json_t *args, int fd, int timeout_ms,
+		    vmr_qmp_reply_fn fn, void *userdata, uint64_t *ret_id, struct vmr_error **err)
 {
 	_cleanup_free_ char *text = NULL;
+	_cleanup_close_ int copy = -1;
 	struct qmp_pending *p, **tail;
 	json_t *msg;
 
@@ -549,6 +646,13 @@ int vmr_qmp_send(struct vmr_qmp *q, const char *command, json_t *args, int timeo
 		return vmr_error_set(err, EINVAL, "qmp '%s': no command", q->name);
 	if (q->closed)
 		return qmp_closed_error(q, command, err);
+	if (fd >= 0) {
+		/* ours until sent: the caller may close its fd at once */
+		copy = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+		if (copy < 0)
+			return vmr_error_set(err, errno, "qmp '%s': duplicate the fd to pass",
+					     command);
+	}
 
 	msg = json_pack("{s:s, s:I}", "execute", command, "id", (json_int_t)q->next_id);
 	if (!msg)
@@ -566,18 +670,39 @@ int vmr_qmp_send(struct vmr_qmp *q, const char *command, json_t *args, int timeo
 	p->fn = fn;
 	p->userdata = userdata;
 	p->timeout_ms = timeout_ms;
+	p->carries_fd = copy >= 0;
 	if (timeout_ms >= 0)
 		p->deadline = now_ms() + (uint64_t)timeout_ms + (timeout_ms == 0);
 	for (tail = &q->pending; *tail; tail = &(*tail)->next)
 		;
 	*tail = p;
 
+	if (copy >= 0) {
+		q->outfds = xrealloc(q->outfds, (q->noutfds + 1) * sizeof(*q->outfds));
+		q->outfds[q->noutfds++] =
+		    (struct qmp_outfd){.at = q->out.len, .fd = TAKE_FD(copy), .id = p->id};
+	}
 	vmr_buf_adds(&q->out, text);
 	vmr_buf_addc(&q->out, '\n');
 	qmp_flush(q);
 	if (ret_id)
 		*ret_id = p->id;
 	return 0;
+}
+
+int vmr_qmp_send(struct vmr_qmp *q, const char *command, json_t *args, int timeout_ms,
+		 vmr_qmp_reply_fn fn, void *userdata, uint64_t *ret_id, struct vmr_error **err)
+{
+	return qmp_send(q, command, args, -1, timeout_ms, fn, userdata, ret_id, err);
+}
+
+int vmr_qmp_send_fd(struct vmr_qmp *q, const char *command, json_t *args, int fd, int timeout_ms,
+		    vmr_qmp_reply_fn fn, void *userdata, uint64_t *ret_id, struct vmr_error **err)
+{
+	if (fd < 0)
+		return vmr_error_set(err, EBADF, "qmp '%s': no fd to pass",
+				     command ? command : "?");
+	return qmp_send(q, command, args, fd, timeout_ms, fn, userdata, ret_id, err);
 }
 
 /* Fail the commands whose deadline has passed. */
@@ -629,6 +754,9 @@ static void qmp_process_now(struct vmr_qmp *q)
 	}
 	if (!q->closed)
 		qmp_expire(q);
+	/* a reply may have let a message with an fd go */
+	if (!q->closed)
+		qmp_flush(q);
 }
 
 int vmr_qmp_process(struct vmr_qmp *q, struct vmr_error **err)
@@ -718,8 +846,8 @@ static void qmp_sync_done(json_t *ret, int r, const char *error_class, struct vm
 	s->err = err;
 }
 
-int vmr_qmp_execute(struct vmr_qmp *q, const char *command, json_t *args, int timeout_ms,
-		    json_t **ret_return, struct vmr_error **err)
+static int qmp_execute(struct vmr_qmp *q, const char *command, json_t *args, int fd, int timeout_ms,
+		       json_t **ret_return, struct vmr_error **err)
 {
 	struct qmp_sync s = {0};
 	int r;
@@ -729,7 +857,7 @@ int vmr_qmp_execute(struct vmr_qmp *q, const char *command, json_t *args, int ti
 	free(q->error_class);
 	q->error_class = NULL;
 
-	r = vmr_qmp_send(q, command, args, timeout_ms, qmp_sync_done, &s, NULL, err);
+	r = qmp_send(q, command, args, fd, timeout_ms, qmp_sync_done, &s, NULL, err);
 	if (r < 0)
 		return r;
 	r = qmp_wait(q, &s.done, 0, err);
@@ -751,6 +879,21 @@ int vmr_qmp_execute(struct vmr_qmp *q, const char *command, json_t *args, int ti
 		*ret_return = TAKE_PTR(s.ret);
 	json_decref(s.ret);
 	return 0;
+}
+
+int vmr_qmp_execute(struct vmr_qmp *q, const char *command, json_t *args, int timeout_ms,
+		    json_t **ret_return, struct vmr_error **err)
+{
+	return qmp_execute(q, command, args, -1, timeout_ms, ret_return, err);
+}
+
+int vmr_qmp_execute_fd(struct vmr_qmp *q, const char *command, json_t *args, int fd, int timeout_ms,
+		       json_t **ret_return, struct vmr_error **err)
+{
+	if (fd < 0)
+		return vmr_error_set(err, EBADF, "qmp '%s': no fd to pass",
+				     command ? command : "?");
+	return qmp_execute(q, command, args, fd, timeout_ms, ret_return, err);
 }
 
 int vmr_qmp_handshake(struct vmr_qmp *q, int timeout_ms, struct vmr_error **err)

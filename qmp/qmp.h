@@ -130,6 +130,16 @@ int vmr_qmp_execute(struct vmr_qmp *q, const char *command, json_t *args, int ti
 		    json_t **ret_return, struct vmr_error **err);
 
 /*
+ * vmr_qmp_execute() with fd sent along as SCM_RIGHTS ancillary data on
+ * the first byte of the command (QMP's way to pass an fd: `getfd`,
+ * `add-fd`; qmp-spec.rst).  fd is borrowed: a duplicate is kept until the
+ * command is sent, so the caller may close fd on return.  Needs a unix
+ * socket; a negative fd fails with -EBADF.
+ */
+int vmr_qmp_execute_fd(struct vmr_qmp *q, const char *command, json_t *args, int fd, int timeout_ms,
+		       json_t **ret_return, struct vmr_error **err);
+
+/*
  * QEMU's error class of the last vmr_qmp_execute() that failed with
  * -EREMOTEIO, or NULL.  Valid until the next vmr_qmp_execute().
  */
@@ -144,6 +154,14 @@ const char *vmr_qmp_error_class(const struct vmr_qmp *q);
  */
 int vmr_qmp_send(struct vmr_qmp *q, const char *command, json_t *args, int timeout_ms,
 		 vmr_qmp_reply_fn fn, void *userdata, uint64_t *ret_id, struct vmr_error **err);
+
+/*
+ * vmr_qmp_send() with fd passed along (as vmr_qmp_execute_fd()).  Several
+ * commands with fds may be queued: each fd travels with its own command.
+ * When the connection closes before it is sent, the duplicate is closed.
+ */
+int vmr_qmp_send_fd(struct vmr_qmp *q, const char *command, json_t *args, int fd, int timeout_ms,
+		    vmr_qmp_reply_fn fn, void *userdata, uint64_t *ret_id, struct vmr_error **err);
 
 /* The socket to poll, or -1 once closed (poll() ignores negative fds). */
 int vmr_qmp_fd(const struct vmr_qmp *q);

@@ -57,6 +57,10 @@ if [ -f "$out/root.qcow2" ] && [ -f "$out/vmlinuz" ] && [ -f "$out/initrd.img" ]
 fi
 
 mkdir -p "$out" "$cache"
+# Two builds at once (two checkouts, parallel CI jobs) share the cache:
+# debootstrap and apt are not safe against a second writer, so they queue.
+exec {cache_lock}>"$cache/.lock"
+flock "$cache_lock"
 tmp=$(mktemp -d "$out/.build.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 root=$tmp/root

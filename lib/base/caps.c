@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <stdio.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -391,4 +392,202 @@ void vmr_caps_drop_free(struct vmr_caps_drop *d)
 	free(d->groups);
 	d->groups = NULL;
 	d->ngroups = 0;
+}
+
+/* ---- the supervisor's own drop ---- */
+
+/* Who the kernel checks file access as: this process's fsuid and groups. */
+struct dac_ids {
+	uid_t uid;
+	gid_t gid;
+	gid_t groups[NGROUPS_MAX];
+	int ngroups;
+};
+
+static void dac_ids_get(struct dac_ids *ids)
+{
+	ids->uid = geteuid();
+	ids->gid = getegid();
+	ids->ngroups = getgroups(NGROUPS_MAX, ids->groups);
+	if (ids->ngroups < 0)
+		ids->ngroups = 0;
+}
+
+/* Whether the mode bits of st grant want (a mask of R_OK, W_OK, X_OK) to ids. */
+static bool dac_allows(const struct stat *st, int want, const struct dac_ids *ids)
+{
+	unsigned bits;
+
+	if (st->st_uid == ids->uid)
+		bits = (st->st_mode >> 6) & 7;
+	else if (st->st_gid == ids->gid || in_groups(st->st_gid, ids->groups, (size_t)ids->ngroups))
+		bits = (st->st_mode >> 3) & 7;
+	else
+		bits = st->st_mode & 7;
+	return ((int)bits & want) == want;
+}
+
+/*
+ * The capabilities needed to reach path's parent and then unlink or
+ * write path (see caps.h).
+ */
+enum dac_what { DAC_REACH, DAC_UNLINK, DAC_WRITE };
+
+static uint64_t dac_need(const char *path, enum dac_what what)
+{
+	_cleanup_free_ char *abs = NULL, *parent = NULL, *real = NULL;
+	struct dac_ids ids;
+	struct stat st, dst;
+	uint64_t need = 0;
+	bool parent_exists;
+	char *slash;
+
+	if (path[0] == '/') {
+		abs = xstrdup(path);
+	} else {
+		_cleanup_free_ char *cwd = getcwd(NULL, 0);
+
+		if (!cwd)
+			return VMR_CAP_BIT(CAP_DAC_OVERRIDE);
+		abs = xasprintf("%s/%s", cwd, path);
+	}
+	dac_ids_get(&ids);
+	parent = xstrdup(abs);
+	slash = strrchr(parent, '/');
+	*(slash == parent ? slash + 1 : slash) = '\0';
+	/* the longest prefix that exists, symbolic links resolved */
+	real = realpath(parent, NULL);
+	parent_exists = real != NULL;
+	while (!real && strcmp(parent, "/") != 0) {
+		slash = strrchr(parent, '/');
+		*(slash == parent ? slash + 1 : slash) = '\0';
+		real = realpath(parent, NULL);
+	}
+	if (!real)
+		return VMR_CAP_BIT(CAP_DAC_OVERRIDE);
+	/* search permission on "/" and every directory down to real */
+	if (stat("/", &dst) == 0 && !dac_allows(&dst, X_OK, &ids))
+		need |= VMR_CAP_BIT(CAP_DAC_OVERRIDE);
+	for (char *p = real; p[1];) {
+		char *next = strchr(p + 1, '/');
+		char save = 0;
+
+		if (next) {
+			save = *next;
+			*next = '\0';
+		}
+		if (stat(real, &dst) == 0 && !dac_allows(&dst, X_OK, &ids))
+			need |= VMR_CAP_BIT(CAP_DAC_OVERRIDE);
+		if (!next)
+			break;
+		*next = save;
+		p = next;
+	}
+	if (what == DAC_REACH || !parent_exists || stat(real, &dst) < 0)
+		return need;
+	if (what == DAC_UNLINK) {
+		/* also for a file not made yet (a socket QEMU makes later) */
+		if (!dac_allows(&dst, W_OK | X_OK, &ids))
+			need |= VMR_CAP_BIT(CAP_DAC_OVERRIDE);
+		if (lstat(abs, &st) == 0 && (dst.st_mode & S_ISVTX) && st.st_uid != ids.uid &&
+		    dst.st_uid != ids.uid)
+			need |= VMR_CAP_BIT(CAP_FOWNER);
+	} else if (stat(abs, &st) == 0 && !dac_allows(&st, W_OK, &ids)) {
+		need |= VMR_CAP_BIT(CAP_DAC_OVERRIDE);
+	}
+	return need;
+}
+
+uint64_t vmr_caps_dac_unlink(const char *path)
+{
+	return dac_need(path, DAC_UNLINK);
+}
+
+uint64_t vmr_caps_dac_write(const char *path)
+{
+	return dac_need(path, DAC_WRITE);
+}
+
+uint64_t vmr_caps_dac_reach(const char *path)
+{
+	return dac_need(path, DAC_REACH);
+}
+
+char *vmr_caps_mask_names(uint64_t mask)
+{
+	struct vmr_buf b = VMR_BUF_INIT;
+
+	for (int cap = 0; cap < CAPS_MAX; cap++) {
+		_cleanup_free_ char *name = NULL;
+
+		if (!(mask & VMR_CAP_BIT(cap)))
+			continue;
+		name = cap_upper_name((cap_value_t)cap);
+		vmr_buf_addf(&b, "%s%s", b.len ? " " : "", name);
+	}
+	if (!b.len)
+		vmr_buf_adds(&b, "none");
+	return vmr_buf_detach(&b);
+}
+
+int vmr_caps_keep_only(uint64_t keep, uint64_t *ret_kept, struct vmr_error **err)
+{
+	int last = last_cap();
+	uint64_t permitted = 0, kept;
+	bool setpcap;
+	cap_t cur, next;
+	int r;
+
+	cur = cap_get_proc();
+	if (!cur)
+		return vmr_error_set(err, errno, "cap_get_proc");
+	for (int cap = 0; cap <= last; cap++) {
+		cap_flag_value_t v = CAP_CLEAR;
+
+		if (cap_get_flag(cur, (cap_value_t)cap, CAP_PERMITTED, &v) == 0 && v == CAP_SET)
+			permitted |= VMR_CAP_BIT(cap);
+	}
+	cap_free(cur);
+	if (!permitted) {
+		if (ret_kept)
+			*ret_kept = 0;
+		return 1;
+	}
+	kept = keep & permitted;
+	/* the bounding set first: dropping from it needs CAP_SETPCAP, about to go */
+	setpcap = vmr_caps_have(CAP_SETPCAP);
+	for (int cap = 0; setpcap && cap <= last; cap++) {
+		if ((kept & VMR_CAP_BIT(cap)) || cap_get_bound((cap_value_t)cap) <= 0)
+			continue;
+		if (cap_drop_bound((cap_value_t)cap) < 0) {
+			_cleanup_free_ char *name = cap_upper_name((cap_value_t)cap);
+
+			return vmr_error_set(err, errno, "drop %s from the bounding set", name);
+		}
+	}
+	next = cap_init();
+	if (!next)
+		return vmr_error_set(err, errno, "cap_init");
+	for (int cap = 0; cap <= last; cap++) {
+		cap_value_t v = (cap_value_t)cap;
+
+		if (!(kept & VMR_CAP_BIT(cap)))
+			continue;
+		if (cap_set_flag(next, CAP_PERMITTED, 1, &v, CAP_SET) < 0 ||
+		    cap_set_flag(next, CAP_EFFECTIVE, 1, &v, CAP_SET) < 0) {
+			r = vmr_error_set(err, errno, "cap_set_flag");
+			cap_free(next);
+			return r;
+		}
+	}
+	r = cap_set_proc(next);
+	cap_free(next);
+	if (r < 0)
+		return vmr_error_set(err, errno, "capset: keep only what the supervisor needs");
+	/* EINVAL: a kernel without ambient capabilities (before 4.3) has none */
+	if (cap_reset_ambient() < 0 && errno != EINVAL)
+		return vmr_error_set(err, errno, "clear the ambient capabilities");
+	if (ret_kept)
+		*ret_kept = kept;
+	return 0;
 }

@@ -46,6 +46,9 @@
 #define VMR_CAPS_QEMU_ROOT_KEEP { CAP_IPC_LOCK }
 /* clang-format on */
 
+/* Bit n of a capability mask: capability n. */
+#define VMR_CAP_BIT(cap) (UINT64_C(1) << (cap))
+
 /* True when cap is in this process's effective set. */
 bool vmr_caps_have(cap_value_t cap);
 
@@ -73,6 +76,38 @@ int vmr_caps_require(const cap_value_t *caps, size_t n, const char *what, struct
  * needs write access to '/sys/bus/pci/drivers_probe': Read-only file system".
  */
 int vmr_caps_require_writable(const char *path, const char *what, struct vmr_error **err);
+
+/*
+ * What this process would need beyond its uid and groups to unlink path
+ * (vmr_caps_dac_unlink) or open it for writing (vmr_caps_dac_write), from
+ * the mode bits of path and of every directory above it: 0, or the bits of
+ * CAP_DAC_OVERRIDE (a directory it may not search or write, a file it may
+ * not write) and CAP_FOWNER (a sticky directory, neither it nor the file
+ * ours).  A missing file still needs its directory written; a missing
+ * directory counts from the last one that exists.
+ * Access control lists are not read: on Linux they can only grant an
+ * owner more, so at worst a capability is kept that was not needed.
+ */
+uint64_t vmr_caps_dac_unlink(const char *path);
+uint64_t vmr_caps_dac_write(const char *path);
+/* Only reaching path: search permission on the directories above it. */
+uint64_t vmr_caps_dac_reach(const char *path);
+
+/*
+ * The supervisor's own drop once its guest runs (docs/security.md): keep
+ * the capabilities in keep (bit n: capability n) that this process has
+ * permitted, and drop every other one from its bounding set (libcap
+ * cap_drop_bound, while CAP_SETPCAP is still effective; left as it is
+ * without CAP_SETPCAP), then its permitted and effective sets (the kept
+ * ones stay both), its inheritable set (emptied) and its ambient set.
+ * The uid stays.  *ret_kept (may be NULL) gets what the permitted set
+ * holds afterwards.  Returns 0, 1 when this process holds no capability
+ * (nothing to do), negative with *err.
+ */
+int vmr_caps_keep_only(uint64_t keep, uint64_t *ret_kept, struct vmr_error **err);
+
+/* "CAP_KILL CAP_NET_ADMIN" for a mask (lowest first), "none" for 0. */
+char *vmr_caps_mask_names(uint64_t mask);
 
 /* What QEMU should run as; see vmr_caps_drop_prepare(). */
 struct vmr_caps_drop_opts {

@@ -27,23 +27,48 @@ struct vmr_journal {
 static struct {
 	const char *type;
 	vmr_undo_fn fn;
+	vmr_undo_caps_fn caps;
 } handlers[JOURNAL_MAX_TYPES];
 static size_t nhandlers;
 
-void vmr_journal_register(const char *type, vmr_undo_fn fn)
+static size_t handler_slot(const char *type)
 {
-	for (size_t i = 0; i < nhandlers; i++) {
-		if (streq(handlers[i].type, type)) {
-			handlers[i].fn = fn;
-			return;
-		}
-	}
+	for (size_t i = 0; i < nhandlers; i++)
+		if (streq(handlers[i].type, type))
+			return i;
 	/* a fixed table: the set of types is known at build time */
 	if (nhandlers == JOURNAL_MAX_TYPES)
 		abort();
 	handlers[nhandlers].type = type;
-	handlers[nhandlers].fn = fn;
-	nhandlers++;
+	return nhandlers++;
+}
+
+void vmr_journal_register(const char *type, vmr_undo_fn fn)
+{
+	handlers[handler_slot(type)].fn = fn;
+}
+
+void vmr_journal_register_caps(const char *type, vmr_undo_caps_fn fn)
+{
+	handlers[handler_slot(type)].caps = fn;
+}
+
+uint64_t vmr_journal_caps(const struct vmr_journal *j, void *ctx)
+{
+	uint64_t need = 0;
+
+	for (size_t k = 0; j && k < j->n; k++) {
+		const char *type = json_string_value(json_object_get(j->entries[k], "type"));
+		vmr_undo_caps_fn fn = NULL;
+
+		for (size_t i = 0; type && i < nhandlers; i++)
+			if (streq(handlers[i].type, type))
+				fn = handlers[i].caps;
+		if (!fn)
+			return UINT64_MAX;
+		need |= fn(j->entries[k], ctx);
+	}
+	return need;
 }
 
 static vmr_undo_fn handler_find(const char *type)

@@ -17,6 +17,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "lib/base/error.h"
 
@@ -33,6 +34,27 @@ typedef int (*vmr_undo_fn)(const json_t *entry, void *ctx, struct vmr_error **er
 
 /* Register the undo handler for entries whose "type" is type (static string). */
 void vmr_journal_register(const char *type, vmr_undo_fn fn);
+
+/*
+ * The capabilities undoing one entry needs (bit n: capability n), for the
+ * supervisor, which keeps only those once its guest runs (docs/security.md).
+ * ctx as for vmr_undo_fn.  May look at the host (a file's owner) but
+ * changes nothing.
+ */
+typedef uint64_t (*vmr_undo_caps_fn)(const json_t *entry, void *ctx);
+
+/*
+ * Register what undoing entries of type needs.  A type without one is
+ * taken to need every capability: a teardown refused for a capability
+ * dropped by mistake would leave the host dirty.
+ */
+void vmr_journal_register_caps(const char *type, vmr_undo_caps_fn fn);
+
+/*
+ * The union of what undoing every entry now in j needs (UINT64_MAX when an
+ * entry's type declares nothing).  0 for an empty or NULL journal.
+ */
+uint64_t vmr_journal_caps(const struct vmr_journal *j, void *ctx);
 
 /* Open (creating, mode 0600) the journal at path; O_CLOEXEC. */
 int vmr_journal_open(const char *path, struct vmr_journal **ret, struct vmr_error **err);

@@ -23,6 +23,8 @@
 enum child_step {
 	STEP_SETSID,
 	STEP_SIGNALS,
+	STEP_CGROUP,
+	STEP_MOUNTS, /* the sub-step is child_report.caps_step, the entry .index */
 	STEP_FDS,
 	STEP_AFFINITY,
 	STEP_CAPS, /* the sub-step is child_report.caps_step */
@@ -35,6 +37,8 @@ enum child_step {
 static const char *const step_names[] = {
     [STEP_SETSID] = "setsid",
     [STEP_SIGNALS] = "reset signals",
+    [STEP_CGROUP] = "join the cgroup",
+    [STEP_MOUNTS] = "private mounts",
     [STEP_FDS] = "set up fds",
     [STEP_AFFINITY] = "sched_setaffinity",
     [STEP_CAPS] = "drop privileges",
@@ -47,7 +51,8 @@ static const char *const step_names[] = {
 struct child_report {
 	int step;
 	int errnum;
-	int caps_step; /* enum vmr_caps_step, with STEP_CAPS */
+	int caps_step; /* enum vmr_caps_step, with STEP_CAPS; vmr_mountns_step, STEP_MOUNTS */
+	int index;     /* the mount entry, with STEP_MOUNTS */
 };
 
 /* Everything the child needs, computed before fork. */
@@ -64,16 +69,24 @@ struct child_ctx {
 	/* in the context, not malloc'ed: a failing child leaks nothing */
 	unsigned long cpus_buf[(VMR_CPU_MAX + 1) / (8 * sizeof(unsigned long)) + 1];
 	int maxfd; /* fallback when close_range is missing */
+	/* the child's copy of s->mounts: it writes its fds there */
+	struct vmr_mountns mounts;
 };
 
 static void __attribute__((noreturn))
-child_fail_caps(const struct child_ctx *c, int step, int errnum, int caps_step)
+child_fail_sub(const struct child_ctx *c, int step, int errnum, int sub, int index)
 {
-	struct child_report rep = {step, errnum, caps_step};
+	struct child_report rep = {step, errnum, sub, index};
 
 	/* nothing to do if the parent is gone; its read sees EOF or this */
 	(void)!write(c->errfd, &rep, sizeof(rep));
 	_exit(127);
+}
+
+static void __attribute__((noreturn))
+child_fail_caps(const struct child_ctx *c, int step, int errnum, int caps_step)
+{
+	child_fail_sub(c, step, errnum, caps_step, -1);
 }
 
 static void __attribute__((noreturn)) child_fail(const struct child_ctx *c, int step, int errnum)
@@ -152,6 +165,19 @@ static void __attribute__((noreturn)) child_run(struct child_ctx *c)
 		if (child_signal_default(sig) < 0)
 			child_fail(c, STEP_SIGNALS, errno);
 	}
+	/* before the namespace and the drop: all of QEMU's life is accounted */
+	for (int i = 0; s->cgroup && i < s->cgroup->nfds; i++)
+		if (write(s->cgroup->procs_fd[i], "0", 1) != 1)
+			child_fail(c, STEP_CGROUP, errno);
+	/* needs CAP_SYS_ADMIN: before the drop; its fds are closed again here */
+	if (s->mounts) {
+		int index = -1;
+
+		r = vmr_mountns_apply(&c->mounts, &step, &index);
+		if (r < 0)
+			child_fail_sub(c, STEP_MOUNTS, -r, step, index);
+		step = -1;
+	}
 	child_fds(c);
 	if (c->cpus && sched_setaffinity(0, c->cpus_size, c->cpus) < 0)
 		child_fail(c, STEP_AFFINITY, errno);
@@ -191,6 +217,8 @@ static int ctx_prepare(struct child_ctx *c, const struct vmr_spawn *s, struct vm
 				     s->argv[0], s->nfds, VMR_SPAWN_MAX_FDS);
 	c->s = s;
 	c->envp = s->envp ? s->envp : empty_env;
+	if (s->mounts)
+		c->mounts = *s->mounts; /* shallow: the child writes only its fds */
 	c->src[0] = s->stdin_fd;
 	c->src[1] = s->stdout_fd;
 	c->src[2] = s->stderr_fd;
@@ -266,6 +294,15 @@ int vmr_spawn(const struct vmr_spawn *s, pid_t *ret_pid, struct vmr_error **err)
 	else if (rep.step == STEP_CAPS)
 		r = vmr_error_set(err, rep.errnum, "start '%s': %s", s->argv[0],
 				  vmr_caps_step_name(rep.caps_step));
+	else if (rep.step == STEP_MOUNTS && s->mounts) {
+		_cleanup_free_ char *what =
+		    vmr_mountns_step_text(s->mounts, rep.caps_step, rep.index);
+
+		r = vmr_error_set(err, rep.errnum, "start '%s': private mounts: %s", s->argv[0],
+				  what);
+	} else if (rep.step == STEP_CGROUP && s->cgroup)
+		r = vmr_error_set(err, rep.errnum, "start '%s': join cgroup '%s'", s->argv[0],
+				  s->cgroup->path);
 	else
 		r = vmr_error_set(err, rep.errnum, "start '%s': %s", s->argv[0],
 				  rep.step >= 0 && rep.step < (int)ARRAY_SIZE(step_names)

@@ -12,12 +12,13 @@
  *
  * The child, in this order: starts a new session (so a terminal's Ctrl-C
  * reaches only the supervisor); resets every signal disposition to the
- * default; places stdin/stdout/stderr and the passed fds (fds[i] becomes
- * fd 3+i) and marks every other fd close-on-exec; sets the CPU affinity;
- * applies the privilege drop prepared by lib/caps.h (bounding set, groups,
- * uid/gid, capabilities, ambient set, PR_SET_NO_NEW_PRIVS) or, without
- * one, only sets PR_SET_NO_NEW_PRIVS; unblocks all signals; sets
- * PR_SET_PDEATHSIG last, because a uid change clears it, and then checks
+ * default; joins its cgroup (writes "0" to the cgroup.procs fd opened
+ * before fork); makes its private mount namespace (lib/base/mountns.h:
+ * unshare, a tmpfs /dev, read-only binds), while still privileged; places stdin/stdout/stderr and
+ * the passed fds (fds[i] becomes fd 3+i) and marks every other fd close-on-exec; sets the CPU
+ * affinity; applies the privilege drop prepared by lib/caps.h (bounding set, groups, uid/gid,
+ * capabilities, ambient set, PR_SET_NO_NEW_PRIVS) or, without one, only sets PR_SET_NO_NEW_PRIVS;
+ * unblocks all signals; sets PR_SET_PDEATHSIG last, because a uid change clears it, and then checks
  * that the parent is still the one that forked it; execve.
  *
  * Every program started here runs with NoNewPrivs: nothing vmrun starts
@@ -31,7 +32,9 @@
 #include <sys/types.h>
 
 #include "lib/base/caps.h"
+#include "lib/base/cgroup.h"
 #include "lib/base/cpuset.h"
+#include "lib/base/mountns.h"
 #include "lib/base/error.h"
 
 #define VMR_SPAWN_MAX_FDS 256
@@ -60,6 +63,10 @@ struct vmr_spawn {
 	const struct vmr_caps_drop *caps;
 	int pdeathsig;			   /* 0: none; else e.g. SIGKILL */
 	const struct vmr_cpuset *affinity; /* NULL: inherit */
+	/* made with vmr_cgroup_create(): the child joins it; NULL: stays in ours */
+	const struct vmr_cgroup *cgroup;
+	/* prepared with vmr_mountns_add_*(): the child's namespace; NULL: ours */
+	const struct vmr_mountns *mounts;
 };
 
 /*
@@ -68,7 +75,9 @@ struct vmr_spawn {
  * was forked) has been reaped and the error names the step: "exec
  * '/usr/bin/qemu-system-x86_64': No such file or directory",
  * "start '/x': setresuid: Operation not permitted" (the steps of the
- * privilege drop are named by vmr_caps_step_name()).
+ * privilege drop are named by vmr_caps_step_name(), those of the mount
+ * namespace by vmr_mountns_step_text(): "start '/x': private mounts:
+ * bind '/dev/kvm' on '/dev/kvm': No such file or directory").
  */
 int vmr_spawn(const struct vmr_spawn *s, pid_t *ret_pid, struct vmr_error **err);
 

@@ -9,9 +9,8 @@
  * (guest-ping), and the guest's addresses for `vmrun inspect`.
  */
 #include <stdio.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 
+#include "lib/base/unixsock.h"
 #include "lib/base/util.h"
 #include "lib/devices/devices.h"
 #include "lib/plan/argv.h"
@@ -43,21 +42,11 @@ static int agent_argv(const struct vmr_plan *p, const struct vmr_plan_dev *pd, s
 static int agent_setup(struct vmr_setup *s, struct vmr_plan_dev *pd, struct vmr_error **err)
 {
 	_cleanup_free_ char *path = xasprintf("%s/" AGENT_SOCKET, s->plan->state_dir);
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	_cleanup_close_ int fd = -1;
+	int fd = vmr_unix_listen(path, 1, false, err);
 
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return vmr_error_set(err, ENAMETOOLONG, "socket path '%s' is too long", path);
-	memcpy(sa.sun_path, path, strlen(path) + 1);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return vmr_error_set(err, errno, "create socket '%s'", path);
-	(void)unlink(path);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		return vmr_error_set(err, errno, "bind '%s'", path);
-	if (listen(fd, 1) < 0)
-		return vmr_error_set(err, errno, "listen on '%s'", path);
-	vmr_setup_give(s, pd, VMR_FD_SOCKET, 0, TAKE_FD(fd));
+		return fd;
+	vmr_setup_give(s, pd, VMR_FD_SOCKET, 0, fd);
 	return 0;
 }
 

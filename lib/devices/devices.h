@@ -33,10 +33,24 @@ struct vmr_helper {
 	int wstatus;
 };
 
-/* The helpers of one guest (the supervisor's). */
+/*
+ * A listening socket a device leaves to the supervisor (vnc.sock): it
+ * accepts each client and hands the connection to QEMU over QMP (`getfd`
+ * with the fd, then `add_client` with protocol), so QEMU needs no path
+ * into the state directory and the socket stays the supervisor's (0600).
+ */
+struct vmr_relay {
+	char *protocol; /* add_client's: "vnc" */
+	char *path;	/* the socket, for messages */
+	int fd;		/* listening, non-blocking, close-on-exec */
+};
+
+/* The helpers of one guest (the supervisor's), and its relays. */
 struct vmr_helpers {
 	struct vmr_helper *v;
 	size_t n;
+	struct vmr_relay *relays;
+	size_t nrelays;
 };
 
 /* One guest's host setup, given to each device's setup hook. */
@@ -58,6 +72,17 @@ struct vmr_setup {
 
 /* Record helper pid (started by a setup hook) in s->helpers. */
 void vmr_setup_helper(struct vmr_setup *s, const char *name, pid_t pid);
+
+/*
+ * Leave the listening socket fd (taken) at path to the supervisor, which
+ * hands its clients to QEMU with add_client protocol.  Fails (closing fd)
+ * without a supervisor (s->helpers NULL).
+ */
+int vmr_setup_relay(struct vmr_setup *s, const char *protocol, const char *path, int fd,
+		    struct vmr_error **err);
+
+/* Close and free the relays of h. */
+void vmr_helpers_relays_free(struct vmr_helpers *h);
 
 /*
  * Give path to QEMU's user (a file QEMU or a helper writes): chown to the

@@ -2,6 +2,7 @@
 /* The contexts of the devices' host hooks (lib/devices/devices.h). */
 #include <sys/stat.h>
 
+#include "lib/base/cgroup.h"
 #include "lib/base/util.h"
 #include "lib/devices/devices.h"
 
@@ -11,6 +12,35 @@ void vmr_setup_helper(struct vmr_setup *s, const char *name, pid_t pid)
 
 	h->v = xrealloc(h->v, (h->n + 1) * sizeof(*h->v));
 	h->v[h->n++] = (struct vmr_helper){.name = xstrdup(name), .pid = pid};
+}
+
+int vmr_setup_relay(struct vmr_setup *s, const char *protocol, const char *path, int fd,
+		    struct vmr_error **err)
+{
+	struct vmr_helpers *h = s->helpers;
+
+	if (!h) {
+		close(fd);
+		return vmr_error_set(err, 0, "socket '%s' needs a supervisor to accept its clients",
+				     path);
+	}
+	h->relays = xrealloc(h->relays, (h->nrelays + 1) * sizeof(*h->relays));
+	h->relays[h->nrelays++] =
+	    (struct vmr_relay){.protocol = xstrdup(protocol), .path = xstrdup(path), .fd = fd};
+	return 0;
+}
+
+void vmr_helpers_relays_free(struct vmr_helpers *h)
+{
+	for (size_t i = 0; i < h->nrelays; i++) {
+		if (h->relays[i].fd >= 0)
+			close(h->relays[i].fd);
+		free(h->relays[i].protocol);
+		free(h->relays[i].path);
+	}
+	free(h->relays);
+	h->relays = NULL;
+	h->nrelays = 0;
 }
 
 int vmr_setup_own(const struct vmr_setup *s, const char *path, struct vmr_error **err)
@@ -51,16 +81,34 @@ static int undo_socket(const json_t *entry, void *ctx, struct vmr_error **err)
 	(void)ctx;
 	if (!path)
 		return vmr_error_set(err, EINVAL, "journal entry '%s' without a path", UNDO_SOCKET);
-	if (lstat(path, &st) < 0 || !S_ISSOCK(st.st_mode))
+	/* gone is fine; unreachable (EACCES) is not: the socket would stay */
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT || errno == ENOTDIR
+			   ? 0
+			   : vmr_error_set(err, errno, "remove '%s'", path);
+	if (!S_ISSOCK(st.st_mode))
 		return 0;
 	if (unlink(path) < 0 && errno != ENOENT)
 		return vmr_error_set(err, errno, "remove '%s'", path);
 	return 0;
 }
 
+/* Unlinking it: nothing for a root supervisor in its own state directory;
+ * CAP_DAC_OVERRIDE in a directory of qemu_user's (vnc/) */
+static uint64_t undo_socket_caps(const json_t *entry, void *ctx)
+{
+	const char *path = json_string_value(json_object_get(entry, "path"));
+
+	(void)ctx;
+	return path ? vmr_caps_dac_unlink(path) : 0;
+}
+
 void vmr_devices_register_undo(void)
 {
 	vmr_journal_register(UNDO_SOCKET, undo_socket);
+	vmr_journal_register_caps(UNDO_SOCKET, undo_socket_caps);
+	/* QEMU's cgroup (lib/base/cgroup.h), made by the supervisor beside the devices' changes */
+	vmr_cgroup_register_undo();
 }
 
 void vmr_setup_give(struct vmr_setup *s, const struct vmr_plan_dev *pd, enum vmr_fd_phase ph,

@@ -26,6 +26,7 @@
 #include "lib/base/buf.h"
 #include "lib/base/fsutil.h"
 #include "lib/base/spawn.h"
+#include "lib/base/unixsock.h"
 #include "lib/base/util.h"
 #include "lib/devices/devices.h"
 #include "lib/plan/argv.h"
@@ -198,28 +199,6 @@ static int tpm_state(struct vmr_setup *s, const char *dir, struct vmr_error **er
 	return 0;
 }
 
-/* Bind and listen at path (a stale socket there is replaced); the fd, or -errno. */
-static int socket_listen(const char *path, struct vmr_error **err)
-{
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	_cleanup_close_ int fd = -1;
-	struct stat st;
-
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return vmr_error_set(err, ENAMETOOLONG, "socket '%s'", path);
-	memcpy(sa.sun_path, path, strlen(path) + 1);
-	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
-		(void)unlink(path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return vmr_error_set(err, errno, "socket");
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		return vmr_error_set(err, errno, "bind '%s'", path);
-	if (listen(fd, 1) < 0)
-		return vmr_error_set(err, errno, "listen on '%s'", path);
-	return TAKE_FD(fd);
-}
-
 static int socket_connect(const char *path, struct vmr_error **err)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -258,7 +237,7 @@ static int tpm_setup(struct vmr_setup *s, struct vmr_plan_dev *pd, struct vmr_er
 	r = vmr_setup_journal_file(s, sock, err);
 	if (r < 0)
 		return r;
-	lfd = socket_listen(sock, err);
+	lfd = vmr_unix_listen(sock, 1, false, err);
 	if (lfd < 0)
 		return lfd;
 	cfd = socket_connect(sock, err);

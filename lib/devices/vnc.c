@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * `vnc: true | {listen: unix | ADDRESS, port: N, password_file: PATH}`: a
- * VGA card and QEMU's VNC server on it, on a unix socket in the state
- * directory (STATE/GUEST/vnc/vnc.sock, QEMU's own, since QEMU makes it)
- * or on a TCP port.  The password is never on a command line: QEMU starts
+ * VGA card and QEMU's VNC server on it, reached through a unix socket in
+ * the state directory or on a TCP port.  The unix socket,
+ * STATE/GUEST/vnc.sock (0600), is the supervisor's: QEMU runs `-vnc none`
+ * (a server without a listener) and the supervisor hands it each client
+ * it accepts as an fd over QMP (getfd, add_client; struct vmr_relay), so
+ * QEMU needs no path into the state directory.  Clients may be several at
+ * once, as on TCP.  The password is never on a command line: QEMU starts
  * with `password=on`, which refuses every client until the supervisor has
  * read password_file and sent it with QMP set_password, before the guest
  * runs.  VNC's authentication takes 8 characters at most (QEMU silently
@@ -14,12 +18,13 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
+#include "lib/base/unixsock.h"
 #include "lib/base/util.h"
 #include "lib/devices/devices.h"
 #include "lib/plan/argv.h"
 
-#define VNC_DIR "vnc" /* in STATE/GUEST, QEMU's */
-#define VNC_SOCKET "vnc.sock"
+#define VNC_SOCKET "vnc.sock" /* in STATE/GUEST, the supervisor's */
+#define VNC_BACKLOG 8
 #define VNC_PORT_BASE 5900 /* QEMU's -vnc takes a display number: port - 5900 */
 #define VNC_PASSWORD_MAX 8
 
@@ -92,25 +97,18 @@ static void vnc_check(const struct vmr_devcheck *c, const struct vmr_device *d)
 			    c->kc->ctx, tcp_address(v), v->port);
 }
 
-/* STATE/GUEST/vnc (caller frees) */
-static char *vnc_dir(const struct vmr_plan *p)
-{
-	return xasprintf("%s/" VNC_DIR, p->state_dir);
-}
-
 static int vnc_argv(const struct vmr_plan *p, const struct vmr_plan_dev *pd, struct vmr_argv *b,
 		    struct vmr_error **err)
 {
 	const struct vnc *v = VMR_DEVICE_CONF(pd->dev, struct vnc);
-	_cleanup_free_ char *dir = NULL;
 	const char *pw = v->password_file ? ",password=on" : "";
 
 	/* -nodefaults leaves the guest without a display to show */
 	vmr_argv_push_json(b, "-device", json_pack("{s:s, s:s}", "driver", "VGA", "id", "video0"));
 	vmr_strvec_push(b->out, "-vnc");
 	if (on_unix(v)) {
-		dir = vnc_dir(p);
-		vmr_strvec_pushf(b->out, "unix:%s/" VNC_SOCKET "%s", dir, pw);
+		/* clients come as fds from the supervisor (vnc_setup) */
+		vmr_strvec_pushf(b->out, "none%s", pw);
 	} else if (strchr(tcp_address(v), ':')) {
 		vmr_strvec_pushf(b->out, "[%s]:%u%s", tcp_address(v), v->port - VNC_PORT_BASE, pw);
 	} else {
@@ -176,24 +174,23 @@ static int vnc_preflight(const struct vmr_config *cfg, const struct vmr_plan *p,
 	return 0;
 }
 
-/* QEMU (as qemu_user) makes the unix socket: a directory it may write */
+/* The unix socket: the supervisor's, its clients handed to QEMU as fds */
 static int vnc_setup(struct vmr_setup *s, struct vmr_plan_dev *pd, struct vmr_error **err)
 {
 	const struct vnc *v = VMR_DEVICE_CONF(pd->dev, struct vnc);
-	_cleanup_free_ char *dir = NULL, *sock = NULL;
-	int r;
+	_cleanup_free_ char *sock = NULL;
+	int r, fd;
 
 	if (!on_unix(v))
 		return 0;
-	dir = vnc_dir(s->plan);
-	sock = xasprintf("%s/" VNC_SOCKET, dir);
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		return vmr_error_set(err, errno, "create '%s'", dir);
-	r = vmr_setup_own(s, dir, err);
+	sock = xasprintf("%s/" VNC_SOCKET, s->plan->state_dir);
+	r = vmr_setup_journal_file(s, sock, err);
 	if (r < 0)
 		return r;
-	/* QEMU leaves its socket behind: removed with the guest's other changes */
-	return vmr_setup_journal_file(s, sock, err);
+	fd = vmr_unix_listen(sock, VNC_BACKLOG, true, err);
+	if (fd < 0)
+		return fd;
+	return vmr_setup_relay(s, "vnc", sock, fd, err);
 }
 
 static int vnc_prestart(struct vmr_prestart *ps, const struct vmr_plan_dev *pd,

@@ -80,6 +80,8 @@ static char **config_field(struct vmr_config *c, const char *key)
 		return &c->firmware_dir;
 	if (streq(key, "swtpm"))
 		return &c->swtpm;
+	if (streq(key, "cgroup_root"))
+		return &c->cgroup_root;
 	return NULL;
 }
 
@@ -132,6 +134,21 @@ static int config_set(struct vmr_config *c, const char *src, const char *key, co
 			return vmr_error_usage(
 			    err, "%s: invalid value '%s' for 'sandbox' (expected true or false)",
 			    src, value);
+		return 0;
+	}
+	if (streq(key, "private_mounts") || streq(key, "cgroup")) {
+		enum vmr_switch *sw = streq(key, "cgroup") ? &c->cgroup : &c->private_mounts;
+
+		if (streq(value, "auto"))
+			*sw = VMR_SWITCH_AUTO;
+		else if (streq(value, "true"))
+			*sw = VMR_SWITCH_TRUE;
+		else if (streq(value, "false"))
+			*sw = VMR_SWITCH_FALSE;
+		else
+			return vmr_error_usage(
+			    err, "%s: invalid value '%s' for '%s' (expected auto, true or false)",
+			    src, value, key);
 		return 0;
 	}
 	field = config_field(c, key);
@@ -246,6 +263,7 @@ int vmr_config_load(const char *path, struct vmr_config *ret, struct vmr_error *
 	    {"VMRUN_STATE_DIR", "state_dir"},
 	    {"VMRUN_SYSFS_ROOT", "sysfs_root"},
 	    {"VMRUN_DEV_ROOT", "dev_root"},
+	    {"VMRUN_CGROUP_ROOT", "cgroup_root"},
 	};
 	struct vmr_config c = {
 	    .qemu = xstrdup("/usr/bin/qemu-system-x86_64"),
@@ -257,6 +275,9 @@ int vmr_config_load(const char *path, struct vmr_config *ret, struct vmr_error *
 	    .sandbox = true,
 	    .firmware_dir = xstrdup(VMR_CONFIG_FIRMWARE_DIR),
 	    .swtpm = xstrdup(VMR_CONFIG_SWTPM),
+	    .private_mounts = VMR_SWITCH_AUTO,
+	    .cgroup = VMR_SWITCH_AUTO,
+	    .cgroup_root = xstrdup(VMR_CONFIG_CGROUP_ROOT),
 	};
 	const char *file = path ? path : VMR_CONFIG_DEFAULT_PATH;
 
@@ -316,5 +337,6 @@ void vmr_config_free(struct vmr_config *c)
 	free(c->dev_root);
 	free(c->firmware_dir);
 	free(c->swtpm);
+	free(c->cgroup_root);
 	*c = (struct vmr_config){0};
 }

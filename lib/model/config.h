@@ -17,6 +17,9 @@
  *   sandbox = true                         ; VMRUN_NO_SANDBOX=1 forces false
  *   firmware_dir = /usr/share/OVMF         ; OVMF's code and vars templates
  *   swtpm = /usr/bin/swtpm                 ; swtpm_setup is looked up next to it
+ *   private_mounts = auto                  ; QEMU's private /dev and read-only images
+ *   cgroup = auto                          ; QEMU's cgroup leaf (v2, or v1 per controller)
+ *   cgroup_root = /sys/fs/cgroup           ; VMRUN_CGROUP_ROOT
  */
 
 #include <stdbool.h>
@@ -29,6 +32,15 @@
 #define VMR_CONFIG_SWTPM "/usr/bin/swtpm"
 #define VMR_CONFIG_QEMU_USER "vmrun"	       /* made by make install, the package, the image */
 #define VMR_CONFIG_QEMU_USER_FALLBACK "nobody" /* where there is no vmrun user */
+
+#define VMR_CONFIG_CGROUP_ROOT "/sys/fs/cgroup"
+
+/* auto, true, false: a setting whose default depends on the host */
+enum vmr_switch {
+	VMR_SWITCH_AUTO,
+	VMR_SWITCH_TRUE,
+	VMR_SWITCH_FALSE,
+};
 
 struct vmr_config {
 	char *path; /* the file read, or NULL if none */
@@ -50,6 +62,11 @@ struct vmr_config {
 	bool sandbox;	    /* the supervisor loads its seccomp filter (lib/sandbox.h) */
 	char *firmware_dir; /* OVMF_CODE_4M*.fd and OVMF_VARS_4M*.fd (`firmware: uefi`) */
 	char *swtpm;	    /* swtpm, for `tpm: true`; swtpm_setup is in its directory */
+	/* QEMU in a private mount namespace (auto: outside a container) */
+	enum vmr_switch private_mounts;
+	/* QEMU in a cgroup leaf (auto: outside a container, where the controllers are) */
+	enum vmr_switch cgroup;
+	char *cgroup_root; /* "/sys/fs/cgroup"; VMRUN_CGROUP_ROOT, for tests */
 };
 
 /*

@@ -179,6 +179,8 @@ int vmr_launch_start(struct vmr_launch *l, struct vmr_launch_guest *g, struct vm
 	vmr_strvec_push(&title, "--state-dir");
 	vmr_strvec_push(&title, o->state_dir);
 	vmr_strvec_push(&title, "run");
+	if (o->no_seccomp)
+		vmr_strvec_push(&title, "--no-seccomp");
 	vmr_strvec_push(&title, o->topology);
 	vmr_strvec_push(&title, g->name);
 	sp = (struct vmr_spawn_fork){

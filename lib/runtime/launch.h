@@ -38,6 +38,8 @@ struct vmr_launch_opts {
 	bool wait_healthy;     /* READY means ready as the guest's ready_when says (`up --wait`),
 				* not only running: asked with {"health": {"wait": true}} */
 	size_t parallel;       /* supervisors starting at once at most; 0: no limit */
+	bool no_seccomp;       /* the command line shows run --no-seccomp (supervise
+				* gets a config with sandbox = false) */
 };
 
 /*

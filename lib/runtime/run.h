@@ -103,7 +103,8 @@ void run_console_close(struct run_console *c);
 
 /*
  * A listening unix stream socket at path (a stale socket file is
- * replaced), O_CLOEXEC, non-blocking when nonblock.
+ * replaced), mode 0600 from the moment it exists (vmr_unix_listen(),
+ * lib/base/unixsock.h), O_CLOEXEC, non-blocking when nonblock.
  */
 int run_socket_listen(const char *path, int backlog, bool nonblock, struct vmr_error **err);
 /* Connect to the unix socket at path; O_CLOEXEC, blocking. */

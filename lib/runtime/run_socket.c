@@ -6,6 +6,7 @@
 #include <sys/un.h>
 
 #include "lib/runtime/run.h"
+#include "lib/base/unixsock.h"
 #include "lib/base/util.h"
 
 static int sockaddr_fill(struct sockaddr_un *sa, const char *path, struct vmr_error **err)
@@ -36,29 +37,7 @@ int run_fd_nonblock(int fd)
 
 int run_socket_listen(const char *path, int backlog, bool nonblock, struct vmr_error **err)
 {
-	_cleanup_close_ int fd = -1;
-	struct sockaddr_un sa;
-	struct stat st;
-	int r;
-
-	r = sockaddr_fill(&sa, path, err);
-	if (r < 0)
-		return r;
-	/* only a socket is ever replaced: a regular file there is a mistake */
-	if (lstat(path, &st) == 0) {
-		if (!S_ISSOCK(st.st_mode))
-			return vmr_error_set(err, EEXIST, "create socket '%s': not a socket", path);
-		if (unlink(path) < 0)
-			return vmr_error_set(err, errno, "remove stale socket '%s'", path);
-	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | (nonblock ? SOCK_NONBLOCK : 0), 0);
-	if (fd < 0)
-		return vmr_error_set(err, errno, "create socket '%s'", path);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		return vmr_error_set(err, errno, "bind socket '%s'", path);
-	if (listen(fd, backlog) < 0)
-		return vmr_error_set(err, errno, "listen on socket '%s'", path);
-	return TAKE_FD(fd);
+	return vmr_unix_listen(path, backlog, nonblock, err);
 }
 
 int run_socket_connect(const char *path, struct vmr_error **err)

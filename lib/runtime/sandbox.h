@@ -15,6 +15,8 @@
  *
  * The filter allows by default and denies a list: a teardown that fails
  * because a needed call was forgotten is worse than a call left allowed.
+ * A denied call traps: SIGSYS, whose handler returns EPERM and logs the
+ * first denial of each call (vmr_sandbox_trap_handler()).
  * Foreign system call ABIs (i386 int 0x80, x32) kill the process:
  * libseccomp's default for an architecture the filter does not name, so
  * the list cannot be bypassed through them.
@@ -26,7 +28,7 @@
 #include "lib/base/error.h"
 
 /*
- * The system calls the filter makes fail with EPERM, NULL-terminated.
+ * The system calls the filter makes fail with EPERM (and logs), NULL-terminated.
  * On top of these: clone() with any CLONE_NEW* flag fails with EPERM,
  * clone3() with ENOSYS (its flags are behind a pointer seccomp cannot
  * read; glibc then falls back to clone()), ioctl TIOCSTI and TIOCLINUX
@@ -40,6 +42,16 @@ extern const char *const vmr_sandbox_denied[];
  * and tests.  The caller releases *ret with seccomp_release().
  */
 int vmr_sandbox_filter_new(scmp_filter_ctx *ret, struct vmr_error **err);
+
+/*
+ * Install the SIGSYS handler that answers the filter's traps: the denied
+ * call returns -1 with errno EPERM, and the first denial of each system
+ * call writes one line to stderr, "vmrun: seccomp: denied execve (pid N)"
+ * (async-signal-safe, one write(2)).  Also unblocks SIGSYS, which the
+ * kernel would otherwise turn into a kill.  vmr_sandbox_supervisor()
+ * calls it; exported for tests that load a filter of their own.
+ */
+int vmr_sandbox_trap_handler(struct vmr_error **err);
 
 /* False when the environment says VMRUN_NO_SANDBOX=1 (for debugging). */
 bool vmr_sandbox_enabled(void);

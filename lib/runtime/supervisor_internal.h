@@ -130,6 +130,15 @@ struct sup {
 	bool have_user;
 	struct vmr_caps_drop caps; /* QEMU's privilege drop, prepared before fork */
 	bool have_caps;
+	/* supervisor_isolate.c: QEMU's private mounts and cgroup */
+	bool private_mounts;
+	struct vmr_mountns mounts;
+	bool cgroup;
+	int cg_version; /* 2 or 1 */
+	struct vmr_cgroup_limits cg_limits;
+	bool have_cg_limits;
+	struct vmr_cgroup cg; /* made, until QEMU joined it */
+	bool have_cg;
 	struct vmr_plan plan;
 	bool have_plan;
 	int *fds; /* child fd N is fds[N - 3] until QEMU has them */
@@ -150,7 +159,9 @@ struct sup {
 	pid_t qemu_pid;
 	bool qemu_exited;
 	int qemu_wstatus;
-	struct vmr_helpers helpers; /* processes devices started (swtpm) */
+	struct vmr_helpers helpers; /* processes devices started (swtpm), relays (vnc.sock) */
+	uint64_t relay_seq;	    /* numbers the fds handed to QEMU (getfd's fdname) */
+	unsigned relay_in_flight;   /* relay clients not yet handed to QEMU */
 	uint64_t helper_check_at;   /* a helper ended: judge at this now_ms() */
 	bool helper_died;	    /* one ended while QEMU ran: status VMR_EXIT_HELPER */
 	bool watchdog_poweroff;	    /* QEMU's WATCHDOG event said poweroff */
@@ -209,6 +220,11 @@ void sup_ctl_process_lines(struct sup *s, uint64_t id);
 void sup_ctl_read(struct sup *s, size_t i);
 void sup_ctl_accept(struct sup *s);
 
+/* supervisor_relay.c: the devices' listening sockets whose clients go to QEMU as fds */
+#define SUP_MAX_RELAYS 4
+size_t sup_relay_poll(struct sup *s, struct pollfd *pfd);
+void sup_relay_dispatch(struct sup *s, const struct pollfd *pfd, size_t n);
+
 /* supervisor_ready.c: ready_when, the guest agent, reboot */
 void sup_health_init(struct sup *s);
 void sup_health_start(struct sup *s);
@@ -226,6 +242,10 @@ void sup_health_free(struct sup *s);
 int sup_agent_connect(struct sup *s, struct vmr_error **err);
 void sup_agent_call(struct sup *s, uint64_t client, const char *cmd, json_t *args);
 void sup_reboot_start(struct sup *s, uint64_t client, unsigned timeout_s);
+
+/* supervisor_isolate.c: QEMU's private mounts and cgroup */
+int sup_isolate_check(struct sup *s, struct vmr_error **err);
+int sup_isolate_prepare(struct sup *s, struct vmr_error **err);
 
 /* supervisor_start.c: everything up to a running guest */
 void sup_close_child_fds(struct sup *s);

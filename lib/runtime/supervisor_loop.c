@@ -80,12 +80,15 @@ static void sup_qmp_drain(struct sup *s)
 
 void sup_loop(struct sup *s)
 {
-	enum { MAX_POLL = 3 + RUN_MAX_CLIENTS + 3 + RUN_MAX_CLIENTS + SUP_HEALTH_NPOLL };
+	enum {
+		MAX_POLL =
+		    3 + RUN_MAX_CLIENTS + 3 + RUN_MAX_CLIENTS + SUP_HEALTH_NPOLL + SUP_MAX_RELAYS
+	};
 
 	while (!s->qemu_exited) {
 		struct pollfd pfd[MAX_POLL];
 		uint64_t ids[RUN_MAX_CLIENTS];
-		size_t n = 0, ctl_base, nctl, con_base, ncon, health_base;
+		size_t n = 0, ctl_base, nctl, con_base, ncon, health_base, relay_base, nrelay;
 		struct vmr_error *e = NULL;
 
 		pfd[n++] = (struct pollfd){.fd = s->sigfd, .events = POLLIN};
@@ -110,6 +113,9 @@ void sup_loop(struct sup *s)
 		health_base = n;
 		sup_health_poll(s, pfd + n);
 		n += SUP_HEALTH_NPOLL;
+		relay_base = n;
+		nrelay = sup_relay_poll(s, pfd + n);
+		n += nrelay;
 
 		if (poll(pfd, n, poll_timeout(s)) < 0 && errno != EINTR)
 			break; /* cannot happen with valid fds; teardown follows */
@@ -147,6 +153,7 @@ void sup_loop(struct sup *s)
 			sup_ctl_accept(s);
 		run_console_dispatch(&s->con, pfd + con_base, ncon);
 		sup_health_dispatch(s, pfd + health_base);
+		sup_relay_dispatch(s, pfd + relay_base, nrelay);
 		sup_health_tick(s);
 		sup_deadlines(s);
 	}

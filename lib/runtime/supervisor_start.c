@@ -184,6 +184,9 @@ static int sup_validate(struct sup *s, struct vmr_error **err)
 	r = sup_caps_prepare(s, s->plan.facts.accel, err);
 	if (r < 0)
 		return r;
+	r = sup_isolate_check(s, err);
+	if (r < 0)
+		return r;
 	r = sup_check_files(s, err);
 	if (r < 0)
 		return r;
@@ -302,6 +305,8 @@ static int sup_spawn(struct sup *s, struct vmr_error **err)
 	    .caps = s->have_caps ? &s->caps : NULL,
 	    .pdeathsig = SIGKILL,
 	    .affinity = s->g->has_cpuset ? &s->g->cpuset : NULL,
+	    .cgroup = s->have_cg ? &s->cg : NULL,
+	    .mounts = s->private_mounts ? &s->mounts : NULL,
 	};
 	r = vmr_spawn(&sp, &s->qemu_pid, err);
 	if (r >= 0) {
@@ -320,6 +325,13 @@ static int sup_spawn(struct sup *s, struct vmr_error **err)
 		return r;
 	/* QEMU holds them now; our copies would keep dead links and sockets alive */
 	sup_close_child_fds(s);
+	if (s->have_cg) {
+		/* QEMU is in it: the journal's entries remove it at the end */
+		for (int i = 0; i < s->cg.nfds; i++) {
+			close(s->cg.procs_fd[i]);
+			s->cg.procs_fd[i] = -1;
+		}
+	}
 	return 0;
 }
 
@@ -578,6 +590,46 @@ static int sup_prestart(struct sup *s, struct vmr_error **err)
 }
 
 /*
+ * The capabilities the loop and teardown use, computed from this guest's
+ * journal and qemu_user (docs/security.md, "What the supervisor keeps once
+ * the guest runs"); every other one leaves the effective, permitted,
+ * inheritable, ambient and bounding sets.
+ */
+static uint64_t sup_caps_needed(struct sup *s)
+{
+	_cleanup_free_ char *status = sup_file(s, "status.json");
+	uint64_t keep = vmr_journal_caps(s->journal, (void *)s->cfg);
+
+	/* QEMU and its helpers (swtpm) run as another uid: SIGTERM, SIGKILL */
+	if (s->have_user)
+		keep |= VMR_CAP_BIT(CAP_KILL);
+	/*
+	 * status.json, the logs, the sockets and the journal: the state
+	 * directory is ours (0700 or 0710, made by vmr_statedir_lock), unless
+	 * a state_dir above it is another user's
+	 */
+	keep |= vmr_caps_dac_unlink(status);
+	return keep;
+}
+
+static int sup_caps_keep(struct sup *s, struct vmr_error **err)
+{
+	_cleanup_free_ char *names = NULL;
+	uint64_t kept = 0;
+	int r;
+
+	r = vmr_caps_keep_only(sup_caps_needed(s), &kept, err);
+	if (r < 0)
+		return vmr_error_wrap(err, "guest '%s'", s->g->name);
+	if (r > 0)
+		return 0;
+	names = vmr_caps_mask_names(kept);
+	sup_log(s, VMR_LOG_INFO, "guest '%s': the supervisor keeps %s%s", s->g->name,
+		kept ? "only " : "", kept ? names : "no capability");
+	return 0;
+}
+
+/*
  * Everything up to a running guest.  Returns 0 when the guest runs, 1 when
  * a stop request came first (nothing more is started), negative on failure.
  */
@@ -665,6 +717,10 @@ int sup_start(struct sup *s, struct vmr_error **err)
 	if (s->ctl_listen < 0)
 		return s->ctl_listen;
 
+	r = sup_isolate_prepare(s, err);
+	if (r < 0)
+		return r;
+	vmr_fault_point("isolated");
 	r = sup_spawn(s, err);
 	if (r < 0)
 		return vmr_error_wrap(err, "guest '%s'", g->name);
@@ -688,8 +744,12 @@ int sup_start(struct sup *s, struct vmr_error **err)
 	 * Every host change is made and QEMU runs: from here on the
 	 * supervisor only talks QMP, copies the console and undoes the
 	 * journal.  Before `cont`, so a filter that fails to load stops a
-	 * guest that never ran.
+	 * guest that never ran.  The capabilities first: the filter denies
+	 * capset.
 	 */
+	r = sup_caps_keep(s, err);
+	if (r < 0)
+		return r;
 	if (s->cfg->sandbox) {
 		r = vmr_sandbox_supervisor(err);
 		if (r < 0)

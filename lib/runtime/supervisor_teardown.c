@@ -43,6 +43,7 @@ int sup_teardown(struct sup *s, struct vmr_error **err)
 	if (s->ctl_listen >= 0)
 		close(s->ctl_listen);
 	s->ctl_listen = -1;
+	vmr_helpers_relays_free(&s->helpers);
 	if (s->fds)
 		sup_close_child_fds(s);
 
@@ -79,10 +80,16 @@ void sup_free(struct sup *s)
 	for (size_t i = 0; i < s->helpers.n; i++)
 		free(s->helpers.v[i].name);
 	free(s->helpers.v);
+	vmr_helpers_relays_free(&s->helpers);
 	if (s->have_user)
 		vmr_spawn_user_free(&s->user);
 	if (s->have_caps)
 		vmr_caps_drop_free(&s->caps);
+	vmr_mountns_free(&s->mounts);
+	if (s->have_cg_limits)
+		vmr_cgroup_limits_free(&s->cg_limits);
+	if (s->have_cg)
+		vmr_cgroup_close(&s->cg);
 	if (s->sigfd >= 0)
 		close(s->sigfd);
 	if (s->sigs_blocked)

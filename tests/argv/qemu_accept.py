@@ -13,8 +13,8 @@ console chardevs; for a client chardev -- swtpm's control socket -- a
 connection to a real swtpm, started here as vmrun starts it; a read-write fd
 for each -add-fd), image files at the paths of the -blockdev file nodes
 (redirected into WORKDIR; qcow2 made with qemu-img; OVMF's code as it is,
-its variables a copy of Debian's template), the VNC unix socket's directory
-(redirected into WORKDIR) and a loopback for a TCP one, a vhost-user backend
+its variables a copy of Debian's template), a loopback for a TCP VNC server
+(`-vnc none`, whose clients the supervisor passes as fds, needs nothing), a vhost-user backend
 for the vhost-user NICs (dpdk-testpmd as nobody, its sockets redirected
 into WORKDIR; exit 77 "skip: ..." without it), and it drops what cannot
 exist here: vfio-pci and usb-host devices (no hardware; QEMU still parses
@@ -209,12 +209,7 @@ def main():
                 and json.loads(v)["driver"] in ("vfio-pci", "usb-host")):
             i += 2
             continue
-        if a == "-vnc" and v and v.startswith("unix:"):
-            # the state directory is vmrun's: a socket of the same name here
-            out += [a, "unix:" + os.path.join(work, "vnc.sock") + v[v.index(".sock") + 5:]]
-            i += 2
-            continue
-        if a == "-vnc" and v:
+        if a == "-vnc" and v and not v.startswith("none"):
             subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
         if a == "-blockdev" and v and v.startswith("{"):
             o = json.loads(v)

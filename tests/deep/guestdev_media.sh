@@ -52,13 +52,14 @@ ok $? "the guest sees QEMU's USB tablet on xHCI"
 run_wait_grep "$T/m.out" "vmrun-testguest: cdrom sr0 1048576" 60
 ok $? "the guest sees the CD-ROM's 1 MiB medium"
 
-# vnc: true: a unix socket in the state directory, no password (only root reaches it)
+# vnc: true: the supervisor's unix socket in the state directory (its clients go to QEMU as
+# fds), no password (only root reaches it)
 "$VMRUN" --state-dir "$STATE" vnc m >"$T/vnc.txt"
-grep -qx "vnc+unix://$STATE/m/vnc/vnc.sock" "$T/vnc.txt" && grep -q "auth: none" "$T/vnc.txt"
+grep -qx "vnc+unix://$STATE/m/vnc.sock" "$T/vnc.txt" && grep -q "auth: none" "$T/vnc.txt"
 ok $? "vmrun vnc: the unix socket, no authentication"
-banner=$(python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.settimeout(10); s.connect(sys.argv[1]); print(s.recv(12).decode().strip())' "$STATE/m/vnc/vnc.sock")
+banner=$(python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.settimeout(10); s.connect(sys.argv[1]); print(s.recv(12).decode().strip())' "$STATE/m/vnc.sock")
 is "$banner" "RFB 003.008" "QEMU's VNC server answers on it"
-is "$(stat -c %a "$STATE/m/vnc")" 700 "its directory is QEMU's alone"
+is "$(stat -c %a "$STATE/m/vnc.sock")" 600 "the socket is the supervisor's, 0600"
 
 media() { "$VMRUN" --state-dir "$STATE" media "$@"; }
 media m >"$T/list.txt"
@@ -103,7 +104,7 @@ run_wait_exit m 120
 is "$RC" 0 "SIGTERM: the guest powers off, exit 0"
 torn_down m
 ok $? "torn down"
-[ ! -e "$STATE/m/vnc/vnc.sock" ]
+[ ! -e "$STATE/m/vnc.sock" ]
 ok $? "the VNC socket QEMU left is removed"
 [ "$TAP_FAILED" -ne 0 ] && grep -a "vmrun-testguest" "$T/m.out" | sed 's/^/# console: /'
 

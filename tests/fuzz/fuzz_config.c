@@ -38,8 +38,9 @@ static int absolute(const char *s)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	static const char *const env[] = {"VMRUN_QEMU", "VMRUN_STATE_DIR", "VMRUN_SYSFS_ROOT",
-					  "VMRUN_DEV_ROOT", "VMRUN_NO_SANDBOX"};
+	static const char *const env[] = {"VMRUN_QEMU",	      "VMRUN_STATE_DIR",
+					  "VMRUN_SYSFS_ROOT", "VMRUN_DEV_ROOT",
+					  "VMRUN_NO_SANDBOX", "VMRUN_CGROUP_ROOT"};
 
 	(void)argc;
 	(void)argv;
@@ -73,7 +74,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(err == NULL);
 		CHECK(c.path && streq(c.path, path));
 		CHECK(absolute(c.qemu) && absolute(c.state_dir) && absolute(c.image_dir) &&
-		      absolute(c.sysfs_root) && absolute(c.dev_root));
+		      absolute(c.sysfs_root) && absolute(c.dev_root) && absolute(c.cgroup_root));
+		CHECK(c.private_mounts <= VMR_SWITCH_FALSE && c.cgroup <= VMR_SWITCH_FALSE);
 		CHECK(c.accel == VMR_ACCEL_AUTO || c.accel == VMR_ACCEL_KVM ||
 		      c.accel == VMR_ACCEL_TCG);
 		CHECK(!c.qemu_user || (c.qemu_user[0] && strlen(c.qemu_user) <= 32));

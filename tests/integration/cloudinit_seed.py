@@ -15,6 +15,7 @@ import glob
 import logging
 import os
 import sys
+import warnings
 
 import yaml
 
@@ -100,6 +101,13 @@ distro.hosts_fn = os.path.join(tmp, "hosts")
 default_name = cfg["system_info"]["default_user"]["name"]
 password = ud.get("password")
 check(password is not None, "the seed has a password (the golden guest sets one)")
+# the golden guest's password is 0000: the seed carries its SHA-512 crypt, never the password
+with warnings.catch_warnings():  # crypt: deprecated in 3.11 (Debian 12's), still there
+    warnings.simplefilter("ignore", DeprecationWarning)
+    import crypt  # noqa: E402
+check(isinstance(password, str) and password.startswith("$6$")
+      and crypt.crypt("0000", password) == password,
+      "the password is in the seed as its SHA-512 crypt only", password)
 
 # ---- users-groups: root's password, the default user kept ---------------------
 users, _ = ug_util.normalize_users_groups(cfg, distro)
@@ -110,8 +118,9 @@ calls.clear()
 for name, ucfg in users.items():
     if name == "root":  # exists: cc_users_groups only sets its password and lock
         distro.create_user(name, **ucfg)
-check(calls == [(["chpasswd"], f"root:{password}")],
-      "users-groups sets root's password in plain text and does not lock root", calls)
+check(calls == [(["chpasswd", "-e"], f"root:{password}")],
+      "users-groups sets root's password from the hash (chpasswd -e) and does not lock root",
+      calls)
 
 # ---- set-passwords: the default user's password, not expired; ssh_pwauth ------
 sshd = os.path.join(tmp, "sshd_config")
@@ -123,9 +132,9 @@ cc_set_passwords.update_ssh_config = lambda updates, fname=None: real_update(upd
 calls.clear()
 Cloud = collections.namedtuple("Cloud", "distro")
 cc_set_passwords.handle("set_passwords", cfg, Cloud(distro), LOG, [])
-chpasswd = [d.strip() for a, d in calls if a[0] == "chpasswd"]
-check(chpasswd == [f"{default_name}:{password}"],
-      f"set-passwords gives the default user ({default_name}) the password", calls)
+chpasswd = [(a, d.strip()) for a, d in calls if a[0] == "chpasswd"]
+check(chpasswd == [(["chpasswd", "-e"], f"{default_name}:{password}")],
+      f"set-passwords gives the default user ({default_name}) the password, as a hash", calls)
 check(not [a for a, _ in calls if a[:2] == ["passwd", "--expire"]],
       "and does not expire it (chpasswd.expire: false)", calls)
 # sshd takes the first value of each keyword, reading its drop-ins in order

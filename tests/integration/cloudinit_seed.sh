@@ -7,7 +7,8 @@
 # every command it would run recorded and every file it writes kept in a
 # temporary directory (tests/integration/cloudinit_seed.py):
 #   - user-data passes cloud-init's schema;
-#   - root and the image's default user both get the password, not expired;
+#   - the seed has the password only as its SHA-512 crypt, and root and the
+#     image's default user both get it (chpasswd -e), not expired;
 #   - password SSH is on, root may use it (PermitRootLogin yes read first);
 #   - manage_etc_hosts writes 127.0.1.1 HOSTNAME;
 #   - accept-ra false and link-local [] reach netplan, except with ipv6_auto.

@@ -13,8 +13,10 @@
 #   death stops the guest with status 5, which `restart: on-failure` counts
 #   as a failure (the next run gets a new swtpm); `vmrun rm` removes the
 #   variables and the TPM's state;
-# - vnc: true (a unix socket), the tablet, `vmrun media` changing and
-#   ejecting a running guest's CD-ROM, seen by QEMU (query-block);
+# - vnc: true (the supervisor's unix socket, 0600, its clients handed to
+#   QEMU as fds: twenty at once get the RFB greeting), the tablet, `vmrun
+#   media` changing and ejecting a running guest's CD-ROM, seen by QEMU
+#   (query-block);
 # - usb: the fd of a fake usbfs node reaches QEMU's usb-host through an fd
 #   set, a missing device is refused, `vmrun devices` prints its entry;
 # - watchdog: the supervisor's side (a fake QEMU's WATCHDOG events): a
@@ -256,11 +258,26 @@ reply=$(ctl m '{"qmp": {"execute": "qom-list", "arguments": {"path": "/machine/p
 case $reply in *'"name":"tablet0"'*'"name":"xhci"'* | *'"name":"xhci"'*'"name":"tablet0"'*) r=0 ;; *) r=1 ;; esac
 ok $r "QEMU has the xHCI controller and the USB tablet"
 "$VMRUN" --state-dir "$STATE" vnc m >"$T/mvnc.txt"
-grep -qx "vnc+unix://$STATE/m/vnc/vnc.sock" "$T/mvnc.txt" && grep -q "auth: none" "$T/mvnc.txt"
+grep -qx "vnc+unix://$STATE/m/vnc.sock" "$T/mvnc.txt" && grep -q "auth: none" "$T/mvnc.txt"
 ok $? "vmrun vnc: the unix socket, no authentication"
-banner=$(python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.settimeout(10); s.connect(sys.argv[1]); print(s.recv(12).decode().strip())' "$STATE/m/vnc/vnc.sock")
-is "$banner" "RFB 003.008" "QEMU's VNC server answers on it"
-is "$(stat -c %a "$STATE/m/vnc")" 700 "its directory is QEMU's alone"
+# twenty clients at once, all connected before any reads: more than the 16
+# the supervisor hands over at a time and than the socket's backlog of 8
+banners=$(python3 -c '
+import signal, socket, sys
+signal.alarm(60)  # a broken relay must not hang the suite
+conns = []
+for i in range(20):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sys.argv[1])  # blocking: a full backlog waits (a timeout would make it EAGAIN)
+    s.settimeout(20)
+    conns.append(s)
+print(sorted(set(s.recv(12).decode().strip() for s in conns)), len(conns))
+' "$STATE/m/vnc.sock" 2>&1)
+is "$banners" "['RFB 003.008'] 20" "QEMU's VNC server greets twenty clients of vnc.sock at once"
+is "$(stat -c '%a %u' "$STATE/m/vnc.sock")" "600 $(id -u)" "vnc.sock is the supervisor's, 0600"
+qcmd=$(tr '\0' ' ' <"/proc/$(qemu_pid m)/cmdline")
+[[ $qcmd == *"-vnc none "* && $qcmd != *vnc.sock* ]]
+ok $? "QEMU runs -vnc none and has no path to the socket"
 
 media() { "$VMRUN" --state-dir "$STATE" media "$@"; }
 media m >"$T/list.txt"
@@ -297,8 +314,8 @@ kill -TERM "${RUN_PID[m]}"
 run_wait_exit m 60
 torn_down m
 ok $? "torn down"
-[ ! -e "$STATE/m/vnc/vnc.sock" ]
-ok $? "the VNC socket QEMU left is removed"
+[ ! -e "$STATE/m/vnc.sock" ]
+ok $? "the VNC socket is removed"
 
 # --- usb: the fd of the node vmrun opened reaches QEMU's usb-host
 fs=$T/fake

@@ -4,6 +4,8 @@
  * compared as our own strings), user-data merging, and when the
  * instance-id changes.
  */
+#include <crypt.h>
+#include <dlfcn.h>
 #include <stdio.h>
 #include <yaml.h>
 
@@ -11,6 +13,24 @@
 #include "lib/devices/devices.h"
 #include "lib/base/util.h"
 #include "tests/lib/tap.h"
+
+/* crypt_r() as vmrun gets it (dlopen: the tests do not link libcrypt either) */
+static bool crypt_matches(const char *pw, const char *hash)
+{
+	char *(*fn)(const char *, const char *, struct crypt_data *);
+	void *h = dlopen("libcrypt.so.1", RTLD_NOW | RTLD_LOCAL);
+	struct crypt_data *cd;
+	bool ok;
+
+	if (!h)
+		return false;
+	*(void **)&fn = dlsym(h, "crypt_r");
+	cd = xcalloc(1, sizeof(*cd));
+	ok = fn && hash && streq(fn(pw, hash, cd), hash);
+	free(cd);
+	dlclose(h);
+	return ok;
+}
 
 static struct vmr_topology *load(const char *yaml)
 {
@@ -274,21 +294,56 @@ static void test_user_data(void)
 	   "chpasswd lists no users (else the top-level password is ignored)");
 	is_str(scalar(get(&d, NULL, "chpasswd", "expire", NULL)), "false",
 	       "password does not expire");
-	is_str(scalar(get(&d, NULL, "password", NULL)), "0000",
-	       "password for the default user (cloud-init's name for it)");
+	const char *hash = scalar(get(&d, NULL, "password", NULL));
+	ok(hash && startswith(hash, "$6$") && crypt_matches("0000", hash),
+	   "password for the default user (cloud-init's name for it): SHA-512 crypt of it (%s)",
+	   hash ? hash : "none");
+	_cleanup_free_ char *hash_copy = xstrdup(hash);
 	yaml_node_t *us = get(&d, NULL, "users", NULL);
 	is_int((long long)seq_len(us), 2, "users: the default user and root");
 	is_str(scalar(item(&d, us, 0)), "default", "the image's default user is kept");
 	yaml_node_t *u = item(&d, us, 1);
 	is_str(scalar(get(&d, u, "name", NULL)), "root", "password for root");
-	is_str(scalar(get(&d, u, "plain_text_passwd", NULL)), "0000", "password kept a string");
+	is_str(scalar(get(&d, u, "hashed_passwd", NULL)), hash_copy, "root's: the same hash");
+	ok(get(&d, u, "plain_text_passwd", NULL) == NULL, "no plain_text_passwd");
 	is_str(scalar(get(&d, u, "lock_passwd", NULL)), "false", "root not locked");
 	is_str(scalar(get(&d, NULL, "manage_etc_hosts", NULL)), "true",
 	       "the hostname resolves (/etc/hosts)");
 	is_str(scalar(get(&d, NULL, "disable_root", NULL)), "false", "root may log in (5gdeploy)");
 	doc_free(&d);
-	ok(strstr(s.user_data, "password: \"0000\"") != NULL, "password quoted (not the number 0)");
+	ok(!strstr(s.user_data, ": \"0000\"") && !strstr(s.user_data, ": 0000"),
+	   "the password itself is nowhere in user-data");
 	vmr_seed_free(&s);
+
+	/* the hash is the same at every build (a stable instance id), another guest's salt differs
+	 */
+	{
+		struct vmr_seed a =
+		    build(BASE "    cloud_init: {password: s3cret-pw}\n", NULL, &keys, &r);
+		struct vmr_seed b =
+		    build(BASE "    cloud_init: {password: s3cret-pw}\n", NULL, &keys, &r);
+		struct vmr_seed c =
+		    build(BASE "    cloud_init: {password: s3cret-pw, hostname: other}\n", NULL,
+			  &keys, &r);
+		struct vmr_seed h =
+		    build(BASE "    cloud_init: {password: '$6$abcdefgh$0123456789abcdefXYZ'}\n",
+			  NULL, &keys, &r);
+
+		ok(a.user_data && b.user_data && streq(a.user_data, b.user_data) &&
+		       streq(a.instance_id, b.instance_id),
+		   "the same password gives the same seed and instance id");
+		ok(a.user_data && !strstr(a.user_data, "s3cret-pw"), "the password is not in it");
+		ok(c.user_data && !streq(a.user_data, c.user_data),
+		   "another hostname, another salt");
+		ok(h.user_data &&
+		       strstr(h.user_data, "password: $6$abcdefgh$0123456789abcdefXYZ\n") &&
+		       strstr(h.user_data, "hashed_passwd: $6$abcdefgh$0123456789abcdefXYZ\n"),
+		   "a hash given as the password is used as it is");
+		vmr_seed_free(&a);
+		vmr_seed_free(&b);
+		vmr_seed_free(&c);
+		vmr_seed_free(&h);
+	}
 
 	/* the user's own users list: kept, root's entry appended, no default added */
 	s = build(BASE "    cloud_init:\n"

@@ -681,6 +681,156 @@ static void cleanup_tmpdir(void)
 		tap_diag("remove '%s': %s", tmpdir, strerror(errno));
 }
 
+/* ---- the supervisor's own drop ------------------------------------ */
+
+static void keep_child(const void *arg)
+{
+	uint64_t keep = *(const uint64_t *)arg, kept = 0;
+	struct vmr_error *err = NULL;
+	_cleanup_free_ char *text = NULL;
+	int r;
+
+	r = vmr_caps_keep_only(keep, &kept, &err);
+	report_err(r, err);
+	if (r < 0 || read_file("/proc/self/status", 1 << 16, &text, NULL) < 0)
+		_exit(1);
+	/* CapEff, CapPrm, CapBnd, CapInh, CapAmb, one a line, then kept */
+	static const char *const fields[] = {"CapEff", "CapPrm", "CapBnd", "CapInh", "CapAmb"};
+	size_t off = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(fields); i++) {
+		_cleanup_free_ char *v = test_status_field(text, fields[i]);
+
+		off += (size_t)snprintf(sh->hint + off, sizeof(sh->hint) - off, "%s ", v ? v : "?");
+	}
+	snprintf(sh->hint + off, sizeof(sh->hint) - off, "%016llx", (unsigned long long)kept);
+	/* what it dropped stays dropped: raising it again fails */
+	if (!(keep & VMR_CAP_BIT(CAP_SYS_ADMIN))) {
+		cap_t c = cap_get_proc();
+		cap_value_t v = CAP_SYS_ADMIN;
+
+		if (c && cap_set_flag(c, CAP_EFFECTIVE, 1, &v, CAP_SET) == 0 &&
+		    cap_set_proc(c) == 0)
+			sh->step = 1;
+		cap_free(c);
+	}
+}
+
+static void test_keep_only(void)
+{
+	uint64_t keep = VMR_CAP_BIT(CAP_KILL) | VMR_CAP_BIT(CAP_NET_ADMIN);
+	_cleanup_free_ char *want = NULL;
+	int status;
+
+	status = in_child(keep_child, &keep);
+	ok(WIFEXITED(status) && WEXITSTATUS(status) == 0 && sh->r == 0,
+	   "keep CAP_KILL and CAP_NET_ADMIN (status %d, r %d%s%s)", status, sh->r,
+	   sh->msg[0] ? ": " : "", sh->msg);
+	want = xasprintf("%016llx %016llx %016llx 0000000000000000 0000000000000000 %016llx",
+			 (unsigned long long)keep, (unsigned long long)keep,
+			 (unsigned long long)keep, (unsigned long long)keep);
+	is_str(sh->hint, want,
+	       "CapEff, CapPrm, CapBnd are exactly the kept pair; CapInh, CapAmb empty");
+	is_int(sh->step, 0, "a dropped capability cannot be raised again");
+
+	keep = 0;
+	status = in_child(keep_child, &keep);
+	ok(WIFEXITED(status) && sh->r == 0, "keep nothing");
+	is_str(sh->hint,
+	       "0000000000000000 0000000000000000 0000000000000000 0000000000000000 "
+	       "0000000000000000 0000000000000000",
+	       "every set empty");
+}
+
+static void keep_twice_child(const void *arg)
+{
+	uint64_t kept = 0;
+	int r;
+
+	(void)arg;
+	if (vmr_caps_keep_only(VMR_CAP_BIT(CAP_NET_ADMIN), NULL, NULL) < 0)
+		_exit(1);
+	/* asking for more later gets only what is left */
+	r = vmr_caps_keep_only(VMR_CAP_BIT(CAP_NET_ADMIN) | VMR_CAP_BIT(CAP_KILL), &kept, NULL);
+	sh->r = r;
+	snprintf(sh->hint, sizeof(sh->hint), "%016llx", (unsigned long long)kept);
+	/* and with nothing left there is nothing to do */
+	if (vmr_caps_keep_only(0, NULL, NULL) != 0 ||
+	    vmr_caps_keep_only(VMR_CAP_BIT(CAP_KILL), &kept, NULL) != 1)
+		sh->step = 1;
+}
+
+static void test_keep_not_gained(void)
+{
+	int status = in_child(keep_twice_child, NULL);
+
+	ok(WIFEXITED(status) && WEXITSTATUS(status) == 0 && sh->r == 0, "keep twice");
+	is_str(sh->hint, "0000000000001000", "a second, larger keep gains nothing back");
+	is_int(sh->step, 0, "an empty process: returns 1, nothing to do");
+}
+
+static void test_mask_names(void)
+{
+	_cleanup_free_ char *a = vmr_caps_mask_names(0);
+	_cleanup_free_ char *b =
+	    vmr_caps_mask_names(VMR_CAP_BIT(CAP_NET_ADMIN) | VMR_CAP_BIT(CAP_KILL));
+
+	is_str(a, "none", "no capability: 'none'");
+	is_str(b, "CAP_KILL CAP_NET_ADMIN", "names in capability order");
+}
+
+/* What unlinking or writing a file takes, from mode bits (as root). */
+static void test_dac(void)
+{
+	_cleanup_free_ char *priv = xasprintf("%s/priv", tmpdir);
+	_cleanup_free_ char *priv_f = xasprintf("%s/priv/sock", tmpdir);
+	_cleanup_free_ char *sticky = xasprintf("%s/sticky", tmpdir);
+	_cleanup_free_ char *sticky_f = xasprintf("%s/sticky/f", tmpdir);
+	_cleanup_free_ char *own = xasprintf("%s/own", tmpdir);
+	_cleanup_free_ char *own_f = xasprintf("%s/own/f", tmpdir);
+	_cleanup_free_ char *ro_f = xasprintf("%s/own/ro", tmpdir);
+	_cleanup_free_ char *missing = xasprintf("%s/own/nosuch", tmpdir);
+	_cleanup_free_ char *priv_missing = xasprintf("%s/priv/nosuch", tmpdir);
+	const uint64_t dac = VMR_CAP_BIT(CAP_DAC_OVERRIDE), fowner = VMR_CAP_BIT(CAP_FOWNER);
+	int fd;
+
+	if (mkdir(priv, 0700) < 0 || mkdir(sticky, 01777) < 0 || chmod(sticky, 01777) < 0 ||
+	    mkdir(own, 0700) < 0)
+		abort();
+	fd = open(priv_f, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	close(fd);
+	fd = open(sticky_f, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	close(fd);
+	fd = open(own_f, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	close(fd);
+	fd = open(ro_f, O_WRONLY | O_CREAT | O_CLOEXEC, 0400);
+	close(fd);
+	/* tmpdir itself is 0700 and ours */
+	is_int((long long)vmr_caps_dac_unlink(own_f), 0,
+	       "a file in our own 0700 directory: nothing");
+	is_int((long long)vmr_caps_dac_write(own_f), 0, "writing our own 0600 file: nothing");
+	is_int((long long)vmr_caps_dac_write(ro_f), (long long)dac,
+	       "writing our own 0400 file: CAP_DAC_OVERRIDE");
+	is_int((long long)vmr_caps_dac_unlink(missing), 0, "a missing file: nothing to unlink");
+	if (chown(priv, 65534, 65534) < 0 || chown(priv_f, 65534, 65534) < 0 ||
+	    chown(sticky, 65534, 65534) < 0 || chown(sticky_f, 65534, 65534) < 0) {
+		tap_skip("cannot chown to 65534", "unlink in another user's directory");
+		return;
+	}
+	is_int((long long)vmr_caps_dac_unlink(priv_f), (long long)dac,
+	       "a socket in another user's 0700 directory (QEMU's vnc/): CAP_DAC_OVERRIDE");
+	is_int((long long)vmr_caps_dac_reach(priv_f), (long long)dac,
+	       "even reaching it takes CAP_DAC_OVERRIDE");
+	is_int((long long)vmr_caps_dac_unlink(sticky_f), (long long)fowner,
+	       "another user's file in a sticky directory not ours: CAP_FOWNER");
+	chmod(priv, 0755);
+	is_int((long long)vmr_caps_dac_unlink(priv_missing), (long long)dac,
+	       "a file not made yet in another user's 0755 directory: CAP_DAC_OVERRIDE");
+	chmod(priv, 0777);
+	is_int((long long)vmr_caps_dac_unlink(priv_f), 0,
+	       "in another user's 0777 directory: nothing");
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && streq(argv[1], "exec"))
@@ -703,7 +853,11 @@ int main(int argc, char **argv)
 		test_drop_root();
 		test_drop_memlock();
 		test_drop_refused();
+		test_keep_only();
+		test_keep_not_gained();
+		test_dac();
 	}
+	test_mask_names();
 	cleanup_tmpdir();
 	return tap_done();
 }

@@ -76,8 +76,9 @@ int main(void)
 	_cleanup_free_ char *good = NULL, *missing = NULL, *err = NULL;
 	int status = 0;
 
-	static const char *const envs[] = {"VMRUN_QEMU", "VMRUN_STATE_DIR", "VMRUN_SYSFS_ROOT",
-					   "VMRUN_DEV_ROOT", "VMRUN_NO_SANDBOX"};
+	static const char *const envs[] = {"VMRUN_QEMU",       "VMRUN_STATE_DIR",
+					   "VMRUN_SYSFS_ROOT", "VMRUN_DEV_ROOT",
+					   "VMRUN_NO_SANDBOX", "VMRUN_CGROUP_ROOT"};
 	for (size_t i = 0; i < ARRAY_SIZE(envs); i++)
 		unsetenv(envs[i]);
 	if (!mkdtemp(dir))
@@ -181,6 +182,27 @@ int main(void)
 		unsetenv("VMRUN_NO_SANDBOX");
 	}
 
+	{
+		_cleanup_free_ char *def = conf("iso-default.conf", "[vmrun]\n");
+		_cleanup_free_ char *set = conf("iso-set.conf", "[vmrun]\nprivate_mounts = false\n"
+								"cgroup = true\n"
+								"cgroup_root = /tmp/fake-cg\n");
+
+		ok(vmr_config_load(def, &c, NULL) == 0 && c.private_mounts == VMR_SWITCH_AUTO &&
+		       c.cgroup == VMR_SWITCH_AUTO && streq(c.cgroup_root, "/sys/fs/cgroup"),
+		   "private_mounts and cgroup default to auto, cgroup_root to /sys/fs/cgroup");
+		vmr_config_free(&c);
+		ok(vmr_config_load(set, &c, NULL) == 0 && c.private_mounts == VMR_SWITCH_FALSE &&
+		       c.cgroup == VMR_SWITCH_TRUE && streq(c.cgroup_root, "/tmp/fake-cg"),
+		   "private_mounts = false, cgroup = true, cgroup_root set");
+		vmr_config_free(&c);
+		setenv("VMRUN_CGROUP_ROOT", "/tmp/env-cg", 1);
+		ok(vmr_config_load(set, &c, NULL) == 0 && streq(c.cgroup_root, "/tmp/env-cg"),
+		   "VMRUN_CGROUP_ROOT overrides cgroup_root");
+		vmr_config_free(&c);
+		unsetenv("VMRUN_CGROUP_ROOT");
+	}
+
 	/* the shipped example must load and say what the defaults are */
 	if (access("docs/vmrun.conf.example", R_OK) == 0) {
 		ok(vmr_config_load("docs/vmrun.conf.example", &c, NULL) == 0 &&
@@ -207,6 +229,15 @@ int main(void)
 		  "config '@': unknown section or key 'qemu' (expected [vmrun])", 2);
 	check_err("bad-user.conf", "[vmrun]\nqemu_user = ../root\n",
 		  "config '@': invalid value '../root' for 'qemu_user'", 2);
+	check_err("bad-mounts.conf", "[vmrun]\nprivate_mounts = yes\n",
+		  "config '@': invalid value 'yes' for 'private_mounts' (expected auto, true or "
+		  "false)",
+		  2);
+	check_err("bad-cgroup.conf", "[vmrun]\ncgroup = v2\n",
+		  "config '@': invalid value 'v2' for 'cgroup' (expected auto, true or false)", 2);
+	check_err("bad-cgroot.conf", "[vmrun]\ncgroup_root = cg\n",
+		  "config '@': invalid value 'cg' for 'cgroup_root' (expected an absolute path)",
+		  2);
 	check_err("bad-sandbox.conf", "[vmrun]\nsandbox = maybe\n",
 		  "config '@': invalid value 'maybe' for 'sandbox' (expected true or false)", 2);
 
@@ -246,10 +277,12 @@ int main(void)
 	/* leave /tmp as found */
 	{
 		static const char *const names[] = {
-		    "good.conf",	"empty.conf",	 "user.conf",	    "unknown-key.conf",
-		    "bad-accel.conf",	"relative.conf", "section.conf",    "bad-user.conf",
-		    "syntax.conf",	"syntax2.conf",	 "sandbox-on.conf", "sandbox-off.conf",
-		    "bad-sandbox.conf", "firmware.conf", "root.conf",	    "nobody.conf"};
+		    "good.conf",	"empty.conf",	 "user.conf",	     "unknown-key.conf",
+		    "bad-accel.conf",	"relative.conf", "section.conf",     "bad-user.conf",
+		    "syntax.conf",	"syntax2.conf",	 "sandbox-on.conf",  "sandbox-off.conf",
+		    "bad-sandbox.conf", "firmware.conf", "iso-default.conf", "iso-set.conf",
+		    "bad-mounts.conf",	"root.conf",	 "nobody.conf",	     "bad-cgroup.conf",
+		    "bad-cgroot.conf"};
 
 		for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
 			_cleanup_free_ char *f = xasprintf("%s/%s", dir, names[i]);

@@ -50,6 +50,14 @@ static int undo_test(const json_t *e, void *ctx, struct vmr_error **err)
 	return 0;
 }
 
+/* what undoing a test.thing needs: bit n, checking ctx as undo_test does */
+static uint64_t caps_test(const json_t *e, void *ctx)
+{
+	if (ctx != (void *)order)
+		return 0;
+	return UINT64_C(1) << json_integer_value(json_object_get(e, "n"));
+}
+
 static void record_n(struct vmr_journal *j, const char *type, int n)
 {
 	struct vmr_error *err = NULL;
@@ -103,6 +111,13 @@ int main(void)
 	record_n(j, "test.thing", 2);
 	record_n(j, "test.thing", 3);
 	is_int((long long)vmr_journal_count(j), 3, "three entries");
+
+	/* what undoing them needs */
+	ok(vmr_journal_caps(j, order) == UINT64_MAX,
+	   "a type that declares nothing needs every capability");
+	vmr_journal_register_caps("test.thing", caps_test);
+	is_int((long long)vmr_journal_caps(j, order), 0xe, "the union of what each entry needs");
+	is_int((long long)vmr_journal_caps(NULL, order), 0, "no journal: nothing");
 	s = slurp(path);
 	is_str(s,
 	       "{\"type\":\"test.thing\",\"n\":1}\n{\"type\":\"test.thing\",\"n\":2}\n"

@@ -341,6 +341,63 @@ static void test_loaded(const char *dir)
 	expect_allowed(C_THREAD, "pthread_create (clone3 falls back to clone)");
 }
 
+static void *thread_execve(void *arg)
+{
+	char *const argv[] = {"/bin/true", NULL};
+	char *const envp[] = {NULL};
+
+	(void)arg;
+	record(C_EXECVEAT, execve(argv[0], argv, envp));
+	return NULL;
+}
+
+/*
+ * A denied call is answered EPERM by the SIGSYS handler and logged once
+ * per system call: execve from a thread and then from the main thread,
+ * mount twice, make two lines.
+ */
+static void test_log_once(const char *dir)
+{
+	_cleanup_free_ char *path = xasprintf("%s/stderr", dir);
+	_cleanup_free_ char *text = NULL, *want = NULL;
+	char *const argv[] = {"/bin/true", NULL};
+	char *const envp[] = {NULL};
+	int status = -1;
+	pid_t pid;
+
+	memset(res, 0, sizeof(*res) * C_MAX);
+	pid = fork();
+	if (pid < 0)
+		abort();
+	if (pid == 0) {
+		int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		pthread_t th;
+
+		if (fd < 0 || dup2(fd, STDERR_FILENO) < 0)
+			_exit(1);
+		if (vmr_sandbox_supervisor(NULL) != 1)
+			_exit(2);
+		if (pthread_create(&th, NULL, thread_execve, NULL) != 0 || pthread_join(th, NULL))
+			_exit(3);
+		record(C_EXECVE, execve(argv[0], argv, envp));
+		record(C_MOUNT, mount("none", "/nonexistent/vmrt", "tmpfs", 0, NULL));
+		record(C_UMOUNT, mount("none", "/nonexistent/vmrt", "tmpfs", 0, NULL));
+		_exit(0);
+	}
+	waitpid(pid, &status, 0);
+	ok(WIFEXITED(status) && WEXITSTATUS(status) == 0, "log-once child ran (status %d)", status);
+	expect_denied(C_EXECVEAT, EPERM, "execve from a second thread");
+	expect_denied(C_EXECVE, EPERM, "execve again, from the main thread");
+	expect_denied(C_MOUNT, EPERM, "mount");
+	expect_denied(C_UMOUNT, EPERM, "mount again");
+	want = xasprintf("vmrun: seccomp: denied execve (pid %d)\n"
+			 "vmrun: seccomp: denied mount (pid %d)\n",
+			 (int)pid, (int)pid);
+	ok(read_file(path, 1 << 16, &text, NULL) == 0, "read the child's stderr");
+	is_str(text ? text : "", want, "one line per denied system call, not per call");
+	unlink(path);
+}
+
 #if defined(__x86_64__)
 static long i386_getpid(void)
 {
@@ -456,6 +513,7 @@ int main(void)
 	} else {
 		test_pfc();
 		test_loaded(dir);
+		test_log_once(dir);
 #if defined(__x86_64__)
 		test_foreign_abis();
 #endif

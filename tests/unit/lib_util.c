@@ -1,15 +1,18 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* lib/util.c, strvec.c, buf.c, error.c */
+/* lib/util.c, strvec.c, buf.c, error.c, unixsock.c */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 
 #include "lib/base/buf.h"
 #include "lib/base/error.h"
 #include "lib/base/strvec.h"
+#include "lib/base/unixsock.h"
 #include "lib/base/util.h"
 #include "tests/lib/tap.h"
 
@@ -168,6 +171,48 @@ static void test_error(void)
 	vmr_error_free(NULL);
 }
 
+/* A socket whose mode a connect() can observe while the file is new: 0600 under any umask. */
+static void test_unixsock(void)
+{
+	char dir[] = "/tmp/vmrt-sock-XXXXXX";
+	_cleanup_free_ char *path = NULL, *file = NULL, *longp = NULL;
+	struct vmr_error *err = NULL;
+	struct stat st;
+	mode_t old;
+	int fd, fd2;
+
+	if (!mkdtemp(dir)) {
+		tap_skip("mkdtemp failed", "vmr_unix_listen");
+		return;
+	}
+	path = xasprintf("%s/s.sock", dir);
+	old = umask(0);
+	fd = vmr_unix_listen(path, 1, true, &err);
+	ok(fd >= 0, "listen under umask 0");
+	ok(stat(path, &st) == 0 && S_ISSOCK(st.st_mode) && (st.st_mode & 07777) == 0600,
+	   "mode 0600 (got %o)", (unsigned)(st.st_mode & 07777));
+	is_int(umask(old), 0, "the umask is restored");
+	ok((fcntl(fd, F_GETFD) & FD_CLOEXEC) && (fcntl(fd, F_GETFL) & O_NONBLOCK),
+	   "close-on-exec and non-blocking");
+	fd2 = vmr_unix_listen(path, 1, false, &err);
+	ok(fd2 >= 0 && stat(path, &st) == 0 && (st.st_mode & 07777) == 0600,
+	   "a stale socket is replaced, 0600 again");
+	if (fd2 >= 0)
+		close(fd2);
+	close(fd);
+	file = xasprintf("%s/f", dir);
+	close(open(file, O_CREAT | O_WRONLY | O_CLOEXEC, 0600));
+	is_int(vmr_unix_listen(file, 1, false, &err), -EEXIST, "a regular file is not replaced");
+	ok(err && strstr(err->msg, "not a socket"), "says it is not a socket");
+	vmr_error_clear(&err);
+	longp = xasprintf("%s/%0200d", dir, 0);
+	is_int(vmr_unix_listen(longp, 1, false, &err), -ENAMETOOLONG, "too long a path");
+	vmr_error_clear(&err);
+	unlink(path);
+	unlink(file);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	test_parse_uint();
@@ -176,5 +221,6 @@ int main(void)
 	test_strvec();
 	test_buf();
 	test_error();
+	test_unixsock();
 	return tap_done();
 }

@@ -6,13 +6,17 @@
  * sriov_numvfs with autoprobe, the VF that carries a MAC, and the journal
  * entries that let a replay restore everything.
  */
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 
 #include "tests/net/fakesys.h"
 
+#include "lib/base/caps.h"
 #include "lib/base/journal.h"
 #include "net/internal.h"
+#include "tests/lib/proc.h"
 #include "tests/lib/tap.h"
 
 static struct vmr_config cfg;
@@ -376,6 +380,122 @@ static void test_journal_replay(void)
 	vmr_error_free(e);
 }
 
+/* what the child of test_replay_dropped() reports */
+struct dropped {
+	uint64_t need;
+	int keep_r, replay_r;
+	bool log_ok, driver_ok, nodes_gone;
+	char caps[128];
+};
+
+/* The child of replay_dropped(): a function, so its cleanups run before _exit */
+static void dropped_child(struct vmr_journal *j, struct dropped *d)
+{
+	_cleanup_free_ char *st = NULL, *eff = NULL, *prm = NULL, *bnd = NULL;
+	char *log, *dr;
+
+	d->need = vmr_journal_caps(j, &cfg);
+	d->keep_r = vmr_caps_keep_only(d->need, NULL, NULL);
+	if (read_file("/proc/self/status", 1 << 16, &st, NULL) == 0) {
+		eff = test_status_field(st, "CapEff");
+		prm = test_status_field(st, "CapPrm");
+		bnd = test_status_field(st, "CapBnd");
+		snprintf(d->caps, sizeof(d->caps), "%s %s %s", eff, prm, bnd);
+	}
+	d->replay_r = vmr_journal_replay(j, &cfg, NULL);
+	log = fake_take_log();
+	d->log_ok = streq(log, "bus/pci/drivers/vfio-pci/unbind <- 0000:03:00.0\n"
+			       "bus/pci/devices/0000:03:00.0/driver_override <- \\n\n"
+			       "bus/pci/drivers_probe <- 0000:03:00.0\n");
+	dr = drv("0000:03:00.0");
+	d->driver_ok = streq(dr, "e1000e");
+	free(log);
+	free(dr);
+}
+
+/* Bind, then in a child: keep what the journal needs, replay, look. */
+static void replay_dropped(const char *what, uint64_t want_need, void (*before)(void))
+{
+	struct dropped *d =
+	    mmap(NULL, sizeof(*d), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	struct vmr_journal *j = NULL;
+	struct vmr_error *e = NULL;
+	struct net_rec rec = {0};
+	/* not on the heap: the child exits holding it */
+	char path[sizeof(fake.root) + 16];
+	int status = -1;
+	pid_t pid;
+
+	snprintf(path, sizeof(path), "%s-journal.jsonl", fake.root);
+	if (d == MAP_FAILED)
+		abort();
+	vmr_net_register_undo();
+	if (vmr_journal_open(path, &j, &e) < 0)
+		abort();
+	rec.j = j;
+	is_int(net_pci_bind_vfio(&cfg, &rec, "0000:03:00.0", &e), 0, "%s: bind to vfio-pci", what);
+	free(fake_take_log());
+	if (before)
+		before();
+	pid = fork();
+	if (pid < 0)
+		abort();
+	if (pid == 0) {
+		dropped_child(j, d);
+		_exit(0);
+	}
+	waitpid(pid, &status, 0);
+	ok(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s: child ran (status %d)", what,
+	   status);
+	/* looked at here, with every capability: the child might not see them */
+	d->nodes_gone = !is_node("vfio", 10, 196) && !is_node("12", 241, 12);
+	is_int((long long)d->need, (long long)want_need, "%s: what the journal needs", what);
+	is_int(d->keep_r, 0, "%s: the other capabilities dropped", what);
+	{
+		_cleanup_free_ char *want =
+		    xasprintf("%016llx %016llx %016llx", (unsigned long long)want_need,
+			      (unsigned long long)want_need, (unsigned long long)want_need);
+
+		is_str(d->caps, want, "%s: CapEff, CapPrm, CapBnd are exactly that", what);
+	}
+	is_int(d->replay_r, 0, "%s: the replay succeeds without them", what);
+	ok(d->log_ok, "%s: unbind, clear driver_override, reprobe", what);
+	ok(d->driver_ok, "%s: the device is back on its driver", what);
+	ok(d->nodes_gone, "%s: the /dev/vfio nodes vmrun made are gone", what);
+	/* the parent's copy: give the device back for the next case */
+	if (vmr_journal_replay(j, &cfg, &e) < 0)
+		abort();
+	free(fake_take_log());
+	vmr_journal_close(j);
+	unlink(path);
+	munmap(d, sizeof(*d));
+}
+
+/* /dev/vfio given to another user, 0700: unlinking its nodes takes CAP_DAC_OVERRIDE */
+static void vfio_dir_foreign(void)
+{
+	_cleanup_free_ char *p = xasprintf("%s/vfio", devroot);
+
+	if (chown(p, 65534, 65534) < 0 || chmod(p, 0700) < 0)
+		abort();
+}
+
+static void test_replay_dropped(void)
+{
+	_cleanup_free_ char *p = xasprintf("%s/vfio", devroot);
+
+	if (geteuid() != 0 || !vmr_caps_have(CAP_SETPCAP)) {
+		tap_skip("needs root with CAP_SETPCAP", "teardown after the supervisor's drop");
+		return;
+	}
+	/* root's sysfs and /dev: a root supervisor needs no capability at all */
+	replay_dropped("root-owned sysfs and /dev", 0, NULL);
+	replay_dropped("/dev/vfio of another user", VMR_CAP_BIT(CAP_DAC_OVERRIDE),
+		       vfio_dir_foreign);
+	if (chown(p, 0, 0) < 0 || chmod(p, 0755) < 0)
+		abort();
+}
+
 int main(void)
 {
 	setup_tree();
@@ -387,6 +507,7 @@ int main(void)
 	test_bind_errors();
 	test_numvfs();
 	test_journal_replay();
+	test_replay_dropped();
 	fake_cleanup();
 	return tap_done();
 }

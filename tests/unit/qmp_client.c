@@ -5,6 +5,7 @@
  * checks the commands it receives and echoes their ids.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -23,14 +24,18 @@
 
 enum fop {
 	F_END,
-	F_SEND,	  /* a line, "$ID"/"$PREV" replaced, CRLF appended */
-	F_LF,	  /* same with a bare LF */
-	F_RAW,	  /* bytes as they are, no line end */
-	F_BYTES,  /* a line written one byte per write */
-	F_EXPECT, /* read one command; its "execute" must equal s; capture its id */
-	F_RESET,  /* wait until the client sent something, close without reading it */
-	F_FLOOD,  /* n bytes without a newline, until the client hangs up */
-	F_DRAIN,  /* read until the client closes */
+	F_SEND,	     /* a line, "$ID"/"$PREV" replaced, CRLF appended */
+	F_LF,	     /* same with a bare LF */
+	F_RAW,	     /* bytes as they are, no line end */
+	F_BYTES,     /* a line written one byte per write */
+	F_EXPECT,    /* read one command; its "execute" must equal s; capture its id */
+	F_RESET,     /* wait until the client sent something, close without reading it */
+	F_FLOOD,     /* n bytes without a newline, until the client hangs up */
+	F_DRAIN,     /* read until the client closes */
+	F_EXPECT_FD, /* F_EXPECT for a command that came with an fd: write n (a byte) to it */
+	F_SKIP,	     /* read and drop one line of any length */
+	F_NOFD,	     /* wait n ms: no fd may arrive meanwhile */
+	F_PAUSE,     /* sleep n ms without reading */
 };
 
 struct fstep {
@@ -54,7 +59,45 @@ struct fserver {
 	char rbuf[65536];
 	size_t rlen;
 	char id[64], prev[64];
+	int pend_fd;	   /* received, not taken by a command yet; -1: none */
+	bool fd_misplaced; /* a second fd came before the first was taken */
 };
+
+/*
+ * recvmsg() into the buffer.  Like QEMU's chardev, an fd that came with a
+ * read is kept until a command takes it; a second one arriving before
+ * that would replace it in QEMU: an error here.
+ */
+static ssize_t srv_recv(struct fserver *s, int flags)
+{
+	union {
+		char buf[CMSG_SPACE(4 * sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = {.iov_base = s->rbuf + s->rlen, .iov_len = sizeof(s->rbuf) - s->rlen};
+	struct msghdr mh = {.msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = u.buf,
+			    .msg_controllen = sizeof(u.buf)};
+	ssize_t n = recvmsg(s->fd, &mh, MSG_CMSG_CLOEXEC | flags);
+
+	if (n <= 0)
+		return n;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+		int fd;
+
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		if (c->cmsg_len != CMSG_LEN(sizeof(int)) || s->pend_fd >= 0)
+			s->fd_misplaced = true;
+		memcpy(&fd, CMSG_DATA(c), sizeof(int));
+		if (s->pend_fd >= 0)
+			close(s->pend_fd);
+		s->pend_fd = fd;
+	}
+	s->rlen += (size_t)n;
+	return n;
+}
 
 static int srv_send(int fd, const char *p, size_t n)
 {
@@ -106,16 +149,15 @@ static char *srv_readline(struct fserver *s)
 		}
 		if (s->rlen == sizeof(s->rbuf))
 			return NULL;
-		n = read(s->fd, s->rbuf + s->rlen, sizeof(s->rbuf) - s->rlen);
+		n = srv_recv(s, 0);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			return NULL;
-		s->rlen += (size_t)n;
 	}
 }
 
-static int srv_expect(struct fserver *s, const char *command)
+static int srv_expect(struct fserver *s, const char *command, bool with_fd)
 {
 	_cleanup_free_ char *line = srv_readline(s);
 	_cleanup_free_ char *id = NULL;
@@ -124,6 +166,12 @@ static int srv_expect(struct fserver *s, const char *command)
 
 	if (!line)
 		return -1;
+	if ((with_fd && s->pend_fd < 0) || s->fd_misplaced) {
+		fprintf(stderr, "fake server: '%s' %s\n", command,
+			s->fd_misplaced ? "came after a second fd replaced the first"
+					: "came without an fd");
+		return -1;
+	}
 	msg = json_loads(line, 0, NULL);
 	if (!streq(json_string_value(json_object_get(msg, "execute")), command) ||
 	    !json_object_get(msg, "id")) {
@@ -146,7 +194,8 @@ static int srv_expect(struct fserver *s, const char *command)
 static bool srv_peer_gone_ok(const struct fstep *rest)
 {
 	for (; rest->op != F_END; rest++)
-		if (rest->op == F_EXPECT || rest->op == F_RESET)
+		if (rest->op == F_EXPECT || rest->op == F_EXPECT_FD || rest->op == F_SKIP ||
+		    rest->op == F_RESET)
 			return false;
 	return true;
 }
@@ -156,6 +205,7 @@ static int srv_run(int fd, const struct fstep *script)
 	_cleanup_free_ struct fserver *s = xcalloc(1, sizeof(*s));
 
 	s->fd = fd;
+	s->pend_fd = -1;
 	snprintf(s->id, sizeof(s->id), "null");
 	snprintf(s->prev, sizeof(s->prev), "null");
 	for (int i = 0; script[i].op != F_END; i++) {
@@ -188,7 +238,50 @@ static int srv_run(int fd, const struct fstep *script)
 				r = srv_send(fd, "\r\n", 2);
 			break;
 		case F_EXPECT:
-			r = srv_expect(s, st->s);
+			r = srv_expect(s, st->s, false);
+			break;
+		case F_EXPECT_FD:
+			r = srv_expect(s, st->s, true);
+			if (r == 0) {
+				char c = (char)st->n;
+
+				r = write(s->pend_fd, &c, 1) == 1 ? 0 : -1;
+				close(s->pend_fd);
+				s->pend_fd = -1;
+			}
+			break;
+		case F_PAUSE: {
+			struct timespec ts = {st->n / 1000, (st->n % 1000) * 1000000L};
+
+			nanosleep(&ts, NULL);
+			break;
+		}
+		case F_SKIP:
+			/* a line longer than rbuf: consume up to its newline */
+			for (;;) {
+				char *nl = memchr(s->rbuf, '\n', s->rlen);
+
+				if (nl) {
+					s->rlen -= (size_t)(nl + 1 - s->rbuf);
+					memmove(s->rbuf, nl + 1, s->rlen);
+					break;
+				}
+				s->rlen = 0;
+				if (srv_recv(s, 0) <= 0) {
+					r = -1;
+					break;
+				}
+			}
+			break;
+		case F_NOFD:
+			/* whatever arrives within n ms brings no fd */
+			if (poll(&pfd, 1, (int)st->n) == 1 && s->rlen < sizeof(s->rbuf))
+				(void)srv_recv(s, MSG_DONTWAIT);
+			if (s->pend_fd >= 0) {
+				fprintf(stderr,
+					"fake server: an fd came before the last was answered\n");
+				r = -1;
+			}
 			break;
 		case F_RESET:
 			/* returning closes the socket with the client's command unread: ECONNRESET
@@ -875,6 +968,129 @@ static void test_async(void)
 	vmr_buf_free(&a.order);
 }
 
+/* The byte the fake server wrote into the fd it received, then EOF: no copy of it is left. */
+static void check_passed(int rfd, char want, const char *what)
+{
+	char buf[2] = {0, 0};
+	struct pollfd pfd = {.fd = rfd, .events = POLLIN};
+	ssize_t n;
+
+	poll(&pfd, 1, 5000);
+	n = read(rfd, buf, 1);
+	ok(n == 1 && buf[0] == want, "%s: the server wrote '%c' through it", what, want);
+	poll(&pfd, 1, 5000);
+	is_int((int)read(rfd, buf, 1), 0, "%s: then EOF (the client closed its duplicate)", what);
+}
+
+static void test_pass_fd(void)
+{
+	static const struct fstep script[] = {
+	    NEGOTIATE,
+	    {F_EXPECT_FD, "getfd", 'a'},
+	    {F_SEND, "{\"return\": {}, \"id\": $ID}", 0},
+	    {F_EXPECT, "query-status", 0},
+	    {F_SEND, "{\"return\": {}, \"id\": $ID}", 0},
+	    /* queued behind a message larger than the socket's buffer */
+	    {F_PAUSE, NULL, 500},
+	    {F_SKIP, NULL, 0},
+	    {F_EXPECT_FD, "getfd", 'b'},
+	    {F_EXPECT, "query-x", 0},
+	    /* the next fd waits for getfd's reply */
+	    {F_NOFD, NULL, 300},
+	    {F_SEND, "{\"return\": {}, \"id\": $PREV}", 0},
+	    {F_EXPECT_FD, "add-fd", 'c'},
+	    {F_SEND, "{\"return\": {}, \"id\": $ID}", 0},
+	    {F_DRAIN, NULL, 0},
+	    {F_END, NULL, 0},
+	};
+	struct vmr_qmp *q;
+	struct vmr_error *err = NULL;
+	struct async_rec a = {0};
+	int p1[2], p2[2], p3[2];
+	json_t *args, *big;
+	pid_t pid = fake_start(script, &q);
+	/* after the fork: the server's copy would be reported lost */
+	_cleanup_free_ char *pad = xmalloc(1 << 20);
+
+	if (pipe2(p1, O_CLOEXEC) < 0 || pipe2(p2, O_CLOEXEC) < 0 || pipe2(p3, O_CLOEXEC) < 0)
+		abort();
+	is_int(vmr_qmp_handshake(q, 5000, &err), 0, "handshake");
+	args = json_pack("{s:s}", "fdname", "vnc-client");
+	is_int(vmr_qmp_execute_fd(q, "getfd", args, p1[1], 5000, NULL, &err), 0,
+	       "execute with an fd");
+	close(p1[1]);
+	check_passed(p1[0], 'a', "execute_fd");
+	is_int(vmr_qmp_execute(q, "query-status", NULL, 5000, NULL, &err), 0,
+	       "the next command goes without one");
+
+	memset(pad, 'x', (1 << 20) - 1);
+	pad[(1 << 20) - 1] = '\0';
+	big = json_pack("{s:s}", "pad", pad);
+	is_int(vmr_qmp_send(q, "query-big", big, -1, NULL, NULL, NULL, &err), 0, "send 1 MiB");
+	json_decref(big);
+	ok(vmr_qmp_poll_events(q) & POLLOUT, "output queued");
+	is_int(vmr_qmp_send_fd(q, "getfd", args, p2[1], 5000, async_done, &a, NULL, &err), 0,
+	       "queue a command with an fd");
+	is_int(vmr_qmp_send(q, "query-x", NULL, -1, NULL, NULL, NULL, &err), 0,
+	       "queue one without");
+	is_int(vmr_qmp_send_fd(q, "add-fd", NULL, p3[1], 5000, async_done, &a, NULL, &err), 0,
+	       "queue another with an fd");
+	close(p2[1]);
+	close(p3[1]);
+	pump(q, &a.done, 2, 5000);
+	is_str(vmr_buf_str(&a.order), "{};{};", "both answered");
+	check_passed(p2[0], 'b', "first queued");
+	check_passed(p3[0], 'c', "second queued");
+	is_int(vmr_qmp_send_fd(q, "getfd", args, -1, 5000, NULL, NULL, NULL, &err), -EBADF,
+	       "no fd: EBADF");
+	vmr_error_free(TAKE_PTR(err));
+	vmr_qmp_free(q);
+	is_int(fake_wait(pid), 0, "server got each fd with its own command");
+	json_decref(args);
+	for (int i = 0; i < a.done; i++)
+		free(a.texts[i]);
+	vmr_buf_free(&a.order);
+	close(p1[0]);
+	close(p2[0]);
+	close(p3[0]);
+}
+
+/* A duplicate held back (the previous fd's command unanswered) is closed with the client. */
+static void test_pass_fd_closed(void)
+{
+	static const struct fstep script[] = {
+	    NEGOTIATE,	      {F_EXPECT_FD, "getfd", 'a'}, {F_NOFD, NULL, 300}, {F_DRAIN, NULL, 0},
+	    {F_END, NULL, 0},
+	};
+	struct vmr_qmp *q;
+	struct vmr_error *err = NULL;
+	struct async_rec a = {0};
+	int p1[2], p2[2];
+	char c;
+	pid_t pid = fake_start(script, &q);
+
+	if (pipe2(p1, O_CLOEXEC) < 0 || pipe2(p2, O_CLOEXEC) < 0)
+		abort();
+	is_int(vmr_qmp_handshake(q, 5000, &err), 0, "handshake");
+	is_int(vmr_qmp_send_fd(q, "getfd", NULL, p1[1], -1, async_done, &a, NULL, &err), 0,
+	       "an fd sent");
+	is_int(vmr_qmp_send_fd(q, "getfd", NULL, p2[1], -1, async_done, &a, NULL, &err), 0,
+	       "a second one queued");
+	close(p1[1]);
+	close(p2[1]);
+	ok(!(vmr_qmp_poll_events(q) & POLLOUT), "held back: no POLLOUT asked while it waits");
+	check_passed(p1[0], 'a', "the first");
+	vmr_qmp_free(q);
+	is_int(a.done, 2, "both complete on free");
+	is_int((int)read(p2[0], &c, 1), 0, "the held-back duplicate is closed, never sent");
+	is_int(fake_wait(pid), 0, "the server never got the second fd");
+	for (int i = 0; i < a.done; i++)
+		free(a.texts[i]);
+	vmr_buf_free(&a.order);
+	close(p1[0]);
+	close(p2[0]);
+}
+
 static void test_big_integers(void)
 {
 	static const struct fstep script[] = {
@@ -1008,6 +1224,8 @@ int main(void)
 	test_split_writes();
 	test_connection_reset();
 	test_async();
+	test_pass_fd();
+	test_pass_fd_closed();
 	test_big_integers();
 	test_connect_path();
 	test_feed_close();

@@ -59,6 +59,11 @@ static pid_t spawn_qemu(const char *qemu, int lfd)
 	    "none",
 	    "-name",
 	    "qmpt,debug-threads=on",
+	    /* a VNC server without a listener: clients come as fds (getfd, add_client) */
+	    "-device",
+	    "VGA",
+	    "-vnc",
+	    "none,password=on",
 	    "-chardev",
 	    "socket,id=m,fd=3,server=on,wait=off",
 	    "-mon",
@@ -107,6 +112,58 @@ static void on_event(const char *event, json_t *data, json_t *timestamp, void *u
 static char *err_text(const struct vmr_error *err)
 {
 	return err ? vmr_error_text(err) : xstrdup("(no error)");
+}
+
+/* What the supervisor does for each client of STATE/GUEST/vnc.sock (lib/runtime/supervisor_vnc.c).
+ */
+static void test_vnc_clients(struct vmr_qmp *q)
+{
+	json_t *pw = json_pack("{s:s, s:s}", "protocol", "vnc", "password", "pw");
+	json_t *getfd = json_pack("{s:s}", "fdname", "vnc-client");
+	json_t *add =
+	    json_pack("{s:s, s:s, s:b}", "protocol", "vnc", "fdname", "vnc-client", "skipauth", 0);
+	struct vmr_error *err = NULL;
+	json_t *ret = NULL;
+	int conns[3];
+
+	is_int(vmr_qmp_execute(q, "set_password", pw, T, NULL, &err), 0, "set_password");
+	for (int i = 0; i < 3; i++) {
+		int sv[2];
+		char greet[13] = {0}, auth[3] = {0};
+		struct pollfd pfd;
+
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+			abort();
+		conns[i] = sv[0];
+		is_int(vmr_qmp_execute_fd(q, "getfd", getfd, sv[1], T, NULL, &err), 0,
+		       "client %d: getfd with the fd", i);
+		close(sv[1]);
+		is_int(vmr_qmp_execute(q, "add_client", add, T, NULL, &err), 0,
+		       "client %d: add_client vnc", i);
+		pfd = (struct pollfd){.fd = sv[0], .events = POLLIN};
+		poll(&pfd, 1, T);
+		ok(read(sv[0], greet, 12) == 12 && streq(greet, "RFB 003.008\n"),
+		   "client %d: RFB greeting", i);
+		if (write(sv[0], "RFB 003.008\n", 12) != 12)
+			abort();
+		poll(&pfd, 1, T);
+		/* one security type, 2: VNC authentication (the password is on) */
+		ok(read(sv[0], auth, 2) == 2 && auth[0] == 1 && auth[1] == 2,
+		   "client %d: asked for the VNC password", i);
+	}
+	is_int(vmr_qmp_execute(q, "query-vnc-servers", NULL, T, &ret, &err), 0,
+	       "query-vnc-servers");
+	is_int(json_array_size(json_object_get(json_array_get(ret, 0), "clients")), 3,
+	       "three clients at once");
+	json_decref(ret);
+	is_int(vmr_qmp_execute(q, "add_client", add, T, NULL, &err), -EREMOTEIO,
+	       "add_client without a new fd fails");
+	vmr_error_clear(&err);
+	for (int i = 0; i < 3; i++)
+		close(conns[i]);
+	json_decref(pw);
+	json_decref(getfd);
+	json_decref(add);
 }
 
 static void test_qemu(const char *qemu)
@@ -178,6 +235,8 @@ static void test_qemu(const char *qemu)
 	}
 	json_decref(ret);
 	ret = NULL;
+
+	test_vnc_clients(q);
 
 	rec.done = 1;
 	is_int(vmr_qmp_execute(q, "cont", NULL, T, NULL, &err), 0, "cont");
