@@ -2,15 +2,17 @@
 # The supervisor's own privileges once its guest runs (docs/security.md,
 # "What the supervisor keeps once the guest runs"), with the fake QEMU in a
 # network namespace of our own:
-# - a macvtap and a bridge (with its tap) NIC, QEMU as root: CapEff, CapPrm
-#   and CapBnd are exactly CAP_NET_ADMIN, CapInh and CapAmb empty, uid 0,
-#   Seccomp 2; after SIGTERM the macvtap, the tap and the bridge are gone;
+# - a macvtap and a bridge (with its tap) NIC, QEMU as root (qemu_user =
+#   root): CapEff, CapPrm and CapBnd are exactly CAP_NET_ADMIN, CapInh and
+#   CapAmb empty, uid 0, Seccomp 2; after SIGTERM the macvtap, the tap and
+#   the bridge are gone;
 # - the same with qemu_user = nobody: CAP_KILL and CAP_NET_ADMIN, and a
 #   `vmrun kill` (SIGKILL to QEMU as nobody) still works and tears down;
 #   with `vnc: true` too: still only CAP_KILL, since the VNC socket is the
 #   supervisor's own (clients reach QEMU as fds), and it is removed at the end;
-# - no NIC: no capability at all;
-# - --no-seccomp: Seccomp 0, the capabilities dropped all the same; `up
+# - no NIC, QEMU as the default qemu_user: CAP_KILL alone;
+# - --no-seccomp: Seccomp 0, the capabilities dropped all the same (the
+#   default qemu_user: CAP_KILL and CAP_NET_ADMIN); `up
 #   --no-seccomp` passes it to the supervisors it starts;
 # - the real QEMU (when the test guest is built): the same set, the guest
 #   boots and the macvtap is removed at the end.
@@ -109,7 +111,8 @@ stop_clean() {
 
 # --- macvtap + bridge/tap, QEMU as root: CAP_NET_ADMIN alone
 topo "$T/a.yaml" "$NICS"
-VMRUN_QEMU=$FAKEQEMU start a "$T/a.yaml"
+printf '[vmrun]\nqemu_user = root\n' >"$T/root.conf"
+VMRUN_QEMU=$FAKEQEMU start a "$T/a.yaml" --config "$T/root.conf"
 run_wait_ready a s 30
 r=$?
 ok $r "fake guest with a macvtap and a bridge NIC ready"
@@ -163,14 +166,14 @@ else
 	skip "no user 'nobody'" "qemu_user: CAP_KILL kept"
 fi
 
-# --- no NIC: nothing to keep
+# --- no NIC, QEMU as the default qemu_user: only what stopping QEMU takes
 topo "$T/n.yaml" "[]"
 VMRUN_QEMU=$FAKEQEMU start n "$T/n.yaml"
 run_wait_ready n s 30
 ok $? "fake guest without NICs ready"
-caps_are n 0 "no NIC"
-grep -q "^vmrun: guest 's': the supervisor keeps no capability$" "$T/n.err"
-ok $? "it says it keeps none"
+caps_are n "$CAP_KILL" "no NIC"
+grep -q "^vmrun: guest 's': the supervisor keeps only CAP_KILL$" "$T/n.err"
+ok $? "it says it keeps only CAP_KILL (QEMU is another uid)"
 kill -TERM "${RUN_PID[n]}"
 run_wait_exit n 30
 is "$RC" 0 "no NIC: stops with status 0"
@@ -181,7 +184,7 @@ run_wait_ready x s 30
 ok $? "--no-seccomp: ready"
 is "$(status_of "${RUN_PID[x]}" Seccomp)" 0 "--no-seccomp: Seccomp 0"
 is "$(status_of "${RUN_PID[x]}" NoNewPrivs)" 0 "--no-seccomp: NoNewPrivs 0 (only the filter sets it)"
-caps_are x "$CAP_NET_ADMIN" "--no-seccomp"
+caps_are x $((CAP_KILL | CAP_NET_ADMIN)) "--no-seccomp"
 stop_clean x "--no-seccomp"
 
 # --- up --no-seccomp: the supervisors it forks load no filter, and say so in ps
@@ -194,7 +197,8 @@ ok $r "up --no-seccomp: the guest runs"
 sp=$(json_get "$STATE/s/status.json" 'j["supervisor_pid"]')
 RUN_PID[w]=$sp
 is "$(status_of "$sp" Seccomp)" 0 "up --no-seccomp: its supervisor has Seccomp 0"
-is "$(status_of "$sp" CapEff)" "$(mask "$CAP_NET_ADMIN")" "up --no-seccomp: and keeps CAP_NET_ADMIN only"
+is "$(status_of "$sp" CapEff)" "$(mask $((CAP_KILL | CAP_NET_ADMIN)))" \
+	"up --no-seccomp: and keeps CAP_KILL and CAP_NET_ADMIN only"
 cmdline=$(tr '\0' ' ' <"/proc/$sp/cmdline")
 case $cmdline in
 *" up "*) skip "up could not set its supervisors' command line here (PR_SET_MM)" \
@@ -220,7 +224,7 @@ if [ -f "$TESTGUEST/vmlinuz" ] && [ -f "$TESTGUEST/initrd.img" ]; then
 	r=$?
 	ok $r "real QEMU: ready"
 	[ $r -ne 0 ] && sed 's/^/# /' "$T/q.err"
-	caps_are q "$CAP_NET_ADMIN" "real QEMU"
+	caps_are q $((CAP_KILL | CAP_NET_ADMIN)) "real QEMU"
 	run_wait_grep "$T/q.out" "vmrun-testguest: booted" 60
 	ok $? "real QEMU: the guest boots"
 	stop_clean q "real QEMU"
