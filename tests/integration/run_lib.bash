@@ -50,6 +50,9 @@ run_stage() {
 # (sticky, like /tmp) for what it writes there (-fake report=, cmdlog=)
 FAKEQEMU=$(run_stage "$FAKEQEMU") && chmod 1777 "$T" ||
 	echo "# run_lib: cannot stage the fake QEMU in $T" >&2
+# shellcheck source=tests/lib/qemuuser.sh
+. "$top/tests/lib/qemuuser.sh"
+TESTGUEST=$(qemuuser_testguest "$T") || echo "# run_lib: cannot stage the test guest in $T" >&2
 
 # run_start NAME TOPOLOGY GUEST [ARGS...]: start a supervisor in the background;
 # its stdout and stderr go to $T/NAME.out and $T/NAME.err.

@@ -12,6 +12,9 @@ T=$(mktemp -d /tmp/vmrt-verbs.XXXXXX)
 # QEMU runs as the default qemu_user (vmrun, or nobody): it opens the bases
 # and kernels the suites make here by name, through this directory
 chmod a+x "$T"
+# shellcheck source=tests/lib/qemuuser.sh
+. "$top/tests/lib/qemuuser.sh"
+TESTGUEST=$(qemuuser_testguest "$T") || echo "# verbs_lib: cannot stage the test guest in $T" >&2
 STATE=$T/state
 NS=""
 
