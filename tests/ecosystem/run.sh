@@ -237,7 +237,7 @@ guests:
     kernel: $TESTGUEST/vmlinuz
     initrd: $TESTGUEST/initrd.img
     append: console=ttyS0 quiet
-    disks: [{file: $T/cg.qcow2}]
+    disks: [{file: $T/cg.qcow2, size: 16M}] # vmrun keeps it and passes it as an fd
   idle$$:
     accel: tcg
     memory: 128M
