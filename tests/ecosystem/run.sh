@@ -211,7 +211,7 @@ verbs_line=$(printf '%s\n' "${verbs[@]}" | sort | tr '\n' ' ')
 is "$(comp vmrun "")" "$verbs_line" "bash: vmrun <TAB> lists the verbs"
 is "$(comp vmrun ru)" "run " "bash: vmrun ru<TAB>"
 is "$(comp vmrun --st)" "--state-dir " "bash: a global option"
-is "$(comp vmrun run -)" "--events --help --no-restart " "bash: vmrun run -<TAB>: its options"
+is "$(comp vmrun run -)" "--events --help --no-restart --no-seccomp " "bash: vmrun run -<TAB>: its options"
 is "$(comp vmrun run examples/demo.yaml "")" "a b " "bash: vmrun run TOPOLOGY <TAB>: the topology's guests"
 is "$(comp vmrun args examples/lab.yaml "")" "cp gnb upf " "bash: vmrun args lab.yaml <TAB>"
 is "$(comp vmrun host up examples/lab.yaml "")" "lab1 lab2 " "bash: vmrun host up TOPOLOGY <TAB>: its hosts"
@@ -310,7 +310,7 @@ else
 			source completion/_vmrun
 		' zsh "$cur" "$@" | sort | tr '\n' ' '
 	}
-	is "$(zcomp 3 vmrun run -)" "--events --help --no-restart " "zsh: vmrun run -<TAB>"
+	is "$(zcomp 3 vmrun run -)" "--events --help --no-restart --no-seccomp " "zsh: vmrun run -<TAB>"
 	is "$(zcomp 5 vmrun --state-dir "$STATE" stop "")" "cg$$ " "zsh: vmrun stop <TAB>: the running guest"
 	is "$(zcomp 3 vmrun validate "")" "_files -g *.(yaml|yml) " "zsh: vmrun validate <TAB>: YAML files"
 	got=$(zcomp 6 vmrun --state-dir "$STATE" qmp "cg$$" query-sta)
