@@ -88,13 +88,13 @@ int vmr_lockfile_take(const char *path, unsigned retries, int *ret_fd, pid_t *re
 	return 0;
 }
 
-int vmr_statedir_lock(const char *state_root, const char *guest, gid_t gid,
-		      struct vmr_statedir *ret, struct vmr_error **err)
+int vmr_statedir_lock(const char *state_root, const char *guest, struct vmr_statedir *ret,
+		      struct vmr_error **err)
 {
 	_cleanup_free_ char *dir = vmr_statedir_path(state_root, guest, NULL);
 	_cleanup_free_ char *lockpath = NULL;
 	_cleanup_close_ int dfd = -1, fd = -1;
-	mode_t mode = gid == (gid_t)-1 ? 0700 : 0710;
+	const mode_t mode = 0700;
 	struct stat st;
 	pid_t pid = 0;
 	int r;
@@ -113,10 +113,7 @@ int vmr_statedir_lock(const char *state_root, const char *guest, gid_t gid,
 				      err);
 	if (fstat(dfd, &st) < 0)
 		return vmr_error_set(err, errno, "stat state directory '%s'", dir);
-	/* an existing directory may have been made by hand: enforce ours */
-	if (gid != (gid_t)-1 && st.st_gid != gid && fchown(dfd, (uid_t)-1, gid) < 0)
-		return hint_state_dir(vmr_error_set(err, errno, "chown state directory '%s'", dir),
-				      err);
+	/* an existing directory may have been made by hand, or by an older vmrun: enforce ours */
 	if ((st.st_mode & 07777) != mode && fchmod(dfd, mode) < 0)
 		return hint_state_dir(vmr_error_set(err, errno, "chmod state directory '%s'", dir),
 				      err);

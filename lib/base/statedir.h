@@ -22,14 +22,13 @@ struct vmr_statedir {
 };
 
 /*
- * Create STATE (0755) and STATE/GUEST (0700, or 0710 with group gid when
- * gid is not (gid_t)-1, so a QEMU running as another user can reach files
- * the images module prepares there), take the lock and record our pid.
+ * Create STATE (0755) and STATE/GUEST (0700: QEMU gets what it needs from
+ * there as fds, whatever user it runs as), take the lock and record our pid.
  * A guest already locked fails with "guest 'a' is already running
  * (supervisor pid N)" (EBUSY).  Free with vmr_statedir_release().
  */
-int vmr_statedir_lock(const char *state_root, const char *guest, gid_t gid,
-		      struct vmr_statedir *ret, struct vmr_error **err);
+int vmr_statedir_lock(const char *state_root, const char *guest, struct vmr_statedir *ret,
+		      struct vmr_error **err);
 
 /*
  * Take the exclusive flock of the lock file at path (created 0600), held

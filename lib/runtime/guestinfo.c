@@ -61,7 +61,7 @@ int vmr_guest_info_get(const struct vmr_config *cfg, const char *guest, const ch
 		goto fail;
 	i.running = json_is_true(json_object_get(i.status, "supervisor_alive"));
 	if (!i.running && lock_stopped) {
-		r = vmr_statedir_lock(cfg->state_dir, guest, (gid_t)-1, &i.lock, err);
+		r = vmr_statedir_lock(cfg->state_dir, guest, &i.lock, err);
 		if (r < 0)
 			goto fail;
 		/* status.json may have changed before we got the lock */

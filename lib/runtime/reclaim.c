@@ -105,7 +105,7 @@ int vmr_reclaim_guest(const struct vmr_config *cfg, const struct vmr_guest *g, s
 	/* a guest that never ran here: nothing to undo, and no directory to make */
 	if (stat(path, &st) < 0)
 		return 0;
-	r = vmr_statedir_lock(cfg->state_dir, g->name, (gid_t)-1, &dir, &e);
+	r = vmr_statedir_lock(cfg->state_dir, g->name, &dir, &e);
 	if (r == -EBUSY) {
 		vmr_error_free(e);
 		return 0;

@@ -222,7 +222,7 @@ int vmr_guest_remove(const struct vmr_config *cfg, const char *topo_path, const 
 	if (!dry_run) {
 		/* a start that races us fails on the lock, and we on it */
 		if (stat(state, &st) == 0) {
-			r = vmr_statedir_lock(cfg->state_dir, guest, (gid_t)-1, &lock, err);
+			r = vmr_statedir_lock(cfg->state_dir, guest, &lock, err);
 			if (r < 0)
 				goto out;
 		}

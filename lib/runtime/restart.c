@@ -217,35 +217,25 @@ int vmr_restart_run(const struct vmr_restart_opts *o, int *ret_status, struct vm
 {
 	const struct vmr_guest *g = o->guest;
 	struct mgr m = {.o = o, .dir = {.lock_fd = -1}, .sigfd = -1};
-	struct vmr_spawn_user user = {0};
-	bool have_user = false;
 	uint64_t delay = 0;
 	unsigned count = 0;
 	sigset_t set;
 	int r;
 
-	if (o->cfg->qemu_user) {
-		r = vmr_spawn_user_lookup(o->cfg->qemu_user, &user, err);
-		if (r < 0)
-			return vmr_error_wrap(err, "qemu_user");
-		have_user = true;
-	}
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGCHLD);
 	if (sigprocmask(SIG_BLOCK, &set, &m.oldmask) < 0) {
-		r = vmr_error_set(err, errno, "block signals");
-		goto out_user;
+		return vmr_error_set(err, errno, "block signals");
 	}
 	m.sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (m.sigfd < 0) {
 		r = vmr_error_set(err, errno, "signalfd");
 		goto out_mask;
 	}
-	r = vmr_statedir_lock(o->cfg->state_dir, g->name, have_user ? user.gid : (gid_t)-1, &m.dir,
-			      err);
+	r = vmr_statedir_lock(o->cfg->state_dir, g->name, &m.dir, err);
 	if (r < 0)
 		goto out_fd;
 
@@ -297,8 +287,5 @@ out_fd:
 	close(m.sigfd);
 out_mask:
 	sigprocmask(SIG_SETMASK, &m.oldmask, NULL);
-out_user:
-	if (have_user)
-		vmr_spawn_user_free(&user);
 	return r;
 }

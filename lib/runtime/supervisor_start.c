@@ -652,8 +652,7 @@ int sup_start(struct sup *s, struct vmr_error **err)
 		s->dir.path = xstrdup(s->o->locked->path);
 		s->dir.lock_fd = -1;
 	} else {
-		r = vmr_statedir_lock(s->cfg->state_dir, g->name,
-				      s->have_user ? s->user.gid : (gid_t)-1, &s->dir, err);
+		r = vmr_statedir_lock(s->cfg->state_dir, g->name, &s->dir, err);
 		if (r < 0)
 			return r;
 	}

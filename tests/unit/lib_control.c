@@ -310,7 +310,7 @@ static void test_status(void)
 	is_str(state_of("nosuchguest", &j), "stopped", "status: an unknown guest is stopped");
 
 	/* held by us, starting: from status.json, affinity from /proc */
-	ok(vmr_statedir_lock(root, "sv", (gid_t)-1, &d, &err) == 0, "status: lock a guest");
+	ok(vmr_statedir_lock(root, "sv", &d, &err) == 0, "status: lock a guest");
 	st = xasprintf("{\"state\": \"starting\", \"qemu_pid\": %d, \"started\": 1, "
 		       "\"vcpus\": [{\"index\": 0, \"thread\": %d}]}",
 		       (int)getpid(), (int)gettid());
@@ -365,7 +365,7 @@ static void test_stop(void)
 	if (child == 0) {
 		struct vmr_statedir cd = {.lock_fd = -1};
 
-		if (vmr_statedir_lock(root, "up", (gid_t)-1, &cd, NULL) < 0)
+		if (vmr_statedir_lock(root, "up", &cd, NULL) < 0)
 			_exit(2);
 		(void)!write(pipefd[1], "x", 1);
 		for (;;)
@@ -383,7 +383,7 @@ static void test_stop(void)
 	ok(WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM, "stop: the starting supervisor got SIGTERM");
 
 	/* a running one gets the request on its control socket */
-	ok(vmr_statedir_lock(root, "rd", (gid_t)-1, &d, &err) == 0, "stop: lock a running guest");
+	ok(vmr_statedir_lock(root, "rd", &d, &err) == 0, "stop: lock a running guest");
 	put("rd", "ready", "");
 	srv = fake_supervisor("rd");
 	is_int(vmr_guest_stop(root, "rd", 5, false, NULL, &err), 1, "stop: request delivered");
@@ -443,7 +443,7 @@ static void test_launch_wait(void)
 	   "launch: nothing to start: no notification socket");
 
 	/* our own lock stands for the supervisor `up` started */
-	ok(vmr_statedir_lock(root, "lw", (gid_t)-1, &d, &err) == 0, "launch: lock a guest");
+	ok(vmr_statedir_lock(root, "lw", &d, &err) == 0, "launch: lock a guest");
 	g = (struct vmr_launch_guest){.name = "lw", .pid = getpid(), .pidfd = -1};
 	is_int(vmr_launch_wait(&l, &g, 1, 300, true, &err), 1,
 	       "launch: no control socket yet: not ready at the timeout");

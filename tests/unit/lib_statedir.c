@@ -26,7 +26,7 @@ int main(void)
 	root = xasprintf("%s/nested/state", tmp);
 
 	is_int(vmr_statedir_probe(root, "a", &pid, &err), 0, "probe before anything exists");
-	ok(vmr_statedir_lock(root, "a", (gid_t)-1, &d, &err) == 0, "lock creates the directories");
+	ok(vmr_statedir_lock(root, "a", &d, &err) == 0, "lock creates the directories");
 	ok(stat(d.path, &st) == 0 && (st.st_mode & 07777) == 0700, "guest directory is 0700");
 	is_int(vmr_statedir_probe(root, "a", &pid, &err), 1, "probe sees the lock held");
 	is_int(pid, getpid(), "probe reads the supervisor pid");
@@ -43,7 +43,7 @@ int main(void)
 		close(pipefd[0]);
 		int code;
 
-		if (vmr_statedir_lock(root, "a", (gid_t)-1, &d2, &e2) == 0)
+		if (vmr_statedir_lock(root, "a", &d2, &e2) == 0)
 			_exit(0);
 		write_all(pipefd[1], e2->msg, strlen(e2->msg));
 		code = e2->errnum == EBUSY ? 3 : 4;
@@ -77,7 +77,7 @@ int main(void)
 
 		mkdir(dir, 0777);
 		chmod(dir, 0777);
-		ok(vmr_statedir_lock(root, "c", (gid_t)-1, &d, &err) == 0,
+		ok(vmr_statedir_lock(root, "c", &d, &err) == 0,
 		   "lock existing directory");
 		ok(stat(dir, &st) == 0 && (st.st_mode & 07777) == 0700, "mode tightened to 0700");
 		ok(vmr_statedir_wait(root, "c", 50, &err) < 0 && err && err->errnum == ETIMEDOUT,
