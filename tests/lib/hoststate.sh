@@ -7,7 +7,8 @@
 # the network namespaces, the root namespace's links, and the mounts.
 # Recorded without times or sizes that change on their own (/dev/pts, the
 # atime of a file read, a log growing), and without dockerd's own state
-# (/run/docker*, /run/containerd, its overlay mounts under /var/lib/docker):
+# (/etc/docker/key.json, /run/docker*, /run/containerd, its overlay mounts under
+# /var/lib/docker):
 # the Docker tests start a dockerd when none runs, and a dockerd starting
 # removes what a killed one left behind; that is the daemon's bookkeeping,
 # not a change a test made (containers the tests create are theirs to remove,
@@ -19,8 +20,10 @@ hoststate_snapshot() { # hoststate_snapshot FILE
 		find /dev -xdev \( -path /dev/pts -o -path /dev/shm -o -path /dev/mqueue \) -prune -o \
 			-printf '%y %m %u:%g %p\n' 2>/dev/null | sort
 		echo "## /etc (type mode name, and the content of regular files)"
-		find /etc -xdev -printf '%y %m %p\n' 2>/dev/null | sort
-		find /etc -xdev -type f -readable -print0 2>/dev/null | sort -z | xargs -0 -r md5sum 2>/dev/null
+		# dockerd's identity key, made by the first dockerd a Docker test starts
+		find /etc -xdev -path /etc/docker/key.json -prune -o -printf '%y %m %p\n' 2>/dev/null | sort
+		find /etc -xdev -path /etc/docker/key.json -prune -o -type f -readable -print0 2>/dev/null |
+			sort -z | xargs -0 -r md5sum 2>/dev/null
 		echo "## /run (type name, three levels)"
 		find /run -xdev -maxdepth 3 \( -path '/run/user/*' -o -path /run/utmp \
 			-o -path '/run/docker*' -o -path /run/containerd \) -prune -o \

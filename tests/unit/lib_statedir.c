@@ -77,8 +77,7 @@ int main(void)
 
 		mkdir(dir, 0777);
 		chmod(dir, 0777);
-		ok(vmr_statedir_lock(root, "c", &d, &err) == 0,
-		   "lock existing directory");
+		ok(vmr_statedir_lock(root, "c", &d, &err) == 0, "lock existing directory");
 		ok(stat(dir, &st) == 0 && (st.st_mode & 07777) == 0700, "mode tightened to 0700");
 		ok(vmr_statedir_wait(root, "c", 50, &err) < 0 && err && err->errnum == ETIMEDOUT,
 		   "wait times out while held");
