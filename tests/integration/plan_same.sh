@@ -40,6 +40,7 @@ ok $? "namespace $ns with a veth pair"
 # the files the guest names, and a configuration whose image_dir is ours
 qemu-img create -q -f qcow2 "$T/base.qcow2" 64M &&
 	qemu-img create -q -f raw "$T/data.raw" 8M &&
+	chmod 0666 "$T/data.raw" && # a file: disk QEMU's user (not root) writes
 	cp "$TESTGUEST/initrd.img" "$T/cd.iso"
 ok $? "base image, raw disk and cdrom file"
 printf '[vmrun]\nimage_dir = %s/images\n' "$T" >"$T/vmrun.conf"
@@ -87,8 +88,12 @@ if [ -n "$qpid" ] && [ -r "/proc/$qpid/cmdline" ]; then
 	diff "$T/args" "$T/cmdline" | sed 's/^/# /' | head -20
 	grep -q "^{\"type\":\"tap\",\"id\":\"net-n6\",\"fds\":\"4:5\"" "$T/cmdline"
 	ok $? "with the fd numbers run passes (the second NIC's two queues on fds 4 and 5)"
-	grep -qxF "{\"driver\":\"file\",\"filename\":\"$STATE/s/seed.iso\",\"node-name\":\"seed-file\",\"read-only\":true}" "$T/cmdline"
-	ok $? "and the seed in the state directory"
+	# the seed in the state directory reaches QEMU as an fd set: its number is
+	# the one after QMP's and the console's, and no path of the state directory shows
+	grep -q '^fd=[0-9]*,set=[0-9]*,opaque=seed$' "$T/cmdline" &&
+		grep -q '^{"driver":"file","filename":"/dev/fdset/[0-9]*","node-name":"seed-file","read-only":true}$' "$T/cmdline" &&
+		! grep -qF "$STATE/" "$T/cmdline"
+	ok $? "and the seed of the state directory as an fd set, with no state path"
 	v args --env "$T/same.yaml" s | grep -v '^[^=]*$' | grep -E '^[A-Z_]+=' >"$T/env"
 	cmp -s "$T/env" "$T/environ"
 	ok $? "/proc/QEMU/environ is the environment vmrun args --env prints"

@@ -25,6 +25,7 @@ skip_all() {
 unset VMRUN_QEMU
 
 truncate -s 8M "$T/data.raw"
+chmod 0666 "$T/data.raw" # a file: disk QEMU's user (not root) writes
 cat >"$T/th.yaml" <<EOF
 version: 1
 guests:
