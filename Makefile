@@ -15,7 +15,7 @@ PKG_CONFIG ?= pkg-config
 # the release tarball's VERSION file (make dist), else git describe
 VERSION  := $(shell cat VERSION 2>/dev/null || git describe --tags --always --dirty 2>/dev/null || echo unknown)
 
-PKGS := yaml-0.1 jansson libnl-3.0 libnl-route-3.0 libmnl libseccomp libcap libpci libisofs-1 libsystemd
+PKGS := yaml-0.1 jansson libnl-3.0 libnl-route-3.0 libmnl libseccomp libcap libpci libisofs-1
 # libmicrohttpd: its header only; the exporter loads it with dlopen (lib/runtime/exporter.c)
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) libmicrohttpd 2>/dev/null)
 PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
@@ -59,7 +59,7 @@ LIBS = $(PKG_LIBS) $(INI_LIBS)
 ifeq ($(STATIC_LIBS),1)
 STATIC_PKGS := yaml-0.1 jansson libnl-3.0 libnl-route-3.0 libseccomp libcap libisofs-1
 LIBS = -Wl,-Bstatic $(shell $(PKG_CONFIG) --libs $(STATIC_PKGS) 2>/dev/null) $(INI_LIBS) \
-	-Wl,-Bdynamic $(shell $(PKG_CONFIG) --libs libmnl libpci libsystemd 2>/dev/null) \
+	-Wl,-Bdynamic $(shell $(PKG_CONFIG) --libs libmnl libpci 2>/dev/null) \
 	-l:libjte.so.2 -l:libacl.so.1 -lz -lpthread
 endif
 

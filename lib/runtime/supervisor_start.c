@@ -12,10 +12,10 @@
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <systemd/sd-daemon.h>
 
 #include "images/images.h"
 #include "lib/base/fault.h"
+#include "lib/base/notify.h"
 #include "lib/devices/devices.h"
 #include "lib/runtime/guestplan.h"
 #include "lib/runtime/plandesc.h"
@@ -739,10 +739,10 @@ int sup_start(struct sup *s, struct vmr_error **err)
 	 * restart manager its pid is the main one
 	 */
 	if (s->o->manager_pid > 0)
-		(void)sd_notifyf(0, "READY=1\nMAINPID=%d\nSTATUS=running (qemu pid %d)",
-				 (int)s->o->manager_pid, (int)s->qemu_pid);
+		(void)vmr_notifyf("READY=1\nMAINPID=%d\nSTATUS=running (qemu pid %d)",
+				  (int)s->o->manager_pid, (int)s->qemu_pid);
 	else
-		(void)sd_notifyf(0, "READY=1\nSTATUS=running (qemu pid %d)", (int)s->qemu_pid);
+		(void)vmr_notifyf("READY=1\nSTATUS=running (qemu pid %d)", (int)s->qemu_pid);
 	sup_health_start(s);
 	vmr_fault_point("running");
 	return 0;
