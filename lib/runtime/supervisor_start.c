@@ -7,6 +7,7 @@
  * serves signals and has a deadline.
  */
 #include <fcntl.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
@@ -744,6 +745,13 @@ int sup_start(struct sup *s, struct vmr_error **err)
 	else
 		(void)vmr_notifyf("READY=1\nSTATUS=running (qemu pid %d)", (int)s->qemu_pid);
 	sup_health_start(s);
+	/*
+	 * What startup allocated and freed (QMP replies, argv, the plan's
+	 * scratch) goes back to the kernel: freed chunks below the top of the
+	 * heap otherwise stay dirty pages of this process for as long as the
+	 * guest runs (docs/performance.md, "Supervisor memory")
+	 */
+	malloc_trim(0);
 	vmr_fault_point("running");
 	return 0;
 }
