@@ -15,11 +15,13 @@ PKG_CONFIG ?= pkg-config
 # the release tarball's VERSION file (make dist), else git describe
 VERSION  := $(shell cat VERSION 2>/dev/null || git describe --tags --always --dirty 2>/dev/null || echo unknown)
 
-PKGS := yaml-0.1 jansson libnl-3.0 libnl-route-3.0 libmnl libseccomp libcap
+PKGS := yaml-0.1 jansson libmnl libseccomp libcap
 # their headers only: loaded with dlopen by what needs them (lib/base/dlib.h), not by every
-# vmrun process: libisofs (images/isofs.c), libpci (net/devices.c), libmicrohttpd
-# (lib/runtime/exporter.c)
-DLOPEN_PKGS := libisofs-1 libpci libmicrohttpd
+# vmrun process: libnl (net/nl_dl.h), libisofs (images/isofs.c), libpci (net/devices.c),
+# libmicrohttpd (lib/runtime/exporter.c)
+DLOPEN_PKGS := libnl-3.0 libnl-route-3.0 libisofs-1 libpci libmicrohttpd
+# unit tests that build links themselves (a veth pair) call libnl directly
+UNIT_LIBS  := $(shell $(PKG_CONFIG) --libs libnl-3.0 libnl-route-3.0 2>/dev/null)
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) $(DLOPEN_PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 # iniparser ships no .pc file on Debian 12: fall back to its known layout.
@@ -59,7 +61,7 @@ LIBS = $(PKG_LIBS) $(INI_LIBS)
 # statically, the others (libmnl, libc) shared: a start of vmrun cheaper (docs/performance.md),
 # at the price of a rebuild for a security update of those libraries.
 ifeq ($(STATIC_LIBS),1)
-STATIC_PKGS := yaml-0.1 jansson libnl-3.0 libnl-route-3.0 libseccomp libcap
+STATIC_PKGS := yaml-0.1 jansson libseccomp libcap
 LIBS = -Wl,-Bstatic $(shell $(PKG_CONFIG) --libs $(STATIC_PKGS) 2>/dev/null) $(INI_LIBS) \
 	-Wl,-Bdynamic $(shell $(PKG_CONFIG) --libs libmnl 2>/dev/null)
 endif
@@ -144,7 +146,7 @@ $(BUILD)/vmrun: $(CMD_OBJS) $(ARCHIVES)
 .SECONDARY:
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(TESTLIB_OBJS) $(ARCHIVES)
 	@mkdir -p $(dir $@)
-	$(call quiet,LD,tests/$*)$(CC) $(ALL_LDFLAGS) -o $@ $< $(TESTLIB_OBJS) $(ARCHIVES) $(LIBS)
+	$(call quiet,LD,tests/$*)$(CC) $(ALL_LDFLAGS) -o $@ $< $(TESTLIB_OBJS) $(ARCHIVES) $(LIBS) $(UNIT_LIBS)
 
 unit: $(UNIT_BINS)
 
