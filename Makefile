@@ -15,13 +15,15 @@ PKG_CONFIG ?= pkg-config
 # the release tarball's VERSION file (make dist), else git describe
 VERSION  := $(shell cat VERSION 2>/dev/null || git describe --tags --always --dirty 2>/dev/null || echo unknown)
 
-PKGS := yaml-0.1 jansson libmnl libseccomp libcap
+PKGS := yaml-0.1 jansson libmnl libcap
 # their headers only: loaded with dlopen by what needs them (lib/base/dlib.h), not by every
-# vmrun process: libnl (net/nl_dl.h), libisofs (images/isofs.c), libpci (net/devices.c),
-# libmicrohttpd (lib/runtime/exporter.c)
-DLOPEN_PKGS := libnl-3.0 libnl-route-3.0 libisofs-1 libpci libmicrohttpd
-# unit tests that build links themselves (a veth pair) call libnl directly
-UNIT_LIBS  := $(shell $(PKG_CONFIG) --libs libnl-3.0 libnl-route-3.0 2>/dev/null)
+# vmrun process: libnl (net/nl_dl.h), libseccomp (lib/runtime/sandbox.c, unloaded once the
+# filter is loaded), libisofs (images/isofs.c), libpci (net/devices.c), libmicrohttpd
+# (lib/runtime/exporter.c)
+DLOPEN_PKGS := libnl-3.0 libnl-route-3.0 libseccomp libisofs-1 libpci libmicrohttpd
+# unit tests that build links themselves (a veth pair) call libnl directly, the sandbox's
+# inspect the filter with libseccomp
+UNIT_LIBS  := $(shell $(PKG_CONFIG) --libs libnl-3.0 libnl-route-3.0 libseccomp 2>/dev/null)
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) $(DLOPEN_PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 # iniparser ships no .pc file on Debian 12: fall back to its known layout.
@@ -64,7 +66,7 @@ LIBS = -lc $(PKG_LIBS) $(INI_LIBS)
 # statically, the others (libmnl, libc) shared: a start of vmrun cheaper (docs/performance.md),
 # at the price of a rebuild for a security update of those libraries.
 ifeq ($(STATIC_LIBS),1)
-STATIC_PKGS := yaml-0.1 jansson libseccomp libcap
+STATIC_PKGS := yaml-0.1 jansson libcap
 LIBS = -lc -Wl,-Bstatic $(shell $(PKG_CONFIG) --libs $(STATIC_PKGS) 2>/dev/null) $(INI_LIBS) \
 	-Wl,-Bdynamic $(shell $(PKG_CONFIG) --libs libmnl 2>/dev/null)
 endif

@@ -8,6 +8,22 @@
 int vmr_dlib_load(const char *soname, const char *why, const struct vmr_dlib_sym *syms, size_t n,
 		  struct vmr_error **err)
 {
+	return vmr_dlib_load_handle(soname, why, syms, n, NULL, err);
+}
+
+void vmr_dlib_unload(void **handle, const struct vmr_dlib_sym *syms, size_t n)
+{
+	if (!*handle)
+		return;
+	for (size_t i = 0; i < n; i++)
+		*syms[i].addr = NULL;
+	dlclose(*handle);
+	*handle = NULL;
+}
+
+int vmr_dlib_load_handle(const char *soname, const char *why, const struct vmr_dlib_sym *syms,
+			 size_t n, void **ret_handle, struct vmr_error **err)
+{
 	void *h = dlopen(soname, RTLD_NOW | RTLD_LOCAL);
 
 	if (!h)
@@ -19,10 +35,13 @@ int vmr_dlib_load(const char *soname, const char *why, const struct vmr_dlib_sym
 		if (!p) {
 			for (size_t j = 0; j < i; j++)
 				*syms[j].addr = NULL;
+			dlclose(h);
 			return vmr_error_set(err, ENOENT, "load %s for %s: it has no symbol '%s'",
 					     soname, why, syms[i].name);
 		}
 		*syms[i].addr = p;
 	}
+	if (ret_handle)
+		*ret_handle = h;
 	return 0;
 }

@@ -29,9 +29,24 @@ struct vmr_dlib_sym {
  * dlopen(soname, RTLD_NOW | RTLD_LOCAL) and resolve every symbol.  Fails
  * naming the library, what it is for (why, e.g. "the cloud-init
  * seed (Debian package libisofs6)") and dlerror()'s text, or (ENOENT) the missing
- * symbol; nothing is resolved then.  The library stays loaded.
+ * symbol; nothing is resolved then.  A library loaded stays loaded.
  */
 int vmr_dlib_load(const char *soname, const char *why, const struct vmr_dlib_sym *syms, size_t n,
 		  struct vmr_error **err);
+
+/*
+ * The same, and *ret_handle gets the library's handle, for a caller that
+ * unloads it once done (vmr_dlib_unload): the supervisor's seccomp filter
+ * needs libseccomp only until the filter is loaded.
+ */
+int vmr_dlib_load_handle(const char *soname, const char *why, const struct vmr_dlib_sym *syms,
+			 size_t n, void **ret_handle, struct vmr_error **err);
+
+/*
+ * dlclose() a handle from vmr_dlib_load_handle() and forget the symbols'
+ * addresses (set to NULL); *handle becomes NULL.  The library's pages leave
+ * the process unless something else holds it (a program linked with it).
+ */
+void vmr_dlib_unload(void **handle, const struct vmr_dlib_sym *syms, size_t n);
 
 #endif
