@@ -6,7 +6,7 @@ pkgs=(
 	# build
 	build-essential pkg-config clang
 	libyaml-dev libjansson-dev libnl-3-dev libnl-route-3-dev libmnl-dev
-	libseccomp-dev libcap-dev libiniparser-dev libpci-dev libisofs-dev libsystemd-dev
+	libseccomp-dev libcap-dev libiniparser-dev libpci-dev libisofs-dev
 	libmicrohttpd-dev libcrypt-dev
 	# runtime
 	qemu-system-x86 qemu-utils iproute2 kmod

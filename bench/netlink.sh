@@ -29,7 +29,7 @@ fi
 cc -std=gnu11 -O2 -D_GNU_SOURCE -I. $(pkg-config --cflags libnl-3.0 libnl-route-3.0 jansson) \
 	-o "$bin" bench/netlink_bench.c "$build/libnet.a" "$build/liblib-model.a" \
 	"$build/liblib-base.a" \
-	$(pkg-config --libs libnl-3.0 libnl-route-3.0 libmnl jansson libpci yaml-0.1 libsystemd) \
+	$(pkg-config --libs libnl-3.0 libnl-route-3.0 libmnl jansson libpci yaml-0.1) \
 	-liniparser
 
 ip netns add "$ns"

@@ -139,6 +139,31 @@ def proc_kb(pid, path, keys):
 
 rss = []
 
+def open_maps(pid):
+    try:
+        with open(f"/proc/{pid}/maps") as f:
+            return f.read()
+    except OSError:
+        return ""
+
+def shared_lib_kb(pid):
+    # what of the supervisor's libraries other processes map too (Shared_Clean
+    # + Shared_Dirty of each library's mappings, libc and ld.so aside, which
+    # every process maps): pages a supervisor alone on the host would hold by
+    # itself, so they count in its USS there; here other jobs' vmrun
+    # processes map the same libraries and make them shared
+    total, name = 0, None
+    with open(f"/proc/{pid}/smaps") as f:
+        for line in f:
+            first = line.split(None, 6)
+            if "-" in first[0] and len(first) >= 5 and ":" in first[3]:
+                path = first[5].strip() if len(first) > 5 else ""
+                base = path.rsplit("/", 1)[-1]
+                name = base if base.startswith("lib") and not base.startswith(("libc.so", "ld-linux")) else None
+            elif name and first[0] in ("Shared_Clean:", "Shared_Dirty:"):
+                total += int(first[1])
+    return total
+
 def sched_ns(pid):
     # CPU time of a (single-threaded) process so far, in ns
     with open(f"/proc/{pid}/schedstat") as f:
@@ -191,6 +216,10 @@ def run_vmrun(sample):
         time.sleep(1.0)
         m = proc_kb(pid, "status", {"VmRSS", "RssAnon", "RssFile", "RssShmem", "VmHWM"})
         m.update(proc_kb(pid, "smaps_rollup", {"Pss", "Private_Clean", "Private_Dirty"}))
+        m["libs_shared"] = shared_lib_kb(pid)
+        exe = os.readlink(f"/proc/{pid}/exe")
+        m["exe_elsewhere"] = sum(1 for d in os.listdir("/proc") if d.isdigit() and d != str(pid)
+                                 and exe in open_maps(d))
         rss.append(m)
     subprocess.run([vmrun, "--state-dir", state, "kill", "s"], stdout=DEV, check=True)
     return t
@@ -268,4 +297,10 @@ for k in ["VmRSS", "RssAnon", "RssFile", "RssShmem", "Pss", "Private_Clean", "Pr
 uss = statistics.median(m["Private_Clean"] + m["Private_Dirty"] for m in rss)
 print(f"  USS (Private_Clean + Private_Dirty) {uss:.0f} KiB: target <= 1024 KiB "
       f"{'met' if uss <= 1024 else 'missed'}")
+lone = statistics.median(m["Private_Clean"] + m["Private_Dirty"] + m["libs_shared"] for m in rss)
+print(f"  + its libraries' pages that other processes map too (libc, ld.so aside): "
+      f"{statistics.median(m['libs_shared'] for m in rss):.0f} KiB; USS if nothing else mapped "
+      f"them: {lone:.0f} KiB")
+if any(m["exe_elsewhere"] for m in rss):
+    print("  (another process mapped the vmrun executable too: its pages were shared, the USS is low)")
 PY

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* vmrun run TOPOLOGY GUEST [--events]: supervise one guest in the foreground. */
 #include <stdio.h>
-#include <systemd/sd-daemon.h>
 
 #include "cmd/cmd.h"
 #include "lib/base/buf.h"
+#include "lib/base/notify.h"
 #include "lib/base/util.h"
 #include "lib/runtime/restart.h"
 #include "lib/runtime/supervisor.h"
@@ -73,11 +73,11 @@ static void notify_failure(const struct vmr_error *err, pid_t manager)
 	_cleanup_free_ char *text = vmr_error_text(err);
 
 	if (manager > 0)
-		(void)sd_notifyf(0, "MAINPID=%d\nSTATUS=%s\nERRNO=%d", (int)manager,
-				 text ? text : "failed", err ? err->errnum : 0);
+		(void)vmr_notifyf("MAINPID=%d\nSTATUS=%s\nERRNO=%d", (int)manager,
+				  text ? text : "failed", err ? err->errnum : 0);
 	else
-		(void)sd_notifyf(0, "STATUS=%s\nERRNO=%d", text ? text : "failed",
-				 err ? err->errnum : 0);
+		(void)vmr_notifyf("STATUS=%s\nERRNO=%d", text ? text : "failed",
+				  err ? err->errnum : 0);
 }
 
 /* One supervisor run: its exit status (errors printed here). */

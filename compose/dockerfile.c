@@ -12,12 +12,12 @@
 /* Debian 12 package names of the libraries vmrun links (Makefile PKGS + iniparser). */
 static const char runtime_libs[] =
     "libyaml-0-2 libjansson4 libnl-3-200 libnl-route-3-200 libmnl0 \\\n"
-    "\t    libseccomp2 libcap2 libiniparser1 libpci3 libisofs6 libsystemd0 libmicrohttpd12";
+    "\t    libseccomp2 libcap2 libiniparser1 libpci3 libisofs6 libmicrohttpd12";
 
 static const char build_deps[] =
     "build-essential pkg-config libyaml-dev libjansson-dev \\\n"
     "\t    libnl-3-dev libnl-route-3-dev libmnl-dev libseccomp-dev libcap-dev \\\n"
-    "\t    libiniparser-dev libpci-dev libisofs-dev libsystemd-dev libmicrohttpd-dev";
+    "\t    libiniparser-dev libpci-dev libisofs-dev libmicrohttpd-dev";
 
 void compose_dockerfile_build(const struct vmr_compose_opts *o, struct vmr_buf *out)
 {

@@ -1,16 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The seed ISO, built in-process with libisofs. */
+/* The seed ISO, built in-process with libisofs (loaded on first use). */
 #include <fcntl.h>
-#include <pthread.h>
-#include <stdint.h> /* libisofs.h needs it first */
-/* we read the image through libisofs' copy of libburn's struct burn_source */
-#define LIBISOFS_WITHOUT_LIBBURN 1
-#include <libisofs/libisofs.h>
 #include <stdio.h>
 #include <sys/stat.h>
 
 #include "images/images.h"
 #include "images/internal.h"
+#include "images/isofs.h"
 #include "lib/base/util.h"
 
 /*
@@ -22,33 +18,24 @@
 #define SEED_PVD_TIME "2000010100000000"
 #define SEED_MAX_BYTES (64u << 20)
 
-static int iso_init_result;
-
-static void iso_init_once(void)
+static int iso_fail(const struct images_isofs *L, struct vmr_error **err, int code,
+		    const char *what)
 {
-	/* bit0: the seed's names are ASCII, the locale must not matter */
-	iso_init_result = iso_init_with_flag(1);
-	if (iso_init_result >= 0)
-		/* library code never prints: no message goes to stderr */
-		iso_set_msgs_severities("NEVER", "NEVER", "vmrun");
+	return vmr_error_set(err, EIO, "build the seed ISO: %s: %s", what, L->error_to_msg(code));
 }
 
-static int iso_fail(struct vmr_error **err, int code, const char *what)
+static void node_fix(const struct images_isofs *L, IsoNode *n, mode_t mode)
 {
-	return vmr_error_set(err, EIO, "build the seed ISO: %s: %s", what, iso_error_to_msg(code));
+	L->node_set_permissions(n, mode);
+	L->node_set_uid(n, 0);
+	L->node_set_gid(n, 0);
+	L->node_set_mtime(n, SEED_TIME);
+	L->node_set_atime(n, SEED_TIME);
+	L->node_set_ctime(n, SEED_TIME);
 }
 
-static void node_fix(IsoNode *n, mode_t mode)
-{
-	iso_node_set_permissions(n, mode);
-	iso_node_set_uid(n, 0);
-	iso_node_set_gid(n, 0);
-	iso_node_set_mtime(n, SEED_TIME);
-	iso_node_set_atime(n, SEED_TIME);
-	iso_node_set_ctime(n, SEED_TIME);
-}
-
-static int add_file(IsoImage *image, const char *name, const char *text, struct vmr_error **err)
+static int add_file(const struct images_isofs *L, IsoImage *image, const char *name,
+		    const char *text, struct vmr_error **err)
 {
 	size_t n = strlen(text);
 	/* the memory stream owns and frees its buffer */
@@ -58,65 +45,63 @@ static int add_file(IsoImage *image, const char *name, const char *text, struct 
 	int r;
 
 	memcpy(buf, text, n);
-	r = iso_memory_stream_new(buf, n, &stream);
+	r = L->memory_stream_new(buf, n, &stream);
 	if (r < 0) {
 		free(buf);
-		return iso_fail(err, r, name);
+		return iso_fail(L, err, r, name);
 	}
 	/* on success the file takes over our reference to the stream */
-	r = iso_image_add_new_file(image, iso_image_get_root(image), name, stream, &file);
+	r = L->image_add_new_file(image, L->image_get_root(image), name, stream, &file);
 	if (r < 0) {
-		iso_stream_unref(stream);
-		return iso_fail(err, r, name);
+		L->stream_unref(stream);
+		return iso_fail(L, err, r, name);
 	}
-	node_fix((IsoNode *)file, 0444);
+	node_fix(L, (IsoNode *)file, 0444);
 	return 0;
 }
 
 int vmr_seed_iso_render(const struct vmr_seed *s, struct vmr_buf *out, struct vmr_error **err)
 {
-	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	const struct images_isofs *L = images_isofs(err);
 	IsoImage *image = NULL;
 	IsoWriteOpts *opts = NULL;
 	struct burn_source *src = NULL;
 	unsigned char block[2048];
 	int r;
 
-	pthread_once(&once, iso_init_once);
-	if (iso_init_result < 0)
-		return iso_fail(err, iso_init_result, "initialise libisofs");
-
-	r = iso_image_new(VMR_SEED_VOLUME_ID, &image);
+	if (!L)
+		return vmr_error_wrap(err, "build the seed ISO");
+	r = L->image_new(VMR_SEED_VOLUME_ID, &image);
 	if (r < 0)
-		return iso_fail(err, r, "new image");
-	node_fix((IsoNode *)iso_image_get_root(image), 0555);
-	if (add_file(image, "meta-data", s->meta_data, err) < 0 ||
-	    add_file(image, "user-data", s->user_data, err) < 0 ||
-	    add_file(image, "network-config", s->network_config, err) < 0)
+		return iso_fail(L, err, r, "new image");
+	node_fix(L, (IsoNode *)L->image_get_root(image), 0555);
+	if (add_file(L, image, "meta-data", s->meta_data, err) < 0 ||
+	    add_file(L, image, "user-data", s->user_data, err) < 0 ||
+	    add_file(L, image, "network-config", s->network_config, err) < 0)
 		goto fail;
 
 	/* Rock Ridge for Linux (names like "meta-data"), Joliet for the rest */
-	r = iso_write_opts_new(&opts, 0);
+	r = L->write_opts_new(&opts, 0);
 	if (r < 0) {
-		iso_fail(err, r, "write options");
+		iso_fail(L, err, r, "write options");
 		goto fail;
 	}
-	iso_write_opts_set_iso_level(opts, 2);
-	iso_write_opts_set_rockridge(opts, 1);
-	iso_write_opts_set_joliet(opts, 1);
+	L->write_opts_set_iso_level(opts, 2);
+	L->write_opts_set_rockridge(opts, 1);
+	L->write_opts_set_joliet(opts, 1);
 	/* "cidata" as cloud-localds (genisoimage -V) writes it, not upper-cased */
-	iso_write_opts_set_relaxed_vol_atts(opts, 1);
+	L->write_opts_set_relaxed_vol_atts(opts, 1);
 	/* Joliet names exactly "meta-data", without the dot ECMA-119 forces */
-	iso_write_opts_set_no_force_dots(opts, 2);
-	iso_write_opts_set_always_gmt(opts, 1);
-	iso_write_opts_set_replace_timestamps(opts, 2);
-	iso_write_opts_set_default_timestamp(opts, SEED_TIME);
-	iso_write_opts_set_dir_rec_mtime(opts, 1);
-	iso_write_opts_set_pvd_times(opts, SEED_TIME, SEED_TIME, 0, 0, SEED_PVD_TIME);
+	L->write_opts_set_no_force_dots(opts, 2);
+	L->write_opts_set_always_gmt(opts, 1);
+	L->write_opts_set_replace_timestamps(opts, 2);
+	L->write_opts_set_default_timestamp(opts, SEED_TIME);
+	L->write_opts_set_dir_rec_mtime(opts, 1);
+	L->write_opts_set_pvd_times(opts, SEED_TIME, SEED_TIME, 0, 0, SEED_PVD_TIME);
 
-	r = iso_image_create_burn_source(image, opts, &src);
+	r = L->image_create_burn_source(image, opts, &src);
 	if (r < 0) {
-		iso_fail(err, r, "start writing");
+		iso_fail(L, err, r, "start writing");
 		goto fail;
 	}
 	for (;;) {
@@ -136,8 +121,8 @@ int vmr_seed_iso_render(const struct vmr_seed *s, struct vmr_buf *out, struct vm
 	}
 	src->free_data(src);
 	free(src);
-	iso_write_opts_free(opts);
-	iso_image_unref(image);
+	L->write_opts_free(opts);
+	L->image_unref(image);
 	return 0;
 fail:
 	if (src) {
@@ -147,8 +132,8 @@ fail:
 		src->free_data(src);
 		free(src);
 	}
-	iso_write_opts_free(opts);
-	iso_image_unref(image);
+	L->write_opts_free(opts);
+	L->image_unref(image);
 	return -1;
 }
 

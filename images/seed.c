@@ -7,12 +7,11 @@
 #include <crypt.h> /* the types; the functions come through dlopen */
 #include <dlfcn.h>
 #include <jansson.h>
-#include <stdint.h> /* libisofs.h needs it first */
-#include <libisofs/libisofs.h>
 #include <stdio.h>
 #include <yaml.h>
 
 #include "images/images.h"
+#include "images/isofs.h"
 #include "lib/base/netaddr.h"
 #include "lib/base/util.h"
 #include "lib/base/yamlout.h"
@@ -637,12 +636,12 @@ static int meta_data_build(const char *iid, const char *hostname, char **ret,
 
 /* ---- instance id --------------------------------------------------------- */
 
-static void md5_add(void *ctx, const char *s, size_t n)
+static void md5_add(const struct images_isofs *L, void *ctx, const char *s, size_t n)
 {
 	while (n > 0) {
 		int chunk = n > 65536 ? 65536 : (int)n;
 
-		iso_md5_compute(ctx, (char *)s, chunk);
+		L->md5_compute(ctx, (char *)s, chunk);
 		s += chunk;
 		n -= (size_t)chunk;
 	}
@@ -651,24 +650,30 @@ static void md5_add(void *ctx, const char *s, size_t n)
 static int instance_id(const struct vmr_guest *g, const char *hostname, const char *user_data,
 		       const char *network_config, char **ret, struct vmr_error **err)
 {
-	json_t *hw = vmr_guest_hw_json(g);
-	_cleanup_free_ char *hwtext = json_dumps(hw, JSON_COMPACT | JSON_SORT_KEYS);
+	const struct images_isofs *L = images_isofs(err);
+	json_t *hw;
+	_cleanup_free_ char *hwtext = NULL;
 	void *ctx = NULL;
 	char digest[16];
 	struct vmr_buf id = VMR_BUF_INIT;
 
+	/* libisofs's MD5, as the ISO's own checksums */
+	if (!L)
+		return vmr_error_wrap(err, "hash the configuration of guest '%s'", g->name);
+	hw = vmr_guest_hw_json(g);
+	hwtext = json_dumps(hw, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(hw);
 	if (!hwtext)
 		abort();
-	if (iso_md5_start(&ctx) < 0)
+	if (L->md5_start(&ctx) < 0)
 		return vmr_error_set(err, ENOMEM, "hash the configuration of guest '%s'", g->name);
 	/* NUL-separated so no field can run into the next */
-	md5_add(ctx, "vmrun-seed-1", sizeof("vmrun-seed-1"));
-	md5_add(ctx, hwtext, strlen(hwtext) + 1);
-	md5_add(ctx, hostname, strlen(hostname) + 1);
-	md5_add(ctx, user_data, strlen(user_data) + 1);
-	md5_add(ctx, network_config, strlen(network_config) + 1);
-	iso_md5_end(&ctx, digest);
+	md5_add(L, ctx, "vmrun-seed-1", sizeof("vmrun-seed-1"));
+	md5_add(L, ctx, hwtext, strlen(hwtext) + 1);
+	md5_add(L, ctx, hostname, strlen(hostname) + 1);
+	md5_add(L, ctx, user_data, strlen(user_data) + 1);
+	md5_add(L, ctx, network_config, strlen(network_config) + 1);
+	L->md5_end(&ctx, digest);
 	vmr_buf_adds(&id, "iid-");
 	for (size_t i = 0; i < sizeof(digest); i++)
 		vmr_buf_addf(&id, "%02x", (unsigned char)digest[i]);

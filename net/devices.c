@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Discovery for `vmrun devices`: PCI devices through libpci (pointed at
- * the configured sysfs root), network interfaces and USB devices from
- * sysfs.  Read-only.
+ * the configured sysfs root; loaded on first use, lib/base/dlib.h),
+ * network interfaces and USB devices from sysfs.  Read-only.
  */
 #include <errno.h>
 #include <pci/pci.h>
@@ -13,9 +13,31 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/base/dlib.h"
 #include "lib/base/strvec.h"
 #include "lib/base/util.h"
 #include "net/internal.h"
+
+#define PCI_SONAME "libpci.so.3"
+#define PCI_SYMS(X) X(alloc) X(init) X(scan_bus) X(fill_info) X(lookup_name) X(set_param) X(cleanup)
+
+static struct {
+#define PCI_FN(f) __typeof__(pci_##f) *f;
+	PCI_SYMS(PCI_FN)
+#undef PCI_FN
+} pci;
+
+static int pci_load(struct vmr_error **err)
+{
+#define PCI_SYM(f) {"pci_" #f, (void **)&pci.f},
+	static const struct vmr_dlib_sym syms[] = {PCI_SYMS(PCI_SYM)};
+#undef PCI_SYM
+
+	if (pci.alloc)
+		return 0;
+	return vmr_dlib_load(PCI_SONAME, "the PCI device list (Debian package libpci3)", syms,
+			     ARRAY_SIZE(syms), err);
+}
 
 static void strv_freep(char ***v)
 {
@@ -165,9 +187,9 @@ static json_t *pci_entry(const struct vmr_config *cfg, struct pci_access *pacc, 
 	int viable;
 	json_t *o;
 
-	pci_lookup_name(pacc, vname, sizeof(vname), PCI_LOOKUP_VENDOR, d->vendor_id);
-	pci_lookup_name(pacc, dname, sizeof(dname), PCI_LOOKUP_DEVICE, d->vendor_id, d->device_id);
-	pci_lookup_name(pacc, cname, sizeof(cname), PCI_LOOKUP_CLASS, d->device_class);
+	pci.lookup_name(pacc, vname, sizeof(vname), PCI_LOOKUP_VENDOR, d->vendor_id);
+	pci.lookup_name(pacc, dname, sizeof(dname), PCI_LOOKUP_DEVICE, d->vendor_id, d->device_id);
+	pci.lookup_name(pacc, cname, sizeof(cname), PCI_LOOKUP_CLASS, d->device_class);
 	(void)net_pci_driver(cfg, bdf, &drv, NULL);
 	viable = net_pci_group_viable(cfg, bdf, NULL, &group, &why, NULL);
 	(void)net_pci_netdev(cfg, bdf, &netdev, NULL);
@@ -199,7 +221,9 @@ static int scan_pci(const struct vmr_config *cfg, json_t *pcis, json_t *sriov,
 
 	if (!net_sysfs_exists(cfg, "bus/pci/devices"))
 		return 0;
-	pacc = pci_alloc();
+	if (pci_load(err) < 0)
+		return -1;
+	pacc = pci.alloc();
 	if (!pacc)
 		return vmr_error_set(err, ENOMEM, "allocate libpci");
 	pacc->error = pci_err;
@@ -210,14 +234,14 @@ static int scan_pci(const struct vmr_config *cfg, json_t *pcis, json_t *sriov,
 		r = vmr_error_set(err, EIO, "scan PCI devices in '%s': %s", path, pci_msg);
 		goto out;
 	}
-	pci_set_param(pacc, "sysfs.path", path);
-	pci_init(pacc);
-	pci_scan_bus(pacc);
+	pci.set_param(pacc, "sysfs.path", path);
+	pci.init(pacc);
+	pci.scan_bus(pacc);
 	for (struct pci_dev *d = pacc->devices; d; d = d->next) {
 		char bdf[16];
 		json_t *o;
 
-		pci_fill_info(d, PCI_FILL_IDENT | PCI_FILL_CLASS);
+		pci.fill_info(d, PCI_FILL_IDENT | PCI_FILL_CLASS);
 		snprintf(bdf, sizeof(bdf), "%04x:%02x:%02x.%x", d->domain, d->bus, d->dev, d->func);
 		/* bridges are plumbing, never passed through */
 		if ((d->device_class >> 8) == PCI_BASE_CLASS_BRIDGE)
@@ -230,7 +254,7 @@ static int scan_pci(const struct vmr_config *cfg, json_t *pcis, json_t *sriov,
 		json_array_append_new(pcis, o);
 	}
 out:
-	pci_cleanup(pacc);
+	pci.cleanup(pacc);
 	return r;
 }
 

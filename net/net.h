@@ -66,7 +66,8 @@ char *vmr_net_owner(const char *guest, const char *nic);
 void vmr_net_tap_mac(const struct vmr_mac *guest_mac, struct vmr_mac *ret);
 
 /*
- * One guest's host setup: a netlink socket, the journal every change is
+ * One guest's host setup: a netlink socket (opened by the first device that needs
+ * one: a guest without NICs or PCI devices never loads libnl), the journal every change is
  * recorded in first, and the list of what this setup recorded, so a failed
  * setup can roll back its own changes (the handlers are idempotent: a later
  * replay of the whole journal is harmless).

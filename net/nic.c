@@ -52,7 +52,6 @@ int vmr_net_open(const struct vmr_config *cfg, struct vmr_journal *j, struct vmr
 		 struct vmr_error **err)
 {
 	struct vmr_net *n = xcalloc(1, sizeof(*n));
-	int r;
 
 	n->cfg = cfg;
 	n->rec = (struct net_rec){j, json_array()};
@@ -60,13 +59,21 @@ int vmr_net_open(const struct vmr_config *cfg, struct vmr_journal *j, struct vmr
 		free(n);
 		return vmr_error_set(err, ENOMEM, "allocate rollback list");
 	}
-	r = net_nl_open(&n->nl, err);
-	if (r < 0) {
-		vmr_net_close(n);
-		return r;
-	}
+	/* the netlink socket is opened by the first device that needs it (net_nl_need) */
 	*ret = n;
 	return 0;
+}
+
+/*
+ * The route netlink socket of this setup, opened on first use: a guest
+ * without NICs or PCI devices never opens one, nor loads libnl
+ * (net/nl_dl.h, docs/performance.md).
+ */
+static int net_nl_need(struct vmr_net *s, struct vmr_error **err)
+{
+	if (s->nl.sk)
+		return 0;
+	return net_nl_open(&s->nl, err);
 }
 
 void vmr_net_rollback(struct vmr_net *n)
@@ -254,6 +261,9 @@ int vmr_net_macvtap(struct vmr_net *s, const struct vmr_net_nic *nic, const char
 
 	vmr_net_ifname(nic->mac, name);
 	vmr_mac_format(nic->mac, mb);
+	r = net_nl_need(s, err);
+	if (r < 0)
+		return r;
 	r = resolve_parent(s, parent, parent_mac, &up, err);
 	if (r < 0)
 		return r;
@@ -313,6 +323,9 @@ int vmr_net_bridge_tap(struct vmr_net *s, const struct vmr_net_nic *nic, const c
 	vmr_net_ifname(nic->mac, name);
 	vmr_net_tap_mac(nic->mac, &mac);
 	vmr_mac_format(&mac, mb);
+	r = net_nl_need(s, err);
+	if (r < 0)
+		return r;
 	r = ensure_bridge(s, bridge, owner, &br, err);
 	if (r < 0)
 		return r;
@@ -345,6 +358,9 @@ int vmr_net_tap(struct vmr_net *s, const char *tap, unsigned queues, int *tapfds
 	struct net_link l;
 	int r;
 
+	r = net_nl_need(s, err);
+	if (r < 0)
+		return r;
 	r = net_link_lookup(&s->nl, tap, 0, &l, err);
 	if (r < 0)
 		return r;
@@ -411,6 +427,9 @@ int vmr_net_pci(struct vmr_net *s, const char *bdf, bool force, const char *nic,
 	if (!net_sysfs_exists(s->cfg, "bus/pci/devices/%s", bdf))
 		return vmr_error_set(err, ENODEV, "PCI device '%s' not found", bdf);
 	if (!force) {
+		r = net_nl_need(s, err);
+		if (r < 0)
+			return r;
 		r = check_host_use(s, bdf, nic, err);
 		if (r < 0)
 			return r;
@@ -433,6 +452,9 @@ int vmr_net_vf(struct vmr_net *s, const struct vmr_pci_addr *pfa, const struct v
 	if (r < 0)
 		return r;
 	if (r > 0) {
+		r = net_nl_need(s, err);
+		if (r < 0)
+			return r;
 		r = net_link_lookup(&s->nl, pfname, 0, &l, err);
 		if (r < 0)
 			return r;

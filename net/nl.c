@@ -34,9 +34,12 @@
 #include <sys/socket.h>
 
 #include "lib/base/buf.h"
+#include "lib/base/dlib.h"
 #include "lib/base/util.h"
 #include "net/internal.h"
 #include "net/net.h"
+/* last: it names libnl's functions after its declarations */
+#include "net/nl_dl.h"
 
 #ifndef SOL_NETLINK
 #define SOL_NETLINK 270
@@ -105,6 +108,9 @@ int net_nl_open(struct vmr_nl *nl, struct vmr_error **err)
 	int one = 1, r, fd;
 
 	nl_reset(nl);
+	nl->sk = NULL;
+	if (nl_dl_load(err) < 0)
+		return -1;
 	nl->sk = nl_socket_alloc();
 	if (!nl->sk)
 		return vmr_error_set(err, ENOMEM, "allocate netlink socket");

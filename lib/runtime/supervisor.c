@@ -10,9 +10,9 @@
 #include <stdio.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
-#include <systemd/sd-daemon.h>
 
 #include "lib/base/fault.h"
+#include "lib/base/notify.h"
 #include "lib/runtime/plandesc.h"
 #include "lib/runtime/procstat.h"
 #include "lib/runtime/supervisor_internal.h"
@@ -445,7 +445,7 @@ void sup_stop(struct sup *s, unsigned timeout_s, const char *why)
 		return;
 	}
 	sup_unlink(s, "ready");
-	(void)sd_notify(0, "STOPPING=1");
+	(void)vmr_notify("STOPPING=1");
 	s->phase = PHASE_POWERDOWN;
 	sup_health_end(s);
 	s->stop_wait = timeout_s;

@@ -7,15 +7,16 @@
  * serves signals and has a deadline.
  */
 #include <fcntl.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <systemd/sd-daemon.h>
 
 #include "images/images.h"
 #include "lib/base/fault.h"
+#include "lib/base/notify.h"
 #include "lib/devices/devices.h"
 #include "lib/runtime/guestplan.h"
 #include "lib/runtime/plandesc.h"
@@ -783,11 +784,18 @@ int sup_start(struct sup *s, struct vmr_error **err)
 	 * restart manager its pid is the main one
 	 */
 	if (s->o->manager_pid > 0)
-		(void)sd_notifyf(0, "READY=1\nMAINPID=%d\nSTATUS=running (qemu pid %d)",
-				 (int)s->o->manager_pid, (int)s->qemu_pid);
+		(void)vmr_notifyf("READY=1\nMAINPID=%d\nSTATUS=running (qemu pid %d)",
+				  (int)s->o->manager_pid, (int)s->qemu_pid);
 	else
-		(void)sd_notifyf(0, "READY=1\nSTATUS=running (qemu pid %d)", (int)s->qemu_pid);
+		(void)vmr_notifyf("READY=1\nSTATUS=running (qemu pid %d)", (int)s->qemu_pid);
 	sup_health_start(s);
+	/*
+	 * What startup allocated and freed (QMP replies, argv, the plan's
+	 * scratch) goes back to the kernel: freed chunks below the top of the
+	 * heap otherwise stay dirty pages of this process for as long as the
+	 * guest runs (docs/performance.md, "Supervisor memory")
+	 */
+	malloc_trim(0);
 	vmr_fault_point("running");
 	return 0;
 }

@@ -76,7 +76,7 @@ else
 		skip "apt has no package lists here" "test guest build cache"
 	fi
 
-	tg_boot acpi "vmrun.ip=52:54:00:12:34:56,10.0.2.15/24 vmrun.ping=10.0.2.2,2"
+	tg_boot acpi "printk.time=1 vmrun.ip=52:54:00:12:34:56,10.0.2.15/24 vmrun.ping=10.0.2.2,2"
 	qpid=$!
 	events=$(tg_qmp "$T/acpi.sock" "$T/acpi.log" "vmrun-testguest: ping ")
 	wait "$qpid"
@@ -87,6 +87,11 @@ else
 	ok "$(echo "$log" | grep -qx 'vmrun-testguest: ip eth0 10.0.2.15/24'; echo $?)" "vmrun.ip configures the NIC with that MAC"
 	ok "$(echo "$log" | grep -qx 'vmrun-testguest: ping 10.0.2.2 ok'; echo $?)" "vmrun.ping reaches the peer"
 	ok "$(echo "$log" | grep -qx 'vmrun-testguest: powering off'; echo $?)" "power button: 'powering off'"
+	# the guest's own timestamps of a stop, for bench/stoplat.sh
+	ok "$(tr -d '\r' <"$T/acpi.log" | grep -aEq '^\[ *[0-9]+\.[0-9]{6}\] vmrun-testguest: power button$'; echo $?)" \
+		"power button: a line with the kernel's timestamp (printk.time=1)"
+	ok "$(tr -d '\r' <"$T/acpi.log" | grep -aEq '^\[ *[0-9]+\.[0-9]{6}\] reboot: Power down$'; echo $?)" \
+		"power off: the kernel's last line with its timestamp"
 	while IFS= read -r l; do echo "# $l"; done <<<"$log"
 
 	tg_boot noacpi "vmrun.noacpi=1"

@@ -14,13 +14,13 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <systemd/sd-daemon.h>
 
 #include "lib/runtime/control.h"
 #include "lib/base/cpuset.h"
 #include "lib/runtime/launch.h"
 #include "lib/runtime/run.h"
 #include "lib/base/statedir.h"
+#include "lib/base/notify.h"
 #include "lib/runtime/supervisor.h"
 #include "lib/base/util.h"
 #include "tests/lib/tap.h"
@@ -495,7 +495,7 @@ static void test_launch_wait(void)
 	vmr_error_free(err);
 }
 
-/* A child standing for a supervisor `up` started: it reports with sd_notify. */
+/* A child standing for a supervisor `up` started: it reports with vmr_notify. */
 static pid_t notifier(const struct vmr_launch *l, const char *msg, int exit_status)
 {
 	pid_t pid = fork();
@@ -504,7 +504,7 @@ static pid_t notifier(const struct vmr_launch *l, const char *msg, int exit_stat
 		for (size_t i = 0; i < l->env.n; i++)
 			if (startswith(l->env.v[i], "NOTIFY_SOCKET="))
 				setenv("NOTIFY_SOCKET", l->env.v[i] + strlen("NOTIFY_SOCKET="), 1);
-		(void)sd_notify(0, msg);
+		(void)vmr_notify(msg);
 		if (exit_status >= 0)
 			_exit(exit_status);
 		pause();
@@ -537,7 +537,7 @@ static int sup_slow(const char *guest, void *userdata)
 		return 1;
 	usleep(50 * 1000);
 	(void)write_all(fd, ready, strlen(ready));
-	(void)sd_notify(0, "READY=1");
+	(void)vmr_notify("READY=1");
 	pause();
 	return 0;
 }
