@@ -186,8 +186,17 @@ ok $? "kill: QEMU died with the container's PID 1"
 is "$(wc -l <"$STATE/$G/journal.jsonl")" 1 "kill: the journal keeps the macvtap"
 "${D[@]}" start "$c" >/dev/null
 started kill+start
+# the killed run's `ready` may still be there when the new supervisor takes the
+# lock, and dockerd copies a container's output into its log asynchronously:
+# wait for the line rather than read the log once
+for ((i = 0; i < 200; i++)); do
+	logs "$c" | grep -q "undid 1 host change left by a previous run" && break
+	sleep 0.1
+done
 logs "$c" | grep -q "undid 1 host change left by a previous run"
-ok $? "kill+start: the restarted container undid what the killed one left"
+ok $? "kill+start: the restarted container undid what the killed one left" ||
+	logs "$c" | tail -5 | sed 's/^/# /'
+
 "${D[@]}" stop -t 30 "$c" >/dev/null
 faults_clean kill+start "$G"
 "${D[@]}" rm "$c" >/dev/null

@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Two real guests (the test guest under TCG, docs/testguest.md) started by
 # `vmrun run` inside a network namespace this test creates: they ping each
-# other over macvtap (both on one veth), then over a bridge vmrun creates.
-# After the supervisors stop, the namespace's link list is as before.
+# other over macvtap (both on one veth), then over a bridge vmrun creates,
+# then over macvtap with every confinement of docs/security.md on at once
+# (QEMU as the default qemu_user in a private mount namespace and its own
+# cgroup, in a fake cgroup v2 tree; the supervisor down to CAP_NET_ADMIN and
+# CAP_KILL under its filter).  After the supervisors stop, the namespace's
+# link list is as before.
 # Needs `make testguest`.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
@@ -61,11 +65,13 @@ guests:
 EOF
 }
 
-# start TAG TOPOLOGY GUEST: a supervisor inside the namespace, output in $T/TAG-GUEST.*
+# start TAG TOPOLOGY GUEST: a supervisor inside the namespace, output in $T/TAG-GUEST.*;
+# with the configuration file $CONF when it is set
+CONF=
 start() {
 	: >"$T/$1-$3.out"
 	: >"$T/$1-$3.err"
-	ip netns exec "$ns" "$VMRUN" --state-dir "$STATE" run "$T/$2.yaml" "$3" \
+	ip netns exec "$ns" "$VMRUN" ${CONF:+--config "$CONF"} --state-dir "$STATE" run "$T/$2.yaml" "$3" \
 		>>"$T/$1-$3.out" 2>>"$T/$1-$3.err" &
 	RUN_PID[$1-$3]=$!
 }
@@ -95,6 +101,7 @@ pair() {
 		ok $r "$kind: guest $g pings the other"
 		[ $r -eq 0 ] || tail -n 5 "$T/$kind-$g.out" "$T/$kind-$g.err" | sed 's/^/# /'
 	done
+	[ -n "$CONF" ] && confined
 	for g in a b; do
 		kill -TERM "${RUN_PID[$kind-$g]}"
 	done
@@ -109,6 +116,40 @@ topology macvtap "macvtap: v0"
 pair macvtap
 topology bridge "bridge: vmrtbr0"
 pair bridge
+
+# confined: while both guests of the pair run, what docs/security.md promises
+status_of() { awk -v k="$2:" '$1 == k { $1 = ""; sub(/^ /, ""); print }' "/proc/$1/status"; }
+confined() {
+	local g q s
+	for g in a b; do
+		q=$(json_get "$STATE/$g/status.json" 'j["qemu_pid"]' 2>/dev/null)
+		s=$(json_get "$STATE/$g/status.json" 'j["supervisor_pid"]' 2>/dev/null)
+		if [ -z "$q" ] || [ ! -r "/proc/$q/status" ] || [ -z "$s" ] || [ ! -r "/proc/$s/status" ]; then
+			ok 1 "secure: guest $g's QEMU and supervisor are found"
+			continue
+		fi
+		[ "$(status_of "$q" Uid | awk '{ print $1 }')" != 0 ]
+		ok $? "secure: $g's QEMU is not root"
+		is "$(status_of "$q" CapEff) $(status_of "$q" CapPrm) $(status_of "$q" CapBnd) $(status_of "$q" NoNewPrivs) $(status_of "$q" Seccomp)" \
+			"0000000000000000 0000000000000000 0000000000000000 1 2" "secure: $g's QEMU has no capability, NoNewPrivs, its filter"
+		awk '$5 == "/dev" { for (i = 7; i <= NF; i++) if ($i == "-") print $(i + 1) }' "/proc/$q/mountinfo" | grep -qx tmpfs
+		ok $? "secure: $g's QEMU sees a private tmpfs /dev"
+		is "$(cat "$CG/vmrun/$g/cgroup.procs" 2>/dev/null)" 0 "secure: $g's QEMU joined its cgroup leaf"
+		is "$(status_of "$s" CapEff) $(status_of "$s" CapBnd) $(status_of "$s" Seccomp)" \
+			"0000000000001020 0000000000001020 2" "secure: $g's supervisor keeps CAP_NET_ADMIN and CAP_KILL, under its filter"
+	done
+}
+CG=$T/cgroup
+mkdir -p "$CG" &&
+	echo "cpuset cpu io memory hugetlb pids" >"$CG/cgroup.controllers" &&
+	echo "cpuset memory pids" >"$CG/cgroup.subtree_control" &&
+	printf '[vmrun]\nprivate_mounts = true\ncgroup = true\ncgroup_root = %s\n' "$CG" >"$T/secure.conf"
+ok $? "secure: a configuration with private mounts and a (fake v2) cgroup"
+topology secure "macvtap: v0"
+CONF=$T/secure.conf
+pair secure
+CONF=
+ok "$([ ! -e "$CG/vmrun" ] && echo 0 || echo 1)" "secure: no cgroup directory left"
 
 # a supervisor killed with SIGKILL leaves its macvtap; the next start reclaims it
 topology macvtap "macvtap: v0"
