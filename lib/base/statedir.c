@@ -81,8 +81,10 @@ int vmr_lockfile_take(const char *path, unsigned retries, int *ret_fd, pid_t *re
 		}
 		sleep_ms(10);
 	}
+	/* write, then cut: a reader never sees the file empty while it is held
+	 * (a restarted container's PID 1 rewrites the same "1\n") */
 	n = snprintf(pidline, sizeof(pidline), "%d\n", (int)getpid());
-	if (ftruncate(fd, 0) < 0 || pwrite(fd, pidline, (size_t)n, 0) != n)
+	if (pwrite(fd, pidline, (size_t)n, 0) != n || ftruncate(fd, n) < 0)
 		return -errno;
 	*ret_fd = TAKE_FD(fd);
 	return 0;
