@@ -20,9 +20,10 @@
  * Why not libcap's cap_launch(): its child calls cap_get_proc()/cap_dup()
  * (malloc after fork), runs the only caller hook *before* the uid change
  * (PR_SET_PDEATHSIG set there is cleared by setresuid), and reports a
- * bare errno.  The libcap calls made in the child here (cap_drop_bound,
- * cap_set_proc on a cap_t built before fork, cap_reset_ambient) are
- * single prctl/capset system calls on memory prepared in the parent.
+ * bare errno.  The child makes single system calls on memory prepared in
+ * the parent: cap_drop_bound(3) (one PR_CAPBSET_DROP), capset(2) from plain
+ * bits, and PR_CAP_AMBIENT_CLEAR_ALL (cap_reset_ambient(3) would first read
+ * every capability's ambient flag).
  */
 
 #include <stdbool.h>

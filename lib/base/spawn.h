@@ -129,4 +129,20 @@ int vmr_proc_set_cmdline(char *const *argv);
 int vmr_spawn_user_lookup(const char *spec, struct vmr_spawn_user *ret, struct vmr_error **err);
 void vmr_spawn_user_free(struct vmr_spawn_user *u);
 
+/*
+ * The user NAME as NSS's "files" source gives it: its uid and gid from the
+ * passwd file, its groups (the primary one first) from the group file, read
+ * with fgetpwent(3)/fgetgrent(3).  vmr_spawn_user_lookup() and
+ * vmr_user_exists() try it first, so the common case (vmrun, nobody, users
+ * of /etc/passwd) loads no NSS module: glibc keeps a loaded module, and
+ * libnss_systemd, for one, would cost every supervisor a dlopen and 320 KiB
+ * for the guest's life.  Returns 0, -ENOENT when NAME is not in the file,
+ * or another negative errno.
+ */
+int vmr_user_from_files(const char *passwd, const char *group, const char *name,
+			struct vmr_spawn_user *ret);
+
+/* true when the user NAME exists: the passwd file first, then NSS */
+bool vmr_user_exists(const char *name);
+
 #endif

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Host configuration: /etc/vmrun/vmrun.conf via iniparser, then the environment. */
 #include <iniparser.h>
-#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 
 #include "lib/model/config.h"
 #include "lib/base/caps.h"
+#include "lib/base/spawn.h"
 #include "lib/base/util.h"
 
 /*
@@ -246,7 +246,7 @@ static void config_qemu_user(struct vmr_config *c)
 	}
 	if (!vmr_caps_have(CAP_SETUID) || !vmr_caps_have(CAP_SETGID))
 		return;
-	if (getpwnam(VMR_CONFIG_QEMU_USER)) {
+	if (vmr_user_exists(VMR_CONFIG_QEMU_USER)) {
 		c->qemu_user = xstrdup(VMR_CONFIG_QEMU_USER);
 	} else {
 		c->qemu_user = xstrdup(VMR_CONFIG_QEMU_USER_FALLBACK);

@@ -8,7 +8,9 @@
  * under /tmp, since that user may not enter the checkout.
  */
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -498,6 +500,68 @@ static void test_fork(void)
 	vmr_error_free(err);
 }
 
+/* the files source: uid, gid, groups with the primary first, each once */
+static void test_user_files(void)
+{
+	char dir[] = "/tmp/vmrt-users.XXXXXX";
+	_cleanup_free_ char *pw = NULL, *gr = NULL;
+	struct vmr_spawn_user u = {0};
+	FILE *f;
+
+	if (!mkdtemp(dir))
+		abort();
+	pw = xasprintf("%s/passwd", dir);
+	gr = xasprintf("%s/group", dir);
+	f = fopen(pw, "we");
+	fputs("root:x:0:0:root:/root:/bin/sh\n"
+	      "vmrun:x:998:997:vmrun:/nonexistent:/usr/sbin/nologin\n"
+	      "vmrunner:x:1000:1000::/home/r:/bin/sh\n",
+	      f);
+	fclose(f);
+	f = fopen(gr, "we");
+	fputs("root:x:0:\n"
+	      "kvm:x:104:vmrunner,vmrun\n"
+	      "vmrun:x:997:vmrun\n"
+	      "audio:x:29:vmrun2,vmrunner\n"
+	      "tty:x:5:vmrun\n",
+	      f);
+	fclose(f);
+
+	ok(vmr_user_from_files(pw, gr, "vmrun", &u) == 0, "files: vmrun found");
+	is_int(u.uid, 998, "files: uid");
+	is_int(u.gid, 997, "files: gid");
+	is_int((long)u.ngroups, 3, "files: the primary group once, kvm and tty (not vmrun2's audio)");
+	ok(u.ngroups == 3 && u.groups[0] == 997 && u.groups[1] == 104 && u.groups[2] == 5,
+	   "files: primary first, then in the file's order");
+	vmr_spawn_user_free(&u);
+	is_int(vmr_user_from_files(pw, gr, "vmru", &u), -ENOENT, "files: a prefix is not a user");
+	is_int(vmr_user_from_files(pw, gr, "nobody", &u), -ENOENT, "files: absent user: ENOENT");
+	unlink(gr);
+	ok(vmr_user_from_files(pw, gr, "vmrunner", &u) == 0 && u.ngroups == 1 &&
+	       u.groups[0] == 1000,
+	   "files: no group file: the primary group only");
+	vmr_spawn_user_free(&u);
+	unlink(pw);
+	is_int(vmr_user_from_files(pw, gr, "root", &u), -ENOENT, "files: no passwd file: ENOENT");
+	rmdir(dir);
+
+	/* the real files against NSS, for root (always in /etc/passwd) */
+	{
+		gid_t nss[64];
+		int n = 64;
+		bool same;
+
+		ok(vmr_spawn_user_lookup("root", &u, NULL) == 0, "root looked up");
+		same = getgrouplist("root", 0, nss, &n) >= 0 && (size_t)n == u.ngroups;
+		for (int i = 0; same && i < n; i++)
+			same = nss[i] == u.groups[i];
+		ok(same && u.uid == 0 && u.gid == 0, "root: as getpwnam(3) and getgrouplist(3) say");
+		vmr_spawn_user_free(&u);
+		ok(vmr_user_exists("root") && !vmr_user_exists("no-such-user-vmrt"),
+		   "vmr_user_exists: root yes, a made-up name no");
+	}
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && streq(argv[1], "report"))
@@ -518,5 +582,6 @@ int main(int argc, char **argv)
 	test_drop_failure();
 	test_pdeathsig();
 	test_fork();
+	test_user_files();
 	return tap_done();
 }
