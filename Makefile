@@ -17,8 +17,8 @@ VERSION  := $(shell cat VERSION 2>/dev/null || git describe --tags --always --di
 
 PKGS := yaml-0.1 jansson libmnl libcap
 # their headers only: loaded with dlopen by what needs them (lib/base/dlib.h), not by every
-# vmrun process: libnl (net/nl_dl.h), libseccomp (lib/runtime/sandbox.c, unloaded once the
-# filter is loaded), libisofs (images/isofs.c), libpci (net/devices.c), libmicrohttpd
+# vmrun process: libnl (net/nl_dl.h), libseccomp (lib/runtime/sandbox_filter.c, which builds
+# the filter at build time and in tests), libisofs (images/isofs.c), libpci (net/devices.c), libmicrohttpd
 # (lib/runtime/exporter.c)
 DLOPEN_PKGS := libnl-3.0 libnl-route-3.0 libseccomp libisofs-1 libpci libmicrohttpd
 # unit tests that build links themselves (a veth pair) call libnl directly, the sandbox's
@@ -131,6 +131,17 @@ $(BUILD)/gen/version.h: FORCE
 	@printf '#define VMR_VERSION "%s"\n' '$(VERSION)' >$@.tmp
 	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
 $(BUILD)/obj/cmd/main.o $(BUILD)/obj/cmd/help.o: $(BUILD)/gen/version.h
+
+# the supervisor's seccomp filter: libseccomp compiles the rules of
+# lib/runtime/sandbox_filter.c to BPF here, at build time, and the supervisor
+# loads that program (lib/runtime/sandbox.c) without mapping libseccomp
+SANDBOX_GEN := $(BUILD)/gen/sandbox-bpf-gen
+$(SANDBOX_GEN): $(BUILD)/obj/lib/runtime/gen/sandbox_bpf.o \
+		$(BUILD)/obj/lib/runtime/sandbox_filter.o $(BUILD)/liblib-base.a
+	$(call quiet,LD,$(notdir $@))$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+$(BUILD)/gen/sandbox_bpf.h: $(SANDBOX_GEN)
+	$(call quiet,GEN,$(notdir $@))$(SANDBOX_GEN) >$@.tmp && mv $@.tmp $@
+$(BUILD)/obj/lib/runtime/sandbox.o: $(BUILD)/gen/sandbox_bpf.h
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)

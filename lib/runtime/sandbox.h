@@ -3,7 +3,9 @@
 #define VMR_SANDBOX_H
 
 /*
- * The supervisor's own seccomp filter, with libseccomp (docs/security.md).
+ * The supervisor's own seccomp filter, written as libseccomp rules
+ * (sandbox_filter.c), compiled to BPF when vmrun is built and loaded from
+ * that (sandbox.c; docs/security.md).
  *
  * Once QEMU runs and the host is set up, the supervisor only talks QMP,
  * copies the console, reaps, and at the end undoes the journal (netlink,
@@ -22,8 +24,10 @@
  * the list cannot be bypassed through them.
  */
 
+#include <linux/filter.h>
 #include <seccomp.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "lib/base/error.h"
 
@@ -38,10 +42,24 @@
 extern const char *const vmr_sandbox_denied[];
 
 /*
- * Build the filter without loading it, for inspection (seccomp_export_pfc)
- * and tests.  The caller releases *ret with seccomp_release().
+ * Build the filter with libseccomp (loaded with dlopen) without loading it:
+ * for the build-time generator and for inspection (seccomp_export_pfc) in
+ * tests.  The caller releases *ret with seccomp_release().
  */
 int vmr_sandbox_filter_new(scmp_filter_ctx *ret, struct vmr_error **err);
+
+/* The filter as BPF (seccomp_export_bpf(3)) written to fd. */
+int vmr_sandbox_filter_export(int fd, struct vmr_error **err);
+
+/* This architecture's number of the system call NAME; negative if unknown. */
+int vmr_sandbox_syscall_nr(const char *name);
+
+/*
+ * The program vmr_sandbox_supervisor() loads: the export of the filter
+ * above made at build time (lib/runtime/gen/sandbox_bpf.c), *ret_len
+ * instructions.
+ */
+const struct sock_filter *vmr_sandbox_bpf(size_t *ret_len);
 
 /*
  * Install the SIGSYS handler that answers the filter's traps: the denied

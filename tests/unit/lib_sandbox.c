@@ -295,6 +295,30 @@ static void test_pfc(void)
 	ok(strstr(pfc, "action ALLOW;") != NULL, "default action: allow");
 }
 
+/* the program the supervisor loads is what libseccomp makes of the rules now */
+static void test_bpf_same(void)
+{
+	struct vmr_error *err = NULL;
+	_cleanup_free_ char *bpf = NULL;
+	_cleanup_close_ int fd = memfd_create("bpf", MFD_CLOEXEC);
+	const struct sock_filter *built;
+	size_t n, len = 0;
+	char path[64];
+	int r;
+
+	built = vmr_sandbox_bpf(&n);
+	r = fd < 0 ? -1 : vmr_sandbox_filter_export(fd, &err);
+	ok(r == 0, "the filter exports as BPF%s%s", err ? ": " : "", err ? err->msg : "");
+	vmr_error_free(err);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	if (r < 0 || read_file(path, 1 << 20, &bpf, &len) < 0)
+		return;
+	is_int((long long)len, (long long)(n * sizeof(*built)),
+	       "the built-in program has as many instructions (%zu)", n);
+	ok(len == n * sizeof(*built) && memcmp(bpf, built, len) == 0,
+	   "the built-in program is the export, instruction for instruction");
+}
+
 static void test_loaded(const char *dir)
 {
 	int status = -1;
@@ -512,6 +536,7 @@ int main(void)
 			 "build and load the filter");
 	} else {
 		test_pfc();
+		test_bpf_same();
 		test_loaded(dir);
 		test_log_once(dir);
 #if defined(__x86_64__)

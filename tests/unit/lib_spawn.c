@@ -530,7 +530,8 @@ static void test_user_files(void)
 	ok(vmr_user_from_files(pw, gr, "vmrun", &u) == 0, "files: vmrun found");
 	is_int(u.uid, 998, "files: uid");
 	is_int(u.gid, 997, "files: gid");
-	is_int((long)u.ngroups, 3, "files: the primary group once, kvm and tty (not vmrun2's audio)");
+	is_int((long)u.ngroups, 3,
+	       "files: the primary group once, kvm and tty (not vmrun2's audio)");
 	ok(u.ngroups == 3 && u.groups[0] == 997 && u.groups[1] == 104 && u.groups[2] == 5,
 	   "files: primary first, then in the file's order");
 	vmr_spawn_user_free(&u);
@@ -555,7 +556,8 @@ static void test_user_files(void)
 		same = getgrouplist("root", 0, nss, &n) >= 0 && (size_t)n == u.ngroups;
 		for (int i = 0; same && i < n; i++)
 			same = nss[i] == u.groups[i];
-		ok(same && u.uid == 0 && u.gid == 0, "root: as getpwnam(3) and getgrouplist(3) say");
+		ok(same && u.uid == 0 && u.gid == 0,
+		   "root: as getpwnam(3) and getgrouplist(3) say");
 		vmr_spawn_user_free(&u);
 		ok(vmr_user_exists("root") && !vmr_user_exists("no-such-user-vmrt"),
 		   "vmr_user_exists: root yes, a made-up name no");
