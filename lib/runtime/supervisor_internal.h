@@ -102,6 +102,7 @@ struct sup_health {
 	bool started;			 /* the guest ran: checks are on */
 	struct vmr_ready_lines lines;	 /* the console (regex for console and cloud-init) */
 	bool healthy;			 /* the condition was met since the last reset */
+	bool marked;			 /* set by sup_health_mark_running, not yet announced */
 	bool paused;			 /* QEMU's STOP event without RESUME since */
 	time_t since;			 /* when it became healthy */
 	char *last;			 /* tcp and agent: what the last attempt saw */
@@ -228,6 +229,12 @@ void sup_relay_dispatch(struct sup *s, const struct pollfd *pfd, size_t n);
 /* supervisor_ready.c: ready_when, the guest agent, reboot */
 void sup_health_init(struct sup *s);
 void sup_health_start(struct sup *s);
+/*
+ * ready_when running, at `cont`: healthy from now on, without a word yet,
+ * so the status.json written with the running state says it too;
+ * sup_health_start() then logs and announces it without writing again.
+ */
+void sup_health_mark_running(struct sup *s);
 void sup_health_console(const char *data, size_t n, void *userdata);
 #define SUP_HEALTH_NPOLL 2
 void sup_health_poll(struct sup *s, struct pollfd *pfd);

@@ -73,22 +73,39 @@ static void tcp_close(struct sup *s)
 	s->health.tcp_fd = -1;
 }
 
+/* What a change of health does: the log line, the healthy file, status.json, waiters */
+static void health_changed(struct sup *s, bool write_status)
+{
+	if (s->health.healthy) {
+		_cleanup_free_ char *when = vmr_ready_text(&s->g->ready);
+
+		tcp_close(s);
+		sup_log(s, VMR_LOG_INFO, "guest '%s' is ready (ready_when %s)", s->g->name, when);
+	}
+	health_file(s);
+	if (write_status)
+		(void)sup_write_status(s, NULL);
+	if (s->health.healthy)
+		health_notify(s);
+}
+
 static void health_set(struct sup *s, bool healthy)
 {
 	if (s->health.healthy == healthy)
 		return;
 	s->health.healthy = healthy;
-	if (healthy) {
-		_cleanup_free_ char *when = vmr_ready_text(&s->g->ready);
-
-		s->health.since = time(NULL);
-		tcp_close(s);
-		sup_log(s, VMR_LOG_INFO, "guest '%s' is ready (ready_when %s)", s->g->name, when);
-	}
-	health_file(s);
-	(void)sup_write_status(s, NULL);
 	if (healthy)
-		health_notify(s);
+		s->health.since = time(NULL);
+	health_changed(s, true);
+}
+
+void sup_health_mark_running(struct sup *s)
+{
+	if (s->g->ready.kind != VMR_READY_RUNNING || s->health.healthy)
+		return;
+	s->health.healthy = true;
+	s->health.since = time(NULL);
+	s->health.marked = true;
 }
 
 void sup_health_init(struct sup *s)
@@ -113,10 +130,13 @@ void sup_health_start(struct sup *s)
 	}
 	s->health.tcp_next = now_ms();
 	s->agent.next_ping = now_ms();
-	if (r->kind == VMR_READY_RUNNING)
+	if (r->kind == VMR_READY_RUNNING && s->health.marked)
+		health_changed(s, false); /* status.json said it with "running" */
+	else if (r->kind == VMR_READY_RUNNING)
 		health_set(s, true);
 	else
 		health_file(s);
+	s->health.marked = false;
 }
 
 void sup_health_console(const char *data, size_t n, void *userdata)

@@ -761,6 +761,8 @@ int sup_start(struct sup *s, struct vmr_error **err)
 
 	s->phase = PHASE_RUNNING;
 	s->ran = true;
+	/* ready_when running: ready now, and the one status.json below says so too */
+	sup_health_mark_running(s);
 	ready = sup_file(s, "ready");
 	/* status.json first: a healthcheck that sees `ready` finds the state in it */
 	r = sup_write_status(s, err);
