@@ -5,13 +5,13 @@
  * lib/yamlout.h (libyaml's emitter).  Pure: the caller reads files and keys.
  */
 #include <crypt.h> /* the types; the functions come through dlopen */
-#include <dlfcn.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <yaml.h>
 
 #include "images/images.h"
 #include "images/isofs.h"
+#include "lib/base/dlib.h"
 #include "lib/base/netaddr.h"
 #include "lib/base/util.h"
 #include "lib/base/yamlout.h"
@@ -393,27 +393,23 @@ static void salt_bytes(const char *name, const char *hostname, char out[16])
  * hashed rather than linked: every other vmrun process (and every seed
  * without a password) is spared loading it.
  */
-struct crypt_lib {
-	char *(*gensalt_rn)(const char *prefix, unsigned long count, const char *rbytes,
-			    int nrbytes, char *output, int output_size);
-	char *(*crypt_r)(const char *phrase, const char *setting, struct crypt_data *data);
+static struct {
+	__typeof__(crypt_gensalt_rn) *gensalt_rn;
+	__typeof__(crypt_r) *crypt_r;
+} crypt_lib;
+static const struct vmr_dlib_sym crypt_syms[] = {
+    {"crypt_gensalt_rn", (void **)&crypt_lib.gensalt_rn},
+    {"crypt_r", (void **)&crypt_lib.crypt_r},
 };
 
-static int crypt_lib_load(struct crypt_lib *L, struct vmr_error **err)
+static int crypt_lib_load(struct vmr_error **err)
 {
 	static void *h;
 
-	if (!h)
-		h = dlopen("libcrypt.so.1", RTLD_NOW | RTLD_LOCAL);
-	if (!h)
-		return vmr_error_set(err, ENOENT, "load libcrypt.so.1 (Debian's libcrypt1): %s",
-				     dlerror());
-	*(void **)&L->gensalt_rn = dlsym(h, "crypt_gensalt_rn");
-	*(void **)&L->crypt_r = dlsym(h, "crypt_r");
-	if (!L->gensalt_rn || !L->crypt_r)
-		return vmr_error_set(err, ENOENT,
-				     "libcrypt.so.1 has no crypt_gensalt_rn or crypt_r");
-	return 0;
+	if (h)
+		return 0;
+	return vmr_dlib_load_handle("libcrypt.so.1", "a password's hash (Debian package libcrypt1)",
+				    crypt_syms, ARRAY_SIZE(crypt_syms), &h, err);
 }
 
 /*
@@ -432,7 +428,6 @@ static int password_hash(const struct vmr_guest *g, const char *hostname, char *
 	_cleanup_free_ struct crypt_data *cd = NULL;
 	char setting[CRYPT_GENSALT_OUTPUT_SIZE];
 	char rbytes[16];
-	struct crypt_lib L = {0};
 	const char *h;
 	int r;
 
@@ -440,15 +435,15 @@ static int password_hash(const struct vmr_guest *g, const char *hostname, char *
 		*ret = xstrdup(pw);
 		return 0;
 	}
-	r = crypt_lib_load(&L, err);
+	r = crypt_lib_load(err);
 	if (r < 0)
 		return vmr_error_wrap(err, "hash the password of guest '%s'", g->name);
 	salt_bytes(g->name, hostname, rbytes);
-	if (!L.gensalt_rn("$6$", 0, rbytes, (int)sizeof(rbytes), setting, sizeof(setting)))
+	if (!crypt_lib.gensalt_rn("$6$", 0, rbytes, (int)sizeof(rbytes), setting, sizeof(setting)))
 		return vmr_error_set(err, errno, "hash the password of guest '%s': crypt_gensalt",
 				     g->name);
 	cd = xcalloc(1, sizeof(*cd));
-	h = L.crypt_r(pw, setting, cd);
+	h = crypt_lib.crypt_r(pw, setting, cd);
 	if (!h || !startswith(h, "$6$")) {
 		explicit_bzero(cd, sizeof(*cd));
 		return vmr_error_set(err, errno ? errno : EINVAL,
