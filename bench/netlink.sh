@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # 16 macvtaps created and brought up, then removed: vmrun's netlink path
-# (bench/netlink_bench.c over net/, the same calls vmr_net_setup_guest and the
+# (bench/netlink_bench.c over net/, the same calls vmr_net_macvtap() and the
 # undo handler make) against a loop of `ip link` commands (what 5gdeploy's
 # scripts run), in one run, in a network namespace of its own.  Both sides
 # alternate round by round after one warm-up round each; prints the medians

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * vmrun's netlink path for bench/netlink.sh: create N macvtaps on PARENT the
- * way vmr_net_setup_guest() does (one RTM_NEWLINK that also brings the link
- * up, then net_link_mark(): a lookup and the owner mark), then delete them
- * by index as the undo handler does.  Prints "create MS" and "delete MS"
- * for each round.
+ * way vmr_net_macvtap() does (net_link_create_raw(): one RTM_NEWLINK that
+ * also brings the link up and asks for its echo, then net_link_mark(): the
+ * owner mark by the echoed index, after a lookup by name only when the
+ * kernel sent no echo), then delete them by index as the undo handler
+ * does.  Prints "create MS" and "delete MS" for each round.
  *
  *   netlink_bench PARENT N ROUNDS
  */
@@ -37,7 +38,7 @@ int main(int argc, char **argv)
 {
 	struct vmr_nl nl = {0};
 	struct vmr_error *err = NULL;
-	struct net_link parent, l;
+	struct net_link parent;
 	unsigned long long n, rounds;
 	int *idx;
 
@@ -64,18 +65,19 @@ int main(int argc, char **argv)
 						     .mac = &mac,
 						     .mode = VMR_NET_MACVTAP_BRIDGE,
 						     .up = true};
-			int rc;
+			int rc, ifindex;
 
 			snprintf(name, sizeof(name), "vmb%llu", i);
 			snprintf(owner, sizeof(owner), "vmrun:bench:n%llu", i);
-			rc = net_link_create_raw(&nl, &spec);
+			rc = net_link_create_raw(&nl, &spec, &ifindex);
 			if (rc < 0) {
 				net_nl_fail(&nl, rc, &err, "create macvtap '%s'", name);
 				return fail(err);
 			}
-			if (net_link_mark(&nl, name, owner, &l, &err) < 0)
+			ifindex = net_link_mark(&nl, name, ifindex, owner, NULL, &err);
+			if (ifindex < 0)
 				return fail(err);
-			idx[i] = l.ifindex;
+			idx[i] = ifindex;
 		}
 		t1 = now();
 		for (unsigned long long i = 0; i < n; i++) {

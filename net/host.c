@@ -43,9 +43,8 @@ static int setup_ctrlif(const struct vmr_config *cfg, struct vmr_nl *nl, struct 
 {
 	const struct vmr_ctrlif *c = &t->ctrlif;
 	struct net_link_spec spec = {0};
-	struct net_link l;
 	char mb[18];
-	int r;
+	int r, ifindex;
 
 	(void)cfg;
 	r = net_name_check(nl, CTRLIF_NAME, owner, &c->mac, true, err);
@@ -74,14 +73,14 @@ static int setup_ctrlif(const struct vmr_config *cfg, struct vmr_nl *nl, struct 
 	spec.mac = &c->mac;
 	spec.mode = VMR_NET_MACVTAP_BRIDGE;
 	spec.up = true;
-	r = net_link_create_raw(nl, &spec);
+	r = net_link_create_raw(nl, &spec, &ifindex);
 	if (r < 0)
 		return net_nl_fail(nl, r, err, "create macvtap '%s' on '%s'", CTRLIF_NAME,
 				   parent->name);
-	r = net_link_mark(nl, CTRLIF_NAME, owner, &l, err);
-	if (r < 0)
-		return r;
-	r = net_addr_add(nl, l.ifindex, &c->address, CTRLIF_NAME, err);
+	ifindex = net_link_mark(nl, CTRLIF_NAME, ifindex, owner, NULL, err);
+	if (ifindex < 0)
+		return ifindex;
+	r = net_addr_add(nl, ifindex, &c->address, CTRLIF_NAME, err);
 	if (r < 0)
 		return r;
 	/* guests answer ARP late while booting; the entries make them reachable at once */
@@ -94,7 +93,7 @@ static int setup_ctrlif(const struct vmr_config *cfg, struct vmr_nl *nl, struct 
 			if (!streq(nic->name, CTRLIF_NAME) || !nic->has_ip ||
 			    nic->ip.family != c->address.family)
 				continue;
-			r = net_neigh_add(nl, l.ifindex, &nic->ip, &nic->mac, CTRLIF_NAME, err);
+			r = net_neigh_add(nl, ifindex, &nic->ip, &nic->mac, CTRLIF_NAME, err);
 			if (r < 0)
 				return vmr_error_wrap(err, "guest '%s'", g->name);
 		}

@@ -93,17 +93,24 @@ struct net_link_spec {
  * Create a link in one RTM_NEWLINK (so a failure at link-up, such as a
  * MAC already used on the parent, leaves nothing behind).  Errors are
  * reported by the caller's context via net_nl_fail(); this returns the
- * libnl code (negative) or 0, with nl->errnum/extack set.
+ * libnl code (negative) or 0, with nl->errnum/extack set.  With
+ * ret_ifindex, the request asks for an echo (NLM_F_ECHO) and
+ * *ret_ifindex is the new link's index from it, or 0 when the kernel sent
+ * none (before Linux 6.3): net_link_mark() then looks the link up.
  */
-int net_link_create_raw(struct vmr_nl *nl, const struct net_link_spec *spec);
+int net_link_create_raw(struct vmr_nl *nl, const struct net_link_spec *spec, int *ret_ifindex);
 
 /*
  * Give the link vmrun just created its owner mark (ifalias; the kernel
- * takes no alias in RTM_NEWLINK, hence this second request) and fill *ret.
- * A link gone in between fails with ENODEV.
+ * takes no alias in RTM_NEWLINK, hence this second request).  ifindex is
+ * the link's index from net_link_create_raw(), or 0 to look name up
+ * first; call it only after a creation that succeeded, so the mark never
+ * claims another program's link.  With ret, *ret is filled (a lookup by
+ * index when ifindex was given).  Returns the link's index (> 0); a link
+ * gone in between fails with ENODEV.
  */
-int net_link_mark(struct vmr_nl *nl, const char *name, const char *owner, struct net_link *ret,
-		  struct vmr_error **err);
+int net_link_mark(struct vmr_nl *nl, const char *name, int ifindex, const char *owner,
+		  struct net_link *ret, struct vmr_error **err);
 
 /*
  * Change a link: alias (NULL: keep), mtu (0: keep), master (-1: keep,

@@ -170,7 +170,7 @@ static int ensure_shared(struct vmr_net *s, const char *type, const struct net_l
 			 const char *what, const char *creating, const char *owner,
 			 struct net_link *ret, struct vmr_error **err)
 {
-	int r, tries = 0;
+	int r, ifindex, tries = 0;
 
 again:
 	r = net_link_lookup(&s->nl, spec->name, 0, ret, err);
@@ -192,13 +192,14 @@ again:
 		   err);
 	if (r < 0)
 		return r;
-	r = net_link_create_raw(&s->nl, spec);
+	r = net_link_create_raw(&s->nl, spec, &ifindex);
 	/* another supervisor made it meanwhile: use theirs */
 	if (r < 0 && s->nl.errnum == EEXIST && tries++ == 0)
 		goto again;
 	if (r < 0)
 		return net_nl_fail(&s->nl, r, err, "%s", creating);
-	return net_link_mark(&s->nl, spec->name, owner, ret, err);
+	r = net_link_mark(&s->nl, spec->name, ifindex, owner, ret, err);
+	return r < 0 ? r : 0;
 }
 
 /*
@@ -255,9 +256,9 @@ int vmr_net_macvtap(struct vmr_net *s, const struct vmr_net_nic *nic, const char
 {
 	_cleanup_free_ char *owner = vmr_net_owner(nic->guest, nic->nic);
 	struct net_link_spec spec = {0};
-	struct net_link up, lower, l;
+	struct net_link up, lower;
 	char name[16], mb[18];
-	int r;
+	int r, ifindex;
 
 	vmr_net_ifname(nic->mac, name);
 	vmr_mac_format(nic->mac, mb);
@@ -292,14 +293,14 @@ int vmr_net_macvtap(struct vmr_net *s, const struct vmr_net_nic *nic, const char
 	spec.mtu = nic->mtu;
 	spec.mode = mode;
 	spec.up = true;
-	r = net_link_create_raw(&s->nl, &spec);
+	r = net_link_create_raw(&s->nl, &spec, &ifindex);
 	if (r < 0)
 		return net_nl_fail(&s->nl, r, err, "create macvtap '%s' on '%s'", name, lower.name);
-	r = net_link_mark(&s->nl, name, owner, &l, err);
-	if (r < 0)
-		return r;
+	ifindex = net_link_mark(&s->nl, name, ifindex, owner, NULL, err);
+	if (ifindex < 0)
+		return ifindex;
 	*ret_ifname = xstrdup(name);
-	return net_macvtap_open(s->cfg, nic->guest, name, l.ifindex, nic->queues, tapfds, err);
+	return net_macvtap_open(s->cfg, nic->guest, name, ifindex, nic->queues, tapfds, err);
 }
 
 static int ensure_bridge(struct vmr_net *s, const char *br, const char *owner, struct net_link *ret,

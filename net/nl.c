@@ -312,13 +312,107 @@ static int macvlan_mode(enum vmr_net_macvtap_mode m)
 	}
 }
 
-int net_link_create_raw(struct vmr_nl *nl, const struct net_link_spec *spec)
+/* What the kernel echoes of a link it created (link_add_echo). */
+struct add_echo {
+	const char *name;
+	int ifindex;
+	bool acked;
+};
+
+static int echo_name_cb(const struct nlattr *attr, void *data)
+{
+	struct add_echo *e = data;
+
+	if (mnl_attr_get_type(attr) == IFLA_IFNAME &&
+	    mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) == 0 &&
+	    streq(mnl_attr_get_str(attr), e->name))
+		return MNL_CB_STOP;
+	return MNL_CB_OK;
+}
+
+/* libnl passes only messages of our request's sequence number here */
+static int echo_valid_cb(struct nl_msg *msg, void *arg)
+{
+	const struct nlmsghdr *nlh = nlmsg_hdr(msg);
+	struct add_echo *e = arg;
+	const struct ifinfomsg *ifi;
+
+	if (nlh->nlmsg_type != RTM_NEWLINK || nlh->nlmsg_len < NLMSG_LENGTH(sizeof(*ifi)))
+		return NL_OK;
+	ifi = mnl_nlmsg_get_payload(nlh);
+	/* MNL_CB_STOP: the callback found the name we created */
+	if (ifi->ifi_index > 0 && mnl_attr_parse(nlh, sizeof(*ifi), echo_name_cb, e) == MNL_CB_STOP)
+		e->ifindex = ifi->ifi_index;
+	return NL_OK;
+}
+
+static int echo_ack_cb(struct nl_msg *msg, void *arg)
+{
+	struct add_echo *e = arg;
+
+	(void)msg;
+	e->acked = true;
+	return NL_STOP;
+}
+
+/*
+ * rtnl_link_add() with NLM_F_ECHO: Linux 6.3 and later send the new link
+ * back before the ACK, which gives its ifindex without a lookup.  libnl's
+ * nl_wait_for_ack() would return at the echo, so the replies are read
+ * here until the ACK or the error; libnl checks that each has our
+ * sequence number.  *ret_ifindex stays 0 when no echo came (older kernels).
+ */
+static int link_add_echo(struct vmr_nl *nl, struct rtnl_link *l, const char *name, int *ret_ifindex)
+{
+	struct add_echo e = {.name = name};
+	struct nl_cb *sk_cb, *cb;
+	struct nl_msg *msg = NULL;
+	int r;
+
+	r = rtnl_link_build_add_request(l, NLM_F_CREATE | NLM_F_EXCL, &msg);
+	if (r < 0)
+		return r;
+	if (ret_ifindex)
+		nlmsg_hdr(msg)->nlmsg_flags |= NLM_F_ECHO;
+	r = nl_send_auto(nl->sk, msg);
+	nlmsg_free(msg);
+	if (r < 0)
+		return r;
+	/* a clone keeps the socket's error callback (error_cb) */
+	sk_cb = nl_socket_get_cb(nl->sk);
+	cb = nl_cb_clone(sk_cb);
+	nl_cb_put(sk_cb);
+	if (!cb)
+		return -NLE_NOMEM;
+	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, echo_valid_cb, &e);
+	nl_cb_set(cb, NL_CB_ACK, NL_CB_CUSTOM, echo_ack_cb, &e);
+	/*
+	 * nl_recvmsgs_report() returns after each datagram (the echo and the
+	 * ACK are two) with the number of messages it handled; none means the
+	 * socket gave nothing, which must not become a wait for ever
+	 */
+	do
+		r = nl_recvmsgs_report(nl->sk, cb);
+	while (r > 0 && !e.acked);
+	nl_cb_put(cb);
+	if (r == 0)
+		return -NLE_FAILURE;
+	if (r < 0)
+		return r;
+	if (ret_ifindex)
+		*ret_ifindex = e.ifindex;
+	return 0;
+}
+
+int net_link_create_raw(struct vmr_nl *nl, const struct net_link_spec *spec, int *ret_ifindex)
 {
 	_cleanup_link_ struct rtnl_link *l = NULL;
 	_cleanup_addr_ struct nl_addr *a = NULL;
 	int r;
 
 	nl_reset(nl);
+	if (ret_ifindex)
+		*ret_ifindex = 0;
 	if (streq(spec->kind, "macvtap")) {
 		l = rtnl_link_macvtap_alloc();
 		if (l && (r = rtnl_link_macvtap_set_mode(l, macvlan_mode(spec->mode))) < 0)
@@ -351,25 +445,42 @@ int net_link_create_raw(struct vmr_nl *nl, const struct net_link_spec *spec)
 		rtnl_link_set_mtu(l, spec->mtu);
 	if (spec->up)
 		rtnl_link_set_flags(l, IFF_UP_FLAG);
-	return rtnl_link_add(nl->sk, l, NLM_F_CREATE | NLM_F_EXCL);
+	return link_add_echo(nl, l, spec->name, ret_ifindex);
 }
 
-int net_link_mark(struct vmr_nl *nl, const char *name, const char *owner, struct net_link *ret,
-		  struct vmr_error **err)
+int net_link_mark(struct vmr_nl *nl, const char *name, int ifindex, const char *owner,
+		  struct net_link *ret, struct vmr_error **err)
 {
+	struct net_link l;
+	bool known = false;
 	int r;
 
-	r = net_link_lookup(nl, name, 0, ret, err);
-	if (r == 0)
-		return vmr_error_set(err, ENODEV, "interface '%s' vanished after its creation",
-				     name);
-	if (r < 0)
-		return r;
-	r = net_link_change_raw(nl, ret->ifindex, owner, 0, -1, -1, NULL);
+	if (ifindex <= 0) {
+		r = net_link_lookup(nl, name, 0, &l, err);
+		if (r == 0)
+			return vmr_error_set(err, ENODEV,
+					     "interface '%s' vanished after its creation", name);
+		if (r < 0)
+			return r;
+		ifindex = l.ifindex;
+		known = true;
+	}
+	r = net_link_change_raw(nl, ifindex, owner, 0, -1, -1, NULL);
 	if (r < 0)
 		return net_nl_fail(nl, r, err, "mark '%s' as '%s'", name, owner);
+	if (!ret)
+		return ifindex;
+	if (!known) {
+		r = net_link_lookup(nl, NULL, ifindex, &l, err);
+		if (r == 0)
+			return vmr_error_set(err, ENODEV, "interface '%s' vanished after its mark",
+					     name);
+		if (r < 0)
+			return r;
+	}
+	*ret = l;
 	snprintf(ret->alias, sizeof(ret->alias), "%s", owner);
-	return 0;
+	return ifindex;
 }
 
 int net_link_change_raw(struct vmr_nl *nl, int ifindex, const char *alias, unsigned mtu, int master,

@@ -28,12 +28,17 @@
 	X(nl_cache_free)                                                                           \
 	X(nl_cache_get_first)                                                                      \
 	X(nl_cache_get_next)                                                                       \
+	X(nl_cb_clone)                                                                             \
+	X(nl_cb_put)                                                                               \
+	X(nl_cb_set)                                                                               \
 	X(nl_connect)                                                                              \
 	X(nl_geterror)                                                                             \
+	X(nl_recvmsgs_report)                                                                      \
 	X(nl_send_auto)                                                                            \
 	X(nl_socket_alloc)                                                                         \
 	X(nl_socket_enable_msg_peek)                                                               \
 	X(nl_socket_free)                                                                          \
+	X(nl_socket_get_cb)                                                                        \
 	X(nl_socket_get_fd)                                                                        \
 	X(nl_socket_modify_err_cb)                                                                 \
 	X(nl_wait_for_ack)                                                                         \
@@ -42,7 +47,8 @@
 	X(nla_put_string)                                                                          \
 	X(nlmsg_alloc_simple)                                                                      \
 	X(nlmsg_append)                                                                            \
-	X(nlmsg_free)
+	X(nlmsg_free)                                                                              \
+	X(nlmsg_hdr)
 
 #define NL_DL_LIBNL_ROUTE_SYMS(X)                                                                  \
 	X(rtnl_addr_add)                                                                           \
@@ -55,9 +61,9 @@
 	X(rtnl_addr_put)                                                                           \
 	X(rtnl_addr_set_ifindex)                                                                   \
 	X(rtnl_addr_set_local)                                                                     \
-	X(rtnl_link_add)                                                                           \
 	X(rtnl_link_alloc)                                                                         \
 	X(rtnl_link_alloc_cache)                                                                   \
+	X(rtnl_link_build_add_request)                                                             \
 	X(rtnl_link_change)                                                                        \
 	X(rtnl_link_delete)                                                                        \
 	X(rtnl_link_get_addr)                                                                      \
@@ -159,12 +165,17 @@ static int nl_dl_load(struct vmr_error **err)
 #define nl_cache_free (*nl_dl.nl_cache_free)
 #define nl_cache_get_first (*nl_dl.nl_cache_get_first)
 #define nl_cache_get_next (*nl_dl.nl_cache_get_next)
+#define nl_cb_clone (*nl_dl.nl_cb_clone)
+#define nl_cb_put (*nl_dl.nl_cb_put)
+#define nl_cb_set (*nl_dl.nl_cb_set)
 #define nl_connect (*nl_dl.nl_connect)
 #define nl_geterror (*nl_dl.nl_geterror)
+#define nl_recvmsgs_report (*nl_dl.nl_recvmsgs_report)
 #define nl_send_auto (*nl_dl.nl_send_auto)
 #define nl_socket_alloc (*nl_dl.nl_socket_alloc)
 #define nl_socket_enable_msg_peek (*nl_dl.nl_socket_enable_msg_peek)
 #define nl_socket_free (*nl_dl.nl_socket_free)
+#define nl_socket_get_cb (*nl_dl.nl_socket_get_cb)
 #define nl_socket_get_fd (*nl_dl.nl_socket_get_fd)
 #define nl_socket_modify_err_cb (*nl_dl.nl_socket_modify_err_cb)
 #define nl_wait_for_ack (*nl_dl.nl_wait_for_ack)
@@ -174,6 +185,7 @@ static int nl_dl_load(struct vmr_error **err)
 #define nlmsg_alloc_simple (*nl_dl.nlmsg_alloc_simple)
 #define nlmsg_append (*nl_dl.nlmsg_append)
 #define nlmsg_free (*nl_dl.nlmsg_free)
+#define nlmsg_hdr (*nl_dl.nlmsg_hdr)
 #define rtnl_addr_add (*nl_dl.rtnl_addr_add)
 #define rtnl_addr_alloc (*nl_dl.rtnl_addr_alloc)
 #define rtnl_addr_alloc_cache (*nl_dl.rtnl_addr_alloc_cache)
@@ -184,9 +196,9 @@ static int nl_dl_load(struct vmr_error **err)
 #define rtnl_addr_put (*nl_dl.rtnl_addr_put)
 #define rtnl_addr_set_ifindex (*nl_dl.rtnl_addr_set_ifindex)
 #define rtnl_addr_set_local (*nl_dl.rtnl_addr_set_local)
-#define rtnl_link_add (*nl_dl.rtnl_link_add)
 #define rtnl_link_alloc (*nl_dl.rtnl_link_alloc)
 #define rtnl_link_alloc_cache (*nl_dl.rtnl_link_alloc_cache)
+#define rtnl_link_build_add_request (*nl_dl.rtnl_link_build_add_request)
 #define rtnl_link_change (*nl_dl.rtnl_link_change)
 #define rtnl_link_delete (*nl_dl.rtnl_link_delete)
 #define rtnl_link_get_addr (*nl_dl.rtnl_link_get_addr)

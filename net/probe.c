@@ -52,7 +52,7 @@ static _Noreturn void probe_kind_child(const char *kind, int fd)
 		goto out;
 	}
 	if (!streq(kind, "bridge")) {
-		r = net_link_create_raw(&nl, &lower);
+		r = net_link_create_raw(&nl, &lower, NULL);
 		if (r < 0 || net_link_lookup(&nl, lower.name, 0, &l, &e) <= 0) {
 			net_nl_fail(&nl, r, &e, "create a bridge to put a %s link on", kind);
 			why = vmr_error_text(e);
@@ -61,7 +61,7 @@ static _Noreturn void probe_kind_child(const char *kind, int fd)
 		spec.parent = l.ifindex;
 		spec.vlan_id = 7;
 	}
-	r = net_link_create_raw(&nl, &spec);
+	r = net_link_create_raw(&nl, &spec, NULL);
 	if (r < 0) {
 		net_nl_fail(&nl, r, &e, "create a %s link", kind);
 		why = vmr_error_text(e);

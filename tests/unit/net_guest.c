@@ -12,6 +12,7 @@
 #include <net/if.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 
 #include "tests/net/nstest.h"
@@ -285,8 +286,8 @@ static void test_undo_checks_identity(void)
 	net_link_lookup(&env->nl, "v0", 0, &v0, NULL);
 	spec.parent = v0.ifindex;
 	spec.mac = &m;
-	ok(net_link_create_raw(&env->nl, &spec) == 0 &&
-	       net_link_mark(&env->nl, spec.name, "vmrun:a:n1", &l, NULL) == 0,
+	ok(net_link_create_raw(&env->nl, &spec, NULL) == 0 &&
+	       net_link_mark(&env->nl, spec.name, 0, "vmrun:a:n1", &l, NULL) > 0,
 	   "a marked macvtap with another MAC");
 	entry = json_pack("{s:s, s:s, s:s, s:s, s:s}", "type", "net.link", "ifname", spec.name,
 			  "kind", "macvtap", "mac", "52:de:ac:19:a0:aa", "owner", "vmrun:a:n1");
@@ -349,7 +350,7 @@ static void test_duplicate_mac(void)
 	net_link_lookup(&env->nl, "v0", 0, &v0, NULL);
 	spec.parent = v0.ifindex;
 	spec.mac = &m;
-	is_int(net_link_create_raw(&env->nl, &spec), 0,
+	is_int(net_link_create_raw(&env->nl, &spec, NULL), 0,
 	       "a foreign macvlan uses the guest MAC on 'v0'");
 	before = ns_links(env);
 	run_setup(&rn, GUEST_HDR "    - {name: n1, macvtap: v0, mac: \"52:de:ac:19:a0:05\"}\n", "a",
@@ -405,7 +406,7 @@ static void test_foreign_bridge(void)
 	struct run rn;
 	char *before;
 
-	is_int(net_link_create_raw(&env->nl, &spec), 0, "a bridge made by someone else");
+	is_int(net_link_create_raw(&env->nl, &spec, NULL), 0, "a bridge made by someone else");
 	before = ns_links(env);
 	run_setup(&rn, GUEST_HDR "    - {name: n1, bridge: vmrtbr1}\n", "a", false);
 	is_int(rn.r, 0, "bridge exists: setup succeeds");
@@ -474,7 +475,7 @@ static void test_vlan(void)
 
 	net_link_lookup(&env->nl, "v0", 0, &v0, NULL);
 	spec.parent = v0.ifindex;
-	r = net_link_create_raw(&env->nl, &spec);
+	r = net_link_create_raw(&env->nl, &spec, NULL);
 	if (r < 0 && env->nl.errnum == EOPNOTSUPP) {
 		tap_skip("the kernel has no 802.1Q VLAN support (CONFIG_VLAN_8021Q)",
 			 "macvtap on a VLAN sub-interface");
@@ -565,8 +566,8 @@ static void test_killed_and_reclaim(void)
 
 		vmr_mac_parse("52:de:ac:19:a0:08", &m);
 		spec.mac = &m;
-		ok(net_link_create_raw(&env->nl, &spec) == 0 &&
-		       net_link_mark(&env->nl, "vmrtbr5", "vmrun:a:n1", &br, NULL) == 0,
+		ok(net_link_create_raw(&env->nl, &spec, NULL) == 0 &&
+		       net_link_mark(&env->nl, "vmrtbr5", 0, "vmrun:a:n1", &br, NULL) > 0,
 		   "a bridge marked vmrun:a:n1 with the guest's MAC");
 		is_int(reclaim(t, "a", &e), 0, "reclaim succeeds");
 		ok(link_is("vmrtbr5", "bridge", NULL),
@@ -586,7 +587,7 @@ static void test_killed_and_reclaim(void)
 		net_link_lookup(&env->nl, "v0", 0, &v0, NULL);
 		spec.parent = v0.ifindex;
 		spec.mac = &m;
-		is_int(net_link_create_raw(&env->nl, &spec), 0,
+		is_int(net_link_create_raw(&env->nl, &spec, NULL), 0,
 		       "someone else's macvtap with our name and MAC");
 		before = ns_links(env);
 		ok(reclaim(t, "a", &e) < 0, "reclaim refuses");
@@ -621,7 +622,7 @@ static void test_extack(void)
 	char *s;
 	int r;
 
-	r = net_link_create_raw(&env->nl, &spec);
+	r = net_link_create_raw(&env->nl, &spec, NULL);
 	ok(r < 0, "creating a link of an unknown kind fails");
 	net_nl_fail(&env->nl, r, &e, "create %s '%s'", spec.kind, spec.name);
 	s = vmr_error_text(e);
@@ -629,6 +630,57 @@ static void test_extack(void)
 	       "the kernel's extended ack comes before the errno text");
 	free(s);
 	vmr_error_free(e);
+}
+
+/* whether the kernel echoes a created link (NLM_F_ECHO on RTM_NEWLINK: Linux 6.3) */
+static bool kernel_echoes_newlink(void)
+{
+	struct utsname u;
+	unsigned major = 0, minor = 0;
+
+	if (uname(&u) < 0 || sscanf(u.release, "%u.%u", &major, &minor) != 2)
+		return false;
+	return major > 6 || (major == 6 && minor >= 3);
+}
+
+static void test_create_echo(void)
+{
+	struct net_link_spec spec = {
+	    .name = "vmrte0", .kind = "macvtap", .mode = VMR_NET_MACVTAP_BRIDGE, .up = true};
+	struct vmr_error *e = NULL;
+	struct net_link v0, l, m;
+	struct vmr_mac mac;
+	int ifindex = -1, ifindex2 = -1;
+
+	vmr_mac_parse("52:de:ac:19:a0:e0", &mac);
+	net_link_lookup(&env->nl, "v0", 0, &v0, NULL);
+	spec.parent = v0.ifindex;
+	spec.mac = &mac;
+	is_int(net_link_create_raw(&env->nl, &spec, &ifindex), 0, "a macvtap asking for its echo");
+	is_int(net_link_lookup(&env->nl, "vmrte0", 0, &l, NULL), 1,
+	       "the next request reads its own reply");
+	if (kernel_echoes_newlink())
+		is_int(ifindex, l.ifindex, "the echo gives the new link's index");
+	else
+		is_int(ifindex, 0, "no echo before Linux 6.3: index 0 (the mark looks it up)");
+	is_int(net_link_mark(&env->nl, "vmrte0", ifindex, "vmrun:a:n1", &m, &e), l.ifindex,
+	       "the mark returns the link's index");
+	ok(m.ifindex == l.ifindex && streq(m.name, "vmrte0") && streq(m.kind, "macvtap") &&
+	       streq(m.alias, "vmrun:a:n1"),
+	   "and fills the link's facts");
+	net_link_lookup(&env->nl, "vmrte0", 0, &l, NULL);
+	is_str(l.alias, "vmrun:a:n1", "the kernel has the mark");
+	is_int(net_link_mark(&env->nl, "vmrte0", 0, "vmrun:a:n2", NULL, &e), l.ifindex,
+	       "a mark by name (no echo) finds the same link");
+	/* the name is taken: the failure leaves no index a caller could mark */
+	ok(net_link_create_raw(&env->nl, &spec, &ifindex2) < 0 && env->nl.errnum == EEXIST,
+	   "creating the name again fails with EEXIST");
+	is_int(ifindex2, 0, "and gives no index");
+	net_link_lookup(&env->nl, "vmrte0", 0, &l, NULL);
+	is_str(l.alias, "vmrun:a:n2", "the existing link keeps its mark");
+	net_link_delete_raw(&env->nl, l.ifindex);
+	vmr_error_free(e);
+	check_baseline("create echo");
 }
 
 int main(void)
@@ -654,6 +706,7 @@ int main(void)
 	}
 	baseline = ns_links(env);
 	test_extack();
+	test_create_echo();
 	test_macvtap_by_name();
 	test_macvtap_by_mac();
 	test_missing_parent();

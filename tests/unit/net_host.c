@@ -128,7 +128,7 @@ static void test_host_use(struct ns_env *env)
 	/* a bridge port without an address is in use too */
 	net_link_delete_raw(&env->nl, l.ifindex); /* both veth ends go */
 	ok(ns_veth(env, "enp3s0f0", "enp3s0f0p", NULL) == 0 &&
-	       net_link_create_raw(&env->nl, &spec) == 0,
+	       net_link_create_raw(&env->nl, &spec, NULL) == 0,
 	   "a fresh PF interface and a bridge");
 	net_link_lookup(&env->nl, "enp3s0f0", 0, &l, NULL);
 	net_link_lookup(&env->nl, "vmrtbr9", 0, &br, NULL);
