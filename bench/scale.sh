@@ -58,6 +58,8 @@ done
 shm=/dev/shm
 [ -d "$shm" ] || shm=/tmp
 tmp=$(mktemp -d "$shm/vmrt-scale.XXXXXX")
+# QEMU runs as the vmrun user by default (docs/security.md): it opens tiny.elf by name
+chmod 0755 "$tmp"
 guests=()
 for ((i = 0; i < max; i++)); do guests+=("g$i"); done
 cleanup() {
