@@ -141,6 +141,7 @@ $(BUILD)/obj/cmd/main.o $(BUILD)/obj/cmd/help.o: $(BUILD)/gen/version.h
 SANDBOX_GEN := $(BUILD)/gen/sandbox-bpf-gen
 $(SANDBOX_GEN): $(BUILD)/obj/lib/runtime/gen/sandbox_bpf.o \
 		$(BUILD)/obj/lib/runtime/sandbox_filter.o $(BUILD)/liblib-base.a
+	@mkdir -p $(dir $@)
 	$(call quiet,LD,$(notdir $@))$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 $(BUILD)/gen/sandbox_bpf.h: $(SANDBOX_GEN)
 	$(call quiet,GEN,$(notdir $@))$(SANDBOX_GEN) >$@.tmp && mv $@.tmp $@
