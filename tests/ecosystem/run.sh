@@ -170,7 +170,9 @@ fi
 if ! command -v podman-compose >/dev/null; then
 	skip "podman-compose is not installed (make deps)" "podman-compose and vmrun's compose.yml"
 else
-	"$VMRUN" compose examples/demo.yaml -o "$T/pc" --host-binary >/dev/null
+	# the state directory under $T: podman-compose makes the host side of
+	# every bind mount, even with --dry-run
+	"$VMRUN" --state-dir "$T/state" compose examples/demo.yaml -o "$T/pc" --host-binary >/dev/null
 	# its --dry-run still creates networks and volumes: a podman that only
 	# says yes, so that nothing is created
 	printf '#!/bin/sh\nexit 0\n' >"$T/podman-stub" && chmod +x "$T/podman-stub"
