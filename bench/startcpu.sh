@@ -15,30 +15,12 @@
 #   bench/startcpu.sh [ROUNDS]
 #   VMRUN=/other/vmrun bench/startcpu.sh 21
 set -eu
-top=$(cd "$(dirname "$0")/.." && pwd)
-cd "$top"
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 rounds=${1:-21}
-vmrun=${VMRUN:-$top/build/vmrun}
-guest=$top/build/testguest
-if [ ! -x "$vmrun" ] || [ ! -f "$guest/vmlinuz" ]; then
-	echo "bench: build first (make && make testguest)" >&2
-	exit 1
-fi
-shm=/dev/shm
-[ -d "$shm" ] || shm=/tmp
-tmp=$(mktemp -d "$shm/vmrt-startcpu.XXXXXX")
+bench_init startcpu
 trap '"$vmrun" --state-dir "$tmp/state" kill s >/dev/null 2>&1 || true; rm -rf "$tmp"' EXIT
-cat >"$tmp/guest.yaml" <<YAML
-version: 1
-guests:
-  s:
-    accel: tcg
-    cpuset: "0-1"
-    memory: 256M
-    kernel: $guest/vmlinuz
-    initrd: $guest/initrd.img
-    append: console=ttyS0 quiet
-YAML
+bench_guest_yaml "$tmp/guest.yaml"
 
 python3 - "$rounds" "$vmrun" "$tmp" <<'PY'
 import os, statistics, subprocess, sys, time

@@ -28,18 +28,10 @@
 # virsh, no default network) and starts its daemons without systemd; the
 # benchmark defines a transient-named domain without NICs and undefines it.
 set -eu
-top=$(cd "$(dirname "$0")/.." && pwd)
-cd "$top"
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 rounds=${1:-11}
-build=${BUILD:-build}
-vmrun=${VMRUN:-$top/$build/vmrun}
-guest=$top/$build/testguest
-[ -f "$guest/vmlinuz" ] || guest=$top/build/testguest
-# the state directory on tmpfs, as /run/vmrun is on a normal host: its
-# status.json and ready files are fsynced, which tmpfs makes free
-shm=/dev/shm
-[ -d "$shm" ] || shm=/tmp
-tmp=$(mktemp -d "$shm/vmrt-startup.XXXXXX")
+bench_init startup
 dom=vmrt-bench-$$
 virsh_ok=""
 cleanup() {
@@ -51,11 +43,6 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
-
-if [ ! -x "$vmrun" ] || [ ! -f "$guest/vmlinuz" ]; then
-	echo "bench: build first (make && make testguest)" >&2
-	exit 1
-fi
 qemu=${VMRUN_QEMU:-/usr/bin/qemu-system-x86_64}
 unset VMRUN_QEMU
 
@@ -63,17 +50,7 @@ unset VMRUN_QEMU
 cc -std=gnu11 -O2 -Wall -o "$tmp/startup_direct" bench/startup_direct.c \
 	$(pkg-config --cflags --libs jansson)
 
-cat >"$tmp/guest.yaml" <<YAML
-version: 1
-guests:
-  s:
-    accel: tcg
-    cpuset: "0-1"
-    memory: 256M
-    kernel: $guest/vmlinuz
-    initrd: $guest/initrd.img
-    append: console=ttyS0 quiet
-YAML
+bench_guest_yaml "$tmp/guest.yaml"
 "$vmrun" --state-dir "$tmp/state" args "$tmp/guest.yaml" s >"$tmp/argv"
 mkdir -p "$tmp/direct"
 

@@ -30,43 +30,22 @@
 #
 #   bench/stoplat.sh [ROUNDS]
 set -eu
-top=$(cd "$(dirname "$0")/.." && pwd)
-cd "$top"
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 rounds=${1:-11}
-build=${BUILD:-build}
-vmrun=${VMRUN:-$top/$build/vmrun}
-guest=$top/$build/testguest
-[ -f "$guest/vmlinuz" ] || guest=$top/build/testguest
-shm=/dev/shm
-[ -d "$shm" ] || shm=/tmp
-tmp=$(mktemp -d "$shm/vmrt-stoplat.XXXXXX")
+bench_init stoplat
 cleanup() {
 	"$vmrun" --state-dir "$tmp/state" kill s >/dev/null 2>&1 || true
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
-
-if [ ! -x "$vmrun" ] || [ ! -f "$guest/vmlinuz" ]; then
-	echo "bench: build first (make && make testguest)" >&2
-	exit 1
-fi
 if ! zcat "$guest/initrd.img" | cpio -i --to-stdout --quiet etc/acpi/PWRF/00000080 2>/dev/null |
 	grep -q /dev/kmsg; then
 	echo "bench: the test guest predates its timestamped power button line: make testguest" >&2
 	exit 1
 fi
 
-cat >"$tmp/guest.yaml" <<YAML
-version: 1
-guests:
-  s:
-    accel: tcg
-    cpuset: "0-1"
-    memory: 256M
-    kernel: $guest/vmlinuz
-    initrd: $guest/initrd.img
-    append: console=ttyS0 quiet printk.time=1
-YAML
+bench_guest_yaml "$tmp/guest.yaml" printk.time=1
 
 python3 - "$rounds" "$vmrun" "$tmp" <<'PY'
 import json, os, re, select, signal, statistics, subprocess, sys, time
