@@ -11,16 +11,6 @@ int vmr_dlib_load(const char *soname, const char *why, const struct vmr_dlib_sym
 	return vmr_dlib_load_handle(soname, why, syms, n, NULL, err);
 }
 
-void vmr_dlib_unload(void **handle, const struct vmr_dlib_sym *syms, size_t n)
-{
-	if (!*handle)
-		return;
-	for (size_t i = 0; i < n; i++)
-		*syms[i].addr = NULL;
-	dlclose(*handle);
-	*handle = NULL;
-}
-
 int vmr_dlib_load_handle(const char *soname, const char *why, const struct vmr_dlib_sym *syms,
 			 size_t n, void **ret_handle, struct vmr_error **err)
 {

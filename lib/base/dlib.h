@@ -35,18 +35,11 @@ int vmr_dlib_load(const char *soname, const char *why, const struct vmr_dlib_sym
 		  struct vmr_error **err);
 
 /*
- * The same, and *ret_handle gets the library's handle, for a caller that
- * unloads it once done (vmr_dlib_unload): the supervisor's seccomp filter
- * needs libseccomp only until the filter is loaded.
+ * The same, and *ret_handle gets the library's handle: a caller that keeps
+ * it knows the library is loaded and resolves nothing again (libcrypt for
+ * the seed's password, libseccomp for building the supervisor's filter).
  */
 int vmr_dlib_load_handle(const char *soname, const char *why, const struct vmr_dlib_sym *syms,
 			 size_t n, void **ret_handle, struct vmr_error **err);
-
-/*
- * dlclose() a handle from vmr_dlib_load_handle() and forget the symbols'
- * addresses (set to NULL); *handle becomes NULL.  The library's pages leave
- * the process unless something else holds it (a program linked with it).
- */
-void vmr_dlib_unload(void **handle, const struct vmr_dlib_sym *syms, size_t n);
 
 #endif

@@ -18,31 +18,26 @@ static bool mapped(const char *name)
 	return strstr(maps, name) != NULL;
 }
 
-/* A library this test is not linked with leaves the process when unloaded. */
-static void test_unload(void)
+/* A library this test is not linked with is mapped once loaded, and its handle kept. */
+static void test_handle(void)
 {
-	void (*version)(int *, int *, int *) = NULL;
+	const char *(*version)(void) = NULL;
 	const struct vmr_dlib_sym syms[] = {{"iso_lib_version", (void **)&version}};
 	struct vmr_error *err = NULL;
 	void *h = NULL;
 
 	/* libisofs: vmrun loads it on demand, the unit tests do not link it */
 	if (mapped("libisofs.so")) {
-		tap_skip("libisofs is already mapped here", "unload");
+		tap_skip("libisofs is already mapped here", "load with its handle");
 		return;
 	}
 	if (vmr_dlib_load_handle("libisofs.so.6", "the test", syms, ARRAY_SIZE(syms), &h, &err) <
 	    0) {
-		tap_skip(err ? err->msg : "no libisofs.so.6", "unload");
+		tap_skip(err ? err->msg : "no libisofs.so.6", "load with its handle");
 		vmr_error_free(err);
 		return;
 	}
 	ok(h && version && mapped("libisofs.so"), "loaded with its handle: mapped, resolved");
-	vmr_dlib_unload(&h, syms, ARRAY_SIZE(syms));
-	ok(!h && !version, "unloaded: handle and symbols forgotten");
-	ok(!mapped("libisofs.so"), "unloaded: the library's pages left the process");
-	vmr_dlib_unload(&h, syms, ARRAY_SIZE(syms));
-	ok(!h, "unloading twice is harmless");
 }
 
 int main(void)
@@ -77,6 +72,6 @@ int main(void)
 	       strstr(err->msg, "(Debian package none)"),
 	   "names the library and its package (%s)", err ? err->msg : "");
 	vmr_error_free(err);
-	test_unload();
+	test_handle();
 	return tap_done();
 }
