@@ -21,7 +21,9 @@
 #
 # Last, the machine must be as the suites found it (tests/lib/hoststate.sh):
 # /dev, /etc, /run, network namespaces, links and mounts are compared with
-# a snapshot taken before; any difference is a failure.
+# a snapshot taken before; any difference is a failure.  The registries
+# `ip netns add` and mount(8) make on first use (/run/netns, /run/mount) are
+# removed again when the machine had none and they are empty.
 set -u
 BUILD=${BUILD:-build}
 export BUILD
@@ -99,7 +101,11 @@ report() {
 
 before=$(mktemp) after=$(mktemp)
 trap 'rm -f "$before" "$after"' EXIT
-[ "$(id -u)" = 0 ] && hoststate_snapshot "$before"
+absent=""
+if [ "$(id -u)" = 0 ]; then
+	hoststate_snapshot "$before"
+	absent=$(hoststate_byproducts)
+fi
 
 passed=0 failed=0 skipped=0 todos=0
 declare -A running=()
@@ -127,6 +133,8 @@ if [ "$(id -u)" = 0 ]; then
 	# and the /dev/tapN nodes of its macvtaps, may outlive the test by a
 	# moment, so a difference must persist for 10 s to count
 	for _ in $(seq 50); do
+		# shellcheck disable=SC2086 # a list of paths without spaces
+		hoststate_tidy $absent
 		hoststate_snapshot "$after"
 		diff -q "$before" "$after" >/dev/null && break
 		sleep 0.2

@@ -47,3 +47,24 @@ hoststate_snapshot() { # hoststate_snapshot FILE
 			grep -Ev '^(/var/lib/docker|/run/docker|/run/containerd)/' | sort
 	} >"$1"
 }
+
+# Directories tools make on first use and never remove: `ip netns add` makes
+# /run/netns (and bind-mounts it on itself, shared), util-linux's mount makes
+# /run/mount (the lock of its utab).  A machine that had none gets them from
+# the first test that makes a namespace; they are the tests' doing, so the
+# tests take them away again once they are empty:
+#   absent=$(hoststate_byproducts)   before the tests
+#   hoststate_tidy $absent           after them
+hoststate_byproducts() {
+	local d
+	for d in /run/netns /run/mount; do [ -e "$d" ] || echo "$d"; done
+}
+
+hoststate_tidy() { # hoststate_tidy DIR...
+	local d
+	for d in "$@"; do
+		[ -d "$d" ] && [ -z "$(ls -A "$d")" ] || continue
+		while mountpoint -q "$d"; do umount "$d" || break; done
+		rmdir "$d" 2>/dev/null || true
+	done
+}

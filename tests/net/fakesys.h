@@ -51,6 +51,7 @@ struct fake_dev {
 static struct {
 	char root[128];
 	size_t rootlen;
+	char dev[140]; /* ROOT/dev: the dev_root of tests that bind to vfio-pci */
 	struct vmr_buf log;
 	struct fake_dev devs[FAKE_MAX_DEVS];
 	char override[FAKE_MAX_DEVS][32];
@@ -263,6 +264,9 @@ static void fake_init(void)
 	if (!mkdtemp(fake.root))
 		abort();
 	fake.rootlen = strlen(fake.root);
+	snprintf(fake.dev, sizeof(fake.dev), "%s/dev", fake.root);
+	if (mkdir(fake.dev, 0755) < 0)
+		abort();
 	fake_put("", "bus/pci/drivers_probe");
 	fake_put("10:196\n", "class/misc/vfio/dev");
 	fake_put(NULL, "kernel/iommu_groups");

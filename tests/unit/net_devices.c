@@ -82,6 +82,7 @@ int main(void)
 	fake_put("SanDisk\n", "bus/usb/devices/1-2/manufacturer");
 	fake_put("1\n", "bus/usb/devices/1-2:1.0/busnum");
 	cfg.sysfs_root = fake.root;
+	cfg.dev_root = fake.dev; /* the vfio nodes made for QEMU go there, not in /dev */
 
 	is_int(vmr_net_devices(&cfg, &d, &err), 0, "discovery on the fake tree succeeds");
 	if (err) {

@@ -122,6 +122,9 @@ static void test_host_use(struct ns_env *env)
 	s = drv_of("0000:03:00.0");
 	is_str(s, "vfio-pci", "it is on vfio-pci");
 	free(s);
+	s = xasprintf("%s/vfio/11", fake.dev);
+	ok(access(s, F_OK) == 0, "its group's node is made under the dev root (%s)", s);
+	free(s);
 	ok(net_pci_restore(&cfg, "0000:03:00.0", "ixgbe", NULL) == 0, "give it back");
 	free(fake_take_log());
 
@@ -175,6 +178,7 @@ int main(void)
 	fake_add(&pf);
 	fake_add(&pf2);
 	cfg.sysfs_root = fake.root;
+	cfg.dev_root = fake.dev; /* the vfio nodes made for QEMU go there, not in /dev */
 	cfg.state_dir = env->tmp;
 
 	s = host_up(VF_GUESTS("0000:01:00.0"));
