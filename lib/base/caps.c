@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "lib/base/buf.h"
+#include "lib/base/fsutil.h"
 #include "lib/base/caps.h"
 #include "lib/base/netaddr.h"
 #include "lib/base/util.h"
@@ -68,20 +69,11 @@ static int last_cap(void)
  */
 static uint64_t bound_mask(int last)
 {
-	_cleanup_free_ char *status = NULL;
+	static const char *const field[] = {"CapBnd"};
 	uint64_t mask = 0;
-	const char *p;
-	char *end;
 
-	if (read_file("/proc/self/status", 1 << 16, &status, NULL) == 0 &&
-	    (p = strstr(status, "\nCapBnd:"))) {
-		unsigned long long v;
-
-		errno = 0;
-		v = strtoull(p + strlen("\nCapBnd:"), &end, 16);
-		if (errno == 0 && end != p + strlen("\nCapBnd:") && *end == '\n')
-			return (uint64_t)v;
-	}
+	if (vmr_proc_status_masks(field, 1, &mask) == 0)
+		return mask;
 	for (int cap = 0; cap <= last; cap++)
 		if (cap_get_bound((cap_value_t)cap) > 0)
 			mask |= VMR_CAP_BIT(cap);

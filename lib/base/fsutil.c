@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Small file-system helpers (lib/fsutil.h). */
 #include <errno.h>
+#include <stdlib.h>
+#include <string.h>
 #include <limits.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
@@ -157,4 +159,35 @@ int vmr_path_access(const char *path, const struct vmr_path_user *u, int want, c
 		cur = TAKE_PTR(child);
 		memmove(rest, end, strlen(end) + 1);
 	}
+}
+
+int vmr_proc_status_masks(const char *const *fields, size_t n, uint64_t *ret)
+{
+	_cleanup_free_ char *status = NULL;
+	int r;
+
+	r = read_file("/proc/self/status", 1 << 16, &status, NULL);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++) {
+		_cleanup_free_ char *key = xasprintf("\n%s:", fields[i]);
+		const char *p, *hex;
+		unsigned long long v;
+		char *end;
+
+		/* the first line has no newline before it */
+		if (strncmp(status, key + 1, strlen(key + 1)) == 0)
+			hex = status + strlen(key + 1);
+		else if ((p = strstr(status, key)))
+			hex = p + strlen(key);
+		else
+			return -ENOENT;
+		hex += strspn(hex, " \t");
+		errno = 0;
+		v = strtoull(hex, &end, 16);
+		if (errno != 0 || end == hex || *end != '\n' || *hex == '-')
+			return -EINVAL;
+		ret[i] = (uint64_t)v;
+	}
+	return 0;
 }

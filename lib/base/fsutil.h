@@ -5,6 +5,7 @@
 /* Small file-system helpers shared by the modules. */
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -39,5 +40,13 @@ struct vmr_path_user {
  */
 int vmr_path_access(const char *path, const struct vmr_path_user *u, int want, char **ret_where,
 		    struct stat *ret_st);
+
+/*
+ * The hexadecimal masks of /proc/self/status named by fields (e.g.
+ * "CapBnd", "SigIgn"), read with one open: ret[i] is fields[i]'s.  Returns
+ * 0, or -errno when the file cannot be read or a field is missing or not
+ * one 64-bit hexadecimal number (then ret is unspecified).
+ */
+int vmr_proc_status_masks(const char *const *fields, size_t n, uint64_t *ret);
 
 #endif

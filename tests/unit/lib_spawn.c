@@ -84,7 +84,7 @@ static int child_report(void)
 			vmr_buf_addf(&b, "cmdline=%s\n", cl);
 		}
 	}
-	static const char *const fields[] = {"NoNewPrivs", "SigBlk", "SigIgn",
+	static const char *const fields[] = {"NoNewPrivs", "SigBlk", "SigIgn",		 "SigCgt",
 					     "CapBnd",	   "CapEff", "Cpus_allowed_list"};
 	for (size_t i = 0; i < ARRAY_SIZE(fields); i++) {
 		f = status_field(fields[i]);
@@ -444,6 +444,11 @@ static int fork_fn(void *arg)
 	return 7;
 }
 
+static void on_usr2(int sig)
+{
+	(void)sig;
+}
+
 static void test_fork(void)
 {
 	char *env[] = {"PATH=/bin", "NOTIFY_SOCKET=@x", NULL};
@@ -464,6 +469,7 @@ static void test_fork(void)
 	sigaddset(&block, SIGTERM);
 	sigprocmask(SIG_BLOCK, &block, NULL);
 	signal(SIGUSR1, SIG_IGN);
+	signal(SIGUSR2, on_usr2);
 	s = (struct vmr_spawn_fork){
 	    .stdin_fd = -1,
 	    .stdout_fd = out[1],
@@ -485,6 +491,7 @@ static void test_fork(void)
 	check_field(rep, "env", "PATH=/bin", "fork: envp's first entry");
 	check_field(rep, "SigBlk", "0000000000000000", "fork: signal mask cleared");
 	check_field(rep, "SigIgn", "0000000000000000", "fork: ignored signals reset");
+	check_field(rep, "SigCgt", "0000000000000000", "fork: caught signals reset");
 	check_field(rep, "NoNewPrivs", "1", "fork: NoNewPrivs set");
 	check_field(rep, "session_leader", "1", "fork: child leads a new session");
 	/* CAP_SYS_RESOURCE is capability 24 */
@@ -495,6 +502,7 @@ static void test_fork(void)
 		tap_skip("no CAP_SYS_RESOURCE", "fork: /proc/PID/cmdline is the title");
 	sigprocmask(SIG_UNBLOCK, &block, NULL);
 	signal(SIGUSR1, SIG_DFL);
+	signal(SIGUSR2, SIG_DFL);
 	close(leak);
 	close(cloexec);
 	vmr_error_free(err);

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -10,6 +11,7 @@
 #include <sys/un.h>
 
 #include "lib/base/buf.h"
+#include "lib/base/fsutil.h"
 #include "lib/base/error.h"
 #include "lib/base/strvec.h"
 #include "lib/base/unixsock.h"
@@ -213,8 +215,28 @@ static void test_unixsock(void)
 	rmdir(dir);
 }
 
+/* /proc/self/status masks: one read, each field by name */
+static void test_status_masks(void)
+{
+	static const char *const sig[] = {"SigIgn", "SigCgt"};
+	static const char *const bad[] = {"SigIgn", "Name"};
+	static const char *const none[] = {"NoSuchField"};
+	uint64_t m[2] = {0, 0};
+
+	signal(SIGUSR1, SIG_IGN);
+	ok(vmr_proc_status_masks(sig, 2, m) == 0, "SigIgn and SigCgt read");
+	ok(m[0] & (UINT64_C(1) << (SIGUSR1 - 1)), "an ignored signal is in SigIgn");
+	ok(!(m[1] & (UINT64_C(1) << (SIGUSR1 - 1))), "and not in SigCgt");
+	signal(SIGUSR1, SIG_DFL);
+	ok(vmr_proc_status_masks(sig, 1, m) == 0 && !(m[0] & (UINT64_C(1) << (SIGUSR1 - 1))),
+	   "back at SIG_DFL, it is not");
+	is_int(vmr_proc_status_masks(bad, 2, m), -EINVAL, "a field that is not a mask is refused");
+	is_int(vmr_proc_status_masks(none, 1, m), -ENOENT, "a missing field is refused");
+}
+
 int main(void)
 {
+	test_status_masks();
 	test_parse_uint();
 	test_alloc();
 	test_files();
