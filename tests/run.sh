@@ -25,6 +25,13 @@
 # `ip netns add` and mount(8) make on first use (/run/netns, /run/mount) are
 # removed again when the machine had none and they are empty.
 set -u
+# The suites run with Debian root's PATH first, so with the tools `make deps`
+# installs: on a machine whose python3 was a version manager's shim (pyenv's
+# runs a shell script and a second program before Python: 0.38 s a start
+# against 0.03 s) the suites' python3 calls made make check much slower, and
+# a shim's Python need not have the Debian modules the tests import.
+PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH
+export PATH
 BUILD=${BUILD:-build}
 export BUILD
 top=$(cd "$(dirname "$0")/.." && pwd)
