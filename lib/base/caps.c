@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "lib/base/buf.h"
@@ -367,12 +368,18 @@ int vmr_caps_drop_apply(const struct vmr_caps_drop *d, int *ret_step)
 			return fail(ret_step, VMR_CAPS_STEP_BOUNDING);
 	}
 	if (d->change_ids) {
-		if (setgroups(d->ngroups, d->groups) < 0)
+		/*
+		 * the system calls, not glibc's functions: those change every
+		 * thread of a process by signalling them, and this runs in a
+		 * child sharing its parent's memory (lib/base/spawn.c), where
+		 * glibc's view of the threads is the parent's
+		 */
+		if (syscall(SYS_setgroups, d->ngroups, d->groups) < 0)
 			return fail(ret_step, VMR_CAPS_STEP_SETGROUPS);
-		if (setresgid(d->gid, d->gid, d->gid) < 0)
+		if (syscall(SYS_setresgid, d->gid, d->gid, d->gid) < 0)
 			return fail(ret_step, VMR_CAPS_STEP_SETRESGID);
 		/* without PR_SET_KEEPCAPS this empties permitted and effective */
-		if (setresuid(d->uid, d->uid, d->uid) < 0)
+		if (syscall(SYS_setresuid, d->uid, d->uid, d->uid) < 0)
 			return fail(ret_step, VMR_CAPS_STEP_SETRESUID);
 	}
 	if (d->set_final) {

@@ -4,8 +4,11 @@
 
 /*
  * Start a program the careful way (after git's run-command.c and the
- * jailers in docs/supervisor.md): everything is prepared before fork; the
- * child makes only async-signal-safe system calls; a failure in the child
+ * jailers in docs/supervisor.md): everything is prepared before the child
+ * starts; vmr_spawn()'s child shares the parent's memory until its exec, as
+ * posix_spawn(3)'s does (CLONE_VM | CLONE_VFORK), and makes only
+ * async-signal-safe system calls, writing nothing the parent uses but its own
+ * context; vmr_spawn_fork()'s is a fork(2); a failure in the child
  * (including exec) comes back to the parent through a close-on-exec pipe,
  * so vmr_spawn() either returns a running program or an error naming the
  * step that failed.

@@ -457,6 +457,8 @@ static void test_fork(void)
 	struct vmr_spawn_fork s;
 	struct vmr_error *err = NULL;
 	_cleanup_free_ char *rep = NULL, *capeff = status_field("CapEff");
+	/* before on_usr2: what the kernel sees caught that this test did not catch */
+	_cleanup_free_ char *cgt0 = status_field("SigCgt");
 	sigset_t block;
 	pid_t pid = -1;
 
@@ -491,7 +493,11 @@ static void test_fork(void)
 	check_field(rep, "env", "PATH=/bin", "fork: envp's first entry");
 	check_field(rep, "SigBlk", "0000000000000000", "fork: signal mask cleared");
 	check_field(rep, "SigIgn", "0000000000000000", "fork: ignored signals reset");
-	check_field(rep, "SigCgt", "0000000000000000", "fork: caught signals reset");
+	if (strtoull(cgt0, NULL, 16) == 0)
+		check_field(rep, "SigCgt", "0000000000000000", "fork: caught signals reset");
+	else /* valgrind catches every signal itself */
+		tap_skip("the kernel sees handlers this program did not install (valgrind's?)",
+			 "fork: caught signals reset");
 	check_field(rep, "NoNewPrivs", "1", "fork: NoNewPrivs set");
 	check_field(rep, "session_leader", "1", "fork: child leads a new session");
 	/* CAP_SYS_RESOURCE is capability 24 */
