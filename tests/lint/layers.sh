@@ -15,20 +15,23 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=${1:-$(cd "$here/../.." && pwd)}
 cd "$root" || exit 1
 
-# lowest first; peers share a level
+# layer_of PATH: its level in lv (lowest first; peers share a level) and its
+# folder in lfolder, both empty outside the layers.  It sets variables rather
+# than printing them: a command substitution per include was a fork each,
+# most of this script's time.
 layer_of() {
 	case $1 in
-	lib/base/*) echo "0 lib/base" ;;
-	lib/model/*) echo "1 lib/model" ;;
-	lib/plan/*) echo "2 lib/plan" ;;
-	qmp/*) echo "3 qmp" ;;
-	net/*) echo "3 net" ;;
-	images/*) echo "3 images" ;;
-	lib/devices/*) echo "4 lib/devices" ;;
-	lib/runtime/*) echo "5 lib/runtime" ;;
-	compose/*) echo "6 compose" ;;
-	cmd/*) echo "7 cmd" ;;
-	*) echo "" ;;
+	lib/base/*) lv=0 lfolder=lib/base ;;
+	lib/model/*) lv=1 lfolder=lib/model ;;
+	lib/plan/*) lv=2 lfolder=lib/plan ;;
+	qmp/*) lv=3 lfolder=qmp ;;
+	net/*) lv=3 lfolder=net ;;
+	images/*) lv=3 lfolder=images ;;
+	lib/devices/*) lv=4 lfolder=lib/devices ;;
+	lib/runtime/*) lv=5 lfolder=lib/runtime ;;
+	compose/*) lv=6 lfolder=compose ;;
+	cmd/*) lv=7 lfolder=cmd ;;
+	*) lv='' lfolder='' ;;
 	esac
 }
 
@@ -36,33 +39,36 @@ bad=()
 unknown=()
 edges=$(mktemp)
 trap 'rm -f "$edges"' EXIT
-while IFS= read -r f; do
-	read -r lf folder <<<"$(layer_of "$f")"
-	if [ -z "${lf:-}" ]; then
-		unknown+=("$f")
-		continue
-	fi
+mapfile -t files < <(find lib qmp net images compose cmd -name '*.[ch]' | sort)
+for f in "${files[@]}"; do
+	layer_of "$f"
+	[ -n "$lv" ] || unknown+=("$f")
+done
+# every include of every file, in one grep: FILE:LINE:#include "X"
+while IFS=: read -r f ln inc; do
+	layer_of "$f"
+	[ -n "$lv" ] || continue
+	lf=$lv folder=$lfolder
 	# X_internal.h is part of module X (its private interface)
 	mod=${f%.*}
 	mod=${mod%_internal}
-	while IFS=: read -r ln inc; do
-		inc=${inc#*\"}
-		inc=${inc%\"*}
-		read -r li ifolder <<<"$(layer_of "$inc")"
-		if [ -z "${li:-}" ]; then
-			[ -f "$inc" ] || continue # a system or library header written with quotes
-			bad+=("$f:$ln: includes '$inc', which belongs to no layer")
-		elif [ "$li" -gt "$lf" ]; then
-			bad+=("$f:$ln: includes '$inc' from $ifolder (layer $li), above $folder (layer $lf)")
-		elif [ "$li" -eq "$lf" ] && [ "$ifolder" != "$folder" ]; then
-			bad+=("$f:$ln: includes '$inc' from its peer $ifolder")
-		elif [ "$ifolder" = "$folder" ]; then
-			imod=${inc%.*}
-			imod=${imod%_internal}
-			[ "$imod" != "$mod" ] && echo "$mod $imod" >>"$edges"
-		fi
-	done < <(grep -n '^#include "' "$f")
-done < <(find lib qmp net images compose cmd -name '*.[ch]' | sort)
+	inc=${inc#*\"}
+	inc=${inc%\"*}
+	layer_of "$inc"
+	li=$lv ifolder=$lfolder
+	if [ -z "$li" ]; then
+		[ -f "$inc" ] || continue # a system or library header written with quotes
+		bad+=("$f:$ln: includes '$inc', which belongs to no layer")
+	elif [ "$li" -gt "$lf" ]; then
+		bad+=("$f:$ln: includes '$inc' from $ifolder (layer $li), above $folder (layer $lf)")
+	elif [ "$li" -eq "$lf" ] && [ "$ifolder" != "$folder" ]; then
+		bad+=("$f:$ln: includes '$inc' from its peer $ifolder")
+	elif [ "$ifolder" = "$folder" ]; then
+		imod=${inc%.*}
+		imod=${imod%_internal}
+		[ "$imod" != "$mod" ] && echo "$mod $imod" >>"$edges"
+	fi
+done < <(grep -Hn '^#include "' -- "${files[@]}")
 
 ok "${#unknown[@]}" "every source file is in a layer folder"
 for u in "${unknown[@]}"; do diag "no layer: $u"; done
